@@ -1,0 +1,141 @@
+/**
+ * The init's command line and environment, parsed without side effects.
+ *
+ * tini's surface: -s -p SIG -v -w -g -e CODE -l -h --version and
+ * TINI_SUBREAPER, TINI_VERBOSITY, TINI_KILL_PROCESS_GROUP; plus --grace /
+ * TINI_GRACE. Options end at `--` or at the first argument that is not an
+ * option (unlike tini's GNU getopt, `tini-ts sh -c 'exit 3'` runs `sh`).
+ */
+import { parseSignal } from '../libc/signals.js';
+
+export interface InitOptions {
+  subreaper: boolean;
+  /** Signal the init itself gets when its parent dies (prctl PR_SET_PDEATHSIG). */
+  parentDeathSignal: number | null;
+  /** 0 fatal only, 1 warnings (default), 2 info, 3 debug, 4 trace. */
+  verbosity: number;
+  warnOnReap: boolean;
+  /** Exit codes of the main child that become 0 (-e). */
+  expectedCodes: ReadonlySet<number>;
+  /** Milliseconds between a forwarded SIGTERM/SIGINT and SIGKILL to the group; null: never. */
+  graceMs: number | null;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export type ParseResult =
+  | { kind: 'run'; options: InitOptions; programIndex: number }
+  | { kind: 'exit'; code: number; stdout?: string; stderr?: string };
+
+/** Usage errors exit 1, as tini's do. */
+export const EXIT_USAGE = 1;
+
+/** setTimeout's ceiling (about 24.8 days). */
+const MAX_GRACE_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+const usageError = (message: string): ParseResult => ({
+  kind: 'exit',
+  code: EXIT_USAGE,
+  stderr: `tini-ts: ${message} (see 'tini-ts -h')\n`,
+});
+
+/** A number of seconds: `10`, `2.5`, `0`. Returns milliseconds or an error text. */
+export function parseSeconds(text: string): number | string {
+  if (!/^\s*(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*$/.test(text)) {
+    return `not a number of seconds: '${text}'`;
+  }
+  const s = Number(text);
+  if (s > MAX_GRACE_SECONDS) return `too long: '${text}' (at most ${MAX_GRACE_SECONDS} seconds)`;
+  return Math.round(s * 1000);
+}
+
+function parseExitCode(text: string): number | undefined {
+  if (!/^[0-9]{1,3}$/.test(text)) return undefined;
+  const n = Number(text);
+  return n <= 255 ? n : undefined;
+}
+
+export function parseInitArgs(args: readonly string[], env: Env, texts: { usage: string; license: string; version: string }): ParseResult {
+  let subreaper = env.TINI_SUBREAPER !== undefined; // set at all, as in tini (even "0")
+  let parentDeathSignal: number | null = null;
+  let verbosity = 1;
+  let warnOnReap = false;
+  const expectedCodes = new Set<number>();
+  let graceMs: number | null = null;
+  let graceFromFlag = false;
+
+  let i = 0;
+  for (; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (!a.startsWith('-') || a === '-') break;
+    if (a === '--version') return { kind: 'exit', code: 0, stdout: texts.version + '\n' };
+    if (a === '-h' || a === '--help') return { kind: 'exit', code: 0, stdout: texts.usage };
+    if (a === '--license') return { kind: 'exit', code: 0, stdout: texts.license };
+    if (a === '--grace' || a.startsWith('--grace=')) {
+      let v: string | undefined;
+      if (a.includes('=')) v = a.slice('--grace='.length);
+      else v = args[++i];
+      if (v === undefined) return usageError('--grace needs a number of seconds');
+      const ms = parseSeconds(v);
+      if (typeof ms === 'string') return usageError(`--grace: ${ms}`);
+      graceMs = ms;
+      graceFromFlag = true;
+      continue;
+    }
+    if (a.startsWith('--')) return usageError(`unknown option '${a}'`);
+    // A cluster of short options: -vvv, -sg, -e143, -pSIGKILL, -e 143.
+    for (let j = 1; j < a.length; j++) {
+      const f = a[j];
+      if (f === 'p' || f === 'e') {
+        let v: string | undefined = a.slice(j + 1);
+        if (v === '') v = args[++i];
+        if (v === undefined) return usageError(`-${f} needs a value`);
+        if (f === 'p') {
+          const sig = parseSignal(v);
+          if (sig === undefined) return usageError(`-p: not a signal: '${v}'`);
+          parentDeathSignal = sig;
+        } else {
+          const code = parseExitCode(v);
+          if (code === undefined) return usageError(`-e: not an exit code (0-255): '${v}'`);
+          expectedCodes.add(code);
+        }
+        break;
+      }
+      switch (f) {
+        case 's': subreaper = true; break;
+        case 'v': verbosity++; break;
+        case 'w': warnOnReap = true; break;
+        case 'g': break; // the process group is the default target already
+        case 'l': return { kind: 'exit', code: 0, stdout: texts.license };
+        case 'h': return { kind: 'exit', code: 0, stdout: texts.usage };
+        default: return usageError(`unknown option '-${f}'`);
+      }
+    }
+  }
+
+  if (!graceFromFlag && env.TINI_GRACE !== undefined && env.TINI_GRACE !== '') {
+    const ms = parseSeconds(env.TINI_GRACE);
+    if (typeof ms === 'string') return usageError(`TINI_GRACE: ${ms}`);
+    graceMs = ms;
+  }
+  if (env.TINI_VERBOSITY !== undefined) verbosity = atoi(env.TINI_VERBOSITY);
+  if (i >= args.length) return usageError('no program to run given');
+
+  return {
+    kind: 'run',
+    programIndex: i,
+    options: { subreaper, parentDeathSignal, verbosity, warnOnReap, expectedCodes, graceMs },
+  };
+}
+
+/** C's atoi: leading whitespace, optional sign, digits; anything else gives 0. */
+export function atoi(text: string): number {
+  const m = /^\s*([+-]?[0-9]+)/.exec(text);
+  if (!m) return 0;
+  const n = Number(m[1]);
+  return Number.isSafeInteger(n) ? n : 0;
+}

@@ -1,0 +1,157 @@
+/**
+ * The real libc, through koffi. The only module that declares C prototypes.
+ * Each function checks its result and reports failures as a SysError that
+ * carries the errno by name (see types.ts).
+ */
+import { loadKoffi, type Koffi } from './koffi-native.js';
+import { errnoName } from './errno.js';
+import { ok, type Libc, type Result, type SpawnRequest, type SysError, type WaitStatus } from './types.js';
+
+// <spawn.h> flags and sizes on x86_64/arm64 glibc.
+const POSIX_SPAWN_SETPGROUP = 0x02;
+const POSIX_SPAWN_SETSIGDEF = 0x04;
+const POSIX_SPAWN_SETSIGMASK = 0x08;
+const SIZEOF_SPAWNATTR = 336;
+const SIZEOF_FILE_ACTIONS = 80;
+const SIZEOF_SIGSET = 128;
+
+// <sys/prctl.h>
+const PR_SET_PDEATHSIG = 1;
+const PR_SET_NAME = 15;
+const PR_SET_CHILD_SUBREAPER = 36;
+const PR_GET_CHILD_SUBREAPER = 37;
+
+const SIG_UNBLOCK = 1;
+const SIG_IGN = 1n;
+
+function fail(call: string, errno: number): SysError {
+  return { ok: false, call, errno, code: errnoName(errno) };
+}
+
+/** A sigset_t with the given signals set (bit n-1 for signal n). */
+function sigset(sigs: number[]): Buffer {
+  const set = Buffer.alloc(SIZEOF_SIGSET);
+  for (const s of sigs) set[(s - 1) >> 3] |= 1 << ((s - 1) & 7);
+  return set;
+}
+
+export function createLibc(koffi: Koffi = loadKoffi()): Libc {
+  const c = koffi.load('libc.so.6');
+  const self = koffi.load(null as unknown as string);
+  const errno = () => koffi.errno();
+
+  const getpid = c.func('int getpid(void)');
+  const getpgrp = c.func('int getpgrp(void)');
+  const kill = c.func('int kill(int pid, int sig)');
+  const waitpid = c.func('int waitpid(int pid, _Out_ int *status, int options)');
+  const prctl = c.func('int prctl(int option, ...)');
+  const tcgetpgrp = c.func('int tcgetpgrp(int fd)');
+  const signal = c.func('void *signal(int sig, void *handler)');
+  const pthreadSigmask = c.func('int pthread_sigmask(int how, void *set, void *old)');
+
+  const attrInit = c.func('int posix_spawnattr_init(void *attr)');
+  const attrDestroy = c.func('int posix_spawnattr_destroy(void *attr)');
+  const attrSetflags = c.func('int posix_spawnattr_setflags(void *attr, short flags)');
+  const attrSetpgroup = c.func('int posix_spawnattr_setpgroup(void *attr, int pgroup)');
+  const attrSetsigmask = c.func('int posix_spawnattr_setsigmask(void *attr, void *set)');
+  const attrSetsigdefault = c.func('int posix_spawnattr_setsigdefault(void *attr, void *set)');
+  const faInit = c.func('int posix_spawn_file_actions_init(void *fa)');
+  const faDestroy = c.func('int posix_spawn_file_actions_destroy(void *fa)');
+  const faAdddup2 = c.func('int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)');
+  let faAddtcsetpgrp: ((fa: Buffer, fd: number) => number) | undefined;
+  try {
+    faAddtcsetpgrp = c.func('int posix_spawn_file_actions_addtcsetpgrp_np(void *fa, int fd)');
+  } catch {
+    faAddtcsetpgrp = undefined; // glibc < 2.35: the child keeps the init's foreground group
+  }
+  const spawnp = c.func(
+    'int posix_spawnp(_Out_ int *pid, const char *file, void *fa, void *attr, void **argv, void *envp)',
+  );
+  // The process's own `environ` (the executable's copy): passing it on keeps
+  // the environment byte for byte, whatever its encoding.
+  const environSym = self.symbol('environ');
+
+  /** For calls that return -1 and set errno. */
+  const check = (call: string, rc: number): Result<void> => (rc === -1 ? fail(call, errno()) : ok(undefined));
+  /** For posix_spawn*, which return the error number itself. */
+  const checkRc = (call: string, rc: number): SysError | undefined => (rc === 0 ? undefined : fail(call, rc));
+
+  function spawn(req: SpawnRequest): Result<number> {
+    const attr = Buffer.alloc(SIZEOF_SPAWNATTR);
+    const fa = Buffer.alloc(SIZEOF_FILE_ACTIONS);
+    const e1 = checkRc('posix_spawnattr_init', attrInit(attr));
+    if (e1) return e1;
+    const e2 = checkRc('posix_spawn_file_actions_init', faInit(fa));
+    if (e2) {
+      attrDestroy(attr);
+      return e2;
+    }
+    try {
+      let flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+      if (req.newProcessGroup) flags |= POSIX_SPAWN_SETPGROUP;
+      const err =
+        checkRc('posix_spawnattr_setflags', attrSetflags(attr, flags)) ??
+        checkRc('posix_spawnattr_setpgroup', attrSetpgroup(attr, 0)) ??
+        checkRc('posix_spawnattr_setsigmask', attrSetsigmask(attr, Buffer.alloc(SIZEOF_SIGSET))) ??
+        // Every bit, not sigfillset(): glibc leaves its internal 32/33 out of
+        // sigfillset, and posix_spawn would then keep them ignored in the child.
+        checkRc('posix_spawnattr_setsigdefault', attrSetsigdefault(attr, Buffer.alloc(SIZEOF_SIGSET, 0xff)));
+      if (err) return err;
+      // dup2(fd, fd) clears the FD_CLOEXEC that Node sets on stdio at start-up.
+      for (const fd of req.passFds) {
+        const e = checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, fd, fd));
+        if (e) return e;
+      }
+      if (req.foregroundTty && faAddtcsetpgrp) {
+        const e = checkRc('posix_spawn_file_actions_addtcsetpgrp_np', faAddtcsetpgrp(fa, 0));
+        if (e) return e;
+      }
+      const argv: (Buffer | null)[] = req.argv.map((a) => Buffer.concat([a, Buffer.from([0])]));
+      argv.push(null);
+      const envp = koffi.decode(environSym, 'void *');
+      const pid = [0];
+      const rc = spawnp(pid, argv[0], fa, attr, argv, envp);
+      return rc === 0 ? ok(pid[0]) : fail('posix_spawnp', rc);
+    } finally {
+      faDestroy(fa);
+      attrDestroy(attr);
+    }
+  }
+
+  const statusOut = [0];
+  return {
+    getpid: () => getpid(),
+    getpgrp: () => getpgrp(),
+    spawn,
+    kill: (pid, sig) => check('kill', kill(pid, sig)),
+    waitpid(pid, options): Result<[number, WaitStatus]> {
+      statusOut[0] = 0;
+      const rc = waitpid(pid, statusOut, options);
+      return rc === -1 ? fail('waitpid', errno()) : ok([rc, statusOut[0]]);
+    },
+    setChildSubreaper: () =>
+      check('prctl(PR_SET_CHILD_SUBREAPER)', prctl(PR_SET_CHILD_SUBREAPER, 'unsigned long', 1, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0)),
+    isChildSubreaper(): Result<boolean> {
+      const out = Buffer.alloc(4);
+      const rc = prctl(PR_GET_CHILD_SUBREAPER, 'void *', out, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0);
+      return rc === -1 ? fail('prctl(PR_GET_CHILD_SUBREAPER)', errno()) : ok(out.readInt32LE(0) !== 0);
+    },
+    setParentDeathSignal: (sig) =>
+      check('prctl(PR_SET_PDEATHSIG)', prctl(PR_SET_PDEATHSIG, 'unsigned long', sig, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0)),
+    setProcessName: (name) =>
+      check('prctl(PR_SET_NAME)', prctl(PR_SET_NAME, 'const char *', name.slice(0, 15), 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0)),
+    tcgetpgrp(fd): Result<number> {
+      const rc = tcgetpgrp(fd);
+      return rc === -1 ? fail('tcgetpgrp', errno()) : ok(rc);
+    },
+    ignoreSignal(sig): Result<void> {
+      const prev = signal(sig, SIG_IGN);
+      // SIG_ERR is (void *)-1
+      return prev === -1n || prev === 0xffffffffffffffffn ? fail('signal', errno()) : ok(undefined);
+    },
+    unblockSignals(sigs): Result<void> {
+      const rc = pthreadSigmask(SIG_UNBLOCK, sigset(sigs), null);
+      return rc === 0 ? ok(undefined) : fail('pthread_sigmask', rc);
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * The system-call surface the init needs, as a typed interface. The real
+ * implementation (`libc.ts`) goes through koffi; unit tests use a fake with
+ * the same shape, so every error path can be driven without a kernel.
+ *
+ * Every call returns a Result: either its value, or the errno it failed with
+ * (the number and its name) and the name of the call.
+ */
+
+export type SysError = { ok: false; call: string; errno: number; code: string };
+export type Ok<T> = { ok: true; value: T };
+export type Result<T> = Ok<T> | SysError;
+
+export const ok = <T>(value: T): Ok<T> => ({ ok: true, value });
+
+/** A raw wait status, as waitpid(2) fills it in. */
+export type WaitStatus = number;
+
+export interface SpawnRequest {
+  /** argv as NUL-free byte strings; argv[0] is looked up in PATH like execvp. */
+  argv: Buffer[];
+  /** Put the child in a new process group of its own (pgid = pid). */
+  newProcessGroup: boolean;
+  /** Make the child's group the foreground group of the terminal on fd 0. */
+  foregroundTty: boolean;
+  /** Descriptors the child gets as they are (CLOEXEC cleared). */
+  passFds: number[];
+}
+
+export interface Libc {
+  getpid(): number;
+  getpgrp(): number;
+  /** posix_spawnp with an empty signal mask and default dispositions for every signal. */
+  spawn(req: SpawnRequest): Result<number>;
+  kill(pid: number, sig: number): Result<void>;
+  /** waitpid(pid, &status, options): value is [pid, status]; pid 0 means nothing to reap (WNOHANG). */
+  waitpid(pid: number, options: number): Result<[number, WaitStatus]>;
+  setChildSubreaper(): Result<void>;
+  isChildSubreaper(): Result<boolean>;
+  setParentDeathSignal(sig: number): Result<void>;
+  setProcessName(name: string): Result<void>;
+  /** tcgetpgrp(fd): the terminal's foreground process group. */
+  tcgetpgrp(fd: number): Result<number>;
+  /** signal(sig, SIG_IGN) */
+  ignoreSignal(sig: number): Result<void>;
+  /** pthread_sigmask(SIG_UNBLOCK, sigs) on the calling (main) thread. */
+  unblockSignals(sigs: number[]): Result<void>;
+}
+
+export const WNOHANG = 1;
+
+/** WIFEXITED / WEXITSTATUS / WIFSIGNALED / WTERMSIG / WCOREDUMP, as in <sys/wait.h>. */
+export function decodeWaitStatus(status: WaitStatus):
+  | { kind: 'exited'; code: number }
+  | { kind: 'signaled'; signal: number; core: boolean }
+  | { kind: 'other'; raw: number } {
+  const low = status & 0x7f;
+  if (low === 0) return { kind: 'exited', code: (status >> 8) & 0xff };
+  if (low !== 0x7f) return { kind: 'signaled', signal: low, core: (status & 0x80) !== 0 };
+  return { kind: 'other', raw: status };
+}
+
+/** Build a raw status, for tests and fakes. */
+export const exitedStatus = (code: number): WaitStatus => (code & 0xff) << 8;
+export const signaledStatus = (sig: number, core = false): WaitStatus => (sig & 0x7f) | (core ? 0x80 : 0);

@@ -1,0 +1,124 @@
+/**
+ * The supervisor's thin shell: wires signals, the SIGCHLD-driven reap loop
+ * and timers to the pure core, and carries the core's actions out through
+ * libc. From here on the child runs, so nothing may throw out of this module:
+ * every failure becomes a log line and supervision goes on.
+ */
+import { WNOHANG, type Libc } from '../libc/types.js';
+import { SIG } from '../libc/signals.js';
+import { initialState, step, type Action, type CoreConfig, type Fact, type State } from './core.js';
+import type { Logger } from '../log/log.js';
+
+export interface ShellDeps {
+  libc: Libc;
+  logger: Logger;
+  /** Monotonic milliseconds. */
+  now(): number;
+  exit(code: number): void;
+}
+
+export interface Supervisor {
+  /** Feed a received signal (SIGCHLD triggers a reap pass). */
+  onSignal(sig: number): void;
+  /** Reap everything that has exited, without blocking. */
+  reap(): void;
+  readonly state: State;
+}
+
+export function startSupervisor(config: CoreConfig, deps: ShellDeps): Supervisor {
+  const { libc, logger } = deps;
+  let state = initialState(config);
+  // Signal handles are unref'd; this keeps the event loop (and the init) alive.
+  const keepAlive = setInterval(() => {}, 2 ** 30);
+  let mainReaped = false;
+
+  function dispatch(fact: Fact): void {
+    try {
+      const next = step(state, fact);
+      state = next.state;
+      for (const action of next.actions) perform(action);
+    } catch (e) {
+      logger.log('warn', `internal error, supervision continues: ${(e as Error)?.stack ?? e}`);
+    }
+  }
+
+  /** kill(-pgid, sig); if the group is gone but the main child is not reaped yet, its pid. */
+  function signalGroup(sig: number, pgid: number, pid: number): void {
+    const r = libc.kill(-pgid, sig);
+    if (r.ok) return;
+    if (r.code === 'ESRCH' && !mainReaped) {
+      const r2 = libc.kill(pid, sig);
+      if (r2.ok) return;
+      if (r2.code === 'ESRCH') {
+        logger.log('debug', 'Child was dead when forwarding signal');
+        return;
+      }
+      logger.log('warn', `kill(${pid}, ${sig}) failed: ${r2.code}`);
+      return;
+    }
+    if (r.code !== 'ESRCH') logger.log('warn', `kill(-${pgid}, ${sig}) failed: ${r.code}`);
+  }
+
+  function groupAlive(pgid: number): boolean {
+    const r = libc.kill(-pgid, 0);
+    return r.ok || r.code === 'EPERM';
+  }
+
+  function perform(a: Action): void {
+    switch (a.kind) {
+      case 'log':
+        logger.log(a.level, a.message);
+        return;
+      case 'forward':
+        signalGroup(a.sig, a.pgid, a.pid);
+        return;
+      case 'escalate':
+        signalGroup(SIG.KILL, a.pgid, a.pid);
+        return;
+      case 'arm-timer':
+        setTimeout(() => dispatch({ kind: 'timer', now: deps.now() }), Math.max(0, a.at - deps.now()));
+        return;
+      case 'check-group':
+        if (!groupAlive(a.pgid)) dispatch({ kind: 'group-checked', alive: false, now: deps.now() });
+        else setTimeout(() => dispatch({ kind: 'group-checked', alive: groupAlive(a.pgid), now: deps.now() }), a.pollMs);
+        return;
+      case 'exit':
+        clearInterval(keepAlive);
+        deps.exit(a.code);
+        return;
+    }
+  }
+
+  function reap(): void {
+    for (;;) {
+      const r = libc.waitpid(-1, WNOHANG);
+      if (!r.ok) {
+        if (r.code === 'ECHILD') logger.log('trace', 'No child to wait');
+        else if (r.code === 'EINTR') continue;
+        else logger.log('warn', `waitpid failed: ${r.code}`);
+        return;
+      }
+      const [pid, status] = r.value;
+      if (pid === 0) {
+        logger.log('trace', 'No child to reap');
+        return;
+      }
+      if (pid === config.childPid) mainReaped = true;
+      dispatch({ kind: 'reaped', pid, status, now: deps.now() });
+      if (state.done) return;
+    }
+  }
+
+  return {
+    onSignal(sig) {
+      if (sig === SIG.CHLD) {
+        logger.log('debug', 'Received SIGCHLD');
+        reap();
+      } else dispatch({ kind: 'signal', sig, now: deps.now() });
+    },
+    reap,
+    get state() {
+      return state;
+    },
+  };
+}

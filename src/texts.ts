@@ -1,0 +1,44 @@
+/** Texts printed by -h, -l and --version. VERSION and GIT_COMMIT are set by the build. */
+import LICENSE_TEXT from '../LICENSE';
+
+declare const TINI_TS_VERSION: string | undefined;
+declare const TINI_TS_COMMIT: string | undefined;
+
+export const VERSION = typeof TINI_TS_VERSION === 'string' ? TINI_TS_VERSION : '0.0.0-dev';
+const COMMIT = typeof TINI_TS_COMMIT === 'string' ? TINI_TS_COMMIT : 'unknown';
+
+/** `docker info` parses `tini version X - git.Y` from `docker-init --version`. */
+export const VERSION_LINE = `tini version ${VERSION} (tini-ts) - git.${COMMIT}`;
+
+export const LICENSE: string = LICENSE_TEXT;
+
+export const USAGE = `tini-ts ${VERSION} - a minimal init for containers (a drop-in for tini)
+
+Usage: tini-ts [OPTIONS] [--] PROGRAM [ARGS...]
+
+Runs PROGRAM in a process group of its own, forwards every catchable signal
+to that group, reaps every zombie and exits with PROGRAM's status (128+N if
+a signal N killed it).
+
+Options:
+  --grace SECONDS  After a forwarded SIGTERM or SIGINT, give the process group
+                   SECONDS to exit, then SIGKILL it (default: wait forever)
+  -s               Register as a child subreaper (when not running as PID 1)
+  -p SIGNAL        Get SIGNAL when the parent of tini-ts dies (PR_SET_PDEATHSIG)
+  -e EXIT_CODE     Turn EXIT_CODE of PROGRAM into 0 (repeatable)
+  -g               Signal the process group (accepted; it is the default)
+  -v               More verbose (repeatable, up to 4)
+  -w               Warn for every zombie reaped that was not PROGRAM
+  -l               Show the license and exit
+  -h, --help       Show this help and exit
+  --version        Show the version (in tini's format) and exit
+
+Environment:
+  TINI_SUBREAPER            Set (to anything): as -s
+  TINI_KILL_PROCESS_GROUP   Set: as -g
+  TINI_VERBOSITY=N          Verbosity level (overrides -v)
+  TINI_GRACE=SECONDS        As --grace (the flag wins)
+
+Exit status: PROGRAM's, or 128+N for a death by signal N; 127 when PROGRAM
+is not found, 126 when it cannot be executed, 1 for a usage error.
+`;
