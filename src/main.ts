@@ -1,12 +1,21 @@
 /**
  * tini-ts entry point. In the single-executable binary process.argv is
  * [execPath, argv0, ...args]; under plain node it is [node, script, ...args].
+ *
+ * One binary, front doors by first argument:
+ *   tini-ts [OPTIONS] [--] PROGRAM...   the init (tini's command line)
+ *   tini-ts run [OPTIONS] -- PROGRAM... the launcher (namespaces, cgroup, report)
+ *   tini-ts check [OPTIONS] -- PROGRAM... signal-semantics checks
+ * A program literally named `run` or `check` is started with `tini-ts -- run`.
  */
 import { runInit } from './init.js';
+import { MODES } from './modes.js';
 
 function main(): void {
   const args = process.argv.slice(2);
-  runInit(args);
+  const mode = MODES[args[0] ?? ''];
+  if (mode) mode(args.slice(1));
+  else runInit(args);
 }
 
 main();

@@ -58,6 +58,12 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
   const faInit = c.func('int posix_spawn_file_actions_init(void *fa)');
   const faDestroy = c.func('int posix_spawn_file_actions_destroy(void *fa)');
   const faAdddup2 = c.func('int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)');
+  let faAddclosefrom: ((fa: Buffer, from: number) => number) | undefined;
+  try {
+    faAddclosefrom = c.func('int posix_spawn_file_actions_addclosefrom_np(void *fa, int from)');
+  } catch {
+    faAddclosefrom = undefined; // glibc < 2.34: inherited fds without FD_CLOEXEC pass through
+  }
   let faAddtcsetpgrp: ((fa: Buffer, fd: number) => number) | undefined;
   try {
     faAddtcsetpgrp = c.func('int posix_spawn_file_actions_addtcsetpgrp_np(void *fa, int fd)');
@@ -100,6 +106,11 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
       // dup2(fd, fd) clears the FD_CLOEXEC that Node sets on stdio at start-up.
       for (const fd of req.passFds) {
         const e = checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, fd, fd));
+        if (e) return e;
+      }
+      // Nothing else the init holds or inherited reaches the child.
+      if (faAddclosefrom) {
+        const e = checkRc('posix_spawn_file_actions_addclosefrom_np', faAddclosefrom(fa, Math.max(2, ...req.passFds) + 1));
         if (e) return e;
       }
       if (req.foregroundTty && faAddtcsetpgrp) {

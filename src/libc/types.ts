@@ -23,7 +23,11 @@ export interface SpawnRequest {
   newProcessGroup: boolean;
   /** Make the child's group the foreground group of the terminal on fd 0. */
   foregroundTty: boolean;
-  /** Descriptors the child gets as they are (CLOEXEC cleared). */
+  /**
+   * Descriptors the child gets as they are (CLOEXEC cleared): 0, 1, 2 and
+   * possibly a contiguous run from 3 (socket activation). Every descriptor
+   * above the highest one listed is closed in the child.
+   */
   passFds: number[];
 }
 
