@@ -1,0 +1,168 @@
+/**
+ * A default seccomp filter in the spirit of Docker's profile, compiled to
+ * classic BPF. Pure: the result is the bytes of a `struct sock_filter[]`,
+ * which the runtime installs with prctl(PR_SET_SECCOMP) after
+ * PR_SET_NO_NEW_PRIVS.
+ *
+ * Docker allow-lists about 350 system calls; this is a deny-list of the
+ * ones that reach past the container (kernel modules, kexec, the clock,
+ * keyrings, mounts and namespaces, BPF, perf, ...), which keeps working as
+ * the kernel adds harmless new calls. What a capability would allow in
+ * Docker's profile (for example mounts with CAP_SYS_ADMIN) is allowed here
+ * when that capability is granted.
+ */
+
+// <linux/audit.h>, <linux/seccomp.h>, <linux/filter.h>
+export const AUDIT_ARCH_X86_64 = 0xc000003e;
+export const SECCOMP_RET_KILL_PROCESS = 0x80000000;
+export const SECCOMP_RET_ERRNO = 0x00050000;
+export const SECCOMP_RET_ALLOW = 0x7fff0000;
+const EPERM = 1;
+const ENOSYS = 38;
+
+const BPF_LD_W_ABS = 0x20; // BPF_LD | BPF_W | BPF_ABS
+const BPF_JEQ_K = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+const BPF_JGE_K = 0x35; // BPF_JMP | BPF_JGE | BPF_K
+const BPF_JSET_K = 0x45; // BPF_JMP | BPF_JSET | BPF_K
+const BPF_RET_K = 0x06; // BPF_RET | BPF_K
+
+// struct seccomp_data offsets
+const OFF_NR = 0;
+const OFF_ARCH = 4;
+const OFF_ARG0_LO = 16;
+
+/** x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
+export const X86_64: Readonly<Record<string, number>> = {
+  ptrace: 101, syslog: 103, uselib: 134, ustat: 136, sysfs: 139, vhangup: 153, pivot_root: 155,
+  _sysctl: 156, adjtimex: 159, acct: 163, settimeofday: 164, mount: 165, umount2: 166, swapon: 167,
+  swapoff: 168, reboot: 169, sethostname: 170, setdomainname: 171, iopl: 172, ioperm: 173,
+  create_module: 174, init_module: 175, delete_module: 176, get_kernel_syms: 177, query_module: 178,
+  quotactl: 179, nfsservctl: 180, lookup_dcookie: 212, clock_settime: 227, kexec_load: 246,
+  add_key: 248, request_key: 249, keyctl: 250, unshare: 272, perf_event_open: 298, fanotify_init: 300,
+  name_to_handle_at: 303, open_by_handle_at: 304, clock_adjtime: 305, setns: 308,
+  process_vm_readv: 310, process_vm_writev: 311, kcmp: 312, finit_module: 313, kexec_file_load: 320,
+  bpf: 321, userfaultfd: 323, clone: 56, open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431,
+  fsmount: 432, fspick: 433, clone3: 435, mount_setattr: 442, quotactl_fd: 443,
+};
+
+/** Every namespace flag of clone(2)/unshare(2). */
+export const CLONE_NEW_ANY =
+  0x00020000 /* NEWNS */ | 0x02000000 /* NEWCGROUP */ | 0x04000000 /* NEWUTS */ | 0x08000000 /* NEWIPC */ |
+  0x10000000 /* NEWUSER */ | 0x20000000 /* NEWPID */ | 0x40000000 /* NEWNET */ | 0x00000080; /* NEWTIME */
+
+/** Which syscalls each capability unlocks (as Docker's profile conditions them). */
+const GATED: Readonly<Record<string, readonly string[]>> = {
+  SYS_ADMIN: ['mount', 'umount2', 'pivot_root', 'setns', 'unshare-ns', 'clone-ns', 'open_tree', 'move_mount',
+    'fsopen', 'fsconfig', 'fsmount', 'fspick', 'mount_setattr', 'quotactl', 'quotactl_fd', 'lookup_dcookie',
+    'fanotify_init', 'name_to_handle_at', 'sethostname', 'setdomainname', 'bpf', 'perf_event_open'],
+  SYS_MODULE: ['init_module', 'finit_module', 'delete_module'],
+  SYS_BOOT: ['reboot', 'kexec_load', 'kexec_file_load'],
+  SYS_TIME: ['settimeofday', 'clock_settime', 'adjtimex', 'clock_adjtime'],
+  SYS_PACCT: ['acct'],
+  SYS_RAWIO: ['iopl', 'ioperm'],
+  SYS_TTY_CONFIG: ['vhangup'],
+  SYS_PTRACE: ['process_vm_readv', 'process_vm_writev', 'kcmp'],
+  DAC_READ_SEARCH: ['open_by_handle_at'],
+  SYSLOG: ['syslog'],
+  BPF: ['bpf'],
+  PERFMON: ['perf_event_open'],
+};
+
+/** Always denied: obsolete or never needed in a container. */
+const ALWAYS: readonly string[] = ['uselib', 'ustat', 'sysfs', '_sysctl', 'create_module', 'get_kernel_syms',
+  'query_module', 'nfsservctl', 'swapon', 'swapoff', 'add_key', 'request_key', 'keyctl', 'userfaultfd'];
+
+export interface SeccompPolicy {
+  /** Syscalls that fail with EPERM. */
+  denied: string[];
+  /** Deny clone/unshare with namespace flags (EPERM). */
+  denyNamespaces: boolean;
+}
+
+/** The policy for a workload with these capabilities. */
+export function defaultPolicy(caps: readonly string[]): SeccompPolicy {
+  const allowed = new Set<string>();
+  for (const cap of caps) for (const s of GATED[cap] ?? []) allowed.add(s);
+  const denied = new Set<string>(ALWAYS);
+  for (const list of Object.values(GATED)) for (const s of list) if (!allowed.has(s)) denied.add(s);
+  const denyNamespaces = !allowed.has('unshare-ns');
+  denied.delete('unshare-ns');
+  denied.delete('clone-ns');
+  return { denied: [...denied].filter((s) => s in X86_64).sort(), denyNamespaces };
+}
+
+interface Insn { code: number; jt: number; jf: number; k: number }
+
+/**
+ * Compiles the policy for x86_64: wrong architecture -> kill; x32 system
+ * calls -> EPERM; clone3 -> ENOSYS (so libc falls back to clone, whose flags
+ * can be inspected); denied calls -> EPERM; namespace flags on clone/unshare
+ * -> EPERM; everything else allowed.
+ */
+export function compile(policy: SeccompPolicy): Buffer {
+  const prog: Insn[] = [];
+  const emit = (code: number, k: number, jt = 0, jf = 0) => prog.push({ code, jt, jf, k });
+  const ret = (v: number) => emit(BPF_RET_K, v >>> 0);
+  const eperm = (SECCOMP_RET_ERRNO | EPERM) >>> 0;
+
+  emit(BPF_LD_W_ABS, OFF_ARCH);
+  emit(BPF_JEQ_K, AUDIT_ARCH_X86_64, 1, 0);
+  ret(SECCOMP_RET_KILL_PROCESS);
+  emit(BPF_LD_W_ABS, OFF_NR);
+  emit(BPF_JGE_K, 0x40000000, 0, 1); // __X32_SYSCALL_BIT
+  ret(eperm);
+  if (policy.denyNamespaces) {
+    emit(BPF_JEQ_K, X86_64.clone3, 0, 1);
+    ret((SECCOMP_RET_ERRNO | ENOSYS) >>> 0);
+    for (const name of ['clone', 'unshare']) {
+      // if (nr == name && (arg0 & CLONE_NEW_ANY)) return EPERM; (reload nr afterwards)
+      emit(BPF_JEQ_K, X86_64[name], 0, 4);
+      emit(BPF_LD_W_ABS, OFF_ARG0_LO);
+      emit(BPF_JSET_K, CLONE_NEW_ANY, 0, 1);
+      ret(eperm);
+      emit(BPF_LD_W_ABS, OFF_NR);
+    }
+  }
+  for (const name of policy.denied) {
+    emit(BPF_JEQ_K, X86_64[name], 0, 1);
+    ret(eperm);
+  }
+  ret(SECCOMP_RET_ALLOW);
+
+  if (prog.length > 4096) throw new Error('seccomp program too long'); // BPF_MAXINSNS
+  const buf = Buffer.alloc(prog.length * 8);
+  prog.forEach((insn, i) => {
+    buf.writeUInt16LE(insn.code, i * 8);
+    buf.writeUInt8(insn.jt, i * 8 + 2);
+    buf.writeUInt8(insn.jf, i * 8 + 3);
+    buf.writeUInt32LE(insn.k >>> 0, i * 8 + 4);
+  });
+  return buf;
+}
+
+/**
+ * Runs a compiled program on one system call, as the kernel would: the
+ * interpreter tests use to check the filter's decisions without installing it.
+ */
+export function evaluate(program: Buffer, call: { nr: number; arch?: number; args?: number[] }): number {
+  const data = Buffer.alloc(64);
+  data.writeInt32LE(call.nr, OFF_NR);
+  data.writeUInt32LE(call.arch ?? AUDIT_ARCH_X86_64, OFF_ARCH);
+  (call.args ?? []).forEach((a, i) => data.writeUInt32LE(a >>> 0, OFF_ARG0_LO + i * 8));
+  let acc = 0;
+  for (let pc = 0; pc < program.length / 8; pc++) {
+    const code = program.readUInt16LE(pc * 8);
+    const jt = program.readUInt8(pc * 8 + 2);
+    const jf = program.readUInt8(pc * 8 + 3);
+    const k = program.readUInt32LE(pc * 8 + 4);
+    switch (code) {
+      case BPF_LD_W_ABS: acc = data.readUInt32LE(k); break;
+      case BPF_JEQ_K: pc += acc === k ? jt : jf; break;
+      case BPF_JGE_K: pc += acc >= k ? jt : jf; break;
+      case BPF_JSET_K: pc += (acc & k) !== 0 ? jt : jf; break;
+      case BPF_RET_K: return k;
+      default: throw new Error(`unknown BPF instruction ${code.toString(16)} at ${pc}`);
+    }
+  }
+  throw new Error('BPF program fell off its end');
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { DOCKER_DEFAULT_CAPS } from '../../src/runtime/hardening/capabilities.js';
+import {
+  AUDIT_ARCH_X86_64, SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS, X86_64, compile, defaultPolicy, evaluate,
+} from '../../src/runtime/hardening/seccomp.js';
+
+const EPERM = (SECCOMP_RET_ERRNO | 1) >>> 0;
+const ENOSYS = (SECCOMP_RET_ERRNO | 38) >>> 0;
+const CLONE_NEWUSER = 0x10000000;
+const CLONE_NEWNS = 0x00020000;
+const CLONE_THREAD_FLAGS = 0x003d0f00; // what glibc's pthread_create passes
+
+describe('default seccomp filter (docker defaults)', () => {
+  const prog = compile(defaultPolicy(DOCKER_DEFAULT_CAPS));
+  const run = (name: string, args: number[] = []) => evaluate(prog, { nr: X86_64[name] ?? Number(name), args });
+
+  it('denies kexec, modules, the new mount API, mount, namespaces, bpf, keyrings', () => {
+    for (const s of ['kexec_load', 'kexec_file_load', 'init_module', 'finit_module', 'delete_module', 'open_tree',
+      'move_mount', 'fsopen', 'fsconfig', 'fsmount', 'fspick', 'mount_setattr', 'mount', 'umount2', 'pivot_root',
+      'setns', 'bpf', 'keyctl', 'add_key', 'perf_event_open', 'reboot', 'settimeofday', 'clock_settime', 'swapon']) {
+      expect(run(s), s).toBe(EPERM);
+    }
+  });
+
+  it('allows ordinary system calls', () => {
+    for (const nr of [0 /* read */, 1 /* write */, 2 /* open */, 9 /* mmap */, 59 /* execve */, 57 /* fork */, 61 /* wait4 */, 62 /* kill */, 257 /* openat */, 231 /* exit_group */]) {
+      expect(evaluate(prog, { nr })).toBe(SECCOMP_RET_ALLOW);
+    }
+  });
+
+  it('lets threads and plain forks clone, but not into new namespaces', () => {
+    expect(run('clone', [CLONE_THREAD_FLAGS])).toBe(SECCOMP_RET_ALLOW);
+    expect(run('clone', [0x11 /* SIGCHLD */])).toBe(SECCOMP_RET_ALLOW);
+    expect(run('clone', [CLONE_NEWUSER | 0x11])).toBe(EPERM);
+    expect(run('unshare', [CLONE_NEWNS])).toBe(EPERM);
+    expect(run('unshare', [0x400 /* CLONE_FILES */])).toBe(SECCOMP_RET_ALLOW);
+    expect(run('clone3')).toBe(ENOSYS);
+  });
+
+  it('kills a foreign architecture and refuses x32 calls', () => {
+    expect(evaluate(prog, { nr: 0, arch: 0x40000003 /* i386 */ })).toBe(SECCOMP_RET_KILL_PROCESS >>> 0);
+    expect(evaluate(prog, { nr: 0x40000000 + 1, arch: AUDIT_ARCH_X86_64 })).toBe(EPERM);
+  });
+
+  it('opens what a granted capability would allow', () => {
+    const admin = compile(defaultPolicy([...DOCKER_DEFAULT_CAPS, 'SYS_ADMIN']));
+    expect(evaluate(admin, { nr: X86_64.mount })).toBe(SECCOMP_RET_ALLOW);
+    expect(evaluate(admin, { nr: X86_64.unshare, args: [CLONE_NEWNS] })).toBe(SECCOMP_RET_ALLOW);
+    expect(evaluate(admin, { nr: X86_64.kexec_load })).toBe(EPERM);
+    const time = compile(defaultPolicy([...DOCKER_DEFAULT_CAPS, 'SYS_TIME']));
+    expect(evaluate(time, { nr: X86_64.settimeofday })).toBe(SECCOMP_RET_ALLOW);
+  });
+
+  it('is a valid classic BPF program of 8-byte instructions', () => {
+    expect(prog.length % 8).toBe(0);
+    expect(prog.length / 8).toBeLessThan(4096);
+  });
+});
