@@ -1,0 +1,245 @@
+/**
+ * OCI runtime-spec config.json -> a validated container plan. Pure: reads
+ * nothing but the text it is given. Supports the subset `runc spec` writes
+ * plus the fields tini-ts can honour; anything else it finds is listed in one
+ * warning (never silently ignored), and invalid values are errors that name
+ * the field and why.
+ */
+import path from 'node:path';
+import { normalizeCapability } from '../hardening/capabilities.js';
+
+export type NamespaceType = 'pid' | 'network' | 'ipc' | 'uts' | 'mount' | 'cgroup';
+
+export interface Mount { destination: string; type: string; source: string; options: string[] }
+export interface Rlimit { type: string; soft: number; hard: number }
+
+export interface ContainerPlan {
+  process: {
+    args: string[];
+    env: string[];
+    cwd: string;
+    uid: number;
+    gid: number;
+    additionalGids: number[];
+    terminal: boolean;
+    /** Capability names without CAP_, per set. */
+    capabilities: Record<'bounding' | 'effective' | 'permitted' | 'inheritable' | 'ambient', string[]>;
+    rlimits: Rlimit[];
+    noNewPrivileges: boolean;
+  };
+  root: { path: string; readonly: boolean };
+  hostname: string | null;
+  mounts: Mount[];
+  namespaces: NamespaceType[];
+  resources: {
+    memoryLimit?: number;
+    memorySwap?: number;
+    pidsLimit?: number;
+    cpuShares?: number;
+    cpuQuota?: number;
+    cpuPeriod?: number;
+    cpusetCpus?: string;
+  };
+  maskedPaths: string[];
+  readonlyPaths: string[];
+}
+
+export type ParsedConfig =
+  | { ok: true; plan: ContainerPlan; unsupported: string[] }
+  | { ok: false; error: string };
+
+/** RLIMIT_* names the kernel knows. */
+export const RLIMITS: readonly string[] = [
+  'RLIMIT_CPU', 'RLIMIT_FSIZE', 'RLIMIT_DATA', 'RLIMIT_STACK', 'RLIMIT_CORE', 'RLIMIT_RSS', 'RLIMIT_NPROC',
+  'RLIMIT_NOFILE', 'RLIMIT_MEMLOCK', 'RLIMIT_AS', 'RLIMIT_LOCKS', 'RLIMIT_SIGPENDING', 'RLIMIT_MSGQUEUE',
+  'RLIMIT_NICE', 'RLIMIT_RTPRIO', 'RLIMIT_RTTIME',
+];
+
+const NAMESPACES: readonly string[] = ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'];
+
+/** Keys this parser reads, per object path; anything else is reported. */
+const KNOWN: Readonly<Record<string, readonly string[]>> = {
+  '': ['ociVersion', 'process', 'root', 'hostname', 'mounts', 'linux', 'annotations'],
+  process: ['terminal', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges'],
+  'process.user': ['uid', 'gid', 'additionalGids'],
+  root: ['path', 'readonly'],
+  linux: ['namespaces', 'resources', 'maskedPaths', 'readonlyPaths', 'uidMappings', 'gidMappings'],
+  'linux.resources': ['memory', 'pids', 'cpu'],
+  'linux.resources.memory': ['limit', 'swap'],
+  'linux.resources.pids': ['limit'],
+  'linux.resources.cpu': ['shares', 'quota', 'period', 'cpus'],
+};
+
+class ConfigError extends Error {}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+const isObject = (v: unknown): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function fail(field: string, why: string): never {
+  throw new ConfigError(`config.json: ${field}: ${why}`);
+}
+
+function obj(v: unknown, field: string): Record<string, Json> {
+  if (!isObject(v)) fail(field, 'must be an object');
+  return v;
+}
+function str(v: unknown, field: string): string {
+  if (typeof v !== 'string') fail(field, 'must be a string');
+  return v;
+}
+function bool(v: unknown, field: string, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') fail(field, 'must be true or false');
+  return v;
+}
+function int(v: unknown, field: string, min = 0): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) fail(field, `must be an integer >= ${min}`);
+  return v;
+}
+function strings(v: unknown, field: string): string[] {
+  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) fail(field, 'must be an array of strings');
+  return v as string[];
+}
+
+function collectUnsupported(v: Record<string, Json>, at: string, out: string[]): void {
+  const known = KNOWN[at];
+  if (!known) return;
+  for (const [k, child] of Object.entries(v)) {
+    const here = at ? `${at}.${k}` : k;
+    if (!known.includes(k)) out.push(here);
+    else if (isObject(child)) collectUnsupported(child, here, out);
+  }
+}
+
+function capabilities(v: unknown): ContainerPlan['process']['capabilities'] {
+  const caps = { bounding: [] as string[], effective: [] as string[], permitted: [] as string[], inheritable: [] as string[], ambient: [] as string[] };
+  if (v === undefined) return caps;
+  const o = obj(v, 'process.capabilities');
+  for (const set of Object.keys(caps) as (keyof typeof caps)[]) {
+    if (o[set] === undefined) continue;
+    caps[set] = strings(o[set], `process.capabilities.${set}`).map((name, i) => {
+      const n = normalizeCapability(name);
+      if (!n || n === 'ALL') fail(`process.capabilities.${set}[${i}]`, `unknown capability '${name}'`);
+      return n;
+    });
+  }
+  return caps;
+}
+
+/** Parses config.json text; `bundle` resolves a relative root.path. */
+export function parseConfig(text: string, bundle: string): ParsedConfig {
+  try {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      fail('(file)', `not valid JSON (${(e as Error).message})`);
+    }
+    const top = obj(raw, '(top level)');
+    const unsupported: string[] = [];
+    collectUnsupported(top, '', unsupported);
+
+    const p = obj(top.process, 'process');
+    const args = strings(p.args, 'process.args');
+    if (args.length === 0) fail('process.args', 'must name the program to run');
+    const user = p.user === undefined ? {} : obj(p.user, 'process.user');
+    const cwd = p.cwd === undefined ? '/' : str(p.cwd, 'process.cwd');
+    if (!cwd.startsWith('/')) fail('process.cwd', 'must be an absolute path');
+    const env = p.env === undefined ? [] : strings(p.env, 'process.env');
+    env.forEach((e, i) => e.includes('=') || fail(`process.env[${i}]`, `'${e}' is not NAME=VALUE`));
+    const rlimits = (p.rlimits === undefined ? [] : (Array.isArray(p.rlimits) ? p.rlimits : fail('process.rlimits', 'must be an array'))).map((r, i) => {
+      const o = obj(r, `process.rlimits[${i}]`);
+      const type = str(o.type, `process.rlimits[${i}].type`);
+      if (!RLIMITS.includes(type)) fail(`process.rlimits[${i}].type`, `unknown limit '${type}'`);
+      const soft = int(o.soft, `process.rlimits[${i}].soft`);
+      const hard = int(o.hard, `process.rlimits[${i}].hard`);
+      if (soft > hard) fail(`process.rlimits[${i}]`, `soft (${soft}) is above hard (${hard})`);
+      return { type, soft, hard };
+    });
+
+    const root = obj(top.root, 'root');
+    const rootPath = str(root.path, 'root.path');
+
+    const linux = top.linux === undefined ? {} : obj(top.linux, 'linux');
+    const namespaces: NamespaceType[] = [];
+    const nsList = linux.namespaces === undefined ? [] : Array.isArray(linux.namespaces) ? linux.namespaces : fail('linux.namespaces', 'must be an array');
+    nsList.forEach((n, i) => {
+      const o = obj(n, `linux.namespaces[${i}]`);
+      const type = str(o.type, `linux.namespaces[${i}].type`);
+      if (type === 'user') fail(`linux.namespaces[${i}].type`, 'user namespaces are not supported (run as root)');
+      if (type === 'time') fail(`linux.namespaces[${i}].type`, 'time namespaces are not supported');
+      if (!NAMESPACES.includes(type)) fail(`linux.namespaces[${i}].type`, `unknown namespace '${type}'`);
+      if (o.path !== undefined) fail(`linux.namespaces[${i}].path`, 'joining an existing namespace is not supported');
+      if (namespaces.includes(type as NamespaceType)) fail(`linux.namespaces[${i}].type`, `'${type}' is listed twice`);
+      namespaces.push(type as NamespaceType);
+    });
+    if (linux.uidMappings !== undefined || linux.gidMappings !== undefined) fail('linux.uidMappings', 'user namespaces are not supported');
+
+    const resources: ContainerPlan['resources'] = {};
+    if (linux.resources !== undefined) {
+      const r = obj(linux.resources, 'linux.resources');
+      if (r.memory !== undefined) {
+        const m = obj(r.memory, 'linux.resources.memory');
+        if (m.limit !== undefined) resources.memoryLimit = int(m.limit, 'linux.resources.memory.limit', 1);
+        if (m.swap !== undefined) resources.memorySwap = int(m.swap, 'linux.resources.memory.swap', -1);
+      }
+      if (r.pids !== undefined) resources.pidsLimit = int(obj(r.pids, 'linux.resources.pids').limit, 'linux.resources.pids.limit', -1);
+      if (r.cpu !== undefined) {
+        const c = obj(r.cpu, 'linux.resources.cpu');
+        if (c.shares !== undefined) resources.cpuShares = int(c.shares, 'linux.resources.cpu.shares', 2);
+        if (c.quota !== undefined) resources.cpuQuota = int(c.quota, 'linux.resources.cpu.quota', -1);
+        if (c.period !== undefined) resources.cpuPeriod = int(c.period, 'linux.resources.cpu.period', 1000);
+        if (c.cpus !== undefined) {
+          resources.cpusetCpus = str(c.cpus, 'linux.resources.cpu.cpus');
+          if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(resources.cpusetCpus)) fail('linux.resources.cpu.cpus', `'${resources.cpusetCpus}' is not a CPU list like 0-2,4`);
+        }
+      }
+    }
+
+    const mountList = top.mounts === undefined ? [] : Array.isArray(top.mounts) ? top.mounts : fail('mounts', 'must be an array');
+    const mounts = mountList.map((m, i) => {
+      const o = obj(m, `mounts[${i}]`);
+      const destination = str(o.destination, `mounts[${i}].destination`);
+      if (!destination.startsWith('/')) fail(`mounts[${i}].destination`, 'must be an absolute path');
+      const type = o.type === undefined ? 'bind' : str(o.type, `mounts[${i}].type`);
+      const source = o.source === undefined ? type : str(o.source, `mounts[${i}].source`);
+      const options = o.options === undefined ? [] : strings(o.options, `mounts[${i}].options`);
+      for (const k of Object.keys(o)) if (!['destination', 'type', 'source', 'options'].includes(k)) unsupported.push(`mounts[${i}].${k}`);
+      return { destination, type, source, options };
+    });
+
+    const plan: ContainerPlan = {
+      process: {
+        args,
+        env,
+        cwd,
+        uid: user.uid === undefined ? 0 : int(user.uid, 'process.user.uid'),
+        gid: user.gid === undefined ? 0 : int(user.gid, 'process.user.gid'),
+        additionalGids: user.additionalGids === undefined ? [] : (Array.isArray(user.additionalGids) ? user.additionalGids : fail('process.user.additionalGids', 'must be an array')).map((g, i) => int(g, `process.user.additionalGids[${i}]`)),
+        terminal: bool(p.terminal, 'process.terminal', false),
+        capabilities: capabilities(p.capabilities),
+        rlimits,
+        noNewPrivileges: bool(p.noNewPrivileges, 'process.noNewPrivileges', false),
+      },
+      root: { path: path.resolve(bundle, rootPath), readonly: bool(root.readonly, 'root.readonly', false) },
+      hostname: top.hostname === undefined ? null : str(top.hostname, 'hostname'),
+      mounts,
+      namespaces,
+      resources,
+      maskedPaths: linux.maskedPaths === undefined ? [] : strings(linux.maskedPaths, 'linux.maskedPaths'),
+      readonlyPaths: linux.readonlyPaths === undefined ? [] : strings(linux.readonlyPaths, 'linux.readonlyPaths'),
+    };
+    if (plan.hostname !== null && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(plan.hostname)) fail('hostname', `'${plan.hostname}' is not a valid host name`);
+    if (plan.hostname !== null && !namespaces.includes('uts')) fail('hostname', 'needs a uts namespace in linux.namespaces');
+    return { ok: true, plan, unsupported };
+  } catch (e) {
+    if (e instanceof ConfigError) return { ok: false, error: e.message };
+    throw e;
+  }
+}
+
+/** The one warning for fields that were read but are not acted on. */
+export function unsupportedWarning(fields: string[]): string | null {
+  return fields.length ? `config.json: not supported, ignored: ${fields.join(', ')}` : null;
+}

@@ -1,0 +1,90 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseConfig, unsupportedWarning } from '../../src/runtime/oci/config.js';
+
+/** What `runc spec` writes (runc 1.1), the reference input. */
+function runcSpec(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-spec-'));
+  try {
+    execFileSync('runc', ['spec'], { cwd: dir });
+    return fs.readFileSync(path.join(dir, 'config.json'), 'utf8');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const minimal = (patch: (c: any) => void = () => {}) => {
+  const c: any = { ociVersion: '1.0.2', process: { args: ['sh'] }, root: { path: 'rootfs' } };
+  patch(c);
+  return JSON.stringify(c);
+};
+
+describe('OCI config.json', () => {
+  it("reads the default bundle of `runc spec`, naming what it does not support", () => {
+    const r = parseConfig(runcSpec(), '/bundles/b1');
+    if (!r.ok) throw new Error(r.error);
+    expect(r.plan.process.args).toEqual(['sh']);
+    expect(r.plan.process.terminal).toBe(true);
+    expect(r.plan.process.capabilities.bounding).toEqual(['AUDIT_WRITE', 'KILL', 'NET_BIND_SERVICE']);
+    expect(r.plan.process.rlimits).toEqual([{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 1024 }]);
+    expect(r.plan.process.noNewPrivileges).toBe(true);
+    expect(r.plan.root).toEqual({ path: '/bundles/b1/rootfs', readonly: true });
+    expect(r.plan.hostname).toBe('runc');
+    expect(r.plan.namespaces.sort()).toEqual(['ipc', 'mount', 'network', 'pid', 'uts']);
+    expect(r.plan.mounts.map((m) => m.destination)).toEqual(['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys', '/sys/fs/cgroup']);
+    expect(r.plan.maskedPaths).toContain('/proc/kcore');
+    expect(r.plan.readonlyPaths).toContain('/proc/sysrq-trigger');
+    expect(r.unsupported).toEqual(['linux.resources.devices']);
+    expect(unsupportedWarning(r.unsupported)).toBe('config.json: not supported, ignored: linux.resources.devices');
+  });
+
+  it('applies defaults', () => {
+    const r = parseConfig(minimal(), '/b');
+    expect(r.ok && r.plan.process).toMatchObject({ cwd: '/', uid: 0, gid: 0, env: [], terminal: false, noNewPrivileges: false });
+    expect(r.ok && r.unsupported).toEqual([]);
+    expect(unsupportedWarning([])).toBeNull();
+  });
+
+  it('reads resources', () => {
+    const r = parseConfig(minimal((c) => {
+      c.linux = { resources: { memory: { limit: 67108864, swap: 134217728 }, pids: { limit: 32 }, cpu: { quota: 20000, period: 100000, shares: 512, cpus: '0-1' } } };
+    }), '/b');
+    expect(r.ok && r.plan.resources).toEqual({ memoryLimit: 67108864, memorySwap: 134217728, pidsLimit: 32, cpuQuota: 20000, cpuPeriod: 100000, cpuShares: 512, cpusetCpus: '0-1' });
+  });
+
+  it.each([
+    ['not json', '{', 'config.json: (file): not valid JSON'],
+    ['no process', JSON.stringify({ root: { path: 'r' } }), 'config.json: process: must be an object'],
+    ['empty args', minimal((c) => (c.process.args = [])), 'config.json: process.args: must name the program to run'],
+    ['args not strings', minimal((c) => (c.process.args = ['sh', 1])), 'config.json: process.args: must be an array of strings'],
+    ['relative cwd', minimal((c) => (c.process.cwd = 'tmp')), 'config.json: process.cwd: must be an absolute path'],
+    ['bad env', minimal((c) => (c.process.env = ['PATH'])), "config.json: process.env[0]: 'PATH' is not NAME=VALUE"],
+    ['negative uid', minimal((c) => (c.process.user = { uid: -1 })), 'config.json: process.user.uid: must be an integer >= 0'],
+    ['bad cap', minimal((c) => (c.process.capabilities = { bounding: ['CAP_FLY'] })), "config.json: process.capabilities.bounding[0]: unknown capability 'CAP_FLY'"],
+    ['bad rlimit', minimal((c) => (c.process.rlimits = [{ type: 'RLIMIT_FOO', soft: 1, hard: 1 }])), "config.json: process.rlimits[0].type: unknown limit 'RLIMIT_FOO'"],
+    ['soft above hard', minimal((c) => (c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 2, hard: 1 }])), 'config.json: process.rlimits[0]: soft (2) is above hard (1)'],
+    ['user ns', minimal((c) => (c.linux = { namespaces: [{ type: 'user' }] })), 'config.json: linux.namespaces[0].type: user namespaces are not supported (run as root)'],
+    ['ns path', minimal((c) => (c.linux = { namespaces: [{ type: 'net', path: '/x' }] })), "config.json: linux.namespaces[0].type: unknown namespace 'net'"],
+    ['join ns', minimal((c) => (c.linux = { namespaces: [{ type: 'network', path: '/run/netns/x' }] })), 'config.json: linux.namespaces[0].path: joining an existing namespace is not supported'],
+    ['hostname without uts', minimal((c) => (c.hostname = 'box')), 'config.json: hostname: needs a uts namespace in linux.namespaces'],
+    ['bad cpus', minimal((c) => (c.linux = { resources: { cpu: { cpus: 'all' } } })), "config.json: linux.resources.cpu.cpus: 'all' is not a CPU list like 0-2,4"],
+    ['relative mount', minimal((c) => (c.mounts = [{ destination: 'data', type: 'bind', source: '/x' }])), 'config.json: mounts[0].destination: must be an absolute path'],
+  ])('rejects %s, naming the field', (_name, text, message) => {
+    const r = parseConfig(text, '/b');
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.error.startsWith(message)).toBe(true);
+    expect(!r.ok && r.error.includes('\n')).toBe(false);
+  });
+
+  it('lists unknown fields in one warning instead of ignoring them', () => {
+    const r = parseConfig(minimal((c) => {
+      c.hooks = { prestart: [] };
+      c.process.apparmorProfile = 'x';
+      c.linux = { seccomp: {}, sysctl: {} };
+    }), '/b');
+    expect(r.ok && r.unsupported.sort()).toEqual(['hooks', 'linux.seccomp', 'linux.sysctl', 'process.apparmorProfile']);
+  });
+});
