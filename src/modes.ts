@@ -2,4 +2,9 @@
  * Sub-commands other than the init. Each is loaded only when used (require
  * inside the function), so the init's start-up never pays for them.
  */
-export const MODES: Readonly<Record<string, (args: string[]) => void>> = {};
+/* eslint-disable @typescript-eslint/no-require-imports */
+export const MODES: Readonly<Record<string, (args: string[]) => void>> = {
+  run: (args) => (require('./runtime/launcher.js') as typeof import('./runtime/launcher.js')).runLauncher(args),
+  // Hidden: the init that `run` re-executes inside its namespaces.
+  '__run-init': (args) => (require('./runtime/ns-init.js') as typeof import('./runtime/ns-init.js')).runNsInit(args),
+};

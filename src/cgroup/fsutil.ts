@@ -1,0 +1,141 @@
+/** Small synchronous file helpers for cgroupfs (and a fake tree standing in for it). */
+import fs from 'node:fs';
+import { CgroupError } from './types.js';
+
+export function readText(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+export function readNumber(file: string): number | null {
+  const t = readText(file);
+  if (t === null) return null;
+  const n = Number(t.trim());
+  return Number.isFinite(n) ? n : null;
+}
+
+/** A value from a flat-keyed file (`key value` lines: memory.events, cpu.stat, oom_control). */
+export function readKeyed(file: string, key: string): number | null {
+  const t = readText(file);
+  if (t === null) return null;
+  for (const line of t.split('\n')) {
+    const [k, v] = line.trim().split(/\s+/);
+    if (k === key && v !== undefined) {
+      const n = Number(v);
+      return Number.isFinite(n) ? n : null;
+    }
+  }
+  return null;
+}
+
+export function writeFile(file: string, value: string, what: string): void {
+  try {
+    fs.writeFileSync(file, value);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new CgroupError(`cannot set ${what}: writing '${value}' to ${file} failed (${code})`);
+  }
+}
+
+export function exists(file: string): boolean {
+  try {
+    fs.accessSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function readPids(file: string): number[] {
+  const t = readText(file);
+  if (!t) return [];
+  return t.split('\n').filter((l) => l.trim() !== '').map(Number);
+}
+
+/** SIGKILL every pid listed in `procsFile` until it reads empty (or time runs out). */
+export function killUntilEmpty(procsFile: string, timeoutMs: number): boolean {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const pids = readPids(procsFile);
+    if (pids.length === 0) return true;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    if (Date.now() > deadline) return false;
+    sleepMs(5);
+  }
+}
+
+/** rmdir with retries: a cgroup is busy until its last task is reaped. */
+export function rmdirRetry(dir: string, timeoutMs: number): boolean {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      fs.rmdirSync(dir);
+      return true;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return true;
+      if (code === 'ENOTEMPTY' && !onCgroupfs(dir)) {
+        // a fake tree in a test: its "control files" are regular files
+        fs.rmSync(dir, { recursive: true, force: true });
+        return true;
+      }
+      if (code !== 'EBUSY' || Date.now() > deadline) return false;
+      sleepMs(10);
+    }
+  }
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+export function sleepMs(ms: number): void {
+  Atomics.wait(sleepCell, 0, 0, ms);
+}
+
+const CGROUP_SUPER_MAGIC = 0x27e0eb;
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+
+export function onCgroupfs(dir: string): boolean {
+  try {
+    const t = fs.statfsSync(dir).type;
+    return t === CGROUP_SUPER_MAGIC || t === CGROUP2_SUPER_MAGIC;
+  } catch {
+    return true; // when unsure, never delete recursively
+  }
+}
+
+/** Remove a shared parent directory if it is empty (another launcher may still use it: then leave it). */
+export function rmdirIfEmpty(dir: string): void {
+  try {
+    fs.rmdirSync(dir);
+  } catch {
+    // busy, not empty, or gone: all fine
+  }
+}
+
+/**
+ * mkdir -p `parent`, then mkdir `dir` inside; retried when a concurrent
+ * launcher removed the (empty) parent in between.
+ */
+export function mkdirUnder(parent: string, dir: string, onParent: () => void = () => {}): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fs.mkdirSync(parent, { recursive: true });
+      onParent();
+      fs.mkdirSync(dir);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && attempt < 5) continue;
+      if (e instanceof CgroupError) throw e;
+      throw new CgroupError(`cannot create ${dir}: ${code ?? (e as Error).message}`);
+    }
+  }
+}

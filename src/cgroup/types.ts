@@ -1,0 +1,67 @@
+/**
+ * One interface for a cgroup, whatever the hierarchy: create, apply limits,
+ * add a process, read statistics, kill everything in it, remove it.
+ * v1/ and v2/ implement it with one file per controller; both work against
+ * any directory tree (the real /sys/fs/cgroup, or a fake one in tests).
+ */
+
+export interface Limits {
+  /** memory limit in bytes */
+  memoryBytes?: number;
+  /** docker's --memory-swap: memory plus swap in bytes; -1 for unlimited swap */
+  memorySwapBytes?: number;
+  /** maximum number of tasks (processes and threads) */
+  pids?: number;
+  /** CPU bandwidth in cores (0.5 = half of one core) */
+  cpus?: number;
+  /** CFS period in microseconds for --cpus (docker's default 100000) */
+  cpuPeriodUs?: number;
+  /** v1 cpu.shares (2..262144); v2 converts it to cpu.weight */
+  cpuShares?: number;
+  /** cpuset.cpus, e.g. `0-1,3` */
+  cpusetCpus?: string;
+}
+
+export interface CgroupStats {
+  /** times the kernel's OOM killer killed a task in the cgroup (null: counter not available) */
+  oomKills: number | null;
+  /** times the memory limit was hit (v1 memory.failcnt, v2 memory.events max) */
+  memoryLimitHits: number | null;
+  memoryPeakBytes: number | null;
+  cpuUserUs: number | null;
+  cpuSystemUs: number | null;
+  /** the kernel's pids.peak, when the kernel has it */
+  pidsPeak: number | null;
+  /** forks refused by pids.max (pids.events max) */
+  pidsLimitHits: number | null;
+}
+
+export interface Cgroup {
+  readonly version: 1 | 2;
+  /** the leaf name (same in every hierarchy) */
+  readonly name: string;
+  /** the cgroup's directories (one per v1 hierarchy, one for v2) */
+  readonly dirs: readonly string[];
+  /** create the directories; throws CgroupError */
+  create(): void;
+  /** write the limits; throws CgroupError naming the file and the value */
+  apply(limits: Limits): void;
+  /** move a process (pid as seen by the writer; 0 = the writer itself) */
+  addProcess(pid: number): void;
+  /** the cgroup.procs files: a process joins by writing its pid (or 0) to each */
+  procsFiles(): string[];
+  /** pids in the cgroup, as the reader's pid namespace sees them */
+  pids(): number[];
+  /** pids.current (tasks), or null */
+  pidsCurrent(): number | null;
+  stats(): CgroupStats;
+  /** SIGKILL everything inside until it is empty or `timeoutMs` passes; true if empty */
+  killAll(timeoutMs?: number): boolean;
+  /** rmdir every directory (retries briefly while tasks drain); true if all are gone */
+  remove(): boolean;
+}
+
+export class CgroupError extends Error {}
+
+/** The names a launcher gives its cgroups: `<pid>-<starttime>-<random>` under a common parent. */
+export const CGROUP_PARENT = 'tini-ts';

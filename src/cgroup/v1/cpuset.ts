@@ -1,0 +1,24 @@
+/**
+ * cgroup v1 cpuset controller. A v1 cpuset starts empty and refuses tasks
+ * until cpuset.cpus and cpuset.mems are set, in every level of the path:
+ * the intermediate `tini-ts` directory copies its parent's values.
+ */
+import path from 'node:path';
+import { readText, writeFile } from '../fsutil.js';
+import type { Limits } from '../types.js';
+
+export const name = 'cpuset';
+
+/** Fill cpuset.cpus/mems of `dir` from `parent` where they are empty. */
+export function inherit(dir: string, parent: string): void {
+  for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+    const mine = readText(path.join(dir, f));
+    if (mine !== null && mine.trim() !== '') continue;
+    const theirs = (readText(path.join(parent, f)) ?? '').trim();
+    writeFile(path.join(dir, f), theirs, f);
+  }
+}
+
+export function apply(dir: string, limits: Limits): void {
+  if (limits.cpusetCpus !== undefined) writeFile(path.join(dir, 'cpuset.cpus'), limits.cpusetCpus, 'the CPU set');
+}

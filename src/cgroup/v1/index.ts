@@ -1,0 +1,128 @@
+/**
+ * cgroup v1: one directory per controller hierarchy, <root>/<controller>/tini-ts/<name>.
+ * memory, pids, cpu and cpuacct are always used (the report needs their
+ * counters); cpuset only with --cpuset-cpus. Controllers mounted together
+ * (cpu,cpuacct) share one directory.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { exists, killUntilEmpty, mkdirUnder, readPids, rmdirIfEmpty, rmdirRetry, writeFile } from '../fsutil.js';
+import { CGROUP_PARENT, CgroupError, type Cgroup, type CgroupStats, type Limits } from '../types.js';
+import * as memory from './memory.js';
+import * as pids from './pids.js';
+import * as cpu from './cpu.js';
+import * as cpuacct from './cpuacct.js';
+import * as cpuset from './cpuset.js';
+
+export function controllersFor(limits: Limits): string[] {
+  const c = [memory.name, pids.name, cpu.name, cpuacct.name];
+  if (limits.cpusetCpus !== undefined) c.push(cpuset.name);
+  return c;
+}
+
+/** The first missing controller, or undefined when all are mounted under root. */
+export function missingController(root: string, controllers: string[]): string | undefined {
+  return controllers.find((c) => !exists(path.join(root, c, 'cgroup.procs')));
+}
+
+export class CgroupV1 implements Cgroup {
+  readonly version = 1 as const;
+  readonly dirs: string[];
+  private readonly byController: Map<string, string>;
+  private readonly parentDirs: Map<string, string>;
+
+  constructor(
+    readonly root: string,
+    readonly name: string,
+    readonly controllers: string[],
+    readonly parent = CGROUP_PARENT,
+  ) {
+    this.byController = new Map();
+    this.parentDirs = new Map();
+    const seen = new Set<string>();
+    this.dirs = [];
+    for (const c of controllers) {
+      const mount = realpathOr(path.join(root, c));
+      const dir = path.join(mount, parent, name);
+      this.byController.set(c, dir);
+      this.parentDirs.set(c, path.join(mount, parent));
+      if (!seen.has(dir)) {
+        seen.add(dir);
+        this.dirs.push(dir);
+      }
+    }
+  }
+
+  dir(controller: string): string {
+    return this.byController.get(controller)!;
+  }
+
+  create(): void {
+    const missing = missingController(this.root, this.controllers);
+    if (missing) throw new CgroupError(`the cgroup v1 controller '${missing}' is not mounted at ${path.join(this.root, missing)}`);
+    const made = new Set<string>();
+    for (const c of this.controllers) {
+      const dir = this.dir(c);
+      if (made.has(dir)) continue;
+      made.add(dir);
+      const parentDir = this.parentDirs.get(c)!;
+      // a v1 cpuset refuses tasks until cpus and mems are set at every level
+      const fill = c === cpuset.name ? () => cpuset.inherit(parentDir, path.dirname(parentDir)) : undefined;
+      mkdirUnder(parentDir, dir, fill);
+      if (c === cpuset.name) cpuset.inherit(dir, parentDir);
+    }
+  }
+
+  apply(limits: Limits): void {
+    memory.apply(this.dir(memory.name), limits);
+    pids.apply(this.dir(pids.name), limits);
+    cpu.apply(this.dir(cpu.name), limits);
+    if (this.byController.has(cpuset.name)) cpuset.apply(this.dir(cpuset.name), limits);
+  }
+
+  procsFiles(): string[] {
+    return this.dirs.map((d) => path.join(d, 'cgroup.procs'));
+  }
+
+  addProcess(pid: number): void {
+    for (const f of this.procsFiles()) writeFile(f, String(pid), `the cgroup of process ${pid}`);
+  }
+
+  pids(): number[] {
+    return readPids(path.join(this.dir(pids.name), 'cgroup.procs'));
+  }
+
+  pidsCurrent(): number | null {
+    return pids.current(this.dir(pids.name));
+  }
+
+  stats(): CgroupStats {
+    return {
+      ...memory.stats(this.dir(memory.name)),
+      ...cpuacct.stats(this.dir(cpuacct.name)),
+      ...pids.stats(this.dir(pids.name)),
+    };
+  }
+
+  killAll(timeoutMs = 2000): boolean {
+    // Every process is in every hierarchy; the pids one is as good as any.
+    let empty = true;
+    for (const f of this.procsFiles()) empty = killUntilEmpty(f, timeoutMs) && empty;
+    return empty;
+  }
+
+  remove(): boolean {
+    let all = true;
+    for (const dir of this.dirs) all = rmdirRetry(dir, 2000) && all;
+    for (const dir of this.dirs) rmdirIfEmpty(path.dirname(dir));
+    return all;
+  }
+}
+
+function realpathOr(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}

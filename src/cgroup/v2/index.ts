@@ -1,0 +1,102 @@
+/**
+ * cgroup v2: one directory, <root>/tini-ts/<name>. The controllers must be
+ * listed in the root's cgroup.controllers and enabled in cgroup.subtree_control
+ * of the root and of tini-ts/ (done here when missing).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { exists, killUntilEmpty, mkdirUnder, readPids, readText, rmdirIfEmpty, rmdirRetry, writeFile } from '../fsutil.js';
+import { CGROUP_PARENT, CgroupError, type Cgroup, type CgroupStats, type Limits } from '../types.js';
+import * as memory from './memory.js';
+import * as pids from './pids.js';
+import * as cpu from './cpu.js';
+import * as cpuset from './cpuset.js';
+
+export function controllersFor(limits: Limits): string[] {
+  const c = [memory.name, pids.name, cpu.name];
+  if (limits.cpusetCpus !== undefined) c.push(cpuset.name);
+  return c;
+}
+
+export function missingController(root: string, controllers: string[]): string | undefined {
+  const available = (readText(path.join(root, 'cgroup.controllers')) ?? '').trim().split(/\s+/);
+  return controllers.find((c) => !available.includes(c));
+}
+
+function enable(dir: string, controllers: string[]): void {
+  const file = path.join(dir, 'cgroup.subtree_control');
+  const on = (readText(file) ?? '').trim().split(/\s+/);
+  const wanted = controllers.filter((c) => !on.includes(c));
+  if (wanted.length === 0) return;
+  writeFile(file, wanted.map((c) => `+${c}`).join(' '), `cgroup.subtree_control of ${dir}`);
+}
+
+export class CgroupV2 implements Cgroup {
+  readonly version = 2 as const;
+  readonly dir: string;
+  readonly dirs: string[];
+
+  constructor(
+    readonly root: string,
+    readonly name: string,
+    readonly controllers: string[],
+    readonly parent = CGROUP_PARENT,
+  ) {
+    this.dir = path.join(root, parent, name);
+    this.dirs = [this.dir];
+  }
+
+  create(): void {
+    const missing = missingController(this.root, this.controllers);
+    if (missing) throw new CgroupError(`the cgroup v2 controller '${missing}' is not available in ${path.join(this.root, 'cgroup.controllers')}`);
+    const parentDir = path.join(this.root, this.parent);
+    enable(this.root, this.controllers);
+    mkdirUnder(parentDir, this.dir, () => enable(parentDir, this.controllers));
+  }
+
+  apply(limits: Limits): void {
+    memory.apply(this.dir, limits);
+    pids.apply(this.dir, limits);
+    cpu.apply(this.dir, limits);
+    if (this.controllers.includes(cpuset.name)) cpuset.apply(this.dir, limits);
+  }
+
+  procsFiles(): string[] {
+    return [path.join(this.dir, 'cgroup.procs')];
+  }
+
+  addProcess(pid: number): void {
+    writeFile(this.procsFiles()[0], String(pid), `the cgroup of process ${pid}`);
+  }
+
+  pids(): number[] {
+    return readPids(this.procsFiles()[0]);
+  }
+
+  pidsCurrent(): number | null {
+    return pids.current(this.dir);
+  }
+
+  stats(): CgroupStats {
+    return { ...memory.stats(this.dir), ...cpu.stats(this.dir), ...pids.stats(this.dir) };
+  }
+
+  killAll(timeoutMs = 2000): boolean {
+    // cgroup.kill (Linux >= 5.14) kills every task at once, fork bombs included
+    const kill = path.join(this.dir, 'cgroup.kill');
+    if (exists(kill)) {
+      try {
+        fs.writeFileSync(kill, '1');
+      } catch {
+        // fall back to the loop
+      }
+    }
+    return killUntilEmpty(this.procsFiles()[0], timeoutMs);
+  }
+
+  remove(): boolean {
+    const gone = rmdirRetry(this.dir, 2000);
+    rmdirIfEmpty(path.dirname(this.dir));
+    return gone;
+  }
+}

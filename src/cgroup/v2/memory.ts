@@ -1,0 +1,26 @@
+/** cgroup v2 memory controller: memory.max, memory.swap.max; memory.events and memory.peak. */
+import path from 'node:path';
+import { exists, readKeyed, readNumber, writeFile } from '../fsutil.js';
+import { CgroupError, type CgroupStats, type Limits } from '../types.js';
+
+export const name = 'memory';
+
+export function apply(dir: string, limits: Limits): void {
+  if (limits.memoryBytes !== undefined) writeFile(path.join(dir, 'memory.max'), String(limits.memoryBytes), 'the memory limit');
+  if (limits.memorySwapBytes !== undefined) {
+    const file = path.join(dir, 'memory.swap.max');
+    if (!exists(file)) throw new CgroupError('--memory-swap needs swap accounting (memory.swap.max is missing)');
+    // docker's --memory-swap is memory plus swap; v2 limits the swap alone
+    const swap = limits.memorySwapBytes < 0 ? 'max' : String(Math.max(0, limits.memorySwapBytes - (limits.memoryBytes ?? 0)));
+    writeFile(file, swap, 'the swap limit');
+  }
+}
+
+export function stats(dir: string): Pick<CgroupStats, 'oomKills' | 'memoryLimitHits' | 'memoryPeakBytes'> {
+  const events = path.join(dir, 'memory.events');
+  return {
+    oomKills: readKeyed(events, 'oom_kill'),
+    memoryLimitHits: readKeyed(events, 'max'),
+    memoryPeakBytes: readNumber(path.join(dir, 'memory.peak')), // Linux >= 5.19
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * System calls for namespaces, mounts and the network device the launcher
+ * (`tini-ts run`) and its re-executed init need. Kept apart from libc.ts so
+ * the plain init never declares (or pays for) them. Every call returns a
+ * Result carrying the errno by name.
+ */
+import { loadKoffi, type Koffi } from './koffi-native.js';
+import { errnoName } from './errno.js';
+import { ok, type Result, type SysError } from './types.js';
+
+/** <sched.h> clone flags. */
+export const CLONE = {
+  NEWNS: 0x00020000,
+  NEWCGROUP: 0x02000000,
+  NEWUTS: 0x04000000,
+  NEWIPC: 0x08000000,
+  NEWUSER: 0x10000000,
+  NEWPID: 0x20000000,
+  NEWNET: 0x40000000,
+} as const;
+
+/** <sys/mount.h> */
+export const MS = {
+  NOSUID: 2,
+  NODEV: 4,
+  NOEXEC: 8,
+  REC: 0x4000,
+  PRIVATE: 1 << 18,
+} as const;
+
+export const MNT_DETACH = 2;
+
+const AF_INET = 2;
+const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0o2000000;
+const SIOCGIFFLAGS = 0x8913;
+const SIOCSIFFLAGS = 0x8914;
+const IFF_UP = 0x1;
+const IFREQ_SIZE = 40;
+const F_SETFD = 2;
+const FD_CLOEXEC = 1;
+const PR_SET_PDEATHSIG = 1;
+export const O_CLOEXEC = 0o2000000;
+export const O_NONBLOCK = 0o4000;
+
+export interface NsLibc {
+  geteuid(): number;
+  unshare(flags: number): Result<void>;
+  setns(fd: number, nstype: number): Result<void>;
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): Result<void>;
+  umount2(target: string, flags: number): Result<void>;
+  sethostname(name: string): Result<void>;
+  /** socket + ioctl(SIOCGIFFLAGS/SIOCSIFFLAGS): set IFF_UP on an interface. */
+  interfaceUp(name: string): Result<void>;
+  /** pipe2(flags): [read end, write end]. */
+  pipe(flags: number): Result<[number, number]>;
+  setCloexec(fd: number): Result<void>;
+  close(fd: number): Result<void>;
+  setParentDeathSignal(sig: number): Result<void>;
+}
+
+function fail(call: string, errno: number): SysError {
+  return { ok: false, call, errno, code: errnoName(errno) };
+}
+
+let cached: NsLibc | undefined;
+
+export function createNsLibc(koffi: Koffi = loadKoffi()): NsLibc {
+  if (cached) return cached;
+  const c = koffi.load('libc.so.6');
+  const errno = () => koffi.errno();
+  const geteuid = c.func('unsigned int geteuid(void)');
+  const unshare = c.func('int unshare(int flags)');
+  const setns = c.func('int setns(int fd, int nstype)');
+  const mount = c.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)');
+  const umount2 = c.func('int umount2(const char *target, int flags)');
+  const sethostname = c.func('int sethostname(const char *name, size_t len)');
+  const socket = c.func('int socket(int domain, int type, int protocol)');
+  const ioctl = c.func('int ioctl(int fd, unsigned long request, void *arg)');
+  const close = c.func('int close(int fd)');
+  const pipe2 = c.func('int pipe2(void *fds, int flags)');
+  const fcntl = c.func('int fcntl(int fd, int cmd, int arg)');
+  const prctl = c.func('int prctl(int option, ...)');
+
+  const check = (call: string, rc: number): Result<void> => (rc === -1 ? fail(call, errno()) : ok(undefined));
+
+  cached = {
+    geteuid: () => geteuid(),
+    unshare: (flags) => check('unshare', unshare(flags)),
+    setns: (fd, type) => check('setns', setns(fd, type)),
+    mount: (source, target, fstype, flags, data) => check(`mount(${target})`, mount(source, target, fstype, flags, data)),
+    umount2: (target, flags) => check(`umount2(${target})`, umount2(target, flags)),
+    sethostname(name) {
+      const bytes = Buffer.from(name);
+      return check('sethostname', sethostname(name, bytes.length));
+    },
+    interfaceUp(name): Result<void> {
+      const fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      if (fd === -1) return fail('socket', errno());
+      try {
+        const ifr = Buffer.alloc(IFREQ_SIZE);
+        ifr.write(name.slice(0, 15), 0, 'latin1');
+        if (ioctl(fd, SIOCGIFFLAGS, ifr) === -1) return fail(`ioctl(SIOCGIFFLAGS, ${name})`, errno());
+        ifr.writeUInt16LE(ifr.readUInt16LE(16) | IFF_UP, 16);
+        if (ioctl(fd, SIOCSIFFLAGS, ifr) === -1) return fail(`ioctl(SIOCSIFFLAGS, ${name})`, errno());
+        return ok(undefined);
+      } finally {
+        close(fd);
+      }
+    },
+    pipe(flags): Result<[number, number]> {
+      const fds = Buffer.alloc(8);
+      if (pipe2(fds, flags) === -1) return fail('pipe2', errno());
+      return ok([fds.readInt32LE(0), fds.readInt32LE(4)]);
+    },
+    setCloexec: (fd) => check('fcntl(F_SETFD)', fcntl(fd, F_SETFD, FD_CLOEXEC)),
+    close: (fd) => check('close', close(fd)),
+    setParentDeathSignal: (sig) =>
+      check('prctl(PR_SET_PDEATHSIG)', prctl(PR_SET_PDEATHSIG, 'unsigned long', sig, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0)),
+  };
+  return cached;
+}

@@ -1,0 +1,343 @@
+/**
+ * `tini-ts run`: the launcher. Reads as a table of contents:
+ *   parse → root check → cgroup (sweep stale, create, limits) → namespaces +
+ *   re-exec of this binary as the init inside → wait, forwarding signals and
+ *   enforcing --timeout → stats → kill all, remove the cgroup → report.
+ *
+ * Everything that can fail before the program runs exits 125 after undoing
+ * what was done (nothing is left: the cgroup is removed, the init killed).
+ * Namespace hand-off (see shared/research/sea-koffi.md §8): only the calling
+ * thread moves with unshare(2), and after unshare(CLONE_NEWPID) it can no
+ * longer create threads, so the main thread unshares, posix_spawns the init,
+ * then setns(2)s back to the namespaces saved from /proc/thread-self/ns.
+ * The cgroup namespace is created by the init itself, after joining the
+ * cgroup (see ns-init.ts).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import crypto from 'node:crypto';
+import { DEFAULT_ROOT, cgroupName, detectVersion, openCgroup, startTime, sweepStale } from '../cgroup/index.js';
+import { CgroupError, type Cgroup } from '../cgroup/types.js';
+import { missingController as v1Missing, controllersFor as v1Controllers } from '../cgroup/v1/index.js';
+import { missingController as v2Missing, controllersFor as v2Controllers } from '../cgroup/v2/index.js';
+import { EXIT_LAUNCHER, parseRunArgs, type NamespaceName, type RunOptions } from '../cli/run-options.js';
+import { createLibc } from '../libc/libc.js';
+import { CLONE, O_CLOEXEC, O_NONBLOCK, createNsLibc, type NsLibc } from '../libc/ns.js';
+import { SIG, forwardableSignals } from '../libc/signals.js';
+import { WNOHANG, type Libc, type WaitStatus } from '../libc/types.js';
+import { createLogger, writeStderr, writeStdout, type Logger } from '../log/log.js';
+import { listenToSignals } from '../supervisor/signal-source.js';
+import { INIT_MODE, parseInitMessages, type InitPlan } from './ns-init.js';
+import { buildReport, formatReport } from './report.js';
+
+/** unshare(2) flag and /proc/self/ns name of each namespace the launcher creates (cgroup: the init does). */
+const NS_TABLE: Record<Exclude<NamespaceName, 'cgroup'>, { flag: number; file: string }> = {
+  pid: { flag: CLONE.NEWPID, file: 'pid' },
+  mount: { flag: CLONE.NEWNS, file: 'mnt' },
+  uts: { flag: CLONE.NEWUTS, file: 'uts' },
+  ipc: { flag: CLONE.NEWIPC, file: 'ipc' },
+  net: { flag: CLONE.NEWNET, file: 'net' },
+};
+
+/** How long after SIGKILLing everything to wait for the init before giving up on it. */
+const BACKSTOP_MS = 2000;
+const SAMPLE_MS = 50;
+
+export function runLauncher(args: string[]): void {
+  const parsed = parseRunArgs(args, { cpuCount: os.availableParallelism() });
+  if (parsed.kind === 'exit') {
+    if (parsed.stdout) writeStdout(parsed.stdout);
+    if (parsed.stderr) writeStderr(parsed.stderr);
+    process.exit(parsed.code);
+  }
+  const { options, argv } = parsed;
+  const started = performance.now();
+  const refuse: (message: string) => never = (message) => {
+    writeStderr(`tini-ts run: ${message}\n`);
+    process.exit(EXIT_LAUNCHER);
+  };
+
+  const ns = createNsLibc();
+  const libc = createLibc();
+  const logger = createLogger(options.verbosity, libc.getpid());
+  if (ns.geteuid() !== 0) refuse('must run as root (namespaces and cgroups need CAP_SYS_ADMIN); run it with sudo or as root');
+
+  // --- cgroup: check, sweep, create, limit -------------------------------
+  const root = options.cgroupRoot ?? DEFAULT_ROOT;
+  const version = detectVersion(root);
+  if (version === null) refuse(`no cgroup filesystem at ${root}; mount cgroup2 (or the v1 controllers) there or give --cgroup-root`);
+  const missing = version === 2 ? v2Missing(root, v2Controllers(options.limits)) : v1Missing(root, v1Controllers(options.limits));
+  if (missing) refuse(`the cgroup controller '${missing}' is not available under ${root} (cgroup v${version}); enable it or drop the option that needs it`);
+  try {
+    const swept = sweepStale(root);
+    for (const d of swept.removed) logger.log('info', `removed ${d}, left by a launcher that died`);
+    for (const d of swept.busy) logger.log('warn', `${d} was left by a launcher that died and still has processes`);
+  } catch (e) {
+    logger.log('warn', `could not sweep stale cgroups: ${(e as Error).message}`);
+  }
+  const name = cgroupName(process.pid, startTime('self'), crypto.randomBytes(3).toString('hex'));
+  const cgroup = openCgroup(root, name, options.limits, version);
+
+  const teardown = new Teardown(cgroup, logger);
+  try {
+    teardown.cgroupCreated = true; // partial creation is undone as well
+    cgroup.create();
+    cgroup.apply(options.limits);
+  } catch (e) {
+    teardown.run();
+    refuse(e instanceof CgroupError ? e.message : `cgroup set-up failed: ${(e as Error).message}`);
+  }
+
+  // Orphans of the program (with --share pid) come to the launcher to be reaped.
+  if (options.namespaces.has('pid') === false) libc.setChildSubreaper();
+
+  // --- signals: listened to before the init exists -------------------------
+  // A signal that arrives during set-up is kept and passed on once the init runs.
+  const early: number[] = [];
+  let onSignal: (sig: number) => void = (sig) => {
+    if (sig !== SIG.CHLD) early.push(sig);
+  };
+  listenToSignals([...forwardableSignals(), SIG.CHLD], (sig) => onSignal(sig));
+  libc.unblockSignals([...forwardableSignals(), SIG.CHLD]);
+
+  // --- the init, in new namespaces -----------------------------------------
+  const pipe = ns.pipe(O_CLOEXEC | O_NONBLOCK);
+  if (!pipe.ok) {
+    teardown.run();
+    refuse(`pipe2 failed: ${pipe.code}`);
+  }
+  const [statusRead, statusWrite] = pipe.value;
+  const plan: InitPlan = {
+    argv,
+    hostname: options.hostname,
+    privateMounts: options.namespaces.has('mount'),
+    mountProc: options.namespaces.has('mount') && options.namespaces.has('pid'),
+    loopbackUp: options.namespaces.has('net'),
+    cgroupNamespace: options.namespaces.has('cgroup'),
+    procsFiles: cgroup.procsFiles(),
+    pidsMax: options.limits.pids === undefined ? null : { file: pidsMaxFile(cgroup), limit: options.limits.pids },
+    statusFd: statusWrite,
+    graceMs: options.graceMs,
+    verbosity: options.verbosity,
+  };
+  const spawned = spawnInNamespaces(ns, libc, options, plan);
+  ns.close(statusWrite);
+  if (typeof spawned === 'string') {
+    ns.close(statusRead);
+    teardown.run();
+    refuse(spawned);
+  }
+  const initPid = spawned as number;
+  teardown.initPid = initPid;
+  logger.log('info', `init started with pid ${initPid} in cgroup ${name}`);
+
+  // --- wait ---------------------------------------------------------------
+  const keepAlive = setInterval(() => {}, 2 ** 30);
+  let sampledPeak: number | null = null;
+  const sampler = setInterval(() => {
+    const n = cgroup.pidsCurrent();
+    if (n !== null && n > (sampledPeak ?? 0)) sampledPeak = n;
+  }, SAMPLE_MS);
+  let timedOut = false;
+  let backstop: NodeJS.Timeout | undefined;
+  const armBackstop = () => {
+    backstop ??= setTimeout(() => {
+      logger.log('warn', 'the program outlived its grace period: killing everything in its cgroup');
+      cgroup.killAll(BACKSTOP_MS);
+    }, options.graceMs + BACKSTOP_MS);
+  };
+  const stop = (sig: number) => {
+    libc.kill(initPid, sig);
+    if (sig === SIG.TERM || sig === SIG.INT) armBackstop();
+  };
+  if (options.timeoutMs !== null) {
+    setTimeout(() => {
+      logger.log('info', `timeout of ${options.timeoutMs! / 1000}s reached: stopping the program`);
+      timedOut = true;
+      stop(SIG.TERM);
+    }, options.timeoutMs);
+  }
+
+  let finished = false;
+  const finish = (initStatus: WaitStatus) => {
+    finished = true;
+    clearInterval(keepAlive);
+    clearInterval(sampler);
+    if (backstop) clearTimeout(backstop);
+    const messages = parseInitMessages(readAll(statusRead));
+    ns.close(statusRead);
+    const ready = messages.find((m) => m.kind === 'ready');
+    const status = messages.find((m) => m.kind === 'status');
+    const execError = messages.find((m) => m.kind === 'exec-error');
+    const error = messages.find((m) => m.kind === 'error');
+    // Statistics before anything is killed or removed.
+    let stats = null;
+    try {
+      stats = cgroup.stats();
+    } catch (e) {
+      logger.log('warn', `could not read the cgroup's counters: ${(e as Error).message}`);
+    }
+    const initTasks = ready?.kind === 'ready' ? ready.initTasks : 0;
+    if (stats && stats.pidsPeak !== null) stats.pidsPeak = Math.max(0, stats.pidsPeak - initTasks);
+    const sampled = sampledPeak === null ? null : Math.max(0, sampledPeak - initTasks);
+    teardown.initPid = null;
+    const clean = teardown.run();
+    let failure = error?.kind === 'error' ? error.message : null;
+    if (!failure && !status && !execError) failure = `the init ended without reporting the program's status (init ${describe(initStatus)})`;
+    if (!failure && !clean) failure = 'could not remove the cgroup (see the warnings above)';
+    const report = buildReport({
+      status: status?.kind === 'status' ? status.status : null,
+      execError: execError?.kind === 'exec-error' ? { code: execError.code, exitCode: execError.exitCode } : null,
+      error: failure,
+      timedOut,
+      wallMs: performance.now() - started,
+      stats,
+      sampledPidsPeak: sampled,
+      limits: options.limits,
+      cgroup: { version: cgroup.version, name },
+      namespaces: [...options.namespaces],
+    });
+    if (!options.quiet) writeStderr(formatReport(report));
+    let code = report.exit_code;
+    if (options.reportFile) {
+      try {
+        fs.writeFileSync(options.reportFile, JSON.stringify(report, null, 2) + '\n');
+      } catch (e) {
+        writeStderr(`tini-ts run: cannot write the report to ${options.reportFile}: ${(e as NodeJS.ErrnoException).code}\n`);
+        code = EXIT_LAUNCHER;
+      }
+    }
+    process.exit(code);
+  };
+
+  const reap = () => {
+    for (;;) {
+      const r = libc.waitpid(-1, WNOHANG);
+      if (!r.ok) {
+        if (r.code === 'EINTR') continue;
+        return;
+      }
+      const [pid, status] = r.value;
+      if (pid === 0) return;
+      if (pid === initPid && !finished) finish(status);
+    }
+  };
+  onSignal = (sig) => {
+    if (finished) return;
+    if (sig === SIG.CHLD) reap();
+    else stop(sig);
+  };
+  for (const sig of early) stop(sig);
+  reap(); // the init may already have ended
+}
+
+/** unshare in the main thread, posix_spawn the init, setns back. Returns the pid or an error text. */
+function spawnInNamespaces(ns: NsLibc, libc: Libc, options: RunOptions, plan: InitPlan): number | string {
+  const wanted = (Object.keys(NS_TABLE) as (keyof typeof NS_TABLE)[]).filter((n) => options.namespaces.has(n));
+  const saved: { fd: number; flag: number; name: string }[] = [];
+  const closeSaved = () => saved.forEach((s) => ns.close(s.fd));
+  try {
+    for (const n of wanted) {
+      const fd = fs.openSync(`/proc/thread-self/ns/${NS_TABLE[n].file}`, 'r');
+      saved.push({ fd, flag: NS_TABLE[n].flag, name: n });
+    }
+  } catch (e) {
+    closeSaved();
+    return `cannot open /proc/thread-self/ns: ${(e as NodeJS.ErrnoException).code}`;
+  }
+  const flags = saved.reduce((f, s) => f | s.flag, 0);
+  if (flags !== 0) {
+    const u = ns.unshare(flags);
+    if (!u.ok) {
+      closeSaved();
+      return `unshare(${wanted.join(', ')}) failed: ${u.code}${u.code === 'EPERM' ? ' (run as root, outside a restricted container)' : ''}`;
+    }
+  }
+  const self = isSea() ? [process.execPath] : [process.execPath, process.argv[1]];
+  const r = libc.spawn({
+    argv: [...self, INIT_MODE, JSON.stringify(plan)].map((a) => Buffer.from(a)),
+    newProcessGroup: true,
+    foregroundTty: false,
+    passFds: [0, 1, 2, plan.statusFd],
+  });
+  // Back to the launcher's own namespaces: without this the main thread can
+  // create no threads (pid) and the thread pool would see other namespaces.
+  let restoreError: string | null = null;
+  for (const s of saved) {
+    const b = ns.setns(s.fd, s.flag);
+    if (!b.ok && restoreError === null) restoreError = `setns back to the ${s.name} namespace failed: ${b.code}`;
+  }
+  closeSaved();
+  if (restoreError !== null) {
+    if (r.ok) libc.kill(r.value, SIG.KILL);
+    return restoreError;
+  }
+  if (!r.ok) return `cannot start the init (${process.execPath}): ${r.code}`;
+  return r.value;
+}
+
+/** What to undo, whatever the path out: kill everything, then remove the cgroup. */
+class Teardown {
+  cgroupCreated = false;
+  initPid: number | null = null;
+  constructor(
+    private readonly cgroup: Cgroup,
+    private readonly logger: Logger,
+  ) {}
+
+  run(): boolean {
+    let ok = true;
+    if (this.initPid !== null) {
+      try {
+        process.kill(this.initPid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    if (!this.cgroupCreated) return true;
+    if (!this.cgroup.killAll(BACKSTOP_MS)) {
+      this.logger.log('warn', `processes survive in ${this.cgroup.dirs.join(', ')}`);
+      ok = false;
+    }
+    if (!this.cgroup.remove()) {
+      this.logger.log('warn', `could not remove ${this.cgroup.dirs.join(', ')}`);
+      ok = false;
+    }
+    this.cgroupCreated = false;
+    return ok;
+  }
+}
+
+function pidsMaxFile(cgroup: Cgroup): string {
+  const dir = cgroup.version === 1 ? cgroup.dirs.find((d) => fs.existsSync(`${d}/pids.max`)) ?? cgroup.dirs[0] : cgroup.dirs[0];
+  return `${dir}/pids.max`;
+}
+
+function readAll(fd: number): string {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(4096);
+  for (;;) {
+    let n = 0;
+    try {
+      n = fs.readSync(fd, buf, 0, buf.length, null);
+    } catch {
+      break; // EAGAIN: nothing more
+    }
+    if (n <= 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return Buffer.concat(chunks).toString();
+}
+
+function describe(status: WaitStatus): string {
+  const low = status & 0x7f;
+  return low === 0 ? `exited with ${(status >> 8) & 0xff}` : `killed by signal ${low}`;
+}
+
+function isSea(): boolean {
+  try {
+    return (require('node:sea') as typeof import('node:sea')).isSea();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,82 @@
+/** Shared helpers for the `tini-ts run` integration tests (real namespaces and cgroups; root only). */
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const BIN = path.resolve(import.meta.dirname, '../../dist/tini-ts');
+export const CG = '/sys/fs/cgroup';
+export const canRun = process.getuid?.() === 0 && fs.existsSync(BIN) && fs.existsSync(`${CG}/memory/cgroup.procs`);
+
+export function run(args: string[], opts: { timeout?: number; input?: string } = {}): SpawnSyncReturns<string> {
+  return spawnSync(BIN, ['run', ...args], { encoding: 'utf8', timeout: opts.timeout ?? 30_000, input: opts.input });
+}
+
+export function start(args: string[]) {
+  const child = spawn(BIN, ['run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const done = new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return { child, done, out: () => stdout };
+}
+
+export function tmpFile(name: string): string {
+  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-run-')), name);
+}
+
+export function readReport(file: string): Record<string, unknown> {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+}
+
+/** Everything the tests could leave behind: our cgroups, the host's mounts. */
+export function snapshot(): { cgroups: string[]; mounts: string } {
+  const cgroups: string[] = [];
+  for (const c of fs.readdirSync(CG)) {
+    const dir = path.join(CG, c, 'tini-ts');
+    try {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) cgroups.push(path.join(dir, e.name));
+    } catch {
+      // no tini-ts parent in this hierarchy
+    }
+  }
+  const mounts = fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ').slice(3, 5).join(' '))
+    .sort()
+    .join('\n');
+  return { cgroups: cgroups.sort(), mounts };
+}
+
+/** pids of live processes whose command line contains `marker`. */
+export function processesWith(marker: string): number[] {
+  const out: number[] = [];
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(p)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      if (cmd.includes(marker) && !/\) Z /.test(stat)) out.push(Number(p));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+export async function waitFor(cond: () => boolean, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return cond();
+}
+
+export function hasSyncReturn(r: SpawnSyncReturns<string>): string {
+  return `code ${r.status} signal ${r.signal}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+}

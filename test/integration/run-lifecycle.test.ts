@@ -1,0 +1,111 @@
+/**
+ * tini-ts run's lifecycle: --timeout and the grace sequence, signals to the
+ * launcher, a SIGKILLed launcher, bad input. After each test nothing of it
+ * remains: no cgroup, no mount, no process.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BIN, CG, canRun, hasSyncReturn, processesWith, readReport, run, snapshot, start, tmpFile, waitFor } from './run-helpers.js';
+
+const marker = () => `tini-ts-life-${process.pid}-${Math.random().toString(36).slice(2)}`;
+
+describe.skipIf(!canRun)('tini-ts run: lifecycle', () => {
+  let before: ReturnType<typeof snapshot>;
+  beforeEach(() => {
+    before = snapshot();
+  });
+  afterEach(() => {
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('--timeout sends SIGTERM, and the program exits in its own way', () => {
+    const report = tmpFile('t.json');
+    const r = run(['--timeout', '500ms', '--report', report, '--', 'sh', '-c', 'trap "echo got TERM; exit 42" TERM; sleep 100 & wait']);
+    expect(r.status, hasSyncReturn(r)).toBe(42);
+    expect(r.stdout).toContain('got TERM');
+    expect(readReport(report)).toMatchObject({ timed_out: true, exit_code: 42 });
+  });
+
+  it('--timeout then --grace then SIGKILL for a program that ignores SIGTERM', () => {
+    const t0 = Date.now();
+    const m = marker();
+    const r = run(['--timeout', '300ms', '--grace', '700ms', '--', 'sh', '-c', 'trap "" TERM; sleep 100; : ' + m]);
+    const took = Date.now() - t0;
+    expect(r.status, hasSyncReturn(r)).toBe(137);
+    expect(took).toBeGreaterThanOrEqual(1000);
+    expect(took).toBeLessThan(5000);
+    expect(r.stderr).toMatch(/timed out/);
+    expect(processesWith(m)).toEqual([]);
+  });
+
+  it.each(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1'] as const)('%s to the launcher reaches the program', async (sig) => {
+    const p = start(['--', 'sh', '-c', `trap "echo caught; exit 9" ${sig.slice(3)}; echo ready; while :; do sleep 0.05; done`]);
+    expect(await waitFor(() => p.out().includes('ready'))).toBe(true);
+    p.child.kill(sig);
+    const res = await p.done;
+    expect(res.stdout).toContain('caught');
+    expect(res.code).toBe(9);
+  });
+
+  it('SIGTERM to the launcher: a program that ignores it is killed after --grace', async () => {
+    const m = marker();
+    const p = start(['--grace', '500ms', '--', 'sh', '-c', `trap "" TERM; echo ready; sleep 100; : ${m}`]);
+    expect(await waitFor(() => p.out().includes('ready'))).toBe(true);
+    p.child.kill('SIGTERM');
+    const res = await p.done;
+    expect(res.code).toBe(137);
+    expect(processesWith(m)).toEqual([]);
+  });
+
+  it('a SIGKILLed launcher takes the program with it, and the next run removes its cgroup', async () => {
+    const m = marker();
+    const p = start(['--', 'sh', '-c', `echo ready; sleep 1000; : ${m}`]);
+    expect(await waitFor(() => p.out().includes('ready'))).toBe(true);
+    const owner = p.child.pid!;
+    const leftovers = () => fs.readdirSync(path.join(CG, 'memory', 'tini-ts')).filter((n) => n.startsWith(`${owner}-`));
+    expect(leftovers()).toHaveLength(1);
+    p.child.kill('SIGKILL');
+    await p.done;
+    expect(await waitFor(() => processesWith(m).length === 0)).toBe(true);
+    expect(leftovers()).toHaveLength(1); // nobody was left to remove it...
+    const r = run(['-vv', '--', 'true']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`removed .*/${owner}-.*left by a launcher that died`));
+    expect(fs.existsSync(path.join(CG, 'memory', 'tini-ts')) ? leftovers() : []).toEqual([]);
+  });
+
+  it.each<[string[], RegExp]>([
+    [['--memroy', '1g', '--', 'true'], /unknown option '--memroy'/],
+    [['--memory', '1x', '--', 'true'], /unknown unit/],
+    [['--memory', '1k', '--', 'true'], /too small/],
+    [['--pids', '-3', '--', 'true'], /--pids/],
+    [['--cpus', '64', '--', 'true'], /CPUs available/],
+    [['--'], /no program to run/],
+    [['--cgroup-root', '/nonexistent', '--', 'true'], /no cgroup filesystem at \/nonexistent/],
+  ])('bad input %j: one line, exit 125, nothing created', (args, pattern) => {
+    const r = run(args);
+    expect(r.status, hasSyncReturn(r)).toBe(125);
+    expect(r.stderr).toMatch(pattern);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.stdout).toBe('');
+  });
+
+  it('a failure after set-up began (a limit the kernel lacks) undoes the cgroup it created', () => {
+    const root = path.dirname(tmpFile('x'));
+    for (const c of ['memory', 'pids', 'cpu', 'cpuacct']) fs.mkdirSync(path.join(root, c));
+    for (const c of ['memory', 'pids', 'cpu', 'cpuacct']) fs.writeFileSync(path.join(root, c, 'cgroup.procs'), '');
+    const r = run(['--cgroup-root', root, '-m', '64m', '--memory-swap', '128m', '--', 'true']);
+    expect(r.status, hasSyncReturn(r)).toBe(125);
+    expect(r.stderr).toMatch(/^tini-ts run: --memory-swap needs swap accounting.*\n$/);
+    for (const c of ['memory', 'pids', 'cpu', 'cpuacct']) expect(fs.readdirSync(path.join(root, c))).toEqual(['cgroup.procs']);
+    fs.rmSync(root, { recursive: true });
+  });
+
+  it('not root: one line, exit 125', () => {
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', BIN, 'run', '--', 'true'], { encoding: 'utf8' });
+    expect(r.status, hasSyncReturn(r)).toBe(125);
+    expect(r.stderr).toMatch(/^tini-ts run: must run as root.*\n$/);
+  });
+});

@@ -1,0 +1,80 @@
+/** tini-ts run with real cgroup v1 limits: OOM, fork bomb, CPU quota, and the report. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { canRun, hasSyncReturn, processesWith, readReport, run, snapshot, tmpFile } from './run-helpers.js';
+
+describe.skipIf(!canRun)('tini-ts run: cgroup limits (v1, real)', () => {
+  let before: ReturnType<typeof snapshot>;
+  beforeEach(() => {
+    before = snapshot();
+  });
+  afterEach(() => {
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('a memory hog under --memory 64m is OOM-killed, and the report says so from the kernel counters', () => {
+    const report = tmpFile('oom.json');
+    const hog = 'x=[]\nwhile True: x.append(bytearray(1 << 20))';
+    const r = run(['--memory', '64m', '--report', report, '--', 'python3', '-c', hog]);
+    expect(r.status, hasSyncReturn(r)).toBe(137);
+    const j = readReport(report);
+    expect(j).toMatchObject({ exit_code: 137, signal: 'SIGKILL', oom_killed: true, timed_out: false, limits: { memoryBytes: 64 << 20 } });
+    expect(j.oom_kills).toBeGreaterThanOrEqual(1);
+    expect(j.memory_peak_bytes).toBeGreaterThan(60 << 20);
+    expect(j.memory_peak_bytes).toBeLessThanOrEqual(64 << 20);
+    expect(r.stderr).toMatch(/killed by SIGKILL.*out of memory/);
+  });
+
+  it('a SIGKILL that is not an OOM kill is not reported as one', () => {
+    const report = tmpFile('kill.json');
+    const r = run(['--memory', '64m', '--report', report, '--', 'sh', '-c', 'kill -9 $$']);
+    expect(r.status).toBe(137);
+    expect(readReport(report)).toMatchObject({ signal: 'SIGKILL', oom_killed: false });
+  });
+
+  it('a fork bomb under --pids 32 is contained, reported, and entirely killed', () => {
+    const marker = `tini-ts-bomb-${process.pid}-${Date.now()}`;
+    const bomb = [
+      'import os, time, sys',
+      'while True:',
+      '  try:',
+      '    if os.fork() == 0:',
+      '      time.sleep(1000); os._exit(0)',
+      '  except OSError:',
+      '    time.sleep(0.005)',
+    ].join('\n');
+    const report = tmpFile('bomb.json');
+    const r = run(['--pids', '32', '--timeout', '2s', '--grace', '500ms', '--report', report, '--', 'python3', '-c', bomb, marker]);
+    const j = readReport(report);
+    expect(j, hasSyncReturn(r)).toMatchObject({ timed_out: true, limits: { pids: 32 }, pids_peak: 32 });
+    expect(j.pids_limit_hits).toBeGreaterThan(0);
+    expect([137, 143]).toContain(r.status);
+    expect(r.stderr).toMatch(/refused by the pids limit/);
+    expect(processesWith(marker)).toEqual([]);
+  });
+
+  it('--cpus 0.2 keeps a busy loop near 20% of one core', () => {
+    const report = tmpFile('cpu.json');
+    const r = run(['--cpus', '0.2', '--timeout', '3s', '--report', report, '--', 'sh', '-c', 'while :; do :; done']);
+    expect(r.status, hasSyncReturn(r)).toBe(143);
+    const j = readReport(report) as { cpu_user_seconds: number; cpu_system_seconds: number; wall_seconds: number };
+    const share = (j.cpu_user_seconds + j.cpu_system_seconds) / j.wall_seconds;
+    expect(share).toBeGreaterThan(0.1);
+    expect(share).toBeLessThan(0.3);
+  });
+
+  it('the report carries exit code, times, peaks and the limits applied', () => {
+    const report = tmpFile('ok.json');
+    const r = run(['-m', '128m', '--pids', '100', '--cpu-shares', '512', '--cpuset-cpus', '0', '--report', report, '-q', '--', 'sh', '-c', 'sleep 0.2; exit 3']);
+    expect(r.status).toBe(3);
+    expect(r.stderr).toBe(''); // -q
+    const j = readReport(report);
+    expect(j).toMatchObject({
+      exit_code: 3, signal: null, oom_killed: false, timed_out: false, error: null,
+      limits: { memoryBytes: 128 << 20, pids: 100, cpuShares: 512, cpusetCpus: '0' },
+      cgroup: { version: 1 }, pids_peak_source: 'pids.peak',
+    });
+    expect(j.wall_seconds).toBeGreaterThan(0.2);
+    expect(j.pids_peak).toBeGreaterThanOrEqual(2); // sh and sleep; the init's own threads are not counted
+    expect(j.pids_peak).toBeLessThan(5);
+  });
+});

@@ -1,0 +1,203 @@
+/**
+ * v1 and v2 against fake cgroupfs trees in a temp dir: the file layout, the
+ * values written, the counters read, the stale sweep.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cgroupName, detectVersion, openCgroup, ownerAlive, sweepStale } from '../../src/cgroup/index.js';
+import { CgroupError } from '../../src/cgroup/types.js';
+import { CgroupV1 } from '../../src/cgroup/v1/index.js';
+import { CgroupV2 } from '../../src/cgroup/v2/index.js';
+import { sharesToWeight } from '../../src/cgroup/v2/cpu.js';
+
+let root: string;
+const put = (file: string, text: string) => {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+};
+const read = (file: string) => fs.readFileSync(file, 'utf8');
+
+beforeEach(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-cgfake-'));
+});
+afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+function fakeV2(controllers = 'cpuset cpu io memory pids') {
+  put(path.join(root, 'cgroup.controllers'), controllers + '\n');
+  put(path.join(root, 'cgroup.subtree_control'), '');
+  put(path.join(root, 'cgroup.procs'), '');
+}
+
+function fakeV1(controllers = ['memory', 'pids', 'cpu', 'cpuacct', 'cpuset']) {
+  for (const c of controllers) put(path.join(root, c, 'cgroup.procs'), '');
+  put(path.join(root, 'cpuset', 'cpuset.cpus'), '0-1\n');
+  put(path.join(root, 'cpuset', 'cpuset.mems'), '0\n');
+}
+
+describe('cgroup v2 on a fake tree', () => {
+  it('is detected, enables controllers, writes every limit in v2 terms', () => {
+    fakeV2();
+    expect(detectVersion(root)).toBe(2);
+    const limits = { memoryBytes: 64 << 20, pids: 32, cpus: 0.2, cpuShares: 512, cpusetCpus: '0' };
+    const cg = openCgroup(root, 'run1', limits);
+    expect(cg).toBeInstanceOf(CgroupV2);
+    cg.create();
+    cg.apply(limits);
+    const dir = path.join(root, 'tini-ts', 'run1');
+    expect(cg.dirs).toEqual([dir]);
+    expect(read(path.join(root, 'cgroup.subtree_control'))).toBe('+memory +pids +cpu +cpuset');
+    expect(read(path.join(root, 'tini-ts', 'cgroup.subtree_control'))).toBe('+memory +pids +cpu +cpuset');
+    expect(read(path.join(dir, 'memory.max'))).toBe(String(64 << 20));
+    expect(read(path.join(dir, 'pids.max'))).toBe('32');
+    expect(read(path.join(dir, 'cpu.max'))).toBe('20000 100000');
+    expect(read(path.join(dir, 'cpu.weight'))).toBe(String(sharesToWeight(512)));
+    expect(read(path.join(dir, 'cpuset.cpus'))).toBe('0');
+    expect(cg.procsFiles()).toEqual([path.join(dir, 'cgroup.procs')]);
+  });
+
+  it('--memory-swap fails clearly without swap accounting, and sets swap.max = total - memory with it', () => {
+    fakeV2();
+    const cg = openCgroup(root, 'r', {});
+    cg.create();
+    expect(() => cg.apply({ memoryBytes: 100, memorySwapBytes: 300 })).toThrow(/swap accounting/);
+    put(path.join(cg.dirs[0], 'memory.swap.max'), 'max');
+    cg.apply({ memoryBytes: 100, memorySwapBytes: 300 });
+    expect(read(path.join(cg.dirs[0], 'memory.swap.max'))).toBe('200');
+    cg.apply({ memoryBytes: 100, memorySwapBytes: -1 });
+    expect(read(path.join(cg.dirs[0], 'memory.swap.max'))).toBe('max');
+  });
+
+  it('reads the kernel counters: memory.events oom_kill, memory.peak, cpu.stat, pids.peak', () => {
+    fakeV2();
+    const cg = openCgroup(root, 'r', {});
+    cg.create();
+    const d = cg.dirs[0];
+    put(path.join(d, 'memory.events'), 'low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n');
+    put(path.join(d, 'memory.peak'), '67108864\n');
+    put(path.join(d, 'cpu.stat'), 'usage_usec 3000\nuser_usec 2000\nsystem_usec 1000\n');
+    put(path.join(d, 'pids.peak'), '32\n');
+    put(path.join(d, 'pids.events'), 'max 7\n');
+    put(path.join(d, 'pids.current'), '3\n');
+    expect(cg.stats()).toEqual({
+      oomKills: 1, memoryLimitHits: 12, memoryPeakBytes: 67108864,
+      cpuUserUs: 2000, cpuSystemUs: 1000, pidsPeak: 32, pidsLimitHits: 7,
+    });
+    expect(cg.pidsCurrent()).toBe(3);
+  });
+
+  it('a missing controller is an error before anything is created', () => {
+    fakeV2('cpu io memory');
+    const cg = openCgroup(root, 'r', {});
+    expect(() => cg.create()).toThrow(CgroupError);
+    expect(() => cg.create()).toThrow(/'pids' is not available/);
+    expect(fs.existsSync(path.join(root, 'tini-ts'))).toBe(false);
+  });
+
+  it('remove() deletes the leaf and leaves a shared parent that is still in use', () => {
+    fakeV2();
+    const a = openCgroup(root, 'a', {});
+    const b = openCgroup(root, 'b', {});
+    a.create();
+    b.create();
+    expect(a.remove()).toBe(true);
+    expect(fs.existsSync(a.dirs[0])).toBe(false);
+    expect(fs.existsSync(b.dirs[0])).toBe(true);
+  });
+});
+
+describe('cgroup v1 on a fake tree', () => {
+  it('one directory per hierarchy, cpuset filled from the parent, v1 file names', () => {
+    fakeV1();
+    expect(detectVersion(root)).toBe(1);
+    const limits = { memoryBytes: 64 << 20, pids: 32, cpus: 0.2, cpuShares: 512, cpusetCpus: '1' };
+    const cg = openCgroup(root, 'run1', limits);
+    expect(cg).toBeInstanceOf(CgroupV1);
+    cg.create();
+    cg.apply(limits);
+    const dir = (c: string) => path.join(root, c, 'tini-ts', 'run1');
+    expect(cg.dirs).toEqual(['memory', 'pids', 'cpu', 'cpuacct', 'cpuset'].map(dir));
+    expect(read(path.join(dir('memory'), 'memory.limit_in_bytes'))).toBe(String(64 << 20));
+    expect(read(path.join(dir('pids'), 'pids.max'))).toBe('32');
+    expect(read(path.join(dir('cpu'), 'cpu.cfs_period_us'))).toBe('100000');
+    expect(read(path.join(dir('cpu'), 'cpu.cfs_quota_us'))).toBe('20000');
+    expect(read(path.join(dir('cpu'), 'cpu.shares'))).toBe('512');
+    expect(read(path.join(root, 'cpuset', 'tini-ts', 'cpuset.cpus'))).toBe('0-1');
+    expect(read(path.join(root, 'cpuset', 'tini-ts', 'cpuset.mems'))).toBe('0');
+    expect(read(path.join(dir('cpuset'), 'cpuset.mems'))).toBe('0');
+    expect(read(path.join(dir('cpuset'), 'cpuset.cpus'))).toBe('1');
+    expect(cg.procsFiles()).toHaveLength(5);
+  });
+
+  it('co-mounted controllers (cpu,cpuacct) share one directory', () => {
+    put(path.join(root, 'memory', 'cgroup.procs'), '');
+    put(path.join(root, 'pids', 'cgroup.procs'), '');
+    put(path.join(root, 'cpu,cpuacct', 'cgroup.procs'), '');
+    fs.symlinkSync('cpu,cpuacct', path.join(root, 'cpu'));
+    fs.symlinkSync('cpu,cpuacct', path.join(root, 'cpuacct'));
+    const cg = openCgroup(root, 'r', {});
+    cg.create();
+    expect(cg.dirs).toHaveLength(3);
+    expect(cg.dirs[2]).toBe(path.join(root, 'cpu,cpuacct', 'tini-ts', 'r'));
+  });
+
+  it('reads oom_kill from memory.oom_control, peak from max_usage_in_bytes, cpuacct in ns', () => {
+    fakeV1();
+    const cg = openCgroup(root, 'r', {});
+    cg.create();
+    const dir = (c: string) => path.join(root, c, 'tini-ts', 'r');
+    put(path.join(dir('memory'), 'memory.oom_control'), 'oom_kill_disable 0\nunder_oom 0\noom_kill 2\n');
+    put(path.join(dir('memory'), 'memory.failcnt'), '40\n');
+    put(path.join(dir('memory'), 'memory.max_usage_in_bytes'), '1000\n');
+    put(path.join(dir('cpuacct'), 'cpuacct.usage_user'), '5000000\n');
+    put(path.join(dir('cpuacct'), 'cpuacct.usage_sys'), '1000000\n');
+    put(path.join(dir('pids'), 'pids.events'), 'max 3\n');
+    expect(cg.stats()).toEqual({
+      oomKills: 2, memoryLimitHits: 40, memoryPeakBytes: 1000,
+      cpuUserUs: 5000, cpuSystemUs: 1000, pidsPeak: null, pidsLimitHits: 3,
+    });
+    fs.rmSync(path.join(dir('cpuacct'), 'cpuacct.usage_user'));
+    put(path.join(dir('cpuacct'), 'cpuacct.stat'), 'user 150\nsystem 50\n');
+    expect(cg.stats()).toMatchObject({ cpuUserUs: 1_500_000, cpuSystemUs: 500_000 });
+  });
+
+  it('--memory-swap needs memsw files', () => {
+    fakeV1();
+    const cg = openCgroup(root, 'r', {});
+    cg.create();
+    expect(() => cg.apply({ memoryBytes: 1, memorySwapBytes: 2 })).toThrow(/swapaccount=1/);
+  });
+
+  it('an unmounted controller is named', () => {
+    fakeV1(['memory', 'cpu', 'cpuacct']);
+    expect(() => openCgroup(root, 'r', {}).create()).toThrow(/'pids' is not mounted/);
+  });
+
+  it('an existing cgroup of the same name is an error, not shared', () => {
+    fakeV1();
+    openCgroup(root, 'same', {}).create();
+    expect(() => openCgroup(root, 'same', {}).create()).toThrow(/EEXIST/);
+  });
+});
+
+describe('stale cgroups of dead launchers', () => {
+  it('names carry the owner pid and start time', () => {
+    expect(cgroupName(123, '456', 'abc')).toBe('123-456-abc');
+    const alive = (pid: number, start: string) => pid === 123 && start === '456';
+    expect(ownerAlive('123-456-abc', alive)).toBe(true);
+    expect(ownerAlive('123-999-abc', alive)).toBe(false); // pid reused by another process
+    expect(ownerAlive('not-ours', alive)).toBe(true);
+  });
+
+  it('removes empty cgroups of dead owners only, in every hierarchy', () => {
+    fakeV1();
+    for (const n of ['1-1-dead', '2-2-alive', '3-3-busy']) openCgroup(root, n, {}).create();
+    put(path.join(root, 'pids', 'tini-ts', '3-3-busy', 'cgroup.procs'), '4242\n');
+    const r = sweepStale(root, (pid) => pid === 2);
+    expect(r.removed.filter((d) => d.includes('1-1-dead'))).toHaveLength(4);
+    expect(r.busy).toEqual([path.join(root, 'pids', 'tini-ts', '3-3-busy')]);
+    expect(fs.existsSync(path.join(root, 'memory', 'tini-ts', '2-2-alive'))).toBe(true);
+    expect(fs.existsSync(path.join(root, 'memory', 'tini-ts', '1-1-dead'))).toBe(false);
+  });
+});

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { EXIT_LAUNCHER, NAMESPACES, parseRunArgs } from '../../src/cli/run-options.js';
+
+const env = { cpuCount: 2 };
+const parse = (...args: string[]) => parseRunArgs(args, env);
+function ok(...args: string[]) {
+  const r = parse(...args);
+  if (r.kind !== 'run') throw new Error(`expected run, got ${JSON.stringify(r)}`);
+  return r;
+}
+function fails(args: string[], pattern: RegExp) {
+  const r = parse(...args);
+  expect(r.kind).toBe('exit');
+  if (r.kind !== 'exit') return;
+  expect(r.code).toBe(EXIT_LAUNCHER);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.stderr!.trimEnd().split('\n')).toHaveLength(1);
+}
+
+describe('tini-ts run: command line', () => {
+  it('defaults: every namespace, no limits, 10s grace', () => {
+    const r = ok('--', 'sh', '-c', 'exit 3');
+    expect(r.argv).toEqual(['sh', '-c', 'exit 3']);
+    expect([...r.options.namespaces].sort()).toEqual([...NAMESPACES].sort());
+    expect(r.options.limits).toEqual({});
+    expect(r.options.graceMs).toBe(10_000);
+    expect(r.options.timeoutMs).toBeNull();
+  });
+
+  it('options end at the first non-option, and the program keeps its own options', () => {
+    expect(ok('--pids', '5', 'ls', '-l', '--pids').argv).toEqual(['ls', '-l', '--pids']);
+  });
+
+  it('parses every limit in both --flag value and --flag=value forms', () => {
+    const r = ok('-m', '512m', '--memory-swap=1g', '--pids=32', '--cpus', '0.5', '--cpu-shares', '512', '--cpuset-cpus', '0-1', '--', 'x');
+    expect(r.options.limits).toEqual({
+      memoryBytes: 512 * 1024 ** 2,
+      memorySwapBytes: 1024 ** 3,
+      pids: 32,
+      cpus: 0.5,
+      cpuShares: 512,
+      cpusetCpus: '0-1',
+    });
+  });
+
+  it('--share, --hostname, --timeout, --grace, --report, -q, -v', () => {
+    const r = ok('--share', 'net,ipc', '--share=mnt', '--hostname', 'box', '--timeout', '1m30s', '--grace', '500ms', '--report', '/tmp/r.json', '-q', '-vv', 'x');
+    expect([...r.options.namespaces].sort()).toEqual(['cgroup', 'pid', 'uts']);
+    expect(r.options.hostname).toBe('box');
+    expect(r.options.timeoutMs).toBe(90_000);
+    expect(r.options.graceMs).toBe(500);
+    expect(r.options.reportFile).toBe('/tmp/r.json');
+    expect(r.options.quiet).toBe(true);
+    expect(r.options.verbosity).toBe(3);
+  });
+
+  it('--memory-swap -1 is unlimited swap', () => {
+    expect(ok('-m', '64m', '--memory-swap', '-1', 'x').options.limits.memorySwapBytes).toBe(-1);
+  });
+
+  it('help goes to stdout with status 0', () => {
+    const r = parse('--help');
+    expect(r).toMatchObject({ kind: 'exit', code: 0 });
+    expect(r.kind === 'exit' && r.stdout).toMatch(/Usage: tini-ts run/);
+  });
+
+  it.each<[string[], RegExp]>([
+    [['--bogus', 'x'], /unknown option '--bogus'.*--help/],
+    [['-x', 'x'], /unknown option '-x'/],
+    [['--memory'], /--memory needs a value/],
+    [['--memory', '12q', 'x'], /--memory: unknown unit 'q'/],
+    [['--memory', 'lots', 'x'], /--memory: not a size/],
+    [['--memory', '1m', 'x'], /too small; give at least 16m/],
+    [['--memory-swap', '1g', 'x'], /needs --memory too/],
+    [['-m', '1g', '--memory-swap', '512m', 'x'], /at least --memory/],
+    [['--pids', '0', 'x'], /--pids: not a number of tasks/],
+    [['--pids', '3.5', 'x'], /--pids/],
+    [['--cpus', '0', 'x'], /--cpus: not a positive number/],
+    [['--cpus', '3', 'x'], /more than the 2 CPUs/],
+    [['--cpus', '0.001', 'x'], /minimum/],
+    [['--cpu-shares', '1', 'x'], /2 to 262144/],
+    [['--cpuset-cpus', '0-5', 'x'], /CPU 5 does not exist/],
+    [['--cpuset-cpus', 'x-y', 'x'], /not a CPU list/],
+    [['--share', 'user', 'x'], /unknown namespace 'user'/],
+    [['--share', 'uts', '--hostname', 'h', 'x'], /--hostname needs a uts namespace/],
+    [['--hostname', 'bad name', 'x'], /not a valid host name/],
+    [['--timeout', 'soon', 'x'], /--timeout: not a duration/],
+    [['--timeout', '0', 'x'], /more than 0/],
+    [['--report=', 'x'], /--report needs a file name/],
+    [[], /no program to run given/],
+    [['-m', '64m', '--'], /no program to run given/],
+  ])('rejects %j with one line and exit 125', (args, pattern) => fails(args, pattern));
+});
