@@ -3,70 +3,146 @@
  *
  * Reads as tini's main does: parse, configure signals, parent-death signal,
  * subreaper, reaper check, spawn, then supervise. Set-up may fail loudly
- * (exit 1); once the child runs, the supervisor shell never throws.
+ * (exit 1, one FATAL line naming the call and the errno); once the child
+ * runs, the supervisor shell never throws.
+ *
+ * Everything that touches the process (libc, environment, exit, signals,
+ * stdio, clock, /proc) comes in through InitDeps, so unit tests can drive
+ * every path with a fake libc.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseInitArgs, type InitOptions } from './cli/init-options.js';
+import { parseInitArgs, type Env, type InitOptions } from './cli/init-options.js';
 import { createLibc } from './libc/libc.js';
 import { errnoMessage } from './libc/errno.js';
 import { SIG, forwardableSignals } from './libc/signals.js';
 import type { Libc, Result } from './libc/types.js';
 import { createLogger, writeStderr, writeStdout, type Logger } from './log/log.js';
 import { execFailureCode } from './supervisor/core.js';
-import { startSupervisor } from './supervisor/shell.js';
-import { listenToSignals } from './supervisor/signal-source.js';
-import { LICENSE, USAGE, VERSION_LINE } from './texts.js';
+import { startSupervisor, type Supervisor } from './supervisor/shell.js';
+import { listenToSignals, type SignalSource } from './supervisor/signal-source.js';
+import { LICENSE, USAGE, VERSION, VERSION_LINE } from './texts.js';
+import { startEventStream } from './events/start.js';
+import type { EventSink } from './events/sink.js';
 
-export function runInit(args: string[]): void {
-  const parsed = parseInitArgs(args, process.env, { usage: USAGE, license: LICENSE, version: VERSION_LINE });
+export interface InitDeps {
+  /** Called only once the arguments name a program: -h and usage errors never load the FFI. */
+  createLibc(): Libc;
+  env: Env;
+  /** Ends the process; never returns (tests throw). */
+  exit(code: number): never;
+  listenToSignals(signals: number[], onSignal: (sig: number) => void): SignalSource;
+  writeStdout(text: string): void;
+  writeStderr(text: string): void;
+  createLogger(verbosity: number, pid: number): Logger;
+  /** Monotonic milliseconds. */
+  now(): number;
+  /** The raw /proc/self/cmdline; throws when /proc is not there. */
+  readCmdline(): Buffer;
+  /** Whether a descriptor is open (only open stdio is passed to the child). */
+  isFdOpen(fd: number): boolean;
+  /** Whether a path is an executable regular file (the PATH lookup of the ENOEXEC retry). */
+  isExecutableFile(file: string): boolean;
+}
+
+export const defaultInitDeps: InitDeps = {
+  createLibc: () => createLibc(),
+  env: process.env,
+  exit: (code) => process.exit(code),
+  listenToSignals,
+  writeStdout,
+  writeStderr,
+  createLogger,
+  now: () => performance.now(),
+  readCmdline: () => fs.readFileSync('/proc/self/cmdline'),
+  isFdOpen(fd) {
+    try {
+      fs.fstatSync(fd);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  isExecutableFile(file) {
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return fs.statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  },
+};
+
+/** A fatal set-up error: logs one FATAL line and exits. */
+type Fatal = (message: string, code?: number) => never;
+
+export function runInit(args: string[], deps: InitDeps = defaultInitDeps): Supervisor {
+  const parsed = parseInitArgs(args, deps.env, { usage: USAGE, license: LICENSE, version: VERSION_LINE });
   if (parsed.kind === 'exit') {
-    if (parsed.stdout) writeStdout(parsed.stdout);
-    if (parsed.stderr) writeStderr(parsed.stderr);
-    process.exit(parsed.code);
+    if (parsed.stdout) deps.writeStdout(parsed.stdout);
+    if (parsed.stderr) deps.writeStderr(parsed.stderr);
+    return deps.exit(parsed.code);
   }
   const { options } = parsed;
-  const argv = programArgv(args, parsed.programIndex);
+  const argv = programArgv(args, parsed.programIndex, deps);
 
-  const libc = createLibc();
+  const libc = loadLibc(deps, options.verbosity);
   const pid = libc.getpid();
-  const logger = createLogger(options.verbosity, pid);
-  const fatal = (message: string, code = 1): never => {
+  const logger = deps.createLogger(options.verbosity, pid);
+  const fatal: Fatal = (message, code = 1) => {
     logger.log('fatal', message);
-    process.exit(code);
+    return deps.exit(code);
   };
 
-  libc.setProcessName('tini-ts');
-  configureSignals(libc, logger, fatal);
+  // Only the name in ps/top: not worth dying for.
+  const named = libc.setProcessName('tini-ts');
+  if (!named.ok) logger.log('debug', `${named.call} failed: ${named.code}`);
+  configureSignals(libc, fatal);
   if (options.parentDeathSignal !== null) {
     must(libc.setParentDeathSignal(options.parentDeathSignal), fatal);
   }
   if (options.subreaper && pid !== 1) {
     const r = libc.setChildSubreaper();
-    if (!r.ok) fatal(`PR_SET_CHILD_SUBREAPER failed: ${r.code}${r.code === 'EINVAL' ? ' (Linux >= 3.4 is needed)' : ''}`);
+    if (!r.ok) fatal(`${r.call} failed: ${r.code}${r.code === 'EINVAL' ? ' (Linux >= 3.4 is needed)' : ''}`);
     logger.log('trace', 'Registered as child subreaper');
   }
   reaperCheck(libc, logger, pid);
+  // --events / TINI_EVENTS: undefined when off (then nothing below pays for it).
+  const events = startEventStream(options, { libc, logger, pid, version: VERSION });
 
-  // Signals are listened to before the child exists, so none can be missed.
+  // Signals are listened to before the child exists, so none can be missed:
+  // those that arrive before the supervisor starts wait in the event loop.
   let onSignal: (sig: number) => void = () => {};
-  const source = listenToSignals([...forwardableSignals(), SIG.CHLD], (sig) => onSignal(sig));
+  const source = deps.listenToSignals([...forwardableSignals(), SIG.CHLD], (sig) => onSignal(sig));
   for (const sig of source.unavailable) logger.log('debug', `signal ${sig} cannot be listened to and will not be forwarded`);
   // Node leaves SIGUSR1 blocked with --disable-sigusr1, and the init may have
   // inherited a mask from its parent: unblock everything it forwards.
   must(libc.unblockSignals([...forwardableSignals(), SIG.CHLD]), fatal);
 
-  const childPid = spawnChild(libc, logger, argv, options);
+  const childPid = spawnChild(libc, logger, argv, options, deps, events);
+  // From here on the child runs: nothing below may throw or exit on its own.
   logger.log('info', `Spawned child process '${argv[0].toString()}' with pid '${childPid}'`);
 
   const sup = startSupervisor(
     { childPid, graceMs: options.graceMs, expectedCodes: options.expectedCodes, warnOnReap: options.warnOnReap },
-    { libc, logger, now: () => performance.now(), exit: (code) => process.exit(code) },
+    { libc, logger, now: deps.now, exit: deps.exit, events },
   );
   onSignal = (sig) => sup.onSignal(sig);
+  return sup;
 }
 
-function must<T>(r: Result<T>, fatal: (m: string) => never): T {
+/** The FFI may fail to load (read-only, noexec /tmp): say so in one line, not a stack. */
+function loadLibc(deps: InitDeps, verbosity: number): Libc {
+  try {
+    return deps.createLibc();
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    deps.createLogger(verbosity, process.pid).log('fatal', `cannot load libc: ${message.split('\n')[0]}`);
+    return deps.exit(1);
+  }
+}
+
+function must<T>(r: Result<T>, fatal: Fatal): T {
   if (!r.ok) fatal(`${r.call} failed: ${r.code}`);
   return (r as { value: T }).value;
 }
@@ -75,7 +151,7 @@ function must<T>(r: Result<T>, fatal: (m: string) => never): T {
  * SIGTTIN/SIGTTOU are ignored: the child gets the terminal's foreground, and
  * the init may still write (or reclaim the terminal) from the background.
  */
-function configureSignals(libc: Libc, _logger: Logger, fatal: (m: string) => never): void {
+function configureSignals(libc: Libc, fatal: Fatal): void {
   must(libc.ignoreSignal(SIG.TTIN), fatal);
   must(libc.ignoreSignal(SIG.TTOU), fatal);
 }
@@ -84,6 +160,7 @@ function reaperCheck(libc: Libc, logger: Logger, pid: number): void {
   if (pid === 1) return;
   const r = libc.isChildSubreaper();
   if (r.ok && r.value) return;
+  if (!r.ok) logger.log('debug', `${r.call} failed: ${r.code}`);
   logger.log(
     'warn',
     "tini-ts is not running as PID 1 and isn't registered as a child subreaper.\n" +
@@ -94,13 +171,13 @@ function reaperCheck(libc: Libc, logger: Logger, pid: number): void {
 
 /**
  * The program's argv as the kernel passed it (from /proc/self/cmdline), so
- * bytes that are not UTF-8 reach the child unchanged. Falls back to
- * process.argv when /proc is not there.
+ * bytes that are not UTF-8 reach the child unchanged. Falls back to the
+ * strings when /proc is not there or does not match them.
  */
-function programArgv(args: string[], programIndex: number): Buffer[] {
+function programArgv(args: string[], programIndex: number, deps: InitDeps): Buffer[] {
   const fromStrings = args.slice(programIndex).map((a) => Buffer.from(a));
   try {
-    const raw = fs.readFileSync('/proc/self/cmdline');
+    const raw = deps.readCmdline();
     const parts: Buffer[] = [];
     let start = 0;
     for (let i = 0; i < raw.length; i++) {
@@ -118,43 +195,35 @@ function programArgv(args: string[], programIndex: number): Buffer[] {
   }
 }
 
-function spawnChild(libc: Libc, logger: Logger, argv: Buffer[], options: InitOptions): number {
+function spawnChild(libc: Libc, logger: Logger, argv: Buffer[], options: InitOptions, deps: InitDeps, events?: EventSink): number {
   // Hand the terminal to the child only if the init's group holds it now
   // (as under `docker run -t`); never steal it from a foreground job.
   const fg = libc.tcgetpgrp(0);
+  if (!fg.ok) logger.log('debug', `${fg.call}(0) failed: ${fg.code}: the terminal stays as it is`);
   const foregroundTty = fg.ok && fg.value === libc.getpgrp();
-  const passFds = [0, 1, 2].filter((fd) => {
-    try {
-      fs.fstatSync(fd);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  const passFds = [0, 1, 2].filter((fd) => deps.isFdOpen(fd));
   const req = { argv, newProcessGroup: true, foregroundTty, passFds };
   let r = libc.spawn(req);
   if (!r.ok && r.code === 'ENOEXEC') {
     // execvp runs a script without a #! line with /bin/sh; posix_spawnp no longer does.
-    const file = resolveInPath(argv[0].toString());
+    const file = resolveInPath(argv[0].toString(), deps);
     if (file) r = libc.spawn({ ...req, argv: [Buffer.from('/bin/sh'), Buffer.from(file), ...argv.slice(1)] });
   }
   if (!r.ok) {
     logger.log('fatal', `exec ${argv[0].toString()} failed: ${errnoMessage(r.errno)} (${r.code})`);
-    process.exit(execFailureCode(r.code, options.expectedCodes));
+    const code = execFailureCode(r.code, options.expectedCodes);
+    events?.exit(code, 'exec-failed', r.code);
+    return deps.exit(code);
   }
+  events?.spawn(r.value, r.value, argv, foregroundTty);
   return r.value;
 }
 
-function resolveInPath(name: string): string | undefined {
+function resolveInPath(name: string, deps: InitDeps): string | undefined {
   if (name.includes('/')) return name;
-  for (const dir of (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
+  for (const dir of (deps.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
     const file = path.join(dir || '.', name);
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      if (fs.statSync(file).isFile()) return file;
-    } catch {
-      // keep looking
-    }
+    if (deps.isExecutableFile(file)) return file;
   }
   return undefined;
 }

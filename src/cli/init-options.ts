@@ -7,6 +7,7 @@
  * option (unlike tini's GNU getopt, `tini-ts sh -c 'exit 3'` runs `sh`).
  */
 import { parseSignal } from '../libc/signals.js';
+import { parseEventDest } from '../events/destination.js';
 
 export interface InitOptions {
   subreaper: boolean;
@@ -19,6 +20,8 @@ export interface InitOptions {
   expectedCodes: ReadonlySet<number>;
   /** Milliseconds between a forwarded SIGTERM/SIGINT and SIGKILL to the group; null: never. */
   graceMs: number | null;
+  /** Event stream destination (--events / TINI_EVENTS): a path, `fd:N` or `-`; null: off. */
+  events: string | null;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -36,8 +39,20 @@ const MAX_GRACE_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 const usageError = (message: string): ParseResult => ({
   kind: 'exit',
   code: EXIT_USAGE,
-  stderr: `tini-ts: ${message} (see 'tini-ts -h')\n`,
+  stderr: `tini-ts: ${printable(message)} (see 'tini-ts -h')\n`,
 });
+
+/**
+ * Messages quote what the user typed: escape what would break the one line
+ * (newlines, other control characters, line separators) or not encode
+ * (a lone half of a surrogate pair).
+ */
+function printable(text: string): string {
+  return text.replace(
+    /[\x00-\x1f\x7f-\x9f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+    (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+  );
+}
 
 /** A number of seconds: `10`, `2.5`, `0`. Returns milliseconds or an error text. */
 export function parseSeconds(text: string): number | string {
@@ -63,6 +78,7 @@ export function parseInitArgs(args: readonly string[], env: Env, texts: { usage:
   const expectedCodes = new Set<number>();
   let graceMs: number | null = null;
   let graceFromFlag = false;
+  let events: string | null = null;
 
   let i = 0;
   for (; i < args.length; i++) {
@@ -84,6 +100,14 @@ export function parseInitArgs(args: readonly string[], env: Env, texts: { usage:
       if (typeof ms === 'string') return usageError(`--grace: ${ms}`);
       graceMs = ms;
       graceFromFlag = true;
+      continue;
+    }
+    if (a === '--events' || a.startsWith('--events=')) {
+      const v = a.includes('=') ? a.slice('--events='.length) : args[++i];
+      if (v === undefined) return usageError('--events needs a destination (a file, fd:N or -)');
+      const d = parseEventDest(v);
+      if (typeof d === 'string') return usageError(`--events: ${d}`);
+      events = v;
       continue;
     }
     if (a.startsWith('--')) return usageError(`unknown option '${a}'`);
@@ -112,7 +136,8 @@ export function parseInitArgs(args: readonly string[], env: Env, texts: { usage:
         case 'g': break; // the process group is the default target already
         case 'l': return { kind: 'exit', code: 0, stdout: texts.license };
         case 'h': return { kind: 'exit', code: 0, stdout: texts.usage };
-        default: return usageError(`unknown option '-${f}'`);
+        // The whole character, not half of a surrogate pair.
+        default: return usageError(`unknown option '-${String.fromCodePoint(a.codePointAt(j)!)}'`);
       }
     }
   }
@@ -122,13 +147,18 @@ export function parseInitArgs(args: readonly string[], env: Env, texts: { usage:
     if (typeof ms === 'string') return usageError(`TINI_GRACE: ${ms}`);
     graceMs = ms;
   }
+  if (events === null && env.TINI_EVENTS !== undefined && env.TINI_EVENTS !== '') {
+    const d = parseEventDest(env.TINI_EVENTS);
+    if (typeof d === 'string') return usageError(`TINI_EVENTS: ${d}`);
+    events = env.TINI_EVENTS;
+  }
   if (env.TINI_VERBOSITY !== undefined) verbosity = atoi(env.TINI_VERBOSITY);
   if (i >= args.length) return usageError('no program to run given');
 
   return {
     kind: 'run',
     programIndex: i,
-    options: { subreaper, parentDeathSignal, verbosity, warnOnReap, expectedCodes, graceMs },
+    options: { subreaper, parentDeathSignal, verbosity, warnOnReap, expectedCodes, graceMs, events },
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import { loadKoffi, type Koffi } from './koffi-native.js';
 import { errnoName } from './errno.js';
-import { ok, type Libc, type Result, type SpawnRequest, type SysError, type WaitStatus } from './types.js';
+import { ok, type Libc, type Result, type SpawnRequest, type SysError, type WaitStatus, type WaitidInfo } from './types.js';
 
 // <spawn.h> flags and sizes on x86_64/arm64 glibc.
 const POSIX_SPAWN_SETPGROUP = 0x02;
@@ -14,6 +14,12 @@ const POSIX_SPAWN_SETSIGMASK = 0x08;
 const SIZEOF_SPAWNATTR = 336;
 const SIZEOF_FILE_ACTIONS = 80;
 const SIZEOF_SIGSET = 128;
+// siginfo_t: 128 bytes; for SIGCHLD, si_pid at 16, si_status at 24 (x86_64/arm64).
+const SIZEOF_SIGINFO = 128;
+const P_ALL = 0;
+// <sys/socket.h>
+const MSG_DONTWAIT = 0x40;
+const MSG_NOSIGNAL = 0x4000;
 
 // <sys/prctl.h>
 const PR_SET_PDEATHSIG = 1;
@@ -48,6 +54,8 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
   const tcgetpgrp = c.func('int tcgetpgrp(int fd)');
   const signal = c.func('void *signal(int sig, void *handler)');
   const pthreadSigmask = c.func('int pthread_sigmask(int how, void *set, void *old)');
+  const waitid = c.func('int waitid(int idtype, int id, void *infop, int options)');
+  const send = c.func('long send(int fd, void *buf, unsigned long len, int flags)');
 
   const attrInit = c.func('int posix_spawnattr_init(void *attr)');
   const attrDestroy = c.func('int posix_spawnattr_destroy(void *attr)');
@@ -130,6 +138,7 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
   }
 
   const statusOut = [0];
+  const siginfo = Buffer.alloc(SIZEOF_SIGINFO);
   return {
     getpid: () => getpid(),
     getpgrp: () => getpgrp(),
@@ -163,6 +172,16 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
     unblockSignals(sigs): Result<void> {
       const rc = pthreadSigmask(SIG_UNBLOCK, sigset(sigs), null);
       return rc === 0 ? ok(undefined) : fail('pthread_sigmask', rc);
+    },
+    sendNonBlocking(fd, data): Result<number> {
+      const rc = Number(send(fd, data, data.length, MSG_DONTWAIT | MSG_NOSIGNAL));
+      return rc === -1 ? fail('send', errno()) : ok(rc);
+    },
+    waitid(options): Result<WaitidInfo> {
+      siginfo.fill(0); // with WNOHANG and nothing waitable, si_pid stays 0
+      const rc = waitid(P_ALL, 0, siginfo, options);
+      if (rc === -1) return fail('waitid', errno());
+      return ok({ pid: siginfo.readInt32LE(16), code: siginfo.readInt32LE(8), status: siginfo.readInt32LE(24) });
     },
   };
 }

@@ -49,9 +49,35 @@ export interface Libc {
   ignoreSignal(sig: number): Result<void>;
   /** pthread_sigmask(SIG_UNBLOCK, sigs) on the calling (main) thread. */
   unblockSignals(sigs: number[]): Result<void>;
+  /**
+   * waitid(P_ALL, 0, &info, options): value is the siginfo's pid (0: nothing
+   * waitable with WNOHANG), si_code and si_status. Optional: used to peek
+   * (WNOWAIT) at the next child to reap when the event stream is on.
+   */
+  waitid?(options: number): Result<WaitidInfo>;
+  /**
+   * send(fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL): a non-blocking write to
+   * a socket that never raises SIGPIPE, leaving the socket's file status
+   * flags alone. Optional: the event stream's writer for sockets.
+   */
+  sendNonBlocking?(fd: number, data: Buffer): Result<number>;
+}
+
+export interface WaitidInfo {
+  pid: number;
+  /** CLD_EXITED 1, CLD_KILLED 2, CLD_DUMPED 3, ... */
+  code: number;
+  /** The exit code, or the signal number. */
+  status: number;
 }
 
 export const WNOHANG = 1;
+/** waitid(2) options and si_code values. */
+export const WEXITED = 4;
+export const WNOWAIT = 0x01000000;
+export const CLD_EXITED = 1;
+export const CLD_KILLED = 2;
+export const CLD_DUMPED = 3;
 
 /** WIFEXITED / WEXITSTATUS / WIFSIGNALED / WTERMSIG / WCOREDUMP, as in <sys/wait.h>. */
 export function decodeWaitStatus(status: WaitStatus):

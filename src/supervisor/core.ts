@@ -140,7 +140,10 @@ export function step(state: State, fact: Fact): Step {
       return { state: { ...state, done: true }, actions };
     }
     case 'timer': {
-      if (state.deadline === null || state.escalated || fact.now < state.deadline) return { state, actions: [] };
+      if (state.deadline === null || state.escalated) return { state, actions: [] };
+      // Node's timers count whole milliseconds from the loop's cached time, so
+      // one may fire a little before the clock reaches the deadline: wait again.
+      if (fact.now < state.deadline) return { state, actions: [{ kind: 'arm-timer', at: state.deadline }] };
       const s: State = { ...state, escalated: true };
       const actions: Action[] = [
         { kind: 'log', level: 'warn', message: `Grace period of ${config.graceMs! / 1000}s over: sending SIGKILL to the process group` },

@@ -4,10 +4,11 @@
  * libc. From here on the child runs, so nothing may throw out of this module:
  * every failure becomes a log line and supervision goes on.
  */
-import { WNOHANG, type Libc } from '../libc/types.js';
+import { WEXITED, WNOHANG, WNOWAIT, type Libc } from '../libc/types.js';
 import { SIG } from '../libc/signals.js';
 import { initialState, step, type Action, type CoreConfig, type Fact, type State } from './core.js';
 import type { Logger } from '../log/log.js';
+import type { EventSink } from '../events/sink.js';
 
 export interface ShellDeps {
   libc: Libc;
@@ -15,6 +16,8 @@ export interface ShellDeps {
   /** Monotonic milliseconds. */
   now(): number;
   exit(code: number): void;
+  /** The event stream (--events); absent when off, and then nothing below pays for it. */
+  events?: EventSink;
 }
 
 export interface Supervisor {
@@ -26,16 +29,19 @@ export interface Supervisor {
 }
 
 export function startSupervisor(config: CoreConfig, deps: ShellDeps): Supervisor {
-  const { libc, logger } = deps;
+  const { libc, logger, events } = deps;
   let state = initialState(config);
   // Signal handles are unref'd; this keeps the event loop (and the init) alive.
   const keepAlive = setInterval(() => {}, 2 ** 30);
   let mainReaped = false;
+  /** The fact being handled, for the events of the actions it leads to. */
+  let currentFact: Fact | null = null;
 
   function dispatch(fact: Fact): void {
     try {
       const next = step(state, fact);
       state = next.state;
+      currentFact = fact;
       for (const action of next.actions) perform(action);
     } catch (e) {
       logger.log('warn', `internal error, supervision continues: ${(e as Error)?.stack ?? e}`);
@@ -43,11 +49,13 @@ export function startSupervisor(config: CoreConfig, deps: ShellDeps): Supervisor
   }
 
   /** kill(-pgid, sig); if the group is gone but the main child is not reaped yet, its pid. */
-  function signalGroup(sig: number, pgid: number, pid: number): void {
+  function signalGroup(sig: number, pgid: number, pid: number, report?: (target: 'group' | 'pid', id: number, result: string) => void): void {
     const r = libc.kill(-pgid, sig);
+    report?.('group', pgid, r.ok ? 'ok' : r.code);
     if (r.ok) return;
     if (r.code === 'ESRCH' && !mainReaped) {
       const r2 = libc.kill(pid, sig);
+      report?.('pid', pid, r2.ok ? 'ok' : r2.code);
       if (r2.ok) return;
       if (r2.code === 'ESRCH') {
         logger.log('debug', 'Child was dead when forwarding signal');
@@ -70,12 +78,13 @@ export function startSupervisor(config: CoreConfig, deps: ShellDeps): Supervisor
         logger.log(a.level, a.message);
         return;
       case 'forward':
-        signalGroup(a.sig, a.pgid, a.pid);
+        signalGroup(a.sig, a.pgid, a.pid, events && ((t, id, res) => events.forward(a.sig, t, id, res)));
         return;
       case 'escalate':
-        signalGroup(SIG.KILL, a.pgid, a.pid);
+        signalGroup(SIG.KILL, a.pgid, a.pid, events && ((t, id, res) => events.escalate(t, id, res, mainReaped)));
         return;
       case 'arm-timer':
+        if (events && currentFact?.kind === 'signal') events.grace(currentFact.sig, config.graceMs ?? 0, a.at - deps.now());
         setTimeout(() => dispatch({ kind: 'timer', now: deps.now() }), Math.max(0, a.at - deps.now()));
         return;
       case 'check-group':
@@ -83,6 +92,7 @@ export function startSupervisor(config: CoreConfig, deps: ShellDeps): Supervisor
         else setTimeout(() => dispatch({ kind: 'group-checked', alive: groupAlive(a.pgid), now: deps.now() }), a.pollMs);
         return;
       case 'exit':
+        events?.exit(a.code, a.reason);
         clearInterval(keepAlive);
         deps.exit(a.code);
         return;
@@ -91,7 +101,18 @@ export function startSupervisor(config: CoreConfig, deps: ShellDeps): Supervisor
 
   function reap(): void {
     for (;;) {
-      const r = libc.waitpid(-1, WNOHANG);
+      // With events on, peek (WNOWAIT) at the next child to reap and read its
+      // command name while /proc still has it; then reap that very child.
+      let peeked = -1;
+      let comm: string | null = null;
+      if (events && libc.waitid) {
+        const p = libc.waitid(WEXITED | WNOHANG | WNOWAIT);
+        if (p.ok && p.value.pid > 0) {
+          peeked = p.value.pid;
+          comm = events.comm(peeked);
+        }
+      }
+      const r = libc.waitpid(peeked > 0 ? peeked : -1, WNOHANG);
       if (!r.ok) {
         if (r.code === 'ECHILD') logger.log('trace', 'No child to wait');
         else if (r.code === 'EINTR') continue;
@@ -104,6 +125,7 @@ export function startSupervisor(config: CoreConfig, deps: ShellDeps): Supervisor
         return;
       }
       if (pid === config.childPid) mainReaped = true;
+      events?.reap(pid, status, pid === config.childPid, pid === peeked ? comm : null);
       dispatch({ kind: 'reaped', pid, status, now: deps.now() });
       if (state.done) return;
     }
@@ -111,6 +133,12 @@ export function startSupervisor(config: CoreConfig, deps: ShellDeps): Supervisor
 
   return {
     onSignal(sig) {
+      if (events) {
+        // A SIGPIPE raised by the event stream's own write must not reach the child.
+        const self = sig === SIG.PIPE && events.takeSelfSigpipe();
+        events.signal(sig, self ? 'suppressed' : sig === SIG.CHLD ? 'reap' : 'forward');
+        if (self) return;
+      }
       if (sig === SIG.CHLD) {
         logger.log('debug', 'Received SIGCHLD');
         reap();

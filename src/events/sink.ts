@@ -1,0 +1,260 @@
+/**
+ * The init's event stream (schema v1, see events.schema.json and EVENTS.md):
+ * one JSON object per line, written with one non-blocking write(2) each.
+ *
+ * Writing never blocks or breaks supervision:
+ *   - the destination is reopened through /proc/self/fd/N (or opened by path)
+ *     with O_NONBLOCK on a file description of the init's own, so a full pipe
+ *     gives EAGAIN (the event is dropped and counted), never a stuck init, and
+ *     no description the child shares (fds 0-2) is ever made non-blocking;
+ *   - every line is at most PIPE_BUF (4096) bytes, so a pipe write is atomic:
+ *     a line is either written whole or not at all;
+ *   - EPIPE (the reader went away) stops the stream. The init listens to
+ *     SIGPIPE in order to forward it, so the write also raised a SIGPIPE on the
+ *     init itself: takeSelfSigpipe() lets the shell swallow that one;
+ *   - any other error drops the event and is counted too.
+ * The `exit` event carries the number of events dropped.
+ */
+import fs from 'node:fs';
+import { signalName } from '../libc/signals.js';
+import { decodeWaitStatus, type WaitStatus } from '../libc/types.js';
+
+export const EVENTS_SCHEMA_VERSION = 1;
+/** PIPE_BUF on Linux: writes up to this size to a pipe are atomic. */
+export const MAX_LINE_BYTES = 4096;
+
+/** How long after an EPIPE a SIGPIPE is taken to be the init's own. */
+const SELF_SIGPIPE_WINDOW_MS = 2000;
+
+export type SignalHandling = 'forward' | 'reap' | 'suppressed';
+export type ForwardTarget = 'group' | 'pid';
+
+export interface StartInfo {
+  pid: number;
+  pid1: boolean;
+  subreaper: boolean;
+  version: string;
+  options: {
+    grace_ms: number | null;
+    expected_codes: number[];
+    verbosity: number;
+    warn_on_reap: boolean;
+    parent_death_signal: number | null;
+    subreaper: boolean;
+  };
+}
+
+export interface LeftProcess {
+  pid: number;
+  ppid: number;
+  comm: string;
+  state: string;
+}
+
+/** What the init's shell and init.ts report. Every method is total: it never throws. */
+export interface EventSink {
+  start(info: StartInfo): void;
+  spawn(pid: number, pgid: number, argv: Buffer[], foregroundTty: boolean): void;
+  signal(sig: number, handling: SignalHandling): void;
+  forward(sig: number, target: ForwardTarget, id: number, result: string): void;
+  /** `comm` is the reaped process's command name when it was read before reaping. */
+  reap(pid: number, status: WaitStatus, main: boolean, comm: string | null): void;
+  grace(sig: number, graceMs: number, remainingMs: number): void;
+  escalate(target: ForwardTarget, id: number, result: string, mainReaped: boolean): void;
+  exit(code: number, reason: string, errno?: string | null): void;
+  /** /proc/<pid>/comm, or null. Only called when events are on. */
+  comm(pid: number): string | null;
+  /** True (once) when a SIGPIPE just received was raised by the sink's own write. */
+  takeSelfSigpipe(): boolean;
+  readonly dropped: number;
+  readonly written: number;
+}
+
+/** Where the lines go: one write per line; throws the write's error. */
+export interface LineWriter {
+  write(line: Buffer): number;
+  close(): void;
+}
+
+export interface SinkOptions {
+  /** Monotonic clock in ns (default process.hrtime.bigint). */
+  monoNs?: () => bigint;
+  /** Wall clock in ms (default Date.now). */
+  wallMs?: () => number;
+  /** Milliseconds, for the SIGPIPE window (default performance.now). */
+  nowMs?: () => number;
+  /** Root of procfs (tests). */
+  proc?: string;
+}
+
+export function createEventSink(writer: LineWriter, opts: SinkOptions = {}): EventSink {
+  const monoNs = opts.monoNs ?? (() => process.hrtime.bigint());
+  const wallMs = opts.wallMs ?? (() => Date.now());
+  const nowMs = opts.nowMs ?? (() => performance.now());
+  const proc = opts.proc ?? '/proc';
+  let seq = 0;
+  let dropped = 0;
+  let written = 0;
+  let broken = false;
+  let epipeAt: number | null = null;
+
+  function emit(event: string, fields: Record<string, unknown>, shrink?: (f: Record<string, unknown>) => void): void {
+    const n = seq++;
+    if (broken) {
+      dropped++;
+      return;
+    }
+    let line: Buffer;
+    try {
+      const head = `{"v":${EVENTS_SCHEMA_VERSION},"seq":${n},"event":"${event}","mono_ns":${monoNs()},"time":"${new Date(wallMs()).toISOString()}"`;
+      let body = JSON.stringify(fields);
+      if (body.includes('"@@')) body = body.replace(/"@@([0-9]+)@@"/g, '$1');
+      line = Buffer.from(body === '{}' ? `${head}}\n` : `${head},${body.slice(1)}\n`);
+      if (line.length > MAX_LINE_BYTES && shrink) {
+        const f = { ...fields, truncated: true };
+        shrink(f);
+        line = Buffer.from(`${head},${JSON.stringify(f).slice(1)}\n`);
+      }
+      if (line.length > MAX_LINE_BYTES) {
+        dropped++;
+        return;
+      }
+    } catch {
+      dropped++;
+      return;
+    }
+    try {
+      const w = writer.write(line);
+      if (w === line.length) written++;
+      else dropped++; // a short write (a terminal): the rest of the line is lost
+    } catch (e) {
+      dropped++;
+      const code = (e as NodeJS.ErrnoException)?.code;
+      if (code === 'EPIPE') {
+        broken = true;
+        epipeAt = nowMs();
+        try {
+          writer.close();
+        } catch {
+          // nothing to do
+        }
+      }
+    }
+  }
+
+  function statusFields(status: WaitStatus): Record<string, unknown> {
+    const d = decodeWaitStatus(status);
+    return {
+      exit_code: d.kind === 'exited' ? d.code : null,
+      signo: d.kind === 'signaled' ? d.signal : null,
+      signal_name: d.kind === 'signaled' ? signalName(d.signal) : null,
+      core_dumped: d.kind === 'signaled' ? d.core : false,
+      status,
+    };
+  }
+
+  function readComm(pid: number): string | null {
+    try {
+      return fs.readFileSync(`${proc}/${pid}/comm`, 'latin1').replace(/\n$/, '');
+    } catch {
+      return null;
+    }
+  }
+
+  /** The init's descendants still there (alive or zombie), from /proc/<pid>/task/<tid>/children. */
+  function leftDescendants(limit: number): { left: LeftProcess[]; count: number } {
+    const left: LeftProcess[] = [];
+    let count = 0;
+    const seen = new Set<number>();
+    const queue = [process.pid];
+    while (queue.length > 0 && seen.size < 100_000) {
+      const pid = queue.shift()!;
+      let tids: string[] = [];
+      try {
+        tids = fs.readdirSync(`${proc}/${pid}/task`);
+      } catch {
+        continue;
+      }
+      for (const tid of tids) {
+        let text = '';
+        try {
+          text = fs.readFileSync(`${proc}/${pid}/task/${tid}/children`, 'latin1');
+        } catch {
+          continue;
+        }
+        for (const c of text.split(' ')) {
+          const child = Number(c);
+          if (!Number.isInteger(child) || child <= 0 || seen.has(child)) continue;
+          seen.add(child);
+          count++;
+          queue.push(child);
+          if (left.length < limit) {
+            const st = procStat(proc, child);
+            left.push({ pid: child, ppid: pid, comm: st?.comm ?? readComm(child) ?? '', state: st?.state ?? '?' });
+          }
+        }
+      }
+    }
+    return { left, count };
+  }
+
+  return {
+    start(info) {
+      emit('start', { ...info });
+    },
+    spawn(pid, pgid, argv, foregroundTty) {
+      emit('spawn', { pid, pgid, argv: argv.map((a) => a.toString()), foreground_tty: foregroundTty }, (f) => {
+        f.argv = argv.slice(0, 16).map((a) => a.toString().slice(0, 128));
+        f.argc = argv.length;
+      });
+    },
+    signal(sig, handling) {
+      emit('signal', { signo: sig, name: signalName(sig), sender_pid: null, sender_uid: null, handling });
+    },
+    forward(sig, target, id, result) {
+      emit('forward', { signo: sig, name: signalName(sig), target, id, result });
+    },
+    reap(pid, status, main, comm) {
+      emit('reap', { pid, main, comm, ...statusFields(status) });
+    },
+    grace(sig, graceMs, remainingMs) {
+      const deadline = monoNs() + BigInt(Math.max(0, Math.round(remainingMs * 1e6)));
+      // deadline_mono_ns is written as a bare integer (no float rounding).
+      emit('grace', { signo: sig, name: signalName(sig), grace_ms: graceMs, deadline_mono_ns: `@@${deadline}@@` });
+    },
+    escalate(target, id, result, mainReaped) {
+      emit('escalate', { signo: 9, name: 'SIGKILL', target, id, result, reason: 'grace-expired', main_reaped: mainReaped });
+    },
+    exit(code, reason, errno = null) {
+      const { left, count } = leftDescendants(20);
+      // The exit event's own write is not counted in `dropped`.
+      emit('exit', { code, reason, errno, left, left_count: count, dropped }, (f) => {
+        f.left = left.slice(0, 5);
+      });
+    },
+    comm: readComm,
+    takeSelfSigpipe() {
+      if (epipeAt === null) return false;
+      const mine = nowMs() - epipeAt <= SELF_SIGPIPE_WINDOW_MS;
+      epipeAt = null;
+      return mine;
+    },
+    get dropped() {
+      return dropped;
+    },
+    get written() {
+      return written;
+    },
+  };
+}
+
+function procStat(proc: string, pid: number): { comm: string; state: string } | null {
+  try {
+    const s = fs.readFileSync(`${proc}/${pid}/stat`, 'latin1');
+    const open = s.indexOf('(');
+    const close = s.lastIndexOf(')');
+    return { comm: s.slice(open + 1, close), state: s.slice(close + 2, close + 3) };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Turns the event stream on for the init (`--events DEST` / TINI_EVENTS) and
+ * writes its `start` event. A destination that cannot be opened is a warning,
+ * not a fatal error: supervision matters more than its record.
+ */
+import type { InitOptions } from '../cli/init-options.js';
+import type { Libc } from '../libc/types.js';
+import type { Logger } from '../log/log.js';
+import { openEventDest, parseEventDest } from './destination.js';
+import { createEventSink, type EventSink } from './sink.js';
+
+export function startEventStream(
+  options: InitOptions,
+  ctx: { libc: Libc; logger: Logger; pid: number; version: string },
+): EventSink | undefined {
+  if (options.events === null) return undefined;
+  const dest = parseEventDest(options.events);
+  if (typeof dest === 'string') {
+    ctx.logger.log('warn', `--events: ${dest}: no events will be written`);
+    return undefined;
+  }
+  let sink: EventSink;
+  try {
+    sink = createEventSink(openEventDest(dest, ctx.libc));
+  } catch (e) {
+    ctx.logger.log('warn', `--events ${options.events}: ${(e as Error).message}: no events will be written`);
+    return undefined;
+  }
+  const sub = ctx.libc.isChildSubreaper();
+  sink.start({
+    pid: ctx.pid,
+    pid1: ctx.pid === 1,
+    subreaper: sub.ok && sub.value,
+    version: ctx.version,
+    options: {
+      grace_ms: options.graceMs,
+      expected_codes: [...options.expectedCodes].sort((a, b) => a - b),
+      verbosity: options.verbosity,
+      warn_on_reap: options.warnOnReap,
+      parent_death_signal: options.parentDeathSignal,
+      subreaper: options.subreaper,
+    },
+  });
+  return sink;
+}
