@@ -1,6 +1,17 @@
+import fs from 'node:fs';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  plugins: [
+    {
+      // src/texts.ts imports the LICENSE file as text, as esbuild's build does.
+      name: 'license-text',
+      load(id) {
+        if (id.endsWith('/LICENSE')) return `export default ${JSON.stringify(fs.readFileSync(id, 'utf8'))};`;
+        return null;
+      },
+    },
+  ],
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,

@@ -1,0 +1,38 @@
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { LICENSE, USAGE, VERSION_LINE } from '../../src/texts.js';
+
+/** moby's parseInitVersion (daemon/info_unix.go), which `docker info` runs on `docker-init --version`. */
+function parseInitVersion(v: string): { version: string; commit: string } {
+  const parts = v.split(' - ');
+  let commit = '';
+  if (parts.length >= 2) {
+    const git = parts[1].trim().split('.');
+    if (git.length === 2 && git[0] === 'git') commit = git[1];
+  }
+  const head = parts[0].trim();
+  const version = head.startsWith('tini version ') ? head.slice('tini version '.length) : '';
+  if (!version && !commit) throw new Error(`unknown output format: ${v}`);
+  return { version, commit };
+}
+
+describe('texts', () => {
+  it('--version parses as docker info parses docker-init', () => {
+    const { version, commit } = parseInitVersion(VERSION_LINE);
+    expect(version).toMatch(/^\d+\.\d+\.\d+(-dev)? \(tini-ts\)$/);
+    expect(commit).not.toBe('');
+    expect(VERSION_LINE).not.toContain('\n');
+  });
+
+  it('the license is the repository LICENSE', () => {
+    expect(LICENSE).toBe(fs.readFileSync(new URL('../../LICENSE', import.meta.url), 'utf8'));
+  });
+
+  it('the help names every flag and variable', () => {
+    for (const f of ['--grace', '-s', '-p SIGNAL', '-e EXIT_CODE', '-g', '-v', '-w', '-l', '-h', '--version',
+      'TINI_SUBREAPER', 'TINI_KILL_PROCESS_GROUP', 'TINI_VERBOSITY', 'TINI_GRACE']) {
+      expect(USAGE).toContain(f);
+    }
+    expect(USAGE).toMatch(/^Usage: tini-ts/m);
+  });
+});
