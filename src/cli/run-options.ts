@@ -6,6 +6,7 @@
  */
 import { parseCpuList, parseDuration, parseSize } from '../cgroup/size.js';
 import type { Limits } from '../cgroup/types.js';
+import { normalizeCapability } from '../runtime/hardening/capabilities.js';
 
 export const EXIT_LAUNCHER = 125;
 
@@ -28,6 +29,48 @@ export interface RunOptions {
   quiet: boolean;
   verbosity: number;
   cgroupRoot: string | null;
+  /** The container: root filesystem, process and hardening (see ContainerOptions). */
+  container: ContainerOptions;
+}
+
+/** Docker's --ulimit names -> RLIMIT_*. */
+export const ULIMITS: Readonly<Record<string, string>> = {
+  as: 'RLIMIT_AS', core: 'RLIMIT_CORE', cpu: 'RLIMIT_CPU', data: 'RLIMIT_DATA', fsize: 'RLIMIT_FSIZE',
+  locks: 'RLIMIT_LOCKS', memlock: 'RLIMIT_MEMLOCK', msgqueue: 'RLIMIT_MSGQUEUE', nice: 'RLIMIT_NICE',
+  nofile: 'RLIMIT_NOFILE', nproc: 'RLIMIT_NPROC', rss: 'RLIMIT_RSS', rtprio: 'RLIMIT_RTPRIO',
+  rttime: 'RLIMIT_RTTIME', sigpending: 'RLIMIT_SIGPENDING', stack: 'RLIMIT_STACK',
+};
+export const UNLIMITED = Number.MAX_SAFE_INTEGER;
+
+export interface ContainerOptions {
+  /** --rootfs DIR */
+  rootfs: string | null;
+  /** --layer DIR..., lowest first */
+  layers: string[];
+  /** --upper DIR: keep the writable layer there */
+  upper: string | null;
+  readOnly: boolean;
+  volumes: { source: string; destination: string; readonly: boolean }[];
+  /** --user NAME|UID[:GROUP|GID], resolved inside the container */
+  user: { user: string; group: string | null } | null;
+  groupAdd: string[];
+  workdir: string | null;
+  /** --env NAME=VALUE, or NAME alone (taken from tini-ts's environment), in order */
+  env: string[];
+  envFiles: string[];
+  capAdd: string[];
+  capDrop: string[];
+  /** false with --new-privileges (no_new_privs is on by default) */
+  noNewPrivs: boolean;
+  seccomp: 'default' | 'unconfined';
+  ulimits: { type: string; soft: number; hard: number }[];
+  /** --bundle DIR: an OCI bundle (config.json + root filesystem) */
+  bundle: string | null;
+}
+
+/** A root filesystem is given: the program runs in a container, hardened as docker run does. */
+export function isContainer(c: ContainerOptions): boolean {
+  return c.rootfs !== null || c.layers.length > 0 || c.bundle !== null;
 }
 
 export type RunParse =
@@ -54,6 +97,23 @@ Run:
   --grace DURATION     time between SIGTERM and SIGKILL (default 10s)
   --report FILE        write the report as JSON to FILE
   --cgroup-root DIR    cgroup filesystem root (default /sys/fs/cgroup)
+Container (a root filesystem makes it one; hardened as docker run by default):
+  --rootfs DIR         root filesystem (pivot_root into it)
+  --layer DIR          read-only image layer, lowest first (repeatable): overlayfs
+  --upper DIR          keep the writable layer in DIR (default: a temporary one)
+  --read-only          make the root filesystem read-only
+  --volume SRC:DST[:ro]  bind-mount a host path (repeatable; -v is verbosity)
+  --bundle DIR         run an OCI bundle (DIR/config.json); other container options do not apply
+Process:
+  -u, --user U[:G]     user and group (names or numbers, looked up in the container)
+  --group-add G        supplementary group (repeatable)
+  -w, --workdir DIR    working directory inside
+  -e, --env K[=V]      set an environment variable (repeatable); --env-file FILE
+  --ulimit T=S[:H]     resource limit, e.g. nofile=1024:2048 (-1: unlimited)
+Hardening (with a root filesystem):
+  --cap-add CAP, --cap-drop CAP   change docker's default 14 capabilities (ALL)
+  --new-privileges     allow gaining privileges (no_new_privs is on by default)
+  --seccomp MODE       default (a deny-list in the spirit of docker's) or unconfined
   -q, --quiet          no report on stderr
   -v                   more diagnostics (repeatable)
   -h, --help           this help
@@ -70,7 +130,14 @@ const err = (message: string): RunParse => ({
 const WITH_VALUE = new Set([
   '--memory', '-m', '--memory-swap', '--pids', '--cpus', '--cpu-shares', '--cpuset-cpus',
   '--share', '--hostname', '--timeout', '--grace', '--report', '--cgroup-root',
+  '--rootfs', '--layer', '--upper', '--volume', '--user', '-u', '--group-add', '--workdir', '-w',
+  '--env', '-e', '--env-file', '--cap-add', '--cap-drop', '--seccomp', '--ulimit', '--bundle',
 ]);
+
+/** Options that may come with --bundle (the rest is in config.json). */
+const WITH_BUNDLE = new Set(['--timeout', '--grace', '--report', '--cgroup-root', '--bundle']);
+
+const absolute = (p: string) => p.startsWith('/');
 
 export function parseRunArgs(args: readonly string[], env: { cpuCount: number }): RunParse {
   const limits: Limits = {};
@@ -82,6 +149,11 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number })
   let quiet = false;
   let verbosity = 1;
   let cgroupRoot: string | null = null;
+  const container: ContainerOptions = {
+    rootfs: null, layers: [], upper: null, readOnly: false, volumes: [], user: null, groupAdd: [], workdir: null,
+    env: [], envFiles: [], capAdd: [], capDrop: [], noNewPrivs: true, seccomp: 'default', ulimits: [], bundle: null,
+  };
+  const given: string[] = [];
 
   let i = 0;
   for (; i < args.length; i++) {
@@ -100,11 +172,18 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number })
       verbosity += a.length - 1;
       continue;
     }
+    if (a === '--read-only' || a === '--new-privileges') {
+      given.push(a);
+      if (a === '--read-only') container.readOnly = true;
+      else container.noNewPrivs = false;
+      continue;
+    }
     const eq = a.startsWith('--') ? a.indexOf('=') : -1;
     const flag = eq > 0 ? a.slice(0, eq) : a;
     if (!WITH_VALUE.has(flag)) return err(`unknown option '${a}' (see 'tini-ts run --help')`);
     const value = eq > 0 ? a.slice(eq + 1) : args[++i];
     if (value === undefined) return err(`${flag} needs a value (see 'tini-ts run --help')`);
+    given.push(flag);
 
     switch (flag) {
       case '-m':
@@ -186,8 +265,89 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number })
       case '--cgroup-root':
         cgroupRoot = value;
         break;
+      case '--rootfs':
+      case '--upper':
+      case '--bundle':
+      case '--layer': {
+        if (value === '') return err(`${flag} needs a directory`);
+        if (flag === '--rootfs') container.rootfs = value;
+        else if (flag === '--upper') container.upper = value;
+        else if (flag === '--bundle') container.bundle = value;
+        else container.layers.push(value);
+        break;
+      }
+      case '--volume': {
+        const parts = value.split(':');
+        const mode = parts.length === 3 ? parts[2] : 'rw';
+        if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1] || !['ro', 'rw'].includes(mode)) {
+          return err(`${flag}: '${value}' is not SRC:DST or SRC:DST:ro`);
+        }
+        if (!absolute(parts[0]) || !absolute(parts[1])) return err(`${flag}: '${value}': both paths must be absolute`);
+        container.volumes.push({ source: parts[0], destination: parts[1], readonly: mode === 'ro' });
+        break;
+      }
+      case '-u':
+      case '--user': {
+        const m = /^([A-Za-z0-9_][A-Za-z0-9_.-]*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]*))?$/.exec(value);
+        if (!m) return err(`${flag}: '${value}' is not USER[:GROUP] (names or numbers)`);
+        container.user = { user: m[1], group: m[2] ?? null };
+        break;
+      }
+      case '--group-add':
+        if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(value)) return err(`--group-add: '${value}' is not a group name or number`);
+        container.groupAdd.push(value);
+        break;
+      case '-w':
+      case '--workdir':
+        if (!absolute(value)) return err(`${flag}: '${value}' must be an absolute path`);
+        container.workdir = value;
+        break;
+      case '-e':
+      case '--env':
+        if (value === '' || value.startsWith('=')) return err(`${flag}: '${value}' is not NAME=VALUE or NAME`);
+        container.env.push(value);
+        break;
+      case '--env-file':
+        container.envFiles.push(value);
+        break;
+      case '--cap-add':
+      case '--cap-drop':
+        for (const c of value.split(',')) {
+          if (!normalizeCapability(c)) return err(`${flag}: unknown capability '${c}'`);
+          (flag === '--cap-add' ? container.capAdd : container.capDrop).push(c);
+        }
+        break;
+      case '--seccomp':
+        if (value !== 'default' && value !== 'unconfined') return err(`--seccomp: '${value}' is not default or unconfined`);
+        container.seccomp = value;
+        break;
+      case '--ulimit': {
+        const m = /^([a-z]+)=(-1|[0-9]+)(?::(-1|[0-9]+))?$/.exec(value);
+        if (!m) return err(`--ulimit: '${value}' is not TYPE=SOFT[:HARD] (e.g. nofile=1024:2048)`);
+        const type = ULIMITS[m[1]];
+        if (!type) return err(`--ulimit: unknown limit '${m[1]}' (use ${Object.keys(ULIMITS).join(', ')})`);
+        const num = (v: string) => (v === '-1' ? UNLIMITED : Number(v));
+        const soft = num(m[2]);
+        const hard = m[3] === undefined ? soft : num(m[3]);
+        if (soft > hard) return err(`--ulimit: ${m[1]}: soft limit ${m[2]} is above the hard limit ${m[3]}`);
+        container.ulimits = container.ulimits.filter((u) => u.type !== type);
+        container.ulimits.push({ type, soft, hard });
+        break;
+      }
     }
   }
+
+  if (container.bundle !== null) {
+    const other = given.find((f) => !WITH_BUNDLE.has(f));
+    if (other) return err(`${other} cannot be combined with --bundle (its config.json says how to run)`);
+  }
+  if (container.rootfs !== null && container.layers.length > 0) return err('--rootfs and --layer exclude each other (the layers build the root)');
+  if (container.upper !== null && container.layers.length === 0) return err('--upper needs --layer (it is the writable layer on top of them)');
+  if (!isContainer(container)) {
+    const needsRoot = given.find((f) => ['--read-only', '--volume', '--cap-add', '--cap-drop', '--seccomp', '--new-privileges'].includes(f));
+    if (needsRoot) return err(`${needsRoot} needs a root filesystem (--rootfs, --layer or --bundle)`);
+  }
+  if (isContainer(container) && !namespaces.has('mount')) return err('a root filesystem needs a mount namespace of its own; drop --share mount');
 
   if (limits.memorySwapBytes !== undefined) {
     if (limits.memoryBytes === undefined) return err('--memory-swap needs --memory too (it is memory plus swap)');
@@ -196,10 +356,11 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number })
     }
   }
   if (hostname !== null && !namespaces.has('uts')) return err('--hostname needs a uts namespace of its own; drop --share uts');
-  if (i >= args.length) return err("no program to run given (e.g. 'tini-ts run -- /bin/true')");
+  if (i >= args.length && container.bundle === null) return err("no program to run given (e.g. 'tini-ts run -- /bin/true')");
+  if (i < args.length && container.bundle !== null) return err('--bundle runs the program its config.json names (process.args); give no program');
   return {
     kind: 'run',
     argv: args.slice(i),
-    options: { limits, namespaces, hostname, timeoutMs, graceMs, reportFile, quiet, verbosity, cgroupRoot },
+    options: { limits, namespaces, hostname, timeoutMs, graceMs, reportFile, quiet, verbosity, cgroupRoot, container },
   };
 }

@@ -29,6 +29,8 @@ import { createLogger, writeStderr, writeStdout, type Logger } from '../log/log.
 import { listenToSignals } from '../supervisor/signal-source.js';
 import { INIT_MODE, parseInitMessages, type InitPlan } from './ns-init.js';
 import { buildReport, formatReport } from './report.js';
+import { ContainerState, checkInputs, fromBundle, fromCommandLine, needsProcessSpec, type ContainerConfig } from './container.js';
+import { isContainer } from '../cli/run-options.js';
 
 /** unshare(2) flag and /proc/self/ns name of each namespace the launcher creates (cgroup: the init does). */
 const NS_TABLE: Record<Exclude<NamespaceName, 'cgroup'>, { flag: number; file: string }> = {
@@ -50,12 +52,31 @@ export function runLauncher(args: string[]): void {
     if (parsed.stderr) writeStderr(parsed.stderr);
     process.exit(parsed.code);
   }
-  const { options, argv } = parsed;
+  let { options, argv } = parsed;
   const started = performance.now();
   const refuse: (message: string) => never = (message) => {
     writeStderr(`tini-ts run: ${message}\n`);
     process.exit(EXIT_LAUNCHER);
   };
+
+  // --- the container: from the command line or an OCI bundle ---------------
+  let config: ContainerConfig | null = null;
+  if (options.container.bundle !== null) {
+    const b = fromBundle(options, os.availableParallelism());
+    if (typeof b === 'string') refuse(b);
+    if (b.warning) writeStderr(`tini-ts run: warning: ${b.warning}\n`);
+    ({ options, argv } = b);
+    config = b.config;
+  } else if (needsProcessSpec(options)) {
+    const c = fromCommandLine(options, process.env);
+    if (typeof c === 'string') refuse(c);
+    config = c;
+  }
+  const inContainer = config !== null && (options.container.bundle !== null || isContainer(options.container));
+  if (config && inContainer) {
+    const bad = checkInputs(config);
+    if (bad) refuse(bad);
+  }
 
   const ns = createNsLibc();
   const libc = createLibc();
@@ -79,6 +100,7 @@ export function runLauncher(args: string[]): void {
   const cgroup = openCgroup(root, name, options.limits, version);
 
   const teardown = new Teardown(cgroup, logger);
+  if (config && inContainer) teardown.state = new ContainerState(name, config);
   try {
     teardown.cgroupCreated = true; // partial creation is undone as well
     cgroup.create();
@@ -107,11 +129,20 @@ export function runLauncher(args: string[]): void {
     refuse(`pipe2 failed: ${pipe.code}`);
   }
   const [statusRead, statusWrite] = pipe.value;
+  let rootfsPlan: InitPlan['container'];
+  if (teardown.state) {
+    try {
+      rootfsPlan = teardown.state.create(options.hostname ?? os.hostname(), options.namespaces.has('net'));
+    } catch (e) {
+      teardown.run();
+      refuse(`cannot prepare the container's state in ${teardown.state.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
   const plan: InitPlan = {
     argv,
     hostname: options.hostname,
-    privateMounts: options.namespaces.has('mount'),
-    mountProc: options.namespaces.has('mount') && options.namespaces.has('pid'),
+    privateMounts: options.namespaces.has('mount') && !rootfsPlan,
+    mountProc: options.namespaces.has('mount') && options.namespaces.has('pid') && !rootfsPlan,
     loopbackUp: options.namespaces.has('net'),
     cgroupNamespace: options.namespaces.has('cgroup'),
     procsFiles: cgroup.procsFiles(),
@@ -119,10 +150,13 @@ export function runLauncher(args: string[]): void {
     statusFd: statusWrite,
     graceMs: options.graceMs,
     verbosity: options.verbosity,
+    container: rootfsPlan,
+    process: config?.process,
   };
   const spawned = spawnInNamespaces(ns, libc, options, plan);
   ns.close(statusWrite);
   if (typeof spawned === 'string') {
+    if (teardown.state) teardown.state.createdInRoot = createdPaths(parseInitMessages(readAll(statusRead)));
     ns.close(statusRead);
     teardown.run();
     refuse(spawned);
@@ -170,6 +204,7 @@ export function runLauncher(args: string[]): void {
     const status = messages.find((m) => m.kind === 'status');
     const execError = messages.find((m) => m.kind === 'exec-error');
     const error = messages.find((m) => m.kind === 'error');
+    if (teardown.state) teardown.state.createdInRoot = createdPaths(messages);
     // Statistics before anything is killed or removed.
     let stats = null;
     try {
@@ -280,6 +315,8 @@ function spawnInNamespaces(ns: NsLibc, libc: Libc, options: RunOptions, plan: In
 class Teardown {
   cgroupCreated = false;
   initPid: number | null = null;
+  /** The container's state directory and mount points (removed once the init and its mount namespace are gone). */
+  state: ContainerState | null = null;
   constructor(
     private readonly cgroup: Cgroup,
     private readonly logger: Logger,
@@ -294,7 +331,7 @@ class Teardown {
         // gone already
       }
     }
-    if (!this.cgroupCreated) return true;
+    if (!this.cgroupCreated) return this.removeState() && ok;
     if (!this.cgroup.killAll(BACKSTOP_MS)) {
       this.logger.log('warn', `processes survive in ${this.cgroup.dirs.join(', ')}`);
       ok = false;
@@ -304,8 +341,20 @@ class Teardown {
       ok = false;
     }
     this.cgroupCreated = false;
-    return ok;
+    return this.removeState() && ok;
   }
+
+  private removeState(): boolean {
+    if (!this.state) return true;
+    const problems = this.state.remove();
+    for (const p of problems) this.logger.log('warn', p);
+    this.state = null;
+    return problems.length === 0;
+  }
+}
+
+function createdPaths(messages: ReturnType<typeof parseInitMessages>): string[] {
+  return messages.flatMap((m) => (m.kind === 'created' ? [m.path] : []));
 }
 
 function pidsMaxFile(cgroup: Cgroup): string {

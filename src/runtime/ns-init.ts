@@ -30,6 +30,7 @@
  *     runs, so the OOM killer picks the program, never the init.
  */
 import fs from 'node:fs';
+import { createContainerLibc } from '../libc/container.js';
 import { createLibc } from '../libc/libc.js';
 import { CLONE, MS, createNsLibc } from '../libc/ns.js';
 import { SIG, forwardableSignals } from '../libc/signals.js';
@@ -38,6 +39,10 @@ import { createLogger } from '../log/log.js';
 import { execFailureCode } from '../supervisor/core.js';
 import { startSupervisor } from '../supervisor/shell.js';
 import { listenToSignals } from '../supervisor/signal-source.js';
+import { applyRootfs, readCgroupMounts } from './rootfs/apply.js';
+import type { Op } from './rootfs/plan.js';
+import type { ProcessSpec } from './process.js';
+import { startWorkload } from './workload.js';
 
 export const INIT_MODE = '__run-init';
 
@@ -56,6 +61,10 @@ export interface InitPlan {
   statusFd: number;
   graceMs: number;
   verbosity: number;
+  /** A root filesystem to build and pivot into (see rootfs/plan.ts). */
+  container?: { ops: Op[]; root: string };
+  /** The workload's process (user, env, cwd, rlimits, hardening); absent: as the init's own. */
+  process?: ProcessSpec;
 }
 
 /** Lines the init writes to the launcher on the status pipe (JSON, one per line). */
@@ -63,7 +72,9 @@ export type InitMessage =
   | { kind: 'ready'; initTasks: number }
   | { kind: 'status'; status: number }
   | { kind: 'exec-error'; code: string; exitCode: number }
-  | { kind: 'error'; message: string };
+  | { kind: 'error'; message: string }
+  /** A mount point the init had to create in the root filesystem (host path), to remove afterwards. */
+  | { kind: 'created'; path: string };
 
 export function runNsInit(args: string[]): void {
   const plan = JSON.parse(args[0]) as InitPlan;
@@ -79,14 +90,18 @@ export function runNsInit(args: string[]): void {
   const libc = createLibc();
   const logger = createLogger(plan.verbosity, libc.getpid());
   const fatal = (message: string): never => {
-    logger.log('fatal', message);
-    send({ kind: 'error', message });
+    // The launcher reports it (one line); say it here only if it cannot.
+    if (!send({ kind: 'error', message })) logger.log('fatal', message);
     process.exit(125);
   };
   const must = (r: Result<unknown>, what = ''): void => {
     if (!r.ok) fatal(`${what}${r.call} failed: ${r.code}`);
   };
 
+  // Start the libuv thread pool now (uv creates its threads on first use):
+  // threads inherit the creating thread's credentials and seccomp filter, and
+  // the pool must keep root's (see workload.ts), and count in initTasks.
+  if (plan.process) fs.access('/', () => {});
   must(ns.setCloexec(plan.statusFd)); // the program must not hold the launcher's pipe
   must(ns.setParentDeathSignal(SIG.KILL));
   libc.setProcessName('tini-ts');
@@ -103,6 +118,9 @@ export function runNsInit(args: string[]): void {
       fatal(`cannot join the cgroup through ${f}: ${(e as NodeJS.ErrnoException).code}`);
     }
   }
+  const container = plan.container;
+  // The host's view of our cgroups, for the container's /sys/fs/cgroup (before a cgroup namespace hides it).
+  const cgroupMounts = container ? readCgroupMounts() : [];
   const initTasks = taskCount();
   if (plan.pidsMax) {
     try {
@@ -112,6 +130,18 @@ export function runNsInit(args: string[]): void {
     }
   }
   if (plan.cgroupNamespace) must(ns.unshare(CLONE.NEWCGROUP), 'cgroup namespace: ');
+  const cl = container || plan.process ? createContainerLibc() : null;
+  const created = (p: string) => {
+    try {
+      if (container && fs.lstatSync(p).dev === fs.statSync(container.root).dev) send({ kind: 'created', path: p });
+    } catch {
+      // gone already
+    }
+  };
+  if (container) {
+    const e = applyRootfs(container.ops, { ns, cl: cl!, root: container.root, cgroups: cgroupMounts, created });
+    if (e) fatal(`setting up the root filesystem: ${e}`);
+  }
   // PDEATHSIG was set above; if the launcher died before that, nobody reads
   // the pipe any more: give up now rather than run an unsupervised program.
   if (!send({ kind: 'ready', initTasks })) process.exit(125);
@@ -125,18 +155,37 @@ export function runNsInit(args: string[]): void {
   listenToSignals([...forwardableSignals(), SIG.CHLD], (sig) => onSignal(sig));
   must(libc.unblockSignals([...forwardableSignals(), SIG.CHLD]));
 
-  const r = libc.spawn({ argv: plan.argv.map((a) => Buffer.from(a)), newProcessGroup: true, foregroundTty: false, passFds: [0, 1, 2] });
-  if (!r.ok) {
-    const exitCode = execFailureCode(r.code, new Set());
-    logger.log('fatal', `exec ${plan.argv[0]} failed: ${r.code}`);
-    send({ kind: 'exec-error', code: r.code, exitCode });
+  let childPid: number;
+  if (plan.process) {
+    const rootDev = fs.statSync('/').dev;
+    const w = startWorkload(plan.process, plan.argv, cl!, (p) => {
+      if (container && fs.lstatSync(p).dev === rootDev) send({ kind: 'created', path: container.root + p });
+    });
+    if (w.kind === 'error') fatal(w.message);
+    if (w.kind === 'exec-error') execFailed(w.code);
+    childPid = (w as { pid: number }).pid;
+  } else {
+    const r = libc.spawn({ argv: plan.argv.map((a) => Buffer.from(a)), newProcessGroup: true, foregroundTty: false, passFds: [0, 1, 2] });
+    if (!r.ok) execFailed(r.code);
+    childPid = (r as { value: number }).value;
+  }
+  function execFailed(code: string): never {
+    const exitCode = execFailureCode(code, new Set());
+    logger.log('fatal', `exec ${plan.argv[0]} failed: ${code}`);
+    send({ kind: 'exec-error', code, exitCode });
     process.exit(exitCode);
   }
-  const childPid = r.value;
-  try {
-    fs.writeFileSync('/proc/self/oom_score_adj', '-1000');
-  } catch {
-    logger.log('debug', 'could not protect the init from the OOM killer');
+  const unprotected = () => logger.log('debug', 'could not protect the init from the OOM killer');
+  if (plan.process) {
+    // Asynchronously: the libuv pool's threads keep root's credentials, which
+    // lowering oom_score_adj needs once the main thread has the workload's.
+    fs.writeFile('/proc/self/oom_score_adj', '-1000', (e) => e && logger.log('debug', `could not protect the init from the OOM killer: ${e.code}`));
+  } else {
+    try {
+      fs.writeFileSync('/proc/self/oom_score_adj', '-1000');
+    } catch {
+      unprotected();
+    }
   }
   const sup = startSupervisor(
     { childPid, graceMs: plan.graceMs, expectedCodes: new Set(), warnOnReap: false },

@@ -85,6 +85,6 @@ describe('OCI config.json', () => {
       c.process.apparmorProfile = 'x';
       c.linux = { seccomp: {}, sysctl: {} };
     }), '/b');
-    expect(r.ok && r.unsupported.sort()).toEqual(['hooks', 'linux.seccomp', 'linux.sysctl', 'process.apparmorProfile']);
+    expect(r.ok && r.unsupported.sort()).toEqual(['hooks', "linux.seccomp (replaced by tini-ts's default filter)", 'linux.sysctl', 'process.apparmorProfile']);
   });
 });

@@ -42,6 +42,8 @@ export interface ContainerPlan {
   };
   maskedPaths: string[];
   readonlyPaths: string[];
+  /** linux.seccomp was given: tini-ts applies its own default filter in its place (see the warning). */
+  seccomp: boolean;
 }
 
 export type ParsedConfig =
@@ -63,7 +65,7 @@ const KNOWN: Readonly<Record<string, readonly string[]>> = {
   process: ['terminal', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges'],
   'process.user': ['uid', 'gid', 'additionalGids'],
   root: ['path', 'readonly'],
-  linux: ['namespaces', 'resources', 'maskedPaths', 'readonlyPaths', 'uidMappings', 'gidMappings'],
+  linux: ['namespaces', 'resources', 'maskedPaths', 'readonlyPaths', 'uidMappings', 'gidMappings', 'seccomp'],
   'linux.resources': ['memory', 'pids', 'cpu'],
   'linux.resources.memory': ['limit', 'swap'],
   'linux.resources.pids': ['limit'],
@@ -229,7 +231,12 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
       resources,
       maskedPaths: linux.maskedPaths === undefined ? [] : strings(linux.maskedPaths, 'linux.maskedPaths'),
       readonlyPaths: linux.readonlyPaths === undefined ? [] : strings(linux.readonlyPaths, 'linux.readonlyPaths'),
+      seccomp: linux.seccomp !== undefined && obj(linux.seccomp, 'linux.seccomp') !== null,
     };
+    if (plan.seccomp) unsupported.push('linux.seccomp (replaced by tini-ts\'s default filter)');
+    for (const [i, p2] of [...plan.maskedPaths, ...plan.readonlyPaths].entries()) {
+      if (!p2.startsWith('/')) fail(i < plan.maskedPaths.length ? `linux.maskedPaths[${i}]` : `linux.readonlyPaths[${i - plan.maskedPaths.length}]`, `'${p2}' must be an absolute path`);
+    }
     if (plan.hostname !== null && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(plan.hostname)) fail('hostname', `'${plan.hostname}' is not a valid host name`);
     if (plan.hostname !== null && !namespaces.includes('uts')) fail('hostname', 'needs a uts namespace in linux.namespaces');
     return { ok: true, plan, unsupported };

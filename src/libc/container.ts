@@ -1,0 +1,209 @@
+/**
+ * System calls a container needs besides namespaces (ns.ts): device nodes,
+ * pivot_root, resource limits, credentials, capabilities, no_new_privs,
+ * seccomp, and a posix_spawn that takes the workload's environment and
+ * working directory. Only `tini-ts run`'s re-executed init loads this file;
+ * the plain init never declares (or pays for) these prototypes.
+ *
+ * Per-thread on purpose: credentials (setresuid/setresgid/setgroups) go
+ * through syscall(2) rather than glibc's wrappers, which broadcast the change
+ * to every thread of the process. The init changes only its main thread (the
+ * one posix_spawn runs on, so the workload inherits it); its libuv and V8
+ * threads keep root's credentials. The same holds for the capability bounding
+ * set, capset(2), no_new_privs and the seccomp filter (installed without
+ * SECCOMP_FILTER_FLAG_TSYNC), which the kernel keeps per thread anyway.
+ * Every call returns a Result carrying the errno by name.
+ */
+import { loadKoffi, type Koffi } from './koffi-native.js';
+import { errnoName } from './errno.js';
+import { ok, type Result, type SysError } from './types.js';
+
+// x86_64 system call numbers.
+const SYS_SETGROUPS = 116;
+const SYS_SETRESUID = 117;
+const SYS_SETRESGID = 119;
+const SYS_CAPSET = 126;
+const SYS_PIVOT_ROOT = 155;
+
+// <sys/prctl.h>, <linux/seccomp.h>
+const PR_SET_KEEPCAPS = 8;
+const PR_SET_SECCOMP = 22;
+const PR_CAPBSET_DROP = 24;
+const PR_SET_NO_NEW_PRIVS = 38;
+const PR_CAP_AMBIENT = 47;
+const PR_CAP_AMBIENT_RAISE = 2;
+const SECCOMP_MODE_FILTER = 2;
+const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+
+// <spawn.h>
+const POSIX_SPAWN_SETPGROUP = 0x02;
+const POSIX_SPAWN_SETSIGDEF = 0x04;
+const POSIX_SPAWN_SETSIGMASK = 0x08;
+const SIZEOF_SPAWNATTR = 336;
+const SIZEOF_FILE_ACTIONS = 80;
+const SIZEOF_SIGSET = 128;
+
+export const S_IFCHR = 0o020000;
+
+/** <sys/resource.h> RLIMIT_* numbers on Linux. */
+export const RLIMIT: Readonly<Record<string, number>> = {
+  RLIMIT_CPU: 0, RLIMIT_FSIZE: 1, RLIMIT_DATA: 2, RLIMIT_STACK: 3, RLIMIT_CORE: 4, RLIMIT_RSS: 5,
+  RLIMIT_NPROC: 6, RLIMIT_NOFILE: 7, RLIMIT_MEMLOCK: 8, RLIMIT_AS: 9, RLIMIT_LOCKS: 10,
+  RLIMIT_SIGPENDING: 11, RLIMIT_MSGQUEUE: 12, RLIMIT_NICE: 13, RLIMIT_RTPRIO: 14, RLIMIT_RTTIME: 15,
+};
+/** RLIM_INFINITY, as a JS number: anything at or above 2^63 means unlimited. */
+export const RLIM_INFINITY = 2 ** 64 - 1;
+
+export interface CapSets {
+  effective: [number, number];
+  permitted: [number, number];
+  inheritable: [number, number];
+}
+
+export interface ContainerSpawn {
+  /** An absolute path, or one relative to `cwd` (no PATH lookup here). */
+  path: string;
+  argv: Buffer[];
+  env: Buffer[];
+  cwd: string;
+}
+
+export interface ContainerLibc {
+  mknod(path: string, mode: number, major: number, minor: number): Result<void>;
+  /** chdir(newRoot); pivot_root(".", "."); umount2(".", MNT_DETACH); chdir("/") */
+  pivotRoot(newRoot: string): Result<void>;
+  chdir(path: string): Result<void>;
+  setrlimit(resource: number, soft: number, hard: number): Result<void>;
+  /** Calling thread only. */
+  setgroups(gids: number[]): Result<void>;
+  setresgid(gid: number): Result<void>;
+  setresuid(uid: number): Result<void>;
+  setKeepCaps(on: boolean): Result<void>;
+  dropBounding(cap: number): Result<void>;
+  capset(sets: CapSets): Result<void>;
+  raiseAmbient(cap: number): Result<void>;
+  setNoNewPrivs(): Result<void>;
+  /** prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog): the calling thread only. */
+  installSeccomp(program: Buffer): Result<void>;
+  /** posix_spawn in a new process group, stdio passed, everything else closed, in `cwd`. */
+  spawn(req: ContainerSpawn): Result<number>;
+}
+
+function fail(call: string, errno: number): SysError {
+  return { ok: false, call, errno, code: errnoName(errno) };
+}
+
+let cached: ContainerLibc | undefined;
+
+export function createContainerLibc(koffi: Koffi = loadKoffi()): ContainerLibc {
+  if (cached) return cached;
+  const c = koffi.load('libc.so.6');
+  const errno = () => koffi.errno();
+  const mknod = c.func('int mknod(const char *path, unsigned int mode, unsigned long dev)');
+  const chdir = c.func('int chdir(const char *path)');
+  const umount2 = c.func('int umount2(const char *target, int flags)');
+  const setrlimit = c.func('int setrlimit(int resource, void *rlim)');
+  const syscall = c.func('long syscall(long number, ...)');
+  const prctl = c.func('int prctl(int option, ...)');
+  const fprog = koffi.struct('tini_ts_sock_fprog', { len: 'unsigned short', filter: 'void *' });
+  const fprogPtr = koffi.pointer(fprog);
+
+  const attrInit = c.func('int posix_spawnattr_init(void *attr)');
+  const attrDestroy = c.func('int posix_spawnattr_destroy(void *attr)');
+  const attrSetflags = c.func('int posix_spawnattr_setflags(void *attr, short flags)');
+  const attrSetpgroup = c.func('int posix_spawnattr_setpgroup(void *attr, int pgroup)');
+  const attrSetsigmask = c.func('int posix_spawnattr_setsigmask(void *attr, void *set)');
+  const attrSetsigdefault = c.func('int posix_spawnattr_setsigdefault(void *attr, void *set)');
+  const faInit = c.func('int posix_spawn_file_actions_init(void *fa)');
+  const faDestroy = c.func('int posix_spawn_file_actions_destroy(void *fa)');
+  const faAdddup2 = c.func('int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)');
+  const faAddclosefrom = c.func('int posix_spawn_file_actions_addclosefrom_np(void *fa, int from)');
+  const faAddchdir = c.func('int posix_spawn_file_actions_addchdir_np(void *fa, const char *path)');
+  const posixSpawn = c.func('int posix_spawn(_Out_ int *pid, const char *path, void *fa, void *attr, void **argv, void **envp)');
+
+  const check = (call: string, rc: number | bigint): Result<void> => (Number(rc) === -1 ? fail(call, errno()) : ok(undefined));
+  const checkRc = (call: string, rc: number): SysError | undefined => (rc === 0 ? undefined : fail(call, rc));
+  const ul = (v: number) => ['unsigned long', v] as const;
+  const pr = (call: string, option: number, a = 0, b = 0, c2 = 0, d = 0) =>
+    check(call, prctl(option, ...ul(a), ...ul(b), ...ul(c2), ...ul(d)));
+  const cstrings = (list: Buffer[]): (Buffer | null)[] => [...list.map((a) => Buffer.concat([a, Buffer.from([0])])), null];
+
+  cached = {
+    mknod(path, mode, major, minor) {
+      const dev = ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & ~0xff) << 12);
+      return check(`mknod(${path})`, mknod(path, mode, dev));
+    },
+    pivotRoot(newRoot) {
+      if (chdir(newRoot) === -1) return fail(`chdir(${newRoot})`, errno());
+      if (Number(syscall(SYS_PIVOT_ROOT, 'const char *', '.', 'const char *', '.')) === -1) return fail('pivot_root', errno());
+      // The old root is now stacked under the new one at "."; detach it.
+      if (umount2('.', 2 /* MNT_DETACH */) === -1) return fail('umount2(old root)', errno());
+      return check('chdir(/)', chdir('/'));
+    },
+    chdir: (path) => check(`chdir(${path})`, chdir(path)),
+    setrlimit(resource, soft, hard) {
+      const b = Buffer.alloc(16);
+      const big = (v: number) => (v >= 2 ** 63 ? 0xffffffffffffffffn : BigInt(v));
+      b.writeBigUInt64LE(big(soft), 0);
+      b.writeBigUInt64LE(big(hard), 8);
+      return check('setrlimit', setrlimit(resource, b));
+    },
+    setgroups(gids) {
+      const b = Buffer.alloc(Math.max(4, gids.length * 4));
+      gids.forEach((g, i) => b.writeUInt32LE(g, i * 4));
+      return check('setgroups', syscall(SYS_SETGROUPS, 'long', gids.length, 'void *', b));
+    },
+    setresgid: (gid) => check('setresgid', syscall(SYS_SETRESGID, 'long', gid, 'long', gid, 'long', gid)),
+    setresuid: (uid) => check('setresuid', syscall(SYS_SETRESUID, 'long', uid, 'long', uid, 'long', uid)),
+    setKeepCaps: (on) => pr('prctl(PR_SET_KEEPCAPS)', PR_SET_KEEPCAPS, on ? 1 : 0),
+    dropBounding: (cap) => pr(`prctl(PR_CAPBSET_DROP, ${cap})`, PR_CAPBSET_DROP, cap),
+    capset(sets) {
+      const header = Buffer.alloc(8);
+      header.writeUInt32LE(LINUX_CAPABILITY_VERSION_3, 0);
+      const data = Buffer.alloc(24);
+      for (let i = 0; i < 2; i++) {
+        data.writeUInt32LE(sets.effective[i] >>> 0, i * 12);
+        data.writeUInt32LE(sets.permitted[i] >>> 0, i * 12 + 4);
+        data.writeUInt32LE(sets.inheritable[i] >>> 0, i * 12 + 8);
+      }
+      return check('capset', syscall(SYS_CAPSET, 'void *', header, 'void *', data));
+    },
+    raiseAmbient: (cap) => pr(`prctl(PR_CAP_AMBIENT_RAISE, ${cap})`, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap),
+    setNoNewPrivs: () => pr('prctl(PR_SET_NO_NEW_PRIVS)', PR_SET_NO_NEW_PRIVS, 1),
+    installSeccomp(program) {
+      const prog = { len: program.length / 8, filter: program };
+      return check('prctl(PR_SET_SECCOMP)', prctl(PR_SET_SECCOMP, 'unsigned long', SECCOMP_MODE_FILTER, fprogPtr, prog, 'unsigned long', 0, 'unsigned long', 0));
+    },
+    spawn(req) {
+      const attr = Buffer.alloc(SIZEOF_SPAWNATTR);
+      const fa = Buffer.alloc(SIZEOF_FILE_ACTIONS);
+      const e1 = checkRc('posix_spawnattr_init', attrInit(attr));
+      if (e1) return e1;
+      const e2 = checkRc('posix_spawn_file_actions_init', faInit(fa));
+      if (e2) {
+        attrDestroy(attr);
+        return e2;
+      }
+      try {
+        const err =
+          checkRc('posix_spawnattr_setflags', attrSetflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP)) ??
+          checkRc('posix_spawnattr_setpgroup', attrSetpgroup(attr, 0)) ??
+          checkRc('posix_spawnattr_setsigmask', attrSetsigmask(attr, Buffer.alloc(SIZEOF_SIGSET))) ??
+          checkRc('posix_spawnattr_setsigdefault', attrSetsigdefault(attr, Buffer.alloc(SIZEOF_SIGSET, 0xff))) ??
+          checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, 0, 0)) ??
+          checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, 1, 1)) ??
+          checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, 2, 2)) ??
+          checkRc('posix_spawn_file_actions_addclosefrom_np', faAddclosefrom(fa, 3)) ??
+          checkRc('posix_spawn_file_actions_addchdir_np', faAddchdir(fa, req.cwd));
+        if (err) return err;
+        const pid = [0];
+        const rc = posixSpawn(pid, req.path, fa, attr, cstrings(req.argv), cstrings(req.env));
+        return rc === 0 ? ok(pid[0]) : fail('posix_spawn', rc);
+      } finally {
+        faDestroy(fa);
+        attrDestroy(attr);
+      }
+    },
+  };
+  return cached;
+}

@@ -1,0 +1,311 @@
+/**
+ * The launcher's side of a container: one ContainerConfig from either the
+ * command line (docker run's defaults) or an OCI bundle (runc's semantics),
+ * its inputs checked before anything is created, its state directory (the
+ * generated /etc files, the overlay's mount point, work directory and
+ * temporary upper layer), and its removal.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Limits } from '../cgroup/types.js';
+import { isContainer, type NamespaceName, type RunOptions } from '../cli/run-options.js';
+import { DOCKER_DEFAULT_CAPS, resolveCapabilities } from './hardening/capabilities.js';
+import { compile, defaultPolicy } from './hardening/seccomp.js';
+import { parseConfig, unsupportedWarning, type ContainerPlan } from './oci/config.js';
+import { DEFAULT_PATH, mergeEnv, parseEnvFile, type ProcessSpec } from './process.js';
+import { DEFAULT_MASKED_PATHS, DEFAULT_MOUNTS, DEFAULT_READONLY_PATHS, planRootfs, type MountSpec, type Op, type Volume } from './rootfs/plan.js';
+
+export interface ContainerConfig {
+  rootfs: string | null;
+  layers: string[];
+  upper: string | null;
+  readOnly: boolean;
+  mounts: MountSpec[];
+  volumes: Volume[];
+  /** Provide /etc/hostname, /etc/hosts, /etc/resolv.conf (docker does; runc and OCI bundles do not). */
+  etcFiles: boolean;
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  process: ProcessSpec;
+}
+
+/** Docker mounts /proc nosuid, noexec, nodev; `runc spec` leaves it without options. */
+const DOCKER_MOUNTS: MountSpec[] = DEFAULT_MOUNTS.map((m) => (m.destination === '/proc' ? { ...m, options: ['nosuid', 'noexec', 'nodev'] } : m));
+
+/** The container as `tini-ts run --rootfs/--layer` describes it; a one-line error otherwise. */
+export function fromCommandLine(options: RunOptions, env: NodeJS.ProcessEnv): ContainerConfig | string {
+  const c = options.container;
+  const caps = resolveCapabilities(c.capAdd, c.capDrop, DOCKER_DEFAULT_CAPS);
+  if (!caps.ok) return caps.error;
+  const fileEnv: string[] = [];
+  for (const f of c.envFiles) {
+    let text: string;
+    try {
+      text = fs.readFileSync(f, 'utf8');
+    } catch (e) {
+      return `--env-file: cannot read ${f}: ${(e as NodeJS.ErrnoException).code}`;
+    }
+    const parsed = parseEnvFile(text, f, env);
+    if (typeof parsed === 'string') return parsed;
+    fileEnv.push(...parsed);
+  }
+  const given = c.env.flatMap((e) => (e.includes('=') ? [e] : env[e] !== undefined ? [`${e}=${env[e]}`] : []));
+  const container = isContainer(c);
+  const hostname = options.hostname ?? null;
+  const processSpec: ProcessSpec = {
+    env: container ? mergeEnv([`PATH=${DEFAULT_PATH}`, ...(hostname ? [`HOSTNAME=${hostname}`] : [])], fileEnv, given) : fileEnv.length + given.length ? mergeEnv(Object.entries(env).map(([k, v]) => `${k}=${v}`), fileEnv, given) : null,
+    cwd: c.workdir,
+    user: c.user,
+    groupAdd: c.groupAdd,
+    rlimits: c.ulimits,
+    caps: container ? { bounding: caps.caps, effective: caps.caps, permitted: caps.caps, inheritable: [], ambient: [] } : null,
+    noNewPrivs: container && c.noNewPrivs,
+    seccomp: container && c.seccomp === 'default' ? compile(defaultPolicy(caps.caps)).toString('base64') : null,
+    programMustExist: container,
+  };
+  return {
+    rootfs: c.rootfs,
+    layers: c.layers,
+    upper: c.upper,
+    readOnly: c.readOnly,
+    mounts: DOCKER_MOUNTS,
+    volumes: c.volumes,
+    etcFiles: true,
+    maskedPaths: [...DEFAULT_MASKED_PATHS],
+    readonlyPaths: [...DEFAULT_READONLY_PATHS],
+    process: processSpec,
+  };
+}
+
+/** Does the command line ask for anything the init must do to the workload's process? */
+export function needsProcessSpec(options: RunOptions): boolean {
+  const c = options.container;
+  return isContainer(c) || c.user !== null || c.groupAdd.length > 0 || c.workdir !== null || c.env.length > 0 || c.envFiles.length > 0 || c.ulimits.length > 0;
+}
+
+const OCI_NS: Record<string, NamespaceName> = { pid: 'pid', network: 'net', ipc: 'ipc', uts: 'uts', mount: 'mount', cgroup: 'cgroup' };
+
+/** Reads DIR/config.json: the run options and container it describes, and the one warning for what it cannot honour. */
+export function fromBundle(
+  options: RunOptions,
+  cpuCount: number,
+): { options: RunOptions; argv: string[]; config: ContainerConfig; warning: string | null } | string {
+  const dir = path.resolve(options.container.bundle!);
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dir, 'config.json'), 'utf8');
+  } catch (e) {
+    return `--bundle: cannot read ${path.join(dir, 'config.json')}: ${(e as NodeJS.ErrnoException).code}`;
+  }
+  const parsed = parseConfig(text, dir);
+  if (!parsed.ok) return parsed.error;
+  const plan = parsed.plan;
+  if (!plan.namespaces.includes('mount')) return "config.json: linux.namespaces: must include 'mount' (tini-ts builds the root filesystem in a mount namespace of its own)";
+  const limits = ociLimits(plan.resources, cpuCount);
+  if (typeof limits === 'string') return limits;
+  const namespaces = new Set<NamespaceName>(plan.namespaces.map((n) => OCI_NS[n]));
+  const p = plan.process;
+  const run: RunOptions = { ...options, limits, namespaces, hostname: plan.hostname };
+  const bounding = p.capabilities.bounding;
+  return {
+    options: run,
+    argv: p.args,
+    warning: unsupportedWarning(parsed.unsupported),
+    config: {
+      rootfs: plan.root.path,
+      layers: [],
+      upper: null,
+      readOnly: plan.root.readonly,
+      mounts: plan.mounts,
+      volumes: [],
+      etcFiles: false,
+      maskedPaths: plan.maskedPaths,
+      readonlyPaths: plan.readonlyPaths,
+      process: {
+        env: p.env,
+        cwd: p.cwd,
+        user: { user: String(p.uid), group: String(p.gid) },
+        groupAdd: p.additionalGids.map(String),
+        rlimits: p.rlimits,
+        caps: p.capabilities,
+        noNewPrivs: p.noNewPrivileges,
+        seccomp: plan.seccomp ? compile(defaultPolicy(bounding)).toString('base64') : null,
+        programMustExist: true,
+      },
+    },
+  };
+}
+
+function ociLimits(r: ContainerPlan['resources'], cpuCount: number): Limits | string {
+  const limits: Limits = {};
+  if (r.memoryLimit !== undefined) {
+    if (r.memoryLimit < 16 * 1024 * 1024) return 'config.json: linux.resources.memory.limit: at least 16 MiB (the init shares the cgroup)';
+    limits.memoryBytes = r.memoryLimit;
+  }
+  if (r.memorySwap !== undefined) {
+    if (r.memoryLimit === undefined) return 'config.json: linux.resources.memory.swap: needs linux.resources.memory.limit';
+    if (r.memorySwap !== -1 && r.memorySwap < r.memoryLimit) return 'config.json: linux.resources.memory.swap: must be at least memory.limit (memory plus swap), or -1';
+    limits.memorySwapBytes = r.memorySwap;
+  }
+  if (r.pidsLimit !== undefined && r.pidsLimit > 0) limits.pids = r.pidsLimit;
+  if (r.cpuShares !== undefined) limits.cpuShares = r.cpuShares;
+  if (r.cpuQuota !== undefined && r.cpuQuota > 0) limits.cpus = r.cpuQuota / (r.cpuPeriod ?? 100_000);
+  if (r.cpusetCpus !== undefined) {
+    const max = Math.max(...r.cpusetCpus.split(',').map((x) => Number(x.split('-').pop())));
+    if (max >= cpuCount) return `config.json: linux.resources.cpu.cpus: CPU ${max} does not exist (CPUs 0-${cpuCount - 1})`;
+    limits.cpusetCpus = r.cpusetCpus;
+  }
+  return limits;
+}
+
+/** Inputs that must exist on the host, checked before anything is created. */
+export function checkInputs(c: ContainerConfig): string | null {
+  const dirOk = (p: string) => {
+    try {
+      return fs.statSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  if (c.rootfs !== null && !dirOk(c.rootfs)) return `root filesystem ${c.rootfs}: not a directory (missing?)`;
+  for (const l of c.layers) if (!dirOk(l)) return `--layer ${l}: not a directory (missing?)`;
+  if (c.upper !== null) {
+    if (fs.existsSync(c.upper) && !dirOk(c.upper)) return `--upper ${c.upper}: not a directory`;
+    if (!fs.existsSync(c.upper) && !dirOk(path.dirname(path.resolve(c.upper)))) return `--upper ${c.upper}: its parent directory does not exist`;
+  }
+  for (const v of c.volumes) if (!fs.existsSync(v.source)) return `--volume ${v.source}:${v.destination}: the source does not exist on the host`;
+  for (const m of c.mounts) {
+    if ((m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind')) && path.isAbsolute(m.source) && !fs.existsSync(m.source)) {
+      return `config.json: mounts: the source of ${m.destination} (${m.source}) does not exist`;
+    }
+  }
+  return null;
+}
+
+/** Where the launcher keeps a container's state: /run/tini-ts/NAME (NAME is the cgroup's, so unique). */
+export const STATE_ROOT = '/run/tini-ts';
+
+/** What the launcher created for a container, and what the init reported creating in the root filesystem. */
+export class ContainerState {
+  readonly dir: string;
+  root = '';
+  upper: string | null = null;
+  work: string | null = null;
+  /** Paths under the root (host view) the init created as mount points. */
+  createdInRoot: string[] = [];
+  private madeUpper = false;
+
+  constructor(
+    name: string,
+    private readonly config: ContainerConfig,
+  ) {
+    this.dir = path.join(STATE_ROOT, name);
+  }
+
+  /** Creates the state directory; returns the init's rootfs plan. Throws on failure (the caller removes). */
+  create(hostname: string, newNetNs: boolean): { ops: Op[]; root: string } {
+    const c = this.config;
+    fs.mkdirSync(STATE_ROOT, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(this.dir, { mode: 0o700 });
+    let layers: { lower: string[]; upper: string; work: string } | undefined;
+    if (c.layers.length > 0) {
+      this.root = path.join(this.dir, 'root');
+      fs.mkdirSync(this.root);
+      if (c.upper !== null) {
+        this.upper = path.resolve(c.upper);
+        if (!fs.existsSync(this.upper)) {
+          fs.mkdirSync(this.upper, { mode: 0o755 });
+          this.madeUpper = false; // asked for: kept
+        }
+        // The work directory must be on the upper layer's filesystem.
+        this.work = fs.mkdtempSync(path.join(path.dirname(this.upper), `.tini-ts-work-`));
+      } else {
+        this.upper = path.join(this.dir, 'upper');
+        this.work = path.join(this.dir, 'work');
+        fs.mkdirSync(this.upper, { mode: 0o755 });
+        fs.mkdirSync(this.work, { mode: 0o700 });
+        this.madeUpper = true;
+      }
+      layers = { lower: c.layers.map((l) => path.resolve(l)), upper: this.upper, work: this.work };
+    } else {
+      this.root = path.resolve(c.rootfs!);
+    }
+    let etcDir: string | null = null;
+    let resolvConf = '';
+    if (c.etcFiles) {
+      etcDir = path.join(this.dir, 'etc');
+      fs.mkdirSync(etcDir);
+      try {
+        resolvConf = fs.readFileSync('/etc/resolv.conf', 'utf8');
+      } catch {
+        resolvConf = '';
+      }
+      if (newNetNs) resolvConf = resolvConf.split('\n').filter((l) => !/^nameserver\s+127\./.test(l)).join('\n');
+    }
+    const ops = planRootfs({
+      root: this.root,
+      layers,
+      readOnly: c.readOnly,
+      mounts: c.mounts,
+      volumes: c.volumes,
+      hostname,
+      resolvConf,
+      etcDir,
+      newNetNs,
+      maskedPaths: c.maskedPaths,
+      readonlyPaths: c.readonlyPaths,
+    });
+    return { ops, root: this.root };
+  }
+
+  /**
+   * Removes everything: the mount points the init created in the root (only
+   * if still empty), the overlay's work directory, a temporary upper layer,
+   * the state directory. Call once the init and everything it started are
+   * gone (their mount namespace with them). Returns problems, if any.
+   */
+  remove(): string[] {
+    const problems: string[] = [];
+    const rm = (p: string) => {
+      try {
+        fs.rmSync(p, { recursive: true, force: true });
+      } catch (e) {
+        problems.push(`could not remove ${p}: ${(e as NodeJS.ErrnoException).code}`);
+      }
+    };
+    // In the overlay case the init's mount points landed in the upper layer.
+    const onHost = (p: string) => (this.upper && this.config.layers.length ? path.join(this.upper, path.relative(this.root, p)) : p);
+    if (!this.madeUpper) {
+      for (const p of [...this.createdInRoot].reverse()) {
+        const h = onHost(p);
+        try {
+          const st = fs.lstatSync(h);
+          if (st.isDirectory()) fs.rmdirSync(h);
+          else if (st.isFile() && st.size === 0) fs.unlinkSync(h);
+        } catch {
+          // not empty any more (the workload wrote there), or gone: leave it
+        }
+      }
+      // Directories the overlay copied up only to hold those mount points, now empty.
+      if (this.upper && this.config.layers.length) {
+        for (const p of [...this.createdInRoot].reverse()) {
+          for (let d = path.dirname(onHost(p)); d.startsWith(this.upper + '/'); d = path.dirname(d)) {
+            try {
+              fs.rmdirSync(d);
+            } catch {
+              break;
+            }
+          }
+        }
+      }
+    }
+    if (this.work && !this.work.startsWith(this.dir + '/')) rm(this.work);
+    rm(this.dir);
+    try {
+      fs.rmdirSync(STATE_ROOT);
+    } catch {
+      // other containers' state, or gone
+    }
+    return problems;
+  }
+}

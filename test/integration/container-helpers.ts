@@ -1,0 +1,53 @@
+/** Shared set-up for the container tests: a busybox root filesystem, a second layer, and "nothing left" checks. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { busyboxAvailable, makeBusyboxRootfs } from '../helpers/rootfs.js';
+import { canRun, snapshot } from './run-helpers.js';
+
+export const canContainer = canRun && busyboxAvailable();
+
+/** Every file under `dir` with its size and mode (a lower layer must not change). */
+export function tree(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      const st = fs.lstatSync(p);
+      out.push(`${path.relative(dir, p)} ${st.mode.toString(8)} ${e.isFile() ? st.size : ''}`);
+      if (e.isDirectory()) walk(p);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+export interface Fixture { dir: string; rootfs: string; layer: string; cleanup(): void }
+
+/** DIR/rootfs (busybox) and DIR/layer2 (/app/greeting, an app user). */
+export function makeFixture(): Fixture {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-ctr-'));
+  const rootfs = makeBusyboxRootfs(path.join(dir, 'rootfs'));
+  const layer = path.join(dir, 'layer2');
+  fs.mkdirSync(path.join(layer, 'app'), { recursive: true });
+  fs.mkdirSync(path.join(layer, 'etc'), { recursive: true });
+  fs.writeFileSync(path.join(layer, 'app/greeting'), 'hello from layer 2\n');
+  fs.writeFileSync(path.join(layer, 'etc/passwd'), fs.readFileSync(path.join(rootfs, 'etc/passwd'), 'utf8') + 'app:x:1000:1000:app:/home/app:/bin/sh\n');
+  fs.writeFileSync(path.join(layer, 'etc/group'), fs.readFileSync(path.join(rootfs, 'etc/group'), 'utf8') + 'app:x:1000:\nstaff:x:50:app\n');
+  return { dir, rootfs, layer, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** What must be the same before and after: our cgroups, the host's mounts, the launcher's state, the layers. */
+export function hostState(f: Fixture): Record<string, unknown> {
+  return {
+    ...snapshot(),
+    state: fs.existsSync('/run/tini-ts') ? fs.readdirSync('/run/tini-ts') : [],
+    rootfs: tree(f.rootfs),
+    layer: tree(f.layer),
+    work: fs.readdirSync(f.dir).filter((n) => n.startsWith('.tini-ts-work')),
+  };
+}
+
+export function fields(text: string): Record<string, string> {
+  return Object.fromEntries(text.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]));
+}

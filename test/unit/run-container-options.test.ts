@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { EXIT_LAUNCHER, UNLIMITED, parseRunArgs } from '../../src/cli/run-options.js';
+
+const parse = (...args: string[]) => parseRunArgs(args, { cpuCount: 2 });
+function ok(...args: string[]) {
+  const r = parse(...args);
+  if (r.kind !== 'run') throw new Error(`expected run, got ${JSON.stringify(r)}`);
+  return r.options.container;
+}
+
+describe('tini-ts run: container options', () => {
+  it('defaults: no root filesystem, no_new_privs and the default seccomp filter for when there is one', () => {
+    const c = ok('--', 'true');
+    expect(c).toMatchObject({ rootfs: null, layers: [], upper: null, readOnly: false, volumes: [], noNewPrivs: true, seccomp: 'default', bundle: null });
+  });
+
+  it('reads the root filesystem, layers in order, volumes, process and hardening options', () => {
+    const c = ok('--layer', '/l/base', '--layer=/l/app', '--upper', '/u', '--read-only', '--volume', '/data:/srv:ro', '--volume', '/w:/w',
+      '--user', 'app:staff', '--group-add', '5', '-w', '/work', '-e', 'A=1', '--env', 'HOME', '--env-file', '/e',
+      '--cap-add', 'net_admin,CAP_SYS_TIME', '--cap-drop', 'ALL', '--new-privileges', '--seccomp', 'unconfined',
+      '--ulimit', 'nofile=1024:2048', '--ulimit', 'core=-1', '--', 'sh');
+    expect(c.layers).toEqual(['/l/base', '/l/app']);
+    expect(c.upper).toBe('/u');
+    expect(c.readOnly).toBe(true);
+    expect(c.volumes).toEqual([{ source: '/data', destination: '/srv', readonly: true }, { source: '/w', destination: '/w', readonly: false }]);
+    expect(c.user).toEqual({ user: 'app', group: 'staff' });
+    expect(c.groupAdd).toEqual(['5']);
+    expect(c.workdir).toBe('/work');
+    expect(c.env).toEqual(['A=1', 'HOME']);
+    expect(c.envFiles).toEqual(['/e']);
+    expect(c.capAdd).toEqual(['net_admin', 'CAP_SYS_TIME']);
+    expect(c.capDrop).toEqual(['ALL']);
+    expect(c.noNewPrivs).toBe(false);
+    expect(c.seccomp).toBe('unconfined');
+    expect(c.ulimits).toEqual([{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 2048 }, { type: 'RLIMIT_CORE', soft: UNLIMITED, hard: UNLIMITED }]);
+  });
+
+  it('--bundle takes no program and no container options', () => {
+    expect(ok('--bundle', '/b', '--timeout', '5s').bundle).toBe('/b');
+  });
+
+  it.each([
+    [['--rootfs', '/r', '--layer', '/l', 'x'], /exclude each other/],
+    [['--upper', '/u', '--rootfs', '/r', 'x'], /--upper needs --layer/],
+    [['--read-only', 'x'], /--read-only needs a root filesystem/],
+    [['--cap-add', 'NET_ADMIN', 'x'], /--cap-add needs a root filesystem/],
+    [['--volume', '/a:/b', 'x'], /--volume needs a root filesystem/],
+    [['--rootfs', '/r', '--volume', 'a:/b', 'x'], /both paths must be absolute/],
+    [['--rootfs', '/r', '--volume', '/a', 'x'], /not SRC:DST/],
+    [['--rootfs', '/r', '--volume', '/a:/b:rx', 'x'], /not SRC:DST/],
+    [['--rootfs', '/r', '--cap-add', 'FLY', 'x'], /unknown capability 'FLY'/],
+    [['--rootfs', '/r', '--seccomp', 'strict', 'x'], /not default or unconfined/],
+    [['--ulimit', 'nofile=2048:1024', 'x'], /soft limit 2048 is above the hard limit 1024/],
+    [['--ulimit', 'files=1', 'x'], /unknown limit 'files'/],
+    [['--ulimit', 'nofile', 'x'], /not TYPE=SOFT/],
+    [['--user', 'a:b:c', 'x'], /not USER\[:GROUP\]/],
+    [['-w', 'rel', 'x'], /must be an absolute path/],
+    [['--rootfs', '/r', '--share', 'mount', 'x'], /needs a mount namespace/],
+    [['--bundle', '/b', '--rootfs', '/r'], /--rootfs cannot be combined with --bundle/],
+    [['--bundle', '/b', '--', 'sh'], /give no program/],
+  ])('rejects %j with one line and exit 125', (args, pattern) => {
+    const r = parse(...args);
+    expect(r.kind).toBe('exit');
+    if (r.kind !== 'exit') return;
+    expect(r.code).toBe(EXIT_LAUNCHER);
+    expect(r.stderr).toMatch(pattern);
+    expect(r.stderr!.trimEnd().split('\n')).toHaveLength(1);
+  });
+});
