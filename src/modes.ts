@@ -4,6 +4,7 @@
  */
 /* eslint-disable @typescript-eslint/no-require-imports */
 export const MODES: Readonly<Record<string, (args: string[]) => void>> = {
+  check: (args) => (require('./check/main.js') as typeof import('./check/main.js')).runCheck(args),
   run: (args) => (require('./runtime/launcher.js') as typeof import('./runtime/launcher.js')).runLauncher(args),
   // Hidden: the init that `run` re-executes inside its namespaces.
   '__run-init': (args) => (require('./runtime/ns-init.js') as typeof import('./runtime/ns-init.js')).runNsInit(args),

@@ -23,6 +23,8 @@ a signal N killed it).
 Options:
   --grace SECONDS  After a forwarded SIGTERM or SIGINT, give the process group
                    SECONDS to exit, then SIGKILL it (default: wait forever)
+  --events DEST    Write supervision events as JSON lines to DEST: a file
+                   (appended), fd:N or - (stderr); see src/events/EVENTS.md
   -s               Register as a child subreaper (when not running as PID 1)
   -p SIGNAL        Get SIGNAL when the parent of tini-ts dies (PR_SET_PDEATHSIG)
   -e EXIT_CODE     Turn EXIT_CODE of PROGRAM into 0 (repeatable)
@@ -38,6 +40,7 @@ Environment:
   TINI_KILL_PROCESS_GROUP   Set: as -g
   TINI_VERBOSITY=N          Verbosity level (overrides -v)
   TINI_GRACE=SECONDS        As --grace (the flag wins)
+  TINI_EVENTS=DEST          As --events (the flag wins)
 
 Exit status: PROGRAM's, or 128+N for a death by signal N; 127 when PROGRAM
 is not found, 126 when it cannot be executed, 1 for a usage error.

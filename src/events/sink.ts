@@ -66,6 +66,11 @@ export interface EventSink {
   comm(pid: number): string | null;
   /** True (once) when a SIGPIPE just received was raised by the sink's own write. */
   takeSelfSigpipe(): boolean;
+  /**
+   * Writes a `signal` event held back so that the forward's kill(2) comes
+   * before any write (the shell calls it once a signal has been handled).
+   */
+  flush(): void;
   readonly dropped: number;
   readonly written: number;
 }
@@ -97,8 +102,18 @@ export function createEventSink(writer: LineWriter, opts: SinkOptions = {}): Eve
   let written = 0;
   let broken = false;
   let epipeAt: number | null = null;
+  /** A `signal` event taken (with its time) but not written yet. */
+  let pending: { fields: Record<string, unknown>; mono: bigint; wall: number } | null = null;
 
-  function emit(event: string, fields: Record<string, unknown>, shrink?: (f: Record<string, unknown>) => void): void {
+  function flush(): void {
+    if (pending === null) return;
+    const p = pending;
+    pending = null;
+    emit('signal', p.fields, undefined, p.mono, p.wall);
+  }
+
+  function emit(event: string, fields: Record<string, unknown>, shrink?: (f: Record<string, unknown>) => void, mono?: bigint, wall?: number): void {
+    if (pending !== null && mono === undefined) flush();
     const n = seq++;
     if (broken) {
       dropped++;
@@ -106,7 +121,7 @@ export function createEventSink(writer: LineWriter, opts: SinkOptions = {}): Eve
     }
     let line: Buffer;
     try {
-      const head = `{"v":${EVENTS_SCHEMA_VERSION},"seq":${n},"event":"${event}","mono_ns":${monoNs()},"time":"${new Date(wallMs()).toISOString()}"`;
+      const head = `{"v":${EVENTS_SCHEMA_VERSION},"seq":${n},"event":"${event}","mono_ns":${mono ?? monoNs()},"time":"${new Date(wall ?? wallMs()).toISOString()}"`;
       let body = JSON.stringify(fields);
       if (body.includes('"@@')) body = body.replace(/"@@([0-9]+)@@"/g, '$1');
       line = Buffer.from(body === '{}' ? `${head}}\n` : `${head},${body.slice(1)}\n`);
@@ -209,8 +224,11 @@ export function createEventSink(writer: LineWriter, opts: SinkOptions = {}): Eve
       });
     },
     signal(sig, handling) {
-      emit('signal', { signo: sig, name: signalName(sig), sender_pid: null, sender_uid: null, handling });
+      // Taken now, written at the next event or flush(): after the forward's kill(2).
+      flush();
+      pending = { fields: { signo: sig, name: signalName(sig), sender_pid: null, sender_uid: null, handling }, mono: monoNs(), wall: wallMs() };
     },
+    flush,
     forward(sig, target, id, result) {
       emit('forward', { signo: sig, name: signalName(sig), target, id, result });
     },

@@ -143,6 +143,7 @@ export function startSupervisor(config: CoreConfig, deps: ShellDeps): Supervisor
         logger.log('debug', 'Received SIGCHLD');
         reap();
       } else dispatch({ kind: 'signal', sig, now: deps.now() });
+      events?.flush();
     },
     reap,
     get state() {

@@ -48,6 +48,7 @@ describe('event sink', () => {
     sink.escalate('group', 8, 'ok', true);
     sink.signal(13, 'suppressed');
     sink.exit(139, 'child-signaled');
+    sink.flush();
     const ev = parseAll(w.lines);
     expect(ev.map((e) => e.event)).toEqual(['start', 'spawn', 'signal', 'forward', 'forward', 'grace', 'reap', 'reap', 'escalate', 'signal', 'exit']);
     expect(ev.map((e) => e.seq)).toEqual(ev.map((_, i) => i));
@@ -85,6 +86,7 @@ describe('event sink', () => {
     const sink = createEventSink(w);
     sink.signal(10, 'forward');
     sink.signal(10, 'forward');
+    sink.flush();
     full = false;
     sink.exit(0, 'child-exited');
     const [e] = parseAll(lines);
@@ -106,6 +108,7 @@ describe('event sink', () => {
     const sink = createEventSink(w, { nowMs: () => now });
     sink.signal(10, 'forward');
     sink.signal(10, 'forward');
+    sink.flush();
     expect(closed).toBe(1);
     expect(sink.dropped).toBe(2);
     expect(sink.takeSelfSigpipe()).toBe(true);
@@ -113,6 +116,7 @@ describe('event sink', () => {
     // A SIGPIPE long after the EPIPE is somebody else's.
     const sink2 = createEventSink(w, { nowMs: () => now });
     sink2.signal(10, 'forward');
+    sink2.flush();
     now = 10_000;
     expect(sink2.takeSelfSigpipe()).toBe(false);
   });
@@ -142,6 +146,7 @@ describe('event destinations', () => {
       const sink = createEventSink(openEventDest({ kind: 'path', path: fifo }));
       const t0 = performance.now();
       for (let i = 0; i < 2000; i++) sink.signal(10, 'forward'); // ~200 kB > 64 kB pipe
+      sink.flush();
       expect(performance.now() - t0).toBeLessThan(5000);
       expect(sink.dropped).toBeGreaterThan(0);
       expect(sink.written + sink.dropped).toBe(2000);
@@ -173,6 +178,7 @@ describe('event destinations', () => {
     expect(() => fs.fstatSync(n)).toThrow();
     const sink = createEventSink(w);
     sink.signal(1, 'forward');
+    sink.flush();
     w.close();
     parseAll(fs.readFileSync(file, 'utf8').split(/(?<=\n)/));
     expect(() => openEventDest({ kind: 'fd', fd: 999 })).toThrow(/not open/);

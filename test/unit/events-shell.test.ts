@@ -1,0 +1,116 @@
+/** The supervisor shell with an event sink: what it reports, and that with none it pays nothing. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startSupervisor } from '../../src/supervisor/shell.js';
+import type { CoreConfig } from '../../src/supervisor/core.js';
+import { SIG } from '../../src/libc/signals.js';
+import { exitedStatus, signaledStatus } from '../../src/libc/types.js';
+import { createEventSink, type LineWriter } from '../../src/events/sink.js';
+import { validate } from '../../src/events/validate.js';
+import { FakeLibc } from '../helpers/fake-libc.js';
+import { installFakeClock, type FakeClock } from '../helpers/fake-clock.js';
+
+const schema = JSON.parse(fs.readFileSync(new URL('../../src/events/events.schema.json', import.meta.url), 'utf8'));
+const logger = { log() {}, enabled: () => false };
+
+let clock: FakeClock;
+let proc: string;
+beforeEach(() => {
+  clock = installFakeClock();
+  proc = fs.mkdtempSync(path.join(os.tmpdir(), 'fakeproc-'));
+});
+afterEach(() => {
+  clock.uninstall();
+  fs.rmSync(proc, { recursive: true, force: true });
+});
+
+/** A writer that logs lines into the same timeline as the libc calls. */
+function setup(over: Partial<CoreConfig> = {}, events = true, writer?: LineWriter) {
+  const libc = new FakeLibc();
+  const pid = (libc.spawn({ argv: [Buffer.from('app')], newProcessGroup: true, foregroundTty: false, passFds: [0, 1, 2] }) as { value: number }).value;
+  libc.calls.length = 0;
+  const timeline: string[] = [];
+  const lines: Record<string, any>[] = [];
+  const w: LineWriter = writer ?? {
+    write(line) {
+      const e = JSON.parse(line.toString());
+      expect(validate(schema, e)).toEqual([]);
+      lines.push(e);
+      timeline.push(`event:${e.event}`);
+      return line.length;
+    },
+    close() {},
+  };
+  const origKill = libc.kill.bind(libc);
+  libc.kill = (p, s) => {
+    timeline.push(`kill:${p}:${s}`);
+    return origKill(p, s);
+  };
+  const sink = events ? createEventSink(w, { proc }) : undefined;
+  const exits: number[] = [];
+  const config: CoreConfig = { childPid: pid, graceMs: null, expectedCodes: new Set(), warnOnReap: false, ...over };
+  const sup = startSupervisor(config, { libc, logger, now: () => clock.now(), exit: (c) => void exits.push(c), events: sink });
+  return { libc, pid, sup, lines, timeline, exits, sink };
+}
+
+describe('shell with events', () => {
+  it('off: the reap loop makes no extra call', () => {
+    const { libc, pid, sup, exits } = setup({}, false);
+    libc.exit(pid, exitedStatus(3));
+    sup.onSignal(SIG.CHLD);
+    expect(libc.calls.map((c) => c.name)).toEqual(['waitpid']);
+    expect(exits).toEqual([3]);
+  });
+
+  it('on: signal, forward (after the kill), grace, reap with comm, escalate, exit', () => {
+    const { libc, pid, sup, lines, timeline, exits } = setup({ graceMs: 1000 });
+    fs.mkdirSync(path.join(proc, String(pid)));
+    fs.writeFileSync(path.join(proc, String(pid), 'comm'), 'app\n');
+    sup.onSignal(SIG.USR1);
+    // The kill comes first; both lines follow it.
+    expect(timeline).toEqual([`kill:-${pid}:10`, 'event:signal', 'event:forward']);
+    sup.onSignal(SIG.TERM);
+    const grace = lines.find((e) => e.event === 'grace')!;
+    expect(grace).toMatchObject({ signo: 15, grace_ms: 1000 });
+    expect(grace.deadline_mono_ns - grace.mono_ns).toBeGreaterThan(900e6);
+    clock.advance(1000);
+    expect(lines.filter((e) => e.event === 'escalate')).toEqual([expect.objectContaining({ target: 'group', id: pid, result: 'ok', main_reaped: false })]);
+    // The fake delivers SIGKILL: the main child is a zombie now.
+    sup.onSignal(SIG.CHLD);
+    expect(libc.calls.map((c) => c.name)).toContain('waitid');
+    const reap = lines.find((e) => e.event === 'reap');
+    expect(reap).toMatchObject({ pid, main: true, comm: 'app', signo: 9, signal_name: 'SIGKILL', exit_code: null });
+    expect(exits).toEqual([137]);
+    expect(lines.at(-1)).toMatchObject({ event: 'exit', code: 137, reason: 'child-signaled', dropped: 0 });
+    expect(lines.map((e) => e.event)).toEqual(['signal', 'forward', 'signal', 'forward', 'grace', 'escalate', 'signal', 'reap', 'exit']);
+  });
+
+  it('orphans are reported as such, and the peeked pid is the one reaped', () => {
+    const { libc, pid, sup, lines } = setup();
+    const orphan = libc.addProcess(50);
+    libc.exit(orphan.pid, exitedStatus(0));
+    sup.onSignal(SIG.CHLD);
+    expect(lines.filter((e) => e.event === 'reap')).toEqual([expect.objectContaining({ pid: orphan.pid, main: false, comm: null, exit_code: 0 })]);
+    expect(libc.callsOf('waitpid')[0]).toEqual([orphan.pid, 1]);
+    libc.exit(pid, signaledStatus(11, true));
+    sup.onSignal(SIG.CHLD);
+    expect(lines.find((e) => e.event === 'reap' && e.main)).toMatchObject({ core_dumped: true, signo: 11 });
+  });
+
+  it('a SIGPIPE raised by the stream itself is not forwarded; the next one is', () => {
+    const w: LineWriter = {
+      write() {
+        throw Object.assign(new Error('EPIPE'), { code: 'EPIPE' });
+      },
+      close() {},
+    };
+    const { sup, timeline, pid } = setup({}, true, w);
+    sup.onSignal(SIG.USR1); // its lines hit EPIPE: the kernel raised SIGPIPE on the init
+    sup.onSignal(SIG.PIPE);
+    expect(timeline).toEqual([`kill:-${pid}:10`]);
+    sup.onSignal(SIG.PIPE);
+    expect(timeline).toEqual([`kill:-${pid}:10`, `kill:-${pid}:13`]);
+  });
+});
