@@ -29,8 +29,8 @@ export interface InitDeps {
   /** Called only once the arguments name a program: -h and usage errors never load the FFI. */
   createLibc(): Libc;
   env: Env;
-  /** Ends the process; never returns (tests throw). */
-  exit(code: number): never;
+  /** Ends the process; never returns (tests throw). Given the libc once it is loaded. */
+  exit(code: number, libc?: Libc): never;
   listenToSignals(signals: number[], onSignal: (sig: number) => void): SignalSource;
   writeStdout(text: string): void;
   writeStderr(text: string): void;
@@ -48,7 +48,9 @@ export interface InitDeps {
 export const defaultInitDeps: InitDeps = {
   createLibc: () => createLibc(),
   env: process.env,
-  exit: (code) => process.exit(code),
+  // Once the FFI is loaded: _exit, so that nothing of Node's exit path runs
+  // (coverage or compile-cache writes meant for the child's NODE_* variables).
+  exit: (code, libc) => (libc?.exitNow ? libc.exitNow(code) : process.exit(code)),
   listenToSignals,
   writeStdout,
   writeStderr,
@@ -89,9 +91,10 @@ export function runInit(args: string[], deps: InitDeps = defaultInitDeps): Super
   const libc = loadLibc(deps, options.verbosity);
   const pid = libc.getpid();
   const logger = deps.createLogger(options.verbosity, pid);
+  const exit = (code: number): never => deps.exit(code, libc);
   const fatal: Fatal = (message, code = 1) => {
     logger.log('fatal', message);
-    return deps.exit(code);
+    return exit(code);
   };
 
   // Only the name in ps/top: not worth dying for.
@@ -125,7 +128,7 @@ export function runInit(args: string[], deps: InitDeps = defaultInitDeps): Super
 
   const sup = startSupervisor(
     { childPid, graceMs: options.graceMs, expectedCodes: options.expectedCodes, warnOnReap: options.warnOnReap },
-    { libc, logger, now: deps.now, exit: deps.exit, events },
+    { libc, logger, now: deps.now, exit, events },
   );
   onSignal = (sig) => sup.onSignal(sig);
   return sup;
@@ -213,7 +216,7 @@ function spawnChild(libc: Libc, logger: Logger, argv: Buffer[], options: InitOpt
     logger.log('fatal', `exec ${argv[0].toString()} failed: ${errnoMessage(r.errno)} (${r.code})`);
     const code = execFailureCode(r.code, options.expectedCodes);
     events?.exit(code, 'exec-failed', r.code);
-    return deps.exit(code);
+    return deps.exit(code, libc);
   }
   events?.spawn(r.value, r.value, argv, foregroundTty);
   return r.value;

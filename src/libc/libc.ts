@@ -54,6 +54,7 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
   const tcgetpgrp = c.func('int tcgetpgrp(int fd)');
   const signal = c.func('void *signal(int sig, void *handler)');
   const pthreadSigmask = c.func('int pthread_sigmask(int how, void *set, void *old)');
+  const _exit = c.func('void _exit(int status)');
   const waitid = c.func('int waitid(int idtype, int id, void *infop, int options)');
   const send = c.func('long send(int fd, void *buf, unsigned long len, int flags)');
 
@@ -168,6 +169,10 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
       const prev = signal(sig, SIG_IGN);
       // SIG_ERR is (void *)-1
       return prev === -1n || prev === 0xffffffffffffffffn ? fail('signal', errno()) : ok(undefined);
+    },
+    exitNow(code): never {
+      _exit(code);
+      throw new Error('_exit returned'); // unreachable
     },
     unblockSignals(sigs): Result<void> {
       const rc = pthreadSigmask(SIG_UNBLOCK, sigset(sigs), null);

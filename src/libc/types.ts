@@ -50,6 +50,11 @@ export interface Libc {
   /** pthread_sigmask(SIG_UNBLOCK, sigs) on the calling (main) thread. */
   unblockSignals(sigs: number[]): Result<void>;
   /**
+   * _exit(2): ends the process at once, without Node's exit work (which would
+   * write NODE_V8_COVERAGE files or the compile cache meant for the child).
+   */
+  exitNow?(code: number): never;
+  /**
    * waitid(P_ALL, 0, &info, options): value is the siginfo's pid (0: nothing
    * waitable with WNOHANG), si_code and si_status. Optional: used to peek
    * (WNOWAIT) at the next child to reap when the event stream is on.

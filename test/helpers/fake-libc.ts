@@ -52,6 +52,7 @@ export const SYSCALL_NAMES: Readonly<Record<LibcCall, string>> = {
   unblockSignals: 'pthread_sigmask',
   waitid: 'waitid',
   sendNonBlocking: 'send',
+  exitNow: '_exit',
 };
 
 /** `ENOENT` -> 2, from the same table errno.ts names numbers with. */
