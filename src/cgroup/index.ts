@@ -66,7 +66,7 @@ export function sweepStale(root: string, isAlive = processAlive): { removed: str
     for (const c of fs.readdirSync(root)) {
       let real: string;
       try {
-        real = fs.realpathSync(path.join(root, c));
+        real = fs.realpathSync.native(path.join(root, c));
       } catch {
         continue;
       }

@@ -5,6 +5,19 @@
  * any directory tree (the real /sys/fs/cgroup, or a fake one in tests).
  */
 
+/**
+ * One device cgroup rule, as OCI's linux.resources.devices[] (and the v1
+ * devices.allow/deny lines): `type` 'a' means every device; a null major or
+ * minor is the wildcard `*`; `access` is a subset of "rwm".
+ */
+export interface DeviceRule {
+  allow: boolean;
+  type: 'a' | 'c' | 'b';
+  major: number | null;
+  minor: number | null;
+  access: string;
+}
+
 export interface Limits {
   /** memory limit in bytes */
   memoryBytes?: number;
@@ -20,6 +33,8 @@ export interface Limits {
   cpuShares?: number;
   /** cpuset.cpus, e.g. `0-1,3` */
   cpusetCpus?: string;
+  /** Device rules applied in order (cgroup v1 devices controller), as runc does. */
+  devices?: DeviceRule[];
 }
 
 export interface CgroupStats {

@@ -73,6 +73,12 @@ export function isContainer(c: ContainerOptions): boolean {
   return c.rootfs !== null || c.layers.length > 0 || c.bundle !== null;
 }
 
+/** Does the command line ask for anything the init must do to the workload's process? */
+export function needsProcessSpec(options: RunOptions): boolean {
+  const c = options.container;
+  return isContainer(c) || c.user !== null || c.groupAdd.length > 0 || c.workdir !== null || c.env.length > 0 || c.envFiles.length > 0 || c.ulimits.length > 0;
+}
+
 export type RunParse =
   | { kind: 'run'; options: RunOptions; argv: string[] }
   | { kind: 'exit'; code: number; stdout?: string; stderr?: string };

@@ -26,6 +26,7 @@ const SYS_CAPSET = 126;
 const SYS_PIVOT_ROOT = 155;
 
 // <sys/prctl.h>, <linux/seccomp.h>
+const PR_SET_DUMPABLE = 4;
 const PR_SET_KEEPCAPS = 8;
 const PR_SET_SECCOMP = 22;
 const PR_CAPBSET_DROP = 24;
@@ -79,6 +80,8 @@ export interface ContainerLibc {
   setresgid(gid: number): Result<void>;
   setresuid(uid: number): Result<void>;
   setKeepCaps(on: boolean): Result<void>;
+  /** prctl(PR_SET_DUMPABLE): process-wide (the mm's flag), unlike the rest. */
+  setDumpable(on: boolean): Result<void>;
   dropBounding(cap: number): Result<void>;
   capset(sets: CapSets): Result<void>;
   raiseAmbient(cap: number): Result<void>;
@@ -156,6 +159,7 @@ export function createContainerLibc(koffi: Koffi = loadKoffi()): ContainerLibc {
     setresgid: (gid) => check('setresgid', syscall(SYS_SETRESGID, 'long', gid, 'long', gid, 'long', gid)),
     setresuid: (uid) => check('setresuid', syscall(SYS_SETRESUID, 'long', uid, 'long', uid, 'long', uid)),
     setKeepCaps: (on) => pr('prctl(PR_SET_KEEPCAPS)', PR_SET_KEEPCAPS, on ? 1 : 0),
+    setDumpable: (on) => pr('prctl(PR_SET_DUMPABLE)', PR_SET_DUMPABLE, on ? 1 : 0),
     dropBounding: (cap) => pr(`prctl(PR_CAPBSET_DROP, ${cap})`, PR_CAPBSET_DROP, cap),
     capset(sets) {
       const header = Buffer.alloc(8);

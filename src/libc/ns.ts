@@ -30,9 +30,12 @@ export const MS = {
 
 export const MNT_DETACH = 2;
 
+const AF_UNIX = 1;
 const AF_INET = 2;
+const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
-const SOCK_CLOEXEC = 0o2000000;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
 const SIOCGIFFLAGS = 0x8913;
 const SIOCSIFFLAGS = 0x8914;
 const IFF_UP = 0x1;
@@ -40,6 +43,7 @@ const IFREQ_SIZE = 40;
 const F_SETFD = 2;
 const FD_CLOEXEC = 1;
 const PR_SET_PDEATHSIG = 1;
+const MSG_NOSIGNAL = 0x4000;
 export const O_CLOEXEC = 0o2000000;
 export const O_NONBLOCK = 0o4000;
 
@@ -54,6 +58,16 @@ export interface NsLibc {
   interfaceUp(name: string): Result<void>;
   /** pipe2(flags): [read end, write end]. */
   pipe(flags: number): Result<[number, number]>;
+  /**
+   * socketpair(AF_UNIX, SOCK_STREAM | flags): two connected ends. The status
+   * channel from the init is one: written with send(MSG_NOSIGNAL), a peer
+   * that is gone gives EPIPE and never a SIGPIPE (which the init forwards).
+   */
+  socketpair(flags: number): Result<[number, number]>;
+  /** send(fd, data, MSG_NOSIGNAL): the bytes sent (a socket whose peer is gone: EPIPE, no SIGPIPE). */
+  sendNoSignal(fd: number, data: Buffer): Result<number>;
+  /** _exit(2): no exit handlers, no teardown of Node's threads (the caller has nothing buffered). */
+  exit(code: number): never;
   setCloexec(fd: number): Result<void>;
   close(fd: number): Result<void>;
   setParentDeathSignal(sig: number): Result<void>;
@@ -79,6 +93,9 @@ export function createNsLibc(koffi: Koffi = loadKoffi()): NsLibc {
   const ioctl = c.func('int ioctl(int fd, unsigned long request, void *arg)');
   const close = c.func('int close(int fd)');
   const pipe2 = c.func('int pipe2(void *fds, int flags)');
+  const socketpair = c.func('int socketpair(int domain, int type, int protocol, void *fds)');
+  const exit = c.func('void _exit(int status)');
+  const send = c.func('long send(int fd, void *buf, unsigned long len, int flags)');
   const fcntl = c.func('int fcntl(int fd, int cmd, int arg)');
   const prctl = c.func('int prctl(int option, ...)');
 
@@ -112,6 +129,19 @@ export function createNsLibc(koffi: Koffi = loadKoffi()): NsLibc {
       const fds = Buffer.alloc(8);
       if (pipe2(fds, flags) === -1) return fail('pipe2', errno());
       return ok([fds.readInt32LE(0), fds.readInt32LE(4)]);
+    },
+    socketpair(flags): Result<[number, number]> {
+      const fds = Buffer.alloc(8);
+      if (socketpair(AF_UNIX, SOCK_STREAM | flags, 0, fds) === -1) return fail('socketpair', errno());
+      return ok([fds.readInt32LE(0), fds.readInt32LE(4)]);
+    },
+    sendNoSignal(fd, data): Result<number> {
+      const rc = Number(send(fd, data, data.length, MSG_NOSIGNAL));
+      return rc === -1 ? fail('send', errno()) : ok(rc);
+    },
+    exit(code): never {
+      exit(code);
+      throw new Error('unreachable: _exit returned');
     },
     setCloexec: (fd) => check('fcntl(F_SETFD)', fcntl(fd, F_SETFD, FD_CLOEXEC)),
     close: (fd) => check('close', close(fd)),

@@ -7,7 +7,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Limits } from '../cgroup/types.js';
+import { ownerAlive, processAlive } from '../cgroup/index.js';
+import type { DeviceRule, Limits } from '../cgroup/types.js';
+import { DEFAULT_ALLOWED, DENY_ALL } from '../cgroup/v1/devices.js';
 import { isContainer, type NamespaceName, type RunOptions } from '../cli/run-options.js';
 import { DOCKER_DEFAULT_CAPS, resolveCapabilities } from './hardening/capabilities.js';
 import { compile, defaultPolicy } from './hardening/seccomp.js';
@@ -26,6 +28,8 @@ export interface ContainerConfig {
   etcFiles: boolean;
   maskedPaths: string[];
   readonlyPaths: string[];
+  /** Device cgroup rules, in order (docker's and runc's defaults at the end); applied where the v1 devices controller is. */
+  devices: DeviceRule[];
   process: ProcessSpec;
 }
 
@@ -73,15 +77,12 @@ export function fromCommandLine(options: RunOptions, env: NodeJS.ProcessEnv): Co
     etcFiles: true,
     maskedPaths: [...DEFAULT_MASKED_PATHS],
     readonlyPaths: [...DEFAULT_READONLY_PATHS],
+    devices: [DENY_ALL, ...DEFAULT_ALLOWED],
     process: processSpec,
   };
 }
 
-/** Does the command line ask for anything the init must do to the workload's process? */
-export function needsProcessSpec(options: RunOptions): boolean {
-  const c = options.container;
-  return isContainer(c) || c.user !== null || c.groupAdd.length > 0 || c.workdir !== null || c.env.length > 0 || c.envFiles.length > 0 || c.ulimits.length > 0;
-}
+export { needsProcessSpec } from '../cli/run-options.js';
 
 const OCI_NS: Record<string, NamespaceName> = { pid: 'pid', network: 'net', ipc: 'ipc', uts: 'uts', mount: 'mount', cgroup: 'cgroup' };
 
@@ -121,6 +122,8 @@ export function fromBundle(
       etcFiles: false,
       maskedPaths: plan.maskedPaths,
       readonlyPaths: plan.readonlyPaths,
+      // runc: the config's rules, then its default allow list
+      devices: [...(plan.resources.devices ?? []), ...DEFAULT_ALLOWED],
       process: {
         env: p.env,
         cwd: p.cwd,
@@ -185,6 +188,70 @@ export function checkInputs(c: ContainerConfig): string | null {
 /** Where the launcher keeps a container's state: /run/tini-ts/NAME (NAME is the cgroup's, so unique). */
 export const STATE_ROOT = '/run/tini-ts';
 
+/** The overlay's work directory beside a kept --upper, and the file in the state directory naming it. */
+const WORK_PREFIX = '.tini-ts-work-';
+const WORK_RECORD = 'work-dir';
+
+/** Mount points (host view) from /proc/self/mountinfo, octal escapes decoded. */
+function mountPoints(): string[] {
+  let text = '';
+  try {
+    text = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return [];
+  }
+  return text.split('\n').flatMap((l) => {
+    const f = l.split(' ');
+    return f.length > 4 ? [f[4].replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))] : [];
+  });
+}
+
+/**
+ * Removes the state directories (/run/tini-ts/NAME) of launchers that died
+ * (SIGKILL leaves them), as sweepStale does for their cgroups: only when the
+ * owner named in NAME (pid and start time) is gone, and never one that still
+ * has something mounted on or under it (it is then returned in `kept`). The
+ * container's mounts lived in its own mount namespace, gone with its init, so
+ * what is left is plain files: the generated /etc files, a temporary upper
+ * layer, the overlay's work directory.
+ */
+export function sweepStaleState(stateRoot = STATE_ROOT, isAlive = processAlive): { removed: string[]; kept: string[] } {
+  const removed: string[] = [];
+  const kept: string[] = [];
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(stateRoot, { withFileTypes: true });
+  } catch {
+    return { removed, kept };
+  }
+  const stale = entries.filter((e) => e.isDirectory() && /^[0-9]+-[0-9]+-/.test(e.name) && !ownerAlive(e.name, isAlive));
+  if (stale.length === 0) return { removed, kept };
+  const mounts = mountPoints();
+  for (const e of stale) {
+    const dir = path.join(stateRoot, e.name);
+    if (mounts.some((m) => m === dir || m.startsWith(dir + '/'))) {
+      kept.push(dir);
+      continue;
+    }
+    try {
+      const work = fs.readFileSync(path.join(dir, WORK_RECORD), 'utf8');
+      if (path.isAbsolute(work) && path.basename(work).startsWith(WORK_PREFIX) && !mounts.some((m) => m === work || m.startsWith(work + '/'))) {
+        fs.rmSync(work, { recursive: true, force: true });
+      }
+    } catch {
+      // no overlay work directory outside the state directory
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  try {
+    fs.rmdirSync(stateRoot);
+  } catch {
+    // other containers' state
+  }
+  return { removed, kept };
+}
+
 /** What the launcher created for a container, and what the init reported creating in the root filesystem. */
 export class ContainerState {
   readonly dir: string;
@@ -218,7 +285,9 @@ export class ContainerState {
           this.madeUpper = false; // asked for: kept
         }
         // The work directory must be on the upper layer's filesystem.
-        this.work = fs.mkdtempSync(path.join(path.dirname(this.upper), `.tini-ts-work-`));
+        this.work = fs.mkdtempSync(path.join(path.dirname(this.upper), WORK_PREFIX));
+        // Recorded for the sweep of a launcher that dies (sweepStaleState).
+        fs.writeFileSync(path.join(this.dir, WORK_RECORD), this.work);
       } else {
         this.upper = path.join(this.dir, 'upper');
         this.work = path.join(this.dir, 'work');

@@ -15,21 +15,28 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import crypto from 'node:crypto';
 import { DEFAULT_ROOT, cgroupName, detectVersion, openCgroup, startTime, sweepStale } from '../cgroup/index.js';
 import { CgroupError, type Cgroup } from '../cgroup/types.js';
 import { missingController as v1Missing, controllersFor as v1Controllers } from '../cgroup/v1/index.js';
 import { missingController as v2Missing, controllersFor as v2Controllers } from '../cgroup/v2/index.js';
-import { EXIT_LAUNCHER, parseRunArgs, type NamespaceName, type RunOptions } from '../cli/run-options.js';
+import { EXIT_LAUNCHER, needsProcessSpec, parseRunArgs, type NamespaceName, type RunOptions } from '../cli/run-options.js';
 import { createLibc } from '../libc/libc.js';
-import { CLONE, O_CLOEXEC, O_NONBLOCK, createNsLibc, type NsLibc } from '../libc/ns.js';
+import { CLONE, SOCK_CLOEXEC, SOCK_NONBLOCK, createNsLibc, type NsLibc } from '../libc/ns.js';
 import { SIG, forwardableSignals } from '../libc/signals.js';
 import { WNOHANG, type Libc, type WaitStatus } from '../libc/types.js';
 import { createLogger, writeStderr, writeStdout, type Logger } from '../log/log.js';
 import { listenToSignals } from '../supervisor/signal-source.js';
-import { INIT_MODE, parseInitMessages, type InitPlan } from './ns-init.js';
+import { INIT_MODE, parseInitMessages, type InitPlan } from './init-protocol.js';
 import { buildReport, formatReport } from './report.js';
-import { ContainerState, checkInputs, fromBundle, fromCommandLine, needsProcessSpec, type ContainerConfig } from './container.js';
+import { quickExit } from './quick-exit.js';
+import type { ContainerConfig } from './container.js';
+
+/**
+ * container.ts (OCI config, seccomp policies, root filesystem plans) is loaded
+ * only when used: a plain `tini-ts run` needs it only after the init started.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const containerModule = () => require('./container.js') as typeof import('./container.js');
 import { isContainer } from '../cli/run-options.js';
 
 /** unshare(2) flag and /proc/self/ns name of each namespace the launcher creates (cgroup: the init does). */
@@ -53,7 +60,7 @@ export function runLauncher(args: string[]): void {
     process.exit(parsed.code);
   }
   let { options, argv } = parsed;
-  const started = performance.now();
+  const started = nowMs();
   const refuse: (message: string) => never = (message) => {
     writeStderr(`tini-ts run: ${message}\n`);
     process.exit(EXIT_LAUNCHER);
@@ -62,19 +69,19 @@ export function runLauncher(args: string[]): void {
   // --- the container: from the command line or an OCI bundle ---------------
   let config: ContainerConfig | null = null;
   if (options.container.bundle !== null) {
-    const b = fromBundle(options, os.availableParallelism());
+    const b = containerModule().fromBundle(options, os.availableParallelism());
     if (typeof b === 'string') refuse(b);
     if (b.warning) writeStderr(`tini-ts run: warning: ${b.warning}\n`);
     ({ options, argv } = b);
     config = b.config;
   } else if (needsProcessSpec(options)) {
-    const c = fromCommandLine(options, process.env);
+    const c = containerModule().fromCommandLine(options, process.env);
     if (typeof c === 'string') refuse(c);
     config = c;
   }
   const inContainer = config !== null && (options.container.bundle !== null || isContainer(options.container));
   if (config && inContainer) {
-    const bad = checkInputs(config);
+    const bad = containerModule().checkInputs(config);
     if (bad) refuse(bad);
   }
 
@@ -87,20 +94,18 @@ export function runLauncher(args: string[]): void {
   const root = options.cgroupRoot ?? DEFAULT_ROOT;
   const version = detectVersion(root);
   if (version === null) refuse(`no cgroup filesystem at ${root}; mount cgroup2 (or the v1 controllers) there or give --cgroup-root`);
+  if (config && inContainer && config.devices.length > 0) {
+    // The device cgroup: cgroup v1's devices controller (v2 needs eBPF programs, not done here).
+    if (version === 1 && fs.existsSync(`${root}/devices/cgroup.procs`)) options = { ...options, limits: { ...options.limits, devices: config.devices } };
+    else logger.log('info', `no cgroup v1 devices controller under ${root}: device rules not applied`);
+  }
   const missing = version === 2 ? v2Missing(root, v2Controllers(options.limits)) : v1Missing(root, v1Controllers(options.limits));
   if (missing) refuse(`the cgroup controller '${missing}' is not available under ${root} (cgroup v${version}); enable it or drop the option that needs it`);
-  try {
-    const swept = sweepStale(root);
-    for (const d of swept.removed) logger.log('info', `removed ${d}, left by a launcher that died`);
-    for (const d of swept.busy) logger.log('warn', `${d} was left by a launcher that died and still has processes`);
-  } catch (e) {
-    logger.log('warn', `could not sweep stale cgroups: ${(e as Error).message}`);
-  }
-  const name = cgroupName(process.pid, startTime('self'), crypto.randomBytes(3).toString('hex'));
+  const name = cgroupName(process.pid, startTime('self'), randomHex(3));
   const cgroup = openCgroup(root, name, options.limits, version);
 
   const teardown = new Teardown(cgroup, logger);
-  if (config && inContainer) teardown.state = new ContainerState(name, config);
+  if (config && inContainer) teardown.state = new (containerModule().ContainerState)(name, config);
   try {
     teardown.cgroupCreated = true; // partial creation is undone as well
     cgroup.create();
@@ -123,10 +128,11 @@ export function runLauncher(args: string[]): void {
   libc.unblockSignals([...forwardableSignals(), SIG.CHLD]);
 
   // --- the init, in new namespaces -----------------------------------------
-  const pipe = ns.pipe(O_CLOEXEC | O_NONBLOCK);
+  // A socket pair rather than a pipe: the init writes with MSG_NOSIGNAL (see writeStatus in ns-init.ts).
+  const pipe = ns.socketpair(SOCK_CLOEXEC | SOCK_NONBLOCK);
   if (!pipe.ok) {
     teardown.run();
-    refuse(`pipe2 failed: ${pipe.code}`);
+    refuse(`socketpair failed: ${pipe.code}`);
   }
   const [statusRead, statusWrite] = pipe.value;
   let rootfsPlan: InitPlan['container'];
@@ -145,8 +151,10 @@ export function runLauncher(args: string[]): void {
     mountProc: options.namespaces.has('mount') && options.namespaces.has('pid') && !rootfsPlan,
     loopbackUp: options.namespaces.has('net'),
     cgroupNamespace: options.namespaces.has('cgroup'),
-    procsFiles: cgroup.procsFiles(),
-    pidsMax: options.limits.pids === undefined ? null : { file: pidsMaxFile(cgroup), limit: options.limits.pids },
+    procsFiles: cgroup.version === 1 ? cgroup.dirs.map((d) => `${d}/tasks`) : cgroup.procsFiles(),
+    mainThreadOnly: cgroup.version === 1,
+    pidsCurrent: `${pidsDir(cgroup)}/pids.current`,
+    pidsMax: options.limits.pids === undefined ? null : { file: `${pidsDir(cgroup)}/pids.max`, limit: options.limits.pids },
     statusFd: statusWrite,
     graceMs: options.graceMs,
     verbosity: options.verbosity,
@@ -164,6 +172,10 @@ export function runLauncher(args: string[]): void {
   const initPid = spawned as number;
   teardown.initPid = initPid;
   logger.log('info', `init started with pid ${initPid} in cgroup ${name}`);
+
+  // What launchers that died left behind, swept while the init starts up
+  // (the launcher has nothing else to do until the init reports).
+  sweepLeftovers(root, logger);
 
   // --- wait ---------------------------------------------------------------
   const keepAlive = setInterval(() => {}, 2 ** 30);
@@ -225,7 +237,7 @@ export function runLauncher(args: string[]): void {
       execError: execError?.kind === 'exec-error' ? { code: execError.code, exitCode: execError.exitCode } : null,
       error: failure,
       timedOut,
-      wallMs: performance.now() - started,
+      wallMs: nowMs() - started,
       stats,
       sampledPidsPeak: sampled,
       limits: options.limits,
@@ -242,7 +254,7 @@ export function runLauncher(args: string[]): void {
         code = EXIT_LAUNCHER;
       }
     }
-    process.exit(code);
+    quickExit(ns, code); // everything is written (synchronously)
   };
 
   const reap = () => {
@@ -264,6 +276,24 @@ export function runLauncher(args: string[]): void {
   };
   for (const sig of early) stop(sig);
   reap(); // the init may already have ended
+}
+
+/** Stale cgroups and container state directories of launchers that died (only those whose owner is gone). */
+function sweepLeftovers(root: string, logger: Logger): void {
+  try {
+    const swept = sweepStale(root);
+    for (const d of swept.removed) logger.log('info', `removed ${d}, left by a launcher that died`);
+    for (const d of swept.busy) logger.log('warn', `${d} was left by a launcher that died and still has processes`);
+  } catch (e) {
+    logger.log('warn', `could not sweep stale cgroups: ${(e as Error).message}`);
+  }
+  try {
+    const swept = containerModule().sweepStaleState();
+    for (const d of swept.removed) logger.log('info', `removed ${d}, left by a launcher that died`);
+    for (const d of swept.kept) logger.log('warn', `${d} was left by a launcher that died and still has mounts; not removed`);
+  } catch (e) {
+    logger.log('warn', `could not sweep stale container state: ${(e as Error).message}`);
+  }
 }
 
 /** unshare in the main thread, posix_spawn the init, setns back. Returns the pid or an error text. */
@@ -316,7 +346,7 @@ class Teardown {
   cgroupCreated = false;
   initPid: number | null = null;
   /** The container's state directory and mount points (removed once the init and its mount namespace are gone). */
-  state: ContainerState | null = null;
+  state: import('./container.js').ContainerState | null = null;
   constructor(
     private readonly cgroup: Cgroup,
     private readonly logger: Logger,
@@ -357,9 +387,9 @@ function createdPaths(messages: ReturnType<typeof parseInitMessages>): string[] 
   return messages.flatMap((m) => (m.kind === 'created' ? [m.path] : []));
 }
 
-function pidsMaxFile(cgroup: Cgroup): string {
-  const dir = cgroup.version === 1 ? cgroup.dirs.find((d) => fs.existsSync(`${d}/pids.max`)) ?? cgroup.dirs[0] : cgroup.dirs[0];
-  return `${dir}/pids.max`;
+/** The directory with the pids controller's files. */
+function pidsDir(cgroup: Cgroup): string {
+  return cgroup.version === 1 ? cgroup.dirs.find((d) => fs.existsSync(`${d}/pids.max`)) ?? cgroup.dirs[0] : cgroup.dirs[0];
 }
 
 function readAll(fd: number): string {
@@ -376,6 +406,30 @@ function readAll(fd: number): string {
     chunks.push(Buffer.from(buf.subarray(0, n)));
   }
   return Buffer.concat(chunks).toString();
+}
+
+/**
+ * Random hex digits from /dev/urandom: node:crypto (and the streams it pulls
+ * in) would cost the launcher ~8 ms of start-up for three bytes.
+ */
+function randomHex(bytes: number): string {
+  const buf = Buffer.alloc(bytes);
+  try {
+    const fd = fs.openSync('/dev/urandom', 'r');
+    try {
+      fs.readSync(fd, buf, 0, bytes, null);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    for (let i = 0; i < bytes; i++) buf[i] = Math.floor(Math.random() * 256);
+  }
+  return buf.toString('hex');
+}
+
+/** Monotonic milliseconds without loading perf_hooks (the `performance` global does). */
+function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
 }
 
 function describe(status: WaitStatus): string {

@@ -9,8 +9,9 @@
  *   2. Mounts private, then a /proc of the new pid namespace (only the
  *      namespace's PID 1 or its descendants can mount that one).
  *   3. Hostname; loopback up (ioctl SIOCSIFFLAGS, no `ip` needed).
- *   4. Join the cgroup (write 0 to each cgroup.procs), then unshare the
- *      cgroup namespace, so its root is the workload's cgroup.
+ *   4. Join the cgroup (first thing, see runNsInit: v1 moves the main thread
+ *      alone through `tasks`, v2 the process through cgroup.procs), then
+ *      unshare the cgroup namespace, so its root is the workload's cgroup.
  *   5. Spawn the program and supervise it with the init's own shell and core
  *      (forwarding, grace, 128+N), then report its raw wait status to the
  *      launcher before exiting.
@@ -22,9 +23,10 @@
  * program a cgroup namespace rooted at its own cgroup: that namespace must be
  * created by a task already inside, and Node cannot fork one. The costs, and
  * how they are handled:
- *   - the init's threads count against pids.max: the init adds its own task
- *     count to pids.max and reports it, so --pids N still means N tasks for the
- *     program, and the report subtracts it from the peak;
+ *   - the init's tasks in the cgroup (v1: its main thread; v2: all its
+ *     threads) count against pids.max: the init adds that count (pids.current
+ *     once joined) to pids.max and reports it, so --pids N still means N tasks
+ *     for the program, and the report subtracts it from the peak;
  *   - its ~8 MB of private memory counts against the memory limit (hence
  *     --memory >= 16m); it sets its oom_score_adj to -1000 once the program
  *     runs, so the OOM killer picks the program, never the init.
@@ -32,76 +34,77 @@
 import fs from 'node:fs';
 import { createContainerLibc } from '../libc/container.js';
 import { createLibc } from '../libc/libc.js';
-import { CLONE, MS, createNsLibc } from '../libc/ns.js';
+import { CLONE, MS, createNsLibc, type NsLibc } from '../libc/ns.js';
 import { SIG, forwardableSignals } from '../libc/signals.js';
-import type { Result } from '../libc/types.js';
-import { createLogger } from '../log/log.js';
+import type { Libc, Result } from '../libc/types.js';
+import { createLogger, type Logger } from '../log/log.js';
 import { execFailureCode } from '../supervisor/core.js';
 import { startSupervisor } from '../supervisor/shell.js';
 import { listenToSignals } from '../supervisor/signal-source.js';
 import { applyRootfs, readCgroupMounts } from './rootfs/apply.js';
-import type { Op } from './rootfs/plan.js';
-import type { ProcessSpec } from './process.js';
+import type { InitMessage, InitPlan } from './init-protocol.js';
 import { startWorkload } from './workload.js';
+import { quickExit } from './quick-exit.js';
 
-export const INIT_MODE = '__run-init';
-
-export interface InitPlan {
-  argv: string[];
-  hostname: string | null;
-  privateMounts: boolean;
-  mountProc: boolean;
-  loopbackUp: boolean;
-  cgroupNamespace: boolean;
-  /** cgroup.procs files to write 0 into */
-  procsFiles: string[];
-  /** pids.max to raise by the init's own task count */
-  pidsMax: { file: string; limit: number } | null;
-  /** write end of the status pipe (inherited) */
-  statusFd: number;
-  graceMs: number;
-  verbosity: number;
-  /** A root filesystem to build and pivot into (see rootfs/plan.ts). */
-  container?: { ops: Op[]; root: string };
-  /** The workload's process (user, env, cwd, rlimits, hardening); absent: as the init's own. */
-  process?: ProcessSpec;
-}
-
-/** Lines the init writes to the launcher on the status pipe (JSON, one per line). */
-export type InitMessage =
-  | { kind: 'ready'; initTasks: number }
-  | { kind: 'status'; status: number }
-  | { kind: 'exec-error'; code: string; exitCode: number }
-  | { kind: 'error'; message: string }
-  /** A mount point the init had to create in the root filesystem (host path), to remove afterwards. */
-  | { kind: 'created'; path: string };
+export { INIT_MODE, parseInitMessages, type InitMessage, type InitPlan } from './init-protocol.js';
 
 export function runNsInit(args: string[]): void {
   const plan = JSON.parse(args[0]) as InitPlan;
-  const send = (m: InitMessage): boolean => {
-    try {
-      fs.writeSync(plan.statusFd, JSON.stringify(m) + '\n');
-      return true;
-    } catch {
-      return false; // the launcher is gone (EPIPE; Node ignores SIGPIPE)
-    }
-  };
-  const ns = createNsLibc();
-  const libc = createLibc();
-  const logger = createLogger(plan.verbosity, libc.getpid());
+  let ns: NsLibc | null = null;
+  // The init buffers nothing: it leaves with _exit (see quick-exit.ts).
+  const exit = (code: number): never => quickExit(ns, code);
+  const send = (m: InitMessage): boolean => writeStatus(plan.statusFd, JSON.stringify(m) + '\n', ns);
+  const logger = createLogger(plan.verbosity, process.pid);
   const fatal = (message: string): never => {
     // The launcher reports it (one line); say it here only if it cannot.
     if (!send({ kind: 'error', message })) logger.log('fatal', message);
-    process.exit(125);
+    return exit(125);
   };
   const must = (r: Result<unknown>, what = ''): void => {
     if (!r.ok) fatal(`${what}${r.call} failed: ${r.code}`);
   };
 
-  // Start the libuv thread pool now (uv creates its threads on first use):
-  // threads inherit the creating thread's credentials and seccomp filter, and
-  // the pool must keep root's (see workload.ts), and count in initTasks.
-  if (plan.process) fs.access('/', () => {});
+  // Join the cgroup first. The libuv pool is started before (uv creates its
+  // threads on first use): threads inherit the creating thread's credentials,
+  // seccomp filter and (v1) cgroups, and the pool must keep root's (see
+  // workload.ts) and stay out of the program's limits.
+  fs.access('/', () => {});
+  const joinFds: number[] = [];
+  for (const f of plan.procsFiles) {
+    try {
+      joinFds.push(fs.openSync(f, 'w'));
+    } catch (e) {
+      fatal(`cannot join the cgroup through ${f}: ${(e as NodeJS.ErrnoException).code}`);
+    }
+  }
+  const joinErrors: (string | null)[] = joinFds.map(() => null);
+  let pending = joinFds.length;
+  if (plan.mainThreadOnly) {
+    // v1 `tasks`: this (main) thread alone, synchronously and at once.
+    joinFds.forEach((fd, i) => {
+      try {
+        fs.writeSync(fd, '0');
+      } catch (e) {
+        joinErrors[i] = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      }
+      fs.closeSync(fd);
+    });
+    pending = 0;
+  } else {
+    // v2 cgroup.procs moves the whole process, and the kernel first waits for
+    // an RCU grace period (milliseconds): on the pool, while the main thread
+    // loads the C library and sets up the namespaces.
+    joinFds.forEach((fd, i) =>
+      fs.write(fd, '0', (e) => {
+        fs.close(fd, () => {});
+        if (e) joinErrors[i] = e.code ?? e.message;
+        if (--pending === 0) afterJoin();
+      }),
+    );
+  }
+
+  ns = createNsLibc();
+  const libc = createLibc();
   must(ns.setCloexec(plan.statusFd)); // the program must not hold the launcher's pipe
   must(ns.setParentDeathSignal(SIG.KILL));
   libc.setProcessName('tini-ts');
@@ -110,18 +113,28 @@ export function runNsInit(args: string[]): void {
   if (plan.mountProc) must(ns.mount('proc', '/proc', 'proc', MS.NOSUID | MS.NODEV | MS.NOEXEC, null), 'mounting /proc: ');
   if (plan.hostname !== null) must(ns.sethostname(plan.hostname));
   if (plan.loopbackUp) must(ns.interfaceUp('lo'), 'bringing up lo: ');
+  if (pending === 0) afterJoin();
 
-  for (const f of plan.procsFiles) {
-    try {
-      fs.writeFileSync(f, '0');
-    } catch (e) {
-      fatal(`cannot join the cgroup through ${f}: ${(e as NodeJS.ErrnoException).code}`);
-    }
+  function afterJoin(): void {
+    const bad = joinErrors.findIndex((e) => e !== null);
+    if (bad >= 0) fatal(`cannot join the cgroup through ${plan.procsFiles[bad]}: ${joinErrors[bad]}`);
+    supervise(plan, ns!, libc, logger, { send, fatal, must, exit });
   }
+}
+
+interface InitTools {
+  send(m: InitMessage): boolean;
+  fatal(message: string): never;
+  must(r: Result<unknown>, what?: string): void;
+  exit(code: number): never;
+}
+
+/** Once in the cgroup: its limits, the cgroup namespace, the root filesystem, then the program. */
+function supervise(plan: InitPlan, ns: NsLibc, libc: Libc, logger: Logger, { send, fatal, must, exit }: InitTools): void {
   const container = plan.container;
   // The host's view of our cgroups, for the container's /sys/fs/cgroup (before a cgroup namespace hides it).
   const cgroupMounts = container ? readCgroupMounts() : [];
-  const initTasks = taskCount();
+  const initTasks = initTaskCount(plan.pidsCurrent);
   if (plan.pidsMax) {
     try {
       fs.writeFileSync(plan.pidsMax.file, String(plan.pidsMax.limit + initTasks));
@@ -144,7 +157,7 @@ export function runNsInit(args: string[]): void {
   }
   // PDEATHSIG was set above; if the launcher died before that, nobody reads
   // the pipe any more: give up now rather than run an unsupervised program.
-  if (!send({ kind: 'ready', initTasks })) process.exit(125);
+  if (!send({ kind: 'ready', initTasks })) exit(125);
   // Not PID 1 (--share pid): become a subreaper, so orphans still come here.
   if (libc.getpid() !== 1) must(libc.setChildSubreaper());
 
@@ -173,7 +186,7 @@ export function runNsInit(args: string[]): void {
     const exitCode = execFailureCode(code, new Set());
     logger.log('fatal', `exec ${plan.argv[0]} failed: ${code}`);
     send({ kind: 'exec-error', code, exitCode });
-    process.exit(exitCode);
+    return exit(exitCode);
   }
   const unprotected = () => logger.log('debug', 'could not protect the init from the OOM killer');
   if (plan.process) {
@@ -192,18 +205,26 @@ export function runNsInit(args: string[]): void {
     {
       libc,
       logger,
-      now: () => performance.now(),
+      now: () => Number(process.hrtime.bigint()) / 1e6,
       exit: (code) => {
         if (sup.state.mainStatus !== null) send({ kind: 'status', status: sup.state.mainStatus });
-        process.exit(code);
+        exit(code);
       },
     },
   );
   onSignal = (sig) => sup.onSignal(sig);
 }
 
-/** Threads of this process (they all count as tasks in pids.current). */
-function taskCount(): number {
+/** The init's tasks in the cgroup (pids.current, as nothing else is there yet); else all its threads. */
+function initTaskCount(pidsCurrent: string | null): number {
+  try {
+    if (pidsCurrent !== null) {
+      const n = Number(fs.readFileSync(pidsCurrent, 'utf8').trim());
+      if (Number.isInteger(n) && n > 0) return n;
+    }
+  } catch {
+    // no pids controller: count the threads
+  }
   try {
     return fs.readdirSync('/proc/self/task').length;
   } catch {
@@ -211,16 +232,31 @@ function taskCount(): number {
   }
 }
 
-/** Parse the init's status lines. */
-export function parseInitMessages(text: string): InitMessage[] {
-  const out: InitMessage[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      out.push(JSON.parse(line) as InitMessage);
-    } catch {
-      // a torn line from a dying init: ignore
+/**
+ * Writes one status line to the launcher. Before the C library is loaded with
+ * write(2) (Node ignores SIGPIPE until the init listens to it); afterwards
+ * with send(MSG_NOSIGNAL) on the status socket: once the init listens to
+ * SIGPIPE to forward it, a write to a launcher that is gone must fail with
+ * EPIPE and never raise a SIGPIPE of the init's own making. False if the
+ * launcher cannot be told.
+ */
+export function writeStatus(fd: number, text: string, ns: Pick<NsLibc, 'sendNoSignal'> | null): boolean {
+  const data = Buffer.from(text);
+  for (let off = 0; off < data.length; ) {
+    if (ns) {
+      const r = ns.sendNoSignal(fd, data.subarray(off));
+      if (!r.ok) {
+        if (r.code === 'EINTR') continue;
+        return false;
+      }
+      off += r.value;
+    } else {
+      try {
+        off += fs.writeSync(fd, data, off);
+      } catch {
+        return false; // the launcher is gone (EPIPE)
+      }
     }
   }
-  return out;
+  return true;
 }

@@ -5,7 +5,8 @@
  * gives them to the workload. See libc/container.ts for why per thread.
  *
  * Order (as runc's finalizeNamespace / setupUser, adapted):
- *   1. rlimits (process-wide; the init keeps them too, harmless);
+ *   1. rlimits (process-wide; the init keeps them too, harmless), then
+ *      PR_SET_DUMPABLE 0 (process-wide: the init is never dumpable);
  *   2. seccomp first if no_new_privs is off (installing a filter then needs
  *      CAP_SYS_ADMIN, which the drop below may remove);
  *   3. bounding set drop (needs CAP_SETPCAP, so before capset);
@@ -92,6 +93,13 @@ export function startWorkload(spec: ProcessSpec, argv: string[], cl: ContainerLi
     if (n === undefined) return { kind: 'error', message: `unknown rlimit ${l.type}` };
     steps.push(() => must(cl.setrlimit(n, l.soft, l.hard)));
   }
+  // Not dumpable, before the main thread takes the workload's credentials:
+  // /proc/1/{mem,environ,...} become root's and ptrace needs CAP_SYS_PTRACE,
+  // so a workload with the main thread's uid and capabilities cannot reach
+  // into the init, whose other threads keep root's. The kernel would clear
+  // the flag on a uid change, but not when only capabilities are dropped.
+  // (exec gives the workload its own flag back.)
+  steps.push(() => must(cl.setDumpable(false)));
   if (seccomp && !spec.noNewPrivs) steps.push(() => must(cl.installSeccomp(seccomp)));
   const caps = spec.caps;
   if (caps) {

@@ -61,6 +61,23 @@ describe.skipIf(!canContainer)('tini-ts run: the hardened workload', () => {
     expect(fields(numeric.stdout)).toEqual({ id: '4242:4243', home: '/', w: '1' });
   });
 
+  it('the init is not dumpable: a workload of its main thread\'s uid (or root without CAP_SYS_PTRACE) cannot read its memory or environment', () => {
+    const probe = [
+      'echo "dumpable1=$(stat -c %u /proc/1/environ)"', // owned by root once not dumpable
+      'cat /proc/1/environ >/dev/null 2>&1; echo "environ=$?"',
+      '( exec 3</proc/1/mem ) 2>/dev/null; echo "mem=$?"',
+      'readlink /proc/1/fd/0 >/dev/null 2>&1; echo "fd=$?"',
+      'echo "self=$(cat /proc/self/environ | tr "\\0" "\\n" | grep -c ^PATH=)"',
+    ].join('; ');
+    for (const user of [['--user', 'app'], []]) {
+      const r = ctr(...user, '--', 'sh', '-c', probe);
+      expect(r.status, hasSyncReturn(r)).toBe(0);
+      const v = fields(r.stdout);
+      expect(v, user.join(' ')).toMatchObject({ dumpable1: '0', self: '1' });
+      for (const k of ['environ', 'mem', 'fd']) expect(v[k], `${k} ${user.join(' ')}`).not.toBe('0');
+    }
+  });
+
   it('the init can still stop a workload that runs as another user', () => {
     const r = ctr('--user', '4242', '--timeout', '300ms', '--grace', '300ms', '--', 'sh', '-c', 'trap "exit 9" TERM; sleep 100 & wait');
     expect(r.status, hasSyncReturn(r)).toBe(9);

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { canContainer, fields, hostState, makeFixture, type Fixture } from './container-helpers.js';
-import { hasSyncReturn, run } from './run-helpers.js';
+import { hasSyncReturn, processesWith, run, start, waitFor } from './run-helpers.js';
 
 describe.skipIf(!canContainer)('tini-ts run: root filesystem', () => {
   let f: Fixture;
@@ -137,5 +137,50 @@ describe.skipIf(!canContainer)('tini-ts run: root filesystem', () => {
     expect(run(['-q', '--rootfs', f.rootfs, '--', 'sh', '-c', 'kill -9 $$']).status).toBe(137);
     const t = run(['-q', '--layer', f.rootfs, '--timeout', '300ms', '--grace', '200ms', '--', 'sh', '-c', 'trap "" TERM; echo x > /tmp/y; sleep 100']);
     expect(t.status, hasSyncReturn(t)).toBe(137);
+  });
+
+  it('the state directory of a SIGKILLed launcher (layers, temporary upper) is removed by the next run', async () => {
+    const m = `tini-ts-ctr-kill-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    const p = start(['--layer', f.rootfs, '--layer', f.layer, '--', 'sh', '-c', `echo ready; echo x > /written; sleep 1000; : ${m}`]);
+    expect(await waitFor(() => p.out().includes('ready'))).toBe(true);
+    const owner = p.child.pid!;
+    const mine = () => (fs.existsSync('/run/tini-ts') ? fs.readdirSync('/run/tini-ts').filter((n) => n.startsWith(`${owner}-`)) : []);
+    expect(mine()).toHaveLength(1);
+    const dir = path.join('/run/tini-ts', mine()[0]);
+    p.child.kill('SIGKILL');
+    await p.done;
+    expect(await waitFor(() => processesWith(m).length === 0)).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'upper', 'written'))).toBe(true); // nobody was left to remove it...
+    const r = run(['-vv', '--', 'true']);
+    expect(r.status, hasSyncReturn(r)).toBe(0);
+    expect(r.stderr).toContain(`removed ${dir}, left by a launcher that died`);
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+
+  it('a live launcher\'s state directory is left alone by another run', async () => {
+    const p = start(['--rootfs', f.rootfs, '--', 'sh', '-c', 'echo ready; sleep 1000']);
+    expect(await waitFor(() => p.out().includes('ready'))).toBe(true);
+    const owner = p.child.pid!;
+    const mine = () => (fs.existsSync('/run/tini-ts') ? fs.readdirSync('/run/tini-ts').filter((n) => n.startsWith(`${owner}-`)) : []);
+    expect(mine()).toHaveLength(1);
+    expect(run(['-q', '--rootfs', f.rootfs, '--', 'true']).status).toBe(0);
+    expect(mine()).toHaveLength(1);
+    p.child.kill('SIGTERM');
+    await p.done;
+    expect(mine()).toEqual([]);
+  });
+
+  it('the device cgroup: only the standard devices open; a block device made with mknod (CAP_MKNOD) cannot be', () => {
+    const probe = [
+      'mknod /tmp/blk b 7 0; echo "mknod=$?"',
+      'head -c 1 /tmp/blk >/dev/null 2>&1; echo "blk=$?"',
+      'mknod /tmp/mem c 1 1; head -c 1 /tmp/mem >/dev/null 2>&1; echo "mem=$?"',
+      'head -c 1 /dev/zero >/dev/null; echo "zero=$?"',
+      'echo x > /dev/null; echo "null=$?"',
+      'head -c 1 /dev/urandom >/dev/null; echo "urandom=$?"',
+    ].join('; ');
+    const r = run(['-q', '--layer', f.rootfs, '--', 'sh', '-c', probe]);
+    expect(r.status, hasSyncReturn(r)).toBe(0);
+    expect(fields(r.stdout)).toEqual({ mknod: '0', blk: '1', mem: '1', zero: '0', null: '0', urandom: '0' });
   });
 });

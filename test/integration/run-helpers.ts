@@ -24,8 +24,17 @@ export function start(args: string[]) {
   return { child, done, out: () => stdout };
 }
 
+const tmpDirs: string[] = [];
+
+/** A path in a new /tmp/tini-ts-run-* directory; removeTmpFiles() (in each file's afterEach) removes them all. */
 export function tmpFile(name: string): string {
-  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-run-')), name);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-run-'));
+  tmpDirs.push(dir);
+  return path.join(dir, name);
+}
+
+export function removeTmpFiles(): void {
+  for (const d of tmpDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 }
 
 export function readReport(file: string): Record<string, unknown> {

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BIN, CG, canRun, hasSyncReturn, processesWith, readReport, run, snapshot, start, tmpFile, waitFor } from './run-helpers.js';
+import { BIN, CG, canRun, hasSyncReturn, processesWith, readReport, run, snapshot, start, tmpFile, removeTmpFiles, waitFor } from './run-helpers.js';
 
 const marker = () => `tini-ts-life-${process.pid}-${Math.random().toString(36).slice(2)}`;
 
@@ -17,6 +17,7 @@ describe.skipIf(!canRun)('tini-ts run: lifecycle', () => {
     before = snapshot();
   });
   afterEach(() => {
+    removeTmpFiles();
     expect(snapshot()).toEqual(before);
   });
 

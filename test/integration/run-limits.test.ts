@@ -1,6 +1,6 @@
 /** tini-ts run with real cgroup v1 limits: OOM, fork bomb, CPU quota, and the report. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { canRun, hasSyncReturn, processesWith, readReport, run, snapshot, tmpFile } from './run-helpers.js';
+import { canRun, hasSyncReturn, processesWith, readReport, run, snapshot, tmpFile, removeTmpFiles } from './run-helpers.js';
 
 describe.skipIf(!canRun)('tini-ts run: cgroup limits (v1, real)', () => {
   let before: ReturnType<typeof snapshot>;
@@ -8,6 +8,7 @@ describe.skipIf(!canRun)('tini-ts run: cgroup limits (v1, real)', () => {
     before = snapshot();
   });
   afterEach(() => {
+    removeTmpFiles();
     expect(snapshot()).toEqual(before);
   });
 

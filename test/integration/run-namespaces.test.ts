@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { canRun, hasSyncReturn, run, snapshot, tmpFile } from './run-helpers.js';
+import { canRun, hasSyncReturn, removeTmpFiles, run, snapshot, tmpFile } from './run-helpers.js';
 
 const probe = [
   'echo "pid=$$"; echo "ppid=$PPID"',
@@ -30,6 +30,7 @@ describe.skipIf(!canRun)('tini-ts run: namespaces', () => {
     before = snapshot();
   });
   afterEach(() => {
+    removeTmpFiles();
     const after = snapshot();
     expect(after.cgroups).toEqual(before.cgroups);
     expect(after.mounts).toEqual(before.mounts);

@@ -37,8 +37,30 @@ describe('OCI config.json', () => {
     expect(r.plan.mounts.map((m) => m.destination)).toEqual(['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys', '/sys/fs/cgroup']);
     expect(r.plan.maskedPaths).toContain('/proc/kcore');
     expect(r.plan.readonlyPaths).toContain('/proc/sysrq-trigger');
-    expect(r.unsupported).toEqual(['linux.resources.devices']);
-    expect(unsupportedWarning(r.unsupported)).toBe('config.json: not supported, ignored: linux.resources.devices');
+    expect(r.plan.resources.devices).toEqual([{ allow: false, type: 'a', major: null, minor: null, access: 'rwm' }]);
+    expect(r.unsupported).toEqual([]);
+    expect(unsupportedWarning(r.unsupported)).toBeNull();
+  });
+
+  it('reads linux.resources.devices (defaults: every device type, any number, rwm) and refuses bad rules', () => {
+    const withDevices = (devices: unknown) => {
+      const c = JSON.parse(runcSpec());
+      c.linux.resources = { devices };
+      return parseConfig(JSON.stringify(c), '/b');
+    };
+    const r = withDevices([{ allow: false }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rw' }, { allow: true, type: 'c', major: 136, access: 'rwm' }, { allow: true, type: 'b', major: -1, minor: -1, access: 'm', extra: 1 }]);
+    if (!r.ok) throw new Error(r.error);
+    expect(r.plan.resources.devices).toEqual([
+      { allow: false, type: 'a', major: null, minor: null, access: 'rwm' },
+      { allow: true, type: 'c', major: 1, minor: 3, access: 'rw' },
+      { allow: true, type: 'c', major: 136, minor: null, access: 'rwm' },
+      { allow: true, type: 'b', major: null, minor: null, access: 'm' },
+    ]);
+    expect(r.unsupported).toEqual(['linux.resources.devices[3].extra']);
+    expect(withDevices({})).toEqual({ ok: false, error: 'config.json: linux.resources.devices: must be an array' });
+    expect(withDevices([{ type: 'c' }])).toEqual({ ok: false, error: 'config.json: linux.resources.devices[0].allow: must be true or false' });
+    expect(withDevices([{ allow: true, type: 'x' }])).toEqual({ ok: false, error: "config.json: linux.resources.devices[0].type: 'x' is not a, c or b" });
+    expect(withDevices([{ allow: true, access: 'rx' }])).toEqual({ ok: false, error: "config.json: linux.resources.devices[0].access: 'rx' is not made of r, w and m" });
   });
 
   it('applies defaults', () => {

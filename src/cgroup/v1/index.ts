@@ -1,7 +1,8 @@
 /**
  * cgroup v1: one directory per controller hierarchy, <root>/<controller>/tini-ts/<name>.
  * memory, pids, cpu and cpuacct are always used (the report needs their
- * counters); cpuset only with --cpuset-cpus. Controllers mounted together
+ * counters); cpuset only with --cpuset-cpus, devices only with device rules
+ * (a container). Controllers mounted together
  * (cpu,cpuacct) share one directory.
  */
 import fs from 'node:fs';
@@ -13,10 +14,12 @@ import * as pids from './pids.js';
 import * as cpu from './cpu.js';
 import * as cpuacct from './cpuacct.js';
 import * as cpuset from './cpuset.js';
+import * as devices from './devices.js';
 
 export function controllersFor(limits: Limits): string[] {
   const c = [memory.name, pids.name, cpu.name, cpuacct.name];
   if (limits.cpusetCpus !== undefined) c.push(cpuset.name);
+  if (limits.devices !== undefined) c.push(devices.name);
   return c;
 }
 
@@ -78,6 +81,7 @@ export class CgroupV1 implements Cgroup {
     pids.apply(this.dir(pids.name), limits);
     cpu.apply(this.dir(cpu.name), limits);
     if (this.byController.has(cpuset.name)) cpuset.apply(this.dir(cpuset.name), limits);
+    if (this.byController.has(devices.name)) devices.apply(this.dir(devices.name), limits);
   }
 
   procsFiles(): string[] {
@@ -121,7 +125,7 @@ export class CgroupV1 implements Cgroup {
 
 function realpathOr(p: string): string {
   try {
-    return fs.realpathSync(p);
+    return fs.realpathSync.native(p);
   } catch {
     return p;
   }

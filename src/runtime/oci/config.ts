@@ -6,6 +6,7 @@
  * the field and why.
  */
 import path from 'node:path';
+import type { DeviceRule } from '../../cgroup/types.js';
 import { normalizeCapability } from '../hardening/capabilities.js';
 
 export type NamespaceType = 'pid' | 'network' | 'ipc' | 'uts' | 'mount' | 'cgroup';
@@ -39,6 +40,8 @@ export interface ContainerPlan {
     cpuQuota?: number;
     cpuPeriod?: number;
     cpusetCpus?: string;
+    /** linux.resources.devices, in order (the launcher appends runc's default allow list). */
+    devices?: DeviceRule[];
   };
   maskedPaths: string[];
   readonlyPaths: string[];
@@ -66,7 +69,7 @@ const KNOWN: Readonly<Record<string, readonly string[]>> = {
   'process.user': ['uid', 'gid', 'additionalGids'],
   root: ['path', 'readonly'],
   linux: ['namespaces', 'resources', 'maskedPaths', 'readonlyPaths', 'uidMappings', 'gidMappings', 'seccomp'],
-  'linux.resources': ['memory', 'pids', 'cpu'],
+  'linux.resources': ['memory', 'pids', 'cpu', 'devices'],
   'linux.resources.memory': ['limit', 'swap'],
   'linux.resources.pids': ['limit'],
   'linux.resources.cpu': ['shares', 'quota', 'period', 'cpus'],
@@ -199,6 +202,14 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
       }
     }
 
+    if (linux.resources !== undefined) {
+      const d = obj(linux.resources, 'linux.resources').devices;
+      if (d !== undefined) {
+        const list = Array.isArray(d) ? d : fail('linux.resources.devices', 'must be an array');
+        resources.devices = list.map((x, i) => deviceRule(x, `linux.resources.devices[${i}]`, unsupported));
+      }
+    }
+
     const mountList = top.mounts === undefined ? [] : Array.isArray(top.mounts) ? top.mounts : fail('mounts', 'must be an array');
     const mounts = mountList.map((m, i) => {
       const o = obj(m, `mounts[${i}]`);
@@ -244,6 +255,19 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
     if (e instanceof ConfigError) return { ok: false, error: e.message };
     throw e;
   }
+}
+
+/** One linux.resources.devices[] entry: allow (required), type a|c|b (default a), major/minor (default: any), access (default rwm). */
+function deviceRule(v: unknown, field: string, unsupported: string[]): DeviceRule {
+  const o = obj(v, field);
+  if (typeof o.allow !== 'boolean') fail(`${field}.allow`, 'must be true or false');
+  const type = o.type === undefined ? 'a' : str(o.type, `${field}.type`);
+  if (type !== 'a' && type !== 'c' && type !== 'b') fail(`${field}.type`, `'${type}' is not a, c or b`);
+  const num = (x: unknown, f: string): number | null => (x === undefined || x === null || x === -1 ? null : int(x, f));
+  const access = o.access === undefined || o.access === '' ? 'rwm' : str(o.access, `${field}.access`);
+  if (!/^[rwm]{1,3}$/.test(access) || new Set(access).size !== access.length) fail(`${field}.access`, `'${access}' is not made of r, w and m`);
+  for (const k of Object.keys(o)) if (!['allow', 'type', 'major', 'minor', 'access'].includes(k)) unsupported.push(`${field}.${k}`);
+  return { allow: o.allow as boolean, type, major: num(o.major, `${field}.major`), minor: num(o.minor, `${field}.minor`), access };
 }
 
 /** The one warning for fields that were read but are not acted on. */
