@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import * as esbuild from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,8 +46,11 @@ await esbuild.build({
   minifySyntax: true,
   minifyWhitespace: true,
   legalComments: 'none',
-  external: ['internal/test/binding'],
+  external: ['internal/test/binding', 'internal/perf/utils'],
+  // performance.now() without loading perf_hooks (build/performance-now.mjs).
+  inject: [path.join(root, 'build/performance-now.mjs')],
   define: {
+    'performance.now': '__performanceNow',
     TINI_TS_VERSION: JSON.stringify(pkg.version),
     TINI_TS_COMMIT: JSON.stringify(gitCommit()),
     KOFFI_HASH: JSON.stringify(koffiHash),
@@ -62,27 +65,36 @@ await esbuild.build({
   }],
   logLevel: 'warning',
 });
-say(`bundle ${fs.statSync(path.join(dist, 'main.cjs')).size} bytes in ${Date.now() - t0} ms`);
+say(`bundle ${fs.statSync(path.join(dist, 'main.cjs')).size} bytes in ${Date.now() - t0} ms (${plainBuiltins()} built-in imports without interop)`);
 
-// 2. The SEA blob, made by the same Node that will run it.
-const seaConfig = {
-  main: path.join(dist, 'main.cjs'),
-  output: path.join(dist, 'sea.blob'),
-  disableExperimentalSEAWarning: true,
-  useSnapshot: false,
-  useCodeCache: false,
-  // --disable-sigusr1: SIGUSR1 is a signal to forward, never Node's inspector.
-  // --expose-internals (with --no-warnings): libuv signal handles for the
-  //   real-time signals that process.on does not know.
-  // execArgvExtension none: NODE_OPTIONS is the child's, not the init's.
-  execArgv: ['--disable-sigusr1', '--expose-internals', '--no-warnings'],
-  execArgvExtension: 'none',
-  assets: { 'koffi.node': koffiAddon },
-};
-fs.writeFileSync(path.join(dist, 'sea-config.json'), JSON.stringify(seaConfig, null, 2));
-execFileSync(nodeBin, ['--experimental-sea-config', path.join(dist, 'sea-config.json')], { stdio: ['ignore', 'ignore', 'inherit'] });
+/**
+ * Start-up: esbuild turns `import fs from 'node:fs'` into
+ * `__toESM(require("node:fs"), 1)`, a fresh copy of every export as a getter,
+ * once per importing module (and the first one for fs also loads
+ * internal/fs/dir). A built-in module is never an ES module in disguise, so
+ * each one is wrapped once instead: an object whose `default` is the module
+ * and whose prototype is the module (named imports read through it).
+ * Measured: about 1 ms less start-up (test/bench/NOTES.md).
+ */
+function plainBuiltins() {
+  const file = path.join(dist, 'main.cjs');
+  let code = fs.readFileSync(file, 'utf8');
+  let count = 0;
+  code = code.replace(/__toESM\(require\("((?:node:)?[a-z_/]+)"\)(?:,\s*1)?\)/g, (m, id) => {
+    if (!builtinModules.includes(id.replace(/^node:/, ''))) return m;
+    count++;
+    return `__builtin(${JSON.stringify(id)})`;
+  });
+  if (count === 0) return 0;
+  const helper = 'var __builtins={},__builtin=id=>__builtins[id]??={__proto__:require(id),default:require(id)};';
+  code = code.startsWith('"use strict";') ? `"use strict";${helper}${code.slice(13)}` : helper + code;
+  fs.writeFileSync(file, code);
+  return count;
+}
 
-// 3. Strip a copy of Node (before injecting: stripping afterwards breaks the binary), then inject.
+// 2. A stripped copy of Node to inject into (strip before injecting: stripping
+//    afterwards breaks the binary), and the addon to ship next to the binary
+//    (optional at run time; the first-stage binary below loads it from there).
 const stripped = path.join(dist, '.node-stripped');
 const nodeStat = fs.statSync(nodeBin);
 const stamp = `${nodeStat.size}:${nodeStat.mtimeMs}`;
@@ -97,22 +109,104 @@ if (!fs.existsSync(stripped) || !fs.existsSync(stampFile) || fs.readFileSync(sta
   }
   fs.writeFileSync(stampFile, stamp);
 }
-const tmp = path.join(dist, 'tini-ts.tmp');
-fs.copyFileSync(stripped, tmp);
-const { inject } = require('postject');
-const origWarn = console.warn;
-console.warn = () => {}; // postject's "Can't find string offset" noise
-try {
-  await inject(tmp, 'NODE_SEA_BLOB', fs.readFileSync(path.join(dist, 'sea.blob')), {
-    sentinelFuse: 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
-  });
-} finally {
-  console.warn = origWarn;
-}
-fs.chmodSync(tmp, 0o755);
-fs.renameSync(tmp, path.join(dist, 'tini-ts'));
-
-// 4. The addon to ship next to the binary (optional at run time).
 for (const f of fs.readdirSync(dist)) if (/^tini-ts-koffi-.*\.node$/.test(f)) fs.rmSync(path.join(dist, f));
 fs.writeFileSync(path.join(dist, `tini-ts-koffi-${koffiHash}.node`), koffiBytes, { mode: 0o555 });
+
+// 3. The SEA: a blob made by the same Node that will run it, injected into the stripped copy.
+const execArgv = [
+  // SIGUSR1 is a signal to forward, never Node's inspector.
+  '--disable-sigusr1',
+  // (with --no-warnings) libuv signal handles for the real-time signals that process.on does not know.
+  '--expose-internals',
+  '--no-warnings',
+  // One V8 worker thread instead of four: 3 threads in all instead of 6, and
+  // about 1-2 ms less start-up; the init has no background work worth a pool.
+  // (V8 flags that are hashed into code caches, e.g. --jitless or
+  // --single-threaded, would make V8 reject the cache below: test/bench/NOTES.md.)
+  '--v8-pool-size=1',
+];
+
+async function makeSea(name, main, assets, out) {
+  const config = {
+    main,
+    output: path.join(dist, `${name}.blob`),
+    disableExperimentalSEAWarning: true,
+    // A snapshot costs about 12 ms more start-up than it saves (test/bench/NOTES.md).
+    useSnapshot: false,
+    useCodeCache: true,
+    execArgv,
+    // NODE_OPTIONS is the child's, not the init's.
+    execArgvExtension: 'none',
+    assets: { 'koffi.node': koffiAddon, ...assets },
+  };
+  const configFile = path.join(dist, `${name}-config.json`);
+  fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+  execFileSync(nodeBin, ['--experimental-sea-config', configFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const tmp = `${out}.tmp`;
+  fs.copyFileSync(stripped, tmp);
+  const { inject } = require('postject');
+  const origWarn = console.warn;
+  console.warn = () => {}; // postject's "Can't find string offset" noise
+  try {
+    await inject(tmp, 'NODE_SEA_BLOB', fs.readFileSync(config.output), {
+      sentinelFuse: 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
+    });
+  } finally {
+    console.warn = origWarn;
+  }
+  fs.chmodSync(tmp, 0o755);
+  fs.renameSync(tmp, out);
+}
+
+// The main script is build/sea-main.cjs, which runs the bundle with a V8 code
+// cache made by running the init once (first stage: the same binary with a
+// main script that writes the cache at exit). The workload: start, forward a
+// signal, reap, exit. Without a cache (the first stage cannot run here), the
+// bundle itself is the main script, as Node's own code cache covers it.
+const bundle = path.join(dist, 'main.cjs');
+const cacheFile = path.join(dist, 'main.cache');
+const seaMain = fs.readFileSync(path.join(root, 'build/sea-main.cjs'), 'utf8');
+const marker = "/* build: the first stage's cache writer goes here */";
+if (!seaMain.includes(marker)) throw new Error(`build/sea-main.cjs: no ${marker}`);
+fs.writeFileSync(path.join(dist, 'sea-main-produce.cjs'), seaMain.replace(marker, fs.readFileSync(path.join(root, 'build/sea-produce.cjs'), 'utf8')));
+fs.rmSync(cacheFile, { force: true });
+fs.writeFileSync(path.join(dist, 'empty.cache'), '');
+const stage1 = path.join(dist, '.tini-ts-stage1');
+
+/** Whether this Node, with the binary's flags, takes the cache for the bundle as sea-main.cjs wraps it. */
+function cacheAccepted() {
+  const head = '(function (exports, require, module, __filename, __dirname) {';
+  const tail = '\n})';
+  if (!seaMain.includes("`(function (exports, require, module, __filename, __dirname) {${getAsset('main.cjs', 'utf8')}\\n})`")) {
+    throw new Error('build/sea-main.cjs wraps the bundle differently now: update cacheAccepted() in build/build.mjs');
+  }
+  const check = `const fs = require('node:fs');
+    const script = new (require('node:vm').Script)(${JSON.stringify(head)} + fs.readFileSync(process.argv[1], 'utf8') + ${JSON.stringify(tail)},
+      { cachedData: fs.readFileSync(process.argv[2]) });
+    process.stdout.write(String(script.cachedDataRejected));`;
+  const out = execFileSync(nodeBin, [...execArgv, '-e', check, bundle, cacheFile], { env: {}, stdio: ['ignore', 'pipe', 'inherit'] });
+  return out.toString() === 'false';
+}
+await makeSea('sea-stage1', path.join(dist, 'sea-main-produce.cjs'), { 'main.cjs': bundle, 'main.cache': path.join(dist, 'empty.cache') }, stage1);
+try {
+  execFileSync(stage1, ['--', '/bin/sh', '-c', 'trap "" USR1; kill -USR1 "$PPID"; sleep 0.1'], {
+    env: { PATH: '/usr/local/bin:/usr/bin:/bin', TINI_TS_BUILD_CODE_CACHE: cacheFile },
+    stdio: 'ignore',
+    timeout: 30_000,
+  });
+} catch (e) {
+  say(`the first stage failed (${e.message.split('\n')[0]}): no start-up code cache`);
+  fs.rmSync(cacheFile, { force: true });
+}
+fs.rmSync(stage1, { force: true });
+if (fs.existsSync(cacheFile) && fs.statSync(cacheFile).size > 0 && !cacheAccepted()) {
+  say('V8 rejects the start-up code cache (flags?): built without it');
+  fs.rmSync(cacheFile);
+}
+if (fs.existsSync(cacheFile) && fs.statSync(cacheFile).size > 0) {
+  await makeSea('sea', path.join(root, 'build/sea-main.cjs'), { 'main.cjs': bundle, 'main.cache': cacheFile }, path.join(dist, 'tini-ts'));
+  say(`code cache ${fs.statSync(cacheFile).size} bytes`);
+} else {
+  await makeSea('sea', bundle, {}, path.join(dist, 'tini-ts'));
+}
 say(`dist/tini-ts ${(fs.statSync(path.join(dist, 'tini-ts')).size / 1e6).toFixed(1)} MB in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

@@ -14,7 +14,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import type * as KoffiTypes from 'koffi';
 
 export type Koffi = typeof KoffiTypes;
@@ -72,6 +71,9 @@ function loadFromSea(): Koffi {
 }
 
 function loadFromPackage(): Koffi {
+  // node:module is loaded here, not at the top: the binary never needs it
+  // (0.3-0.4 ms of start-up). getBuiltinModule works in CJS and ESM alike.
+  const { createRequire } = process.getBuiltinModule('node:module');
   const req = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
   return dlopen(req.resolve('@koromix/koffi-linux-x64/linux_x64/koffi.node'));
 }

@@ -1,0 +1,36 @@
+/*
+ * Only in the build's first-stage binary (build/build.mjs inserts this into
+ * sea-main.cjs): write the code cache of everything that ran, just before the
+ * process ends. The init leaves through koffi's _exit (no 'exit' event), so the
+ * _exit that the libc binding declares is wrapped too.
+ */
+{
+  const out = process.env.TINI_TS_BUILD_CODE_CACHE;
+  let written = false;
+  const write = () => {
+    if (written) return;
+    written = true;
+    require('node:fs').writeFileSync(out, script.createCachedData());
+  };
+  process.on('exit', write);
+  const dlopen = process.dlopen;
+  process.dlopen = function (module, ...rest) {
+    const r = dlopen.call(this, module, ...rest);
+    const koffi = module.exports;
+    const load = koffi && koffi.load;
+    if (typeof load === 'function') {
+      koffi.load = function (...args) {
+        const lib = load.apply(this, args);
+        const func = lib.func;
+        Object.defineProperty(lib, 'func', {
+          value(...decl) {
+            const fn = func.apply(this, decl);
+            return typeof decl[0] === 'string' && /\b_exit\s*\(/.test(decl[0]) ? (...a) => (write(), fn(...a)) : fn;
+          },
+        });
+        return lib;
+      };
+    }
+    return r;
+  };
+}
