@@ -48,7 +48,10 @@ export type Action =
   | { kind: 'exit'; code: number; reason: ExitReason; status: WaitStatus }
   | { kind: 'log'; level: LogLevel; message: string };
 
-export type Step = { state: State; actions: Action[] };
+export type Step = { state: State; actions: readonly Action[] };
+
+/** Shared by the steps that do nothing (most reaps of orphans). */
+const NO_ACTIONS: readonly Action[] = Object.freeze([]);
 
 /** Signals after which, once forwarded, the group gets the grace period to exit. */
 const SHUTDOWN_SIGNALS: ReadonlySet<number> = new Set([SIG.TERM, SIG.INT]);
@@ -94,16 +97,15 @@ function exitAction(state: State, status: WaitStatus): Action {
 }
 
 export function step(state: State, fact: Fact): Step {
-  if (state.done) return { state, actions: [] };
+  if (state.done) return { state, actions: NO_ACTIONS };
   const { config } = state;
   const pgid = config.childPid;
   switch (fact.kind) {
     case 'signal': {
-      if (fact.sig === SIG.CHLD) return { state, actions: [] }; // reaping is the shell's loop
-      const actions: Action[] = [
-        { kind: 'log', level: 'debug', message: `Passing signal: '${signalName(fact.sig)}'` },
-        { kind: 'forward', sig: fact.sig, pgid, pid: config.childPid },
-      ];
+      if (fact.sig === SIG.CHLD) return { state, actions: NO_ACTIONS }; // reaping is the shell's loop
+      // The forward comes first and carries no text: it is the latency-critical
+      // path (the shell writes tini's DEBUG line only when it is enabled).
+      const actions: Action[] = [{ kind: 'forward', sig: fact.sig, pgid, pid: config.childPid }];
       if (config.graceMs !== null && state.deadline === null && !state.escalated && SHUTDOWN_SIGNALS.has(fact.sig)) {
         const at = fact.now + config.graceMs;
         actions.push(
@@ -116,8 +118,8 @@ export function step(state: State, fact: Fact): Step {
     }
     case 'reaped': {
       if (fact.pid !== config.childPid) {
-        const actions: Action[] = [{ kind: 'log', level: 'debug', message: `Reaped child with pid: '${fact.pid}'` }];
-        if (config.warnOnReap) actions.push({ kind: 'log', level: 'warn', message: `Reaped zombie process with pid=${fact.pid}` });
+        if (!config.warnOnReap) return { state, actions: NO_ACTIONS };
+        const actions: Action[] = [{ kind: 'log', level: 'warn', message: `Reaped zombie process with pid=${fact.pid}` }];
         return { state, actions };
       }
       const s: State = { ...state, mainStatus: fact.status };
@@ -130,7 +132,7 @@ export function step(state: State, fact: Fact): Step {
       return { state: { ...s, done: true }, actions: [log, exitAction(s, fact.status)] };
     }
     case 'group-checked': {
-      if (state.mainStatus === null) return { state, actions: [] };
+      if (state.mainStatus === null) return { state, actions: NO_ACTIONS };
       if (fact.alive && state.deadline !== null && fact.now < state.deadline && !state.escalated) {
         return { state, actions: [{ kind: 'check-group', pgid, pollMs: DRAIN_POLL_MS }] };
       }
@@ -140,7 +142,7 @@ export function step(state: State, fact: Fact): Step {
       return { state: { ...state, done: true }, actions };
     }
     case 'timer': {
-      if (state.deadline === null || state.escalated) return { state, actions: [] };
+      if (state.deadline === null || state.escalated) return { state, actions: NO_ACTIONS };
       // Node's timers count whole milliseconds from the loop's cached time, so
       // one may fire a little before the clock reaches the deadline: wait again.
       if (fact.now < state.deadline) return { state, actions: [{ kind: 'arm-timer', at: state.deadline }] };

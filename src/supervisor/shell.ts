@@ -5,7 +5,7 @@
  * every failure becomes a log line and supervision goes on.
  */
 import { WEXITED, WNOHANG, WNOWAIT, type Libc } from '../libc/types.js';
-import { SIG } from '../libc/signals.js';
+import { SIG, signalName } from '../libc/signals.js';
 import { initialState, step, type Action, type CoreConfig, type Fact, type State } from './core.js';
 import type { Logger } from '../log/log.js';
 import type { EventSink } from '../events/sink.js';
@@ -34,6 +34,9 @@ export function startSupervisor(config: CoreConfig, deps: ShellDeps): Supervisor
   // Signal handles are unref'd; this keeps the event loop (and the init) alive.
   const keepAlive = setInterval(() => {}, 2 ** 30);
   let mainReaped = false;
+  // tini's DEBUG lines are built only when they will be written: signals and
+  // reaps are the hot paths.
+  const debug = logger.enabled('debug');
   /** The fact being handled, for the events of the actions it leads to. */
   let currentFact: Fact | null = null;
 
@@ -79,6 +82,7 @@ export function startSupervisor(config: CoreConfig, deps: ShellDeps): Supervisor
         return;
       case 'forward':
         signalGroup(a.sig, a.pgid, a.pid, events && ((t, id, res) => events.forward(a.sig, t, id, res)));
+        if (debug) logger.log('debug', `Passing signal: '${signalName(a.sig)}'`);
         return;
       case 'escalate':
         signalGroup(SIG.KILL, a.pgid, a.pid, events && ((t, id, res) => events.escalate(t, id, res, mainReaped)));
@@ -125,6 +129,7 @@ export function startSupervisor(config: CoreConfig, deps: ShellDeps): Supervisor
         return;
       }
       if (pid === config.childPid) mainReaped = true;
+      if (debug) logger.log('debug', `Reaped child with pid: '${pid}'`);
       events?.reap(pid, status, pid === config.childPid, pid === peeked ? comm : null);
       dispatch({ kind: 'reaped', pid, status, now: deps.now() });
       if (state.done) return;

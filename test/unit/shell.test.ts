@@ -26,13 +26,13 @@ interface Harness {
 }
 
 /** A supervisor over one spawned main child (in a group of its own), like runInit leaves it. */
-function start(over: Partial<CoreConfig> = {}, onSignal?: FakeProcess['onSignal']): Harness {
+function start(over: Partial<CoreConfig> = {}, onSignal?: FakeProcess['onSignal'], verbosity = 4): Harness {
   const libc = new FakeLibc();
   const pid = (libc.spawn({ argv: [Buffer.from('app')], newProcessGroup: true, foregroundTty: false, passFds: [0, 1, 2] }) as { value: number }).value;
   const child = libc.processes.get(pid)!;
   child.onSignal = onSignal;
   libc.calls.length = 0;
-  const logger = recordingLogger(4);
+  const logger = recordingLogger(verbosity);
   const exits: number[] = [];
   const config: CoreConfig = { childPid: pid, graceMs: null, expectedCodes: new Set(), warnOnReap: false, ...over };
   const sup = startSupervisor(config, { libc, logger, now: () => clock.now(), exit: (code) => void exits.push(code) });
@@ -261,5 +261,29 @@ describe('grace timer', () => {
     h.sup.onSignal(SIG.CHLD);
     expect(h.exits).toEqual([0]);
     expect(clock.pendingTimers()).toBe(0);
+  });
+});
+
+describe("tini's DEBUG lines", () => {
+  it('names each forwarded signal and each reaped child at debug', () => {
+    const h = start();
+    h.sup.onSignal(SIG.USR1);
+    h.sup.onSignal(36);
+    const orphan = h.libc.addProcess(1);
+    h.libc.exit(orphan.pid, exitedStatus(0));
+    h.sup.onSignal(SIG.CHLD);
+    expect(h.logger.messages('debug')).toEqual(expect.arrayContaining([
+      "Passing signal: 'SIGUSR1'", "Passing signal: 'SIGRTMIN+2'", `Reaped child with pid: '${orphan.pid}'`,
+    ]));
+  });
+
+  it('writes none below verbosity 3', () => {
+    const h = start({}, undefined, 2);
+    h.sup.onSignal(SIG.USR1);
+    const orphan = h.libc.addProcess(1);
+    h.libc.exit(orphan.pid, exitedStatus(0));
+    h.sup.onSignal(SIG.CHLD);
+    expect(h.kills()).toEqual([[-h.child.pid, SIG.USR1]]);
+    expect(h.logger.messages('debug')).toEqual([]);
   });
 });
