@@ -1,5 +1,6 @@
 /** Small synchronous file helpers for cgroupfs (and a fake tree standing in for it). */
 import fs from 'node:fs';
+import path from 'node:path';
 import { CgroupError } from './types.js';
 
 export function readText(file: string): string | null {
@@ -112,17 +113,39 @@ export function onCgroupfs(dir: string): boolean {
 }
 
 /** Remove a shared parent directory if it is empty (another launcher may still use it: then leave it). */
-export function rmdirIfEmpty(dir: string): void {
+export function rmdirIfEmpty(dir: string): boolean {
   try {
     fs.rmdirSync(dir);
-  } catch {
+    return true;
+  } catch (e) {
     // busy, not empty, or gone: all fine
+    return (e as NodeJS.ErrnoException).code === 'ENOENT';
   }
 }
 
 /**
+ * The directories of a (relative, possibly nested) parent path under `base`,
+ * outermost first: `a/b` gives base/a, base/a/b.
+ */
+export function parentLevels(base: string, parent: string): string[] {
+  const out: string[] = [];
+  let dir = base;
+  for (const part of parent.split('/').filter((p) => p !== '')) {
+    dir = path.join(dir, part);
+    out.push(dir);
+  }
+  return out;
+}
+
+/** Removes the parent's levels under `base` that are empty, innermost first, stopping at the first still in use. */
+export function removeEmptyParent(base: string, parent: string): void {
+  for (const dir of parentLevels(base, parent).reverse()) if (!rmdirIfEmpty(dir)) return;
+}
+
+/**
  * mkdir -p `parent`, then mkdir `dir` inside; retried when a concurrent
- * launcher removed the (empty) parent in between.
+ * launcher removed the (empty) parent in between. `onParent` runs once the
+ * parent's directories exist (to prepare each level).
  */
 export function mkdirUnder(parent: string, dir: string, onParent: () => void = () => {}): void {
   for (let attempt = 0; ; attempt++) {

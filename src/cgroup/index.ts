@@ -18,9 +18,10 @@ export function detectVersion(root: string): 1 | 2 | null {
   return null;
 }
 
-export function openCgroup(root: string, name: string, limits: Limits, version = detectVersion(root)): Cgroup {
-  if (version === 2) return new CgroupV2(root, name, v2Controllers(limits));
-  if (version === 1) return new CgroupV1(root, name, v1Controllers(limits));
+/** The cgroup `<parent>/<name>` in each hierarchy under root (`parent`: relative, possibly nested; default `tini-ts`). */
+export function openCgroup(root: string, name: string, limits: Limits, version = detectVersion(root), parent = CGROUP_PARENT): Cgroup {
+  if (version === 2) return new CgroupV2(root, name, v2Controllers(limits), parent);
+  if (version === 1) return new CgroupV1(root, name, v1Controllers(limits), parent);
   throw new CgroupError(`no cgroup hierarchy found at ${root} (mount cgroup2 or the v1 controllers there)`);
 }
 
@@ -52,15 +53,18 @@ export const processAlive = (pid: number, start: string): boolean => {
 };
 
 /**
- * Remove the empty cgroups under <hierarchy>/tini-ts/ whose launcher is dead.
- * Cgroups that still hold processes are left alone (and returned).
+ * Remove the empty cgroups under <hierarchy>/<parent>/ (`tini-ts` unless
+ * --cgroup-parent said otherwise) whose launcher is dead: only those named as
+ * a launcher names its cgroups, and only in this parent (other parents are
+ * other runs' business). Cgroups that still hold processes are left alone
+ * (and returned).
  */
-export function sweepStale(root: string, isAlive = processAlive): { removed: string[]; busy: string[] } {
+export function sweepStale(root: string, isAlive = processAlive, parent = CGROUP_PARENT): { removed: string[]; busy: string[] } {
   const removed: string[] = [];
   const busy: string[] = [];
   const parents: string[] = [];
   const version = detectVersion(root);
-  if (version === 2) parents.push(path.join(root, CGROUP_PARENT));
+  if (version === 2) parents.push(path.join(root, parent));
   else if (version === 1) {
     const seen = new Set<string>();
     for (const c of fs.readdirSync(root)) {
@@ -72,19 +76,19 @@ export function sweepStale(root: string, isAlive = processAlive): { removed: str
       }
       if (seen.has(real)) continue;
       seen.add(real);
-      parents.push(path.join(real, CGROUP_PARENT));
+      parents.push(path.join(real, parent));
     }
   }
-  for (const parent of parents) {
+  for (const dirOfParent of parents) {
     let entries: fs.Dirent[];
     try {
-      entries = fs.readdirSync(parent, { withFileTypes: true });
+      entries = fs.readdirSync(dirOfParent, { withFileTypes: true });
     } catch {
       continue;
     }
     for (const e of entries) {
       if (!e.isDirectory() || ownerAlive(e.name, isAlive)) continue;
-      const dir = path.join(parent, e.name);
+      const dir = path.join(dirOfParent, e.name);
       if (readPids(path.join(dir, 'cgroup.procs')).length > 0) busy.push(dir);
       else if (rmdirRetry(dir, 200)) removed.push(dir);
       else busy.push(dir);

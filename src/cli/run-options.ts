@@ -6,6 +6,7 @@
  */
 import { parseCpuList, parseDuration, parseSize } from '../cgroup/size.js';
 import type { Limits } from '../cgroup/types.js';
+import { parseEventDest } from '../events/destination.js';
 import { normalizeCapability } from '../runtime/hardening/capabilities.js';
 
 export const EXIT_LAUNCHER = 125;
@@ -29,6 +30,10 @@ export interface RunOptions {
   quiet: boolean;
   verbosity: number;
   cgroupRoot: string | null;
+  /** --cgroup-parent: where under each hierarchy's root the workload's cgroup is made (relative; default `tini-ts`). */
+  cgroupParent: string;
+  /** --events DEST: the init's event stream (a file path, `fd:N` or `-`); null: off. */
+  events: string | null;
   /** The container: root filesystem, process and hardening (see ContainerOptions). */
   container: ContainerOptions;
 }
@@ -103,6 +108,11 @@ Run:
   --grace DURATION     time between SIGTERM and SIGKILL (default 10s)
   --report FILE        write the report as JSON to FILE
   --cgroup-root DIR    cgroup filesystem root (default /sys/fs/cgroup)
+  --cgroup-parent PATH where the program's cgroup is made, relative to each
+                       hierarchy's root (default tini-ts; as docker's). Made
+                       when missing, removed when left empty
+  --events DEST        the init's event stream (JSON Lines, see EVENTS.md):
+                       a file (appended; opened on the host), fd:N, or - (stderr)
 Container (a root filesystem makes it one; hardened as docker run by default):
   --rootfs DIR         root filesystem (pivot_root into it)
   --layer DIR          read-only image layer, lowest first (repeatable): overlayfs
@@ -135,15 +145,32 @@ const err = (message: string): RunParse => ({
 /** Options that take a value, with the name used in messages. */
 const WITH_VALUE = new Set([
   '--memory', '-m', '--memory-swap', '--pids', '--cpus', '--cpu-shares', '--cpuset-cpus',
-  '--share', '--hostname', '--timeout', '--grace', '--report', '--cgroup-root',
+  '--share', '--hostname', '--timeout', '--grace', '--report', '--cgroup-root', '--cgroup-parent', '--events',
   '--rootfs', '--layer', '--upper', '--volume', '--user', '-u', '--group-add', '--workdir', '-w',
   '--env', '-e', '--env-file', '--cap-add', '--cap-drop', '--seccomp', '--ulimit', '--bundle',
 ]);
 
 /** Options that may come with --bundle (the rest is in config.json). */
-const WITH_BUNDLE = new Set(['--timeout', '--grace', '--report', '--cgroup-root', '--bundle']);
+const WITH_BUNDLE = new Set(['--timeout', '--grace', '--report', '--cgroup-root', '--cgroup-parent', '--events', '--bundle']);
 
 const absolute = (p: string) => p.startsWith('/');
+
+export const DEFAULT_CGROUP_PARENT = 'tini-ts';
+
+/** Why PATH is not a usable --cgroup-parent, or null: relative, no '.', '..' or empty components, printable. */
+export function cgroupParentProblem(value: string): string | null {
+  if (value === '') return 'an empty path';
+  if (value.startsWith('/')) return 'must be relative to the hierarchy\'s root (no leading /)';
+  if (/[\x00-\x1f\x7f]/.test(value)) return 'control characters (a newline?) are not allowed';
+  const parts = value.split('/');
+  if (parts.includes('..')) return "'..' is not allowed (the cgroup must stay under the root)";
+  if (parts.some((p) => p === '' || p === '.')) return "empty or '.' components are not allowed";
+  if (parts.some((p) => p.length > 255)) return 'a component is longer than 255 bytes';
+  return null;
+}
+
+/** One line for a bad --cgroup-parent value, shown safely (control characters escaped). */
+const shown = (v: string) => JSON.stringify(v);
 
 export function parseRunArgs(args: readonly string[], env: { cpuCount: number }): RunParse {
   const limits: Limits = {};
@@ -155,6 +182,8 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number })
   let quiet = false;
   let verbosity = 1;
   let cgroupRoot: string | null = null;
+  let cgroupParent = DEFAULT_CGROUP_PARENT;
+  let events: string | null = null;
   const container: ContainerOptions = {
     rootfs: null, layers: [], upper: null, readOnly: false, volumes: [], user: null, groupAdd: [], workdir: null,
     env: [], envFiles: [], capAdd: [], capDrop: [], noNewPrivs: true, seccomp: 'default', ulimits: [], bundle: null,
@@ -271,6 +300,19 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number })
       case '--cgroup-root':
         cgroupRoot = value;
         break;
+      case '--cgroup-parent': {
+        const problem = cgroupParentProblem(value);
+        if (problem) return err(`--cgroup-parent: ${shown(value)}: ${problem}`);
+        cgroupParent = value;
+        break;
+      }
+      case '--events': {
+        const dest = parseEventDest(value);
+        if (typeof dest === 'string') return err(`--events: ${dest} (give a file, fd:N or -)`);
+        if (/[\x00\n]/.test(value)) return err(`--events: ${shown(value)}: control characters are not allowed in a file name`);
+        events = value;
+        break;
+      }
       case '--rootfs':
       case '--upper':
       case '--bundle':
@@ -367,6 +409,6 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number })
   return {
     kind: 'run',
     argv: args.slice(i),
-    options: { limits, namespaces, hostname, timeoutMs, graceMs, reportFile, quiet, verbosity, cgroupRoot, container },
+    options: { limits, namespaces, hostname, timeoutMs, graceMs, reportFile, quiet, verbosity, cgroupRoot, cgroupParent, events, container },
   };
 }

@@ -1,9 +1,9 @@
 /**
  * System calls a container needs besides namespaces (ns.ts): device nodes,
  * pivot_root, resource limits, credentials, capabilities, no_new_privs,
- * seccomp, and a posix_spawn that takes the workload's environment and
- * working directory. Only `tini-ts run`'s re-executed init loads this file;
- * the plain init never declares (or pays for) these prototypes.
+ * seccomp; the workload is then started with libc.ts's spawn (given its
+ * environment and working directory). Only `tini-ts run`'s re-executed init
+ * loads this file; the plain init never declares (or pays for) these prototypes.
  *
  * Per-thread on purpose: credentials (setresuid/setresgid/setgroups) go
  * through syscall(2) rather than glibc's wrappers, which broadcast the change
@@ -15,8 +15,8 @@
  * Every call returns a Result carrying the errno by name.
  */
 import { loadKoffi, type Koffi } from './koffi-native.js';
-import { errnoName } from './errno.js';
-import { ok, type Result, type SysError } from './types.js';
+import { sysError as fail } from './errno.js';
+import { ok, type Result } from './types.js';
 
 // x86_64 system call numbers.
 const SYS_SETGROUPS = 116;
@@ -36,14 +36,6 @@ const PR_CAP_AMBIENT_RAISE = 2;
 const SECCOMP_MODE_FILTER = 2;
 const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 
-// <spawn.h>
-const POSIX_SPAWN_SETPGROUP = 0x02;
-const POSIX_SPAWN_SETSIGDEF = 0x04;
-const POSIX_SPAWN_SETSIGMASK = 0x08;
-const SIZEOF_SPAWNATTR = 336;
-const SIZEOF_FILE_ACTIONS = 80;
-const SIZEOF_SIGSET = 128;
-
 export const S_IFCHR = 0o020000;
 
 /** <sys/resource.h> RLIMIT_* numbers on Linux. */
@@ -59,14 +51,6 @@ export interface CapSets {
   effective: [number, number];
   permitted: [number, number];
   inheritable: [number, number];
-}
-
-export interface ContainerSpawn {
-  /** An absolute path, or one relative to `cwd` (no PATH lookup here). */
-  path: string;
-  argv: Buffer[];
-  env: Buffer[];
-  cwd: string;
 }
 
 export interface ContainerLibc {
@@ -88,12 +72,6 @@ export interface ContainerLibc {
   setNoNewPrivs(): Result<void>;
   /** prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog): the calling thread only. */
   installSeccomp(program: Buffer): Result<void>;
-  /** posix_spawn in a new process group, stdio passed, everything else closed, in `cwd`. */
-  spawn(req: ContainerSpawn): Result<number>;
-}
-
-function fail(call: string, errno: number): SysError {
-  return { ok: false, call, errno, code: errnoName(errno) };
 }
 
 let cached: ContainerLibc | undefined;
@@ -111,25 +89,10 @@ export function createContainerLibc(koffi: Koffi = loadKoffi()): ContainerLibc {
   const fprog = koffi.struct('tini_ts_sock_fprog', { len: 'unsigned short', filter: 'void *' });
   const fprogPtr = koffi.pointer(fprog);
 
-  const attrInit = c.func('int posix_spawnattr_init(void *attr)');
-  const attrDestroy = c.func('int posix_spawnattr_destroy(void *attr)');
-  const attrSetflags = c.func('int posix_spawnattr_setflags(void *attr, short flags)');
-  const attrSetpgroup = c.func('int posix_spawnattr_setpgroup(void *attr, int pgroup)');
-  const attrSetsigmask = c.func('int posix_spawnattr_setsigmask(void *attr, void *set)');
-  const attrSetsigdefault = c.func('int posix_spawnattr_setsigdefault(void *attr, void *set)');
-  const faInit = c.func('int posix_spawn_file_actions_init(void *fa)');
-  const faDestroy = c.func('int posix_spawn_file_actions_destroy(void *fa)');
-  const faAdddup2 = c.func('int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)');
-  const faAddclosefrom = c.func('int posix_spawn_file_actions_addclosefrom_np(void *fa, int from)');
-  const faAddchdir = c.func('int posix_spawn_file_actions_addchdir_np(void *fa, const char *path)');
-  const posixSpawn = c.func('int posix_spawn(_Out_ int *pid, const char *path, void *fa, void *attr, void **argv, void **envp)');
-
   const check = (call: string, rc: number | bigint): Result<void> => (Number(rc) === -1 ? fail(call, errno()) : ok(undefined));
-  const checkRc = (call: string, rc: number): SysError | undefined => (rc === 0 ? undefined : fail(call, rc));
   const ul = (v: number) => ['unsigned long', v] as const;
   const pr = (call: string, option: number, a = 0, b = 0, c2 = 0, d = 0) =>
     check(call, prctl(option, ...ul(a), ...ul(b), ...ul(c2), ...ul(d)));
-  const cstrings = (list: Buffer[]): (Buffer | null)[] => [...list.map((a) => Buffer.concat([a, Buffer.from([0])])), null];
 
   cached = {
     mknod(path, mode, major, minor) {
@@ -177,36 +140,6 @@ export function createContainerLibc(koffi: Koffi = loadKoffi()): ContainerLibc {
     installSeccomp(program) {
       const prog = { len: program.length / 8, filter: program };
       return check('prctl(PR_SET_SECCOMP)', prctl(PR_SET_SECCOMP, 'unsigned long', SECCOMP_MODE_FILTER, fprogPtr, prog, 'unsigned long', 0, 'unsigned long', 0));
-    },
-    spawn(req) {
-      const attr = Buffer.alloc(SIZEOF_SPAWNATTR);
-      const fa = Buffer.alloc(SIZEOF_FILE_ACTIONS);
-      const e1 = checkRc('posix_spawnattr_init', attrInit(attr));
-      if (e1) return e1;
-      const e2 = checkRc('posix_spawn_file_actions_init', faInit(fa));
-      if (e2) {
-        attrDestroy(attr);
-        return e2;
-      }
-      try {
-        const err =
-          checkRc('posix_spawnattr_setflags', attrSetflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP)) ??
-          checkRc('posix_spawnattr_setpgroup', attrSetpgroup(attr, 0)) ??
-          checkRc('posix_spawnattr_setsigmask', attrSetsigmask(attr, Buffer.alloc(SIZEOF_SIGSET))) ??
-          checkRc('posix_spawnattr_setsigdefault', attrSetsigdefault(attr, Buffer.alloc(SIZEOF_SIGSET, 0xff))) ??
-          checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, 0, 0)) ??
-          checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, 1, 1)) ??
-          checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, 2, 2)) ??
-          checkRc('posix_spawn_file_actions_addclosefrom_np', faAddclosefrom(fa, 3)) ??
-          checkRc('posix_spawn_file_actions_addchdir_np', faAddchdir(fa, req.cwd));
-        if (err) return err;
-        const pid = [0];
-        const rc = posixSpawn(pid, req.path, fa, attr, cstrings(req.argv), cstrings(req.env));
-        return rc === 0 ? ok(pid[0]) : fail('posix_spawn', rc);
-      } finally {
-        faDestroy(fa);
-        attrDestroy(attr);
-      }
     },
   };
   return cached;

@@ -1,4 +1,6 @@
 /** Linux errno numbers by name, so errors can be reported as `ENOENT` rather than 2. */
+import type { SysError } from './types.js';
+
 const NAMES: Readonly<Record<number, string>> = {
   1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 4: 'EINTR', 5: 'EIO', 6: 'ENXIO', 7: 'E2BIG', 8: 'ENOEXEC',
   9: 'EBADF', 10: 'ECHILD', 11: 'EAGAIN', 12: 'ENOMEM', 13: 'EACCES', 14: 'EFAULT', 15: 'ENOTBLK',
@@ -32,4 +34,9 @@ export function errnoName(n: number): string {
 export function errnoMessage(n: number): string {
   const name = errnoName(n);
   return MESSAGES[name] ?? name;
+}
+
+/** The failed Result of a call: its name, the errno, and the errno's name (every libc file reports failures this way). */
+export function sysError(call: string, errno: number): SysError {
+  return { ok: false, call, errno, code: errnoName(errno) };
 }

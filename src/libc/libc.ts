@@ -4,7 +4,7 @@
  * carries the errno by name (see types.ts).
  */
 import { loadKoffi, type Koffi } from './koffi-native.js';
-import { errnoName } from './errno.js';
+import { ERRNO, sysError as fail } from './errno.js';
 import { ok, type Libc, type Result, type SpawnRequest, type SysError, type WaitStatus, type WaitidInfo } from './types.js';
 
 // <spawn.h> flags and sizes on x86_64/arm64 glibc.
@@ -30,9 +30,8 @@ const PR_GET_CHILD_SUBREAPER = 37;
 const SIG_UNBLOCK = 1;
 const SIG_IGN = 1n;
 
-function fail(call: string, errno: number): SysError {
-  return { ok: false, call, errno, code: errnoName(errno) };
-}
+/** NUL-terminated copies and a final NULL: an argv or envp array. */
+const cstrings = (list: Buffer[]): (Buffer | null)[] => [...list.map((a) => Buffer.concat([a, Buffer.from([0])])), null];
 
 /** A sigset_t with the given signals set (bit n-1 for signal n). */
 function sigset(sigs: number[]): Buffer {
@@ -79,9 +78,23 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
   } catch {
     faAddtcsetpgrp = undefined; // glibc < 2.35: the child keeps the init's foreground group
   }
+  // glibc >= 2.29; declared on first use (only `tini-ts run`'s workload asks for a directory).
+  let faAddchdir: ((fa: Buffer, path: string) => number) | null | undefined;
+  const addchdir = () => {
+    if (faAddchdir === undefined) {
+      try {
+        faAddchdir = c.func('int posix_spawn_file_actions_addchdir_np(void *fa, const char *path)');
+      } catch {
+        faAddchdir = null;
+      }
+    }
+    return faAddchdir;
+  };
   const spawnp = c.func(
     'int posix_spawnp(_Out_ int *pid, const char *file, void *fa, void *attr, void **argv, void *envp)',
   );
+  // An explicit environment (`tini-ts run`'s workload): envp as an array; declared on first use.
+  let spawnpEnv: ((pid: number[], file: Buffer | string, fa: Buffer, attr: Buffer, argv: (Buffer | null)[], envp: (Buffer | null)[]) => number) | undefined;
   // The process's own `environ` (the executable's copy): passing it on keeps
   // the environment byte for byte, whatever its encoding.
   const environSym = self.symbol('environ');
@@ -126,11 +139,21 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
         const e = checkRc('posix_spawn_file_actions_addtcsetpgrp_np', faAddtcsetpgrp(fa, 0));
         if (e) return e;
       }
-      const argv: (Buffer | null)[] = req.argv.map((a) => Buffer.concat([a, Buffer.from([0])]));
-      argv.push(null);
-      const envp = koffi.decode(environSym, 'void *');
+      if (req.cwd !== undefined) {
+        const chdir = addchdir();
+        if (!chdir) return fail('posix_spawn_file_actions_addchdir_np', ERRNO.ENOSYS);
+        const e = checkRc('posix_spawn_file_actions_addchdir_np', chdir(fa, req.cwd));
+        if (e) return e;
+      }
+      const argv = cstrings(req.argv);
+      const file = req.file ?? argv[0]!;
       const pid = [0];
-      const rc = spawnp(pid, argv[0], fa, attr, argv, envp);
+      let rc: number;
+      if (req.env === undefined) rc = spawnp(pid, file, fa, attr, argv, koffi.decode(environSym, 'void *'));
+      else {
+        spawnpEnv ??= c.func('int posix_spawnp(_Out_ int *pid, const char *file, void *fa, void *attr, void **argv, void **envp)');
+        rc = spawnpEnv(pid, file, fa, attr, argv, cstrings(req.env));
+      }
       return rc === 0 ? ok(pid[0]) : fail('posix_spawnp', rc);
     } finally {
       faDestroy(fa);

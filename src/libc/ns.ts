@@ -5,8 +5,8 @@
  * Result carrying the errno by name.
  */
 import { loadKoffi, type Koffi } from './koffi-native.js';
-import { errnoName } from './errno.js';
-import { ok, type Result, type SysError } from './types.js';
+import { sysError as fail } from './errno.js';
+import { ok, type Result } from './types.js';
 
 /** <sched.h> clone flags. */
 export const CLONE = {
@@ -71,10 +71,6 @@ export interface NsLibc {
   setCloexec(fd: number): Result<void>;
   close(fd: number): Result<void>;
   setParentDeathSignal(sig: number): Result<void>;
-}
-
-function fail(call: string, errno: number): SysError {
-  return { ok: false, call, errno, code: errnoName(errno) };
 }
 
 let cached: NsLibc | undefined;

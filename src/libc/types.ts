@@ -29,6 +29,15 @@ export interface SpawnRequest {
    * above the highest one listed is closed in the child.
    */
   passFds: number[];
+  /**
+   * The program to execute, when it is not argv[0] looked up along PATH: a
+   * name with a '/' is executed as it is (relative to `cwd`), no PATH search.
+   */
+  file?: string;
+  /** The child's working directory (posix_spawn_file_actions_addchdir_np); default: the init's. */
+  cwd?: string;
+  /** The child's environment as NAME=VALUE byte strings; default: the init's own `environ`, byte for byte. */
+  env?: Buffer[];
 }
 
 export interface Libc {

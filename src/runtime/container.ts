@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ownerAlive, processAlive } from '../cgroup/index.js';
-import type { DeviceRule, Limits } from '../cgroup/types.js';
+import { CGROUP_PARENT, type DeviceRule, type Limits } from '../cgroup/types.js';
 import { DEFAULT_ALLOWED, DENY_ALL } from '../cgroup/v1/devices.js';
 import { isContainer, type NamespaceName, type RunOptions } from '../cli/run-options.js';
 import { DOCKER_DEFAULT_CAPS, resolveCapabilities } from './hardening/capabilities.js';
@@ -191,6 +191,8 @@ export const STATE_ROOT = '/run/tini-ts';
 /** The overlay's work directory beside a kept --upper, and the file in the state directory naming it. */
 const WORK_PREFIX = '.tini-ts-work-';
 const WORK_RECORD = 'work-dir';
+/** The file in the state directory naming the launcher's --cgroup-parent (absent: the default). */
+const PARENT_RECORD = 'cgroup-parent';
 
 /** Mount points (host view) from /proc/self/mountinfo, octal escapes decoded. */
 function mountPoints(): string[] {
@@ -213,9 +215,11 @@ function mountPoints(): string[] {
  * has something mounted on or under it (it is then returned in `kept`). The
  * container's mounts lived in its own mount namespace, gone with its init, so
  * what is left is plain files: the generated /etc files, a temporary upper
- * layer, the overlay's work directory.
+ * layer, the overlay's work directory. Only the state of launchers that used
+ * the same --cgroup-parent (`parent`) is swept, as their cgroups are: runs
+ * with parents of their own (tests side by side) never touch each other's.
  */
-export function sweepStaleState(stateRoot = STATE_ROOT, isAlive = processAlive): { removed: string[]; kept: string[] } {
+export function sweepStaleState(stateRoot = STATE_ROOT, isAlive = processAlive, parent = CGROUP_PARENT): { removed: string[]; kept: string[] } {
   const removed: string[] = [];
   const kept: string[] = [];
   let entries: fs.Dirent[];
@@ -224,7 +228,16 @@ export function sweepStaleState(stateRoot = STATE_ROOT, isAlive = processAlive):
   } catch {
     return { removed, kept };
   }
-  const stale = entries.filter((e) => e.isDirectory() && /^[0-9]+-[0-9]+-/.test(e.name) && !ownerAlive(e.name, isAlive));
+  const parentOf = (dir: string) => {
+    try {
+      return fs.readFileSync(path.join(dir, PARENT_RECORD), 'utf8');
+    } catch {
+      return CGROUP_PARENT;
+    }
+  };
+  const stale = entries.filter(
+    (e) => e.isDirectory() && /^[0-9]+-[0-9]+-/.test(e.name) && !ownerAlive(e.name, isAlive) && parentOf(path.join(stateRoot, e.name)) === parent,
+  );
   if (stale.length === 0) return { removed, kept };
   const mounts = mountPoints();
   for (const e of stale) {
@@ -265,6 +278,7 @@ export class ContainerState {
   constructor(
     name: string,
     private readonly config: ContainerConfig,
+    private readonly cgroupParent = CGROUP_PARENT,
   ) {
     this.dir = path.join(STATE_ROOT, name);
   }
@@ -274,6 +288,8 @@ export class ContainerState {
     const c = this.config;
     fs.mkdirSync(STATE_ROOT, { recursive: true, mode: 0o700 });
     fs.mkdirSync(this.dir, { mode: 0o700 });
+    // For the sweep (sweepStaleState), which takes only its own parent's.
+    if (this.cgroupParent !== CGROUP_PARENT) fs.writeFileSync(path.join(this.dir, PARENT_RECORD), this.cgroupParent);
     let layers: { lower: string[]; upper: string; work: string } | undefined;
     if (c.layers.length > 0) {
       this.root = path.join(this.dir, 'root');

@@ -32,6 +32,8 @@ export interface InitPlan {
   pidsMax: { file: string; limit: number } | null;
   /** write end of the status pipe (inherited) */
   statusFd: number;
+  /** --events: the destination as an inherited descriptor (a file the launcher opened, fd:N, or 2); null: off. */
+  eventsFd: number | null;
   graceMs: number;
   verbosity: number;
   /** A root filesystem to build and pivot into (see rootfs/plan.ts). */

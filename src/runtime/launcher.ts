@@ -24,6 +24,7 @@ import { createLibc } from '../libc/libc.js';
 import { CLONE, SOCK_CLOEXEC, SOCK_NONBLOCK, createNsLibc, type NsLibc } from '../libc/ns.js';
 import { SIG, forwardableSignals } from '../libc/signals.js';
 import { WNOHANG, type Libc, type WaitStatus } from '../libc/types.js';
+import { parseEventDest } from '../events/destination.js';
 import { createLogger, writeStderr, writeStdout, type Logger } from '../log/log.js';
 import { listenToSignals } from '../supervisor/signal-source.js';
 import { INIT_MODE, parseInitMessages, type InitPlan } from './init-protocol.js';
@@ -90,6 +91,11 @@ export function runLauncher(args: string[]): void {
   const logger = createLogger(options.verbosity, libc.getpid());
   if (ns.geteuid() !== 0) refuse('must run as root (namespaces and cgroups need CAP_SYS_ADMIN); run it with sudo or as root');
 
+  // --- the event stream: its destination, opened here on the host ---------
+  // The init inherits it as a descriptor, so a path names a host file even
+  // with --rootfs (and is checked before anything is created).
+  const eventsFd = options.events === null ? null : openEvents(options.events, refuse);
+
   // --- cgroup: check, sweep, create, limit -------------------------------
   const root = options.cgroupRoot ?? DEFAULT_ROOT;
   const version = detectVersion(root);
@@ -102,10 +108,10 @@ export function runLauncher(args: string[]): void {
   const missing = version === 2 ? v2Missing(root, v2Controllers(options.limits)) : v1Missing(root, v1Controllers(options.limits));
   if (missing) refuse(`the cgroup controller '${missing}' is not available under ${root} (cgroup v${version}); enable it or drop the option that needs it`);
   const name = cgroupName(process.pid, startTime('self'), randomHex(3));
-  const cgroup = openCgroup(root, name, options.limits, version);
+  const cgroup = openCgroup(root, name, options.limits, version, options.cgroupParent);
 
   const teardown = new Teardown(cgroup, logger);
-  if (config && inContainer) teardown.state = new (containerModule().ContainerState)(name, config);
+  if (config && inContainer) teardown.state = new (containerModule().ContainerState)(name, config, options.cgroupParent);
   try {
     teardown.cgroupCreated = true; // partial creation is undone as well
     cgroup.create();
@@ -156,6 +162,7 @@ export function runLauncher(args: string[]): void {
     pidsCurrent: `${pidsDir(cgroup)}/pids.current`,
     pidsMax: options.limits.pids === undefined ? null : { file: `${pidsDir(cgroup)}/pids.max`, limit: options.limits.pids },
     statusFd: statusWrite,
+    eventsFd: eventsFd?.fd ?? null,
     graceMs: options.graceMs,
     verbosity: options.verbosity,
     container: rootfsPlan,
@@ -163,6 +170,7 @@ export function runLauncher(args: string[]): void {
   };
   const spawned = spawnInNamespaces(ns, libc, options, plan);
   ns.close(statusWrite);
+  if (eventsFd?.opened) ns.close(eventsFd.fd); // the init has its own copy
   if (typeof spawned === 'string') {
     if (teardown.state) teardown.state.createdInRoot = createdPaths(parseInitMessages(readAll(statusRead)));
     ns.close(statusRead);
@@ -175,7 +183,7 @@ export function runLauncher(args: string[]): void {
 
   // What launchers that died left behind, swept while the init starts up
   // (the launcher has nothing else to do until the init reports).
-  sweepLeftovers(root, logger);
+  sweepLeftovers(root, options.cgroupParent, logger);
 
   // --- wait ---------------------------------------------------------------
   const keepAlive = setInterval(() => {}, 2 ** 30);
@@ -279,16 +287,16 @@ export function runLauncher(args: string[]): void {
 }
 
 /** Stale cgroups and container state directories of launchers that died (only those whose owner is gone). */
-function sweepLeftovers(root: string, logger: Logger): void {
+function sweepLeftovers(root: string, parent: string, logger: Logger): void {
   try {
-    const swept = sweepStale(root);
+    const swept = sweepStale(root, undefined, parent);
     for (const d of swept.removed) logger.log('info', `removed ${d}, left by a launcher that died`);
     for (const d of swept.busy) logger.log('warn', `${d} was left by a launcher that died and still has processes`);
   } catch (e) {
     logger.log('warn', `could not sweep stale cgroups: ${(e as Error).message}`);
   }
   try {
-    const swept = containerModule().sweepStaleState();
+    const swept = containerModule().sweepStaleState(undefined, undefined, parent);
     for (const d of swept.removed) logger.log('info', `removed ${d}, left by a launcher that died`);
     for (const d of swept.kept) logger.log('warn', `${d} was left by a launcher that died and still has mounts; not removed`);
   } catch (e) {
@@ -323,7 +331,7 @@ function spawnInNamespaces(ns: NsLibc, libc: Libc, options: RunOptions, plan: In
     argv: [...self, INIT_MODE, JSON.stringify(plan)].map((a) => Buffer.from(a)),
     newProcessGroup: true,
     foregroundTty: false,
-    passFds: [0, 1, 2, plan.statusFd],
+    passFds: [0, 1, 2, plan.statusFd, ...(plan.eventsFd !== null && plan.eventsFd > 2 ? [plan.eventsFd] : [])],
   });
   // Back to the launcher's own namespaces: without this the main thread can
   // create no threads (pid) and the thread pool would see other namespaces.
@@ -339,6 +347,32 @@ function spawnInNamespaces(ns: NsLibc, libc: Libc, options: RunOptions, plan: In
   }
   if (!r.ok) return `cannot start the init (${process.execPath}): ${r.code}`;
   return r.value;
+}
+
+/**
+ * --events DEST for the init: a file is opened here (O_APPEND|O_CREAT, 0644;
+ * O_NONBLOCK so a FIFO without a reader fails rather than hangs), `fd:N` must
+ * be open, `-` is stderr. The init reopens the descriptor as the plain init
+ * does (see events/destination.ts). A destination that cannot be used is
+ * refused (exit 125) before anything is created.
+ */
+function openEvents(text: string, refuse: (message: string) => never): { fd: number; opened: boolean } {
+  const dest = parseEventDest(text);
+  if (typeof dest === 'string') return refuse(`--events: ${dest}`);
+  if (dest.kind === 'fd') {
+    try {
+      fs.fstatSync(dest.fd);
+    } catch (e) {
+      return refuse(`--events ${text}: fd ${dest.fd} is not open (${(e as NodeJS.ErrnoException).code})`);
+    }
+    return { fd: dest.fd, opened: false };
+  }
+  const { O_WRONLY, O_APPEND, O_CREAT, O_NONBLOCK } = fs.constants;
+  try {
+    return { fd: fs.openSync(dest.path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK, 0o644), opened: true };
+  } catch (e) {
+    return refuse(`--events: cannot open ${dest.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }
 
 /** What to undo, whatever the path out: kill everything, then remove the cgroup. */

@@ -14,7 +14,11 @@
  *      unshare the cgroup namespace, so its root is the workload's cgroup.
  *   5. Spawn the program and supervise it with the init's own shell and core
  *      (forwarding, grace, 128+N), then report its raw wait status to the
- *      launcher before exiting.
+ *      launcher before exiting. With --events, the same event stream as the
+ *      plain init's (start, spawn, signal, forward, reap, grace, escalate,
+ *      exit; pids as this pid namespace numbers them), written to the
+ *      descriptor the launcher handed over (reopened here before anything
+ *      is mounted, see openEvents).
  *
  * Why the init joins the cgroup itself (option "a"): the program inherits the
  * cgroup at fork, so it is inside before its first instruction, with no race
@@ -37,7 +41,10 @@ import { createLibc } from '../libc/libc.js';
 import { CLONE, MS, createNsLibc, type NsLibc } from '../libc/ns.js';
 import { SIG, forwardableSignals } from '../libc/signals.js';
 import type { Libc, Result } from '../libc/types.js';
+import { openEventDest } from '../events/destination.js';
+import { createEventSink, type EventSink } from '../events/sink.js';
 import { createLogger, type Logger } from '../log/log.js';
+import { VERSION } from '../texts.js';
 import { execFailureCode } from '../supervisor/core.js';
 import { startSupervisor } from '../supervisor/shell.js';
 import { listenToSignals } from '../supervisor/signal-source.js';
@@ -108,6 +115,8 @@ export function runNsInit(args: string[]): void {
   must(ns.setCloexec(plan.statusFd)); // the program must not hold the launcher's pipe
   must(ns.setParentDeathSignal(SIG.KILL));
   libc.setProcessName('tini-ts');
+  // Before /proc or the root changes: the descriptor is reopened through /proc/self/fd.
+  const events = plan.eventsFd === null ? undefined : openEvents(plan.eventsFd, libc, logger);
 
   if (plan.privateMounts) must(ns.mount(null, '/', null, MS.REC | MS.PRIVATE, null), 'making mounts private: ');
   if (plan.mountProc) must(ns.mount('proc', '/proc', 'proc', MS.NOSUID | MS.NODEV | MS.NOEXEC, null), 'mounting /proc: ');
@@ -118,7 +127,7 @@ export function runNsInit(args: string[]): void {
   function afterJoin(): void {
     const bad = joinErrors.findIndex((e) => e !== null);
     if (bad >= 0) fatal(`cannot join the cgroup through ${plan.procsFiles[bad]}: ${joinErrors[bad]}`);
-    supervise(plan, ns!, libc, logger, { send, fatal, must, exit });
+    supervise(plan, ns!, libc, logger, events, { send, fatal, must, exit });
   }
 }
 
@@ -130,7 +139,7 @@ interface InitTools {
 }
 
 /** Once in the cgroup: its limits, the cgroup namespace, the root filesystem, then the program. */
-function supervise(plan: InitPlan, ns: NsLibc, libc: Libc, logger: Logger, { send, fatal, must, exit }: InitTools): void {
+function supervise(plan: InitPlan, ns: NsLibc, libc: Libc, logger: Logger, events: EventSink | undefined, { send, fatal, must, exit }: InitTools): void {
   const container = plan.container;
   // The host's view of our cgroups, for the container's /sys/fs/cgroup (before a cgroup namespace hides it).
   const cgroupMounts = container ? readCgroupMounts() : [];
@@ -168,10 +177,22 @@ function supervise(plan: InitPlan, ns: NsLibc, libc: Libc, logger: Logger, { sen
   listenToSignals([...forwardableSignals(), SIG.CHLD], (sig) => onSignal(sig));
   must(libc.unblockSignals([...forwardableSignals(), SIG.CHLD]));
 
+  if (events) {
+    const sub = libc.isChildSubreaper();
+    const pid = libc.getpid();
+    events.start({
+      pid,
+      pid1: pid === 1,
+      subreaper: sub.ok && sub.value,
+      version: VERSION,
+      options: { grace_ms: plan.graceMs, expected_codes: [], verbosity: plan.verbosity, warn_on_reap: false, parent_death_signal: SIG.KILL, subreaper: pid !== 1 },
+    });
+  }
+
   let childPid: number;
   if (plan.process) {
     const rootDev = fs.statSync('/').dev;
-    const w = startWorkload(plan.process, plan.argv, cl!, (p) => {
+    const w = startWorkload(plan.process, plan.argv, cl!, (req) => libc.spawn(req), (p) => {
       if (container && fs.lstatSync(p).dev === rootDev) send({ kind: 'created', path: container.root + p });
     });
     if (w.kind === 'error') fatal(w.message);
@@ -182,9 +203,11 @@ function supervise(plan: InitPlan, ns: NsLibc, libc: Libc, logger: Logger, { sen
     if (!r.ok) execFailed(r.code);
     childPid = (r as { value: number }).value;
   }
+  events?.spawn(childPid, childPid, plan.argv.map((a) => Buffer.from(a)), false);
   function execFailed(code: string): never {
     const exitCode = execFailureCode(code, new Set());
     logger.log('fatal', `exec ${plan.argv[0]} failed: ${code}`);
+    events?.exit(exitCode, 'exec-failed', code);
     send({ kind: 'exec-error', code, exitCode });
     return exit(exitCode);
   }
@@ -205,6 +228,7 @@ function supervise(plan: InitPlan, ns: NsLibc, libc: Libc, logger: Logger, { sen
     {
       libc,
       logger,
+      events,
       now: () => Number(process.hrtime.bigint()) / 1e6,
       exit: (code) => {
         if (sup.state.mainStatus !== null) send({ kind: 'status', status: sup.state.mainStatus });
@@ -213,6 +237,21 @@ function supervise(plan: InitPlan, ns: NsLibc, libc: Libc, logger: Logger, { sen
     },
   );
   onSignal = (sig) => sup.onSignal(sig);
+}
+
+/**
+ * The event stream on the descriptor the launcher handed over, as the plain
+ * init opens `fd:N` (a new non-blocking description of the init's own; N
+ * itself closed). One that cannot be used is a warning: supervision matters
+ * more than its record.
+ */
+function openEvents(fd: number, libc: Libc, logger: Logger): EventSink | undefined {
+  try {
+    return createEventSink(openEventDest({ kind: 'fd', fd }, libc));
+  } catch (e) {
+    logger.log('warn', `--events: ${(e as Error).message}: no events will be written`);
+    return undefined;
+  }
 }
 
 /** The init's tasks in the cgroup (pids.current, as nothing else is there yet); else all its threads. */

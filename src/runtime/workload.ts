@@ -1,8 +1,8 @@
 /**
  * Starts the workload from the init (inside the container, after pivot_root):
  * credentials, capabilities, no_new_privs, rlimits and seccomp are applied to
- * the init's MAIN THREAD only, then posix_spawn (which runs on that thread)
- * gives them to the workload. See libc/container.ts for why per thread.
+ * the init's MAIN THREAD only, then posix_spawn (libc.ts's spawn, which runs
+ * on that thread) gives them to the workload. See libc/container.ts for why per thread.
  *
  * Order (as runc's finalizeNamespace / setupUser, adapted):
  *   1. rlimits (process-wide; the init keeps them too, harmless), then
@@ -28,7 +28,7 @@
 import fs from 'node:fs';
 import type { ContainerLibc } from '../libc/container.js';
 import { RLIMIT } from '../libc/container.js';
-import type { Result } from '../libc/types.js';
+import type { Libc, Result } from '../libc/types.js';
 import { CAPABILITIES, capabilityWords } from './hardening/capabilities.js';
 import { findProgram, resolveCredentials, withHome, type ProcessSpec } from './process.js';
 
@@ -62,7 +62,13 @@ function lastCap(): number {
   return Number.isInteger(n) && n > 0 ? n : CAPABILITIES.length - 1;
 }
 
-export function startWorkload(spec: ProcessSpec, argv: string[], cl: ContainerLibc, onCreated: (p: string) => void): WorkloadStart {
+export function startWorkload(
+  spec: ProcessSpec,
+  argv: string[],
+  cl: ContainerLibc,
+  spawn: Libc['spawn'],
+  onCreated: (p: string) => void,
+): WorkloadStart {
   const creds = resolveCredentials(spec, readOr('/etc/passwd', ''), readOr('/etc/group', ''));
   if (typeof creds === 'string') return { kind: 'error', message: creds };
   const env = spec.env === null ? null : withHome(spec.env, creds.home);
@@ -129,11 +135,18 @@ export function startWorkload(spec: ProcessSpec, argv: string[], cl: ContainerLi
     const e = step();
     if (e) return { kind: 'error', message: `setting up the workload's process: ${e}` };
   }
-  const r = cl.spawn({
-    path: program ?? argv[0],
+  // In a new process group, stdio passed, everything else closed, in `cwd`.
+  // No PATH search of the init's own: the program found above (absolute), or
+  // the name as given, relative to the working directory (as execve takes it).
+  const file = program ?? (argv[0].includes('/') ? argv[0] : `./${argv[0]}`);
+  const r = spawn({
+    file,
     argv: argv.map((a) => Buffer.from(a)),
     env: (env ?? Object.entries(process.env).map(([k, v]) => `${k}=${v}`)).map((e) => Buffer.from(e)),
     cwd,
+    newProcessGroup: true,
+    foregroundTty: false,
+    passFds: [0, 1, 2],
   });
   return r.ok ? { kind: 'spawned', pid: r.value } : { kind: 'exec-error', code: r.code };
 }

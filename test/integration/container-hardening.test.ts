@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { capabilityMask, DOCKER_DEFAULT_CAPS } from '../../src/runtime/hardening/capabilities.js';
 import { canContainer, fields, hostState, makeFixture, type Fixture } from './container-helpers.js';
-import { hasSyncReturn, run } from './run-helpers.js';
+import { hasSyncReturn, parentLeft, run } from './run-helpers.js';
 
 const status = 'grep -E "^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):" /proc/self/status | tr -d "\\t" | sed "s/:/=/"';
 const hex = (m: bigint) => m.toString(16).padStart(16, '0');
@@ -19,7 +19,10 @@ describe.skipIf(!canContainer)('tini-ts run: the hardened workload', () => {
   beforeAll(() => {
     f = makeFixture();
   });
-  afterAll(() => f?.cleanup());
+  afterAll(() => {
+    f?.cleanup();
+    expect(parentLeft()).toEqual([]);
+  });
   beforeEach(() => {
     before = hostState(f);
   });

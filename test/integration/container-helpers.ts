@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { busyboxAvailable, makeBusyboxRootfs } from '../helpers/rootfs.js';
-import { canRun, snapshot } from './run-helpers.js';
+import { canRun, ownStateDirs, snapshot } from './run-helpers.js';
 
 export const canContainer = canRun && busyboxAvailable();
 
@@ -37,11 +37,11 @@ export function makeFixture(): Fixture {
   return { dir, rootfs, layer, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** What must be the same before and after: our cgroups, the host's mounts, the launcher's state, the layers. */
+/** What must be the same before and after: our cgroups, the host's mounts, our launchers' state, the layers. */
 export function hostState(f: Fixture): Record<string, unknown> {
   return {
     ...snapshot(),
-    state: fs.existsSync('/run/tini-ts') ? fs.readdirSync('/run/tini-ts') : [],
+    state: ownStateDirs(),
     rootfs: tree(f.rootfs),
     layer: tree(f.layer),
     work: fs.readdirSync(f.dir).filter((n) => n.startsWith('.tini-ts-work')),

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { canContainer, fields, hostState, makeFixture, type Fixture } from './container-helpers.js';
-import { hasSyncReturn, processesWith, run, start, waitFor } from './run-helpers.js';
+import { hasSyncReturn, parentLeft, processesWith, run, start, waitFor } from './run-helpers.js';
 
 describe.skipIf(!canContainer)('tini-ts run: root filesystem', () => {
   let f: Fixture;
@@ -16,7 +16,10 @@ describe.skipIf(!canContainer)('tini-ts run: root filesystem', () => {
   beforeAll(() => {
     f = makeFixture();
   });
-  afterAll(() => f?.cleanup());
+  afterAll(() => {
+    f?.cleanup();
+    expect(parentLeft()).toEqual([]);
+  });
   beforeEach(() => {
     before = hostState(f);
   });

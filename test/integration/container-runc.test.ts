@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canContainer, fields, makeFixture, type Fixture } from './container-helpers.js';
-import { BIN, CG, snapshot } from './run-helpers.js';
+import { CG, ownStateDirs, parentLeft, runArgs, runBin, snapshot } from './run-helpers.js';
 
 const hasRunc = spawnSync('runc', ['--version']).status === 0;
 
@@ -52,7 +52,10 @@ describe.skipIf(!canContainer || !hasRunc)('tini-ts run --bundle beside runc run
     config.process.args = ['sh', '-c', probe];
     fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
   });
-  afterAll(() => f?.cleanup());
+  afterAll(() => {
+    f?.cleanup();
+    expect(parentLeft()).toEqual([]);
+  });
 
   function runc(): { status: number | null; stdout: string; stderr: string } {
     const id = `tini-ts-diff-${crypto.randomBytes(4).toString('hex')}`;
@@ -70,9 +73,9 @@ describe.skipIf(!canContainer || !hasRunc)('tini-ts run --bundle beside runc run
   it('the workload sees the same capabilities, no_new_privs, mounts, masked paths, ids, hostname and exit code', () => {
     const before = snapshot();
     const theirs = runc();
-    const ours = spawnSync(BIN, ['run', '-q', '--bundle', bundle], { encoding: 'utf8', timeout: 30_000 });
+    const ours = runBin(runArgs(['-q', '--bundle', bundle]));
     expect(snapshot()).toEqual(before);
-    expect(fs.existsSync('/run/tini-ts') ? fs.readdirSync('/run/tini-ts') : []).toEqual([]);
+    expect(ownStateDirs()).toEqual([]);
 
     expect(theirs.status, theirs.stderr).toBe(3);
     expect(ours.status, ours.stderr).toBe(3);
@@ -99,7 +102,7 @@ describe.skipIf(!canContainer || !hasRunc)('tini-ts run --bundle beside runc run
     config.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 10, hard: 5 }];
     fs.writeFileSync(path.join(bad, 'config.json'), JSON.stringify(config));
     const before = snapshot();
-    const r = spawnSync(BIN, ['run', '--bundle', bad], { encoding: 'utf8' });
+    const r = runBin(runArgs(['--bundle', bad]));
     expect(r.status).toBe(125);
     expect(r.stderr.trim()).toBe('tini-ts run: config.json: process.rlimits[0]: soft (10) is above hard (5)');
     expect(snapshot()).toEqual(before);

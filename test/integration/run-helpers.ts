@@ -8,12 +8,35 @@ export const BIN = path.resolve(import.meta.dirname, '../../dist/tini-ts');
 export const CG = '/sys/fs/cgroup';
 export const canRun = process.getuid?.() === 0 && fs.existsSync(BIN) && fs.existsSync(`${CG}/memory/cgroup.procs`);
 
+/**
+ * This test file's cgroup parent (--cgroup-parent), made unique so that test
+ * runs side by side on one machine (two CI jobs, a developer's run beside CI)
+ * never see each other's cgroups. Vitest evaluates this module once per test
+ * file. Every launcher the helpers start uses it; the snapshots look only
+ * under it, and parentLeft() checks it is gone at the end of the file.
+ */
+export const PARENT = `tini-ts-test-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+
+/** `run --cgroup-parent PARENT ARGS...`: a launcher's arguments, in this file's parent. */
+export const runArgs = (args: string[]): string[] => ['run', '--cgroup-parent', PARENT, ...args];
+
+/** Pids of the launchers this file started (their state directories are named after them). */
+const launchers = new Set<number>();
+
 export function run(args: string[], opts: { timeout?: number; input?: string } = {}): SpawnSyncReturns<string> {
-  return spawnSync(BIN, ['run', ...args], { encoding: 'utf8', timeout: opts.timeout ?? 30_000, input: opts.input });
+  return runBin(runArgs(args), opts);
+}
+
+/** spawnSync of the binary with ARGS as they are (remembering the pid), for commands that build their own. */
+export function runBin(args: string[], opts: { timeout?: number; input?: string } = {}): SpawnSyncReturns<string> {
+  const r = spawnSync(BIN, args, { encoding: 'utf8', timeout: opts.timeout ?? 30_000, input: opts.input });
+  if (r.pid) launchers.add(r.pid);
+  return r;
 }
 
 export function start(args: string[]) {
-  const child = spawn(BIN, ['run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(BIN, runArgs(args), { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid) launchers.add(child.pid);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -41,15 +64,18 @@ export function readReport(file: string): Record<string, unknown> {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
 }
 
-/** Everything the tests could leave behind: our cgroups, the host's mounts. */
+/** This file's parent in the hierarchy `controller` (e.g. memory): CG/memory/PARENT. */
+export const parentDir = (controller: string): string => path.join(CG, controller, PARENT);
+
+/** Everything the tests could leave behind: our cgroups (under this file's parent only), the host's mounts. */
 export function snapshot(): { cgroups: string[]; mounts: string } {
   const cgroups: string[] = [];
   for (const c of fs.readdirSync(CG)) {
-    const dir = path.join(CG, c, 'tini-ts');
+    const dir = parentDir(c);
     try {
       for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) cgroups.push(path.join(dir, e.name));
     } catch {
-      // no tini-ts parent in this hierarchy
+      // no parent in this hierarchy
     }
   }
   const mounts = fs
@@ -59,6 +85,26 @@ export function snapshot(): { cgroups: string[]; mounts: string } {
     .sort()
     .join('\n');
   return { cgroups: cgroups.sort(), mounts };
+}
+
+/** The hierarchies in which this file's parent is still there (for afterAll: expect []). */
+export function parentLeft(): string[] {
+  if (!fs.existsSync(CG)) return [];
+  return fs.readdirSync(CG).filter((c) => fs.existsSync(parentDir(c)));
+}
+
+/**
+ * The launcher state directories (/run/tini-ts/<pid>-<start>-<random>) of the
+ * launchers this file started: other runs' are none of its business.
+ */
+export function ownStateDirs(): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync('/run/tini-ts');
+  } catch {
+    return [];
+  }
+  return names.filter((n) => launchers.has(Number(n.split('-')[0]))).sort();
 }
 
 /** pids of live processes whose command line contains `marker`. */

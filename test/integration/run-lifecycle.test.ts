@@ -6,8 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BIN, CG, canRun, hasSyncReturn, processesWith, readReport, run, snapshot, start, tmpFile, removeTmpFiles, waitFor } from './run-helpers.js';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BIN, canRun, hasSyncReturn, parentDir, parentLeft, PARENT, processesWith, readReport, run, snapshot, start, tmpFile, removeTmpFiles, waitFor } from './run-helpers.js';
 
 const marker = () => `tini-ts-life-${process.pid}-${Math.random().toString(36).slice(2)}`;
 
@@ -19,6 +19,9 @@ describe.skipIf(!canRun)('tini-ts run: lifecycle', () => {
   afterEach(() => {
     removeTmpFiles();
     expect(snapshot()).toEqual(before);
+  });
+  afterAll(() => {
+    expect(parentLeft()).toEqual([]);
   });
 
   it('--timeout sends SIGTERM, and the program exits in its own way', () => {
@@ -65,7 +68,7 @@ describe.skipIf(!canRun)('tini-ts run: lifecycle', () => {
     const p = start(['--', 'sh', '-c', `echo ready; sleep 1000; : ${m}`]);
     expect(await waitFor(() => p.out().includes('ready'))).toBe(true);
     const owner = p.child.pid!;
-    const leftovers = () => fs.readdirSync(path.join(CG, 'memory', 'tini-ts')).filter((n) => n.startsWith(`${owner}-`));
+    const leftovers = () => fs.readdirSync(parentDir('memory')).filter((n) => n.startsWith(`${owner}-`));
     expect(leftovers()).toHaveLength(1);
     p.child.kill('SIGKILL');
     await p.done;
@@ -74,7 +77,7 @@ describe.skipIf(!canRun)('tini-ts run: lifecycle', () => {
     const r = run(['-vv', '--', 'true']);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`removed .*/${owner}-.*left by a launcher that died`));
-    expect(fs.existsSync(path.join(CG, 'memory', 'tini-ts')) ? leftovers() : []).toEqual([]);
+    expect(fs.existsSync(parentDir('memory')) ? leftovers() : []).toEqual([]);
   });
 
   it.each<[string[], RegExp]>([
@@ -105,7 +108,7 @@ describe.skipIf(!canRun)('tini-ts run: lifecycle', () => {
   });
 
   it('not root: one line, exit 125', () => {
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', BIN, 'run', '--', 'true'], { encoding: 'utf8' });
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', BIN, 'run', '--cgroup-parent', PARENT, '--', 'true'], { encoding: 'utf8' });
     expect(r.status, hasSyncReturn(r)).toBe(125);
     expect(r.stderr).toMatch(/^tini-ts run: must run as root.*\n$/);
   });

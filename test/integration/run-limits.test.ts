@@ -1,6 +1,6 @@
 /** tini-ts run with real cgroup v1 limits: OOM, fork bomb, CPU quota, and the report. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { canRun, hasSyncReturn, processesWith, readReport, run, snapshot, tmpFile, removeTmpFiles } from './run-helpers.js';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { canRun, hasSyncReturn, parentLeft, processesWith, readReport, run, snapshot, tmpFile, removeTmpFiles } from './run-helpers.js';
 
 describe.skipIf(!canRun)('tini-ts run: cgroup limits (v1, real)', () => {
   let before: ReturnType<typeof snapshot>;
@@ -10,6 +10,9 @@ describe.skipIf(!canRun)('tini-ts run: cgroup limits (v1, real)', () => {
   afterEach(() => {
     removeTmpFiles();
     expect(snapshot()).toEqual(before);
+  });
+  afterAll(() => {
+    expect(parentLeft()).toEqual([]);
   });
 
   it('a memory hog under --memory 64m is OOM-killed, and the report says so from the kernel counters', () => {

@@ -5,8 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { canRun, hasSyncReturn, removeTmpFiles, run, snapshot, tmpFile } from './run-helpers.js';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { canRun, hasSyncReturn, parentLeft, PARENT, removeTmpFiles, run, snapshot, tmpFile } from './run-helpers.js';
 
 const probe = [
   'echo "pid=$$"; echo "ppid=$PPID"',
@@ -34,6 +34,9 @@ describe.skipIf(!canRun)('tini-ts run: namespaces', () => {
     const after = snapshot();
     expect(after.cgroups).toEqual(before.cgroups);
     expect(after.mounts).toEqual(before.mounts);
+  });
+  afterAll(() => {
+    expect(parentLeft()).toEqual([]);
   });
 
   it('the program runs under an init that is PID 1, with its own hostname, /proc and only lo (up)', () => {
@@ -75,7 +78,7 @@ describe.skipIf(!canRun)('tini-ts run: namespaces', () => {
     expect(shared.status, hasSyncReturn(shared)).toBe(0);
     const mem = /:memory:(.*)/.exec(shared.stdout)![1];
     const pids = /:pids:(.*)/.exec(shared.stdout)![1];
-    expect(mem).toMatch(/^\/tini-ts\/[0-9]+-[0-9]+-[0-9a-f]+$/);
+    expect(mem).toMatch(new RegExp(`^/${PARENT}/[0-9]+-[0-9]+-[0-9a-f]+$`));
     expect(pids).toBe(mem);
     const own = run(['--', 'cat', '/proc/self/cgroup']);
     expect(/:memory:(.*)/.exec(own.stdout)![1]).toBe('/');

@@ -201,3 +201,53 @@ describe('stale cgroups of dead launchers', () => {
     expect(fs.existsSync(path.join(root, 'memory', 'tini-ts', '1-1-dead'))).toBe(false);
   });
 });
+
+describe('--cgroup-parent: another, possibly nested, parent', () => {
+  it('v2: the cgroup is made under it, with the controllers enabled at every level', () => {
+    fakeV2();
+    const cg = openCgroup(root, 'r', { pids: 8 }, 2, 'ci/job-1');
+    cg.create();
+    expect(cg.dirs).toEqual([path.join(root, 'ci', 'job-1', 'r')]);
+    for (const level of ['', 'ci', 'ci/job-1']) expect(read(path.join(root, level, 'cgroup.subtree_control')), level).toBe('+memory +pids +cpu');
+    expect(fs.existsSync(path.join(root, 'tini-ts'))).toBe(false);
+  });
+
+  it('v1: under it in every hierarchy; a cpuset gets cpus and mems at every level', () => {
+    fakeV1();
+    const cg = openCgroup(root, 'r', { cpusetCpus: '1' }, 1, 'ci/job-1');
+    cg.create();
+    cg.apply({ cpusetCpus: '1' });
+    expect(cg.dirs).toContain(path.join(root, 'memory', 'ci', 'job-1', 'r'));
+    expect(cg.dirs).toContain(path.join(root, 'cpuset', 'ci', 'job-1', 'r'));
+    for (const level of ['ci', 'ci/job-1']) {
+      expect(read(path.join(root, 'cpuset', level, 'cpuset.cpus')), level).toBe('0-1');
+      expect(read(path.join(root, 'cpuset', level, 'cpuset.mems')), level).toBe('0');
+    }
+    expect(read(path.join(root, 'cpuset', 'ci', 'job-1', 'r', 'cpuset.cpus'))).toBe('1');
+  });
+
+  it('removal takes the parent\'s levels that are left empty, innermost first, and nothing still in use', () => {
+    fakeV1(['memory', 'pids', 'cpu', 'cpuacct']);
+    const a = openCgroup(root, 'a', {}, 1, 'ci/job-1');
+    const b = openCgroup(root, 'b', {}, 1, 'ci/job-1');
+    const other = openCgroup(root, 'o', {}, 1, 'ci/job-2');
+    for (const cg of [a, b, other]) cg.create();
+    expect(a.remove()).toBe(true);
+    expect(fs.existsSync(path.join(root, 'memory', 'ci', 'job-1', 'b'))).toBe(true); // b still there: the parent stays
+    expect(b.remove()).toBe(true);
+    expect(fs.existsSync(path.join(root, 'memory', 'ci', 'job-1'))).toBe(false);
+    expect(fs.existsSync(path.join(root, 'memory', 'ci', 'job-2', 'o'))).toBe(true); // ci holds job-2: kept
+    expect(other.remove()).toBe(true);
+    for (const c of ['memory', 'pids', 'cpu', 'cpuacct']) expect(fs.readdirSync(path.join(root, c))).toEqual(['cgroup.procs']);
+  });
+
+  it('the stale sweep looks only in its own parent', () => {
+    fakeV1(['memory', 'pids', 'cpu', 'cpuacct']);
+    openCgroup(root, '1-1-dead', {}).create();
+    openCgroup(root, '2-2-dead', {}, 1, 'ci/job-1').create();
+    const r = sweepStale(root, () => false, 'ci/job-1');
+    expect(r.removed.sort()).toEqual(['cpu', 'cpuacct', 'memory', 'pids'].map((c) => path.join(root, c, 'ci', 'job-1', '2-2-dead')));
+    expect(fs.existsSync(path.join(root, 'memory', 'tini-ts', '1-1-dead'))).toBe(true);
+    expect(sweepStale(root, () => false).removed).toHaveLength(4);
+  });
+});

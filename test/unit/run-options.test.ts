@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EXIT_LAUNCHER, NAMESPACES, parseRunArgs } from '../../src/cli/run-options.js';
+import { EXIT_LAUNCHER, NAMESPACES, RUN_USAGE, cgroupParentProblem, parseRunArgs } from '../../src/cli/run-options.js';
 
 const env = { cpuCount: 2 };
 const parse = (...args: string[]) => parseRunArgs(args, env);
@@ -90,4 +90,65 @@ describe('tini-ts run: command line', () => {
     [[], /no program to run given/],
     [['-m', '64m', '--'], /no program to run given/],
   ])('rejects %j with one line and exit 125', (args, pattern) => fails(args, pattern));
+});
+
+describe('tini-ts run --cgroup-parent', () => {
+  it('defaults to tini-ts; takes a relative path, nested or not, in both forms', () => {
+    expect(ok('--', 'x').options.cgroupParent).toBe('tini-ts');
+    expect(ok('--cgroup-parent', 'ci', '--', 'x').options.cgroupParent).toBe('ci');
+    expect(ok('--cgroup-parent=ci/job-42.slice', '--', 'x').options.cgroupParent).toBe('ci/job-42.slice');
+    expect(ok('--cgroup-parent', 'tini-ts-test-1-abc', '--cgroup-root', '/tmp/x', '--', 'x').options).toMatchObject({ cgroupParent: 'tini-ts-test-1-abc', cgroupRoot: '/tmp/x' });
+  });
+
+  it.each<[string, RegExp]>([
+    ['/sys/fs/cgroup/x', /must be relative/],
+    ['/', /must be relative/],
+    ['..', /'\.\.' is not allowed/],
+    ['a/../../b', /'\.\.' is not allowed/],
+    ['a//b', /empty or '\.' components/],
+    ['a/', /empty or '\.' components/],
+    ['./a', /empty or '\.' components/],
+    ['', /an empty path/],
+    ['a\nb', /control characters/],
+    ['a\u0000b', /control characters/],
+    ['x'.repeat(256), /longer than 255/],
+  ])('refuses %j: one line, exit 125', (value, pattern) => {
+    fails(['--cgroup-parent', value, '--', 'x'], pattern);
+    expect(cgroupParentProblem(value)).not.toBeNull();
+  });
+
+  it('shows a bad value on one line, escaped', () => {
+    const r = parse('--cgroup-parent', '../a\nb', '--', 'x');
+    expect(r.kind === 'exit' && r.stderr).toBe('tini-ts run: --cgroup-parent: "../a\\nb": control characters (a newline?) are not allowed\n');
+  });
+
+  it('needs a value', () => fails(['--cgroup-parent'], /--cgroup-parent needs a value/));
+
+  it('may come with --bundle', () => {
+    expect(ok('--bundle', '/b', '--cgroup-parent', 'ci').options.cgroupParent).toBe('ci');
+  });
+
+  it('is documented', () => {
+    expect(RUN_USAGE).toMatch(/--cgroup-parent PATH/);
+    expect(RUN_USAGE).toMatch(/default tini-ts/);
+  });
+});
+
+describe('tini-ts run --events', () => {
+  it('is off by default; takes a file, fd:N or -', () => {
+    expect(ok('--', 'x').options.events).toBeNull();
+    expect(ok('--events', '/tmp/ev.jsonl', '--', 'x').options.events).toBe('/tmp/ev.jsonl');
+    expect(ok('--events=fd:3', '--', 'x').options.events).toBe('fd:3');
+    expect(ok('--events', '-', '--', 'x').options.events).toBe('-');
+    expect(ok('--bundle', '/b', '--events', 'ev.jsonl').options.events).toBe('ev.jsonl');
+  });
+
+  it.each<[string, RegExp]>([
+    ['', /--events: an empty destination/],
+    ['fd:', /not a file descriptor/],
+    ['fd:x', /not a file descriptor/],
+    ['a\nb', /control characters/],
+  ])('refuses %j: one line, exit 125', (value, pattern) => fails(['--events', value, '--', 'x'], pattern));
+
+  it('is documented', () => expect(RUN_USAGE).toMatch(/--events DEST/));
 });

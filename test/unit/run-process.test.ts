@@ -1,4 +1,9 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createLibc } from '../../src/libc/libc.js';
+import { decodeWaitStatus, type Libc } from '../../src/libc/types.js';
 import { findProgram, mergeEnv, parseEnvFile, resolveCredentials, withHome } from '../../src/runtime/process.js';
 
 const passwd = 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n';
@@ -32,5 +37,44 @@ describe("the workload's process, completed inside the container", () => {
     expect(parseEnvFile('# c\nA=1\n\nB\nC=x=y\n', 'f', { B: '2' })).toEqual(['A=1', 'B=2', 'C=x=y']);
     expect(parseEnvFile('bad name=1\n', 'f', {})).toMatch(/f:1/);
     expect(mergeEnv(['PATH=/bin', 'A=1'], ['A=2'])).toEqual(['PATH=/bin', 'A=2']);
+  });
+});
+
+function realLibc(): Libc | null {
+  try {
+    return createLibc();
+  } catch {
+    return null; // no FFI addon here
+  }
+}
+const libc = realLibc();
+
+describe.skipIf(libc === null)("the workload's spawn (libc.ts's, with file, cwd and env)", () => {
+  it('runs FILE with the given argv[0], in cwd, with exactly the given environment', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-spawn-'));
+    try {
+      const out = path.join(dir, 'out');
+      const r = libc!.spawn({
+        file: '/bin/sh',
+        argv: ['workload-sh', '-c', `{ echo "$0"; pwd; echo "$X"; env | grep -vE '^(PWD|SHLVL|_)=' | sort; } > ${out}`].map((a) => Buffer.from(a)),
+        env: [Buffer.from('X=one two'), Buffer.from('Y=\xff')],
+        cwd: dir,
+        newProcessGroup: true,
+        foregroundTty: false,
+        passFds: [0, 1, 2],
+      });
+      expect(r.ok).toBe(true);
+      const w = libc!.waitpid((r as { value: number }).value, 0);
+      expect(w.ok && decodeWaitStatus(w.value[1])).toEqual({ kind: 'exited', code: 0 });
+      expect(fs.readFileSync(out, 'utf8').split('\n')).toEqual(['workload-sh', fs.realpathSync(dir), 'one two', 'X=one two', 'Y=\xff', '']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a FILE that does not exist, or a missing cwd, is the spawn\'s error', () => {
+    const base = { argv: [Buffer.from('x')], newProcessGroup: true, foregroundTty: false, passFds: [0, 1, 2] };
+    expect(libc!.spawn({ ...base, file: '/nonexistent/prog', env: [] })).toMatchObject({ ok: false, call: 'posix_spawnp', code: 'ENOENT' });
+    expect(libc!.spawn({ ...base, file: '/bin/true', cwd: '/nonexistent/dir' })).toMatchObject({ ok: false, code: 'ENOENT' });
   });
 });

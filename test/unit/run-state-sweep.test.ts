@@ -58,6 +58,16 @@ describe('sweepStaleState', () => {
     expect(fs.existsSync(upper)).toBe(true);
   });
 
+  it('sweeps only the state of launchers with the same --cgroup-parent (recorded; none recorded: the default)', () => {
+    const plain = make('100-5000-aaaaaa');
+    const ci = make('101-5000-bbbbbb');
+    fs.writeFileSync(path.join(ci, 'cgroup-parent'), 'ci/job-1');
+    expect(sweepStaleState(stateRoot, () => false, 'ci/job-2').removed).toEqual([]);
+    expect(sweepStaleState(stateRoot, () => false, 'ci/job-1').removed).toEqual([ci]);
+    expect(fs.existsSync(plain)).toBe(true);
+    expect(sweepStaleState(stateRoot, () => false).removed).toEqual([plain]);
+  });
+
   it('no state root: nothing to do', () => {
     expect(sweepStaleState(path.join(base, 'missing'), () => false)).toEqual({ removed: [], kept: [] });
   });

@@ -1,5 +1,6 @@
 /**
- * cgroup v1: one directory per controller hierarchy, <root>/<controller>/tini-ts/<name>.
+ * cgroup v1: one directory per controller hierarchy, <root>/<controller>/<parent>/<name>
+ * (the parent is `tini-ts` unless --cgroup-parent says otherwise; it may be nested).
  * memory, pids, cpu and cpuacct are always used (the report needs their
  * counters); cpuset only with --cpuset-cpus, devices only with device rules
  * (a container). Controllers mounted together
@@ -7,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { exists, killUntilEmpty, mkdirUnder, readPids, rmdirIfEmpty, rmdirRetry, writeFile } from '../fsutil.js';
+import { exists, killUntilEmpty, mkdirUnder, parentLevels, readPids, removeEmptyParent, rmdirRetry, writeFile } from '../fsutil.js';
 import { CGROUP_PARENT, CgroupError, type Cgroup, type CgroupStats, type Limits } from '../types.js';
 import * as memory from './memory.js';
 import * as pids from './pids.js';
@@ -33,6 +34,8 @@ export class CgroupV1 implements Cgroup {
   readonly dirs: string[];
   private readonly byController: Map<string, string>;
   private readonly parentDirs: Map<string, string>;
+  /** Each hierarchy's mount (real path), where the parent path starts. */
+  private readonly mounts: Map<string, string>;
 
   constructor(
     readonly root: string,
@@ -42,6 +45,7 @@ export class CgroupV1 implements Cgroup {
   ) {
     this.byController = new Map();
     this.parentDirs = new Map();
+    this.mounts = new Map();
     const seen = new Set<string>();
     this.dirs = [];
     for (const c of controllers) {
@@ -49,6 +53,7 @@ export class CgroupV1 implements Cgroup {
       const dir = path.join(mount, parent, name);
       this.byController.set(c, dir);
       this.parentDirs.set(c, path.join(mount, parent));
+      this.mounts.set(c, mount);
       if (!seen.has(dir)) {
         seen.add(dir);
         this.dirs.push(dir);
@@ -70,7 +75,8 @@ export class CgroupV1 implements Cgroup {
       made.add(dir);
       const parentDir = this.parentDirs.get(c)!;
       // a v1 cpuset refuses tasks until cpus and mems are set at every level
-      const fill = c === cpuset.name ? () => cpuset.inherit(parentDir, path.dirname(parentDir)) : undefined;
+      const levels = parentLevels(this.mounts.get(c)!, this.parent);
+      const fill = c === cpuset.name ? () => levels.forEach((d) => cpuset.inherit(d, path.dirname(d))) : undefined;
       mkdirUnder(parentDir, dir, fill);
       if (c === cpuset.name) cpuset.inherit(dir, parentDir);
     }
@@ -118,7 +124,8 @@ export class CgroupV1 implements Cgroup {
   remove(): boolean {
     let all = true;
     for (const dir of this.dirs) all = rmdirRetry(dir, 2000) && all;
-    for (const dir of this.dirs) rmdirIfEmpty(path.dirname(dir));
+    // The parent, in each hierarchy, once no other launcher uses it.
+    for (const mount of new Set(this.mounts.values())) removeEmptyParent(mount, this.parent);
     return all;
   }
 }

@@ -1,11 +1,13 @@
 /**
- * cgroup v2: one directory, <root>/tini-ts/<name>. The controllers must be
- * listed in the root's cgroup.controllers and enabled in cgroup.subtree_control
- * of the root and of tini-ts/ (done here when missing).
+ * cgroup v2: one directory, <root>/<parent>/<name> (the parent is `tini-ts`
+ * unless --cgroup-parent says otherwise; it may be nested). The controllers
+ * must be listed in the root's cgroup.controllers and enabled in
+ * cgroup.subtree_control of the root and of every level of the parent (done
+ * here when missing).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { exists, killUntilEmpty, mkdirUnder, readPids, readText, rmdirIfEmpty, rmdirRetry, writeFile } from '../fsutil.js';
+import { exists, killUntilEmpty, mkdirUnder, parentLevels, readPids, readText, removeEmptyParent, rmdirRetry, writeFile } from '../fsutil.js';
 import { CGROUP_PARENT, CgroupError, type Cgroup, type CgroupStats, type Limits } from '../types.js';
 import * as memory from './memory.js';
 import * as pids from './pids.js';
@@ -51,7 +53,7 @@ export class CgroupV2 implements Cgroup {
     if (missing) throw new CgroupError(`the cgroup v2 controller '${missing}' is not available in ${path.join(this.root, 'cgroup.controllers')}`);
     const parentDir = path.join(this.root, this.parent);
     enable(this.root, this.controllers);
-    mkdirUnder(parentDir, this.dir, () => enable(parentDir, this.controllers));
+    mkdirUnder(parentDir, this.dir, () => parentLevels(this.root, this.parent).forEach((d) => enable(d, this.controllers)));
   }
 
   apply(limits: Limits): void {
@@ -96,7 +98,7 @@ export class CgroupV2 implements Cgroup {
 
   remove(): boolean {
     const gone = rmdirRetry(this.dir, 2000);
-    rmdirIfEmpty(path.dirname(this.dir));
+    removeEmptyParent(this.root, this.parent);
     return gone;
   }
 }
