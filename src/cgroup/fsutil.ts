@@ -137,23 +137,30 @@ export function parentLevels(base: string, parent: string): string[] {
   return out;
 }
 
-/** Removes the parent's levels under `base` that are empty, innermost first, stopping at the first still in use. */
-export function removeEmptyParent(base: string, parent: string): void {
-  for (const dir of parentLevels(base, parent).reverse()) if (!rmdirIfEmpty(dir)) return;
+/**
+ * Removes the parent's levels under `base` that are empty, innermost first,
+ * stopping at the first still in use, and never above `outermost` (the first
+ * level this launcher created: what existed before is not ours to remove).
+ */
+export function removeEmptyParent(base: string, parent: string, outermost: string): void {
+  for (const dir of parentLevels(base, parent).reverse()) {
+    if (dir.length < outermost.length || !rmdirIfEmpty(dir)) return;
+  }
 }
 
 /**
  * mkdir -p `parent`, then mkdir `dir` inside; retried when a concurrent
  * launcher removed the (empty) parent in between. `onParent` runs once the
- * parent's directories exist (to prepare each level).
+ * parent's directories exist (to prepare each level). Returns the outermost
+ * level of `parent` it created, if any.
  */
-export function mkdirUnder(parent: string, dir: string, onParent: () => void = () => {}): void {
+export function mkdirUnder(parent: string, dir: string, onParent: () => void = () => {}): string | undefined {
   for (let attempt = 0; ; attempt++) {
     try {
-      fs.mkdirSync(parent, { recursive: true });
+      const created = fs.mkdirSync(parent, { recursive: true });
       onParent();
       fs.mkdirSync(dir);
-      return;
+      return created;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' && attempt < 5) continue;

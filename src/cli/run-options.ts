@@ -110,7 +110,7 @@ Run:
   --cgroup-root DIR    cgroup filesystem root (default /sys/fs/cgroup)
   --cgroup-parent PATH where the program's cgroup is made, relative to each
                        hierarchy's root (default tini-ts; as docker's). Made
-                       when missing, removed when left empty
+                       when missing; the levels it made are removed when empty
   --events DEST        the init's event stream (JSON Lines, see EVENTS.md):
                        a file (appended; opened on the host), fd:N, or - (stderr)
 Container (a root filesystem makes it one; hardened as docker run by default):

@@ -13,7 +13,9 @@ export const canRun = process.getuid?.() === 0 && fs.existsSync(BIN) && fs.exist
  * runs side by side on one machine (two CI jobs, a developer's run beside CI)
  * never see each other's cgroups. Vitest evaluates this module once per test
  * file. Every launcher the helpers start uses it; the snapshots look only
- * under it, and parentLeft() checks it is gone at the end of the file.
+ * under it, and parentLeft() checks at the end of the file that nothing
+ * was left in it, then removes it (a --cgroup-parent is the user's: the
+ * launcher makes it when missing but never removes it, as docker does).
  */
 export const PARENT = `tini-ts-test-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
 
@@ -87,10 +89,20 @@ export function snapshot(): { cgroups: string[]; mounts: string } {
   return { cgroups: cgroups.sort(), mounts };
 }
 
-/** The hierarchies in which this file's parent is still there (for afterAll: expect []). */
+/**
+ * The cgroups left under this file's parent, in any hierarchy (for afterAll:
+ * expect []); then removes the parent itself, which only this file used.
+ */
 export function parentLeft(): string[] {
   if (!fs.existsSync(CG)) return [];
-  return fs.readdirSync(CG).filter((c) => fs.existsSync(parentDir(c)));
+  const left: string[] = [];
+  for (const c of fs.readdirSync(CG)) {
+    const dir = parentDir(c);
+    if (!fs.existsSync(dir)) continue;
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) left.push(path.join(dir, e.name));
+    if (left.length === 0) fs.rmdirSync(dir);
+  }
+  return left;
 }
 
 /**

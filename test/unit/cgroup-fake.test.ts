@@ -226,19 +226,34 @@ describe('--cgroup-parent: another, possibly nested, parent', () => {
     expect(read(path.join(root, 'cpuset', 'ci', 'job-1', 'r', 'cpuset.cpus'))).toBe('1');
   });
 
-  it('removal takes the parent\'s levels that are left empty, innermost first, and nothing still in use', () => {
+  it('removal takes the parent levels it made once empty, innermost first, and never what existed before', () => {
     fakeV1(['memory', 'pids', 'cpu', 'cpuacct']);
+    for (const c of ['memory', 'pids', 'cpu', 'cpuacct']) fs.mkdirSync(path.join(root, c, 'ci'));
     const a = openCgroup(root, 'a', {}, 1, 'ci/job-1');
     const b = openCgroup(root, 'b', {}, 1, 'ci/job-1');
-    const other = openCgroup(root, 'o', {}, 1, 'ci/job-2');
-    for (const cg of [a, b, other]) cg.create();
+    for (const cg of [a, b]) cg.create();
     expect(a.remove()).toBe(true);
     expect(fs.existsSync(path.join(root, 'memory', 'ci', 'job-1', 'b'))).toBe(true); // b still there: the parent stays
     expect(b.remove()).toBe(true);
-    expect(fs.existsSync(path.join(root, 'memory', 'ci', 'job-1'))).toBe(false);
-    expect(fs.existsSync(path.join(root, 'memory', 'ci', 'job-2', 'o'))).toBe(true); // ci holds job-2: kept
-    expect(other.remove()).toBe(true);
-    for (const c of ['memory', 'pids', 'cpu', 'cpuacct']) expect(fs.readdirSync(path.join(root, c))).toEqual(['cgroup.procs']);
+    for (const c of ['memory', 'pids', 'cpu', 'cpuacct']) {
+      // job-1 was made by a's creation: a saw it in use and left it; b did not make it.
+      expect(fs.existsSync(path.join(root, c, 'ci'))).toBe(true); // the user's: kept
+    }
+    const c1 = openCgroup(root, 'c', {}, 1, 'ci/job-2');
+    c1.create();
+    expect(c1.remove()).toBe(true);
+    for (const c of ['memory', 'pids', 'cpu', 'cpuacct']) {
+      expect(fs.existsSync(path.join(root, c, 'ci', 'job-2'))).toBe(false); // made here, left empty: removed
+      expect(fs.existsSync(path.join(root, c, 'ci'))).toBe(true);
+    }
+    const own1 = openCgroup(root, 'x', {}, 1);
+    const own2 = openCgroup(root, 'y', {}, 1);
+    own1.create();
+    own2.create();
+    expect(own1.remove()).toBe(true);
+    expect(fs.existsSync(path.join(root, 'memory', 'tini-ts', 'y'))).toBe(true);
+    expect(own2.remove()).toBe(true);
+    for (const c of ['memory', 'pids', 'cpu', 'cpuacct']) expect(fs.existsSync(path.join(root, c, 'tini-ts'))).toBe(false); // tini-ts's own
   });
 
   it('the stale sweep looks only in its own parent', () => {

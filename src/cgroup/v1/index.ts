@@ -34,6 +34,8 @@ export class CgroupV1 implements Cgroup {
   readonly dirs: string[];
   private readonly byController: Map<string, string>;
   private readonly parentDirs: Map<string, string>;
+  /** Per hierarchy mount: the outermost parent level this cgroup's creation made. */
+  private readonly createdParent = new Map<string, string>();
   /** Each hierarchy's mount (real path), where the parent path starts. */
   private readonly mounts: Map<string, string>;
 
@@ -77,7 +79,8 @@ export class CgroupV1 implements Cgroup {
       // a v1 cpuset refuses tasks until cpus and mems are set at every level
       const levels = parentLevels(this.mounts.get(c)!, this.parent);
       const fill = c === cpuset.name ? () => levels.forEach((d) => cpuset.inherit(d, path.dirname(d))) : undefined;
-      mkdirUnder(parentDir, dir, fill);
+      const created = mkdirUnder(parentDir, dir, fill);
+      if (created) this.createdParent.set(this.mounts.get(c)!, created);
       if (c === cpuset.name) cpuset.inherit(dir, parentDir);
     }
   }
@@ -124,8 +127,13 @@ export class CgroupV1 implements Cgroup {
   remove(): boolean {
     let all = true;
     for (const dir of this.dirs) all = rmdirRetry(dir, 2000) && all;
-    // The parent, in each hierarchy, once no other launcher uses it.
-    for (const mount of new Set(this.mounts.values())) removeEmptyParent(mount, this.parent);
+    // The parent, in each hierarchy, once no other launcher uses it: all of
+    // tini-ts's own; of a --cgroup-parent only the levels made here (what
+    // existed before is the user's, as with docker).
+    for (const mount of new Set(this.mounts.values())) {
+      const outermost = this.parent === CGROUP_PARENT ? parentLevels(mount, this.parent)[0] : this.createdParent.get(mount);
+      if (outermost) removeEmptyParent(mount, this.parent, outermost);
+    }
     return all;
   }
 }

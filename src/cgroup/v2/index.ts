@@ -37,6 +37,8 @@ export class CgroupV2 implements Cgroup {
   readonly version = 2 as const;
   readonly dir: string;
   readonly dirs: string[];
+  /** The outermost parent level this cgroup's creation made, if any. */
+  private createdParent: string | undefined;
 
   constructor(
     readonly root: string,
@@ -53,7 +55,7 @@ export class CgroupV2 implements Cgroup {
     if (missing) throw new CgroupError(`the cgroup v2 controller '${missing}' is not available in ${path.join(this.root, 'cgroup.controllers')}`);
     const parentDir = path.join(this.root, this.parent);
     enable(this.root, this.controllers);
-    mkdirUnder(parentDir, this.dir, () => parentLevels(this.root, this.parent).forEach((d) => enable(d, this.controllers)));
+    this.createdParent = mkdirUnder(parentDir, this.dir, () => parentLevels(this.root, this.parent).forEach((d) => enable(d, this.controllers)));
   }
 
   apply(limits: Limits): void {
@@ -98,7 +100,10 @@ export class CgroupV2 implements Cgroup {
 
   remove(): boolean {
     const gone = rmdirRetry(this.dir, 2000);
-    removeEmptyParent(this.root, this.parent);
+    // The parent once empty: all of tini-ts's own; of a --cgroup-parent only
+    // the levels made here (what existed before is the user's, as with docker).
+    const outermost = this.parent === CGROUP_PARENT ? parentLevels(this.root, this.parent)[0] : this.createdParent;
+    if (outermost) removeEmptyParent(this.root, this.parent, outermost);
     return gone;
   }
 }
