@@ -90,6 +90,13 @@ export interface SinkOptions {
   nowMs?: () => number;
   /** Root of procfs (tests). */
   proc?: string;
+  /**
+   * Write lines this many ms later, in one go, instead of at once (the
+   * binary uses 1): the init then goes straight back to waiting after a
+   * forward's kill(2), so the woken program gets the CPU first, and a burst
+   * of reaps costs one pass of writes. The exit event drains everything.
+   */
+  deferMs?: number;
 }
 
 export function createEventSink(writer: LineWriter, opts: SinkOptions = {}): EventSink {
@@ -97,6 +104,10 @@ export function createEventSink(writer: LineWriter, opts: SinkOptions = {}): Eve
   const wallMs = opts.wallMs ?? (() => Date.now());
   const nowMs = opts.nowMs ?? (() => performance.now());
   const proc = opts.proc ?? '/proc';
+  const deferMs = opts.deferMs;
+  /** Events taken (with their times) but not built and written yet (with deferMs). */
+  const queue: (() => void)[] = [];
+  let drainTimer: ReturnType<typeof setTimeout> | null = null;
   let seq = 0;
   let dropped = 0;
   let written = 0;
@@ -114,6 +125,16 @@ export function createEventSink(writer: LineWriter, opts: SinkOptions = {}): Eve
 
   function emit(event: string, fields: Record<string, unknown>, shrink?: (f: Record<string, unknown>) => void, mono?: bigint, wall?: number): void {
     if (pending !== null && mono === undefined) flush();
+    const m = mono ?? monoNs();
+    const w = wall ?? wallMs();
+    if (deferMs === undefined) build(event, fields, shrink, m, w);
+    else {
+      queue.push(() => build(event, fields, shrink, m, w));
+      drainTimer ??= setTimeout(drain, deferMs);
+    }
+  }
+
+  function build(event: string, fields: Record<string, unknown>, shrink: ((f: Record<string, unknown>) => void) | undefined, mono: bigint, wall: number): void {
     const n = seq++;
     if (broken) {
       dropped++;
@@ -121,7 +142,7 @@ export function createEventSink(writer: LineWriter, opts: SinkOptions = {}): Eve
     }
     let line: Buffer;
     try {
-      const head = `{"v":${EVENTS_SCHEMA_VERSION},"seq":${n},"event":"${event}","mono_ns":${mono ?? monoNs()},"time":"${new Date(wall ?? wallMs()).toISOString()}"`;
+      const head = `{"v":${EVENTS_SCHEMA_VERSION},"seq":${n},"event":"${event}","mono_ns":${mono},"time":"${new Date(wall).toISOString()}"`;
       let body = JSON.stringify(fields);
       if (body.includes('"@@')) body = body.replace(/"@@([0-9]+)@@"/g, '$1');
       line = Buffer.from(body === '{}' ? `${head}}\n` : `${head},${body.slice(1)}\n`);
@@ -135,6 +156,20 @@ export function createEventSink(writer: LineWriter, opts: SinkOptions = {}): Eve
         return;
       }
     } catch {
+      dropped++;
+      return;
+    }
+    writeLine(line);
+  }
+
+  function drain(): void {
+    if (drainTimer !== null) clearTimeout(drainTimer);
+    drainTimer = null;
+    for (const job of queue.splice(0)) job();
+  }
+
+  function writeLine(line: Buffer): void {
+    if (broken) {
       dropped++;
       return;
     }
@@ -244,11 +279,14 @@ export function createEventSink(writer: LineWriter, opts: SinkOptions = {}): Eve
       emit('escalate', { signo: 9, name: 'SIGKILL', target, id, result, reason: 'grace-expired', main_reaped: mainReaped });
     },
     exit(code, reason, errno = null) {
+      flush();
+      drain();
       const { left, count } = leftDescendants(20);
       // The exit event's own write is not counted in `dropped`.
       emit('exit', { code, reason, errno, left, left_count: count, dropped }, (f) => {
         f.left = left.slice(0, 5);
       });
+      drain(); // the process ends right after (_exit)
     },
     comm: readComm,
     takeSelfSigpipe() {

@@ -21,7 +21,8 @@ export function startEventStream(
   }
   let sink: EventSink;
   try {
-    sink = createEventSink(openEventDest(dest, ctx.libc));
+    // Writes wait 1 ms: never between a forward and the program it wakes.
+    sink = createEventSink(openEventDest(dest, ctx.libc), { deferMs: 1 });
   } catch (e) {
     ctx.logger.log('warn', `--events ${options.events}: ${(e as Error).message}: no events will be written`);
     return undefined;

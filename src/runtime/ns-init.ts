@@ -247,7 +247,7 @@ function supervise(plan: InitPlan, ns: NsLibc, libc: Libc, logger: Logger, event
  */
 function openEvents(fd: number, libc: Libc, logger: Logger): EventSink | undefined {
   try {
-    return createEventSink(openEventDest({ kind: 'fd', fd }, libc));
+    return createEventSink(openEventDest({ kind: 'fd', fd }, libc), { deferMs: 1 });
   } catch (e) {
     logger.log('warn', `--events: ${(e as Error).message}: no events will be written`);
     return undefined;

@@ -64,6 +64,24 @@ describe('event sink', () => {
     expect(ev[10]).toMatchObject({ code: 139, reason: 'child-signaled', errno: null, dropped: 0 });
   });
 
+  it('with deferMs, writes nothing on the signal path: lines come later, in order, with the times they were taken', async () => {
+    const w = memoryWriter();
+    let t = 1000n;
+    const sink = createEventSink(w, { monoNs: () => t++, wallMs: () => 0, deferMs: 1 });
+    sink.signal(10, 'forward');
+    sink.forward(10, 'group', 8, 'ok');
+    sink.flush();
+    sink.reap(9, exitedStatus(0), false, 'sleep');
+    expect(w.lines).toEqual([]);
+    await new Promise((r) => setTimeout(r, 20));
+    const ev = parseAll(w.lines);
+    expect(ev.map((e) => [e.event, e.seq, e.mono_ns])).toEqual([['signal', 0, 1000], ['forward', 1, 1001], ['reap', 2, 1002]]);
+    sink.forward(12, 'group', 8, 'ok');
+    sink.exit(0, 'child-exited');
+    // exit drains at once: the process ends right after
+    expect(parseAll(w.lines).map((e) => e.event)).toEqual(['signal', 'forward', 'reap', 'forward', 'exit']);
+  });
+
   it('keeps a huge argv under 4096 bytes and marks it truncated', () => {
     const w = memoryWriter();
     const sink = createEventSink(w);
