@@ -1,4 +1,4 @@
-/** cgroup v1 pids controller: pids.max; pids.peak (newer kernels) and pids.events. */
+/** cgroup pids controller (v1, and v2 re-exports it: the same files): pids.max; pids.peak (newer kernels) and pids.events. */
 import path from 'node:path';
 import { readKeyed, readNumber, writeFile } from '../fsutil.js';
 import type { CgroupStats, Limits } from '../types.js';

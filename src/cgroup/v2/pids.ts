@@ -1,21 +1,5 @@
-/** cgroup v2 pids controller: pids.max; pids.peak and pids.events. */
-import path from 'node:path';
-import { readKeyed, readNumber, writeFile } from '../fsutil.js';
-import type { CgroupStats, Limits } from '../types.js';
-
-export const name = 'pids';
-
-export function apply(dir: string, limits: Limits): void {
-  if (limits.pids !== undefined) writeFile(path.join(dir, 'pids.max'), String(limits.pids), 'the pids limit');
-}
-
-export function current(dir: string): number | null {
-  return readNumber(path.join(dir, 'pids.current'));
-}
-
-export function stats(dir: string): Pick<CgroupStats, 'pidsPeak' | 'pidsLimitHits'> {
-  return {
-    pidsPeak: readNumber(path.join(dir, 'pids.peak')),
-    pidsLimitHits: readKeyed(path.join(dir, 'pids.events'), 'max'),
-  };
-}
+/**
+ * cgroup v2 pids controller: the same files as v1 (pids.max, pids.current,
+ * pids.peak, pids.events), so the same code.
+ */
+export { name, apply, current, stats } from '../v1/pids.js';
