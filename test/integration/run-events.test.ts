@@ -7,10 +7,10 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { validate } from '../../src/events/validate.js';
 import { busyboxAvailable, makeBusyboxRootfs } from '../helpers/rootfs.js';
-import { BIN, canRun, hasSyncReturn, parentLeft, removeTmpFiles, run, runArgs, snapshot, start, tmpFile, waitFor } from './run-helpers.js';
+import { BIN, canRun, hasSyncReturn, run, runArgs, start, tmpFile, waitFor, expectNothingLeftBehind } from './run-helpers.js';
 
 const schema = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../src/events/events.schema.json'), 'utf8'));
 
@@ -30,17 +30,7 @@ function parseEvents(text: string): Ev[] {
 }
 
 describe.skipIf(!canRun)('tini-ts run --events', () => {
-  let before: ReturnType<typeof snapshot>;
-  beforeEach(() => {
-    before = snapshot();
-  });
-  afterEach(() => {
-    removeTmpFiles();
-    expect(snapshot()).toEqual(before);
-  });
-  afterAll(() => {
-    expect(parentLeft()).toEqual([]);
-  });
+  expectNothingLeftBehind();
 
   it('FILE: start, spawn, the reap of the main child (exit 3) and exit, schema-valid, with the namespace\'s pids', () => {
     const file = tmpFile('events.jsonl');

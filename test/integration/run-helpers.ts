@@ -1,5 +1,6 @@
 /** Shared helpers for the `tini-ts run` integration tests (real namespaces and cgroups; root only). */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { afterAll, afterEach, beforeEach, expect } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -146,4 +147,23 @@ export async function waitFor(cond: () => boolean, ms = 5000): Promise<boolean> 
 
 export function hasSyncReturn(r: SpawnSyncReturns<string>): string {
   return `code ${r.status} signal ${r.signal}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+}
+
+/**
+ * Registers the checks every run test file makes: after each test its
+ * temporary files are gone and no cgroup or mount of it remains; after the
+ * file, nothing is left in its cgroup parent.
+ */
+export function expectNothingLeftBehind(): void {
+  let before: ReturnType<typeof snapshot>;
+  beforeEach(() => {
+    before = snapshot();
+  });
+  afterEach(() => {
+    removeTmpFiles();
+    expect(snapshot()).toEqual(before);
+  });
+  afterAll(() => {
+    expect(parentLeft()).toEqual([]);
+  });
 }

@@ -6,23 +6,13 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BIN, canRun, hasSyncReturn, parentDir, parentLeft, PARENT, processesWith, readReport, run, snapshot, start, tmpFile, removeTmpFiles, waitFor } from './run-helpers.js';
+import { describe, expect, it } from 'vitest';
+import { BIN, canRun, hasSyncReturn, parentDir, PARENT, processesWith, readReport, run, start, tmpFile, waitFor, expectNothingLeftBehind } from './run-helpers.js';
 
 const marker = () => `tini-ts-life-${process.pid}-${Math.random().toString(36).slice(2)}`;
 
 describe.skipIf(!canRun)('tini-ts run: lifecycle', () => {
-  let before: ReturnType<typeof snapshot>;
-  beforeEach(() => {
-    before = snapshot();
-  });
-  afterEach(() => {
-    removeTmpFiles();
-    expect(snapshot()).toEqual(before);
-  });
-  afterAll(() => {
-    expect(parentLeft()).toEqual([]);
-  });
+  expectNothingLeftBehind();
 
   it('--timeout sends SIGTERM, and the program exits in its own way', () => {
     const report = tmpFile('t.json');

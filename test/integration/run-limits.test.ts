@@ -1,19 +1,9 @@
 /** tini-ts run with real cgroup v1 limits: OOM, fork bomb, CPU quota, and the report. */
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { canRun, hasSyncReturn, parentLeft, processesWith, readReport, run, snapshot, tmpFile, removeTmpFiles } from './run-helpers.js';
+import { describe, expect, it } from 'vitest';
+import { canRun, hasSyncReturn, processesWith, readReport, run, tmpFile, expectNothingLeftBehind } from './run-helpers.js';
 
 describe.skipIf(!canRun)('tini-ts run: cgroup limits (v1, real)', () => {
-  let before: ReturnType<typeof snapshot>;
-  beforeEach(() => {
-    before = snapshot();
-  });
-  afterEach(() => {
-    removeTmpFiles();
-    expect(snapshot()).toEqual(before);
-  });
-  afterAll(() => {
-    expect(parentLeft()).toEqual([]);
-  });
+  expectNothingLeftBehind();
 
   it('a memory hog under --memory 64m is OOM-killed, and the report says so from the kernel counters', () => {
     const report = tmpFile('oom.json');

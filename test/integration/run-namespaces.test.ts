@@ -5,8 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { canRun, hasSyncReturn, parentLeft, PARENT, removeTmpFiles, run, snapshot, tmpFile } from './run-helpers.js';
+import { describe, expect, it } from 'vitest';
+import { canRun, hasSyncReturn, PARENT, run, tmpFile, expectNothingLeftBehind } from './run-helpers.js';
 
 const probe = [
   'echo "pid=$$"; echo "ppid=$PPID"',
@@ -25,19 +25,7 @@ function fields(text: string): Record<string, string> {
 }
 
 describe.skipIf(!canRun)('tini-ts run: namespaces', () => {
-  let before: ReturnType<typeof snapshot>;
-  beforeEach(() => {
-    before = snapshot();
-  });
-  afterEach(() => {
-    removeTmpFiles();
-    const after = snapshot();
-    expect(after.cgroups).toEqual(before.cgroups);
-    expect(after.mounts).toEqual(before.mounts);
-  });
-  afterAll(() => {
-    expect(parentLeft()).toEqual([]);
-  });
+  expectNothingLeftBehind();
 
   it('the program runs under an init that is PID 1, with its own hostname, /proc and only lo (up)', () => {
     const r = run(['--hostname', 'tini-box', '--', 'sh', '-c', probe]);
