@@ -5,30 +5,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { capabilityMask, DOCKER_DEFAULT_CAPS } from '../../src/runtime/hardening/capabilities.js';
-import { canContainer, fields, hostState, makeFixture, type Fixture } from './container-helpers.js';
-import { hasSyncReturn, parentLeft, run } from './run-helpers.js';
+import { canContainer, fields, useContainerFixture } from './container-helpers.js';
+import { hasSyncReturn, run } from './run-helpers.js';
 
 const status = 'grep -E "^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):" /proc/self/status | tr -d "\\t" | sed "s/:/=/"';
 const hex = (m: bigint) => m.toString(16).padStart(16, '0');
 
 describe.skipIf(!canContainer)('tini-ts run: the hardened workload', () => {
-  let f: Fixture;
-  let before: Record<string, unknown>;
-  beforeAll(() => {
-    f = makeFixture();
-  });
-  afterAll(() => {
-    f?.cleanup();
-    expect(parentLeft()).toEqual([]);
-  });
-  beforeEach(() => {
-    before = hostState(f);
-  });
-  afterEach(() => {
-    expect(hostState(f)).toEqual(before);
-  });
+  const f = useContainerFixture();
   const ctr = (...args: string[]) => run(['-q', '--layer', f.rootfs, '--layer', f.layer, ...args]);
 
   it("has docker's 14 capabilities, no_new_privs and a seccomp filter by default", () => {

@@ -1,9 +1,10 @@
 /** Shared set-up for the container tests: a busybox root filesystem, a second layer, and "nothing left" checks. */
 import fs from 'node:fs';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import os from 'node:os';
 import path from 'node:path';
 import { busyboxAvailable, makeBusyboxRootfs } from '../helpers/rootfs.js';
-import { canRun, ownStateDirs, snapshot } from './run-helpers.js';
+import { canRun, ownStateDirs, parentLeft, snapshot } from './run-helpers.js';
 
 export const canContainer = canRun && busyboxAvailable();
 
@@ -50,4 +51,29 @@ export function hostState(f: Fixture): Record<string, unknown> {
 
 export function fields(text: string): Record<string, string> {
   return Object.fromEntries(text.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]));
+}
+
+/**
+ * The file's fixture (filled in before its first test) and the checks every
+ * container test file makes: after each test the host is as it was (cgroups,
+ * mounts, state directories, the layers' trees); after the file the fixture
+ * is removed and nothing is left in the cgroup parent.
+ */
+export function useContainerFixture(): Fixture {
+  const f = {} as Fixture;
+  let before: Record<string, unknown>;
+  beforeAll(() => {
+    Object.assign(f, makeFixture());
+  });
+  afterAll(() => {
+    f.cleanup?.();
+    expect(parentLeft()).toEqual([]);
+  });
+  beforeEach(() => {
+    before = hostState(f);
+  });
+  afterEach(() => {
+    expect(hostState(f)).toEqual(before);
+  });
+  return f;
 }

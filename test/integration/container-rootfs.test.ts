@@ -6,26 +6,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { canContainer, fields, hostState, makeFixture, type Fixture } from './container-helpers.js';
-import { hasSyncReturn, parentLeft, processesWith, run, start, waitFor } from './run-helpers.js';
+import { describe, expect, it } from 'vitest';
+import { canContainer, fields, useContainerFixture } from './container-helpers.js';
+import { hasSyncReturn, processesWith, run, start, waitFor } from './run-helpers.js';
 
 describe.skipIf(!canContainer)('tini-ts run: root filesystem', () => {
-  let f: Fixture;
-  let before: Record<string, unknown>;
-  beforeAll(() => {
-    f = makeFixture();
-  });
-  afterAll(() => {
-    f?.cleanup();
-    expect(parentLeft()).toEqual([]);
-  });
-  beforeEach(() => {
-    before = hostState(f);
-  });
-  afterEach(() => {
-    expect(hostState(f)).toEqual(before);
-  });
+  const f = useContainerFixture();
 
   it('pivots into --rootfs: the host is gone, / is the rootfs, the old root detached', () => {
     const marker = path.join(f.dir, 'host-only');
