@@ -23,6 +23,7 @@ import { startSupervisor, type Supervisor } from './supervisor/shell.js';
 import { listenToSignals, type SignalSource } from './supervisor/signal-source.js';
 import { LICENSE, USAGE, VERSION, VERSION_LINE } from './texts.js';
 import { startEventStream } from './events/start.js';
+import { rawArgs } from './util/cmdline.js';
 import type { EventSink } from './events/sink.js';
 
 export interface InitDeps {
@@ -172,30 +173,9 @@ function reaperCheck(libc: Libc, logger: Logger, pid: number): void {
   );
 }
 
-/**
- * The program's argv as the kernel passed it (from /proc/self/cmdline), so
- * bytes that are not UTF-8 reach the child unchanged. Falls back to the
- * strings when /proc is not there or does not match them.
- */
+/** The program's argv as the kernel passed it, so bytes that are not UTF-8 reach the child unchanged. */
 function programArgv(args: string[], programIndex: number, deps: InitDeps): Buffer[] {
-  const fromStrings = args.slice(programIndex).map((a) => Buffer.from(a));
-  try {
-    const raw = deps.readCmdline();
-    const parts: Buffer[] = [];
-    let start = 0;
-    for (let i = 0; i < raw.length; i++) {
-      if (raw[i] === 0) {
-        parts.push(raw.subarray(start, i));
-        start = i + 1;
-      }
-    }
-    if (parts.length < args.length) return fromStrings;
-    const user = parts.slice(parts.length - args.length);
-    if (user.some((b, i) => b.toString() !== args[i])) return fromStrings;
-    return user.slice(programIndex);
-  } catch {
-    return fromStrings;
-  }
+  return rawArgs(args, deps.readCmdline).slice(programIndex);
 }
 
 function spawnChild(libc: Libc, logger: Logger, argv: Buffer[], options: InitOptions, deps: InitDeps, events?: EventSink): number {

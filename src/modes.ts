@@ -8,4 +8,6 @@ export const MODES: Readonly<Record<string, (args: string[]) => void>> = {
   run: (args) => (require('./runtime/launcher.js') as typeof import('./runtime/launcher.js')).runLauncher(args),
   // Hidden: the init that `run` re-executes inside its namespaces.
   '__run-init': (args) => (require('./runtime/ns-init.js') as typeof import('./runtime/ns-init.js')).runNsInit(args),
+  // Hidden: the same init once it holds only the workload's privileges (see runtime/init-protocol.ts).
+  '__run-supervise': (args) => (require('./runtime/ns-init.js') as typeof import('./runtime/ns-init.js')).runSupervisor(args),
 };

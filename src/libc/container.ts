@@ -7,12 +7,14 @@
  *
  * Per-thread on purpose: credentials (setresuid/setresgid/setgroups) go
  * through syscall(2) rather than glibc's wrappers, which broadcast the change
- * to every thread of the process. The init changes only its main thread (the
- * one posix_spawn runs on, so the workload inherits it); its libuv and V8
- * threads keep root's credentials. The same holds for the capability bounding
- * set, capset(2), no_new_privs and the seccomp filter (installed without
- * SECCOMP_FILTER_FLAG_TSYNC), which the kernel keeps per thread anyway.
- * Every call returns a Result carrying the errno by name.
+ * to every thread of the process. The init's set-up stage changes only its
+ * main thread, then execs (fexecve) into the supervising stage: exec leaves
+ * that one thread, so every thread the supervisor later has starts with the
+ * workload's credentials, capabilities, no_new_privs, seccomp filter and
+ * cgroups. The same holds for the capability bounding set, capset(2) and the
+ * seccomp filter (installed without SECCOMP_FILTER_FLAG_TSYNC), which the
+ * kernel keeps per thread anyway. Every call returns a Result carrying the
+ * errno by name.
  */
 import { loadKoffi, type Koffi } from './koffi-native.js';
 import { sysError as fail } from './errno.js';
@@ -72,7 +74,13 @@ export interface ContainerLibc {
   setNoNewPrivs(): Result<void>;
   /** prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog): the calling thread only. */
   installSeccomp(program: Buffer): Result<void>;
+  /** fcntl(F_SETFD, 0): the descriptor survives exec. */
+  keepOnExec(fd: number): Result<void>;
+  /** fexecve(fd, argv, envp): returns only on failure. */
+  fexecve(fd: number, argv: Buffer[], env: Buffer[]): Result<never>;
 }
+
+const cstrings = (list: Buffer[]): (Buffer | null)[] => [...list.map((a) => Buffer.concat([a, Buffer.from([0])])), null];
 
 let cached: ContainerLibc | undefined;
 
@@ -86,6 +94,8 @@ export function createContainerLibc(koffi: Koffi = loadKoffi()): ContainerLibc {
   const setrlimit = c.func('int setrlimit(int resource, void *rlim)');
   const syscall = c.func('long syscall(long number, ...)');
   const prctl = c.func('int prctl(int option, ...)');
+  const fcntl = c.func('int fcntl(int fd, int cmd, int arg)');
+  const fexecve = c.func('int fexecve(int fd, void **argv, void **envp)');
   const fprog = koffi.struct('tini_ts_sock_fprog', { len: 'unsigned short', filter: 'void *' });
   const fprogPtr = koffi.pointer(fprog);
 
@@ -140,6 +150,11 @@ export function createContainerLibc(koffi: Koffi = loadKoffi()): ContainerLibc {
     installSeccomp(program) {
       const prog = { len: program.length / 8, filter: program };
       return check('prctl(PR_SET_SECCOMP)', prctl(PR_SET_SECCOMP, 'unsigned long', SECCOMP_MODE_FILTER, fprogPtr, prog, 'unsigned long', 0, 'unsigned long', 0));
+    },
+    keepOnExec: (fd) => check('fcntl(F_SETFD)', fcntl(fd, 2 /* F_SETFD */, 0)),
+    fexecve(fd, argv, env) {
+      fexecve(fd, cstrings(argv), cstrings(env));
+      return fail('fexecve', errno());
     },
   };
   return cached;

@@ -10,7 +10,9 @@
  *   1. `tini-ts-koffi-<hash>.node` next to the binary (read-only / noexec deployments);
  *   2. an unnamed O_TMPFILE copy in $TMPDIR, /tmp, $XDG_RUNTIME_DIR or /dev/shm,
  *      dlopen'ed through /proc/self/fd (nothing is left on disk, nothing to pre-plant);
- * and fails with one message naming every attempt.
+ * and fails with one message naming every attempt. The init that `tini-ts run`
+ * starts inside a container is handed the launcher's copy as a descriptor
+ * (useAddonFd): the container's own file system may have no place for it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -32,6 +34,30 @@ export function addonFileName(hash: string): string {
   return `tini-ts-koffi-${hash}.node`;
 }
 
+/** A descriptor of the file the addon was loaded from, kept open for useAddonFd in a re-executed init. */
+let loadedFd: number | null = null;
+let loadedPath: string | null = null;
+let inheritedFd: number | null = null;
+
+/** Load the addon from this (inherited) descriptor rather than from a file. */
+export function useAddonFd(fd: number): void {
+  inheritedFd = fd;
+}
+
+/** The descriptor of the loaded addon (opened on demand, close-on-exec), to hand to a re-executed init. */
+export function addonFd(): number {
+  loadKoffi();
+  if (loadedFd === null && loadedPath !== null) loadedFd = fs.openSync(loadedPath, 'r');
+  if (loadedFd === null) throw new Error('the FFI addon was loaded from no file');
+  return loadedFd;
+}
+
+function dlopenFile(file: string): Koffi {
+  const k = dlopen(file);
+  loadedPath = file;
+  return k;
+}
+
 function loadFromSea(): Koffi {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const sea = require('node:sea') as typeof import('node:sea');
@@ -40,7 +66,7 @@ function loadFromSea(): Koffi {
   const beside = path.join(path.dirname(process.execPath), addonFileName(hash));
   if (fs.existsSync(beside)) {
     try {
-      return dlopen(beside);
+      return dlopenFile(beside);
     } catch (e) {
       attempts.push(`${beside}: ${(e as Error).message}`);
     }
@@ -57,7 +83,9 @@ function loadFromSea(): Koffi {
       bytes ??= new Uint8Array(sea.getRawAsset('koffi.node') as ArrayBuffer);
       fs.writeSync(fd, bytes);
       // The fd stays open (CLOEXEC, as Node opens every file) so the mapping's file lives on.
-      return dlopen(`/proc/self/fd/${fd}`);
+      const k = dlopen(`/proc/self/fd/${fd}`);
+      loadedFd = fd;
+      return k;
     } catch (e) {
       if (fd >= 0) fs.closeSync(fd);
       attempts.push(`${dir}: ${(e as Error).message.split('\n')[0]}`);
@@ -75,7 +103,7 @@ function loadFromPackage(): Koffi {
   // (0.3-0.4 ms of start-up). getBuiltinModule works in CJS and ESM alike.
   const { createRequire } = process.getBuiltinModule('node:module');
   const req = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
-  return dlopen(req.resolve('@koromix/koffi-linux-x64/linux_x64/koffi.node'));
+  return dlopenFile(req.resolve('@koromix/koffi-linux-x64/linux_x64/koffi.node'));
 }
 
 function isSea(): boolean {
@@ -90,6 +118,10 @@ function isSea(): boolean {
 let cached: Koffi | undefined;
 
 export function loadKoffi(): Koffi {
+  if (!cached && inheritedFd !== null) {
+    cached = dlopen(`/proc/self/fd/${inheritedFd}`);
+    loadedFd = inheritedFd;
+  }
   cached ??= isSea() ? loadFromSea() : loadFromPackage();
   return cached;
 }

@@ -1,16 +1,26 @@
 /**
- * What the launcher and the init it re-executes say to each other: the plan
- * (argv of the hidden `__run-init` mode) and the status lines on the pipe.
- * Kept apart from ns-init.ts so the launcher does not load the init's code
- * (root filesystem, workload) just for these types and one parser.
+ * What the launcher and the init it starts say to each other over their
+ * channel (see channel.ts). Kept apart from ns-init.ts so the launcher does
+ * not load the init's code (root filesystem, workload) for these types.
+ *
+ * The init runs in two stages when the workload has credentials of its own:
+ *   1. INIT_MODE, privileged: joins the cgroup, builds the mounts and the
+ *      root, drops to the workload's credentials on its main thread, then
+ *      fexecve()s the binary as
+ *   2. SUPERVISE_MODE: a fresh, single-threaded image that holds exactly the
+ *      workload's privileges (so do the threads Node then starts), which
+ *      spawns the workload and supervises it.
+ * Both take [channel fd, addon fd] as arguments; everything else comes over
+ * the channel, never in argv or the environment.
  */
 import type { Op } from './rootfs/plan.js';
 import type { ProcessSpec } from './process.js';
 
 export const INIT_MODE = '__run-init';
+export const SUPERVISE_MODE = '__run-supervise';
 
-export interface InitPlan {
-  argv: string[];
+/** What the privileged stage does. */
+export interface SetupPlan {
   hostname: string | null;
   privateMounts: boolean;
   mountProc: boolean;
@@ -19,48 +29,67 @@ export interface InitPlan {
   /** Files to write 0 into to join the cgroup: cgroup.procs, or v1's `tasks` with `mainThreadOnly`. */
   procsFiles: string[];
   /**
-   * cgroup v1: only the init's main thread joins (through `tasks`), as the
-   * program it forks inherits that thread's cgroups. Moving a whole process
-   * makes the kernel wait for an RCU grace period (10-15 ms); moving the
-   * calling thread alone does not. The libuv pool and V8's threads stay where
-   * the launcher is: they are the init's, and count against none of the limits.
+   * cgroup v1: only the init's main thread joins (through `tasks`): moving a
+   * whole process makes the kernel wait for an RCU grace period (10-15 ms),
+   * moving the calling thread does not; the supervising stage (and every
+   * thread it starts) is then inside from its exec on.
    */
   mainThreadOnly: boolean;
-  /** pids.current of the cgroup: the init's tasks in it, once joined (what the report and pids.max discount). */
-  pidsCurrent: string | null;
-  /** pids.max to raise by the init's own task count */
+  /** pids.max, raised by the init's own tasks (see INIT_TASKS); null: no pids limit. */
   pidsMax: { file: string; limit: number } | null;
-  /** write end of the status pipe (inherited) */
-  statusFd: number;
-  /** --events: the destination as an inherited descriptor (a file the launcher opened, fd:N, or 2); null: off. */
-  eventsFd: number | null;
-  graceMs: number;
   verbosity: number;
   /** A root filesystem to build and pivot into (see rootfs/plan.ts). */
   container?: { ops: Op[]; root: string };
-  /** The workload's process (user, env, cwd, rlimits, hardening); absent: as the init's own. */
+  /** The workload's credentials and hardening; present: the init re-executes itself with them. */
   process?: ProcessSpec;
 }
 
-/** Lines the init writes to the launcher on the status pipe (JSON, one per line). */
+/** What the supervising stage does. Byte strings are base64 (see channel.ts). */
+export interface ProcessPlan {
+  argv: string[];
+  env: string[];
+  cwd: string | null;
+  /** Exit 125 rather than 127 when the program is not in the root filesystem. */
+  programMustExist: boolean;
+  /**
+   * Re-applied just before the spawn: Node raises its soft RLIMIT_NOFILE to
+   * the hard limit at start-up, and the workload must get the soft limits asked for.
+   */
+  rlimits: ProcessSpec['rlimits'];
+  /** HOME is filled in for this user (from the container's /etc/passwd) when env lacks it; absent: env as it is. */
+  homeOf?: ProcessSpec['user'];
+  graceMs: number;
+  verbosity: number;
+  /** --events: the destination as an inherited descriptor; null: off. */
+  eventsFd: number | null;
+}
+
+export type LauncherMessage = { kind: 'setup'; plan: SetupPlan } | { kind: 'process'; plan: ProcessPlan };
+
+/** What the init tells the launcher. */
 export type InitMessage =
+  /** Listening to signals (the launcher forwards from now on); its own tasks in the cgroup. */
   | { kind: 'ready'; initTasks: number }
+  /** The workload runs (the launcher protects the init from the OOM killer now, see launcher.ts). */
+  | { kind: 'spawned' }
   | { kind: 'status'; status: number }
   | { kind: 'exec-error'; code: string; exitCode: number }
   | { kind: 'error'; message: string }
   /** A mount point the init had to create in the root filesystem (host path), to remove afterwards. */
   | { kind: 'created'; path: string };
 
-/** Parse the init's status lines. */
-export function parseInitMessages(text: string): InitMessage[] {
-  const out: InitMessage[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      out.push(JSON.parse(line) as InitMessage);
-    } catch {
-      // a torn line from a dying init: ignore
-    }
-  }
-  return out;
+/**
+ * Tasks of the supervising init in the container's cgroup (Node's main,
+ * V8 worker and delayed-task threads), added to pids.max so that `--pids N`
+ * means N for the workload. The launcher corrects it to the count the init
+ * reports once it runs.
+ */
+export const INIT_TASKS = 3;
+
+/** The kernel's PID_MAX_LIMIT: pids.max takes no larger number ("max" instead). */
+export const PIDS_MAX_LIMIT = 4194304;
+
+export function pidsMaxValue(limit: number, initTasks: number): string {
+  const n = limit + initTasks;
+  return n >= PIDS_MAX_LIMIT ? 'max' : String(n);
 }

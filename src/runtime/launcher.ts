@@ -21,13 +21,16 @@ import { missingController as v1Missing, controllersFor as v1Controllers } from 
 import { missingController as v2Missing, controllersFor as v2Controllers } from '../cgroup/v2/index.js';
 import { EXIT_LAUNCHER, needsProcessSpec, parseRunArgs, type NamespaceName, type RunOptions } from '../cli/run-options.js';
 import { createLibc } from '../libc/libc.js';
-import { CLONE, SOCK_CLOEXEC, SOCK_NONBLOCK, createNsLibc, type NsLibc } from '../libc/ns.js';
+import { CLONE, SOCK_CLOEXEC, createNsLibc, type NsLibc } from '../libc/ns.js';
 import { SIG, forwardableSignals } from '../libc/signals.js';
 import { WNOHANG, type Libc, type WaitStatus } from '../libc/types.js';
 import { parseEventDest } from '../events/destination.js';
 import { createLogger, writeStderr, writeStdout, type Logger } from '../log/log.js';
 import { listenToSignals } from '../supervisor/signal-source.js';
-import { INIT_MODE, parseInitMessages, type InitPlan } from './init-protocol.js';
+import { FrameReader, encodeBytes, encodeFrame } from './channel.js';
+import { INIT_MODE, INIT_TASKS, pidsMaxValue, type InitMessage, type LauncherMessage, type ProcessPlan, type SetupPlan } from './init-protocol.js';
+import { addonFd } from '../libc/koffi-native.js';
+import { rawArgs, splitNul } from '../util/cmdline.js';
 import { buildReport, formatReport } from './report.js';
 import { quickExit } from './quick-exit.js';
 import type { ContainerConfig } from './container.js';
@@ -134,14 +137,14 @@ export function runLauncher(args: string[]): void {
   libc.unblockSignals([...forwardableSignals(), SIG.CHLD]);
 
   // --- the init, in new namespaces -----------------------------------------
-  // A socket pair rather than a pipe: the init writes with MSG_NOSIGNAL (see writeStatus in ns-init.ts).
-  const pipe = ns.socketpair(SOCK_CLOEXEC | SOCK_NONBLOCK);
-  if (!pipe.ok) {
+  // A socket pair (blocking): the plan goes out framed, the init's messages come back.
+  const pair = ns.socketpair(SOCK_CLOEXEC);
+  if (!pair.ok) {
     teardown.run();
-    refuse(`socketpair failed: ${pipe.code}`);
+    refuse(`socketpair failed: ${pair.code}`);
   }
-  const [statusRead, statusWrite] = pipe.value;
-  let rootfsPlan: InitPlan['container'];
+  const [channel, initEnd] = pair.value;
+  let rootfsPlan: SetupPlan['container'];
   if (teardown.state) {
     try {
       rootfsPlan = teardown.state.create(options.hostname ?? os.hostname(), options.namespaces.has('net'));
@@ -150,8 +153,7 @@ export function runLauncher(args: string[]): void {
       refuse(`cannot prepare the container's state in ${teardown.state.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   }
-  const plan: InitPlan = {
-    argv,
+  const setup: SetupPlan = {
     hostname: options.hostname,
     privateMounts: options.namespaces.has('mount') && !rootfsPlan,
     mountProc: options.namespaces.has('mount') && options.namespaces.has('pid') && !rootfsPlan,
@@ -159,27 +161,47 @@ export function runLauncher(args: string[]): void {
     cgroupNamespace: options.namespaces.has('cgroup'),
     procsFiles: cgroup.version === 1 ? cgroup.dirs.map((d) => `${d}/tasks`) : cgroup.procsFiles(),
     mainThreadOnly: cgroup.version === 1,
-    pidsCurrent: `${pidsDir(cgroup)}/pids.current`,
     pidsMax: options.limits.pids === undefined ? null : { file: `${pidsDir(cgroup)}/pids.max`, limit: options.limits.pids },
-    statusFd: statusWrite,
-    eventsFd: eventsFd?.fd ?? null,
-    graceMs: options.graceMs,
     verbosity: options.verbosity,
     container: rootfsPlan,
     process: config?.process,
   };
-  const spawned = spawnInNamespaces(ns, libc, options, plan);
-  ns.close(statusWrite);
+  const spec = config?.process;
+  const processPlan: ProcessPlan = {
+    // From the bundle, or the command line as the kernel passed it (bytes that are not UTF-8 kept).
+    argv: encodeBytes(options.container.bundle !== null ? argv.map((a) => Buffer.from(a)) : rawArgs(argv, () => fs.readFileSync('/proc/self/cmdline'))),
+    env: encodeBytes(spec?.env ? spec.env.map((e) => Buffer.from(e)) : ownEnvironment()),
+    cwd: spec?.cwd ?? null,
+    programMustExist: spec?.programMustExist ?? false,
+    rlimits: spec?.rlimits ?? [],
+    homeOf: spec ? spec.user : undefined,
+    graceMs: options.graceMs,
+    verbosity: options.verbosity,
+    eventsFd: eventsFd?.fd ?? null,
+  };
+  let addon: number;
+  try {
+    addon = addonFd();
+  } catch (e) {
+    teardown.run();
+    return refuse(`cannot hand the FFI addon to the init: ${(e as Error).message}`);
+  }
+  const spawned = spawnInNamespaces(ns, libc, options, [initEnd, addon, ...(eventsFd !== null && eventsFd.fd > 2 ? [eventsFd.fd] : [])]);
+  ns.close(initEnd);
   if (eventsFd?.opened) ns.close(eventsFd.fd); // the init has its own copy
   if (typeof spawned === 'string') {
-    if (teardown.state) teardown.state.createdInRoot = createdPaths(parseInitMessages(readAll(statusRead)));
-    ns.close(statusRead);
+    ns.close(channel);
     teardown.run();
     refuse(spawned);
   }
   const initPid = spawned as number;
   teardown.initPid = initPid;
   logger.log('info', `init started with pid ${initPid} in cgroup ${name}`);
+  // Blocking sends: the init reads the set-up frame at once; the process
+  // frame waits in the socket for the supervising stage. A failure means the
+  // init is gone, which its exit status says.
+  sendAll(ns, channel, encodeFrame({ kind: 'setup', plan: setup } satisfies LauncherMessage));
+  sendAll(ns, channel, encodeFrame({ kind: 'process', plan: processPlan } satisfies LauncherMessage));
 
   // What launchers that died left behind, swept while the init starts up
   // (the launcher has nothing else to do until the init reports).
@@ -200,7 +222,14 @@ export function runLauncher(args: string[]): void {
       cgroup.killAll(BACKSTOP_MS);
     }, options.graceMs + BACKSTOP_MS);
   };
+  // Signals wait here until the init listens to them (an init that is still
+  // starting would die of them), then are passed on in order.
+  let ready = false;
   const stop = (sig: number) => {
+    if (!ready) {
+      early.push(sig);
+      return;
+    }
     libc.kill(initPid, sig);
     if (sig === SIG.TERM || sig === SIG.INT) armBackstop();
   };
@@ -212,18 +241,52 @@ export function runLauncher(args: string[]): void {
     }, options.timeoutMs);
   }
 
+  const messages: InitMessage[] = [];
+  const reader = new FrameReader();
+  let initTasks = 0;
+  const onMessage = (m: InitMessage) => {
+    messages.push(m);
+    if (m.kind === 'ready') {
+      initTasks = m.initTasks;
+      // pids.max was raised by the expected count of the init's tasks: make it exact.
+      if (setup.pidsMax && initTasks !== INIT_TASKS) writeQuietly(setup.pidsMax.file, pidsMaxValue(setup.pidsMax.limit, initTasks), logger);
+      ready = true;
+      for (const sig of early.splice(0)) stop(sig);
+    } else if (m.kind === 'spawned') {
+      // Not the OOM killer's choice while the workload runs. Set from here
+      // (the init lacks CAP_SYS_RESOURCE) and only now: a value set before
+      // the spawn would be inherited by the workload, with the right to lower
+      // its own score that far.
+      writeQuietly(`/proc/${initPid}/oom_score_adj`, '-1000', logger);
+    }
+  };
+  let channelOpen = true;
+  let initStatus: WaitStatus | null = null;
+  const readChannel = () => {
+    const buf = Buffer.alloc(65536);
+    fs.read(channel, buf, 0, buf.length, null, (e, n) => {
+      if (e || n === 0) {
+        channelOpen = false;
+        ns.close(channel);
+        if (initStatus !== null) finish(initStatus);
+        return;
+      }
+      for (const m of reader.push(buf.subarray(0, n))) onMessage(m as InitMessage);
+      readChannel();
+    });
+  };
+  readChannel();
+
   let finished = false;
-  const finish = (initStatus: WaitStatus) => {
+  const finish = (status: WaitStatus) => {
     finished = true;
     clearInterval(keepAlive);
     clearInterval(sampler);
     if (backstop) clearTimeout(backstop);
-    const messages = parseInitMessages(readAll(statusRead));
-    ns.close(statusRead);
-    const ready = messages.find((m) => m.kind === 'ready');
-    const status = messages.find((m) => m.kind === 'status');
-    const execError = messages.find((m) => m.kind === 'exec-error');
-    const error = messages.find((m) => m.kind === 'error');
+    const last = <K extends InitMessage['kind']>(k: K) => messages.findLast((m) => m.kind === k) as Extract<InitMessage, { kind: K }> | undefined;
+    const mainStatus = last('status');
+    const execError = last('exec-error');
+    const error = last('error');
     if (teardown.state) teardown.state.createdInRoot = createdPaths(messages);
     // Statistics before anything is killed or removed.
     let stats = null;
@@ -232,17 +295,20 @@ export function runLauncher(args: string[]): void {
     } catch (e) {
       logger.log('warn', `could not read the cgroup's counters: ${(e as Error).message}`);
     }
-    const initTasks = ready?.kind === 'ready' ? ready.initTasks : 0;
     if (stats && stats.pidsPeak !== null) stats.pidsPeak = Math.max(0, stats.pidsPeak - initTasks);
     const sampled = sampledPeak === null ? null : Math.max(0, sampledPeak - initTasks);
     teardown.initPid = null;
     const clean = teardown.run();
-    let failure = error?.kind === 'error' ? error.message : null;
-    if (!failure && !status && !execError) failure = `the init ended without reporting the program's status (init ${describe(initStatus)})`;
+    // The workload can raise the init's OOM score and then run out of
+    // memory: the init dies of SIGKILL with the counter up. That is the
+    // container's OOM end, reported as such.
+    const initOomKilled = !mainStatus && !execError && !error && (status & 0x7f) === SIG.KILL && (stats?.oomKills ?? 0) > 0;
+    let failure = error?.message ?? null;
+    if (!failure && !mainStatus && !execError && !initOomKilled) failure = `the init ended without reporting the program's status (init ${describeStatus(status)})`;
     if (!failure && !clean) failure = 'could not remove the cgroup (see the warnings above)';
     const report = buildReport({
-      status: status?.kind === 'status' ? status.status : null,
-      execError: execError?.kind === 'exec-error' ? { code: execError.code, exitCode: execError.exitCode } : null,
+      status: mainStatus ? mainStatus.status : initOomKilled ? status : null,
+      execError: execError ? { code: execError.code, exitCode: execError.exitCode } : null,
       error: failure,
       timedOut,
       wallMs: nowMs() - started,
@@ -252,7 +318,9 @@ export function runLauncher(args: string[]): void {
       cgroup: { version: cgroup.version, name },
       namespaces: [...options.namespaces],
     });
-    if (!options.quiet) writeStderr(formatReport(report));
+    if (initOomKilled) logger.log('warn', "the kernel's OOM killer chose the init (the workload raised its OOM score): the container ended");
+    // -q hides the report, never the launcher's own failure.
+    if (!options.quiet || report.error) writeStderr(formatReport(report));
     let code = report.exit_code;
     if (options.reportFile) {
       try {
@@ -274,7 +342,11 @@ export function runLauncher(args: string[]): void {
       }
       const [pid, status] = r.value;
       if (pid === 0) return;
-      if (pid === initPid && !finished) finish(status);
+      if (pid === initPid && initStatus === null) {
+        initStatus = status;
+        // Every message is in once the channel ends (the init held the only other end).
+        if (!channelOpen && !finished) finish(status);
+      }
     }
   };
   onSignal = (sig) => {
@@ -282,7 +354,6 @@ export function runLauncher(args: string[]): void {
     if (sig === SIG.CHLD) reap();
     else stop(sig);
   };
-  for (const sig of early) stop(sig);
   reap(); // the init may already have ended
 }
 
@@ -305,7 +376,7 @@ function sweepLeftovers(root: string, parent: string, logger: Logger): void {
 }
 
 /** unshare in the main thread, posix_spawn the init, setns back. Returns the pid or an error text. */
-function spawnInNamespaces(ns: NsLibc, libc: Libc, options: RunOptions, plan: InitPlan): number | string {
+function spawnInNamespaces(ns: NsLibc, libc: Libc, options: RunOptions, fds: number[]): number | string {
   const wanted = (Object.keys(NS_TABLE) as (keyof typeof NS_TABLE)[]).filter((n) => options.namespaces.has(n));
   const saved: { fd: number; flag: number; name: string }[] = [];
   const closeSaved = () => saved.forEach((s) => ns.close(s.fd));
@@ -326,12 +397,17 @@ function spawnInNamespaces(ns: NsLibc, libc: Libc, options: RunOptions, plan: In
       return `unshare(${wanted.join(', ')}) failed: ${u.code}${u.code === 'EPERM' ? ' (run as root, outside a restricted container)' : ''}`;
     }
   }
-  const self = isSea() ? [process.execPath] : [process.execPath, process.argv[1]];
+  // argv names the descriptors only (the plan comes over the channel), and
+  // the environment is empty: nothing of the launcher's is readable in the
+  // init's /proc/PID/cmdline or environ.
+  const self = isSea() ? ['tini-ts'] : [process.execPath, process.argv[1]];
   const r = libc.spawn({
-    argv: [...self, INIT_MODE, JSON.stringify(plan)].map((a) => Buffer.from(a)),
+    file: process.execPath,
+    argv: [...self, INIT_MODE, String(fds[0]), String(fds[1])].map((a) => Buffer.from(a)),
+    env: [],
     newProcessGroup: true,
     foregroundTty: false,
-    passFds: [0, 1, 2, plan.statusFd, ...(plan.eventsFd !== null && plan.eventsFd > 2 ? [plan.eventsFd] : [])],
+    passFds: [0, 1, 2, ...fds],
   });
   // Back to the launcher's own namespaces: without this the main thread can
   // create no threads (pid) and the thread pool would see other namespaces.
@@ -417,29 +493,43 @@ class Teardown {
   }
 }
 
-function createdPaths(messages: ReturnType<typeof parseInitMessages>): string[] {
+/** Blocking send of a whole buffer; false if the peer is gone. */
+function sendAll(ns: NsLibc, fd: number, data: Buffer): boolean {
+  for (let off = 0; off < data.length; ) {
+    const r = ns.sendNoSignal(fd, data.subarray(off));
+    if (!r.ok) {
+      if (r.code === 'EINTR') continue;
+      return false;
+    }
+    off += r.value;
+  }
+  return true;
+}
+
+/** The launcher's own environment, byte for byte (the workload's when no process spec gives one). */
+function ownEnvironment(): Buffer[] {
+  try {
+    return splitNul(fs.readFileSync('/proc/self/environ'));
+  } catch {
+    return Object.entries(process.env).map(([k, v]) => Buffer.from(`${k}=${v}`));
+  }
+}
+
+function writeQuietly(file: string, value: string, logger: Logger): void {
+  try {
+    fs.writeFileSync(file, value);
+  } catch (e) {
+    logger.log('debug', `cannot write ${value} to ${file}: ${(e as NodeJS.ErrnoException).code}`);
+  }
+}
+
+function createdPaths(messages: InitMessage[]): string[] {
   return messages.flatMap((m) => (m.kind === 'created' ? [m.path] : []));
 }
 
 /** The directory with the pids controller's files. */
 function pidsDir(cgroup: Cgroup): string {
   return cgroup.version === 1 ? cgroup.dirs.find((d) => fs.existsSync(`${d}/pids.max`)) ?? cgroup.dirs[0] : cgroup.dirs[0];
-}
-
-function readAll(fd: number): string {
-  const chunks: Buffer[] = [];
-  const buf = Buffer.alloc(4096);
-  for (;;) {
-    let n = 0;
-    try {
-      n = fs.readSync(fd, buf, 0, buf.length, null);
-    } catch {
-      break; // EAGAIN: nothing more
-    }
-    if (n <= 0) break;
-    chunks.push(Buffer.from(buf.subarray(0, n)));
-  }
-  return Buffer.concat(chunks).toString();
 }
 
 /**
@@ -466,7 +556,7 @@ function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
-function describe(status: WaitStatus): string {
+function describeStatus(status: WaitStatus): string {
   const low = status & 0x7f;
   return low === 0 ? `exited with ${(status >> 8) & 0xff}` : `killed by signal ${low}`;
 }

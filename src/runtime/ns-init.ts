@@ -1,42 +1,37 @@
 /**
- * The init inside `tini-ts run`'s namespaces: the launcher re-executes its
- * own binary in the hidden mode `__run-init PLAN-JSON`, with the new pid,
- * mount, uts, ipc and net namespaces already in place (it is PID 1 there).
+ * The init inside `tini-ts run`'s namespaces (PID 1 there), in two stages
+ * (see init-protocol.ts). The launcher starts this binary as
+ * `tini-ts __run-init CHANNEL ADDON` with new pid, mount, uts, ipc and net
+ * namespaces in place and an empty environment; the plan comes over the
+ * channel.
  *
- * Set-up, in order (any failure: one line on the status pipe, exit 125):
- *   1. PR_SET_PDEATHSIG(SIGKILL): if the launcher dies, so does the init,
- *      and with it (PID 1 of the namespace) every process inside.
- *   2. Mounts private, then a /proc of the new pid namespace (only the
- *      namespace's PID 1 or its descendants can mount that one).
- *   3. Hostname; loopback up (ioctl SIOCSIFFLAGS, no `ip` needed).
- *   4. Join the cgroup (first thing, see runNsInit: v1 moves the main thread
- *      alone through `tasks`, v2 the process through cgroup.procs), then
- *      unshare the cgroup namespace, so its root is the workload's cgroup.
- *   5. Spawn the program and supervise it with the init's own shell and core
- *      (forwarding, grace, 128+N), then report its raw wait status to the
- *      launcher before exiting. With --events, the same event stream as the
- *      plain init's (start, spawn, signal, forward, reap, grace, escalate,
- *      exit; pids as this pid namespace numbers them), written to the
- *      descriptor the launcher handed over (reopened here before anything
- *      is mounted, see openEvents).
+ * Stage 1, set-up (any failure: one message to the launcher, exit 125):
+ *   1. Join the cgroup (first: v1 moves the main thread alone through
+ *      `tasks`, v2 the process through cgroup.procs, on the libuv pool while
+ *      the main thread loads the C library); PR_SET_PDEATHSIG(SIGKILL).
+ *   2. Mounts private, a /proc of the new pid namespace (only its PID 1 or
+ *      descendants can mount that one), hostname, loopback up.
+ *   3. pids.max raised by the init's own tasks, the cgroup namespace (its
+ *      root is the workload's cgroup), the root filesystem.
+ *   4. With a workload process spec: the working directory, then the
+ *      workload's credentials, capabilities, no_new_privs and seccomp filter
+ *      on the main thread, and fexecve of the binary as stage 2. Node's other
+ *      threads never run the workload's code, but a workload allowed to
+ *      ptrace could make them run its system calls: exec leaves only the
+ *      thread that holds the workload's privileges, and every thread of the
+ *      new image starts from it. Without a spec (plain `run`, where the
+ *      workload keeps root's full privileges) stage 2 runs in this process.
  *
- * Why the init joins the cgroup itself (option "a"): the program inherits the
- * cgroup at fork, so it is inside before its first instruction, with no race
- * and no helper. The alternative (the program blocked on a FIFO open in a
- * posix_spawn file action while another thread moves it) cannot give the
- * program a cgroup namespace rooted at its own cgroup: that namespace must be
- * created by a task already inside, and Node cannot fork one. The costs, and
- * how they are handled:
- *   - the init's tasks in the cgroup (v1: its main thread; v2: all its
- *     threads) count against pids.max: the init adds that count (pids.current
- *     once joined) to pids.max and reports it, so --pids N still means N tasks
- *     for the program, and the report subtracts it from the peak;
- *   - its ~8 MB of private memory counts against the memory limit (hence
- *     --memory >= 16m); it sets its oom_score_adj to -1000 once the program
- *     runs, so the OOM killer picks the program, never the init.
+ * Stage 2, supervision: reads the process plan, listens to signals, tells
+ * the launcher it is ready (signals sent to the launcher meanwhile were kept
+ * there), spawns the program and supervises it with the init's own shell
+ * and core (forwarding, grace, 128+N), then reports the raw wait status.
+ * With --events, the plain init's event stream (pids as this pid namespace
+ * numbers them) to the descriptor the launcher handed over.
  */
 import fs from 'node:fs';
 import { createContainerLibc } from '../libc/container.js';
+import { useAddonFd } from '../libc/koffi-native.js';
 import { createLibc } from '../libc/libc.js';
 import { CLONE, MS, createNsLibc, type NsLibc } from '../libc/ns.js';
 import { SIG, forwardableSignals } from '../libc/signals.js';
@@ -48,46 +43,86 @@ import { VERSION } from '../texts.js';
 import { execFailureCode } from '../supervisor/core.js';
 import { startSupervisor } from '../supervisor/shell.js';
 import { listenToSignals } from '../supervisor/signal-source.js';
+import { decodeBytes, encodeFrame, readFrameSync } from './channel.js';
 import { applyRootfs, readCgroupMounts } from './rootfs/apply.js';
-import type { InitMessage, InitPlan } from './init-protocol.js';
-import { startWorkload } from './workload.js';
+import { INIT_TASKS, SUPERVISE_MODE, pidsMaxValue, type InitMessage, type LauncherMessage, type ProcessPlan, type SetupPlan } from './init-protocol.js';
+import { dropPrivileges, makeWorkdir, setRlimits, spawnWorkload } from './workload.js';
 import { quickExit } from './quick-exit.js';
 
-export { INIT_MODE, parseInitMessages, type InitMessage, type InitPlan } from './init-protocol.js';
+export { INIT_MODE, SUPERVISE_MODE } from './init-protocol.js';
 
+interface Tools {
+  ns: NsLibc | null;
+  send(m: InitMessage): boolean;
+  fatal(message: string): never;
+  must(r: Result<unknown>, what?: string): void;
+  exit(code: number): never;
+}
+
+function tools(channel: number, verbosity: number): Tools {
+  const t: Tools = {
+    ns: null,
+    // The init buffers nothing: it leaves with _exit (see quick-exit.ts).
+    exit: (code) => quickExit(t.ns, code),
+    send: (m) => sendMessage(channel, m, t.ns),
+    fatal(message) {
+      // The launcher reports it (one line); say it here only if it cannot.
+      if (!t.send({ kind: 'error', message })) createLogger(verbosity, process.pid).log('fatal', message);
+      return t.exit(125);
+    },
+    must(r, what = '') {
+      if (!r.ok) t.fatal(`${what}${r.call} failed: ${r.code}`);
+    },
+  };
+  return t;
+}
+
+/** Both stages' arguments: the channel and the FFI addon, as inherited descriptors. */
+function descriptors(args: string[]): { channel: number; addon: number } {
+  const [channel, addon] = args.map(Number);
+  if (!Number.isInteger(channel) || !Number.isInteger(addon)) {
+    fs.writeSync(2, 'tini-ts: this mode is started by `tini-ts run` only\n');
+    process.exit(125);
+  }
+  useAddonFd(addon);
+  return { channel, addon };
+}
+
+type PlanOf<K extends LauncherMessage['kind']> = Extract<LauncherMessage, { kind: K }>['plan'];
+
+function readMessage<K extends LauncherMessage['kind']>(channel: number, kind: K, t: Tools): PlanOf<K> {
+  let m: LauncherMessage | null;
+  try {
+    m = readFrameSync(channel) as LauncherMessage | null;
+  } catch (e) {
+    return t.fatal(`reading the ${kind} plan from the launcher: ${(e as Error).message}`);
+  }
+  if (m === null) return t.exit(125); // the launcher is gone
+  if (m.kind !== kind) return t.fatal(`expected the ${kind} plan from the launcher, got '${m.kind}'`);
+  return m.plan as PlanOf<K>;
+}
+
+/** Stage 1: `__run-init CHANNEL ADDON`. */
 export function runNsInit(args: string[]): void {
-  const plan = JSON.parse(args[0]) as InitPlan;
-  let ns: NsLibc | null = null;
-  // The init buffers nothing: it leaves with _exit (see quick-exit.ts).
-  const exit = (code: number): never => quickExit(ns, code);
-  const send = (m: InitMessage): boolean => writeStatus(plan.statusFd, JSON.stringify(m) + '\n', ns);
-  const logger = createLogger(plan.verbosity, process.pid);
-  const fatal = (message: string): never => {
-    // The launcher reports it (one line); say it here only if it cannot.
-    if (!send({ kind: 'error', message })) logger.log('fatal', message);
-    return exit(125);
-  };
-  const must = (r: Result<unknown>, what = ''): void => {
-    if (!r.ok) fatal(`${what}${r.call} failed: ${r.code}`);
-  };
+  const { channel, addon } = descriptors(args);
+  let t = tools(channel, 1);
+  const plan = readMessage(channel, 'setup', t);
+  t = tools(channel, plan.verbosity);
 
-  // Join the cgroup first. The libuv pool is started before (uv creates its
-  // threads on first use): threads inherit the creating thread's credentials,
-  // seccomp filter and (v1) cgroups, and the pool must keep root's (see
-  // workload.ts) and stay out of the program's limits.
+  // Join the cgroup first (see the header). The libuv pool is started here:
+  // its threads are not in the v1 cgroup and die at the exec into stage 2.
   fs.access('/', () => {});
   const joinFds: number[] = [];
   for (const f of plan.procsFiles) {
     try {
       joinFds.push(fs.openSync(f, 'w'));
     } catch (e) {
-      fatal(`cannot join the cgroup through ${f}: ${(e as NodeJS.ErrnoException).code}`);
+      t.fatal(`cannot join the cgroup through ${f}: ${(e as NodeJS.ErrnoException).code}`);
     }
   }
   const joinErrors: (string | null)[] = joinFds.map(() => null);
   let pending = joinFds.length;
   if (plan.mainThreadOnly) {
-    // v1 `tasks`: this (main) thread alone, synchronously and at once.
     joinFds.forEach((fd, i) => {
       try {
         fs.writeSync(fd, '0');
@@ -98,9 +133,7 @@ export function runNsInit(args: string[]): void {
     });
     pending = 0;
   } else {
-    // v2 cgroup.procs moves the whole process, and the kernel first waits for
-    // an RCU grace period (milliseconds): on the pool, while the main thread
-    // loads the C library and sets up the namespaces.
+    // cgroup.procs makes the kernel wait for an RCU grace period: on the pool.
     joinFds.forEach((fd, i) =>
       fs.write(fd, '0', (e) => {
         fs.close(fd, () => {});
@@ -110,72 +143,138 @@ export function runNsInit(args: string[]): void {
     );
   }
 
-  ns = createNsLibc();
+  const ns = (t.ns = createNsLibc());
   const libc = createLibc();
-  must(ns.setCloexec(plan.statusFd)); // the program must not hold the launcher's pipe
-  must(ns.setParentDeathSignal(SIG.KILL));
+  t.must(ns.setCloexec(channel));
+  t.must(ns.setParentDeathSignal(SIG.KILL));
   libc.setProcessName('tini-ts');
-  // Before /proc or the root changes: the descriptor is reopened through /proc/self/fd.
-  const events = plan.eventsFd === null ? undefined : openEvents(plan.eventsFd, libc, logger);
-
-  if (plan.privateMounts) must(ns.mount(null, '/', null, MS.REC | MS.PRIVATE, null), 'making mounts private: ');
-  if (plan.mountProc) must(ns.mount('proc', '/proc', 'proc', MS.NOSUID | MS.NODEV | MS.NOEXEC, null), 'mounting /proc: ');
-  if (plan.hostname !== null) must(ns.sethostname(plan.hostname));
-  if (plan.loopbackUp) must(ns.interfaceUp('lo'), 'bringing up lo: ');
+  if (plan.privateMounts) t.must(ns.mount(null, '/', null, MS.REC | MS.PRIVATE, null), 'making mounts private: ');
+  if (plan.mountProc) t.must(ns.mount('proc', '/proc', 'proc', MS.NOSUID | MS.NODEV | MS.NOEXEC, null), 'mounting /proc: ');
+  if (plan.hostname !== null) t.must(ns.sethostname(plan.hostname));
+  if (plan.loopbackUp) t.must(ns.interfaceUp('lo'), 'bringing up lo: ');
   if (pending === 0) afterJoin();
 
   function afterJoin(): void {
     const bad = joinErrors.findIndex((e) => e !== null);
-    if (bad >= 0) fatal(`cannot join the cgroup through ${plan.procsFiles[bad]}: ${joinErrors[bad]}`);
-    supervise(plan, ns!, libc, logger, events, { send, fatal, must, exit });
+    if (bad >= 0) t.fatal(`cannot join the cgroup through ${plan.procsFiles[bad]}: ${joinErrors[bad]}`);
+    setUp(plan, channel, addon, ns, libc, t);
   }
 }
 
-interface InitTools {
-  send(m: InitMessage): boolean;
-  fatal(message: string): never;
-  must(r: Result<unknown>, what?: string): void;
-  exit(code: number): never;
-}
-
-/** Once in the cgroup: its limits, the cgroup namespace, the root filesystem, then the program. */
-function supervise(plan: InitPlan, ns: NsLibc, libc: Libc, logger: Logger, events: EventSink | undefined, { send, fatal, must, exit }: InitTools): void {
+/** Once in the cgroup: its limits, the cgroup namespace, the root filesystem, then stage 2. */
+function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc: Libc, t: Tools): void {
   const container = plan.container;
   // The host's view of our cgroups, for the container's /sys/fs/cgroup (before a cgroup namespace hides it).
   const cgroupMounts = container ? readCgroupMounts() : [];
-  const initTasks = initTaskCount(plan.pidsCurrent);
   if (plan.pidsMax) {
     try {
-      fs.writeFileSync(plan.pidsMax.file, String(plan.pidsMax.limit + initTasks));
+      fs.writeFileSync(plan.pidsMax.file, pidsMaxValue(plan.pidsMax.limit, INIT_TASKS));
     } catch (e) {
-      fatal(`cannot set ${plan.pidsMax.file}: ${(e as NodeJS.ErrnoException).code}`);
+      t.fatal(`cannot set ${plan.pidsMax.file}: ${(e as NodeJS.ErrnoException).code}`);
     }
   }
-  if (plan.cgroupNamespace) must(ns.unshare(CLONE.NEWCGROUP), 'cgroup namespace: ');
+  if (plan.cgroupNamespace) t.must(ns.unshare(CLONE.NEWCGROUP), 'cgroup namespace: ');
   const cl = container || plan.process ? createContainerLibc() : null;
   const created = (p: string) => {
     try {
-      if (container && fs.lstatSync(p).dev === fs.statSync(container.root).dev) send({ kind: 'created', path: p });
+      if (container && fs.lstatSync(p).dev === fs.statSync(container.root).dev) t.send({ kind: 'created', path: p });
     } catch {
       // gone already
     }
   };
+  // What the re-execution needs from the host, opened while it is in reach.
+  const image = plan.process ? openImage(t) : null;
   if (container) {
     const e = applyRootfs(container.ops, { ns, cl: cl!, root: container.root, cgroups: cgroupMounts, created });
-    if (e) fatal(`setting up the root filesystem: ${e}`);
+    if (e) t.fatal(`setting up the root filesystem: ${e}`);
   }
-  // PDEATHSIG was set above; if the launcher died before that, nobody reads
-  // the pipe any more: give up now rather than run an unsupervised program.
-  if (!send({ kind: 'ready', initTasks })) exit(125);
-  // Not PID 1 (--share pid): become a subreaper, so orphans still come here.
-  if (libc.getpid() !== 1) must(libc.setChildSubreaper());
+  if (!plan.process || !image) {
+    // Not re-executed: on cgroup v1 only this (main) thread is in the cgroup.
+    supervise(channel, libc, t, plan.mainThreadOnly);
+    return;
+  }
+  const spec = plan.process;
+  if (spec.cwd !== null) {
+    const rootDev = fs.statSync('/').dev;
+    const e = makeWorkdir(spec.cwd, (p) => {
+      if (container && fs.lstatSync(p).dev === rootDev) t.send({ kind: 'created', path: container.root + p });
+    });
+    if (e) t.fatal(e);
+  }
+  const dropped = dropPrivileges(spec, cl!);
+  if (dropped) t.fatal(dropped);
+  const inherited = [image.exe, ...image.libs];
+  for (const fd of [channel, addon, ...inherited]) t.must(cl!.keepOnExec(fd));
+  // Node marks stdio close-on-exec at start-up: the workload's stdio must pass.
+  for (const fd of [0, 1, 2]) cl!.keepOnExec(fd);
+  // The root is the container's now, without the host's dynamic loader and
+  // libraries: run the loader from its descriptor, given the libraries (and
+  // the binary) as descriptors too, and no search path to look elsewhere.
+  const fdPath = (fd: number) => `/proc/self/fd/${fd}`;
+  const argv = ['tini-ts', '--inhibit-cache', '--library-path', '/dev/null/', '--preload', image.libs.map(fdPath).join(' ')];
+  argv.push('--argv0', 'tini-ts', fdPath(image.exe));
+  if (!isSea()) argv.push(process.argv[1]); // development: node runs the script again
+  argv.push(SUPERVISE_MODE, String(channel), String(addon), inherited.join(','));
+  const r = cl!.fexecve(image.loader, argv.map((a) => Buffer.from(a)), []);
+  t.fatal(`cannot re-execute the init with the workload's credentials: ${r.ok ? '?' : `${r.call} failed: ${r.code}`}`);
+}
 
-  // From here on, as the plain init does (src/init.ts).
-  must(libc.ignoreSignal(SIG.TTIN));
-  must(libc.ignoreSignal(SIG.TTOU));
+/**
+ * Descriptors of the running image: the binary, its dynamic loader and the
+ * shared libraries mapped now (/proc/self/maps), all close-on-exec until the
+ * re-execution.
+ */
+function openImage(t: Tools): { exe: number; loader: number; libs: number[] } {
+  const files: string[] = [];
+  try {
+    for (const line of fs.readFileSync('/proc/self/maps', 'utf8').split('\n')) {
+      const file = line.split(/\s+/, 6)[5];
+      if (file?.startsWith('/') && /\/(ld-linux[^/]*|lib[^/]*\.so(\.[0-9]+)*)$/.test(file) && !files.includes(file)) files.push(file);
+    }
+    const loader = files.find((f) => /\/ld-linux[^/]*$/.test(f));
+    if (!loader) return t.fatal('cannot find the dynamic loader in /proc/self/maps');
+    return {
+      exe: fs.openSync('/proc/self/exe', 'r'),
+      loader: fs.openSync(loader, 'r'),
+      libs: files.filter((f) => f !== loader).map((f) => fs.openSync(f, 'r')),
+    };
+  } catch (e) {
+    return t.fatal(`cannot open the init's own binary and libraries: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** Stage 2: `__run-supervise CHANNEL ADDON INHERITED`, after stage 1's fexecve. */
+export function runSupervisor(args: string[]): void {
+  const { channel } = descriptors(args);
+  // The binary and libraries the loader needed: nothing of the host stays open.
+  for (const fd of (args[2] ?? '').split(',').filter(Boolean)) fs.closeSync(Number(fd));
+  const t = tools(channel, 1);
+  const ns = (t.ns = createNsLibc());
+  // Before anything else: the credential change cleared the parent-death
+  // signal, and the exec made the process dumpable again.
+  t.must(ns.setParentDeathSignal(SIG.KILL));
+  t.must(createContainerLibc().setDumpable(false));
+  t.must(ns.setCloexec(channel));
+  const libc = createLibc();
+  libc.setProcessName('tini-ts');
+  supervise(channel, libc, t);
+}
+
+/** Spawn the workload and supervise it, as the plain init does (src/init.ts). */
+function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false): void {
+  const plan: ProcessPlan = readMessage(channel, 'process', t);
+  const logger = createLogger(plan.verbosity, libc.getpid());
+  const events = plan.eventsFd === null ? undefined : openEvents(plan.eventsFd, libc, logger);
+  // Not PID 1 (--share pid): become a subreaper, so orphans still come here.
+  if (libc.getpid() !== 1) t.must(libc.setChildSubreaper());
+  t.must(libc.ignoreSignal(SIG.TTIN));
+  t.must(libc.ignoreSignal(SIG.TTOU));
   let onSignal: (sig: number) => void = () => {};
   listenToSignals([...forwardableSignals(), SIG.CHLD], (sig) => onSignal(sig));
-  must(libc.unblockSignals([...forwardableSignals(), SIG.CHLD]));
+  t.must(libc.unblockSignals([...forwardableSignals(), SIG.CHLD]));
+  // PDEATHSIG is set: if the launcher died before, nobody reads the channel
+  // any more; give up now rather than run an unsupervised program.
+  if (!t.send({ kind: 'ready', initTasks: mainThreadOnly ? 1 : taskCount() })) t.exit(125);
 
   if (events) {
     const sub = libc.isChildSubreaper();
@@ -189,40 +288,27 @@ function supervise(plan: InitPlan, ns: NsLibc, libc: Libc, logger: Logger, event
     });
   }
 
-  let childPid: number;
-  if (plan.process) {
-    const rootDev = fs.statSync('/').dev;
-    const w = startWorkload(plan.process, plan.argv, cl!, (req) => libc.spawn(req), (p) => {
-      if (container && fs.lstatSync(p).dev === rootDev) send({ kind: 'created', path: container.root + p });
-    });
-    if (w.kind === 'error') fatal(w.message);
-    if (w.kind === 'exec-error') execFailed(w.code);
-    childPid = (w as { pid: number }).pid;
-  } else {
-    const r = libc.spawn({ argv: plan.argv.map((a) => Buffer.from(a)), newProcessGroup: true, foregroundTty: false, passFds: [0, 1, 2] });
-    if (!r.ok) execFailed(r.code);
-    childPid = (r as { value: number }).value;
+  const argv = decodeBytes(plan.argv);
+  if (plan.rlimits.length > 0) {
+    const e = setRlimits(plan.rlimits, createContainerLibc());
+    if (e) t.fatal(`setting up the workload's process: ${e}`);
   }
-  events?.spawn(childPid, childPid, plan.argv.map((a) => Buffer.from(a)), false);
-  function execFailed(code: string): never {
-    const exitCode = execFailureCode(code, new Set());
-    logger.log('fatal', `exec ${plan.argv[0]} failed: ${code}`);
-    events?.exit(exitCode, 'exec-failed', code);
-    send({ kind: 'exec-error', code, exitCode });
-    return exit(exitCode);
+  const w = spawnWorkload(
+    { argv, env: decodeBytes(plan.env), cwd: plan.cwd, programMustExist: plan.programMustExist, homeOf: plan.homeOf },
+    (req) => libc.spawn(req),
+  );
+  if (w.kind === 'error') t.fatal(w.message);
+  if (w.kind === 'exec-error') {
+    const exitCode = execFailureCode(w.code, new Set());
+    logger.log('fatal', `exec ${argv[0].toString()} failed: ${w.code}`);
+    events?.exit(exitCode, 'exec-failed', w.code);
+    t.send({ kind: 'exec-error', code: w.code, exitCode });
+    t.exit(exitCode);
   }
-  const unprotected = () => logger.log('debug', 'could not protect the init from the OOM killer');
-  if (plan.process) {
-    // Asynchronously: the libuv pool's threads keep root's credentials, which
-    // lowering oom_score_adj needs once the main thread has the workload's.
-    fs.writeFile('/proc/self/oom_score_adj', '-1000', (e) => e && logger.log('debug', `could not protect the init from the OOM killer: ${e.code}`));
-  } else {
-    try {
-      fs.writeFileSync('/proc/self/oom_score_adj', '-1000');
-    } catch {
-      unprotected();
-    }
-  }
+  const childPid = (w as { pid: number }).pid;
+  // From here on the child runs: nothing below may throw or exit on its own.
+  t.send({ kind: 'spawned' });
+  events?.spawn(childPid, childPid, argv, false);
   const sup = startSupervisor(
     { childPid, graceMs: plan.graceMs, expectedCodes: new Set(), warnOnReap: false },
     {
@@ -231,8 +317,8 @@ function supervise(plan: InitPlan, ns: NsLibc, libc: Libc, logger: Logger, event
       events,
       now: () => Number(process.hrtime.bigint()) / 1e6,
       exit: (code) => {
-        if (sup.state.mainStatus !== null) send({ kind: 'status', status: sup.state.mainStatus });
-        exit(code);
+        if (sup.state.mainStatus !== null) t.send({ kind: 'status', status: sup.state.mainStatus });
+        t.exit(code);
       },
     },
   );
@@ -254,33 +340,32 @@ function openEvents(fd: number, libc: Libc, logger: Logger): EventSink | undefin
   }
 }
 
-/** The init's tasks in the cgroup (pids.current, as nothing else is there yet); else all its threads. */
-function initTaskCount(pidsCurrent: string | null): number {
-  try {
-    if (pidsCurrent !== null) {
-      const n = Number(fs.readFileSync(pidsCurrent, 'utf8').trim());
-      if (Number.isInteger(n) && n > 0) return n;
-    }
-  } catch {
-    // no pids controller: count the threads
-  }
+/** The init's threads (what counts against pids.max besides the workload). */
+function taskCount(): number {
   try {
     return fs.readdirSync('/proc/self/task').length;
   } catch {
-    return 0;
+    return INIT_TASKS;
+  }
+}
+
+function isSea(): boolean {
+  try {
+    return (require('node:sea') as typeof import('node:sea')).isSea();
+  } catch {
+    return false;
   }
 }
 
 /**
- * Writes one status line to the launcher. Before the C library is loaded with
+ * Sends one message to the launcher. Before the C library is loaded with
  * write(2) (Node ignores SIGPIPE until the init listens to it); afterwards
- * with send(MSG_NOSIGNAL) on the status socket: once the init listens to
- * SIGPIPE to forward it, a write to a launcher that is gone must fail with
- * EPIPE and never raise a SIGPIPE of the init's own making. False if the
- * launcher cannot be told.
+ * with send(MSG_NOSIGNAL): once the init listens to SIGPIPE to forward it, a
+ * write to a launcher that is gone must fail with EPIPE and never raise a
+ * SIGPIPE of the init's own making. False if the launcher cannot be told.
  */
-export function writeStatus(fd: number, text: string, ns: Pick<NsLibc, 'sendNoSignal'> | null): boolean {
-  const data = Buffer.from(text);
+export function sendMessage(fd: number, m: InitMessage, ns: Pick<NsLibc, 'sendNoSignal'> | null): boolean {
+  const data = encodeFrame(m);
   for (let off = 0; off < data.length; ) {
     if (ns) {
       const r = ns.sendNoSignal(fd, data.subarray(off));

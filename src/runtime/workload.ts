@@ -1,29 +1,24 @@
 /**
- * Starts the workload from the init (inside the container, after pivot_root):
- * credentials, capabilities, no_new_privs, rlimits and seccomp are applied to
- * the init's MAIN THREAD only, then posix_spawn (libc.ts's spawn, which runs
- * on that thread) gives them to the workload. See libc/container.ts for why per thread.
+ * The workload's process, in two halves that match the init's two stages.
  *
- * Order (as runc's finalizeNamespace / setupUser, adapted):
- *   1. rlimits (process-wide; the init keeps them too, harmless), then
- *      PR_SET_DUMPABLE 0 (process-wide: the init is never dumpable);
+ * dropPrivileges (the privileged stage, inside the container after
+ * pivot_root): the working directory is created, then credentials,
+ * capabilities, no_new_privs, rlimits and seccomp are applied to the main
+ * thread, in runc's order (finalizeNamespace / setupUser, adapted):
+ *   1. rlimits, then PR_SET_DUMPABLE 0;
  *   2. seccomp first if no_new_privs is off (installing a filter then needs
  *      CAP_SYS_ADMIN, which the drop below may remove);
  *   3. bounding set drop (needs CAP_SETPCAP, so before capset);
  *   4. PR_SET_KEEPCAPS, setgroups, setresgid, setresuid, PR_SET_KEEPCAPS off;
  *   5. capset(effective, permitted, inheritable); ambient raise (a failure is
  *      ignored as runc does: an ambient capability also needs to be inheritable);
- *   6. no_new_privs, then the seccomp filter (the last calls before spawn).
+ *   6. no_new_privs, then the seccomp filter.
+ * The stage then execs itself: the kernel computes the new image's
+ * capabilities from the same sets exactly as it will for the workload's own
+ * exec, so the supervising init holds what the workload holds, no more.
  *
- * What the init keeps afterwards: its main thread has the workload's uid, gid,
- * capabilities and filter (a deny-list that allows everything the init still
- * does: wait4, kill, read/write, epoll). Sending signals to the workload's
- * process group needs the same uid or CAP_KILL: the init has both unless the
- * workload changes its uid without CAP_KILL granted, and then PID 1's exit
- * (which kills the pid namespace) and the launcher's cgroup kill still end
- * it. The init's other threads keep root's credentials: the libuv pool
- * lowers the init's oom_score_adj once the workload runs (that needs
- * CAP_SYS_RESOURCE, which the main thread may no longer have).
+ * spawnWorkload (the supervising stage): finds the program along the
+ * workload's PATH and spawns it with its environment and working directory.
  */
 import fs from 'node:fs';
 import type { ContainerLibc } from '../libc/container.js';
@@ -62,49 +57,40 @@ function lastCap(): number {
   return Number.isInteger(n) && n > 0 ? n : CAPABILITIES.length - 1;
 }
 
-export function startWorkload(
-  spec: ProcessSpec,
-  argv: string[],
-  cl: ContainerLibc,
-  spawn: Libc['spawn'],
-  onCreated: (p: string) => void,
-): WorkloadStart {
-  const creds = resolveCredentials(spec, readOr('/etc/passwd', ''), readOr('/etc/group', ''));
-  if (typeof creds === 'string') return { kind: 'error', message: creds };
-  const env = spec.env === null ? null : withHome(spec.env, creds.home);
-  const cwd = spec.cwd ?? process.cwd();
-  if (spec.cwd !== null && !fs.existsSync(cwd)) {
-    // As runc and docker do: create the working directory.
-    try {
-      const missing: string[] = [];
-      for (let d = cwd; !fs.existsSync(d); d = d.slice(0, d.lastIndexOf('/')) || '/') missing.unshift(d);
-      for (const d of missing) {
-        fs.mkdirSync(d, { mode: 0o755 });
-        onCreated(d);
-      }
-    } catch (e) {
-      return { kind: 'error', message: `cannot create the working directory ${cwd}: ${(e as NodeJS.ErrnoException).code}` };
+/** The working directory, created as runc and docker do; `onCreated` hears of each directory made. */
+export function makeWorkdir(cwd: string, onCreated: (p: string) => void): string | null {
+  if (fs.existsSync(cwd)) return null;
+  try {
+    const missing: string[] = [];
+    for (let d = cwd; !fs.existsSync(d); d = d.slice(0, d.lastIndexOf('/')) || '/') missing.unshift(d);
+    for (const d of missing) {
+      fs.mkdirSync(d, { mode: 0o755 });
+      onCreated(d);
     }
+    return null;
+  } catch (e) {
+    return `cannot create the working directory ${cwd}: ${(e as NodeJS.ErrnoException).code}`;
   }
-  const program = findProgram(argv[0], env ?? Object.entries(process.env).map(([k, v]) => `${k}=${v}`), cwd, isExecutable);
-  if (program === null && spec.programMustExist) {
-    return { kind: 'error', message: `${argv[0]}: not found in the root filesystem${argv[0].includes('/') ? '' : ' (along PATH)'}` };
-  }
+}
 
+/** setrlimit for each; an error text, or null. */
+export function setRlimits(rlimits: ProcessSpec['rlimits'], cl: ContainerLibc): string | null {
+  for (const l of rlimits) {
+    const n = RLIMIT[l.type];
+    if (n === undefined) return `unknown rlimit ${l.type}`;
+    const r = cl.setrlimit(n, l.soft, l.hard);
+    if (!r.ok) return `${r.call}(${l.type}) failed: ${r.code}`;
+  }
+  return null;
+}
+
+/** The privileged stage's last steps on its main thread; an error text, or null. */
+export function dropPrivileges(spec: ProcessSpec, cl: ContainerLibc): string | null {
+  const creds = resolveCredentials(spec, readOr('/etc/passwd', ''), readOr('/etc/group', ''));
+  if (typeof creds === 'string') return creds;
   const must = (r: Result<unknown>, ignore: string[] = []): string | null => (r.ok || ignore.includes(r.code) ? null : `${r.call} failed: ${r.code}`);
   const seccomp = spec.seccomp === null ? null : Buffer.from(spec.seccomp, 'base64');
-  const steps: (() => string | null)[] = [];
-  for (const l of spec.rlimits) {
-    const n = RLIMIT[l.type];
-    if (n === undefined) return { kind: 'error', message: `unknown rlimit ${l.type}` };
-    steps.push(() => must(cl.setrlimit(n, l.soft, l.hard)));
-  }
-  // Not dumpable, before the main thread takes the workload's credentials:
-  // /proc/1/{mem,environ,...} become root's and ptrace needs CAP_SYS_PTRACE,
-  // so a workload with the main thread's uid and capabilities cannot reach
-  // into the init, whose other threads keep root's. The kernel would clear
-  // the flag on a uid change, but not when only capabilities are dropped.
-  // (exec gives the workload its own flag back.)
+  const steps: (() => string | null)[] = [() => setRlimits(spec.rlimits, cl)];
   steps.push(() => must(cl.setDumpable(false)));
   if (seccomp && !spec.noNewPrivs) steps.push(() => must(cl.installSeccomp(seccomp)));
   const caps = spec.caps;
@@ -133,20 +119,37 @@ export function startWorkload(
   if (seccomp && spec.noNewPrivs) steps.push(() => must(cl.installSeccomp(seccomp)));
   for (const step of steps) {
     const e = step();
-    if (e) return { kind: 'error', message: `setting up the workload's process: ${e}` };
+    if (e) return `setting up the workload's process: ${e}`;
   }
-  // In a new process group, stdio passed, everything else closed, in `cwd`.
+  return null;
+}
+
+export interface WorkloadSpec {
+  argv: Buffer[];
+  env: Buffer[];
+  cwd: string | null;
+  programMustExist: boolean;
+  /** HOME is filled in (from the container's /etc/passwd) for this user when the environment lacks it; undefined: left alone. */
+  homeOf?: ProcessSpec['user'];
+}
+
+/** Spawns the workload in a new process group, stdio passed, everything else closed. */
+export function spawnWorkload(w: WorkloadSpec, spawn: Libc['spawn']): WorkloadStart {
+  let env = w.env;
+  if (w.homeOf !== undefined && !env.some((e) => e.subarray(0, 5).toString() === 'HOME=')) {
+    const creds = resolveCredentials({ user: w.homeOf, groupAdd: [] }, readOr('/etc/passwd', ''), readOr('/etc/group', ''));
+    env = env.concat(withHome([], typeof creds === 'string' ? null : creds.home).map((e) => Buffer.from(e)));
+  }
+  const cwd = w.cwd ?? process.cwd();
+  const name = w.argv[0].toString();
+  const envText = env.map((e) => e.toString());
+  const program = findProgram(name, envText, cwd, isExecutable);
+  if (program === null && w.programMustExist) {
+    return { kind: 'error', message: `${name}: not found in the root filesystem${name.includes('/') ? '' : ' (along PATH)'}` };
+  }
   // No PATH search of the init's own: the program found above (absolute), or
   // the name as given, relative to the working directory (as execve takes it).
-  const file = program ?? (argv[0].includes('/') ? argv[0] : `./${argv[0]}`);
-  const r = spawn({
-    file,
-    argv: argv.map((a) => Buffer.from(a)),
-    env: (env ?? Object.entries(process.env).map(([k, v]) => `${k}=${v}`)).map((e) => Buffer.from(e)),
-    cwd,
-    newProcessGroup: true,
-    foregroundTty: false,
-    passFds: [0, 1, 2],
-  });
+  const file = program ?? (name.includes('/') ? name : `./${name}`);
+  const r = spawn({ file, argv: w.argv, env, cwd, newProcessGroup: true, foregroundTty: false, passFds: [0, 1, 2] });
   return r.ok ? { kind: 'spawned', pid: r.value } : { kind: 'exec-error', code: r.code };
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { buildReport, formatReport, type Facts } from '../../src/runtime/report.js';
-import { parseInitMessages } from '../../src/runtime/ns-init.js';
 import { exitedStatus, signaledStatus } from '../../src/libc/types.js';
 
 const base: Facts = {
@@ -32,12 +31,5 @@ describe('run report', () => {
   it('launcher failures are 125, exec failures 126/127', () => {
     expect(buildReport({ ...base, error: 'boom' }).exit_code).toBe(125);
     expect(buildReport({ ...base, status: null, execError: { code: 'ENOENT', exitCode: 127 } })).toMatchObject({ exit_code: 127, exec_error: 'ENOENT' });
-  });
-
-  it('parses the init’s status lines, ignoring a torn one', () => {
-    expect(parseInitMessages('{"kind":"ready","initTasks":7}\n{"kind":"status","status":256}\n{"kind":')).toEqual([
-      { kind: 'ready', initTasks: 7 },
-      { kind: 'status', status: 256 },
-    ]);
   });
 });

@@ -7,24 +7,59 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { O_CLOEXEC, SOCK_CLOEXEC, SOCK_NONBLOCK, createNsLibc } from '../../src/libc/ns.js';
-import { parseInitMessages } from '../../src/runtime/init-protocol.js';
-import { writeStatus } from '../../src/runtime/ns-init.js';
+import { FrameReader, decodeBytes, encodeBytes, encodeFrame, readFrameSync } from '../../src/runtime/channel.js';
+import { sendMessage } from '../../src/runtime/ns-init.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 50));
 
 describe('the status channel', () => {
-  it('carries the lines to the launcher', () => {
+  it('carries the messages to the launcher, framed', () => {
     const ns = createNsLibc();
     const p = ns.socketpair(SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (!p.ok) throw new Error(p.code);
     const [r, w] = p.value;
-    expect(writeStatus(w, JSON.stringify({ kind: 'ready', initTasks: 3 }) + '\n', ns)).toBe(true);
-    expect(writeStatus(w, JSON.stringify({ kind: 'status', status: 0 }) + '\n', null)).toBe(true); // before the C library: write(2)
+    expect(sendMessage(w, { kind: 'ready', initTasks: 3 }, ns)).toBe(true);
+    expect(sendMessage(w, { kind: 'status', status: 0 }, null)).toBe(true); // before the C library: write(2)
     const buf = Buffer.alloc(4096);
     const n = fs.readSync(r, buf);
-    expect(parseInitMessages(buf.subarray(0, n).toString())).toEqual([{ kind: 'ready', initTasks: 3 }, { kind: 'status', status: 0 }]);
+    expect(new FrameReader().push(buf.subarray(0, n))).toEqual([{ kind: 'ready', initTasks: 3 }, { kind: 'status', status: 0 }]);
     ns.close(r);
     ns.close(w);
+  });
+
+  it('a reader takes exactly one frame and leaves the next in the socket (the two init stages)', () => {
+    const ns = createNsLibc();
+    const p = ns.socketpair(SOCK_CLOEXEC);
+    if (!p.ok) throw new Error(p.code);
+    const [a, b] = p.value;
+    const big = 'x'.repeat(100_000);
+    fs.writeSync(a, Buffer.concat([encodeFrame({ kind: 'setup', n: 1 }), encodeFrame({ kind: 'process', big })]));
+    expect(readFrameSync(b)).toEqual({ kind: 'setup', n: 1 });
+    expect(readFrameSync(b)).toEqual({ kind: 'process', big });
+    ns.close(a);
+    expect(readFrameSync(b)).toBeNull(); // end of stream
+    ns.close(b);
+  });
+
+  it('frames survive any split, and bytes that are not UTF-8 pass through base64', () => {
+    const bytes = [Buffer.from([0xff, 0x00, 0xfe]), Buffer.from('é')];
+    const data = Buffer.concat([encodeFrame({ argv: encodeBytes(bytes) }), encodeFrame({ kind: 'status', status: 256 })]);
+    for (let cut = 0; cut <= data.length; cut++) {
+      const reader = new FrameReader();
+      const got = [...reader.push(data.subarray(0, cut)), ...reader.push(data.subarray(cut))];
+      expect(got).toHaveLength(2);
+      expect(decodeBytes((got[0] as { argv: string[] }).argv)).toEqual(bytes);
+      expect(reader.pending).toBe(0);
+    }
+  });
+
+  it('a torn or foreign frame ends the stream', () => {
+    const torn = new FrameReader();
+    expect(torn.push(encodeFrame({ kind: 'status', status: 0 }).subarray(0, 7))).toEqual([]);
+    expect(torn.pending).toBe(7);
+    const foreign = new FrameReader();
+    expect(foreign.push(Buffer.from('{"kind":"status"}\n'))).toEqual([]);
+    expect(foreign.broken).toMatch(/bytes|JSON/);
   });
 
   it('a launcher that is gone: false, and no SIGPIPE while SIGPIPE is listened to', async () => {
@@ -37,7 +72,7 @@ describe('the status channel', () => {
       if (!p.ok) throw new Error(p.code);
       const [r, w] = p.value;
       ns.close(r);
-      expect(writeStatus(w, '{"kind":"status","status":0}\n', ns)).toBe(false);
+      expect(sendMessage(w, { kind: 'status', status: 0 }, ns)).toBe(false);
       await tick();
       expect(sigpipes).toBe(0);
       ns.close(w);

@@ -1,0 +1,104 @@
+/**
+ * The init inside a container holds no more than the workload (every thread:
+ * capabilities, uid, no_new_privs, seccomp, cgroups), and nothing of the plan
+ * is readable from its argv or environment. Checked from inside, through
+ * /proc/1/task/N of the init, as a workload that can ptrace would see it.
+ */
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { canContainer, useContainerFixture } from './container-helpers.js';
+import { spawnSync } from 'node:child_process';
+import { BIN, hasSyncReturn, run, runArgs, start, waitFor } from './run-helpers.js';
+
+/** For each thread of PID 1: the status lines that carry privilege, and its cgroups. */
+const threads =
+  'for t in /proc/1/task/*; do echo "== $(basename $t) $(grep -E "^(Uid|Gid|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):" $t/status | tr -d "\\t" | tr "\\n" " ")"; done;' +
+  ' echo "== self $(grep -E "^(Uid|Gid|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):" /proc/self/status | tr -d "\\t" | tr "\\n" " ")"';
+
+function privileges(stdout: string): { self: string; init: string[] } {
+  const lines = stdout.split('\n').filter((l) => l.startsWith('== '));
+  const self = lines.find((l) => l.startsWith('== self '))!.slice('== self '.length);
+  const init = lines.filter((l) => !l.startsWith('== self ')).map((l) => l.replace(/^== \d+ /, ''));
+  return { self, init };
+}
+
+describe.skipIf(!canContainer)('tini-ts run: the init never outranks the workload', () => {
+  const f = useContainerFixture();
+  const ctr = (...args: string[]) => run(['-q', '--rootfs', f.rootfs, ...args]);
+
+  for (const [what, args] of [
+    ["docker's defaults", []],
+    ['with SYS_PTRACE added (a workload that could attach to the init)', ['--cap-add', 'SYS_PTRACE']],
+    ['as an unprivileged user', ['--user', '65534:65534']],
+    ['with every capability dropped and new privileges allowed', ['--cap-drop', 'ALL', '--new-privileges']],
+  ] as const) {
+    it(`every thread of PID 1 has exactly the workload's privileges: ${what}`, () => {
+      const r = ctr(...args, '--', 'sh', '-c', threads);
+      expect(r.status, hasSyncReturn(r)).toBe(0);
+      const p = privileges(r.stdout);
+      expect(p.init.length).toBeGreaterThanOrEqual(2); // Node's threads are there, and each is checked
+      for (const t of p.init) expect(t).toBe(p.self);
+    });
+  }
+
+  it("every thread of PID 1 is in the workload's cgroups (v1: the devices and pids cgroups included)", () => {
+    const r = ctr('--pids', '50', '--', 'sh', '-c', 'for t in /proc/1/task/*; do cat $t/cgroup | sort | tr "\\n" " "; echo; done; echo "self $(sort /proc/self/cgroup | tr "\\n" " ")"');
+    expect(r.status, hasSyncReturn(r)).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    const self = lines.pop()!.replace(/^self /, '');
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const l of lines) expect(l.trim()).toBe(self.trim());
+  });
+
+  it("nothing of the plan is in the init's argv or environment (a secret from --env stays out of /proc/1)", () => {
+    const secret = `s3cr3t-${process.pid}`;
+    const r = ctr('-e', `TOKEN=${secret}`, '--user', '65534', '--', 'sh', '-c', 'tr "\\0" " " </proc/1/cmdline; echo; echo "token=$TOKEN"');
+    expect(r.status, hasSyncReturn(r)).toBe(0);
+    expect(r.stdout).toContain(`token=${secret}`); // the workload has it
+    const cmdline = r.stdout.split('\n')[0];
+    expect(cmdline).not.toContain(secret);
+    expect(cmdline).not.toContain(f.rootfs); // no host path either
+  });
+
+  it('the same seen from the host: /proc/INIT/cmdline and environ of both init stages hold no secret', async () => {
+    const secret = `h0st-s3cr3t-${process.pid}`;
+    const envFile = `${f.dir}/secret.env`;
+    fs.writeFileSync(envFile, `TOKEN=${secret}\n`);
+    const { child: p, done } = start(['-q', '--rootfs', f.rootfs, '--env-file', envFile, '--', 'sleep', '30']);
+    try {
+      let seen = '';
+      await waitFor(() => {
+        const pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+        const inits = pids.filter((d) => {
+          try {
+            return fs.readFileSync(`/proc/${d}/comm`, 'utf8').trim() === 'tini-ts' && fs.readFileSync(`/proc/${d}/status`, 'utf8').includes(`PPid:\t${p.pid}`);
+          } catch {
+            return false;
+          }
+        });
+        if (inits.length === 0) return false;
+        seen = inits.map((d) => fs.readFileSync(`/proc/${d}/cmdline`) + '|' + fs.readFileSync(`/proc/${d}/environ`)).join('\n');
+        return true;
+      });
+      expect(seen).not.toBe('');
+      expect(seen).not.toContain(secret);
+      expect(seen).not.toContain(envFile);
+    } finally {
+      p.kill('SIGTERM');
+      await done;
+    }
+  });
+
+  it('a program argv of 30000 words (more than fits in the init argv of old) and bytes that are not UTF-8 pass unchanged', () => {
+    const words = Array.from({ length: 30000 }, (_, i) => String(i));
+    const r = ctr('--', 'sh', '-c', 'echo $#', 'sh', ...words);
+    expect(r.status, hasSyncReturn(r)).toBe(0);
+    expect(r.stdout.trim()).toBe('30000');
+  });
+
+  it('bytes that are not UTF-8 in the program argv reach it unchanged (as the plain init passes them)', () => {
+    const cmd = `"${BIN}" ${runArgs(['-q', '--']).join(' ')} printf %s "$(printf '\\377\\376x')" | od -An -tx1`;
+    const r = spawnSync('/bin/sh', ['-c', cmd], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.stdout.trim(), hasSyncReturn(r)).toBe('ff fe 78');
+  });
+});
