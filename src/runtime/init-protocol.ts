@@ -47,9 +47,7 @@ export type InitMessage =
   | { kind: 'ready'; initTasks: number }
   | { kind: 'status'; status: number }
   | { kind: 'exec-error'; code: string; exitCode: number }
-  | { kind: 'error'; message: string }
-  /** A mount point the init had to create in the root filesystem (host path), to remove afterwards. */
-  | { kind: 'created'; path: string };
+  | { kind: 'error'; message: string };
 
 /** Parse the init's status lines. */
 export function parseInitMessages(text: string): InitMessage[] {

@@ -172,7 +172,6 @@ export function runLauncher(args: string[]): void {
   ns.close(statusWrite);
   if (eventsFd?.opened) ns.close(eventsFd.fd); // the init has its own copy
   if (typeof spawned === 'string') {
-    if (teardown.state) teardown.state.createdInRoot = createdPaths(parseInitMessages(readAll(statusRead)));
     ns.close(statusRead);
     teardown.run();
     refuse(spawned);
@@ -224,7 +223,6 @@ export function runLauncher(args: string[]): void {
     const status = messages.find((m) => m.kind === 'status');
     const execError = messages.find((m) => m.kind === 'exec-error');
     const error = messages.find((m) => m.kind === 'error');
-    if (teardown.state) teardown.state.createdInRoot = createdPaths(messages);
     // Statistics before anything is killed or removed.
     let stats = null;
     try {
@@ -379,7 +377,7 @@ function openEvents(text: string, refuse: (message: string) => never): { fd: num
 class Teardown {
   cgroupCreated = false;
   initPid: number | null = null;
-  /** The container's state directory and mount points (removed once the init and its mount namespace are gone). */
+  /** The container's state directory (removed once the init and its mount namespace are gone). */
   state: import('./container.js').ContainerState | null = null;
   constructor(
     private readonly cgroup: Cgroup,
@@ -415,10 +413,6 @@ class Teardown {
     this.state = null;
     return problems.length === 0;
   }
-}
-
-function createdPaths(messages: ReturnType<typeof parseInitMessages>): string[] {
-  return messages.flatMap((m) => (m.kind === 'created' ? [m.path] : []));
 }
 
 /** The directory with the pids controller's files. */

@@ -153,15 +153,8 @@ function supervise(plan: InitPlan, ns: NsLibc, libc: Libc, logger: Logger, event
   }
   if (plan.cgroupNamespace) must(ns.unshare(CLONE.NEWCGROUP), 'cgroup namespace: ');
   const cl = container || plan.process ? createContainerLibc() : null;
-  const created = (p: string) => {
-    try {
-      if (container && fs.lstatSync(p).dev === fs.statSync(container.root).dev) send({ kind: 'created', path: p });
-    } catch {
-      // gone already
-    }
-  };
   if (container) {
-    const e = applyRootfs(container.ops, { ns, cl: cl!, root: container.root, cgroups: cgroupMounts, created });
+    const e = applyRootfs(container.ops, { ns, cl: cl!, root: container.root, cgroups: cgroupMounts });
     if (e) fatal(`setting up the root filesystem: ${e}`);
   }
   // PDEATHSIG was set above; if the launcher died before that, nobody reads
@@ -191,10 +184,7 @@ function supervise(plan: InitPlan, ns: NsLibc, libc: Libc, logger: Logger, event
 
   let childPid: number;
   if (plan.process) {
-    const rootDev = fs.statSync('/').dev;
-    const w = startWorkload(plan.process, plan.argv, cl!, (req) => libc.spawn(req), (p) => {
-      if (container && fs.lstatSync(p).dev === rootDev) send({ kind: 'created', path: container.root + p });
-    });
+    const w = startWorkload(plan.process, plan.argv, cl!, (req) => libc.spawn(req));
     if (w.kind === 'error') fatal(w.message);
     if (w.kind === 'exec-error') execFailed(w.code);
     childPid = (w as { pid: number }).pid;

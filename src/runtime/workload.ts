@@ -67,20 +67,18 @@ export function startWorkload(
   argv: string[],
   cl: ContainerLibc,
   spawn: Libc['spawn'],
-  onCreated: (p: string) => void,
 ): WorkloadStart {
   const creds = resolveCredentials(spec, readOr('/etc/passwd', ''), readOr('/etc/group', ''));
   if (typeof creds === 'string') return { kind: 'error', message: creds };
   const env = spec.env === null ? null : withHome(spec.env, creds.home);
   const cwd = spec.cwd ?? process.cwd();
   if (spec.cwd !== null && !fs.existsSync(cwd)) {
-    // As runc and docker do: create the working directory.
+    // As runc and docker do: create the working directory (after pivot_root, so inside the root; kept, like mount points).
     try {
       const missing: string[] = [];
       for (let d = cwd; !fs.existsSync(d); d = d.slice(0, d.lastIndexOf('/')) || '/') missing.unshift(d);
       for (const d of missing) {
         fs.mkdirSync(d, { mode: 0o755 });
-        onCreated(d);
       }
     } catch (e) {
       return { kind: 'error', message: `cannot create the working directory ${cwd}: ${(e as NodeJS.ErrnoException).code}` };
