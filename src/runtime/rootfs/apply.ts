@@ -179,16 +179,19 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): string | nul
       // A file (or a device, a socket) is bound onto a file, a directory onto a directory.
       create = fs.statSync(op.source).isDirectory() ? 'dir' : 'file';
     }
-    const e = onTarget(op.target, create, op.mode, (t, dir) => {
-      if (dir !== (create === 'dir')) {
+    const r = resolveInRoot(at, rootFd, op.target, create, op.mode);
+    if (!r.ok) return `${describe(op)}: ${r.error}`;
+    try {
+      if (r.dir !== (create === 'dir')) {
         return create === 'dir'
           ? `${op.target} exists in the root and is not a directory; ${op.fstype === '' ? `the source ${op.source} is a directory` : `a ${op.fstype} mount needs one`}`
           : `${op.target} exists in the root and is a directory; the source ${op.source} is not`;
       }
-      const r = ns.mount(op.source === '' ? null : op.source, t, op.fstype === '' ? null : op.fstype, op.flags, op.data === '' ? null : op.data);
-      return r.ok ? null : `${describe(op)}: ${r.code}`;
-    });
-    if (e) return e.startsWith('mount(') ? e : `${describe(op)}: ${e}`;
+      const m = ns.mount(op.source === '' ? null : op.source, fdPath(r.fd), op.fstype === '' ? null : op.fstype, op.flags, op.data === '' ? null : op.data);
+      if (!m.ok) return `${describe(op)}: ${m.code}`;
+    } finally {
+      at.close(r.fd);
+    }
     return op.remount === null ? null : remount(op.target, op.remount);
   }
 
