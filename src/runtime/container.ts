@@ -265,15 +265,18 @@ export function sweepStaleState(stateRoot = STATE_ROOT, isAlive = processAlive, 
   return { removed, kept };
 }
 
-/** What the launcher created for a container, and what the init reported creating in the root filesystem. */
+/**
+ * What the launcher created for a container: its state directory (0700 under
+ * /run/tini-ts, never visible inside the container: pivot_root detaches the
+ * host's tree) and an --upper's work directory. Nothing in the user's root
+ * filesystem is removed: mount points the init made there are kept (as runc
+ * keeps them), so nothing can be tricked into deleting host files by name.
+ */
 export class ContainerState {
   readonly dir: string;
   root = '';
   upper: string | null = null;
   work: string | null = null;
-  /** Paths under the root (host view) the init created as mount points. */
-  createdInRoot: string[] = [];
-  private madeUpper = false;
 
   constructor(
     name: string,
@@ -296,10 +299,8 @@ export class ContainerState {
       fs.mkdirSync(this.root);
       if (c.upper !== null) {
         this.upper = path.resolve(c.upper);
-        if (!fs.existsSync(this.upper)) {
-          fs.mkdirSync(this.upper, { mode: 0o755 });
-          this.madeUpper = false; // asked for: kept
-        }
+        // Asked for: kept, with the mount points the init makes in it (as Docker's container layer).
+        if (!fs.existsSync(this.upper)) fs.mkdirSync(this.upper, { mode: 0o755 });
         // The work directory must be on the upper layer's filesystem.
         this.work = fs.mkdtempSync(path.join(path.dirname(this.upper), WORK_PREFIX));
         // Recorded for the sweep of a launcher that dies (sweepStaleState).
@@ -309,7 +310,6 @@ export class ContainerState {
         this.work = path.join(this.dir, 'work');
         fs.mkdirSync(this.upper, { mode: 0o755 });
         fs.mkdirSync(this.work, { mode: 0o700 });
-        this.madeUpper = true;
       }
       layers = { lower: c.layers.map((l) => path.resolve(l)), upper: this.upper, work: this.work };
     } else {
@@ -344,10 +344,13 @@ export class ContainerState {
   }
 
   /**
-   * Removes everything: the mount points the init created in the root (only
-   * if still empty), the overlay's work directory, a temporary upper layer,
-   * the state directory. Call once the init and everything it started are
-   * gone (their mount namespace with them). Returns problems, if any.
+   * Removes what the launcher made: the overlay's work directory beside a
+   * kept --upper, and the state directory (a temporary upper layer and work
+   * directory included). Call once the init and everything it started are
+   * gone (their mount namespace with them). What the workload wrote in a
+   * temporary upper may hold symbolic links: the removal never follows one
+   * (fs.rmSync unlinks a link, it does not descend through it). Returns
+   * problems, if any.
    */
   remove(): string[] {
     const problems: string[] = [];
@@ -358,32 +361,6 @@ export class ContainerState {
         problems.push(`could not remove ${p}: ${(e as NodeJS.ErrnoException).code}`);
       }
     };
-    // In the overlay case the init's mount points landed in the upper layer.
-    const onHost = (p: string) => (this.upper && this.config.layers.length ? path.join(this.upper, path.relative(this.root, p)) : p);
-    if (!this.madeUpper) {
-      for (const p of [...this.createdInRoot].reverse()) {
-        const h = onHost(p);
-        try {
-          const st = fs.lstatSync(h);
-          if (st.isDirectory()) fs.rmdirSync(h);
-          else if (st.isFile() && st.size === 0) fs.unlinkSync(h);
-        } catch {
-          // not empty any more (the workload wrote there), or gone: leave it
-        }
-      }
-      // Directories the overlay copied up only to hold those mount points, now empty.
-      if (this.upper && this.config.layers.length) {
-        for (const p of [...this.createdInRoot].reverse()) {
-          for (let d = path.dirname(onHost(p)); d.startsWith(this.upper + '/'); d = path.dirname(d)) {
-            try {
-              fs.rmdirSync(d);
-            } catch {
-              break;
-            }
-          }
-        }
-      }
-    }
     if (this.work && !this.work.startsWith(this.dir + '/')) rm(this.work);
     rm(this.dir);
     try {

@@ -74,9 +74,7 @@ export type InitMessage =
   | { kind: 'spawned' }
   | { kind: 'status'; status: number }
   | { kind: 'exec-error'; code: string; exitCode: number }
-  | { kind: 'error'; message: string }
-  /** A mount point the init had to create in the root filesystem (host path), to remove afterwards. */
-  | { kind: 'created'; path: string };
+  | { kind: 'error'; message: string };
 
 /**
  * Tasks of the supervising init in the container's cgroup (Node's main,

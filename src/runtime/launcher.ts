@@ -287,7 +287,6 @@ export function runLauncher(args: string[]): void {
     const mainStatus = last('status');
     const execError = last('exec-error');
     const error = last('error');
-    if (teardown.state) teardown.state.createdInRoot = createdPaths(messages);
     // Statistics before anything is killed or removed.
     let stats = null;
     try {
@@ -455,7 +454,7 @@ function openEvents(text: string, refuse: (message: string) => never): { fd: num
 class Teardown {
   cgroupCreated = false;
   initPid: number | null = null;
-  /** The container's state directory and mount points (removed once the init and its mount namespace are gone). */
+  /** The container's state directory (removed once the init and its mount namespace are gone). */
   state: import('./container.js').ContainerState | null = null;
   constructor(
     private readonly cgroup: Cgroup,
@@ -521,10 +520,6 @@ function writeQuietly(file: string, value: string, logger: Logger): void {
   } catch (e) {
     logger.log('debug', `cannot write ${value} to ${file}: ${(e as NodeJS.ErrnoException).code}`);
   }
-}
-
-function createdPaths(messages: InitMessage[]): string[] {
-  return messages.flatMap((m) => (m.kind === 'created' ? [m.path] : []));
 }
 
 /** The directory with the pids controller's files. */

@@ -175,17 +175,10 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
   }
   if (plan.cgroupNamespace) t.must(ns.unshare(CLONE.NEWCGROUP), 'cgroup namespace: ');
   const cl = container || plan.process ? createContainerLibc() : null;
-  const created = (p: string) => {
-    try {
-      if (container && fs.lstatSync(p).dev === fs.statSync(container.root).dev) t.send({ kind: 'created', path: p });
-    } catch {
-      // gone already
-    }
-  };
   // What the re-execution needs from the host, opened while it is in reach.
   const image = plan.process ? openImage(t) : null;
   if (container) {
-    const e = applyRootfs(container.ops, { ns, cl: cl!, root: container.root, cgroups: cgroupMounts, created });
+    const e = applyRootfs(container.ops, { ns, cl: cl!, root: container.root, cgroups: cgroupMounts });
     if (e) t.fatal(`setting up the root filesystem: ${e}`);
   }
   if (!plan.process || !image) {
@@ -195,10 +188,7 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
   }
   const spec = plan.process;
   if (spec.cwd !== null) {
-    const rootDev = fs.statSync('/').dev;
-    const e = makeWorkdir(spec.cwd, (p) => {
-      if (container && fs.lstatSync(p).dev === rootDev) t.send({ kind: 'created', path: container.root + p });
-    });
+    const e = makeWorkdir(spec.cwd);
     if (e) t.fatal(e);
   }
   const dropped = dropPrivileges(spec, cl!);

@@ -57,15 +57,14 @@ function lastCap(): number {
   return Number.isInteger(n) && n > 0 ? n : CAPABILITIES.length - 1;
 }
 
-/** The working directory, created as runc and docker do; `onCreated` hears of each directory made. */
-export function makeWorkdir(cwd: string, onCreated: (p: string) => void): string | null {
+/** The working directory, created as runc and docker do (after pivot_root, so inside the root; kept, like mount points). */
+export function makeWorkdir(cwd: string): string | null {
   if (fs.existsSync(cwd)) return null;
   try {
     const missing: string[] = [];
     for (let d = cwd; !fs.existsSync(d); d = d.slice(0, d.lastIndexOf('/')) || '/') missing.unshift(d);
     for (const d of missing) {
       fs.mkdirSync(d, { mode: 0o755 });
-      onCreated(d);
     }
     return null;
   } catch (e) {

@@ -32,5 +32,7 @@ export function makeBusyboxRootfs(dir: string): string {
   }
   fs.writeFileSync(path.join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
   fs.writeFileSync(path.join(dir, 'etc/group'), 'root:x:0:\ntty:x:5:\nnogroup:x:65534:\n');
+  // As in an image from `docker export`: the runtime's mount points exist, so runs leave the tree as it is.
+  for (const f of ['hostname', 'hosts', 'resolv.conf']) fs.writeFileSync(path.join(dir, 'etc', f), '');
   return dir;
 }

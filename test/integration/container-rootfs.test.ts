@@ -101,12 +101,6 @@ describe.skipIf(!canContainer)('tini-ts run: root filesystem', () => {
     }
   });
 
-  it('--volume creates a missing mount point and removes it afterwards', () => {
-    const r = run(['-q', '--rootfs', f.rootfs, '--volume', `${f.layer}:/mnt/deep/here:ro`, '--', 'cat', '/mnt/deep/here/app/greeting']);
-    expect(r.stdout, hasSyncReturn(r)).toBe('hello from layer 2\n');
-    expect(fs.existsSync(path.join(f.rootfs, 'mnt'))).toBe(false);
-  });
-
   it.each([
     ['a missing rootfs', () => ['--rootfs', '/nonexistent/rootfs', '--', 'sh'], /root filesystem \/nonexistent\/rootfs: not a directory/],
     ['a program missing from the rootfs', () => ['--rootfs', f.rootfs, '--', '/usr/bin/python3'], /\/usr\/bin\/python3: not found in the root filesystem/],

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MASKED_PATHS, DEFAULT_MOUNTS, DEFAULT_READONLY_PATHS, MS, mountOptions, planRootfs, type Op, type RootfsOptions } from '../../src/runtime/rootfs/plan.js';
+import { DEFAULT_MASKED_PATHS, DEFAULT_MOUNTS, DEFAULT_READONLY_PATHS, MS, cleanDestination, createdInRoot, mountOptions, planRootfs, type Op, type RootfsOptions } from '../../src/runtime/rootfs/plan.js';
 
 const base: RootfsOptions = {
   root: '/run/c1/root', readOnly: false, volumes: [], hostname: 'box', resolvConf: 'nameserver 10.0.0.1\n',
   etcDir: '/run/c1/etc', newNetNs: true, maskedPaths: [...DEFAULT_MASKED_PATHS], readonlyPaths: [...DEFAULT_READONLY_PATHS],
 };
-const mounts = (ops: Op[]) => ops.filter((o): o is Extract<Op, { op: 'mount' }> => o.op === 'mount');
+type InRoot = Extract<Op, { op: 'mount-in-root' }>;
+const inRoot = (ops: Op[]) => ops.filter((o): o is InRoot => o.op === 'mount-in-root');
+const rootOp = (ops: Op[]) => ops.find((o): o is Extract<Op, { op: 'root' }> => o.op === 'root')!;
 const index = (ops: Op[], pred: (o: Op) => boolean) => ops.findIndex(pred);
 
 describe('root filesystem plan', () => {
@@ -14,22 +16,28 @@ describe('root filesystem plan', () => {
     expect(ops[0]).toEqual({ op: 'mount', source: '', target: '/', fstype: '', flags: MS.REC | MS.PRIVATE, data: '' });
   });
 
-  it('binds --rootfs onto itself so that pivot_root can use it', () => {
-    expect(mounts(planRootfs(base))[1]).toMatchObject({ source: '/run/c1/root', target: '/run/c1/root', flags: MS.BIND | MS.REC });
+  it('builds the root next: --rootfs bound onto itself, writable: nothing to probe', () => {
+    expect(planRootfs(base)[1]).toEqual({ op: 'root', path: '/run/c1/root' });
   });
 
-  it('builds an overlay with the top layer first in lowerdir', () => {
-    const ops = planRootfs({ ...base, layers: { lower: ['/l/base', '/l/app'], upper: '/u', work: '/w' } });
-    expect(mounts(ops)[1]).toEqual({ op: 'mount', source: 'overlay', target: '/run/c1/root', fstype: 'overlay', flags: 0, data: 'lowerdir=/l/app:/l/base,upperdir=/u,workdir=/w' });
+  it('builds an overlay of the layers (the apply step lists the top layer first)', () => {
+    const layers = { lower: ['/l/base', '/l/app'], upper: '/u', work: '/w' };
+    expect(rootOp(planRootfs({ ...base, layers, readOnly: true }))).toEqual({ op: 'root', path: '/run/c1/root', layers });
   });
 
-  it('mounts proc, /dev and its devices, devpts, shm, mqueue, a read-only sysfs, under the new root', () => {
-    const m = mounts(planRootfs(base));
-    const at = (t: string) => m.find((x) => x.target === '/run/c1/root' + t);
-    expect(at('/proc')).toMatchObject({ fstype: 'proc' });
-    expect(at('/dev')).toMatchObject({ fstype: 'tmpfs', data: 'mode=755,size=65536k' });
+  it('a read-only --rootfs probes every path the plan would create in the root itself, nothing under a mount', () => {
+    const ops = planRootfs({ ...base, readOnly: true, volumes: [{ source: '/data', destination: '/srv/data', readonly: true }] });
+    expect(rootOp(ops).probe).toEqual(['/proc', '/dev', '/sys', '/srv/data', '/etc/hostname', '/etc/hosts', '/etc/resolv.conf']);
+    expect(createdInRoot(planRootfs({ ...base, mounts: [] })).slice(0, 2)).toEqual(['/dev/null', '/dev/zero']);
+  });
+
+  it('mounts proc, /dev and its devices, devpts, shm, mqueue, a read-only sysfs, at paths inside the root', () => {
+    const m = inRoot(planRootfs(base));
+    const at = (t: string) => m.find((x) => x.target === t);
+    expect(at('/proc')).toMatchObject({ fstype: 'proc', create: 'dir', mode: 0o555 });
+    expect(at('/dev')).toMatchObject({ fstype: 'tmpfs', data: 'mode=755,size=65536k', create: 'dir' });
     const nodes = planRootfs(base).filter((o) => o.op === 'mknod').map((o) => (o as { path: string }).path);
-    expect(nodes).toEqual(['null', 'zero', 'full', 'tty', 'random', 'urandom'].map((d) => `/run/c1/root/dev/${d}`));
+    expect(nodes).toEqual(['null', 'zero', 'full', 'tty', 'random', 'urandom'].map((d) => `/dev/${d}`));
     expect(at('/dev/pts')).toMatchObject({ fstype: 'devpts', data: expect.stringContaining('newinstance') });
     expect(at('/dev/shm')).toMatchObject({ fstype: 'tmpfs' });
     expect(at('/dev/mqueue')).toMatchObject({ fstype: 'mqueue' });
@@ -37,31 +45,41 @@ describe('root filesystem plan', () => {
   });
 
   it('binds /sys read-only when the network namespace is shared', () => {
-    const m = mounts(planRootfs({ ...base, newNetNs: false })).filter((x) => x.target === '/run/c1/root/sys');
-    expect(m.map((x) => x.flags)).toEqual([MS.BIND | MS.REC, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC]);
+    const m = inRoot(planRootfs({ ...base, newNetNs: false })).filter((x) => x.target === '/sys');
+    expect(m).toEqual([expect.objectContaining({ source: '/sys', flags: MS.BIND | MS.REC, remount: MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC })]);
   });
 
-  it('provides /etc/hostname, /etc/hosts and /etc/resolv.conf', () => {
+  it('provides /etc/hostname, /etc/hosts and /etc/resolv.conf, each bound onto a file like its source', () => {
     const ops = planRootfs(base);
     expect(ops).toContainEqual({ op: 'write-file', path: '/run/c1/etc/hostname', content: 'box\n' });
     expect(ops).toContainEqual({ op: 'write-file', path: '/run/c1/etc/resolv.conf', content: 'nameserver 10.0.0.1\n' });
     const hosts = ops.find((o) => o.op === 'write-file' && o.path.endsWith('/hosts')) as { content: string };
     expect(hosts.content).toMatch(/^127\.0\.0\.1\tlocalhost$/m);
     expect(hosts.content).toMatch(/\tbox$/m);
-    for (const f of ['hostname', 'hosts', 'resolv.conf']) expect(mounts(ops)).toContainEqual(expect.objectContaining({ source: `/run/c1/etc/${f}`, target: `/run/c1/root/etc/${f}` }));
+    for (const f of ['hostname', 'hosts', 'resolv.conf']) {
+      expect(inRoot(ops)).toContainEqual(expect.objectContaining({ source: `/run/c1/etc/${f}`, target: `/etc/${f}`, create: 'source', flags: MS.BIND }));
+    }
   });
 
-  it('binds volumes and remounts the read-only ones', () => {
-    const m = mounts(planRootfs({ ...base, volumes: [{ source: '/data', destination: '/srv/data', readonly: true }, { source: '/w', destination: '/w', readonly: false }] }));
-    expect(m.filter((x) => x.target === '/run/c1/root/srv/data').map((x) => x.flags)).toEqual([MS.BIND | MS.REC, MS.BIND | MS.REMOUNT | MS.RDONLY]);
-    expect(m.filter((x) => x.target === '/run/c1/root/w')).toHaveLength(1);
+  it('binds volumes (a target like the source) and remounts the read-only ones', () => {
+    const m = inRoot(planRootfs({ ...base, volumes: [{ source: '/data', destination: '/srv/data', readonly: true }, { source: '/w', destination: '/w', readonly: false }] }));
+    expect(m.filter((x) => x.target === '/srv/data')).toEqual([expect.objectContaining({ flags: MS.BIND | MS.REC, create: 'source', remount: MS.RDONLY })]);
+    expect(m.filter((x) => x.target === '/w')).toEqual([expect.objectContaining({ remount: null })]);
+  });
+
+  it('cleans destinations lexically: .. never climbs above the root', () => {
+    expect(cleanDestination('/../../x')).toBe('/x');
+    expect(cleanDestination('a/./b/../c/')).toBe('/a/c');
+    expect(cleanDestination('/..')).toBe('/');
+    const m = inRoot(planRootfs({ ...base, volumes: [{ source: '/src', destination: '/../../x', readonly: false }] }));
+    expect(m.find((x) => x.source === '/src')).toMatchObject({ target: '/x' });
   });
 
   it('pivots after every mount under the root, then masks, protects and makes the root read-only', () => {
     const ops = planRootfs({ ...base, readOnly: true });
     const pivot = index(ops, (o) => o.op === 'pivot-root');
-    const lastRootMount = ops.map((o, i) => (o.op === 'mount' && o.target.startsWith('/run/c1/root') ? i : -1)).reduce((a, b) => Math.max(a, b));
-    expect(pivot).toBeGreaterThan(lastRootMount);
+    const lastInRoot = ops.map((o, i) => (o.op === 'mount-in-root' || o.op === 'mknod' || o.op === 'symlink' || o.op === 'cgroup' ? i : -1)).reduce((a, b) => Math.max(a, b));
+    expect(pivot).toBeGreaterThan(lastInRoot);
     expect(ops[pivot + 1]).toEqual({ op: 'chdir', path: '/' });
     const masks = ops.filter((o) => o.op === 'mask').map((o) => (o as { path: string }).path);
     expect(masks).toEqual(expect.arrayContaining(['/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware']));
@@ -77,14 +95,14 @@ describe('root filesystem plan', () => {
 
   it('follows the OCI mounts it is given, in order, and places the cgroup hierarchies read-only', () => {
     const ops = planRootfs({ ...base, mounts: DEFAULT_MOUNTS });
-    const targets = mounts(ops).map((m) => m.target).filter((t) => t.startsWith('/run/c1/root/') && !t.includes('/etc/'));
-    expect(targets).toEqual(['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys'].map((t) => '/run/c1/root' + t));
-    expect(ops).toContainEqual({ op: 'cgroup', target: '/run/c1/root/sys/fs/cgroup', readonly: true, flags: MS.NOSUID | MS.NOEXEC | MS.NODEV | MS.RELATIME });
+    const targets = inRoot(ops).map((m) => m.target).filter((t) => !t.startsWith('/etc/'));
+    expect(targets).toEqual(['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys']);
+    expect(ops).toContainEqual({ op: 'cgroup', target: '/sys/fs/cgroup', readonly: true, flags: MS.NOSUID | MS.NOEXEC | MS.NODEV | MS.RELATIME });
   });
 
   it('without an /etc directory to generate (OCI bundles), binds no /etc files', () => {
     const ops = planRootfs({ ...base, etcDir: null });
-    expect(ops.some((o) => o.op === 'write-file' || (o.op === 'mount' && o.target.includes('/etc/')))).toBe(false);
+    expect(ops.some((o) => o.op === 'write-file' || (o.op === 'mount-in-root' && o.target.startsWith('/etc/')))).toBe(false);
   });
 
   it('turns OCI mount options into flags and data as runc does', () => {
@@ -95,6 +113,6 @@ describe('root filesystem plan', () => {
 
   it('binds a bind mount first, then remounts it with its flags', () => {
     const ops = planRootfs({ ...base, volumes: [], mounts: [{ destination: '/data', type: 'bind', source: '/srv', options: ['rbind', 'ro', 'nosuid'] }] });
-    expect(mounts(ops).filter((m) => m.target === '/run/c1/root/data').map((m) => m.flags)).toEqual([MS.BIND | MS.REC, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID]);
+    expect(inRoot(ops).filter((m) => m.target === '/data')).toEqual([expect.objectContaining({ flags: MS.BIND | MS.REC, remount: MS.RDONLY | MS.NOSUID })]);
   });
 });

@@ -2,16 +2,21 @@
  * Carries out a root filesystem plan (plan.ts) inside the container's mount
  * namespace. Runs in the re-executed init, before the workload exists.
  *
- * Paths under the new root are resolved inside it (a symbolic link in the
- * image pointing at /etc resolves to the image's /etc, never the host's), and
- * every directory or file the plan has to create in the root (a missing mount
- * point) is recorded, so the launcher can remove it from the host afterwards.
+ * Every path under the new root is resolved through descriptors from a
+ * descriptor of the root (resolve.ts): a symbolic link in the image pointing
+ * at /etc resolves to the image's /etc, never the host's, whatever a
+ * workload sharing the root does meanwhile. Missing mount points are created
+ * in place (idempotently) and kept, as runc does: nothing is ever deleted by
+ * name afterwards. Mounts go onto `/proc/self/fd/N` of the resolved target,
+ * so nothing between the lookup and the mount can redirect them.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { O, createAtLibc, type AtLibc } from '../../libc/at.js';
 import type { ContainerLibc } from '../../libc/container.js';
 import type { NsLibc } from '../../libc/ns.js';
 import { MS, type Op } from './plan.js';
+import { fdPath, resolveInRoot, type Create } from './resolve.js';
 
 /** A cgroup hierarchy the init belongs to: where the host mounts it and the init's cgroup in it. */
 export interface CgroupMountInfo { mountPoint: string; source: string; fstype: 'cgroup' | 'cgroup2' }
@@ -19,44 +24,10 @@ export interface CgroupMountInfo { mountPoint: string; source: string; fstype: '
 export interface ApplyContext {
   ns: NsLibc;
   cl: ContainerLibc;
+  /** The *at() calls (default: the real ones). */
+  at?: AtLibc;
   root: string;
   cgroups: CgroupMountInfo[];
-  /** Called with each path created under the root (host view, before pivot_root). */
-  created(p: string): void;
-}
-
-/**
- * Resolves `p` (a path under `root`, host view) following symbolic links as if
- * `root` were `/` (like securejoin). Components that do not exist yet are kept.
- */
-export function resolveInRoot(root: string, p: string): string {
-  const rel = path.relative(root, p);
-  if (rel.startsWith('..') || path.isAbsolute(rel)) return p;
-  const parts = rel.split('/').filter((s) => s && s !== '.');
-  let cur = '/';
-  let links = 0;
-  while (parts.length) {
-    const part = parts.shift()!;
-    if (part === '..') {
-      cur = path.dirname(cur);
-      continue;
-    }
-    const next = path.posix.join(cur, part);
-    let target: string | null = null;
-    try {
-      if (fs.lstatSync(path.join(root, next)).isSymbolicLink()) target = fs.readlinkSync(path.join(root, next));
-    } catch {
-      target = null;
-    }
-    if (target === null) {
-      cur = next;
-      continue;
-    }
-    if (++links > 40) throw Object.assign(new Error(`too many symbolic links under ${p}`), { code: 'ELOOP' });
-    parts.unshift(...target.split('/').filter(Boolean));
-    if (target.startsWith('/')) cur = '/';
-  }
-  return path.join(root, cur);
 }
 
 /** The cgroup hierarchies of this process, as the host sees them (read before a cgroup namespace). */
@@ -92,100 +63,187 @@ export function readCgroupMounts(): CgroupMountInfo[] {
 
 /** Carries out `ops`; returns null or a one-line error. */
 export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): string | null {
-  let pivoted = false;
-  const inRoot = (p: string) => (!pivoted && (p === ctx.root || p.startsWith(ctx.root + '/')) ? resolveInRoot(ctx.root, p) : p);
-  const mkdirp = (p: string, mode: number) => {
-    const missing: string[] = [];
-    for (let d = p; !fs.existsSync(d); d = path.dirname(d)) missing.unshift(d);
-    for (const d of missing) {
-      fs.mkdirSync(d, { mode });
-      if (!pivoted && d.startsWith(ctx.root + '/')) ctx.created(d);
-    }
+  const at = ctx.at ?? createAtLibc();
+  const { ns, cl } = ctx;
+  /** The new root (the top mount at its path), from the 'root' op to pivot_root. */
+  let rootFd = -1;
+  const closeRoot = () => {
+    if (rootFd >= 0) at.close(rootFd);
+    rootFd = -1;
   };
-  for (const op of ops) {
-    try {
-      const err = applyOne(op);
+  try {
+    for (const op of ops) {
+      let err: string | null;
+      try {
+        err = applyOne(op);
+      } catch (e) {
+        const x = e as NodeJS.ErrnoException;
+        err = `${describe(op)}: ${x.code ?? x.message}`;
+      }
       if (err) return err;
-    } catch (e) {
-      const x = e as NodeJS.ErrnoException;
-      return `${describe(op)}: ${x.code ?? x.message}`;
+    }
+    return null;
+  } finally {
+    closeRoot();
+  }
+
+  /** Resolves `p` inside the root (creating it as asked), then calls `use` with `/proc/self/fd/N` of it. */
+  function onTarget(p: string, create: Create, mode: number, use: (target: string, dir: boolean) => string | null): string | null {
+    if (rootFd < 0) return `${p}: no root to resolve it in`;
+    const r = resolveInRoot(at, rootFd, p, create, mode);
+    if (!r.ok) return r.error;
+    try {
+      return use(fdPath(r.fd), r.dir);
+    } finally {
+      at.close(r.fd);
     }
   }
-  return null;
+
+  /** The parent directory of `p` inside the root (created if missing) and the last name. */
+  function inParent(p: string, use: (dirFd: number, name: string) => string | null): string | null {
+    const name = path.posix.basename(p);
+    if (name === '' || name === '.' || name === '..') return `${p}: not a name to create`;
+    const r = resolveInRoot(at, rootFd, path.posix.dirname(p), 'dir');
+    if (!r.ok) return r.error;
+    try {
+      return r.dir ? use(r.fd, name) : `${path.posix.dirname(p)}: not a directory`;
+    } finally {
+      at.close(r.fd);
+    }
+  }
+
+  function remount(p: string, flags: number): string | null {
+    // Resolved again: the descriptor of the mount point still names what the bind covers.
+    return onTarget(p, null, 0, (t) => {
+      const r = ns.mount(null, t, null, MS.BIND | MS.REMOUNT | flags, null);
+      return r.ok ? null : `remounting ${p}: ${r.code}`;
+    });
+  }
+
+  function openRoot(p: string): string | null {
+    closeRoot();
+    const o = at.open(p, O.PATH | O.DIRECTORY | O.CLOEXEC);
+    if (!o.ok) return `opening the root ${p}: ${o.code}`;
+    rootFd = o.value;
+    return null;
+  }
+
+  function buildRoot(op: Extract<Op, { op: 'root' }>): string | null {
+    if (op.layers) {
+      // lowerdir lists the top layer first.
+      const lower = [...op.layers.lower].reverse().join(':');
+      const r = ns.mount('overlay', op.path, 'overlay', 0, `lowerdir=${lower},upperdir=${op.layers.upper},workdir=${op.layers.work}`);
+      return r.ok ? openRoot(op.path) : `mounting the overlay at ${op.path}: ${r.code}`;
+    }
+    if (op.probe) {
+      const e = openRoot(op.path);
+      if (e) return e;
+      const missing = op.probe.find((p) => {
+        const r = resolveInRoot(at, rootFd, p);
+        if (r.ok) at.close(r.fd);
+        return !r.ok;
+      });
+      if (missing !== undefined) return readOnlyOverlay(op.path, missing);
+    }
+    // pivot_root needs the new root to be a mount point.
+    const b = ns.mount(op.path, op.path, null, MS.BIND | MS.REC, null);
+    return b.ok ? openRoot(op.path) : `binding the root ${op.path}: ${b.code}`;
+  }
+
+  /**
+   * A read-only root that lacks a mount point: an overlay whose lower layer is
+   * the root (through its descriptor) and whose upper and work directories
+   * are on a tmpfs mounted over the root's path in this mount namespace only
+   * (gone with it), so the user's directory is never written.
+   */
+  function readOnlyOverlay(root: string, missing: string): string | null {
+    const lower = fdPath(rootFd);
+    const st = fs.fstatSync(rootFd);
+    const t = ns.mount('tmpfs', root, 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=700');
+    if (!t.ok) return `mounting a tmpfs for the overlay over ${root} (${missing} is missing): ${t.code}`;
+    const upper = path.join(root, 'upper');
+    const work = path.join(root, 'work');
+    fs.mkdirSync(upper);
+    fs.mkdirSync(work, { mode: 0o700 });
+    // The overlay's / takes the upper directory's owner and mode: the root's.
+    fs.chownSync(upper, st.uid, st.gid);
+    fs.chmodSync(upper, st.mode & 0o7777);
+    const r = ns.mount('overlay', root, 'overlay', 0, `lowerdir=${lower},upperdir=${upper},workdir=${work}`);
+    if (!r.ok) return `mounting an overlay over the read-only root ${root} (${missing} is missing): ${r.code}`;
+    return openRoot(root);
+  }
+
+  function mountInRoot(op: Extract<Op, { op: 'mount-in-root' }>): string | null {
+    let create: 'dir' | 'file' = 'dir';
+    if (op.create === 'source') {
+      // A file (or a device, a socket) is bound onto a file, a directory onto a directory.
+      create = fs.statSync(op.source).isDirectory() ? 'dir' : 'file';
+    }
+    const r = resolveInRoot(at, rootFd, op.target, create, op.mode);
+    if (!r.ok) return `${describe(op)}: ${r.error}`;
+    try {
+      if (r.dir !== (create === 'dir')) {
+        return create === 'dir'
+          ? `${op.target} exists in the root and is not a directory; ${op.fstype === '' ? `the source ${op.source} is a directory` : `a ${op.fstype} mount needs one`}`
+          : `${op.target} exists in the root and is a directory; the source ${op.source} is not`;
+      }
+      const m = ns.mount(op.source === '' ? null : op.source, fdPath(r.fd), op.fstype === '' ? null : op.fstype, op.flags, op.data === '' ? null : op.data);
+      if (!m.ok) return `${describe(op)}: ${m.code}`;
+    } finally {
+      at.close(r.fd);
+    }
+    return op.remount === null ? null : remount(op.target, op.remount);
+  }
 
   function applyOne(op: Op): string | null {
-    const { ns, cl } = ctx;
     switch (op.op) {
       case 'mount': {
-        const target = inRoot(op.target);
-        const r = ns.mount(op.source === '' ? null : op.source, target, op.fstype === '' ? null : op.fstype, op.flags, op.data === '' ? null : op.data);
+        const r = ns.mount(op.source === '' ? null : op.source, op.target, op.fstype === '' ? null : op.fstype, op.flags, op.data === '' ? null : op.data);
         return r.ok ? null : `${describe(op)}: ${r.code}`;
       }
-      case 'mkdir':
-        mkdirp(inRoot(op.path), op.mode);
-        return null;
-      case 'touch': {
-        const p = inRoot(op.path);
-        if (fs.existsSync(p)) return null;
-        mkdirp(path.dirname(p), 0o755);
-        fs.closeSync(fs.openSync(p, 'wx', 0o644));
-        if (!pivoted && p.startsWith(ctx.root + '/')) ctx.created(p);
-        return null;
-      }
-      case 'symlink': {
-        const p = inRoot(op.path);
-        try {
-          fs.lstatSync(p);
-          return null;
-        } catch {
-          fs.symlinkSync(op.target, p);
-          return null;
-        }
-      }
+      case 'root':
+        return buildRoot(op);
+      case 'mount-in-root':
+        return mountInRoot(op);
+      case 'symlink':
+        return inParent(op.path, (dirFd, name) => {
+          const r = at.symlinkat(op.target, dirFd, name);
+          return r.ok || r.code === 'EEXIST' ? null : `${describe(op)}: ${r.code}`;
+        });
       case 'write-file':
         fs.writeFileSync(op.path, op.content, { mode: 0o644 });
         return null;
       case 'mknod': {
-        const p = inRoot(op.path);
-        if (fs.existsSync(p)) return null;
-        const r = cl.mknod(p, op.mode, op.major, op.minor);
-        if (r.ok) {
-          fs.chmodSync(p, op.mode & 0o7777); // the umask does not decide
+        let refused: string | null = null;
+        const e = inParent(op.path, (dirFd, name) => {
+          const r = at.mknodat(dirFd, name, op.mode, op.major, op.minor);
+          if (!r.ok) {
+            if (r.code !== 'EEXIST') refused = r.code;
+            return null; // EEXIST: there already, as it is
+          }
+          // The umask does not decide; the node is checked to be the one just made.
+          const o = at.openat(dirFd, name, O.PATH | O.NOFOLLOW | O.CLOEXEC);
+          if (!o.ok) return `${describe(op)}: ${o.code}`;
+          try {
+            if (fs.fstatSync(o.value).isCharacterDevice()) fs.chmodSync(fdPath(o.value), op.mode & 0o7777);
+          } finally {
+            at.close(o.value);
+          }
           return null;
-        }
-        fs.closeSync(fs.openSync(p, 'wx', 0o644));
-        const b = ns.mount(op.fallback, p, null, MS.BIND, null);
-        return b.ok ? null : `${describe(op)}: ${r.code}, and binding ${op.fallback}: ${b.code}`;
+        });
+        if (e || refused === null) return e;
+        return onTarget(op.path, 'file', 0o755, (t, dir) => {
+          if (dir) return `${describe(op)}: ${refused}, and ${op.path} is a directory`;
+          const b = ns.mount(op.fallback, t, null, MS.BIND, null);
+          return b.ok ? null : `${describe(op)}: ${refused}, and binding ${op.fallback}: ${b.code}`;
+        });
       }
-      case 'cgroup': {
-        const target = inRoot(op.target);
-        const v2 = ctx.cgroups.find((c) => c.fstype === 'cgroup2' && c.mountPoint === '/sys/fs/cgroup');
-        const bindRo = (source: string, at: string): string | null => {
-          const b = ns.mount(source, at, null, MS.BIND | MS.REC, null);
-          if (!b.ok) return `binding ${source} at ${at}: ${b.code}`;
-          const ro = op.readonly ? MS.RDONLY : 0;
-          const r = ns.mount(null, at, null, MS.BIND | MS.REMOUNT | MS.REC | ro | op.flags, null);
-          return r.ok ? null : `remounting ${at}: ${r.code}`;
-        };
-        if (v2) return bindRo(v2.source, target);
-        // v1: a tmpfs with one directory per hierarchy, each the init's own cgroup bound read-only (as runc).
-        const t = ns.mount('tmpfs', target, 'tmpfs', op.flags, 'mode=755');
-        if (!t.ok) return `mounting a tmpfs at ${target}: ${t.code}`;
-        for (const c of ctx.cgroups) {
-          if (c.fstype !== 'cgroup') continue;
-          const name = path.basename(c.mountPoint);
-          const at = path.join(target, name);
-          fs.mkdirSync(at, { recursive: true });
-          const e = bindRo(c.source, at);
-          if (e) return e;
-          if (name.includes(',')) for (const part of name.split(',')) if (!fs.existsSync(path.join(target, part))) fs.symlinkSync(name, path.join(target, part));
-        }
-        return null;
-      }
+      case 'cgroup':
+        return cgroupMounts(op);
       case 'pivot-root': {
+        closeRoot();
         const r = cl.pivotRoot(op.root);
         if (!r.ok) return `pivot_root into ${op.root}: ${r.call} failed: ${r.code}`;
-        pivoted = true;
         return null;
       }
       case 'chdir': {
@@ -211,18 +269,59 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): string | nul
       }
     }
   }
+
+  function cgroupMounts(op: Extract<Op, { op: 'cgroup' }>): string | null {
+    const ro = op.readonly ? MS.RDONLY : 0;
+    const v2 = ctx.cgroups.find((c) => c.fstype === 'cgroup2' && c.mountPoint === '/sys/fs/cgroup');
+    const bindRo = (source: string, at: string, shown: string): string | null => {
+      const b = ns.mount(source, at, null, MS.BIND | MS.REC, null);
+      return b.ok ? null : `binding ${source} at ${shown}: ${b.code}`;
+    };
+    const remountRo = (t: string, shown: string): string | null => {
+      const r = ns.mount(null, t, null, MS.BIND | MS.REMOUNT | MS.REC | ro | op.flags, null);
+      return r.ok ? null : `remounting ${shown}: ${r.code}`;
+    };
+    if (v2) {
+      const e = onTarget(op.target, 'dir', 0o755, (t) => bindRo(v2.source, t, op.target));
+      return e ?? onTarget(op.target, null, 0, (t) => remountRo(t, op.target));
+    }
+    // v1: a tmpfs with one directory per hierarchy, each the init's own cgroup bound read-only (as runc).
+    const e = onTarget(op.target, 'dir', 0o755, (t) => {
+      const r = ns.mount('tmpfs', t, 'tmpfs', op.flags, 'mode=755');
+      return r.ok ? null : `mounting a tmpfs at ${op.target}: ${r.code}`;
+    });
+    if (e) return e;
+    // Inside that tmpfs, made just now in this mount namespace: nothing else can reach it.
+    return onTarget(op.target, null, 0, (tmpfs) => {
+      for (const c of ctx.cgroups) {
+        if (c.fstype !== 'cgroup') continue;
+        const name = path.basename(c.mountPoint);
+        const dir = path.join(tmpfs, name);
+        const shown = path.posix.join(op.target, name);
+        fs.mkdirSync(dir, { recursive: true });
+        const b = bindRo(c.source, dir, shown);
+        if (b) return b;
+        const r = remountRo(dir, shown);
+        if (r) return r;
+        if (name.includes(',')) for (const part of name.split(',')) if (!fs.existsSync(path.join(tmpfs, part))) fs.symlinkSync(name, path.join(tmpfs, part));
+      }
+      return null;
+    });
+  }
 }
 
 function describe(op: Op): string {
   switch (op.op) {
     case 'mount':
-      return op.fstype === 'overlay' ? `mounting the overlay at ${op.target}` : `mount(${op.source || '-'} at ${op.target}${op.fstype ? `, ${op.fstype}` : ''})`;
+      return `mount(${op.source || '-'} at ${op.target}${op.fstype ? `, ${op.fstype}` : ''})`;
+    case 'mount-in-root':
+      return `mount(${op.source || '-'} at ${op.target}${op.fstype ? `, ${op.fstype}` : ''})`;
+    case 'root':
+      return op.layers ? `mounting the overlay at ${op.path}` : `the root ${op.path}`;
     case 'pivot-root':
       return `pivot_root into ${op.root}`;
     case 'mask':
     case 'readonly':
-    case 'mkdir':
-    case 'touch':
     case 'symlink':
     case 'write-file':
     case 'mknod':

@@ -20,15 +20,31 @@ export const MS = {
 } as const;
 
 export type Op =
+  /** mount(2) by path: the host's `/` (made private) before anything, the new `/` after pivot_root. */
   | { op: 'mount'; source: string; target: string; fstype: string; flags: number; data: string }
-  | { op: 'mkdir'; path: string; mode: number }
-  /** Create an empty file to bind a file onto (no-op if it exists). */
-  | { op: 'touch'; path: string }
+  /**
+   * The new root at `path` (a mount point, as pivot_root needs): an overlay of
+   * `layers`, else a bind of `path` onto itself. With `probe` (a read-only
+   * --rootfs), if any of those paths is missing in the root, an overlay with
+   * `path` as its lower layer and the upper and work directories on a tmpfs
+   * of this mount namespace instead, so the missing mount points are made
+   * there and the user's directory is never written.
+   */
+  | { op: 'root'; path: string; layers?: { lower: string[]; upper: string; work: string }; probe?: string[] }
+  /**
+   * A mount onto `target`, a path inside the root, resolved through
+   * descriptors (rootfs/resolve.ts) and created if missing: a directory
+   * (`mode`), or for 'source' what the bind's source is (a directory, or an
+   * empty file for anything else). `remount`: flags to remount the bind with.
+   */
+  | { op: 'mount-in-root'; source: string; target: string; fstype: string; flags: number; data: string; create: 'dir' | 'source'; mode: number; remount: number | null }
+  /** A symbolic link inside the root (left as it is if the name exists). */
   | { op: 'symlink'; target: string; path: string }
+  /** A file of the runtime's own state directory on the host (never inside the root). */
   | { op: 'write-file'; path: string; content: string }
-  /** A character device node; if mknod is refused, bind the host's `fallback` onto an empty file instead. */
+  /** A character device node inside the root; if mknod is refused, bind the host's `fallback` onto an empty file instead. */
   | { op: 'mknod'; path: string; major: number; minor: number; mode: number; fallback: string }
-  /** The cgroup hierarchies the init belongs to, each bound read-only under `target` (runc's v1 layout; v2: one cgroup2 mount). */
+  /** The cgroup hierarchies the init belongs to, each bound read-only under `target` inside the root (runc's v1 layout; v2: one cgroup2 mount). */
   | { op: 'cgroup'; target: string; readonly: boolean; flags: number }
   | { op: 'pivot-root'; root: string }
   /** Bind /dev/null over a file, or a read-only empty tmpfs over a directory; skipped if missing. */
@@ -123,22 +139,34 @@ export function mountOptions(options: readonly string[]): { flags: number; data:
   return { flags, data: data.join(',') };
 }
 
+/**
+ * A mount destination as a clean absolute path inside the root (as Docker
+ * cleans it): `..` cannot climb above `/` (`/../../x` is `/x`). The resolver
+ * clamps `..` at the root again, whatever arrives.
+ */
+export function cleanDestination(p: string): string {
+  const out: string[] = [];
+  for (const c of p.split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c === '..') out.pop();
+    else out.push(c);
+  }
+  return '/' + out.join('/');
+}
+
+/** `p` is `dir` or below it. */
+const under = (p: string, dir: string) => p === dir || p.startsWith(dir === '/' ? '/' : dir + '/');
+
 export function planRootfs(o: RootfsOptions): Op[] {
   const ops: Op[] = [];
-  const r = (p: string) => join(o.root, p);
-  const mount = (source: string, target: string, fstype: string, flags: number, data = '') =>
-    ops.push({ op: 'mount', source, target, fstype, flags, data });
+  const inRoot = (source: string, target: string, fstype: string, flags: number, data: string, create: 'dir' | 'source', mode: number, remount: number | null) =>
+    ops.push({ op: 'mount-in-root', source, target, fstype, flags, data, create, mode, remount });
 
   // Nothing mounted from here on may propagate back to the host.
-  mount('', '/', '', MS.REC | MS.PRIVATE);
-  if (o.layers) {
-    // lowerdir lists the top layer first.
-    const lower = [...o.layers.lower].reverse().join(':');
-    mount('overlay', o.root, 'overlay', 0, `lowerdir=${lower},upperdir=${o.layers.upper},workdir=${o.layers.work}`);
-  } else {
-    // pivot_root needs the new root to be a mount point.
-    mount(o.root, o.root, '', MS.BIND | MS.REC);
-  }
+  ops.push({ op: 'mount', source: '', target: '/', fstype: '', flags: MS.REC | MS.PRIVATE, data: '' });
+  const rootOp: Extract<Op, { op: 'root' }> = { op: 'root', path: o.root };
+  if (o.layers) rootOp.layers = o.layers;
+  ops.push(rootOp);
 
   const all: MountSpec[] = [
     ...(o.mounts ?? DEFAULT_MOUNTS),
@@ -146,40 +174,36 @@ export function planRootfs(o: RootfsOptions): Op[] {
   ];
   let devIsTmpfs = false;
   for (const m of all) {
-    const target = r(m.destination);
+    const target = cleanDestination(m.destination);
     const { flags, data } = mountOptions(m.options);
     if (m.type === 'cgroup' || m.type === 'cgroup2') {
-      ops.push({ op: 'mkdir', path: target, mode: 0o755 });
       ops.push({ op: 'cgroup', target, readonly: (flags & MS.RDONLY) !== 0, flags: flags & ~MS.RDONLY });
       continue;
     }
     const isBind = m.type === 'bind' || (flags & MS.BIND) !== 0;
+    const mode = target === '/proc' || target === '/sys' ? 0o555 : 0o755;
     if (m.type === 'sysfs' && !o.newNetNs) {
       // A sysfs shows the mounter's network namespace: with the host's, bind the host's /sys read-only (as runc).
-      ops.push({ op: 'mkdir', path: target, mode: 0o555 });
-      mount('/sys', target, '', MS.BIND | MS.REC);
-      mount('', target, '', MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC);
+      inRoot('/sys', target, '', MS.BIND | MS.REC, '', 'dir', mode, MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC);
       continue;
     }
-    ops.push({ op: 'mkdir', path: target, mode: m.destination === '/proc' || m.destination === '/sys' ? 0o555 : 0o755 });
     if (isBind) {
       // A bind ignores most flags: bind first, then remount with them.
-      mount(m.source, target, '', MS.BIND | (flags & MS.REC));
       const rest = flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
-      if (rest !== 0) mount('', target, '', MS.BIND | MS.REMOUNT | rest);
+      inRoot(m.source, target, '', MS.BIND | (flags & MS.REC), '', 'source', mode, rest !== 0 ? rest : null);
     } else {
-      mount(m.source, target, m.type, flags, data);
+      inRoot(m.source, target, m.type, flags, data, 'dir', mode, null);
     }
-    if (m.destination === '/dev' && m.type === 'tmpfs') devIsTmpfs = true;
+    if (target === '/dev' && m.type === 'tmpfs') devIsTmpfs = true;
   }
 
   for (const [name, major, minor] of DEVICES) {
-    ops.push({ op: 'mknod', path: r(`/dev/${name}`), major, minor, mode: S_IFCHR | 0o666, fallback: `/dev/${name}` });
+    ops.push({ op: 'mknod', path: `/dev/${name}`, major, minor, mode: S_IFCHR | 0o666, fallback: `/dev/${name}` });
   }
   if (devIsTmpfs) {
-    ops.push({ op: 'symlink', target: 'pts/ptmx', path: r('/dev/ptmx') });
+    ops.push({ op: 'symlink', target: 'pts/ptmx', path: '/dev/ptmx' });
     for (const [name, target] of [['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'], ['stderr', '/proc/self/fd/2']] as const) {
-      ops.push({ op: 'symlink', target, path: r(`/dev/${name}`) });
+      ops.push({ op: 'symlink', target, path: `/dev/${name}` });
     }
   }
 
@@ -187,17 +211,31 @@ export function planRootfs(o: RootfsOptions): Op[] {
     for (const [name, content] of Object.entries(etcFiles(o.hostname, o.resolvConf))) {
       ops.push({ op: 'write-file', path: join(o.etcDir, name), content });
     }
-    ops.push({ op: 'mkdir', path: r('/etc'), mode: 0o755 });
-    for (const name of ['hostname', 'hosts', 'resolv.conf']) {
-      ops.push({ op: 'touch', path: r(`/etc/${name}`) });
-      mount(join(o.etcDir, name), r(`/etc/${name}`), '', MS.BIND);
-    }
+    for (const name of ['hostname', 'hosts', 'resolv.conf']) inRoot(join(o.etcDir, name), `/etc/${name}`, '', MS.BIND, '', 'source', 0o755, null);
   }
 
+  if (o.readOnly && !o.layers) rootOp.probe = createdInRoot(ops);
   ops.push({ op: 'pivot-root', root: o.root });
   ops.push({ op: 'chdir', path: '/' });
   for (const p of o.readonlyPaths) ops.push({ op: 'readonly', path: p });
   for (const p of o.maskedPaths) ops.push({ op: 'mask', path: p });
-  if (o.readOnly) mount('', '/', '', MS.BIND | MS.REMOUNT | MS.RDONLY);
+  if (o.readOnly) ops.push({ op: 'mount', source: '', target: '/', fstype: '', flags: MS.BIND | MS.REMOUNT | MS.RDONLY, data: '' });
   return ops;
+}
+
+/**
+ * The paths the plan creates if missing that would land in the root's own
+ * directory: mount points, device nodes and links not under an earlier mount
+ * of the plan (those land on that mount: a tmpfs, a volume).
+ */
+export function createdInRoot(ops: readonly Op[]): string[] {
+  const mounted: string[] = [];
+  const out: string[] = [];
+  for (const op of ops) {
+    const p = op.op === 'mount-in-root' || op.op === 'cgroup' ? op.target : op.op === 'mknod' || op.op === 'symlink' ? op.path : null;
+    if (p === null) continue;
+    if (!mounted.some((m) => under(p, m)) && !out.includes(p)) out.push(p);
+    if (op.op !== 'mknod' && op.op !== 'symlink') mounted.push(p);
+  }
+  return out;
 }

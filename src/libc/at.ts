@@ -1,0 +1,77 @@
+/**
+ * The *at() system calls a container's root filesystem is built with: every
+ * path inside the root is looked up one component at a time relative to a
+ * descriptor (see runtime/rootfs/resolve.ts), never by name from the host,
+ * so a symbolic link or a rename by a workload (of this run or of another
+ * one sharing the root) cannot send a mkdir, a file creation or a mount
+ * outside it. Every call returns a Result carrying the errno by name.
+ */
+import { loadKoffi, type Koffi } from './koffi-native.js';
+import { sysError as fail } from './errno.js';
+import { ok, type Result } from './types.js';
+
+/** <fcntl.h> on x86_64 */
+export const O = {
+  RDONLY: 0,
+  CREAT: 0o100,
+  NONBLOCK: 0o4000,
+  DIRECTORY: 0o200000,
+  NOFOLLOW: 0o400000,
+  CLOEXEC: 0o2000000,
+  PATH: 0o10000000,
+} as const;
+
+const PATH_MAX = 4096;
+
+export interface AtLibc {
+  /** open(2) of a host path (the root itself, given by the user): the new descriptor. */
+  open(path: string, flags: number): Result<number>;
+  /** openat(2): `name` relative to `dirfd`. */
+  openat(dirfd: number, name: string, flags: number, mode?: number): Result<number>;
+  mkdirat(dirfd: number, name: string, mode: number): Result<void>;
+  mknodat(dirfd: number, name: string, mode: number, major: number, minor: number): Result<void>;
+  symlinkat(target: string, dirfd: number, name: string): Result<void>;
+  /** readlinkat(2); with name '' the link `dirfd` itself refers to (opened O_PATH|O_NOFOLLOW). */
+  readlinkat(dirfd: number, name: string): Result<string>;
+  close(fd: number): Result<void>;
+}
+
+let cached: AtLibc | undefined;
+
+export function createAtLibc(koffi: Koffi = loadKoffi()): AtLibc {
+  if (cached) return cached;
+  const c = koffi.load('libc.so.6');
+  const errno = () => koffi.errno();
+  const open = c.func('int open(const char *path, int flags, ...)');
+  const openat = c.func('int openat(int dirfd, const char *path, int flags, ...)');
+  const mkdirat = c.func('int mkdirat(int dirfd, const char *path, unsigned int mode)');
+  const mknodat = c.func('int mknodat(int dirfd, const char *path, unsigned int mode, unsigned long dev)');
+  const symlinkat = c.func('int symlinkat(const char *target, int dirfd, const char *path)');
+  const readlinkat = c.func('long readlinkat(int dirfd, const char *path, void *buf, unsigned long size)');
+  const close = c.func('int close(int fd)');
+  const check = (call: string, rc: number): Result<void> => (rc === -1 ? fail(call, errno()) : ok(undefined));
+
+  cached = {
+    open(path, flags) {
+      const fd = open(path, flags, 'unsigned int', 0);
+      return fd === -1 ? fail(`open(${path})`, errno()) : ok(fd);
+    },
+    openat(dirfd, name, flags, mode = 0) {
+      const fd = openat(dirfd, name, flags, 'unsigned int', mode);
+      return fd === -1 ? fail(`openat(${name})`, errno()) : ok(fd);
+    },
+    mkdirat: (dirfd, name, mode) => check(`mkdirat(${name})`, mkdirat(dirfd, name, mode)),
+    mknodat(dirfd, name, mode, major, minor) {
+      const dev = ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & ~0xff) << 12);
+      return check(`mknodat(${name})`, mknodat(dirfd, name, mode, dev));
+    },
+    symlinkat: (target, dirfd, name) => check(`symlinkat(${name})`, symlinkat(target, dirfd, name)),
+    readlinkat(dirfd, name) {
+      const buf = Buffer.alloc(PATH_MAX);
+      const n = Number(readlinkat(dirfd, name, buf, buf.length));
+      return n === -1 ? fail(`readlinkat(${name})`, errno()) : ok(buf.subarray(0, n).toString());
+    },
+    close: (fd) => check('close', close(fd)),
+  };
+  return cached;
+}
