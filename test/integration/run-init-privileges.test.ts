@@ -101,4 +101,26 @@ describe.skipIf(!canContainer)('tini-ts run: the init never outranks the workloa
     const r = spawnSync('/bin/sh', ['-c', cmd], { encoding: 'utf8', timeout: 30_000 });
     expect(r.stdout.trim(), hasSyncReturn(r)).toBe('ff fe 78');
   });
+
+  it('a signal sent to the launcher while the init starts is kept and delivered (143 at once, not 125 after seconds)', async () => {
+    const { child, done } = start(['-q', '--grace', '1', '--rootfs', f.rootfs, '--', 'sleep', '5']);
+    await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGTERM');
+    const r = await done;
+    expect(r.code, r.stderr).toBe(143);
+  });
+
+  it("a workload that makes the init the OOM killer's victim: reported as the container's OOM end (137), not a launcher failure", () => {
+    const r = ctr('-m', '32m', '--report', `${f.dir}/oom.json`, '--', 'sh', '-c', 'echo 1000 >/proc/1/oom_score_adj; head -c 200m /dev/zero | tail >/dev/null');
+    expect(r.status, hasSyncReturn(r)).toBe(137);
+    expect(JSON.parse(fs.readFileSync(`${f.dir}/oom.json`, 'utf8'))).toMatchObject({ exit_code: 137, oom_killed: true, error: null });
+  });
+
+  it('--pids at the kernel maximum works, and -q still prints the launcher own failure line', () => {
+    const ok = ctr('--pids', '4194304', '--', 'true');
+    expect(ok.status, hasSyncReturn(ok)).toBe(0);
+    const bad = ctr('--user', 'nosuchuser', '--', 'true');
+    expect(bad.status).toBe(125);
+    expect(bad.stderr).toMatch(/^tini-ts run: failed: .*nosuchuser/m);
+  });
 });
