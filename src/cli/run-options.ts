@@ -8,6 +8,7 @@ import { parseCpuList, parseDuration, parseSize } from '../cgroup/size.js';
 import type { Limits } from '../cgroup/types.js';
 import { parseEventDest } from '../events/destination.js';
 import { normalizeCapability } from '../runtime/hardening/capabilities.js';
+import { idRangeProblem, parseId } from '../runtime/process.js';
 
 export const EXIT_LAUNCHER = 125;
 
@@ -338,11 +339,14 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number })
       case '--user': {
         const m = /^([A-Za-z0-9_][A-Za-z0-9_.-]*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]*))?$/.exec(value);
         if (!m) return err(`${flag}: '${value}' is not USER[:GROUP] (names or numbers)`);
+        if (/^[0-9]+$/.test(m[1]) && parseId(m[1]) === null) return err(idRangeProblem(`${flag}: user`, m[1]));
+        if (m[2] !== undefined && /^[0-9]+$/.test(m[2]) && parseId(m[2]) === null) return err(idRangeProblem(`${flag}: group`, m[2]));
         container.user = { user: m[1], group: m[2] ?? null };
         break;
       }
       case '--group-add':
         if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(value)) return err(`--group-add: '${value}' is not a group name or number`);
+        if (/^[0-9]+$/.test(value) && parseId(value) === null) return err(idRangeProblem('--group-add: group', value));
         container.groupAdd.push(value);
         break;
       case '-w':

@@ -84,7 +84,7 @@ describe('OCI config.json', () => {
     ['args not strings', minimal((c) => (c.process.args = ['sh', 1])), 'config.json: process.args: must be an array of strings'],
     ['relative cwd', minimal((c) => (c.process.cwd = 'tmp')), 'config.json: process.cwd: must be an absolute path'],
     ['bad env', minimal((c) => (c.process.env = ['PATH'])), "config.json: process.env[0]: 'PATH' is not NAME=VALUE"],
-    ['negative uid', minimal((c) => (c.process.user = { uid: -1 })), 'config.json: process.user.uid: must be an integer >= 0'],
+    ['negative uid', minimal((c) => (c.process.user = { uid: -1 })), 'config.json: process.user.uid: must be an integer from 0 to 4294967294'],
     ['bad cap', minimal((c) => (c.process.capabilities = { bounding: ['CAP_FLY'] })), "config.json: process.capabilities.bounding[0]: unknown capability 'CAP_FLY'"],
     ['bad rlimit', minimal((c) => (c.process.rlimits = [{ type: 'RLIMIT_FOO', soft: 1, hard: 1 }])), "config.json: process.rlimits[0].type: unknown limit 'RLIMIT_FOO'"],
     ['soft above hard', minimal((c) => (c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 2, hard: 1 }])), 'config.json: process.rlimits[0]: soft (2) is above hard (1)'],
@@ -108,5 +108,20 @@ describe('OCI config.json', () => {
       c.linux = { seccomp: {}, sysctl: {} };
     }), '/b');
     expect(r.ok && r.unsupported.sort()).toEqual(['hooks', "linux.seccomp (replaced by tini-ts's default filter)", 'linux.sysctl', 'process.apparmorProfile']);
+  });
+
+  it('refuses process.user ids outside 0..2^32-2 (2^32 would be uid 0, 2^32-1 "unchanged")', () => {
+    for (const [patch, field] of [
+      [(c: any) => (c.process.user = { uid: 4294967296, gid: 0 }), 'process.user.uid'],
+      [(c: any) => (c.process.user = { uid: 4294967295, gid: 0 }), 'process.user.uid'],
+      [(c: any) => (c.process.user = { uid: 0, gid: 4294967295 }), 'process.user.gid'],
+      [(c: any) => (c.process.user = { uid: 0, gid: 0, additionalGids: [1, 4294967296] }), 'process.user.additionalGids[1]'],
+      [(c: any) => (c.process.user = { uid: -1, gid: 0 }), 'process.user.uid'],
+    ] as const) {
+      const r = parseConfig(minimal(patch), '/b');
+      expect(r.ok ? 'accepted' : r.error).toBe(`config.json: ${field}: must be an integer from 0 to 4294967294`);
+    }
+    const r = parseConfig(minimal((c) => (c.process.user = { uid: 4294967294, gid: 4294967294, additionalGids: [4294967294] })), '/b');
+    expect(r.ok && r.plan.process).toMatchObject({ uid: 4294967294, gid: 4294967294, additionalGids: [4294967294] });
   });
 });

@@ -66,4 +66,19 @@ describe('tini-ts run: container options', () => {
     expect(r.stderr).toMatch(pattern);
     expect(r.stderr!.trimEnd().split('\n')).toHaveLength(1);
   });
+
+  it('refuses uids and gids outside 0..2^32-2 in --user and --group-add (one line, 125)', () => {
+    for (const [args, line] of [
+      [['--user', '4294967296'], '--user: user 4294967296 is outside 0..4294967294'],
+      [['-u', '4294967295'], '-u: user 4294967295 is outside 0..4294967294'],
+      [['--user', '0:4294967295'], '--user: group 4294967295 is outside 0..4294967294'],
+      [['--user', 'app:99999999999999999999'], '--user: group 99999999999999999999 is outside 0..4294967294'],
+      [['--group-add', '4294967296'], '--group-add: group 4294967296 is outside 0..4294967294'],
+    ] as const) {
+      const r = parse(...args, '--', 'true');
+      expect(r.kind === 'exit' && r.code, args.join(' ')).toBe(EXIT_LAUNCHER);
+      expect(r.kind === 'exit' && r.stderr, args.join(' ')).toBe(`tini-ts run: ${line} (the kernel's range; -1 means "unchanged")\n`);
+    }
+    expect(ok('--user', '4294967294:4294967294', '--group-add', '4294967294', '--', 'true')).toMatchObject({ user: { user: '4294967294', group: '4294967294' }, groupAdd: ['4294967294'] });
+  });
 });

@@ -8,6 +8,7 @@
 import path from 'node:path';
 import type { DeviceRule } from '../../cgroup/types.js';
 import { normalizeCapability } from '../hardening/capabilities.js';
+import { MAX_ID } from '../process.js';
 
 export type NamespaceType = 'pid' | 'network' | 'ipc' | 'uts' | 'mount' | 'cgroup';
 
@@ -100,6 +101,11 @@ function bool(v: unknown, field: string, dflt: boolean): boolean {
 }
 function int(v: unknown, field: string, min = 0): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) fail(field, `must be an integer >= ${min}`);
+  return v;
+}
+/** A uid or gid: 0..MAX_ID, never wrapped ((uid_t)-1 means "unchanged", 2^32 would be 0). */
+function id(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > MAX_ID) fail(field, `must be an integer from 0 to ${MAX_ID}`);
   return v;
 }
 function strings(v: unknown, field: string): string[] {
@@ -227,9 +233,9 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
         args,
         env,
         cwd,
-        uid: user.uid === undefined ? 0 : int(user.uid, 'process.user.uid'),
-        gid: user.gid === undefined ? 0 : int(user.gid, 'process.user.gid'),
-        additionalGids: user.additionalGids === undefined ? [] : (Array.isArray(user.additionalGids) ? user.additionalGids : fail('process.user.additionalGids', 'must be an array')).map((g, i) => int(g, `process.user.additionalGids[${i}]`)),
+        uid: user.uid === undefined ? 0 : id(user.uid, 'process.user.uid'),
+        gid: user.gid === undefined ? 0 : id(user.gid, 'process.user.gid'),
+        additionalGids: user.additionalGids === undefined ? [] : (Array.isArray(user.additionalGids) ? user.additionalGids : fail('process.user.additionalGids', 'must be an array')).map((g, i) => id(g, `process.user.additionalGids[${i}]`)),
         terminal: bool(p.terminal, 'process.terminal', false),
         capabilities: capabilities(p.capabilities),
         rlimits,
