@@ -29,6 +29,7 @@ import { createLogger, writeStderr, writeStdout, type Logger } from '../log/log.
 import { listenToSignals } from '../supervisor/signal-source.js';
 import { INIT_MODE, parseInitMessages, type InitPlan } from './init-protocol.js';
 import { buildReport, formatReport } from './report.js';
+import { reportPathProblem } from './host-paths.js';
 import { quickExit } from './quick-exit.js';
 import type { ContainerConfig } from './container.js';
 
@@ -66,6 +67,9 @@ export function runLauncher(args: string[]): void {
     writeStderr(`tini-ts run: ${message}\n`);
     process.exit(EXIT_LAUNCHER);
   };
+  // An unusable --report is refused before anything is created (not after the workload ran).
+  const badReport = options.reportFile === null ? null : reportPathProblem(options.reportFile);
+  if (badReport) refuse(badReport);
 
   // --- the container: from the command line or an OCI bundle ---------------
   let config: ContainerConfig | null = null;
