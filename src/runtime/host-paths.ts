@@ -16,7 +16,7 @@ export function reportPathProblem(file: string): string | null {
   try {
     st = fs.statSync(file);
   } catch (e) {
-    if (code(e) !== 'ENOENT') return `${where}: ${code(e)}`;
+    if (code(e) !== 'ENOENT' && code(e) !== 'ENOTDIR') return `${where}: ${code(e)}`;
   }
   if (st) {
     if (st.isDirectory()) return `${where}: is a directory (give a file name)`;
