@@ -124,7 +124,16 @@ const execArgv = [
   // (V8 flags that are hashed into code caches, e.g. --jitless or
   // --single-threaded, would make V8 reject the cache below: test/bench/NOTES.md.)
   '--v8-pool-size=1',
+  // Last: the end of Node's options. Node scans the whole argv for --env-file
+  // and --env-file-if-exists before parsing it (node_dotenv.cc), up to the
+  // first `--` only, and the SEA puts the caller's argv after these flags:
+  // without it `tini-ts run --env-file F` or `tini-ts prog --env-file F` was
+  // read by Node (exit 9 when F is missing). It also makes the copy of argv[0]
+  // the SEA inserts the script whatever it looks like, never an option.
+  '--',
 ];
+/** The flags alone, for running plain Node with them. */
+const nodeFlags = execArgv.filter((a) => a !== '--');
 
 async function makeSea(name, main, assets, out) {
   const config = {
@@ -184,7 +193,7 @@ function cacheAccepted() {
     const script = new (require('node:vm').Script)(${JSON.stringify(head)} + fs.readFileSync(process.argv[1], 'utf8') + ${JSON.stringify(tail)},
       { cachedData: fs.readFileSync(process.argv[2]) });
     process.stdout.write(String(script.cachedDataRejected));`;
-  const out = execFileSync(nodeBin, [...execArgv, '-e', check, bundle, cacheFile], { env: {}, stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync(nodeBin, [...nodeFlags, '-e', check, bundle, cacheFile], { env: {}, stdio: ['ignore', 'pipe', 'inherit'] });
   return out.toString() === 'false';
 }
 await makeSea('sea-stage1', path.join(dist, 'sea-main-produce.cjs'), { 'main.cjs': bundle, 'main.cache': path.join(dist, 'empty.cache') }, stage1);

@@ -4,10 +4,12 @@
  * `docker run` uses for its own failures, so callers can tell them from the
  * program's exit codes).
  */
+import path from 'node:path';
 import { parseCpuList, parseDuration, parseSize } from '../cgroup/size.js';
 import type { Limits } from '../cgroup/types.js';
 import { parseEventDest } from '../events/destination.js';
 import { normalizeCapability } from '../runtime/hardening/capabilities.js';
+import { idRangeProblem, parseId } from '../runtime/process.js';
 
 export const EXIT_LAUNCHER = 125;
 
@@ -155,6 +157,27 @@ const WITH_BUNDLE = new Set(['--timeout', '--grace', '--report', '--cgroup-root'
 
 const absolute = (p: string) => p.startsWith('/');
 
+/**
+ * A path inside the container as Go's filepath.Clean makes it (what docker
+ * does to a mount destination): `.`, `..` and repeated or trailing slashes
+ * go, and `..` at the root stays at the root (`/../../x` is `/x`). The root
+ * filesystem code only ever sees clean absolute destinations.
+ */
+export function cleanDestination(p: string): string {
+  const n = path.posix.normalize(p);
+  return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
+}
+
+/**
+ * Overlayfs takes its directories in one option string: ',' ends an option,
+ * ':' separates lower layers, a backslash escapes. A path with one of them would be
+ * cut (an unclear ENOENT from mount), so it is refused.
+ */
+export function overlayPathProblem(p: string): string | null {
+  const bad = [',', ':', '\\'].find((c) => p.includes(c));
+  return bad ? `'${bad}' cannot be used in an overlay layer's path (overlayfs reads it as a separator); rename or link the directory` : null;
+}
+
 export const DEFAULT_CGROUP_PARENT = 'tini-ts';
 
 /** Why PATH is not a usable --cgroup-parent, or null: relative, no '.', '..' or empty components, printable. */
@@ -172,7 +195,15 @@ export function cgroupParentProblem(value: string): string | null {
 /** One line for a bad --cgroup-parent value, shown safely (control characters escaped). */
 const shown = (v: string) => JSON.stringify(v);
 
-export function parseRunArgs(args: readonly string[], env: { cpuCount: number }): RunParse {
+/**
+ * `env.cwd` (default: this process's) is the caller's working directory:
+ * every relative host path (--report, --events, --env-file, --rootfs,
+ * --layer, --upper, --volume sources, --bundle, --cgroup-root) is made
+ * absolute against it here, so nothing later depends on the cwd.
+ */
+export function parseRunArgs(args: readonly string[], env: { cpuCount: number; cwd?: string }): RunParse {
+  const cwd = env.cwd ?? process.cwd();
+  const host = (p: string) => path.resolve(cwd, p);
   const limits: Limits = {};
   const namespaces = new Set<NamespaceName>(NAMESPACES);
   let hostname: string | null = null;
@@ -295,10 +326,10 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number })
       }
       case '--report':
         if (value === '') return err('--report needs a file name');
-        reportFile = value;
+        reportFile = host(value);
         break;
       case '--cgroup-root':
-        cgroupRoot = value;
+        cgroupRoot = host(value);
         break;
       case '--cgroup-parent': {
         const problem = cgroupParentProblem(value);
@@ -310,7 +341,7 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number })
         const dest = parseEventDest(value);
         if (typeof dest === 'string') return err(`--events: ${dest} (give a file, fd:N or -)`);
         if (/[\x00\n]/.test(value)) return err(`--events: ${shown(value)}: control characters are not allowed in a file name`);
-        events = value;
+        events = dest.kind === 'path' ? host(value) : value;
         break;
       }
       case '--rootfs':
@@ -318,10 +349,15 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number })
       case '--bundle':
       case '--layer': {
         if (value === '') return err(`${flag} needs a directory`);
-        if (flag === '--rootfs') container.rootfs = value;
-        else if (flag === '--upper') container.upper = value;
-        else if (flag === '--bundle') container.bundle = value;
-        else container.layers.push(value);
+        const dir = host(value);
+        if (flag === '--layer' || flag === '--upper') {
+          const problem = overlayPathProblem(dir);
+          if (problem) return err(`${flag} ${shown(dir)}: ${problem}`);
+        }
+        if (flag === '--rootfs') container.rootfs = dir;
+        else if (flag === '--upper') container.upper = dir;
+        else if (flag === '--bundle') container.bundle = dir;
+        else container.layers.push(dir);
         break;
       }
       case '--volume': {
@@ -330,19 +366,24 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number })
         if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1] || !['ro', 'rw'].includes(mode)) {
           return err(`${flag}: '${value}' is not SRC:DST or SRC:DST:ro`);
         }
-        if (!absolute(parts[0]) || !absolute(parts[1])) return err(`${flag}: '${value}': both paths must be absolute`);
-        container.volumes.push({ source: parts[0], destination: parts[1], readonly: mode === 'ro' });
+        if (!absolute(parts[1])) return err(`${flag}: '${value}': the destination must be an absolute path in the container`);
+        const destination = cleanDestination(parts[1]);
+        if (destination === '/') return err(`${flag}: '${value}': the destination cannot be the container's root`);
+        container.volumes.push({ source: host(parts[0]), destination, readonly: mode === 'ro' });
         break;
       }
       case '-u':
       case '--user': {
         const m = /^([A-Za-z0-9_][A-Za-z0-9_.-]*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]*))?$/.exec(value);
         if (!m) return err(`${flag}: '${value}' is not USER[:GROUP] (names or numbers)`);
+        if (/^[0-9]+$/.test(m[1]) && parseId(m[1]) === null) return err(idRangeProblem(`${flag}: user`, m[1]));
+        if (m[2] !== undefined && /^[0-9]+$/.test(m[2]) && parseId(m[2]) === null) return err(idRangeProblem(`${flag}: group`, m[2]));
         container.user = { user: m[1], group: m[2] ?? null };
         break;
       }
       case '--group-add':
         if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(value)) return err(`--group-add: '${value}' is not a group name or number`);
+        if (/^[0-9]+$/.test(value) && parseId(value) === null) return err(idRangeProblem('--group-add: group', value));
         container.groupAdd.push(value);
         break;
       case '-w':
@@ -356,7 +397,8 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number })
         container.env.push(value);
         break;
       case '--env-file':
-        container.envFiles.push(value);
+        if (value === '') return err('--env-file needs a file name');
+        container.envFiles.push(host(value));
         break;
       case '--cap-add':
       case '--cap-drop':

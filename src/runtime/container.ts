@@ -36,6 +36,14 @@ export interface ContainerConfig {
 /** Docker mounts /proc nosuid, noexec, nodev; `runc spec` leaves it without options. */
 const DOCKER_MOUNTS: MountSpec[] = DEFAULT_MOUNTS.map((m) => (m.destination === '/proc' ? { ...m, options: ['nosuid', 'noexec', 'nodev'] } : m));
 
+const isDirectory = (p: string) => {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
 /** The container as `tini-ts run --rootfs/--layer` describes it; a one-line error otherwise. */
 export function fromCommandLine(options: RunOptions, env: NodeJS.ProcessEnv): ContainerConfig | string {
   const c = options.container;
@@ -55,6 +63,9 @@ export function fromCommandLine(options: RunOptions, env: NodeJS.ProcessEnv): Co
   }
   const given = c.env.flatMap((e) => (e.includes('=') ? [e] : env[e] !== undefined ? [`${e}=${env[e]}`] : []));
   const container = isContainer(c);
+  // Without a root filesystem the workload's tree is the host's: a missing
+  // --workdir is refused, never created on the host.
+  if (!container && c.workdir !== null && !isDirectory(c.workdir)) return `--workdir ${JSON.stringify(c.workdir)}: no such directory on the host (without a root filesystem the program runs in the host's tree)`;
   const hostname = options.hostname ?? null;
   const processSpec: ProcessSpec = {
     env: container ? mergeEnv([`PATH=${DEFAULT_PATH}`, ...(hostname ? [`HOSTNAME=${hostname}`] : [])], fileEnv, given) : fileEnv.length + given.length ? mergeEnv(Object.entries(env).map(([k, v]) => `${k}=${v}`), fileEnv, given) : null,
@@ -92,12 +103,8 @@ export function fromBundle(
   cpuCount: number,
 ): { options: RunOptions; argv: string[]; config: ContainerConfig; warning: string | null } | string {
   const dir = path.resolve(options.container.bundle!);
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(dir, 'config.json'), 'utf8');
-  } catch (e) {
-    return `--bundle: cannot read ${path.join(dir, 'config.json')}: ${(e as NodeJS.ErrnoException).code}`;
-  }
+  const text = readConfigFile(path.join(dir, 'config.json'));
+  if (typeof text !== 'string') return text.error;
   const parsed = parseConfig(text, dir);
   if (!parsed.ok) return parsed.error;
   const plan = parsed.plan;
@@ -137,6 +144,38 @@ export function fromBundle(
       },
     },
   };
+}
+
+/** Larger than any real config.json (runc spec writes 3 KiB); a bound so that a huge file cannot exhaust the launcher. */
+export const CONFIG_MAX_BYTES = 4 * 1024 * 1024;
+
+/**
+ * config.json's text, from a regular file of at most CONFIG_MAX_BYTES only:
+ * opened non-blocking (a FIFO must not hang the launcher) and checked on the
+ * descriptor (a link to /dev/zero must not be read to the end).
+ */
+export function readConfigFile(file: string): string | { error: string } {
+  const where = `--bundle: ${file}`;
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+  } catch (e) {
+    return { error: `${where}: cannot open: ${(e as NodeJS.ErrnoException).code}` };
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) return { error: `${where}: not a regular file` };
+    if (st.size > CONFIG_MAX_BYTES) return { error: `${where}: ${st.size} bytes, more than the ${CONFIG_MAX_BYTES / 1024 / 1024} MiB a config.json may have` };
+    const buf = Buffer.alloc(st.size + 1);
+    let n = 0;
+    for (let r; n < buf.length && (r = fs.readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += r;
+    if (n > st.size) return { error: `${where}: it grew while being read` };
+    return buf.subarray(0, n).toString('utf8');
+  } catch (e) {
+    return { error: `${where}: cannot read: ${(e as NodeJS.ErrnoException).code}` };
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function ociLimits(r: ContainerPlan['resources'], cpuCount: number): Limits | string {

@@ -32,6 +32,7 @@ import { INIT_MODE, INIT_TASKS, pidsMaxValue, type InitMessage, type LauncherMes
 import { addonFd } from '../libc/koffi-native.js';
 import { rawArgs, splitNul } from '../util/cmdline.js';
 import { buildReport, formatReport } from './report.js';
+import { reportPathProblem } from './host-paths.js';
 import { quickExit } from './quick-exit.js';
 import type { ContainerConfig } from './container.js';
 
@@ -69,6 +70,9 @@ export function runLauncher(args: string[]): void {
     writeStderr(`tini-ts run: ${message}\n`);
     process.exit(EXIT_LAUNCHER);
   };
+  // An unusable --report is refused before anything is created (not after the workload ran).
+  const badReport = options.reportFile === null ? null : reportPathProblem(options.reportFile);
+  if (badReport) refuse(badReport);
 
   // --- the container: from the command line or an OCI bundle ---------------
   let config: ContainerConfig | null = null;

@@ -35,28 +35,50 @@ export interface ProcessSpec {
 
 export interface Credentials { uid: number; gid: number; groups: number[]; home: string | null }
 
-interface PasswdEntry { name: string; uid: number; gid: number; home: string }
-interface GroupEntry { name: string; gid: number; members: string[] }
+/**
+ * The ids a process may take: the kernel's 32-bit range minus (uid_t)-1,
+ * which setresuid and setgroups read as "unchanged". Larger numbers must be
+ * refused, never wrapped: 4294967296 would become uid 0.
+ */
+export const MAX_ID = 2 ** 32 - 2;
+
+/** A decimal uid or gid in 0..MAX_ID; null for anything else (not a number, or out of range). */
+export function parseId(s: string): number | null {
+  if (!/^[0-9]+$/.test(s)) return null;
+  const n = BigInt(s);
+  return n <= BigInt(MAX_ID) ? Number(n) : null;
+}
+
+/** The one-line reason a decimal id is refused. */
+export const idRangeProblem = (what: string, s: string): string => `${what} ${s} is outside 0..${MAX_ID} (the kernel's range; -1 means "unchanged")`;
+
+/** Entries keep their id as written: checked when used, so that an out-of-range one is refused, not skipped. */
+interface PasswdEntry { name: string; uid: string; gid: string; home: string }
+interface GroupEntry { name: string; gid: string; members: string[] }
+
+const isNum = (s: string) => /^[0-9]+$/.test(s);
 
 function parsePasswd(text: string): PasswdEntry[] {
   return text.split('\n').flatMap((l) => {
     const f = l.split(':');
-    return f.length >= 7 && /^[0-9]+$/.test(f[2]) && /^[0-9]+$/.test(f[3]) ? [{ name: f[0], uid: Number(f[2]), gid: Number(f[3]), home: f[5] }] : [];
+    return f.length >= 7 && isNum(f[2]) && isNum(f[3]) ? [{ name: f[0], uid: f[2], gid: f[3], home: f[5] }] : [];
   });
 }
 function parseGroup(text: string): GroupEntry[] {
   return text.split('\n').flatMap((l) => {
     const f = l.split(':');
-    return f.length >= 4 && /^[0-9]+$/.test(f[2]) ? [{ name: f[0], gid: Number(f[2]), members: f[3].split(',').filter(Boolean) }] : [];
+    return f.length >= 4 && isNum(f[2]) ? [{ name: f[0], gid: f[2], members: f[3].split(',').filter(Boolean) }] : [];
   });
 }
 
-const isNum = (s: string) => /^[0-9]+$/.test(s);
+/** Numeric ids compare as numbers (0010 is 10); ids beyond the range never match a number given in range. */
+const sameId = (a: string, b: number) => parseId(a) === b;
 
 /**
  * docker's rules: a numeric user need not exist; a name must. Without a
  * group, the user's primary group from /etc/passwd (0 if unknown).
  * Supplementary groups: the groups listing the user in /etc/group, then --group-add.
+ * Every id, given or read from the image, must be in 0..MAX_ID.
  */
 export function resolveCredentials(
   spec: { user: { user: string; group: string | null } | null; groupAdd: string[] },
@@ -66,22 +88,46 @@ export function resolveCredentials(
   const passwd = parsePasswd(passwdText);
   const groups = parseGroup(groupText);
   const u = spec.user ?? { user: '0', group: null };
-  const entry = isNum(u.user) ? passwd.find((p) => p.uid === Number(u.user)) : passwd.find((p) => p.name === u.user);
-  if (!entry && !isNum(u.user)) return `no user '${u.user}' in the container's /etc/passwd`;
-  const uid = isNum(u.user) ? Number(u.user) : entry!.uid;
+  let uid: number;
+  let entry: PasswdEntry | undefined;
+  if (isNum(u.user)) {
+    const n = parseId(u.user);
+    if (n === null) return idRangeProblem('user', u.user);
+    uid = n;
+    entry = passwd.find((p) => sameId(p.uid, uid));
+  } else {
+    entry = passwd.find((p) => p.name === u.user);
+    if (!entry) return `no user '${u.user}' in the container's /etc/passwd`;
+    const n = parseId(entry.uid);
+    if (n === null) return idRangeProblem(`the container's /etc/passwd gives user '${u.user}' the uid`, entry.uid);
+    uid = n;
+  }
   const groupId = (g: string, what: string): number | string => {
-    if (isNum(g)) return Number(g);
+    if (isNum(g)) return parseId(g) ?? idRangeProblem(`${what}: group`, g);
     const e = groups.find((x) => x.name === g);
-    return e ? e.gid : `no group '${g}' in the container's /etc/group (${what})`;
+    if (!e) return `no group '${g}' in the container's /etc/group (${what})`;
+    return parseId(e.gid) ?? idRangeProblem(`the container's /etc/group gives group '${g}' the gid`, e.gid);
   };
-  let gid = entry?.gid ?? 0;
+  let gid = 0;
+  if (entry) {
+    const n = parseId(entry.gid);
+    if (n === null) return idRangeProblem(`the container's /etc/passwd gives user '${entry.name}' the gid`, entry.gid);
+    gid = n;
+  }
   if (u.group !== null) {
     const g = groupId(u.group, '--user');
     if (typeof g === 'string') return g;
     gid = g;
   }
   const supplementary: number[] = [];
-  if (entry) for (const g of groups) if (g.members.includes(entry.name) && g.gid !== gid) supplementary.push(g.gid);
+  if (entry) {
+    for (const g of groups) {
+      if (!g.members.includes(entry.name)) continue;
+      const n = parseId(g.gid);
+      if (n === null) return idRangeProblem(`the container's /etc/group lists user '${entry.name}' in group '${g.name}' with the gid`, g.gid);
+      if (n !== gid && !supplementary.includes(n)) supplementary.push(n);
+    }
+  }
   for (const add of spec.groupAdd) {
     const g = groupId(add, '--group-add');
     if (typeof g === 'string') return g;

@@ -629,6 +629,8 @@ export class Recorder {
 
 export interface ExecSpec {
   argv: (string | Buffer)[];
+  /** The file to exec when argv[0] is not it. */
+  file?: string;
   /** Exact environment entries; undefined: inherit the launcher's environment. */
   env?: (string | Buffer)[];
   block?: number[];
@@ -644,6 +646,7 @@ export function execWithArgs(spec: ExecSpec): string[] {
     EXEC_WITH,
     JSON.stringify({
       argv: spec.argv.map(b64),
+      file: spec.file === undefined ? null : b64(spec.file),
       env: spec.env ? spec.env.map(b64) : null,
       block: spec.block ?? [],
       ignore: spec.ignore ?? [],

@@ -26,13 +26,13 @@ export const runArgs = (args: string[]): string[] => ['run', '--cgroup-parent', 
 /** Pids of the launchers this file started (their state directories are named after them). */
 const launchers = new Set<number>();
 
-export function run(args: string[], opts: { timeout?: number; input?: string } = {}): SpawnSyncReturns<string> {
+export function run(args: string[], opts: { timeout?: number; input?: string; cwd?: string } = {}): SpawnSyncReturns<string> {
   return runBin(runArgs(args), opts);
 }
 
 /** spawnSync of the binary with ARGS as they are (remembering the pid), for commands that build their own. */
-export function runBin(args: string[], opts: { timeout?: number; input?: string } = {}): SpawnSyncReturns<string> {
-  const r = spawnSync(BIN, args, { encoding: 'utf8', timeout: opts.timeout ?? 30_000, input: opts.input });
+export function runBin(args: string[], opts: { timeout?: number; input?: string; cwd?: string } = {}): SpawnSyncReturns<string> {
+  const r = spawnSync(BIN, args, { encoding: 'utf8', timeout: opts.timeout ?? 30_000, input: opts.input, cwd: opts.cwd });
   if (r.pid) launchers.add(r.pid);
   return r;
 }

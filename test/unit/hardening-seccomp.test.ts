@@ -12,7 +12,7 @@ const CLONE_THREAD_FLAGS = 0x003d0f00; // what glibc's pthread_create passes
 
 describe('default seccomp filter (docker defaults)', () => {
   const prog = compile(defaultPolicy(DOCKER_DEFAULT_CAPS));
-  const run = (name: string, args: number[] = []) => evaluate(prog, { nr: X86_64[name] ?? Number(name), args });
+  const run = (name: string, args: (number | bigint)[] = []) => evaluate(prog, { nr: X86_64[name] ?? Number(name), args });
 
   it('denies kexec, modules, the new mount API, mount, namespaces, bpf, keyrings', () => {
     for (const s of ['kexec_load', 'kexec_file_load', 'init_module', 'finit_module', 'delete_module', 'open_tree',
@@ -49,6 +49,25 @@ describe('default seccomp filter (docker defaults)', () => {
     expect(evaluate(admin, { nr: X86_64.kexec_load })).toBe(EPERM);
     const time = compile(defaultPolicy([...DOCKER_DEFAULT_CAPS, 'SYS_TIME']));
     expect(evaluate(time, { nr: X86_64.settimeofday })).toBe(SECCOMP_RET_ALLOW);
+  });
+
+  it('denies io_uring_setup, as Docker does since 2023, whatever the capabilities', () => {
+    expect(run('io_uring_setup', [8, 0])).toBe(EPERM);
+    const all = compile(defaultPolicy(['SYS_ADMIN', 'SYS_PTRACE', 'SYS_RESOURCE', 'IPC_LOCK', 'SYS_RAWIO']));
+    expect(evaluate(all, { nr: X86_64.io_uring_setup })).toBe(EPERM);
+    // The init's event loop keeps its own ring (made before the filter): entering it stays allowed.
+    expect(run('io_uring_enter', [4, 2])).toBe(SECCOMP_RET_ALLOW);
+    expect(run('io_uring_register', [4, 0])).toBe(SECCOMP_RET_ALLOW);
+  });
+
+  it("allows personality() only with Docker's five values, compared on all 64 bits", () => {
+    for (const v of [0x0, 0x8, 0x20000, 0x20008, 0xffffffff]) expect(run('personality', [v]), v.toString(16)).toBe(SECCOMP_RET_ALLOW);
+    for (const v of [0x400000 /* READ_IMPLIES_EXEC */, 0x0040000 /* ADDR_NO_RANDOMIZE */, 0x1, 0x9, 0x20001, 0xfffffffe, 0x100000000, 0x100000008, -1n, -1]) {
+      expect(run('personality', [v]), v.toString(16)).toBe(EPERM);
+    }
+    // the calls around it are untouched
+    expect(evaluate(prog, { nr: 136 /* ustat */ })).toBe(EPERM);
+    expect(evaluate(prog, { nr: 134 + 100 /* tgkill */, args: [0x400000] })).toBe(SECCOMP_RET_ALLOW);
   });
 
   it('is a valid classic BPF program of 8-byte instructions', () => {

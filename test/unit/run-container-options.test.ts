@@ -45,7 +45,7 @@ describe('tini-ts run: container options', () => {
     [['--read-only', 'x'], /--read-only needs a root filesystem/],
     [['--cap-add', 'NET_ADMIN', 'x'], /--cap-add needs a root filesystem/],
     [['--volume', '/a:/b', 'x'], /--volume needs a root filesystem/],
-    [['--rootfs', '/r', '--volume', 'a:/b', 'x'], /both paths must be absolute/],
+    [['--rootfs', '/r', '--volume', '/a:b', 'x'], /the destination must be an absolute path/],
     [['--rootfs', '/r', '--volume', '/a', 'x'], /not SRC:DST/],
     [['--rootfs', '/r', '--volume', '/a:/b:rx', 'x'], /not SRC:DST/],
     [['--rootfs', '/r', '--cap-add', 'FLY', 'x'], /unknown capability 'FLY'/],
@@ -65,5 +65,66 @@ describe('tini-ts run: container options', () => {
     expect(r.code).toBe(EXIT_LAUNCHER);
     expect(r.stderr).toMatch(pattern);
     expect(r.stderr!.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('refuses uids and gids outside 0..2^32-2 in --user and --group-add (one line, 125)', () => {
+    for (const [args, line] of [
+      [['--user', '4294967296'], '--user: user 4294967296 is outside 0..4294967294'],
+      [['-u', '4294967295'], '-u: user 4294967295 is outside 0..4294967294'],
+      [['--user', '0:4294967295'], '--user: group 4294967295 is outside 0..4294967294'],
+      [['--user', 'app:99999999999999999999'], '--user: group 99999999999999999999 is outside 0..4294967294'],
+      [['--group-add', '4294967296'], '--group-add: group 4294967296 is outside 0..4294967294'],
+    ] as const) {
+      const r = parse(...args, '--', 'true');
+      expect(r.kind === 'exit' && r.code, args.join(' ')).toBe(EXIT_LAUNCHER);
+      expect(r.kind === 'exit' && r.stderr, args.join(' ')).toBe(`tini-ts run: ${line} (the kernel's range; -1 means "unchanged")\n`);
+    }
+    expect(ok('--user', '4294967294:4294967294', '--group-add', '4294967294', '--', 'true')).toMatchObject({ user: { user: '4294967294', group: '4294967294' }, groupAdd: ['4294967294'] });
+  });
+
+  it('--volume: the destination is cleaned as docker does (`..` stays at the root); a relative one or the root is refused', () => {
+    expect(ok('--rootfs', '/r', '--volume', '/src:/../../x', '--volume', '/s2:/a/./b/../c/:ro', '--', 'true').volumes).toEqual([
+      { source: '/src', destination: '/x', readonly: false },
+      { source: '/s2', destination: '/a/c', readonly: true },
+    ]);
+    for (const [v, why] of [['/src:x', 'the destination must be an absolute path in the container'], ['/src:/..', "the destination cannot be the container's root"], ['/src:/a/..', "the destination cannot be the container's root"]]) {
+      const r = parse('--rootfs', '/r', '--volume', v, '--', 'true');
+      expect(r.kind === 'exit' && r.stderr).toBe(`tini-ts run: --volume: '${v}': ${why}\n`);
+    }
+  });
+
+  it('relative host paths are made absolute against the caller\'s working directory', () => {
+    const r = parseRunArgs(['--report', 'r.json', '--events', 'ev/e.jsonl', '--cgroup-root', 'cg', '--layer', 'l1', '--layer', '../l2', '--upper', './up',
+      '--volume', 'data:/data', '--env-file', 'vars.env', '--', 'true'], { cpuCount: 2, cwd: '/home/u/proj' });
+    if (r.kind !== 'run') throw new Error(JSON.stringify(r));
+    expect(r.options).toMatchObject({ reportFile: '/home/u/proj/r.json', events: '/home/u/proj/ev/e.jsonl', cgroupRoot: '/home/u/proj/cg' });
+    expect(r.options.container).toMatchObject({
+      layers: ['/home/u/proj/l1', '/home/u/l2'], upper: '/home/u/proj/up', envFiles: ['/home/u/proj/vars.env'],
+      volumes: [{ source: '/home/u/proj/data', destination: '/data', readonly: false }],
+    });
+    const rootfs = parseRunArgs(['--rootfs', 'r', '--', 'true'], { cpuCount: 2, cwd: '/w' });
+    expect(rootfs.kind === 'run' && rootfs.options.container.rootfs).toBe('/w/r');
+    const bundle = parseRunArgs(['--bundle', 'b'], { cpuCount: 2, cwd: '/w' });
+    expect(bundle.kind === 'run' && bundle.options.container.bundle).toBe('/w/b');
+    // fd:N and - are not paths
+    for (const e of ['fd:3', '-']) {
+      const x = parseRunArgs(['--events', e, '--', 'true'], { cpuCount: 2, cwd: '/w' });
+      expect(x.kind === 'run' && x.options.events).toBe(e);
+    }
+  });
+
+  it("--layer and --upper: a path overlayfs would cut (',' ':' or a backslash, also in the cwd) is refused with one line", () => {
+    for (const [args, cwd, shown] of [
+      [['--layer', '/img/a,b'], '/', '/img/a,b'],
+      [['--layer', '/img/a:b'], '/', '/img/a:b'],
+      [['--layer', 'base'], '/home/u/x,y', '/home/u/x,y/base'],
+      [['--layer', '/l', '--upper', '/up\\per'], '/', '/up\\per'],
+    ] as const) {
+      const r = parseRunArgs([...args, '--', 'true'], { cpuCount: 2, cwd });
+      expect(r.kind === 'exit' && r.code).toBe(EXIT_LAUNCHER);
+      const flag = (args as readonly string[]).includes('--upper') ? '--upper' : '--layer';
+      const bad = [',', ':', '\\'].find((c) => shown.includes(c));
+      expect(r.kind === 'exit' && r.stderr).toBe(`tini-ts run: ${flag} ${JSON.stringify(shown)}: '${bad}' cannot be used in an overlay layer's path (overlayfs reads it as a separator); rename or link the directory\n`);
+    }
   });
 });

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT_LAUNCHER, NAMESPACES, RUN_USAGE, cgroupParentProblem, parseRunArgs } from '../../src/cli/run-options.js';
 
@@ -140,7 +141,7 @@ describe('tini-ts run --events', () => {
     expect(ok('--events', '/tmp/ev.jsonl', '--', 'x').options.events).toBe('/tmp/ev.jsonl');
     expect(ok('--events=fd:3', '--', 'x').options.events).toBe('fd:3');
     expect(ok('--events', '-', '--', 'x').options.events).toBe('-');
-    expect(ok('--bundle', '/b', '--events', 'ev.jsonl').options.events).toBe('ev.jsonl');
+    expect(ok('--bundle', '/b', '--events', 'ev.jsonl').options.events).toBe(path.resolve('ev.jsonl'));
   });
 
   it.each<[string, RegExp]>([

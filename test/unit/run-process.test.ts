@@ -18,6 +18,28 @@ describe("the workload's process, completed inside the container", () => {
     expect(resolveCredentials({ user: { user: '0', group: 'ghosts' }, groupAdd: [] }, passwd, group)).toMatch(/no group 'ghosts'/);
   });
 
+  it('refuses uids and gids outside 0..2^32-2, given or read from the image, instead of wrapping them to root', () => {
+    const r = (user: string, g: string | null, add: string[] = [], pw = passwd, gr = group) => resolveCredentials({ user: { user, group: g }, groupAdd: add }, pw, gr);
+    expect(r('4294967294', '4294967294', ['4294967294'])).toEqual({ uid: 4294967294, gid: 4294967294, groups: [4294967294], home: null });
+    expect(r('4294967295', null)).toBe('user 4294967295 is outside 0..4294967294 (the kernel\'s range; -1 means "unchanged")');
+    expect(r('4294967296', null)).toMatch(/^user 4294967296 is outside 0\.\.4294967294 /);
+    expect(r('18446744073709551616', null)).toMatch(/^user 18446744073709551616 is outside/);
+    expect(r('0', '4294967295')).toMatch(/^--user: group 4294967295 is outside/);
+    expect(r('0', null, ['4294967296'])).toMatch(/^--group-add: group 4294967296 is outside/);
+    // Zeros in front are the same number (as docker's strconv.Atoi reads them).
+    expect(r('0001000', null)).toMatchObject({ uid: 1000, gid: 1000, home: '/home/app' });
+    const pw = passwd + 'big:x:4294967296:0::/:/bin/sh\nbiggid:x:7:4294967295::/:/bin/sh\n';
+    const gr = group + 'huge:x:4294967296:app\n';
+    expect(r('big', null, [], pw)).toMatch(/^the container's \/etc\/passwd gives user 'big' the uid 4294967296 is outside/);
+    expect(r('biggid', null, [], pw)).toMatch(/^the container's \/etc\/passwd gives user 'biggid' the gid 4294967295 is outside/);
+    expect(r('root', 'huge', [], pw, gr)).toMatch(/gives group 'huge' the gid 4294967296 is outside/);
+    expect(r('0', null, ['huge'], pw, gr)).toMatch(/gives group 'huge' the gid 4294967296 is outside/);
+    // A member of a group whose gid is out of range: refused, not skipped.
+    expect(r('app', null, [], pw, gr)).toMatch(/lists user 'app' in group 'huge' with the gid 4294967296 is outside/);
+    // A numeric uid never matches an entry by wrapping: 0 is not 'big'.
+    expect(r('0', null, [], pw)).toEqual({ uid: 0, gid: 0, groups: [], home: '/root' });
+  });
+
   it('sets HOME unless given', () => {
     expect(withHome(['PATH=/bin'], '/root')).toEqual(['PATH=/bin', 'HOME=/root']);
     expect(withHome(['HOME=/x'], '/root')).toEqual(['HOME=/x']);

@@ -30,6 +30,7 @@ const BPF_RET_K = 0x06; // BPF_RET | BPF_K
 const OFF_NR = 0;
 const OFF_ARCH = 4;
 const OFF_ARG0_LO = 16;
+const OFF_ARG0_HI = 20;
 
 /** x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
 export const X86_64: Readonly<Record<string, number>> = {
@@ -43,6 +44,7 @@ export const X86_64: Readonly<Record<string, number>> = {
   process_vm_readv: 310, process_vm_writev: 311, kcmp: 312, finit_module: 313, kexec_file_load: 320,
   bpf: 321, userfaultfd: 323, clone: 56, open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431,
   fsmount: 432, fspick: 433, clone3: 435, mount_setattr: 442, quotactl_fd: 443,
+  personality: 135, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
 };
 
 /** Every namespace flag of clone(2)/unshare(2). */
@@ -68,15 +70,34 @@ const GATED: Readonly<Record<string, readonly string[]>> = {
   PERFMON: ['perf_event_open'],
 };
 
-/** Always denied: obsolete or never needed in a container. */
+/**
+ * Always denied: obsolete or never needed in a container; and io_uring, as
+ * Docker denies it since 2023 (a large attack surface whose operations the
+ * filter cannot see). Only io_uring_setup: without it the container cannot
+ * get a ring. io_uring_enter and io_uring_register stay allowed because the
+ * filter also covers the init's main thread, whose event loop (libuv) made
+ * its ring before and must keep using it (denied, libuv aborts the init);
+ * the init's rings are close-on-exec and never reach the workload.
+ */
 const ALWAYS: readonly string[] = ['uselib', 'ustat', 'sysfs', '_sysctl', 'create_module', 'get_kernel_syms',
-  'query_module', 'nfsservctl', 'swapon', 'swapoff', 'add_key', 'request_key', 'keyctl', 'userfaultfd'];
+  'query_module', 'nfsservctl', 'swapon', 'swapoff', 'add_key', 'request_key', 'keyctl', 'userfaultfd',
+  'io_uring_setup'];
+
+/**
+ * The personality(2) values Docker's profile allows: PER_LINUX, PER_LINUX32,
+ * UNAME26, UNAME26|PER_LINUX32 and 0xffffffff (the query). Others (for
+ * example READ_IMPLIES_EXEC or ADDR_NO_RANDOMIZE) fail with EPERM. Compared
+ * on all 64 bits, as libseccomp does.
+ */
+export const PERSONALITIES: readonly number[] = [0x0, 0x8, 0x20000, 0x20008, 0xffffffff];
 
 export interface SeccompPolicy {
   /** Syscalls that fail with EPERM. */
   denied: string[];
   /** Deny clone/unshare with namespace flags (EPERM). */
   denyNamespaces: boolean;
+  /** personality(2) arguments allowed; any other is EPERM. */
+  personalities: readonly number[];
 }
 
 /** The policy for a workload with these capabilities. */
@@ -88,7 +109,7 @@ export function defaultPolicy(caps: readonly string[]): SeccompPolicy {
   const denyNamespaces = !allowed.has('unshare-ns');
   denied.delete('unshare-ns');
   denied.delete('clone-ns');
-  return { denied: [...denied].filter((s) => s in X86_64).sort(), denyNamespaces };
+  return { denied: [...denied].filter((s) => s in X86_64).sort(), denyNamespaces, personalities: PERSONALITIES };
 }
 
 interface Insn { code: number; jt: number; jf: number; k: number }
@@ -97,7 +118,8 @@ interface Insn { code: number; jt: number; jf: number; k: number }
  * Compiles the policy for x86_64: wrong architecture -> kill; x32 system
  * calls -> EPERM; clone3 -> ENOSYS (so libc falls back to clone, whose flags
  * can be inspected); denied calls -> EPERM; namespace flags on clone/unshare
- * -> EPERM; everything else allowed.
+ * -> EPERM; personality() with a value not listed -> EPERM; everything else
+ * allowed.
  */
 export function compile(policy: SeccompPolicy): Buffer {
   const prog: Insn[] = [];
@@ -127,6 +149,15 @@ export function compile(policy: SeccompPolicy): Buffer {
     emit(BPF_JEQ_K, X86_64[name], 0, 1);
     ret(eperm);
   }
+  // if (nr == personality) return (arg0 >> 32 == 0 && (u32)arg0 in list) ? ALLOW : EPERM;
+  const n = policy.personalities.length;
+  emit(BPF_JEQ_K, X86_64.personality, 0, 5 + n);
+  emit(BPF_LD_W_ABS, OFF_ARG0_HI);
+  emit(BPF_JEQ_K, 0, 0, n + 1);
+  emit(BPF_LD_W_ABS, OFF_ARG0_LO);
+  policy.personalities.forEach((v, j) => emit(BPF_JEQ_K, v >>> 0, n - j, 0));
+  ret(eperm);
+  ret(SECCOMP_RET_ALLOW);
   ret(SECCOMP_RET_ALLOW);
 
   if (prog.length > 4096) throw new Error('seccomp program too long'); // BPF_MAXINSNS
@@ -144,11 +175,12 @@ export function compile(policy: SeccompPolicy): Buffer {
  * Runs a compiled program on one system call, as the kernel would: the
  * interpreter tests use to check the filter's decisions without installing it.
  */
-export function evaluate(program: Buffer, call: { nr: number; arch?: number; args?: number[] }): number {
+export function evaluate(program: Buffer, call: { nr: number; arch?: number; args?: (number | bigint)[] }): number {
   const data = Buffer.alloc(64);
   data.writeInt32LE(call.nr, OFF_NR);
   data.writeUInt32LE(call.arch ?? AUDIT_ARCH_X86_64, OFF_ARCH);
-  (call.args ?? []).forEach((a, i) => data.writeUInt32LE(a >>> 0, OFF_ARG0_LO + i * 8));
+  // Each argument is 64 bits (a negative number is its two's complement, as a long is).
+  (call.args ?? []).forEach((a, i) => data.writeBigUInt64LE(BigInt.asUintN(64, BigInt(a)), OFF_ARG0_LO + i * 8));
   let acc = 0;
   for (let pc = 0; pc < program.length / 8; pc++) {
     const code = program.readUInt16LE(pc * 8);

@@ -8,6 +8,8 @@
 import path from 'node:path';
 import type { DeviceRule } from '../../cgroup/types.js';
 import { normalizeCapability } from '../hardening/capabilities.js';
+import { MAX_ID } from '../process.js';
+import { cleanDestination } from '../../cli/run-options.js';
 
 export type NamespaceType = 'pid' | 'network' | 'ipc' | 'uts' | 'mount' | 'cgroup';
 
@@ -102,6 +104,11 @@ function int(v: unknown, field: string, min = 0): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) fail(field, `must be an integer >= ${min}`);
   return v;
 }
+/** A uid or gid: 0..MAX_ID, never wrapped ((uid_t)-1 means "unchanged", 2^32 would be 0). */
+function id(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > MAX_ID) fail(field, `must be an integer from 0 to ${MAX_ID}`);
+  return v;
+}
 function strings(v: unknown, field: string): string[] {
   if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) fail(field, 'must be an array of strings');
   return v as string[];
@@ -139,7 +146,7 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
     try {
       raw = JSON.parse(text);
     } catch (e) {
-      fail('(file)', `not valid JSON (${(e as Error).message})`);
+      fail('(file)', jsonProblem(text, (e as Error).message));
     }
     const top = obj(raw, '(top level)');
     const unsupported: string[] = [];
@@ -213,8 +220,10 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
     const mountList = top.mounts === undefined ? [] : Array.isArray(top.mounts) ? top.mounts : fail('mounts', 'must be an array');
     const mounts = mountList.map((m, i) => {
       const o = obj(m, `mounts[${i}]`);
-      const destination = str(o.destination, `mounts[${i}].destination`);
-      if (!destination.startsWith('/')) fail(`mounts[${i}].destination`, 'must be an absolute path');
+      const given = str(o.destination, `mounts[${i}].destination`);
+      if (!given.startsWith('/')) fail(`mounts[${i}].destination`, `${JSON.stringify(given)} must be an absolute path`);
+      // Cleaned as docker and runc do (`/../x` is `/x`): never a way out of the root.
+      const destination = cleanDestination(given);
       const type = o.type === undefined ? 'bind' : str(o.type, `mounts[${i}].type`);
       const source = o.source === undefined ? type : str(o.source, `mounts[${i}].source`);
       const options = o.options === undefined ? [] : strings(o.options, `mounts[${i}].options`);
@@ -227,9 +236,9 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
         args,
         env,
         cwd,
-        uid: user.uid === undefined ? 0 : int(user.uid, 'process.user.uid'),
-        gid: user.gid === undefined ? 0 : int(user.gid, 'process.user.gid'),
-        additionalGids: user.additionalGids === undefined ? [] : (Array.isArray(user.additionalGids) ? user.additionalGids : fail('process.user.additionalGids', 'must be an array')).map((g, i) => int(g, `process.user.additionalGids[${i}]`)),
+        uid: user.uid === undefined ? 0 : id(user.uid, 'process.user.uid'),
+        gid: user.gid === undefined ? 0 : id(user.gid, 'process.user.gid'),
+        additionalGids: user.additionalGids === undefined ? [] : (Array.isArray(user.additionalGids) ? user.additionalGids : fail('process.user.additionalGids', 'must be an array')).map((g, i) => id(g, `process.user.additionalGids[${i}]`)),
         terminal: bool(p.terminal, 'process.terminal', false),
         capabilities: capabilities(p.capabilities),
         rlimits,
@@ -245,6 +254,8 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
       seccomp: linux.seccomp !== undefined && obj(linux.seccomp, 'linux.seccomp') !== null,
     };
     if (plan.seccomp) unsupported.push('linux.seccomp (replaced by tini-ts\'s default filter)');
+    // runc would give the program a new pseudo-terminal; tini-ts run passes its own stdio (a terminal if it has one).
+    if (plan.process.terminal) unsupported.push('process.terminal (no pseudo-terminal is made: the program gets tini-ts run\'s stdin, stdout and stderr)');
     for (const [i, p2] of [...plan.maskedPaths, ...plan.readonlyPaths].entries()) {
       if (!p2.startsWith('/')) fail(i < plan.maskedPaths.length ? `linux.maskedPaths[${i}]` : `linux.readonlyPaths[${i - plan.maskedPaths.length}]`, `'${p2}' must be an absolute path`);
     }
@@ -255,6 +266,48 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
     if (e instanceof ConfigError) return { ok: false, error: e.message };
     throw e;
   }
+}
+
+/**
+ * Where and why TEXT is not JSON, without quoting it (V8's message can carry
+ * the file's content, secrets included): `line L column C: problem`.
+ */
+export function jsonProblem(text: string, message: string): string {
+  let problem: string;
+  let pos: number;
+  const at = /^(.*?)(?: in JSON)? at position (\d+)/s.exec(message);
+  if (at) {
+    problem = at[1];
+    pos = Number(at[2]);
+  } else if (message.startsWith('Unexpected end of JSON input')) {
+    problem = 'unexpected end of the file';
+    pos = text.length;
+  } else {
+    // "Unexpected token 'x', "...text..." is not valid JSON": no position, so
+    // find the shortest prefix that is already wrong (not merely unfinished).
+    problem = 'unexpected character';
+    const wrong = (k: number) => {
+      try {
+        JSON.parse(text.slice(0, k));
+        return false;
+      } catch (e) {
+        const m = (e as Error).message;
+        if (m.startsWith('Unexpected end of JSON input')) return false;
+        const p = /at position (\d+)/.exec(m);
+        return !p || Number(p[1]) < k;
+      }
+    };
+    let lo = 1;
+    let hi = text.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (wrong(mid)) hi = mid;
+      else lo = mid + 1;
+    }
+    pos = lo - 1;
+  }
+  const before = text.slice(0, pos).split('\n');
+  return `not valid JSON at line ${before.length} column ${before[before.length - 1].length + 1}: ${problem.charAt(0).toLowerCase()}${problem.slice(1)}`;
 }
 
 /** One linux.resources.devices[] entry: allow (required), type a|c|b (default a), major/minor (default: any), access (default rwm). */

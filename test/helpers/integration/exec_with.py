@@ -3,6 +3,7 @@
 child_process cannot produce, then execs it. The spec is one JSON argument:
 
   {"argv": [B64, ...],          # argv[0] is the file to exec (no PATH lookup)
+   "file": B64,                 # optional: exec this file instead, argv[0] as given
    "env": [B64, ...] | null,    # exact environment entries (bytes); null: inherit
    "block": [SIG, ...],         # signals to block before exec
    "ignore": [SIG, ...],        # signals to set to SIG_IGN before exec
@@ -60,9 +61,10 @@ def main():
         a[len(items)] = None
         return a
 
-    libc.execve(argv[0], arr(argv), arr(envp))
+    file = base64.b64decode(spec["file"]) if spec.get("file") else argv[0]
+    libc.execve(file, arr(argv), arr(envp))
     err = ctypes.get_errno()
-    sys.stderr.write("exec_with: execve %r failed: %s\n" % (argv[0], os.strerror(err)))
+    sys.stderr.write("exec_with: execve %r failed: %s\n" % (file, os.strerror(err)))
     sys.exit(120)
 
 
