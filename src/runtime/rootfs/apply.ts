@@ -67,6 +67,8 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): string | nul
   const { ns, cl } = ctx;
   /** The new root (the top mount at its path), from the 'root' op to pivot_root. */
   let rootFd = -1;
+  /** Whether the last ifPresent found its path. */
+  let present = false;
   const closeRoot = () => {
     if (rootFd >= 0) at.close(rootFd);
     rootFd = -1;
@@ -244,29 +246,41 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): string | nul
         closeRoot();
         const r = cl.pivotRoot(op.root);
         if (!r.ok) return `pivot_root into ${op.root}: ${r.call} failed: ${r.code}`;
-        return null;
+        // From here on the root is `/`: masked and read-only paths are resolved from it the same way.
+        return openRoot('/');
       }
       case 'chdir': {
         const r = cl.chdir(op.path);
         return r.ok ? null : `chdir(${op.path}): ${r.code}`;
       }
-      case 'mask': {
-        let st: fs.Stats;
-        try {
-          st = fs.statSync(op.path);
-        } catch {
-          return null; // nothing to hide
-        }
-        const r = st.isDirectory() ? ns.mount('tmpfs', op.path, 'tmpfs', MS.RDONLY, null) : ns.mount('/dev/null', op.path, null, MS.BIND, null);
-        return r.ok ? null : `masking ${op.path}: ${r.code}`;
-      }
+      case 'mask':
+        return ifPresent(op.path, (t, dir) => {
+          const r = dir ? ns.mount('tmpfs', t, 'tmpfs', MS.RDONLY, null) : ns.mount('/dev/null', t, null, MS.BIND, null);
+          return r.ok ? null : `masking ${op.path}: ${r.code}`;
+        });
       case 'readonly': {
-        if (!fs.existsSync(op.path)) return null;
-        const b = ns.mount(op.path, op.path, null, MS.BIND | MS.REC, null);
-        if (!b.ok) return `binding ${op.path} read-only: ${b.code}`;
-        const r = ns.mount(null, op.path, null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC, null);
-        return r.ok ? null : `remounting ${op.path} read-only: ${r.code}`;
+        const e = ifPresent(op.path, (t) => {
+          const b = ns.mount(t, t, null, MS.BIND | MS.REC, null);
+          return b.ok ? null : `binding ${op.path} read-only: ${b.code}`;
+        });
+        if (e !== null || !present) return e;
+        return onTarget(op.path, null, 0, (t) => {
+          const r = ns.mount(null, t, null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC, null);
+          return r.ok ? null : `remounting ${op.path} read-only: ${r.code}`;
+        });
       }
+    }
+  }
+
+  /** Like onTarget, but a path that does not exist is nothing to do (`present` says which). */
+  function ifPresent(p: string, use: (target: string, dir: boolean) => string | null): string | null {
+    const r = resolveInRoot(at, rootFd, p);
+    present = r.ok;
+    if (!r.ok) return r.code === 'ENOENT' || r.code === 'ENOTDIR' ? null : r.error;
+    try {
+      return use(fdPath(r.fd), r.dir);
+    } finally {
+      at.close(r.fd);
     }
   }
 
