@@ -201,6 +201,7 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
   // libraries: run the loader from its descriptor, given the libraries (and
   // the binary) as descriptors too, and no search path to look elsewhere.
   const fdPath = (fd: number) => `/proc/self/fd/${fd}`;
+  if (!fs.existsSync(fdPath(image.exe))) t.fatal("the container has no /proc: the init needs one to start (add a proc mount to config.json's mounts)");
   const argv = ['tini-ts', '--inhibit-cache', '--library-path', '/dev/null/', '--preload', image.libs.map(fdPath).join(' ')];
   argv.push('--argv0', 'tini-ts', fdPath(image.exe));
   if (!isSea()) argv.push(process.argv[1]); // development: node runs the script again

@@ -21,8 +21,12 @@ describe.skipIf(!canContainer)('the default seccomp filter in a container', () =
     fs.chmodSync(probeDir, 0o755);
     const r = spawnSync('gcc', ['-static', '-O2', '-Wall', '-o', path.join(probeDir, 'probe'), path.join(HELPERS, 'syscall_probe.c')], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
+    fs.mkdirSync(path.join(f.rootfs, 'probe')); // the mount point (a writable root keeps those it gets)
   });
-  afterAll(() => fs.rmSync(probeDir, { recursive: true, force: true }));
+  afterAll(() => {
+    fs.rmSync(probeDir, { recursive: true, force: true });
+    fs.rmdirSync(path.join(f.rootfs, 'probe'));
+  });
 
   const CALLS = ['io_uring_setup', '0x0', '0x8', '0x20000', '0x20008', '0xffffffff', '0x400000' /* READ_IMPLIES_EXEC */, '0x40000' /* ADDR_NO_RANDOMIZE */, '0x1'];
   const probe = (...flags: string[]) => {

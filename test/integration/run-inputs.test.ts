@@ -47,7 +47,7 @@ describe.skipIf(!canContainer)('tini-ts run: inputs', () => {
       root: { path: f.rootfs },
       linux: { namespaces: [{ type: 'mount' }, { type: 'pid' }] },
       // (without a /dev mount the device nodes would be made in the fixture's rootfs)
-      mounts: [{ destination: '/dev', type: 'tmpfs', source: 'tmpfs' }],
+      mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }, { destination: '/dev', type: 'tmpfs', source: 'tmpfs' }],
     };
     patch(c);
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(c));
@@ -83,6 +83,7 @@ describe.skipIf(!canContainer)('tini-ts run: inputs', () => {
     expect(r.stdout).toBe('in the volume\n');
     expect(fs.existsSync(path.join(f.rootfs, '../..', name))).toBe(false);
     expect(fs.existsSync(path.join(f.dir, name))).toBe(false);
+    fs.rmdirSync(path.join(f.rootfs, name)); // the mount point, kept in a writable root as runc keeps it
   });
 
   it('a bundle mount destination with `..` is cleaned the same way', () => {
@@ -99,6 +100,7 @@ describe.skipIf(!canContainer)('tini-ts run: inputs', () => {
     expect(r.status, hasSyncReturn(r)).toBe(0);
     expect(r.stdout).toBe('1\n');
     expect(fs.existsSync(path.join(f.rootfs, '../..', name))).toBe(false);
+    fs.rmdirSync(path.join(f.rootfs, name)); // the mount point, kept in a writable root as runc keeps it
   });
 
   it("relative host paths are the caller's: --report, --rootfs, --env-file, --volume sources, --events", () => {
@@ -112,6 +114,7 @@ describe.skipIf(!canContainer)('tini-ts run: inputs', () => {
     expect(r.stdout).toBe('yes\nfrom src\n');
     expect(JSON.parse(fs.readFileSync(path.join(cwd, 'r.json'), 'utf8'))).toMatchObject({ exit_code: 0 });
     expect(fs.readFileSync(path.join(cwd, 'ev.jsonl'), 'utf8')).toMatch(/"event":"exit"/);
+    fs.rmdirSync(path.join(f.rootfs, 'v')); // the mount point, kept in a writable root as runc keeps it
   });
 
   it('an unusable --report is refused before anything is made, and no file is left', () => {
