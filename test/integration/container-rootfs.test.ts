@@ -7,10 +7,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { canContainer, fields, useContainerFixture } from './container-helpers.js';
+import { canContainer, CONTAINER_NEEDS, fields, useContainerFixture } from './container-helpers.js';
 import { hasSyncReturn, processesWith, run, start, waitFor } from './run-helpers.js';
+import { unmet } from '../helpers/prereq.js';
 
-describe.skipIf(!canContainer)('tini-ts run: root filesystem', () => {
+describe.skipIf(unmet(canContainer, CONTAINER_NEEDS))('tini-ts run: root filesystem', () => {
   const f = useContainerFixture();
 
   it('pivots into --rootfs: the host is gone, / is the rootfs, the old root detached', () => {

@@ -7,7 +7,11 @@ import path from 'node:path';
 
 export const BIN = path.resolve(import.meta.dirname, '../../dist/tini-ts');
 export const CG = '/sys/fs/cgroup';
-export const canRun = process.getuid?.() === 0 && fs.existsSync(BIN) && fs.existsSync(`${CG}/memory/cgroup.procs`);
+/** The machine's cgroup layout at CG: 2 (unified, cgroup2 mounted there), 1 (one hierarchy per controller), or null. */
+export const CG_VERSION: 1 | 2 | null = fs.existsSync(`${CG}/cgroup.controllers`) ? 2 : fs.existsSync(`${CG}/memory/cgroup.procs`) ? 1 : null;
+export const canRun = process.getuid?.() === 0 && fs.existsSync(BIN) && CG_VERSION !== null;
+/** What canRun needs, for the prerequisite's message. */
+export const RUN_NEEDS = 'root, dist/tini-ts (npm run build) and a cgroup hierarchy at /sys/fs/cgroup (v1 or v2)';
 
 /**
  * This test file's cgroup parent (--cgroup-parent), made unique so that test
@@ -67,14 +71,20 @@ export function readReport(file: string): Record<string, unknown> {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
 }
 
-/** This file's parent in the hierarchy `controller` (e.g. memory): CG/memory/PARENT. */
-export const parentDir = (controller: string): string => path.join(CG, controller, PARENT);
+/** This file's parent in the hierarchy of `controller` (e.g. memory): CG/memory/PARENT on v1, CG/PARENT on v2. */
+export const parentDir = (controller: string): string => (CG_VERSION === 2 ? path.join(CG, PARENT) : path.join(CG, controller, PARENT));
+
+/** This file's parent in every hierarchy (one on v2). */
+function parentDirs(): string[] {
+  if (CG_VERSION === 2) return [path.join(CG, PARENT)];
+  if (CG_VERSION === 1) return fs.readdirSync(CG).map((c) => path.join(CG, c, PARENT));
+  return [];
+}
 
 /** Everything the tests could leave behind: our cgroups (under this file's parent only), the host's mounts. */
 export function snapshot(): { cgroups: string[]; mounts: string } {
   const cgroups: string[] = [];
-  for (const c of fs.readdirSync(CG)) {
-    const dir = parentDir(c);
+  for (const dir of parentDirs()) {
     try {
       for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) cgroups.push(path.join(dir, e.name));
     } catch {
@@ -95,10 +105,8 @@ export function snapshot(): { cgroups: string[]; mounts: string } {
  * expect []); then removes the parent itself, which only this file used.
  */
 export function parentLeft(): string[] {
-  if (!fs.existsSync(CG)) return [];
   const left: string[] = [];
-  for (const c of fs.readdirSync(CG)) {
-    const dir = parentDir(c);
+  for (const dir of parentDirs()) {
     if (!fs.existsSync(dir)) continue;
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) left.push(path.join(dir, e.name));
     if (left.length === 0) fs.rmdirSync(dir);

@@ -7,11 +7,12 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, canRun, hasSyncReturn, parentDir, PARENT, processesWith, readReport, run, start, tmpFile, waitFor, expectNothingLeftBehind } from './run-helpers.js';
+import { BIN, canRun, RUN_NEEDS, hasSyncReturn, parentDir, PARENT, processesWith, readReport, run, start, tmpFile, waitFor, expectNothingLeftBehind } from './run-helpers.js';
+import { unmet } from '../helpers/prereq.js';
 
 const marker = () => `tini-ts-life-${process.pid}-${Math.random().toString(36).slice(2)}`;
 
-describe.skipIf(!canRun)('tini-ts run: lifecycle', () => {
+describe.skipIf(unmet(canRun, RUN_NEEDS))('tini-ts run: lifecycle', () => {
   expectNothingLeftBehind();
 
   it('--timeout sends SIGTERM, and the program exits in its own way', () => {

@@ -1,8 +1,9 @@
 /** tini-ts run with real cgroup v1 limits: OOM, fork bomb, CPU quota, and the report. */
 import { describe, expect, it } from 'vitest';
-import { canRun, hasSyncReturn, processesWith, readReport, run, tmpFile, expectNothingLeftBehind } from './run-helpers.js';
+import { canRun, RUN_NEEDS, hasSyncReturn, processesWith, readReport, run, tmpFile, expectNothingLeftBehind } from './run-helpers.js';
+import { unmet } from '../helpers/prereq.js';
 
-describe.skipIf(!canRun)('tini-ts run: cgroup limits (v1, real)', () => {
+describe.skipIf(unmet(canRun, RUN_NEEDS))('tini-ts run: cgroup limits (v1, real)', () => {
   expectNothingLeftBehind();
 
   it('a memory hog under --memory 64m is OOM-killed, and the report says so from the kernel counters', () => {

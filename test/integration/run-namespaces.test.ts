@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { canRun, hasSyncReturn, PARENT, run, tmpFile, expectNothingLeftBehind } from './run-helpers.js';
+import { canRun, RUN_NEEDS, hasSyncReturn, PARENT, run, tmpFile, expectNothingLeftBehind } from './run-helpers.js';
+import { unmet } from '../helpers/prereq.js';
 
 const probe = [
   'echo "pid=$$"; echo "ppid=$PPID"',
@@ -24,7 +25,7 @@ function fields(text: string): Record<string, string> {
   );
 }
 
-describe.skipIf(!canRun)('tini-ts run: namespaces', () => {
+describe.skipIf(unmet(canRun, RUN_NEEDS))('tini-ts run: namespaces', () => {
   expectNothingLeftBehind();
 
   it('the program runs under an init that is PID 1, with its own hostname, /proc and only lo (up)', () => {
