@@ -90,6 +90,8 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     const masked = (v: Record<string, string>) => Object.entries(v).filter(([k]) => k.startsWith('masked:')).sort();
     expect(masked(a)).toEqual(masked(b));
     for (const [k, n] of masked(a)) expect(n, k).toBe('0');
+    // runc also links /dev/core to /proc/kcore where the kernel has one (Debian's does, in the VM stage); tini-ts does not (README)
+    b.dev = b.dev.split(' ').filter((d) => d !== 'core').join(' ');
     for (const k of ['uid', 'gid', 'groups', 'hostname', 'nofile', 'rootwrite', 'dev', 'cwd', 'path']) expect(a[k], k).toBe(b[k]);
     expect(a.hostname).toBe('runc');
     expect(a.rootwrite).toBe('no');

@@ -10,6 +10,20 @@ export const CG = '/sys/fs/cgroup';
 /** The machine's cgroup layout at CG: 2 (unified, cgroup2 mounted there), 1 (one hierarchy per controller), or null. */
 export const CG_VERSION: 1 | 2 | null = fs.existsSync(`${CG}/cgroup.controllers`) ? 2 : fs.existsSync(`${CG}/memory/cgroup.procs`) ? 1 : null;
 export const canRun = process.getuid?.() === 0 && fs.existsSync(BIN) && CG_VERSION !== null;
+/**
+ * A --timeout for tests that mean to stop a running program: long enough for
+ * the init to be up even in the emulated guest of the VM stage. A timeout that
+ * fires before the init has its signal handlers is lost today (the init, PID 1
+ * of its namespace, ignores a signal it has no handler for yet).
+ */
+export const TIMEOUT = '3s';
+
+/** The workload's cgroup path in `/proc/self/cgroup` text: the memory hierarchy's on v1, the unified one on v2. */
+export function cgroupPathIn(procSelfCgroup: string): string | undefined {
+  const re = CG_VERSION === 2 ? /^0::(.*)$/m : /^[0-9]+:(?:[^:]*,)?memory(?:,[^:]*)?:(.*)$/m;
+  return re.exec(procSelfCgroup)?.[1];
+}
+
 /** What canRun needs, for the prerequisite's message. */
 export const RUN_NEEDS = 'root, dist/tini-ts (npm run build) and a cgroup hierarchy at /sys/fs/cgroup (v1 or v2)';
 
@@ -24,14 +38,14 @@ export const RUN_NEEDS = 'root, dist/tini-ts (npm run build) and a cgroup hierar
  */
 export const PARENT = `tini-ts-test-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
 
-/** `run --cgroup-parent PARENT ARGS...`: a launcher's arguments, in this file's parent. */
-export const runArgs = (args: string[]): string[] => ['run', '--cgroup-parent', PARENT, ...args];
+/** `run --cgroup-parent PARENT ARGS...`: a launcher's arguments, in this file's parent (or a level below it). */
+export const runArgs = (args: string[], parent = PARENT): string[] => ['run', '--cgroup-parent', parent, ...args];
 
 /** Pids of the launchers this file started (their state directories are named after them). */
 const launchers = new Set<number>();
 
-export function run(args: string[], opts: { timeout?: number; input?: string } = {}): SpawnSyncReturns<string> {
-  return runBin(runArgs(args), opts);
+export function run(args: string[], opts: { timeout?: number; input?: string; parent?: string } = {}): SpawnSyncReturns<string> {
+  return runBin(runArgs(args, opts.parent), opts);
 }
 
 /** spawnSync of the binary with ARGS as they are (remembering the pid), for commands that build their own. */
@@ -41,8 +55,8 @@ export function runBin(args: string[], opts: { timeout?: number; input?: string 
   return r;
 }
 
-export function start(args: string[]) {
-  const child = spawn(BIN, runArgs(args), { stdio: ['ignore', 'pipe', 'pipe'] });
+export function start(args: string[], parent = PARENT) {
+  const child = spawn(BIN, runArgs(args, parent), { stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid) launchers.add(child.pid);
   let stdout = '';
   let stderr = '';
@@ -74,8 +88,19 @@ export function readReport(file: string): Record<string, unknown> {
 /** This file's parent in the hierarchy of `controller` (e.g. memory): CG/memory/PARENT on v1, CG/PARENT on v2. */
 export const parentDir = (controller: string): string => (CG_VERSION === 2 ? path.join(CG, PARENT) : path.join(CG, controller, PARENT));
 
+/** Makes this file's parent in every hierarchy, as a user would before giving it as --cgroup-parent. */
+export function makeParent(): void {
+  for (const dir of parentDirs()) {
+    try {
+      fs.mkdirSync(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; // co-mounted hierarchies (cpu -> cpu,cpuacct)
+    }
+  }
+}
+
 /** This file's parent in every hierarchy (one on v2). */
-function parentDirs(): string[] {
+export function parentDirs(): string[] {
   if (CG_VERSION === 2) return [path.join(CG, PARENT)];
   if (CG_VERSION === 1) return fs.readdirSync(CG).map((c) => path.join(CG, c, PARENT));
   return [];

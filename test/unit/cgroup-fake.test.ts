@@ -311,7 +311,8 @@ describe('--cgroup-parent levels: removed on every failure path, and after a lau
     fs.mkdirSync(path.join(root, 'user'));
     const cg = openCgroup(root, '1-1-r', {}, 2, 'user/a/b', levels);
     cg.create();
-    expect(fs.readFileSync(path.join(levels, '1-1-r'), 'utf8')).toBe(`${path.join(root, 'user/a')}\n${path.join(root, 'user/a/b')}\n`);
+    const ino = (d: string) => String(fs.statSync(path.join(root, d), { bigint: true }).ino);
+    expect(fs.readFileSync(path.join(levels, '1-1-r'), 'utf8')).toBe(`${ino('user/a')} ${path.join(root, 'user/a')}\n${ino('user/a/b')} ${path.join(root, 'user/a/b')}\n`);
     expect(cg.remove()).toBe(true);
     expect(fs.existsSync(path.join(root, 'user', 'a'))).toBe(false);
     expect(fs.existsSync(path.join(root, 'user'))).toBe(true);
@@ -335,6 +336,17 @@ describe('--cgroup-parent levels: removed on every failure path, and after a lau
     expect(sweepStale(root, alive, 'user/a/b', levels).removed.sort()).toEqual([path.join(root, 'user/a'), path.join(root, 'user/a/b')]);
     expect(fs.existsSync(path.join(root, 'user'))).toBe(true);
     expect(recorded()).toEqual([]);
+  });
+
+  it('a recorded level that is no longer the one made (another mount namespace, or made again since) is never removed', () => {
+    fakeV2();
+    openCgroup(root, '7-7-dead', {}, 2, 'a/b', levels).create();
+    // the user's now, same paths (the old ones kept aside so that no inode number is reused)
+    fs.renameSync(path.join(root, 'a'), path.join(root, 'old'));
+    fs.mkdirSync(path.join(root, 'a', 'b'), { recursive: true });
+    expect(sweepStale(root, () => false, 'a/b', levels).removed).toEqual([]);
+    expect(fs.existsSync(path.join(root, 'a', 'b'))).toBe(true);
+    expect(recorded()).toEqual([]); // nothing of it left to sweep
   });
 });
 

@@ -31,7 +31,18 @@ function enable(dir: string, controllers: string[]): void {
   const on = (readText(file) ?? '').trim().split(/\s+/);
   const wanted = controllers.filter((c) => !on.includes(c));
   if (wanted.length === 0) return;
-  writeFile(file, wanted.map((c) => `+${c}`).join(' '), `cgroup.subtree_control of ${dir}`);
+  try {
+    writeFile(file, wanted.map((c) => `+${c}`).join(' '), `cgroup.subtree_control of ${dir}`);
+  } catch (e) {
+    // v2's "no internal processes" rule: a cgroup with processes cannot hand
+    // controllers to children (the root of a cgroup namespace included, as in
+    // a container running tini-ts run). Say how to get out of it.
+    if (!(e instanceof CgroupError) || !e.message.endsWith('(EBUSY)')) throw e;
+    throw new CgroupError(
+      `${e.message}: ${dir} holds processes, and cgroup v2 enables controllers only below a cgroup without any; ` +
+        `move them into a child cgroup first (mkdir ${dir}/init and write each pid of ${dir}/cgroup.procs to ${dir}/init/cgroup.procs), or give --cgroup-parent under a cgroup without processes`,
+    );
+  }
 }
 
 export class CgroupV2 implements Cgroup {

@@ -28,13 +28,43 @@ export function buildImage({ timeoutMs = 900_000 } = {}) {
   for (const f of ['vmlinuz', 'initramfs.cpio.gz']) if (!fs.existsSync(path.join(CACHE, f))) throw new Error(`the guest image has no ${f} in ${CACHE}`);
 }
 
-function accelFile() {
+type Accel = 'kvm' | 'tcg';
+
+export interface VmResult {
+  /** the command's exit status; null when it never finished (see error) */
+  status: number | null;
+  /** the command's output (stdout and stderr) */
+  output: string;
+  /** the guest's serial console, qemu's messages included */
+  console: string;
+  accel: Accel;
+  seconds: number;
+  error?: string;
+}
+
+interface BootOptions {
+  memMiB: number;
+  cpus: number;
+  timeoutMs: number;
+  onConsole?: ((text: string) => void) | undefined;
+  probe?: boolean;
+}
+
+interface Boot {
+  status: number | null;
+  reason: 'exited' | 'timeout' | 'probe-failed';
+  console: string;
+  qemu: { code: number | null; signal: NodeJS.Signals | null };
+}
+
+function accelFile(): string {
   return path.join(CACHE, `accel-${os.release()}`);
 }
 
 /** 'kvm' when worth trying (not known to fail on this host kernel), else 'tcg'. */
-function firstAccel() {
-  if (process.env.TINI_TS_VM_ACCEL === 'tcg' || process.env.TINI_TS_VM_ACCEL === 'kvm') return process.env.TINI_TS_VM_ACCEL;
+function firstAccel(): Accel {
+  const forced = process.env.TINI_TS_VM_ACCEL;
+  if (forced === 'tcg' || forced === 'kvm') return forced;
   try {
     fs.accessSync('/dev/kvm', fs.constants.R_OK | fs.constants.W_OK);
   } catch {
@@ -47,7 +77,7 @@ function firstAccel() {
   }
 }
 
-function qemuArgs(accel, outDir, { memMiB, cpus }) {
+function qemuArgs(accel: Accel, outDir: string, { memMiB, cpus }: BootOptions): string[] {
   const append = ['console=ttyS0', 'cgroup_no_v1=all', 'panic=-1', 'loglevel=3', 'random.trust_cpu=on', 'rdinit=/init'];
   return [
     ...(accel === 'kvm' ? ['-enable-kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max']),
@@ -66,13 +96,13 @@ function qemuArgs(accel, outDir, { memMiB, cpus }) {
  * the command never finished) and why it ended; `probe` stops a KVM boot
  * that does not reach stage 1 in time (reason 'probe-failed').
  */
-function bootOnce(accel, outDir, opts) {
+function bootOnce(accel: Accel, outDir: string, opts: BootOptions): Promise<Boot> {
   return new Promise((resolve) => {
     const qemu = spawn('qemu-system-x86_64', qemuArgs(accel, outDir, opts), { stdio: ['ignore', 'pipe', 'pipe'] });
     let consoleText = '';
-    let reason = 'exited';
-    let probe;
-    const stop = (why) => {
+    let reason: Boot['reason'] = 'exited';
+    let probe: NodeJS.Timeout | undefined;
+    const stop = (why: Boot['reason']) => {
       reason = why;
       if (qemu.exitCode === null && qemu.pid) {
         try {
@@ -84,7 +114,7 @@ function bootOnce(accel, outDir, opts) {
     };
     const deadline = setTimeout(() => stop('timeout'), opts.timeoutMs);
     if (accel === 'kvm' && opts.probe) probe = setTimeout(() => stop('probe-failed'), KVM_PROBE_MS);
-    const onData = (d) => {
+    const onData = (d: Buffer) => {
       const s = d.toString();
       consoleText += s;
       if (opts.onConsole) opts.onConsole(s);
@@ -103,7 +133,7 @@ function bootOnce(accel, outDir, opts) {
       if (probe) clearTimeout(probe);
       // KVM that cannot run this kernel makes qemu exit before stage 1
       if (accel === 'kvm' && opts.probe && reason === 'exited' && !consoleText.includes(STAGE1)) reason = 'probe-failed';
-      let status = null;
+      let status: number | null = null;
       try {
         status = Number(fs.readFileSync(path.join(outDir, 'status'), 'utf8').trim());
       } catch {
@@ -120,13 +150,16 @@ function bootOnce(accel, outDir, opts) {
  * seconds }: status is null when the guest never finished it (then `error`
  * says why: timeout, boot failure).
  */
-export async function runInVm(command, { cwd = REPO, env = {}, timeoutMs = 3_600_000, memMiB = 2048, cpus = 2, onConsole } = {}) {
+export async function runInVm(
+  command: string,
+  { cwd = REPO, env = {}, timeoutMs = 3_600_000, memMiB = 2048, cpus = 2, onConsole }: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; memMiB?: number; cpus?: number; onConsole?: (text: string) => void } = {},
+): Promise<VmResult> {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-vm-'));
   const started = Date.now();
   try {
     const exports = Object.entries(env).map(([k, v]) => `export ${k}='${String(v).replaceAll("'", "'\\''")}'`);
     fs.writeFileSync(path.join(outDir, 'cmd'), ['set -e', ...exports, `cd '${cwd}'`, 'set +e', command, ''].join('\n'));
-    let accel = firstAccel();
+    let accel: Accel = firstAccel();
     let r = await bootOnce(accel, outDir, { memMiB, cpus, timeoutMs, onConsole, probe: true });
     if (r.reason === 'probe-failed') {
       fs.writeFileSync(accelFile(), 'tcg\n');
