@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   plugins: [
@@ -14,6 +14,8 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.test.ts'],
+    // the VM stage boots a guest: its own run (vitest.vm.config.ts, npm run test:vm)
+    exclude: [...configDefaults.exclude, 'test/vm/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Integration tests start real processes, namespaces and signals: keep

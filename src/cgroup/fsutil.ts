@@ -83,7 +83,7 @@ export function rmdirRetry(dir: string, timeoutMs: number): boolean {
       return true;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return true;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return true; // never made
       if (code === 'ENOTEMPTY' && !onCgroupfs(dir)) {
         // a fake tree in a test: its "control files" are regular files
         fs.rmSync(dir, { recursive: true, force: true });
@@ -124,6 +124,29 @@ export function rmdirIfEmpty(dir: string): boolean {
 }
 
 /**
+ * rmdir a parent level if it is empty (true when gone). On a fake tree in a
+ * test, whose "control files" are regular files, a level without
+ * subdirectories counts as empty, as on cgroupfs.
+ */
+export function rmdirLevel(dir: string): boolean {
+  try {
+    fs.rmdirSync(dir);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return true;
+    if (code !== 'ENOTEMPTY' || onCgroupfs(dir)) return false;
+    try {
+      if (fs.readdirSync(dir, { withFileTypes: true }).some((d) => d.isDirectory())) return false;
+      fs.rmSync(dir, { recursive: true, force: true });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/**
  * The directories of a (relative, possibly nested) parent path under `base`,
  * outermost first: `a/b` gives base/a, base/a/b.
  */
@@ -144,7 +167,7 @@ export function parentLevels(base: string, parent: string): string[] {
  */
 export function removeEmptyParent(base: string, parent: string, outermost: string): void {
   for (const dir of parentLevels(base, parent).reverse()) {
-    if (dir.length < outermost.length || !rmdirIfEmpty(dir)) return;
+    if (dir.length < outermost.length || !rmdirLevel(dir)) return;
   }
 }
 
@@ -152,20 +175,28 @@ export function removeEmptyParent(base: string, parent: string, outermost: strin
  * mkdir -p `parent`, then mkdir `dir` inside; retried when a concurrent
  * launcher removed the (empty) parent in between. `onParent` runs once the
  * parent's directories exist (to prepare each level). Returns the outermost
- * level of `parent` it created, if any.
+ * level of `parent` it created, if any. On failure the levels it created are
+ * removed again (innermost first, while empty) before the error is thrown.
  */
 export function mkdirUnder(parent: string, dir: string, onParent: () => void = () => {}): string | undefined {
   for (let attempt = 0; ; attempt++) {
+    let created: string | undefined;
     try {
-      const created = fs.mkdirSync(parent, { recursive: true });
+      created = fs.mkdirSync(parent, { recursive: true });
       onParent();
       fs.mkdirSync(dir);
       return created;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
+      if (created) removeMadeLevels(parent, created);
       if (code === 'ENOENT' && attempt < 5) continue;
       if (e instanceof CgroupError) throw e;
       throw new CgroupError(`cannot create ${dir}: ${code ?? (e as Error).message}`);
     }
   }
+}
+
+/** rmdir `parent` and its ancestors up to and including `outermost` (the first level made), while empty. */
+function removeMadeLevels(parent: string, outermost: string): void {
+  for (let d = parent; d.length >= outermost.length; d = path.dirname(d)) if (!rmdirLevel(d)) return;
 }

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { exists, readPids, rmdirRetry } from './fsutil.js';
+import { LEVELS_DIR, sweepLevels } from './levels.js';
 import { CGROUP_PARENT, CgroupError, type Cgroup, type Limits } from './types.js';
 import { CgroupV1, controllersFor as v1Controllers } from './v1/index.js';
 import { CgroupV2, controllersFor as v2Controllers } from './v2/index.js';
@@ -19,9 +20,9 @@ export function detectVersion(root: string): 1 | 2 | null {
 }
 
 /** The cgroup `<parent>/<name>` in each hierarchy under root (`parent`: relative, possibly nested; default `tini-ts`). */
-export function openCgroup(root: string, name: string, limits: Limits, version = detectVersion(root), parent = CGROUP_PARENT): Cgroup {
-  if (version === 2) return new CgroupV2(root, name, v2Controllers(limits), parent);
-  if (version === 1) return new CgroupV1(root, name, v1Controllers(limits), parent);
+export function openCgroup(root: string, name: string, limits: Limits, version = detectVersion(root), parent = CGROUP_PARENT, levelsDir = LEVELS_DIR): Cgroup {
+  if (version === 2) return new CgroupV2(root, name, v2Controllers(limits), parent, levelsDir);
+  if (version === 1) return new CgroupV1(root, name, v1Controllers(limits), parent, levelsDir);
   throw new CgroupError(`no cgroup hierarchy found at ${root} (mount cgroup2 or the v1 controllers there)`);
 }
 
@@ -57,9 +58,10 @@ export const processAlive = (pid: number, start: string): boolean => {
  * --cgroup-parent said otherwise) whose launcher is dead: only those named as
  * a launcher names its cgroups, and only in this parent (other parents are
  * other runs' business). Cgroups that still hold processes are left alone
- * (and returned).
+ * (and returned). Then the --cgroup-parent levels that dead launchers made
+ * (recorded in `levelsDir`, whatever their parent), once empty.
  */
-export function sweepStale(root: string, isAlive = processAlive, parent = CGROUP_PARENT): { removed: string[]; busy: string[] } {
+export function sweepStale(root: string, isAlive = processAlive, parent = CGROUP_PARENT, levelsDir = LEVELS_DIR): { removed: string[]; busy: string[] } {
   const removed: string[] = [];
   const busy: string[] = [];
   const parents: string[] = [];
@@ -94,6 +96,8 @@ export function sweepStale(root: string, isAlive = processAlive, parent = CGROUP
       else busy.push(dir);
     }
   }
+  // levels still holding live cgroups are no leftover: they stay recorded, unreported
+  removed.push(...sweepLevels(levelsDir, (owner) => !ownerAlive(owner, isAlive)).removed);
   return { removed, busy };
 }
 

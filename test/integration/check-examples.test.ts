@@ -8,6 +8,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validate } from '../../src/events/validate.js';
+import { unmet } from '../helpers/prereq.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const INIT = path.join(root, 'dist/tini-ts');
@@ -46,7 +47,7 @@ function check(prog: string[], scenarios: string, extra: string[] = []) {
 
 const ok = fs.existsSync(INIT) && spawnSync('python3', ['-c', '']).status === 0;
 
-describe.skipIf(!ok)('tini-ts check on examples/', () => {
+describe.skipIf(unmet(ok, 'dist/tini-ts and python3'))('tini-ts check on examples/', () => {
   it('node-drain-server.js: healthy everywhere, SIGHUP survived', () => {
     const { verdicts, r, report } = check(['node', 'examples/node-drain-server.js'], 'docker-stop,ctrl-c,orphans,sighup');
     expect(verdicts).toEqual({ 'docker-stop': 'healthy', 'ctrl-c': 'healthy', orphans: 'healthy', sighup: 'healthy' });
@@ -93,7 +94,7 @@ describe.skipIf(!ok)('tini-ts check on examples/', () => {
     expect(verdicts).toEqual({ 'docker-stop': 'healthy', 'signal:SIGUSR2': 'unhealthy', 'signal:SIGTERM': 'healthy' });
   });
 
-  it.skipIf(process.getuid?.() !== 0)('not root: the init runs as a subreaper, same verdicts, nothing left running', () => {
+  it.skipIf(unmet(process.getuid?.() === 0, 'root'))('not root: the init runs as a subreaper, same verdicts, nothing left running', () => {
     const r = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', INIT, 'check', ...FAST, '--scenario', 'docker-stop,ctrl-c', '--', path.join(root, 'examples/sh-no-trap.sh')], { encoding: 'utf8', timeout: 60_000, cwd: '/' });
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/^docker-stop\s+PASS/m);

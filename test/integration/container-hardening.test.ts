@@ -7,13 +7,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { capabilityMask, DOCKER_DEFAULT_CAPS } from '../../src/runtime/hardening/capabilities.js';
-import { canContainer, fields, useContainerFixture } from './container-helpers.js';
-import { hasSyncReturn, run } from './run-helpers.js';
+import { canContainer, CONTAINER_NEEDS, fields, useContainerFixture } from './container-helpers.js';
+import { hasSyncReturn, run, TIMEOUT } from './run-helpers.js';
+import { unmet } from '../helpers/prereq.js';
 
 const status = 'grep -E "^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):" /proc/self/status | tr -d "\\t" | sed "s/:/=/"';
 const hex = (m: bigint) => m.toString(16).padStart(16, '0');
 
-describe.skipIf(!canContainer)('tini-ts run: the hardened workload', () => {
+describe.skipIf(unmet(canContainer, CONTAINER_NEEDS))('tini-ts run: the hardened workload', () => {
   const f = useContainerFixture();
   const ctr = (...args: string[]) => run(['-q', '--layer', f.rootfs, '--layer', f.layer, ...args]);
 
@@ -68,7 +69,7 @@ describe.skipIf(!canContainer)('tini-ts run: the hardened workload', () => {
   });
 
   it('the init can still stop a workload that runs as another user', () => {
-    const r = ctr('--user', '4242', '--timeout', '300ms', '--grace', '300ms', '--', 'sh', '-c', 'trap "exit 9" TERM; sleep 100 & wait');
+    const r = ctr('--user', '4242', '--timeout', TIMEOUT, '--grace', '300ms', '--', 'sh', '-c', 'trap "exit 9" TERM; sleep 100 & wait');
     expect(r.status, hasSyncReturn(r)).toBe(9);
   });
 

@@ -4,9 +4,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import os from 'node:os';
 import path from 'node:path';
 import { busyboxAvailable, makeBusyboxRootfs } from '../helpers/rootfs.js';
-import { canRun, ownStateDirs, parentLeft, snapshot } from './run-helpers.js';
+import { canRun, RUN_NEEDS, ownStateDirs, parentLeft, snapshot } from './run-helpers.js';
 
 export const canContainer = canRun && busyboxAvailable();
+export const CONTAINER_NEEDS = `${RUN_NEEDS} and a static busybox at /bin/busybox`;
 
 /** Every file under `dir` with its size and mode (a lower layer must not change). */
 export function tree(dir: string): string[] {

@@ -15,8 +15,9 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { unmet } from '../helpers/prereq.js';
 import { makeBusyboxRootfs } from '../helpers/rootfs.js';
-import { canContainer, tree, useContainerFixture } from './container-helpers.js';
+import { canContainer, CONTAINER_NEEDS, tree, useContainerFixture } from './container-helpers.js';
 import { hasSyncReturn, processesWith, run, start, waitFor } from './run-helpers.js';
 
 /** Every entry under `dir` (and `dir` itself) with its type, mode, size and mtime: what "unchanged" means. */
@@ -37,7 +38,7 @@ function listing(dir: string): string[] {
   return out.sort();
 }
 
-describe.skipIf(!canContainer)('tini-ts run: mount points in the root filesystem', () => {
+describe.skipIf(unmet(canContainer, CONTAINER_NEEDS))('tini-ts run: mount points in the root filesystem', () => {
   const f = useContainerFixture();
   const children: ChildProcess[] = [];
   afterEach(() => {

@@ -7,10 +7,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { canContainer, fields, useContainerFixture } from './container-helpers.js';
-import { hasSyncReturn, processesWith, run, start, waitFor } from './run-helpers.js';
+import { canContainer, CONTAINER_NEEDS, fields, useContainerFixture } from './container-helpers.js';
+import { hasSyncReturn, processesWith, run, start, TIMEOUT, waitFor } from './run-helpers.js';
+import { unmet } from '../helpers/prereq.js';
 
-describe.skipIf(!canContainer)('tini-ts run: root filesystem', () => {
+describe.skipIf(unmet(canContainer, CONTAINER_NEEDS))('tini-ts run: root filesystem', () => {
   const f = useContainerFixture();
 
   it('pivots into --rootfs: the host is gone, / is the rootfs, the old root detached', () => {
@@ -118,7 +119,7 @@ describe.skipIf(!canContainer)('tini-ts run: root filesystem', () => {
   it('passes the exit code and signal deaths through, and leaves nothing when killed by --timeout', () => {
     expect(run(['-q', '--rootfs', f.rootfs, '--', 'sh', '-c', 'exit 7']).status).toBe(7);
     expect(run(['-q', '--rootfs', f.rootfs, '--', 'sh', '-c', 'kill -9 $$']).status).toBe(137);
-    const t = run(['-q', '--layer', f.rootfs, '--timeout', '300ms', '--grace', '200ms', '--', 'sh', '-c', 'trap "" TERM; echo x > /tmp/y; sleep 100']);
+    const t = run(['-q', '--layer', f.rootfs, '--timeout', TIMEOUT, '--grace', '200ms', '--', 'sh', '-c', 'trap "" TERM; echo x > /tmp/y; sleep 100']);
     expect(t.status, hasSyncReturn(t)).toBe(137);
   });
 

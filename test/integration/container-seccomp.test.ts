@@ -9,11 +9,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unmet } from '../helpers/prereq.js';
 import { HELPERS } from '../helpers/proc.js';
-import { canContainer, fields, useContainerFixture } from './container-helpers.js';
+import { canContainer, CONTAINER_NEEDS, fields, useContainerFixture } from './container-helpers.js';
 import { hasSyncReturn, run } from './run-helpers.js';
 
-describe.skipIf(!canContainer)('the default seccomp filter in a container', () => {
+describe.skipIf(unmet(canContainer, CONTAINER_NEEDS))('the default seccomp filter in a container', () => {
   const f = useContainerFixture();
   let probeDir: string;
   beforeAll(() => {

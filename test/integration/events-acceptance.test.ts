@@ -11,6 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { validate } from '../../src/events/validate.js';
 import { exitCodeFor } from '../../src/supervisor/core.js';
+import { unmet } from '../helpers/prereq.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const INIT = path.join(root, 'dist/tini-ts');
@@ -33,7 +34,7 @@ int main(int argc, char **argv) {
 }
 `;
 
-describe.skipIf(!ok)('acceptance scenarios with --events', () => {
+describe.skipIf(unmet(ok, `root, dist/tini-ts and the shared acceptance suite at ${SUITE}`, fs.existsSync(SUITE) ? undefined : 'acceptance-suite-outside-repo'))('acceptance scenarios with --events', () => {
   it('all pass, and every stream is valid and consistent', { timeout: 240_000 }, () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'events-acc-'));
     fs.chmodSync(dir, 0o755);

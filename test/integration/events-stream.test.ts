@@ -9,6 +9,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validate } from '../../src/events/validate.js';
+import { unmet } from '../helpers/prereq.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const INIT = path.join(root, 'dist/tini-ts');
@@ -54,7 +55,7 @@ function run(flags: string[], prog: string[], opts: { pid1?: boolean; timeout?: 
 
 const py = (code: string) => ['python3', '-c', code];
 
-describe.skipIf(!have)('event stream of dist/tini-ts', () => {
+describe.skipIf(unmet(have, 'dist/tini-ts (npm run build)'))('event stream of dist/tini-ts', () => {
   it('start, spawn, reap and exit match the child and its status', () => {
     const f = evFile();
     const r = run(['--events', f], ['sh', '-c', 'echo $$; exit 42']);
@@ -121,7 +122,7 @@ os.kill(os.getppid(), signal.SIGTERM); time.sleep(5)
     expect(ev.at(-1)).toMatchObject({ event: 'exit', code: 7 });
   });
 
-  it.skipIf(!isRoot)('reap: orphans by pid, with their command names', () => {
+  it.skipIf(unmet(isRoot, 'root'))('reap: orphans by pid, with their command names', () => {
     const f = evFile();
     // 5 orphans (sleep 0.2 in a subshell that exits at once); print their pids.
     const child = ['sh', '-c', 'for i in 1 2 3 4 5; do ( sleep 0.2 & echo $! ); done; sleep 1; exit 3'];

@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cleanup, launch, launchWith, requireBinary, tempDir } from '../helpers/proc.js';
-import { canRun, hasSyncReturn, runBin } from './run-helpers.js';
+import { canRun, hasSyncReturn, RUN_NEEDS, runBin } from './run-helpers.js';
+import { unmet } from '../helpers/prereq.js';
 
 beforeAll(() => requireBinary());
 afterEach(cleanup);
@@ -56,7 +57,7 @@ describe('Node flags in the binary\'s argv are arguments', () => {
     }
   });
 
-  describe.skipIf(!canRun)('tini-ts run', () => {
+  describe.skipIf(unmet(canRun, RUN_NEEDS))('tini-ts run', () => {
     it('--env-file is the launcher\'s own option: a missing file is its one line and 125, not Node\'s exit 9', () => {
       const d = dir();
       for (const flag of [['--env-file', d.missing], [`--env-file=${d.missing}`]]) {

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validate } from '../../src/events/validate.js';
 import { busyboxAvailable, makeBusyboxRootfs } from '../helpers/rootfs.js';
-import { BIN, canRun, hasSyncReturn, run, runArgs, start, tmpFile, waitFor, expectNothingLeftBehind } from './run-helpers.js';
+import { BIN, canRun, RUN_NEEDS, hasSyncReturn, run, runArgs, start, tmpFile, waitFor, expectNothingLeftBehind } from './run-helpers.js';
+import { unmet } from '../helpers/prereq.js';
 
 const schema = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../src/events/events.schema.json'), 'utf8'));
 
@@ -29,7 +30,7 @@ function parseEvents(text: string): Ev[] {
   return evs;
 }
 
-describe.skipIf(!canRun)('tini-ts run --events', () => {
+describe.skipIf(unmet(canRun, RUN_NEEDS))('tini-ts run --events', () => {
   expectNothingLeftBehind();
 
   it('FILE: start, spawn, the reap of the main child (exit 3) and exit, schema-valid, with the namespace\'s pids', () => {
@@ -92,7 +93,7 @@ describe.skipIf(!canRun)('tini-ts run --events', () => {
     expect(parseEvents(fs.readFileSync(file, 'utf8')).at(-1)).toMatchObject({ event: 'exit', code: 5 });
   });
 
-  it.skipIf(!busyboxAvailable())('with --rootfs the path is the host\'s: the container never sees the file', () => {
+  it.skipIf(unmet(busyboxAvailable(), 'a static busybox at /bin/busybox (busybox-static)'))('with --rootfs the path is the host\'s: the container never sees the file', () => {
     const file = tmpFile('events.jsonl');
     const rootfs = makeBusyboxRootfs(path.join(path.dirname(file), 'rootfs'));
     const r = run(['-q', '--rootfs', rootfs, '--events', file, '--', 'sh', '-c', `test -e ${file} && exit 9; exit 6`]);

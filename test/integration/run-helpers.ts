@@ -7,7 +7,25 @@ import path from 'node:path';
 
 export const BIN = path.resolve(import.meta.dirname, '../../dist/tini-ts');
 export const CG = '/sys/fs/cgroup';
-export const canRun = process.getuid?.() === 0 && fs.existsSync(BIN) && fs.existsSync(`${CG}/memory/cgroup.procs`);
+/** The machine's cgroup layout at CG: 2 (unified, cgroup2 mounted there), 1 (one hierarchy per controller), or null. */
+export const CG_VERSION: 1 | 2 | null = fs.existsSync(`${CG}/cgroup.controllers`) ? 2 : fs.existsSync(`${CG}/memory/cgroup.procs`) ? 1 : null;
+export const canRun = process.getuid?.() === 0 && fs.existsSync(BIN) && CG_VERSION !== null;
+/**
+ * A --timeout for tests that mean to stop a running program: long enough for
+ * the init to be up even in the emulated guest of the VM stage. A timeout that
+ * fires before the init has its signal handlers is lost today (the init, PID 1
+ * of its namespace, ignores a signal it has no handler for yet).
+ */
+export const TIMEOUT = '3s';
+
+/** The workload's cgroup path in `/proc/self/cgroup` text: the memory hierarchy's on v1, the unified one on v2. */
+export function cgroupPathIn(procSelfCgroup: string): string | undefined {
+  const re = CG_VERSION === 2 ? /^0::(.*)$/m : /^[0-9]+:(?:[^:]*,)?memory(?:,[^:]*)?:(.*)$/m;
+  return re.exec(procSelfCgroup)?.[1];
+}
+
+/** What canRun needs, for the prerequisite's message. */
+export const RUN_NEEDS = 'root, dist/tini-ts (npm run build) and a cgroup hierarchy at /sys/fs/cgroup (v1 or v2)';
 
 /**
  * This test file's cgroup parent (--cgroup-parent), made unique so that test
@@ -20,14 +38,14 @@ export const canRun = process.getuid?.() === 0 && fs.existsSync(BIN) && fs.exist
  */
 export const PARENT = `tini-ts-test-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
 
-/** `run --cgroup-parent PARENT ARGS...`: a launcher's arguments, in this file's parent. */
-export const runArgs = (args: string[]): string[] => ['run', '--cgroup-parent', PARENT, ...args];
+/** `run --cgroup-parent PARENT ARGS...`: a launcher's arguments, in this file's parent (or a level below it). */
+export const runArgs = (args: string[], parent = PARENT): string[] => ['run', '--cgroup-parent', parent, ...args];
 
 /** Pids of the launchers this file started (their state directories are named after them). */
 const launchers = new Set<number>();
 
-export function run(args: string[], opts: { timeout?: number; input?: string; cwd?: string } = {}): SpawnSyncReturns<string> {
-  return runBin(runArgs(args), opts);
+export function run(args: string[], opts: { timeout?: number; input?: string; cwd?: string; parent?: string } = {}): SpawnSyncReturns<string> {
+  return runBin(runArgs(args, opts.parent), opts);
 }
 
 /** spawnSync of the binary with ARGS as they are (remembering the pid), for commands that build their own. */
@@ -37,8 +55,8 @@ export function runBin(args: string[], opts: { timeout?: number; input?: string;
   return r;
 }
 
-export function start(args: string[]) {
-  const child = spawn(BIN, runArgs(args), { stdio: ['ignore', 'pipe', 'pipe'] });
+export function start(args: string[], parent = PARENT) {
+  const child = spawn(BIN, runArgs(args, parent), { stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid) launchers.add(child.pid);
   let stdout = '';
   let stderr = '';
@@ -67,14 +85,31 @@ export function readReport(file: string): Record<string, unknown> {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
 }
 
-/** This file's parent in the hierarchy `controller` (e.g. memory): CG/memory/PARENT. */
-export const parentDir = (controller: string): string => path.join(CG, controller, PARENT);
+/** This file's parent in the hierarchy of `controller` (e.g. memory): CG/memory/PARENT on v1, CG/PARENT on v2. */
+export const parentDir = (controller: string): string => (CG_VERSION === 2 ? path.join(CG, PARENT) : path.join(CG, controller, PARENT));
+
+/** Makes this file's parent in every hierarchy, as a user would before giving it as --cgroup-parent. */
+export function makeParent(): void {
+  for (const dir of parentDirs()) {
+    try {
+      fs.mkdirSync(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; // co-mounted hierarchies (cpu -> cpu,cpuacct)
+    }
+  }
+}
+
+/** This file's parent in every hierarchy (one on v2). */
+export function parentDirs(): string[] {
+  if (CG_VERSION === 2) return [path.join(CG, PARENT)];
+  if (CG_VERSION === 1) return fs.readdirSync(CG).map((c) => path.join(CG, c, PARENT));
+  return [];
+}
 
 /** Everything the tests could leave behind: our cgroups (under this file's parent only), the host's mounts. */
 export function snapshot(): { cgroups: string[]; mounts: string } {
   const cgroups: string[] = [];
-  for (const c of fs.readdirSync(CG)) {
-    const dir = parentDir(c);
+  for (const dir of parentDirs()) {
     try {
       for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) cgroups.push(path.join(dir, e.name));
     } catch {
@@ -95,10 +130,8 @@ export function snapshot(): { cgroups: string[]; mounts: string } {
  * expect []); then removes the parent itself, which only this file used.
  */
 export function parentLeft(): string[] {
-  if (!fs.existsSync(CG)) return [];
   const left: string[] = [];
-  for (const c of fs.readdirSync(CG)) {
-    const dir = parentDir(c);
+  for (const dir of parentDirs()) {
     if (!fs.existsSync(dir)) continue;
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) left.push(path.join(dir, e.name));
     if (left.length === 0) fs.rmdirSync(dir);

@@ -6,7 +6,8 @@
  */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { canContainer, useContainerFixture } from './container-helpers.js';
+import { unmet } from '../helpers/prereq.js';
+import { canContainer, CONTAINER_NEEDS, useContainerFixture } from './container-helpers.js';
 import { spawnSync } from 'node:child_process';
 import { BIN, hasSyncReturn, run, runArgs, start, waitFor } from './run-helpers.js';
 
@@ -22,7 +23,7 @@ function privileges(stdout: string): { self: string; init: string[] } {
   return { self, init };
 }
 
-describe.skipIf(!canContainer)('tini-ts run: the init never outranks the workload', () => {
+describe.skipIf(unmet(canContainer, CONTAINER_NEEDS))('tini-ts run: the init never outranks the workload', () => {
   const f = useContainerFixture();
   const ctr = (...args: string[]) => run(['-q', '--rootfs', f.rootfs, ...args]);
 

@@ -11,7 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { canContainer, useContainerFixture } from './container-helpers.js';
+import { unmet } from '../helpers/prereq.js';
+import { canContainer, CONTAINER_NEEDS, useContainerFixture } from './container-helpers.js';
 import { BIN, hasSyncReturn, run, runArgs } from './run-helpers.js';
 
 const unique = () => `tini-ts-inputs-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
@@ -35,7 +36,7 @@ function refused(r: ReturnType<typeof run>, line: string | RegExp): void {
   }
 }
 
-describe.skipIf(!canContainer)('tini-ts run: inputs', () => {
+describe.skipIf(unmet(canContainer, CONTAINER_NEEDS))('tini-ts run: inputs', () => {
   const f = useContainerFixture();
 
   function bundle(patch: (c: Record<string, any>) => void = () => {}): string {

@@ -7,16 +7,17 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, canRun, hasSyncReturn, parentDir, PARENT, processesWith, readReport, run, start, tmpFile, waitFor, expectNothingLeftBehind } from './run-helpers.js';
+import { BIN, canRun, RUN_NEEDS, TIMEOUT, hasSyncReturn, makeParent, parentDir, parentDirs, PARENT, processesWith, readReport, run, start, tmpFile, waitFor, expectNothingLeftBehind } from './run-helpers.js';
+import { unmet } from '../helpers/prereq.js';
 
 const marker = () => `tini-ts-life-${process.pid}-${Math.random().toString(36).slice(2)}`;
 
-describe.skipIf(!canRun)('tini-ts run: lifecycle', () => {
+describe.skipIf(unmet(canRun, RUN_NEEDS))('tini-ts run: lifecycle', () => {
   expectNothingLeftBehind();
 
   it('--timeout sends SIGTERM, and the program exits in its own way', () => {
     const report = tmpFile('t.json');
-    const r = run(['--timeout', '500ms', '--report', report, '--', 'sh', '-c', 'trap "echo got TERM; exit 42" TERM; sleep 100 & wait']);
+    const r = run(['--timeout', TIMEOUT, '--report', report, '--', 'sh', '-c', 'trap "echo got TERM; exit 42" TERM; sleep 100 & wait']);
     expect(r.status, hasSyncReturn(r)).toBe(42);
     expect(r.stdout).toContain('got TERM');
     expect(readReport(report)).toMatchObject({ timed_out: true, exit_code: 42 });
@@ -25,11 +26,11 @@ describe.skipIf(!canRun)('tini-ts run: lifecycle', () => {
   it('--timeout then --grace then SIGKILL for a program that ignores SIGTERM', () => {
     const t0 = Date.now();
     const m = marker();
-    const r = run(['--timeout', '300ms', '--grace', '700ms', '--', 'sh', '-c', 'trap "" TERM; sleep 100; : ' + m]);
+    const r = run(['--timeout', TIMEOUT, '--grace', '700ms', '--', 'sh', '-c', 'trap "" TERM; sleep 100; : ' + m]);
     const took = Date.now() - t0;
     expect(r.status, hasSyncReturn(r)).toBe(137);
-    expect(took).toBeGreaterThanOrEqual(1000);
-    expect(took).toBeLessThan(5000);
+    expect(took).toBeGreaterThanOrEqual(3700); // not before the timeout and the grace period
+    expect(took).toBeLessThan(13_000); // nor after the launcher's own backstop (grace + 10 s)
     expect(r.stderr).toMatch(/timed out/);
     expect(processesWith(m)).toEqual([]);
   });
@@ -68,6 +69,30 @@ describe.skipIf(!canRun)('tini-ts run: lifecycle', () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`removed .*/${owner}-.*left by a launcher that died`));
     expect(fs.existsSync(parentDir('memory')) ? leftovers() : []).toEqual([]);
+  });
+
+  it("a SIGKILLed launcher's --cgroup-parent levels: removed by a later run once empty, never the user's", async () => {
+    makeParent(); // PARENT is the user's here; PARENT/made/here the launcher's
+    const nested = `${PARENT}/made/here`;
+    const m = marker();
+    const p = start(['--', 'sh', '-c', `echo ready; sleep 1000; : ${m}`], nested);
+    expect(await waitFor(() => p.out().includes('ready'))).toBe(true);
+    const owner = p.child.pid!;
+    p.child.kill('SIGKILL');
+    await p.done;
+    expect(await waitFor(() => processesWith(m).length === 0)).toBe(true);
+    const made = () => parentDirs().filter((d) => fs.existsSync(path.join(d, 'made')));
+    expect(made().length).toBeGreaterThan(0);
+    // a run in the same parent removes the dead launcher's cgroup; the levels hold its own for now
+    const same = run(['-vv', '--', 'true'], { parent: nested });
+    expect(same.status, hasSyncReturn(same)).toBe(0);
+    expect(same.stderr).toMatch(new RegExp(`removed .*/made/here/${owner}-.*left by a launcher that died`));
+    // any later run removes the dead launcher's levels, now empty
+    const later = run(['-vv', '--', 'true']);
+    expect(later.status, hasSyncReturn(later)).toBe(0);
+    expect(later.stderr).toMatch(new RegExp(`removed .*/${PARENT}/made, left by a launcher that died`));
+    expect(made()).toEqual([]);
+    expect(parentDirs().every((d) => fs.existsSync(d))).toBe(true); // the user's level stays
   });
 
   it.each<[string[], RegExp]>([

@@ -1,9 +1,10 @@
 #!/bin/sh
 # Installs the Debian packages the test suite compares against or runs (idempotent).
 # Reference inits: tini, dumb-init, catatonit. Launchers: bubblewrap, runc.
-# busybox-static builds test root filesystems; util-linux gives unshare/setpriv/script.
+# busybox-static builds test root filesystems (and the VM stage's initramfs); util-linux gives unshare/setpriv/script.
+# qemu-system-x86 boots the cgroup-v2 guest of the VM stage (test/setup/vm-image.sh).
 set -eu
-PKGS="tini dumb-init catatonit busybox-static bubblewrap runc util-linux procps python3 gcc libc6-dev iproute2"
+PKGS="tini dumb-init catatonit busybox-static bubblewrap runc util-linux procps python3 gcc libc6-dev iproute2 qemu-system-x86"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

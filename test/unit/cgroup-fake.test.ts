@@ -13,6 +13,8 @@ import { CgroupV2 } from '../../src/cgroup/v2/index.js';
 import { sharesToWeight } from '../../src/cgroup/v2/cpu.js';
 
 let root: string;
+/** Where launchers record the --cgroup-parent levels they made (never the machine's /run here). */
+let levels: string;
 const put = (file: string, text: string) => {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, text);
@@ -21,8 +23,12 @@ const read = (file: string) => fs.readFileSync(file, 'utf8');
 
 beforeEach(() => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-cgfake-'));
+  levels = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-cglevels-'));
 });
-afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+afterEach(() => {
+  fs.rmSync(root, { recursive: true, force: true });
+  fs.rmSync(levels, { recursive: true, force: true });
+});
 
 function fakeV2(controllers = 'cpuset cpu io memory pids') {
   put(path.join(root, 'cgroup.controllers'), controllers + '\n');
@@ -194,7 +200,7 @@ describe('stale cgroups of dead launchers', () => {
     fakeV1();
     for (const n of ['1-1-dead', '2-2-alive', '3-3-busy']) openCgroup(root, n, {}).create();
     put(path.join(root, 'pids', 'tini-ts', '3-3-busy', 'cgroup.procs'), '4242\n');
-    const r = sweepStale(root, (pid) => pid === 2);
+    const r = sweepStale(root, (pid) => pid === 2, undefined, levels);
     expect(r.removed.filter((d) => d.includes('1-1-dead'))).toHaveLength(4);
     expect(r.busy).toEqual([path.join(root, 'pids', 'tini-ts', '3-3-busy')]);
     expect(fs.existsSync(path.join(root, 'memory', 'tini-ts', '2-2-alive'))).toBe(true);
@@ -205,7 +211,7 @@ describe('stale cgroups of dead launchers', () => {
 describe('--cgroup-parent: another, possibly nested, parent', () => {
   it('v2: the cgroup is made under it, with the controllers enabled at every level', () => {
     fakeV2();
-    const cg = openCgroup(root, 'r', { pids: 8 }, 2, 'ci/job-1');
+    const cg = openCgroup(root, 'r', { pids: 8 }, 2, 'ci/job-1', levels);
     cg.create();
     expect(cg.dirs).toEqual([path.join(root, 'ci', 'job-1', 'r')]);
     for (const level of ['', 'ci', 'ci/job-1']) expect(read(path.join(root, level, 'cgroup.subtree_control')), level).toBe('+memory +pids +cpu');
@@ -214,7 +220,7 @@ describe('--cgroup-parent: another, possibly nested, parent', () => {
 
   it('v1: under it in every hierarchy; a cpuset gets cpus and mems at every level', () => {
     fakeV1();
-    const cg = openCgroup(root, 'r', { cpusetCpus: '1' }, 1, 'ci/job-1');
+    const cg = openCgroup(root, 'r', { cpusetCpus: '1' }, 1, 'ci/job-1', levels);
     cg.create();
     cg.apply({ cpusetCpus: '1' });
     expect(cg.dirs).toContain(path.join(root, 'memory', 'ci', 'job-1', 'r'));
@@ -229,8 +235,8 @@ describe('--cgroup-parent: another, possibly nested, parent', () => {
   it('removal takes the parent levels it made once empty, innermost first, and never what existed before', () => {
     fakeV1(['memory', 'pids', 'cpu', 'cpuacct']);
     for (const c of ['memory', 'pids', 'cpu', 'cpuacct']) fs.mkdirSync(path.join(root, c, 'ci'));
-    const a = openCgroup(root, 'a', {}, 1, 'ci/job-1');
-    const b = openCgroup(root, 'b', {}, 1, 'ci/job-1');
+    const a = openCgroup(root, 'a', {}, 1, 'ci/job-1', levels);
+    const b = openCgroup(root, 'b', {}, 1, 'ci/job-1', levels);
     for (const cg of [a, b]) cg.create();
     expect(a.remove()).toBe(true);
     expect(fs.existsSync(path.join(root, 'memory', 'ci', 'job-1', 'b'))).toBe(true); // b still there: the parent stays
@@ -239,7 +245,7 @@ describe('--cgroup-parent: another, possibly nested, parent', () => {
       // job-1 was made by a's creation: a saw it in use and left it; b did not make it.
       expect(fs.existsSync(path.join(root, c, 'ci'))).toBe(true); // the user's: kept
     }
-    const c1 = openCgroup(root, 'c', {}, 1, 'ci/job-2');
+    const c1 = openCgroup(root, 'c', {}, 1, 'ci/job-2', levels);
     c1.create();
     expect(c1.remove()).toBe(true);
     for (const c of ['memory', 'pids', 'cpu', 'cpuacct']) {
@@ -259,10 +265,102 @@ describe('--cgroup-parent: another, possibly nested, parent', () => {
   it('the stale sweep looks only in its own parent', () => {
     fakeV1(['memory', 'pids', 'cpu', 'cpuacct']);
     openCgroup(root, '1-1-dead', {}).create();
-    openCgroup(root, '2-2-dead', {}, 1, 'ci/job-1').create();
-    const r = sweepStale(root, () => false, 'ci/job-1');
-    expect(r.removed.sort()).toEqual(['cpu', 'cpuacct', 'memory', 'pids'].map((c) => path.join(root, c, 'ci', 'job-1', '2-2-dead')));
+    openCgroup(root, '2-2-dead', {}, 1, 'ci/job-1', levels).create();
+    const r = sweepStale(root, () => false, 'ci/job-1', levels);
+    const hier = ['cpu', 'cpuacct', 'memory', 'pids'];
+    // its cgroups, then the levels its launcher made (ci and ci/job-1), which are empty now
+    expect(r.removed.sort()).toEqual(
+      [...hier.map((c) => path.join(root, c, 'ci', 'job-1', '2-2-dead')), ...hier.flatMap((c) => [path.join(root, c, 'ci'), path.join(root, c, 'ci', 'job-1')])].sort(),
+    );
     expect(fs.existsSync(path.join(root, 'memory', 'tini-ts', '1-1-dead'))).toBe(true);
-    expect(sweepStale(root, () => false).removed).toHaveLength(4);
+    expect(sweepStale(root, () => false, undefined, levels).removed).toHaveLength(4);
+  });
+});
+
+/** The launchers with a record of levels they made (the directory goes when the last record does). */
+const recorded = () => (fs.existsSync(levels) ? fs.readdirSync(levels) : []);
+
+describe('--cgroup-parent levels: removed on every failure path, and after a launcher that died', () => {
+  it('v2: a level made under a parent that refuses controllers (EBUSY) is removed again, and the error names it', () => {
+    fakeV2();
+    fs.mkdirSync(path.join(root, 'busy.scope'));
+    // the kernel refuses +controllers in a cgroup that holds processes: a directory stands in for that file
+    fs.mkdirSync(path.join(root, 'busy.scope', 'cgroup.subtree_control'));
+    const cg = openCgroup(root, '1-1-r', {}, 2, 'busy.scope/sub', levels);
+    expect(() => cg.create()).toThrow(/cgroup.subtree_control of .*busy.scope/);
+    expect(fs.existsSync(path.join(root, 'busy.scope', 'sub'))).toBe(false);
+    expect(fs.existsSync(path.join(root, 'busy.scope'))).toBe(true); // the user's
+    expect(recorded()).toEqual([]); // nothing left recorded either
+    expect(cg.remove()).toBe(true);
+  });
+
+  it('v1: the levels a failing hierarchy made are removed, and remove() takes those of the others', () => {
+    fakeV1(['memory', 'pids', 'cpu', 'cpuacct']);
+    fs.mkdirSync(path.join(root, 'pids', 'ci'));
+    fs.writeFileSync(path.join(root, 'pids', 'ci', 'job-1'), 'a file where the level should go');
+    const cg = openCgroup(root, '1-1-r', {}, 1, 'ci/job-1', levels);
+    expect(() => cg.create()).toThrow(CgroupError);
+    expect(cg.remove()).toBe(true);
+    for (const c of ['memory', 'cpu', 'cpuacct']) expect(fs.existsSync(path.join(root, c, 'ci')), c).toBe(false);
+    expect(fs.readdirSync(path.join(root, 'pids', 'ci'))).toEqual(['job-1']); // the user's
+    expect(recorded()).toEqual([]);
+  });
+
+  it('the levels are recorded while the cgroup lives, and the record goes with them', () => {
+    fakeV2();
+    fs.mkdirSync(path.join(root, 'user'));
+    const cg = openCgroup(root, '1-1-r', {}, 2, 'user/a/b', levels);
+    cg.create();
+    const ino = (d: string) => String(fs.statSync(path.join(root, d), { bigint: true }).ino);
+    expect(fs.readFileSync(path.join(levels, '1-1-r'), 'utf8')).toBe(`${ino('user/a')} ${path.join(root, 'user/a')}\n${ino('user/a/b')} ${path.join(root, 'user/a/b')}\n`);
+    expect(cg.remove()).toBe(true);
+    expect(fs.existsSync(path.join(root, 'user', 'a'))).toBe(false);
+    expect(fs.existsSync(path.join(root, 'user'))).toBe(true);
+    expect(recorded()).toEqual([]);
+  });
+
+  it('a SIGKILLed launcher\'s levels: swept once empty and their owner dead, never a level the user made', () => {
+    fakeV2();
+    fs.mkdirSync(path.join(root, 'user'));
+    openCgroup(root, '7-7-dead', {}, 2, 'user/a/b', levels).create(); // never removed: the launcher was killed
+    const live = openCgroup(root, '8-8-live', {}, 2, 'user/a/b', levels);
+    live.create(); // made nothing: the levels existed
+    expect(recorded()).toEqual(['7-7-dead']);
+    const alive = (pid: number) => pid === 8;
+    // the dead one's cgroup goes; its levels stay while the live one's cgroup is inside
+    expect(sweepStale(root, alive, 'user/a/b', levels).removed).toEqual([path.join(root, 'user/a/b/7-7-dead')]);
+    expect(fs.existsSync(path.join(root, 'user/a/b'))).toBe(true);
+    expect(recorded()).toEqual(['7-7-dead']);
+    expect(live.remove()).toBe(true); // not its levels: left
+    expect(fs.existsSync(path.join(root, 'user/a/b'))).toBe(true);
+    expect(sweepStale(root, alive, 'user/a/b', levels).removed.sort()).toEqual([path.join(root, 'user/a'), path.join(root, 'user/a/b')]);
+    expect(fs.existsSync(path.join(root, 'user'))).toBe(true);
+    expect(recorded()).toEqual([]);
+  });
+
+  it('a recorded level that is no longer the one made (another mount namespace, or made again since) is never removed', () => {
+    fakeV2();
+    openCgroup(root, '7-7-dead', {}, 2, 'a/b', levels).create();
+    // the user's now, same paths (the old ones kept aside so that no inode number is reused)
+    fs.renameSync(path.join(root, 'a'), path.join(root, 'old'));
+    fs.mkdirSync(path.join(root, 'a', 'b'), { recursive: true });
+    expect(sweepStale(root, () => false, 'a/b', levels).removed).toEqual([]);
+    expect(fs.existsSync(path.join(root, 'a', 'b'))).toBe(true);
+    expect(recorded()).toEqual([]); // nothing of it left to sweep
+  });
+});
+
+describe('--cpu-shares on v2: cpu.weight exactly as runc converts (integer division)', () => {
+  it.each([
+    [2, 1], [3, 1], [256, 10], [512, 20], [1024, 39], [2048, 79], [262144, 10000],
+  ])('%i shares -> weight %i', (shares, weight) => {
+    expect(sharesToWeight(shares)).toBe(weight);
+  });
+
+  it('every value from 2 to 262144 is 1 + floor((shares - 2) * 9999 / 262142), within 1..10000', () => {
+    for (let s = 2; s <= 262144; s++) {
+      const w = sharesToWeight(s);
+      if (w !== 1 + Math.trunc(((s - 2) * 9999) / 262142) || w < 1 || w > 10000) throw new Error(`${s} -> ${w}`);
+    }
   });
 });

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createLibc } from '../../src/libc/libc.js';
 import { decodeWaitStatus, type Libc } from '../../src/libc/types.js';
 import { findProgram, mergeEnv, parseEnvFile, resolveCredentials, withHome } from '../../src/runtime/process.js';
+import { unmet } from '../helpers/prereq.js';
 
 const passwd = 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n';
 const group = 'root:x:0:\ntty:x:5:app\nstaff:x:50:\napp:x:1000:\n';
@@ -71,7 +72,7 @@ function realLibc(): Libc | null {
 }
 const libc = realLibc();
 
-describe.skipIf(libc === null)("the workload's spawn (libc.ts's, with file, cwd and env)", () => {
+describe.skipIf(unmet(libc !== null, 'the real libc through koffi'))("the workload's spawn (libc.ts's, with file, cwd and env)", () => {
   it('runs FILE with the given argv[0], in cwd, with exactly the given environment', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-spawn-'));
     try {

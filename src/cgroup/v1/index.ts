@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { exists, killUntilEmpty, mkdirUnder, parentLevels, readPids, removeEmptyParent, rmdirRetry, writeFile } from '../fsutil.js';
+import { LEVELS_DIR, missingLevels, settleRecord, writeRecord } from '../levels.js';
 import { CGROUP_PARENT, CgroupError, type Cgroup, type CgroupStats, type Limits } from '../types.js';
 import * as memory from './memory.js';
 import * as pids from './pids.js';
@@ -44,6 +45,7 @@ export class CgroupV1 implements Cgroup {
     readonly name: string,
     readonly controllers: string[],
     readonly parent = CGROUP_PARENT,
+    readonly levelsDir = LEVELS_DIR,
   ) {
     this.byController = new Map();
     this.parentDirs = new Map();
@@ -70,6 +72,30 @@ export class CgroupV1 implements Cgroup {
   create(): void {
     const missing = missingController(this.root, this.controllers);
     if (missing) throw new CgroupError(`the cgroup v1 controller '${missing}' is not mounted at ${path.join(this.root, missing)}`);
+    // The levels of a --cgroup-parent about to be made, in every hierarchy,
+    // are recorded first: a launcher killed from here on leaves them to the
+    // next run's sweep.
+    const mounts = [...new Set(this.mounts.values())];
+    const recorded = this.parent === CGROUP_PARENT ? null : mounts.flatMap((m) => missingLevels(parentLevels(m, this.parent)));
+    if (recorded) writeRecord(this.levelsDir, this.name, recorded);
+    let ok = false;
+    try {
+      this.makeDirs();
+      ok = true;
+    } finally {
+      if (recorded) {
+        const made = ok
+          ? mounts.flatMap((m) => {
+              const outermost = this.createdParent.get(m);
+              return outermost ? parentLevels(m, this.parent).filter((l) => l.length >= outermost.length) : [];
+            })
+          : recorded.filter(exists);
+        writeRecord(this.levelsDir, this.name, made);
+      }
+    }
+  }
+
+  private makeDirs(): void {
     const made = new Set<string>();
     for (const c of this.controllers) {
       const dir = this.dir(c);
@@ -134,6 +160,8 @@ export class CgroupV1 implements Cgroup {
       const outermost = this.parent === CGROUP_PARENT ? parentLevels(mount, this.parent)[0] : this.createdParent.get(mount);
       if (outermost) removeEmptyParent(mount, this.parent, outermost);
     }
+    // a level still holding another launcher's cgroup stays recorded, for a later sweep
+    if (this.parent !== CGROUP_PARENT) settleRecord(this.levelsDir, this.name);
     return all;
   }
 }

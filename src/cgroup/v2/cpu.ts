@@ -6,9 +6,13 @@ import { DEFAULT_PERIOD_US, quotaUs } from '../v1/cpu.js';
 
 export const name = 'cpu';
 
-/** v1 shares (2..262144, default 1024) to v2 weight (1..10000, default 100), as runc/crun convert. */
+/**
+ * v1 shares (2..262144, default 1024) to v2 weight (1..10000) exactly as runc
+ * converts them, integer division included: 1 + ((shares - 2) * 9999) / 262142
+ * (1024 gives 39, not the kernel's default 100, as with runc).
+ */
 export function sharesToWeight(shares: number): number {
-  return Math.round(1 + ((shares - 2) * 9999) / 262142);
+  return 1 + Math.floor(((shares - 2) * 9999) / 262142);
 }
 
 export function apply(dir: string, limits: Limits): void {

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { exists, killUntilEmpty, mkdirUnder, parentLevels, readPids, readText, removeEmptyParent, rmdirRetry, writeFile } from '../fsutil.js';
+import { LEVELS_DIR, missingLevels, settleRecord, writeRecord } from '../levels.js';
 import { CGROUP_PARENT, CgroupError, type Cgroup, type CgroupStats, type Limits } from '../types.js';
 import * as memory from './memory.js';
 import * as pids from './pids.js';
@@ -30,7 +31,18 @@ function enable(dir: string, controllers: string[]): void {
   const on = (readText(file) ?? '').trim().split(/\s+/);
   const wanted = controllers.filter((c) => !on.includes(c));
   if (wanted.length === 0) return;
-  writeFile(file, wanted.map((c) => `+${c}`).join(' '), `cgroup.subtree_control of ${dir}`);
+  try {
+    writeFile(file, wanted.map((c) => `+${c}`).join(' '), `cgroup.subtree_control of ${dir}`);
+  } catch (e) {
+    // v2's "no internal processes" rule: a cgroup with processes cannot hand
+    // controllers to children (the root of a cgroup namespace included, as in
+    // a container running tini-ts run). Say how to get out of it.
+    if (!(e instanceof CgroupError) || !e.message.endsWith('(EBUSY)')) throw e;
+    throw new CgroupError(
+      `${e.message}: ${dir} holds processes, and cgroup v2 enables controllers only below a cgroup without any; ` +
+        `move them into a child cgroup first (mkdir ${dir}/init and write each pid of ${dir}/cgroup.procs to ${dir}/init/cgroup.procs), or give --cgroup-parent under a cgroup without processes`,
+    );
+  }
 }
 
 export class CgroupV2 implements Cgroup {
@@ -45,6 +57,7 @@ export class CgroupV2 implements Cgroup {
     readonly name: string,
     readonly controllers: string[],
     readonly parent = CGROUP_PARENT,
+    readonly levelsDir = LEVELS_DIR,
   ) {
     this.dir = path.join(root, parent, name);
     this.dirs = [this.dir];
@@ -54,8 +67,18 @@ export class CgroupV2 implements Cgroup {
     const missing = missingController(this.root, this.controllers);
     if (missing) throw new CgroupError(`the cgroup v2 controller '${missing}' is not available in ${path.join(this.root, 'cgroup.controllers')}`);
     const parentDir = path.join(this.root, this.parent);
+    const levels = parentLevels(this.root, this.parent);
     enable(this.root, this.controllers);
-    this.createdParent = mkdirUnder(parentDir, this.dir, () => parentLevels(this.root, this.parent).forEach((d) => enable(d, this.controllers)));
+    // The levels of a --cgroup-parent about to be made are recorded first, so
+    // that a launcher killed from here on leaves them to the next run's sweep.
+    const recorded = this.parent === CGROUP_PARENT ? null : missingLevels(levels);
+    if (recorded) writeRecord(this.levelsDir, this.name, recorded);
+    try {
+      this.createdParent = mkdirUnder(parentDir, this.dir, () => levels.forEach((d) => enable(d, this.controllers)));
+    } finally {
+      const made = this.createdParent;
+      if (recorded) writeRecord(this.levelsDir, this.name, made ? levels.filter((l) => l.length >= made.length) : recorded.filter(exists));
+    }
   }
 
   apply(limits: Limits): void {
@@ -104,6 +127,8 @@ export class CgroupV2 implements Cgroup {
     // the levels made here (what existed before is the user's, as with docker).
     const outermost = this.parent === CGROUP_PARENT ? parentLevels(this.root, this.parent)[0] : this.createdParent;
     if (outermost) removeEmptyParent(this.root, this.parent, outermost);
+    // a level still holding another launcher's cgroup stays recorded, for a later sweep
+    if (this.parent !== CGROUP_PARENT) settleRecord(this.levelsDir, this.name);
     return gone;
   }
 }
