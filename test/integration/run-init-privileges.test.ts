@@ -105,7 +105,14 @@ describe.skipIf(unmet(canContainer, CONTAINER_NEEDS))('tini-ts run: the init nev
 
   it('a signal sent to the launcher while the init starts is kept and delivered (143 at once, not 125 after seconds)', async () => {
     const { child, done } = start(['-q', '--grace', '1', '--rootfs', f.rootfs, '--', 'sleep', '5']);
-    await new Promise((r) => setTimeout(r, 50));
+    // As soon as the init exists (the launcher listens before it starts it), while it is still starting.
+    await waitFor(() => {
+      try {
+        return fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim() !== '';
+      } catch {
+        return false;
+      }
+    }, 10_000);
     child.kill('SIGTERM');
     const r = await done;
     expect(r.code, r.stderr).toBe(143);
