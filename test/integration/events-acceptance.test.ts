@@ -44,7 +44,12 @@ describe.skipIf(!ok)('acceptance scenarios with --events', () => {
     fs.mkdirSync(bin, { mode: 0o755 });
     fs.writeFileSync(path.join(dir, 'wrap.c'), WRAPPER);
     const wrapper = path.join(bin, 'tini-ts');
-    execFileSync('gcc', ['-O2', `-DEVDIR="${evdir}"`, `-DINIT="${INIT}"`, '-o', wrapper, path.join(dir, 'wrap.c')]);
+    // A copy in this world-readable directory: the non-root scenarios exec it
+    // as another user, who may not reach the clone (under a 0700 home).
+    const init = path.join(dir, 'tini-ts');
+    fs.copyFileSync(INIT, init);
+    fs.chmodSync(init, 0o755);
+    execFileSync('gcc', ['-O2', `-DEVDIR="${evdir}"`, `-DINIT="${init}"`, '-o', wrapper, path.join(dir, 'wrap.c')]);
     let r = spawnSync('python3', [SUITE, '--init', wrapper, '--flavor', 'tini-ts'], { encoding: 'utf8', timeout: 200_000 });
     const failed = [...r.stdout.matchAll(/^FAIL\s+(\S+?):?\s/gm)].map((m) => m[1]);
     // One retry of what failed (the suite's timing under a loaded 2-core VM).
