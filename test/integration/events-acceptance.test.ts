@@ -49,6 +49,8 @@ describe.skipIf(!ok)('acceptance scenarios with --events', () => {
     const init = path.join(dir, 'tini-ts');
     fs.copyFileSync(INIT, init);
     fs.chmodSync(init, 0o755);
+    // and its addon beside it, as dist/ has it (read-only scenarios load it from there)
+    for (const f of fs.readdirSync(path.dirname(INIT)).filter((n) => /^tini-ts-koffi-.*\.node$/.test(n))) fs.copyFileSync(path.join(path.dirname(INIT), f), path.join(dir, f));
     execFileSync('gcc', ['-O2', `-DEVDIR="${evdir}"`, `-DINIT="${init}"`, '-o', wrapper, path.join(dir, 'wrap.c')]);
     let r = spawnSync('python3', [SUITE, '--init', wrapper, '--flavor', 'tini-ts'], { encoding: 'utf8', timeout: 200_000 });
     const failed = [...r.stdout.matchAll(/^FAIL\s+(\S+?):?\s/gm)].map((m) => m[1]);
