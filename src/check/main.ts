@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseSignal, signalName } from '../libc/signals.js';
+import { outputFileProblem } from '../runtime/host-paths.js';
 import { json, junit, table } from './report.js';
 import { havePython, runScenario, type CheckOptions, type ScenarioName } from './scenario.js';
 import { judge, type ScenarioReport } from './verdict.js';
@@ -42,8 +43,13 @@ Options:
 
 const SCENARIOS = ['docker-stop', 'ctrl-c', 'orphans', 'sighup'];
 
+/** Control characters (a terminal's escape sequences, newlines) as visible escapes: a usage error is one inert line. */
+export function visible(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => ({ '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 function usage(message: string): never {
-  process.stderr.write(`tini-ts check: ${message} (see 'tini-ts check --help')\n`);
+  process.stderr.write(`tini-ts check: ${visible(message)} (see 'tini-ts check --help')\n`);
   process.exit(2);
 }
 
@@ -100,7 +106,9 @@ export function parseCheckArgs(args: string[]): Parsed | 'help' {
     const value = () => v ?? args[++i] ?? usage(`${a} needs a value`);
     switch (a) {
       case '--scenario': {
-        scenarioList = value().split(',').map((s) => s.trim()).filter(Boolean);
+        const v = value();
+        scenarioList = v.split(',').map((s) => s.trim()).filter(Boolean);
+        if (scenarioList.length === 0) usage(`--scenario '${v}' names no scenario (${SCENARIOS.join(', ')})`);
         for (const s of scenarioList) if (!SCENARIOS.includes(s)) usage(`unknown scenario '${s}' (${SCENARIOS.join(', ')})`);
         break;
       }
@@ -116,8 +124,16 @@ export function parseCheckArgs(args: string[]): Parsed | 'help' {
       case '--ready-after': readyAfterMs = seconds(a, value()); break;
       case '--ready-file': readyFile = path.resolve(value()); break;
       case '--observe': observeMs = seconds(a, value()); break;
-      case '--json': jsonFile = value(); break;
-      case '--junit': junitFile = value(); break;
+      case '--json':
+      case '--junit': {
+        // Checked now, not after every scenario ran: one line, exit 2.
+        const file = path.resolve(value());
+        const problem = outputFileProblem(a, file);
+        if (problem) usage(problem);
+        if (a === '--json') jsonFile = file;
+        else junitFile = file;
+        break;
+      }
       default: usage(`unknown option '${a}'`);
     }
   }
@@ -147,6 +163,8 @@ export function runCheck(args: string[]): void {
 
 async function check(p: Parsed): Promise<number> {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-check-'));
+  // Also when the check dies of an exception: its temporary directory goes with it.
+  process.on('exit', () => fs.rmSync(workDir, { recursive: true, force: true }));
   const opts: CheckOptions = { ...p.opts, workDir };
   const reports: ScenarioReport[] = [];
   const durations = new Map<ScenarioReport, number>();

@@ -49,6 +49,9 @@ export interface RunResult {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** How long the init may take to start the program before the check gives up on it. */
+export const START_TIMEOUT_MS = 60_000;
+
 export function canUseNamespace(): boolean {
   if (process.getuid?.() !== 0) return false;
   return spawnSync('unshare', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -99,6 +102,9 @@ export async function runScenario(scenario: ScenarioName, signal: number | null,
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
+  // The terminal helper may be gone when ^C is typed (the program ended by
+  // itself meanwhile): EPIPE then is a fact of the run, not a crash of the check.
+  child.stdin?.on('error', () => {});
   let exited = false;
   const done = new Promise<void>((resolve) => {
     child.on('exit', (code, sig) => {
@@ -149,9 +155,13 @@ export async function runScenario(scenario: ScenarioName, signal: number | null,
   };
 
   try {
-    // Started: the spawn event is there (or the init ended early).
-    await until(() => exited || (initPid !== null && readEvents(evFile).some((e) => e.event === 'spawn' || e.event === 'exit')), 10_000);
-    if (!exited) {
+    // Started: the spawn event is there (or the init ended early). Nothing is
+    // sent before: a signal that reached the init before it started the
+    // program (a slow start on a loaded machine) was judged as the program's
+    // own doing ("the init did not start the program" while it ran).
+    const started = await until(() => exited || (initPid !== null && readEvents(evFile).some((e) => e.event === 'spawn' || e.event === 'exit')), START_TIMEOUT_MS);
+    if (!started) res.error = `the init did not start the program within ${START_TIMEOUT_MS / 1000} s`;
+    else if (!exited) {
       res.ready = opts.readyFile
         ? await until(() => exited || fs.existsSync(opts.readyFile!), Math.max(opts.readyAfterMs, 30_000))
         : (await until(() => exited, opts.readyAfterMs), !exited);
@@ -168,7 +178,7 @@ export async function runScenario(scenario: ScenarioName, signal: number | null,
         await until(() => exited, opts.graceMs + 5000);
       } else if (scenario === 'ctrl-c') {
         send();
-        child.stdin!.write('c');
+        if (!exited) child.stdin!.write('c');
         await until(() => exited, opts.graceMs);
       } else if (scenario === 'orphans') {
         await until(() => exited, opts.observeMs);

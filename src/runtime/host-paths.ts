@@ -10,8 +10,11 @@ import path from 'node:path';
 const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? String(e);
 
 /** Why the absolute path FILE cannot take the --report, or null. */
-export function reportPathProblem(file: string): string | null {
-  const where = `--report ${JSON.stringify(file)}`;
+export const reportPathProblem = (file: string): string | null => outputFileProblem('--report', file);
+
+/** Why FILE (absolute), named by FLAG, cannot be created or overwritten, or null. */
+export function outputFileProblem(flag: string, file: string): string | null {
+  const where = `${flag} ${JSON.stringify(file)}`;
   let st: fs.Stats | undefined;
   try {
     st = fs.statSync(file);

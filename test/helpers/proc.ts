@@ -659,6 +659,24 @@ export function launchWith(spec: ExecSpec, opts: LaunchOptions = {}): Launched {
   return launch('python3', execWithArgs(spec), opts);
 }
 
+/**
+ * Copies of FILES (the binary, a script) in a new world-readable directory
+ * under the system's temporary directory, for a test that runs them as an
+ * unprivileged user: the clone itself may sit under a directory that user
+ * cannot reach (a home directory of mode 0700). The caller removes `dir`.
+ */
+export function stagePublic(...files: string[]): { dir: string; paths: string[] } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-public-'));
+  fs.chmodSync(dir, 0o755);
+  const paths = files.map((f) => {
+    const dest = path.join(dir, path.basename(f));
+    fs.copyFileSync(f, dest);
+    fs.chmodSync(dest, (fs.statSync(f).mode & 0o777) | 0o444);
+    return dest;
+  });
+  return { dir, paths };
+}
+
 /** A linked copy (or a copy) of a file into dir. */
 export function linkInto(file: string, dir: string, name = path.basename(file)): string {
   const dest = path.join(dir, name);

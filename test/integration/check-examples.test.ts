@@ -5,10 +5,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validate } from '../../src/events/validate.js';
 import { unmet } from '../helpers/prereq.js';
+import { stagePublic } from '../helpers/proc.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const INIT = path.join(root, 'dist/tini-ts');
@@ -95,7 +96,16 @@ describe.skipIf(unmet(ok, 'dist/tini-ts and python3'))('tini-ts check on example
   });
 
   it.skipIf(unmet(process.getuid?.() === 0, 'root'))('not root: the init runs as a subreaper, same verdicts, nothing left running', () => {
-    const r = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', INIT, 'check', ...FAST, '--scenario', 'docker-stop,ctrl-c', '--', path.join(root, 'examples/sh-no-trap.sh')], { encoding: 'utf8', timeout: 60_000, cwd: '/' });
+    // Run from a world-readable copy: the clone may be under a directory uid 65534 cannot reach.
+    const staged = stagePublic(INIT, path.join(root, 'examples/sh-no-trap.sh'));
+    let r: SpawnSyncReturns<string>;
+    try {
+      r = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all',
+        staged.paths[0], 'check', ...FAST, '--scenario', 'docker-stop,ctrl-c', '--', staged.paths[1]], { encoding: 'utf8', timeout: 60_000, cwd: '/' });
+    } finally {
+      fs.rmSync(staged.dir, { recursive: true, force: true });
+    }
+    expect(r.stderr).toBe('');
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/^docker-stop\s+PASS/m);
     expect(r.stdout).toMatch(/^ctrl-c\s+FAIL\s+1 descendant\(s\) still there when the program ended: sleep/m);

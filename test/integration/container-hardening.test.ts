@@ -82,7 +82,8 @@ describe.skipIf(unmet(canContainer, CONTAINER_NEEDS))('tini-ts run: the hardened
   });
 
   it('without a root filesystem, --user and --env still apply (the program keeps the host)', () => {
-    const r = run(['-q', '--user', '65534', '-e', 'X=1', '--', 'sh', '-c', 'echo "id=$(id -u)"; echo "X=$X"']);
+    // From /: the program keeps the launcher's working directory, which uid 65534 may not reach (a clone under a 0700 home).
+    const r = run(['-q', '--user', '65534', '-e', 'X=1', '--', 'sh', '-c', 'echo "id=$(id -u)"; echo "X=$X"'], { cwd: '/' });
     expect(fields(r.stdout), hasSyncReturn(r)).toEqual({ id: '65534', X: '1' });
   });
 });

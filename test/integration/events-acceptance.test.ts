@@ -45,7 +45,14 @@ describe.skipIf(unmet(ok, `root, dist/tini-ts and the shared acceptance suite at
     fs.mkdirSync(bin, { mode: 0o755 });
     fs.writeFileSync(path.join(dir, 'wrap.c'), WRAPPER);
     const wrapper = path.join(bin, 'tini-ts');
-    execFileSync('gcc', ['-O2', `-DEVDIR="${evdir}"`, `-DINIT="${INIT}"`, '-o', wrapper, path.join(dir, 'wrap.c')]);
+    // A copy in this world-readable directory: the non-root scenarios exec it
+    // as another user, who may not reach the clone (under a 0700 home).
+    const init = path.join(dir, 'tini-ts');
+    fs.copyFileSync(INIT, init);
+    fs.chmodSync(init, 0o755);
+    // and its addon beside it, as dist/ has it (read-only scenarios load it from there)
+    for (const f of fs.readdirSync(path.dirname(INIT)).filter((n) => /^tini-ts-koffi-.*\.node$/.test(n))) fs.copyFileSync(path.join(path.dirname(INIT), f), path.join(dir, f));
+    execFileSync('gcc', ['-O2', `-DEVDIR="${evdir}"`, `-DINIT="${init}"`, '-o', wrapper, path.join(dir, 'wrap.c')]);
     let r = spawnSync('python3', [SUITE, '--init', wrapper, '--flavor', 'tini-ts'], { encoding: 'utf8', timeout: 200_000 });
     const failed = [...r.stdout.matchAll(/^FAIL\s+(\S+?):?\s/gm)].map((m) => m[1]);
     // One retry of what failed (the suite's timing under a loaded 2-core VM).

@@ -3,12 +3,13 @@
  * launcher, a SIGKILLed launcher, bad input. After each test nothing of it
  * remains: no cgroup, no mount, no process.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, canRun, RUN_NEEDS, TIMEOUT, hasSyncReturn, makeParent, parentDir, parentDirs, PARENT, processesWith, readReport, run, start, tmpFile, waitFor, expectNothingLeftBehind } from './run-helpers.js';
 import { unmet } from '../helpers/prereq.js';
+import { stagePublic } from '../helpers/proc.js';
 
 const marker = () => `tini-ts-life-${process.pid}-${Math.random().toString(36).slice(2)}`;
 
@@ -123,7 +124,15 @@ describe.skipIf(unmet(canRun, RUN_NEEDS))('tini-ts run: lifecycle', () => {
   });
 
   it('not root: one line, exit 125', () => {
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', BIN, 'run', '--cgroup-parent', PARENT, '--', 'true'], { encoding: 'utf8' });
+    // From a world-readable copy: the clone may be under a directory uid 65534 cannot reach.
+    const staged = stagePublic(BIN);
+    let r: SpawnSyncReturns<string>;
+    try {
+      r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all',
+        staged.paths[0], 'run', '--cgroup-parent', PARENT, '--', 'true'], { encoding: 'utf8' });
+    } finally {
+      fs.rmSync(staged.dir, { recursive: true, force: true });
+    }
     expect(r.status, hasSyncReturn(r)).toBe(125);
     expect(r.stderr).toMatch(/^tini-ts run: must run as root.*\n$/);
   });
