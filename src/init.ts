@@ -20,7 +20,8 @@ import type { Libc, Result } from './libc/types.js';
 import { createLogger, writeStderr, writeStdout, type Logger } from './log/log.js';
 import { execFailureCode } from './supervisor/core.js';
 import { startSupervisor, type Supervisor } from './supervisor/shell.js';
-import { listenToSignals, type SignalSource } from './supervisor/signal-source.js';
+import { listenToSignals, withTemporaryListener, type SignalSource } from './supervisor/signal-source.js';
+import { enlargeSignalPipe, type SignalPipeDeps } from './supervisor/signal-pipe.js';
 import { LICENSE, USAGE, VERSION, VERSION_LINE } from './texts.js';
 import { startEventStream } from './events/start.js';
 import type { EventSink } from './events/sink.js';
@@ -43,6 +44,8 @@ export interface InitDeps {
   isFdOpen(fd: number): boolean;
   /** Whether a path is an executable regular file (the PATH lookup of the ENOEXEC retry). */
   isExecutableFile(file: string): boolean;
+  /** How to find libuv's signal pipe and its limits; absent: the pipe is left as it is. */
+  signalPipe?: Omit<SignalPipeDeps, 'libc'>;
 }
 
 export const defaultInitDeps: InitDeps = {
@@ -73,7 +76,42 @@ export const defaultInitDeps: InitDeps = {
       return false;
     }
   },
+  signalPipe: {
+    ownPipes,
+    withListener: withTemporaryListener,
+    pipeMaxSize() {
+      try {
+        const n = Number(fs.readFileSync('/proc/sys/fs/pipe-max-size', 'latin1').trim());
+        return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+  },
 };
+
+/** One descriptor of each pipe whose two ends this process holds (synchronous calls only: no libuv thread pool). */
+function ownPipes(): number[] {
+  const byInode = new Map<string, number[]>();
+  let names: string[];
+  try {
+    names = fs.readdirSync('/proc/self/fd');
+  } catch {
+    return [];
+  }
+  for (const name of names) {
+    try {
+      const target = fs.readlinkSync(`/proc/self/fd/${name}`);
+      if (!target.startsWith('pipe:')) continue;
+      const fds = byInode.get(target) ?? [];
+      fds.push(Number(name));
+      byInode.set(target, fds);
+    } catch {
+      // closed meanwhile (the directory's own descriptor)
+    }
+  }
+  return [...byInode.values()].filter((fds) => fds.length >= 2).map((fds) => fds[0]);
+}
 
 /** A fatal set-up error: logs one FATAL line and exits. */
 type Fatal = (message: string, code?: number) => never;
@@ -100,6 +138,12 @@ export function runInit(args: string[], deps: InitDeps = defaultInitDeps): Super
   // Only the name in ps/top: not worth dying for.
   const named = libc.setProcessName('tini-ts');
   if (!named.ok) logger.log('debug', `${named.call} failed: ${named.code}`);
+  // Before SIGTTIN is ignored: the probe listens to it for a moment.
+  if (deps.signalPipe) {
+    const p = enlargeSignalPipe({ libc, ...deps.signalPipe });
+    if (p.ok) logger.log('trace', `Signal pipe (fd ${p.fd}) holds ${p.capacity / p.messageBytes} signals (RLIMIT_SIGPENDING ${p.limit})`);
+    else logger.log('debug', `Signal pipe left at its default size: ${p.reason}`);
+  }
   configureSignals(libc, fatal);
   if (options.parentDeathSignal !== null) {
     must(libc.setParentDeathSignal(options.parentDeathSignal), fatal);

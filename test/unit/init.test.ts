@@ -36,6 +36,7 @@ interface Options {
   executables?: string[];
   createLibcError?: Error;
   unavailable?: number[];
+  signalPipe?: InitDeps['signalPipe'];
 }
 
 interface Outcome {
@@ -118,6 +119,7 @@ function runWith(args: string[], o: Options = {}): Outcome {
     },
     isFdOpen: (fd) => (o.openFds ?? [0, 1, 2]).includes(fd),
     isExecutableFile: (file) => (o.executables ?? []).includes(file),
+    signalPipe: o.signalPipe,
   };
   try {
     out.sup = runInit(args, deps);
@@ -498,5 +500,33 @@ describe('after the spawn', () => {
     r.libc.exit(child.pid, exitedStatus(9));
     r.deliver(SIG.CHLD);
     expect(r.laterExits).toEqual([9]);
+  });
+});
+
+describe('the signal pipe', () => {
+  it('is sized before SIGTTIN is ignored (the probe listens to it), and a failure is only a debug line', () => {
+    const libc = new FakeLibc();
+    libc.pipes.set(18, { bytes: 0, capacity: 65536 });
+    libc.raiseWrites = { fd: 18, bytes: 16 };
+    const r = runWith(['-vvvv', 'app'], {
+      libc,
+      signalPipe: { ownPipes: () => [18], withListener: (_sig, fn) => (fn(), true), pipeMaxSize: () => undefined },
+    });
+    expect(r.code).toBeUndefined();
+    const names = callNames(libc);
+    expect(names.indexOf('setPipeSize')).toBeGreaterThan(-1);
+    expect(names.indexOf('setPipeSize')).toBeLessThan(names.indexOf('ignoreSignal'));
+    expect(libc.pipes.get(18)!.capacity).toBe(2 * 1024 * 1024);
+    expect(r.logger!.messages('trace')).toContain('Signal pipe (fd 18) holds 131072 signals (RLIMIT_SIGPENDING 96365)');
+
+    const failing = new FakeLibc();
+    failing.failAlways('sigpendingLimit', 'EPERM');
+    const f = runWith(['-vvv', 'app'], {
+      libc: failing,
+      signalPipe: { ownPipes: () => [], withListener: () => false, pipeMaxSize: () => undefined },
+    });
+    expect(f.code).toBeUndefined();
+    expect(f.spawns).toHaveLength(1);
+    expect(f.logger!.messages('debug')).toContain('Signal pipe left at its default size: getrlimit(RLIMIT_SIGPENDING) failed: EPERM');
   });
 });
