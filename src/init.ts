@@ -138,12 +138,6 @@ export function runInit(args: string[], deps: InitDeps = defaultInitDeps): Super
   // Only the name in ps/top: not worth dying for.
   const named = libc.setProcessName('tini-ts');
   if (!named.ok) logger.log('debug', `${named.call} failed: ${named.code}`);
-  // Before SIGTTIN is ignored: the probe listens to it for a moment.
-  if (deps.signalPipe) {
-    const p = enlargeSignalPipe({ libc, ...deps.signalPipe });
-    if (p.ok) logger.log('trace', `Signal pipe (fd ${p.fd}) holds ${p.capacity / p.messageBytes} signals (RLIMIT_SIGPENDING ${p.limit})`);
-    else logger.log('debug', `Signal pipe left at its default size: ${p.reason}`);
-  }
   configureSignals(libc, fatal);
   if (options.parentDeathSignal !== null) {
     must(libc.setParentDeathSignal(options.parentDeathSignal), fatal);
@@ -169,6 +163,8 @@ export function runInit(args: string[], deps: InitDeps = defaultInitDeps): Super
   const childPid = spawnChild(libc, logger, argv, options, deps, events);
   // From here on the child runs: nothing below may throw or exit on its own.
   logger.log('info', `Spawned child process '${argv[0].toString()}' with pid '${childPid}'`);
+  // Once the child runs, so that its start does not wait for this (about 0.7 ms).
+  if (deps.signalPipe) sizeSignalPipe(libc, logger, deps.signalPipe);
 
   const sup = startSupervisor(
     { childPid, graceMs: options.graceMs, expectedCodes: options.expectedCodes, warnOnReap: options.warnOnReap },
@@ -264,6 +260,24 @@ function spawnChild(libc: Libc, logger: Logger, argv: Buffer[], options: InitOpt
   }
   events?.spawn(r.value, r.value, argv, foregroundTty);
   return r.value;
+}
+
+/**
+ * Room in libuv's signal pipe for every signal the kernel may queue (see
+ * signal-pipe.ts). The probe listens to SIGTTIN for a moment, and closing
+ * that listener leaves SIGTTIN at its default action: ignore it again.
+ * Never throws, never exits: the child runs.
+ */
+function sizeSignalPipe(libc: Libc, logger: Logger, probe: Omit<SignalPipeDeps, 'libc'>): void {
+  try {
+    const p = enlargeSignalPipe({ libc, ...probe });
+    if (p.ok) logger.log('trace', `Signal pipe (fd ${p.fd}) holds ${p.capacity / p.messageBytes} signals (RLIMIT_SIGPENDING ${p.limit})`);
+    else logger.log('debug', `Signal pipe left at its default size: ${p.reason}`);
+  } catch (e) {
+    logger.log('debug', `Signal pipe left at its default size: ${(e as Error)?.message ?? e}`);
+  }
+  const r = libc.ignoreSignal(SIG.TTIN);
+  if (!r.ok) logger.log('warn', `${r.call}(SIGTTIN) failed: ${r.code}`);
 }
 
 function resolveInPath(name: string, deps: InitDeps): string | undefined {

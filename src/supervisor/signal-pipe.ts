@@ -17,8 +17,9 @@
  * still go through the pipe.
  *
  * The pipe is libuv's own, so it is found by what it does, not by where
- * libuv keeps it: with a temporary listener for SIGTTIN (ignored by the init
- * right after, so whatever happens to it is harmless), raise(SIGTTIN) runs
+ * libuv keeps it: with a temporary listener for SIGTTIN (a signal the init
+ * ignores and never forwards, so neither the message nor the signal has any
+ * other effect; the caller ignores it again afterwards), raise(SIGTTIN) runs
  * the handler on this thread, which writes one message to the pipe of the
  * main loop; the one pipe of this process whose content grew is it.
  */
@@ -44,7 +45,7 @@ export type SignalPipe =
 export const DEFAULT_PIPE_BYTES = 65536;
 /** Whatever the limit says, no more than this (a pipe's pages are taken only as it fills). */
 export const MAX_PIPE_BYTES = 64 * 1024 * 1024;
-/** The probe signal: ignored by the init, so neither a message nor a pending one has any effect. */
+/** The probe signal: ignored by the init and never forwarded, so its message has no effect. */
 export const PROBE_SIGNAL = SIG.TTIN;
 
 /**
