@@ -22,6 +22,7 @@ import { execFailureCode } from './supervisor/core.js';
 import { startSupervisor, type Supervisor } from './supervisor/shell.js';
 import { listenToSignals, withTemporaryListener, type SignalSource } from './supervisor/signal-source.js';
 import { enlargeSignalPipe, type SignalPipeDeps } from './supervisor/signal-pipe.js';
+import { describeTaskLimit, parsePidsMax, pidsCgroupDirs, type PidsLimit } from './supervisor/task-limit.js';
 import { LICENSE, USAGE, VERSION, VERSION_LINE } from './texts.js';
 import { startEventStream } from './events/start.js';
 import type { EventSink } from './events/sink.js';
@@ -44,6 +45,11 @@ export interface InitDeps {
   isFdOpen(fd: number): boolean;
   /** Whether a path is an executable regular file (the PATH lookup of the ENOEXEC retry). */
   isExecutableFile(file: string): boolean;
+  /**
+   * After a spawn failed with EAGAIN: the pids cgroup limit that is reached,
+   * if one is, and how many tasks (threads) the init has.
+   */
+  readTaskLimit?(): { limit: PidsLimit | undefined; initTasks: number };
   /** How to find libuv's signal pipe and its limits; absent: the pipe is left as it is. */
   signalPipe?: Omit<SignalPipeDeps, 'libc'>;
 }
@@ -75,6 +81,30 @@ export const defaultInitDeps: InitDeps = {
     } catch {
       return false;
     }
+  },
+  readTaskLimit() {
+    let initTasks = 3;
+    try {
+      initTasks = fs.readdirSync('/proc/self/task').length;
+    } catch {
+      // no /proc: Node's usual three
+    }
+    let dirs: string[] = [];
+    try {
+      dirs = pidsCgroupDirs(fs.readFileSync('/proc/self/cgroup', 'latin1'));
+    } catch {
+      return { limit: undefined, initTasks };
+    }
+    for (const dir of dirs) {
+      try {
+        const max = parsePidsMax(fs.readFileSync(`${dir}/pids.max`, 'latin1'));
+        const current = Number(fs.readFileSync(`${dir}/pids.current`, 'latin1').trim());
+        if (max !== undefined && current >= max) return { limit: { file: `${dir}/pids.max`, max, current }, initTasks };
+      } catch {
+        // not mounted here, or the root (no pids.max): look further up
+      }
+    }
+    return { limit: undefined, initTasks };
   },
   signalPipe: {
     ownPipes,
@@ -253,7 +283,9 @@ function spawnChild(libc: Libc, logger: Logger, argv: Buffer[], options: InitOpt
     if (file) r = libc.spawn({ ...req, argv: [Buffer.from('/bin/sh'), Buffer.from(file), ...argv.slice(1)] });
   }
   if (!r.ok) {
-    logger.log('fatal', `exec ${argv[0].toString()} failed: ${errnoMessage(r.errno)} (${r.code})`);
+    // EAGAIN from posix_spawn is the task limit (fork), never the program: say which limit and what the init needs.
+    const why = r.code === 'EAGAIN' && deps.readTaskLimit ? taskLimitHint(deps.readTaskLimit()) : '';
+    logger.log('fatal', `exec ${argv[0].toString()} failed: ${errnoMessage(r.errno)} (${r.code})${why}`);
     const code = execFailureCode(r.code, options.expectedCodes);
     events?.exit(code, 'exec-failed', r.code);
     return deps.exit(code, libc);
@@ -278,6 +310,10 @@ function sizeSignalPipe(libc: Libc, logger: Logger, probe: Omit<SignalPipeDeps, 
   }
   const r = libc.ignoreSignal(SIG.TTIN);
   if (!r.ok) logger.log('warn', `${r.call}(SIGTTIN) failed: ${r.code}`);
+}
+
+function taskLimitHint(t: { limit: PidsLimit | undefined; initTasks: number }): string {
+  return `: ${describeTaskLimit(t.limit, t.initTasks)}`;
 }
 
 function resolveInPath(name: string, deps: InitDeps): string | undefined {

@@ -37,6 +37,7 @@ interface Options {
   createLibcError?: Error;
   unavailable?: number[];
   signalPipe?: InitDeps['signalPipe'];
+  readTaskLimit?: InitDeps['readTaskLimit'];
 }
 
 interface Outcome {
@@ -120,6 +121,7 @@ function runWith(args: string[], o: Options = {}): Outcome {
     isFdOpen: (fd) => (o.openFds ?? [0, 1, 2]).includes(fd),
     isExecutableFile: (file) => (o.executables ?? []).includes(file),
     signalPipe: o.signalPipe,
+    readTaskLimit: o.readTaskLimit,
   };
   try {
     out.sup = runInit(args, deps);
@@ -530,5 +532,27 @@ describe('the signal pipe', () => {
     expect(f.spawns).toHaveLength(1);
     expect(failing.callsOf('ignoreSignal').at(-1)).toEqual([SIG.TTIN]);
     expect(f.logger!.messages('debug')).toContain('Signal pipe left at its default size: getrlimit(RLIMIT_SIGPENDING) failed: EPERM');
+  });
+});
+
+describe('a spawn refused by the task limit (EAGAIN)', () => {
+  it('one FATAL line names the pids limit reached and what the init needs; exit 1', () => {
+    const libc = new FakeLibc().failNext('spawn', 'EAGAIN');
+    const r = runWith(['app'], { libc, readTaskLimit: () => ({ limit: { file: '/sys/fs/cgroup/pids/t/pids.max', max: 3, current: 3 }, initTasks: 3 }) });
+    expect(r.code).toBe(1);
+    expect(r.fatal).toEqual([
+      "exec app failed: Resource temporarily unavailable (EAGAIN): the pids limit is reached (/sys/fs/cgroup/pids/t/pids.max: 3, 3 in use); " +
+        "the init takes 3 tasks (Node's main thread and its helper threads) and the program at least 1 more, so pids.max must be at least 4",
+    ]);
+  });
+  it('without a pids limit reached, names RLIMIT_NPROC and threads-max; other errors look nowhere', () => {
+    const libc = new FakeLibc().failNext('spawn', 'EAGAIN');
+    const r = runWith(['app'], { libc, readTaskLimit: () => ({ limit: undefined, initTasks: 3 }) });
+    expect(r.code).toBe(1);
+    expect(r.fatal[0]).toMatch(/^exec app failed: Resource temporarily unavailable \(EAGAIN\): the process or thread limit is reached \(RLIMIT_NPROC/);
+    let asked = false;
+    const e = runWith(['app'], { libc: new FakeLibc().failNext('spawn', 'ENOMEM'), readTaskLimit: () => ((asked = true), { limit: undefined, initTasks: 3 }) });
+    expect(e.fatal).toEqual(['exec app failed: Cannot allocate memory (ENOMEM)']);
+    expect(asked).toBe(false);
   });
 });
