@@ -301,15 +301,32 @@ function spawnChild(libc: Libc, logger: Logger, argv: Buffer[], options: InitOpt
  * Never throws, never exits: the child runs.
  */
 function sizeSignalPipe(libc: Libc, logger: Logger, probe: Omit<SignalPipeDeps, 'libc'>): void {
+  let ignored = false;
+  const ignoreTtin = () => {
+    if (ignored) return;
+    ignored = true;
+    const r = libc.ignoreSignal(SIG.TTIN);
+    if (!r.ok) logger.log('warn', `${r.call}(SIGTTIN) failed: ${r.code}`);
+  };
   try {
-    const p = enlargeSignalPipe({ libc, ...probe });
+    const p = enlargeSignalPipe({
+      libc,
+      ...probe,
+      // Ignored again as soon as the listener is closed: SIGTTIN's default action would stop the init.
+      withListener: (sig, fn) => {
+        try {
+          return probe.withListener(sig, fn);
+        } finally {
+          ignoreTtin();
+        }
+      },
+    });
     if (p.ok) logger.log('trace', `Signal pipe (fd ${p.fd}) holds ${p.capacity / p.messageBytes} signals (RLIMIT_SIGPENDING ${p.limit})`);
     else logger.log('debug', `Signal pipe left at its default size: ${p.reason}`);
   } catch (e) {
     logger.log('debug', `Signal pipe left at its default size: ${(e as Error)?.message ?? e}`);
   }
-  const r = libc.ignoreSignal(SIG.TTIN);
-  if (!r.ok) logger.log('warn', `${r.call}(SIGTTIN) failed: ${r.code}`);
+  ignoreTtin();
 }
 
 function taskLimitHint(t: { limit: PidsLimit | undefined; initTasks: number }): string {

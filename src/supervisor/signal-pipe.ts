@@ -41,6 +41,12 @@ export type SignalPipe =
   | { ok: true; fd: number; messageBytes: number; capacity: number; limit: number }
   | { ok: false; reason: string };
 
+/**
+ * One message: libuv's uv__signal_msg_t, a handle pointer and the signal
+ * number (64-bit). Not measured by the probe: a signal arriving meanwhile
+ * (the child runs) adds its own message to the same pipe.
+ */
+export const MESSAGE_BYTES = 16;
 /** A pipe's default capacity: what needs no change. */
 export const DEFAULT_PIPE_BYTES = 65536;
 /** Whatever the limit says, no more than this (a pipe's pages are taken only as it fills). */
@@ -65,7 +71,7 @@ export function pipeSizesToTry(limit: number, messageBytes: number, pipeMax: num
 }
 
 /** The main loop's signal pipe, by raising the probe signal with a listener in place. */
-export function findSignalPipe(deps: SignalPipeDeps): Result<{ fd: number; messageBytes: number }> | { ok: false; reason: string } {
+export function findSignalPipe(deps: SignalPipeDeps): Result<number> | { ok: false; reason: string } {
   const { libc } = deps;
   if (!libc.raise || !libc.pipeBytes) return { ok: false, reason: 'no raise/ioctl binding' };
   const pipes = deps.ownPipes();
@@ -76,14 +82,14 @@ export function findSignalPipe(deps: SignalPipeDeps): Result<{ fd: number; messa
   });
   if (!listened) return { ok: false, reason: 'no libuv signal handle to probe with' };
   if (raised && !raised.ok) return { ok: false, reason: `${raised.call} failed: ${raised.code}` };
-  const grew: { fd: number; by: number }[] = [];
+  const grew: number[] = [];
   pipes.forEach((fd, i) => {
     const a = before[i];
     const b = libc.pipeBytes!(fd);
-    if (a.ok && b.ok && b.value > a.value) grew.push({ fd, by: b.value - a.value });
+    if (a.ok && b.ok && b.value > a.value) grew.push(fd);
   });
   if (grew.length !== 1) return { ok: false, reason: `${grew.length} pipes changed when the probe signal was raised, not 1` };
-  return ok({ fd: grew[0].fd, messageBytes: grew[0].by });
+  return ok(grew[0]);
 }
 
 /** Finds libuv's signal pipe and gives it room for RLIMIT_SIGPENDING messages. Never throws. */
@@ -92,10 +98,11 @@ export function enlargeSignalPipe(deps: SignalPipeDeps): SignalPipe {
   if (!libc.setPipeSize || !libc.sigpendingLimit) return { ok: false, reason: 'no fcntl/getrlimit binding' };
   const limit = libc.sigpendingLimit();
   if (!limit.ok) return { ok: false, reason: `${limit.call} failed: ${limit.code}` };
-  if (pipeSizesToTry(limit.value, 16, undefined).length === 0) return { ok: false, reason: `RLIMIT_SIGPENDING ${limit.value} fits the default pipe` };
+  const messageBytes = MESSAGE_BYTES;
+  if (pipeSizesToTry(limit.value, messageBytes, undefined).length === 0) return { ok: false, reason: `RLIMIT_SIGPENDING ${limit.value} fits the default pipe` };
   const found = findSignalPipe(deps);
   if (!found.ok) return { ok: false, reason: 'reason' in found ? found.reason : `${found.call} failed: ${found.code}` };
-  const { fd, messageBytes } = found.value;
+  const fd = found.value;
   let last = '';
   let pipeMax: number | undefined;
   const sizes = pipeSizesToTry(limit.value, messageBytes, undefined);

@@ -66,6 +66,12 @@ describe('enlargeSignalPipe', () => {
     expect(r).toEqual({ ok: false, reason: 'fcntl(F_SETPIPE_SZ)(1048576) failed: EPERM' });
   });
 
+  it('takes a signal arriving during the probe (its message in the same pipe) in its stride', () => {
+    const { libc, deps } = setup();
+    libc.raiseWrites = { fd: 18, bytes: 32 };
+    expect(enlargeSignalPipe(deps)).toEqual({ ok: true, fd: 18, messageBytes: 16, capacity: 2 * 1024 * 1024, limit: 96365 });
+  });
+
   it('changes nothing when the probe is ambiguous or finds no pipe', () => {
     const a = setup();
     a.libc.raiseWrites = undefined;
