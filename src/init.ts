@@ -20,7 +20,9 @@ import type { Libc, Result } from './libc/types.js';
 import { createLogger, writeStderr, writeStdout, type Logger } from './log/log.js';
 import { execFailureCode } from './supervisor/core.js';
 import { startSupervisor, type Supervisor } from './supervisor/shell.js';
-import { listenToSignals, type SignalSource } from './supervisor/signal-source.js';
+import { listenToSignals, withTemporaryListener, type SignalSource } from './supervisor/signal-source.js';
+import { enlargeSignalPipe, type SignalPipeDeps } from './supervisor/signal-pipe.js';
+import { describeTaskLimit, parsePidsMax, pidsCgroupDirs, type PidsLimit } from './supervisor/task-limit.js';
 import { LICENSE, USAGE, VERSION, VERSION_LINE } from './texts.js';
 import { startEventStream } from './events/start.js';
 import { rawArgs } from './util/cmdline.js';
@@ -44,6 +46,13 @@ export interface InitDeps {
   isFdOpen(fd: number): boolean;
   /** Whether a path is an executable regular file (the PATH lookup of the ENOEXEC retry). */
   isExecutableFile(file: string): boolean;
+  /**
+   * After a spawn failed with EAGAIN: the pids cgroup limit that is reached,
+   * if one is, and how many tasks (threads) the init has.
+   */
+  readTaskLimit?(): { limit: PidsLimit | undefined; initTasks: number };
+  /** How to find libuv's signal pipe and its limits; absent: the pipe is left as it is. */
+  signalPipe?: Omit<SignalPipeDeps, 'libc'>;
 }
 
 export const defaultInitDeps: InitDeps = {
@@ -74,7 +83,66 @@ export const defaultInitDeps: InitDeps = {
       return false;
     }
   },
+  readTaskLimit() {
+    let initTasks = 3;
+    try {
+      initTasks = fs.readdirSync('/proc/self/task').length;
+    } catch {
+      // no /proc: Node's usual three
+    }
+    let dirs: string[] = [];
+    try {
+      dirs = pidsCgroupDirs(fs.readFileSync('/proc/self/cgroup', 'latin1'));
+    } catch {
+      return { limit: undefined, initTasks };
+    }
+    for (const dir of dirs) {
+      try {
+        const max = parsePidsMax(fs.readFileSync(`${dir}/pids.max`, 'latin1'));
+        const current = Number(fs.readFileSync(`${dir}/pids.current`, 'latin1').trim());
+        if (max !== undefined && current >= max) return { limit: { file: `${dir}/pids.max`, max, current }, initTasks };
+      } catch {
+        // not mounted here, or the root (no pids.max): look further up
+      }
+    }
+    return { limit: undefined, initTasks };
+  },
+  signalPipe: {
+    ownPipes,
+    withListener: withTemporaryListener,
+    pipeMaxSize() {
+      try {
+        const n = Number(fs.readFileSync('/proc/sys/fs/pipe-max-size', 'latin1').trim());
+        return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+  },
 };
+
+/** One descriptor of each pipe whose two ends this process holds (synchronous calls only: no libuv thread pool). */
+function ownPipes(): number[] {
+  const byInode = new Map<string, number[]>();
+  let names: string[];
+  try {
+    names = fs.readdirSync('/proc/self/fd');
+  } catch {
+    return [];
+  }
+  for (const name of names) {
+    try {
+      const target = fs.readlinkSync(`/proc/self/fd/${name}`);
+      if (!target.startsWith('pipe:')) continue;
+      const fds = byInode.get(target) ?? [];
+      fds.push(Number(name));
+      byInode.set(target, fds);
+    } catch {
+      // closed meanwhile (the directory's own descriptor)
+    }
+  }
+  return [...byInode.values()].filter((fds) => fds.length >= 2).map((fds) => fds[0]);
+}
 
 /** A fatal set-up error: logs one FATAL line and exits. */
 type Fatal = (message: string, code?: number) => never;
@@ -126,6 +194,8 @@ export function runInit(args: string[], deps: InitDeps = defaultInitDeps): Super
   const childPid = spawnChild(libc, logger, argv, options, deps, events);
   // From here on the child runs: nothing below may throw or exit on its own.
   logger.log('info', `Spawned child process '${argv[0].toString()}' with pid '${childPid}'`);
+  // Once the child runs, so that its start does not wait for this (about 0.7 ms).
+  if (deps.signalPipe) sizeSignalPipe(libc, logger, deps.signalPipe);
 
   const sup = startSupervisor(
     { childPid, graceMs: options.graceMs, expectedCodes: options.expectedCodes, warnOnReap: options.warnOnReap },
@@ -193,13 +263,54 @@ function spawnChild(libc: Libc, logger: Logger, argv: Buffer[], options: InitOpt
     if (file) r = libc.spawn({ ...req, argv: [Buffer.from('/bin/sh'), Buffer.from(file), ...argv.slice(1)] });
   }
   if (!r.ok) {
-    logger.log('fatal', `exec ${argv[0].toString()} failed: ${errnoMessage(r.errno)} (${r.code})`);
+    // EAGAIN from posix_spawn is the task limit (fork), never the program: say which limit and what the init needs.
+    const why = r.code === 'EAGAIN' && deps.readTaskLimit ? taskLimitHint(deps.readTaskLimit()) : '';
+    logger.log('fatal', `exec ${argv[0].toString()} failed: ${errnoMessage(r.errno)} (${r.code})${why}`);
     const code = execFailureCode(r.code, options.expectedCodes);
     events?.exit(code, 'exec-failed', r.code);
     return deps.exit(code, libc);
   }
   events?.spawn(r.value, r.value, argv, foregroundTty);
   return r.value;
+}
+
+/**
+ * Room in libuv's signal pipe for every signal the kernel may queue (see
+ * signal-pipe.ts). The probe listens to SIGTTIN for a moment, and closing
+ * that listener leaves SIGTTIN at its default action: ignore it again.
+ * Never throws, never exits: the child runs.
+ */
+function sizeSignalPipe(libc: Libc, logger: Logger, probe: Omit<SignalPipeDeps, 'libc'>): void {
+  let ignored = false;
+  const ignoreTtin = () => {
+    if (ignored) return;
+    ignored = true;
+    const r = libc.ignoreSignal(SIG.TTIN);
+    if (!r.ok) logger.log('warn', `${r.call}(SIGTTIN) failed: ${r.code}`);
+  };
+  try {
+    const p = enlargeSignalPipe({
+      libc,
+      ...probe,
+      // Ignored again as soon as the listener is closed: SIGTTIN's default action would stop the init.
+      withListener: (sig, fn) => {
+        try {
+          return probe.withListener(sig, fn);
+        } finally {
+          ignoreTtin();
+        }
+      },
+    });
+    if (p.ok) logger.log('trace', `Signal pipe (fd ${p.fd}) holds ${p.capacity / p.messageBytes} signals (RLIMIT_SIGPENDING ${p.limit})`);
+    else logger.log('debug', `Signal pipe left at its default size: ${p.reason}`);
+  } catch (e) {
+    logger.log('debug', `Signal pipe left at its default size: ${(e as Error)?.message ?? e}`);
+  }
+  ignoreTtin();
+}
+
+function taskLimitHint(t: { limit: PidsLimit | undefined; initTasks: number }): string {
+  return `: ${describeTaskLimit(t.limit, t.initTasks)}`;
 }
 
 function resolveInPath(name: string, deps: InitDeps): string | undefined {

@@ -28,6 +28,11 @@ const PR_SET_CHILD_SUBREAPER = 36;
 const PR_GET_CHILD_SUBREAPER = 37;
 
 const SIG_UNBLOCK = 1;
+// <asm-generic/ioctls.h>, <fcntl.h>, <sys/resource.h>
+const FIONREAD = 0x541b;
+const F_SETPIPE_SZ = 1031;
+const RLIMIT_SIGPENDING = 11;
+const RLIM_INFINITY = 0xffffffffffffffffn;
 const SIG_IGN = 1n;
 
 /** NUL-terminated copies and a final NULL: an argv or envp array. */
@@ -56,6 +61,10 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
   const _exit = c.func('void _exit(int status)');
   const waitid = c.func('int waitid(int idtype, int id, void *infop, int options)');
   const send = c.func('long send(int fd, void *buf, unsigned long len, int flags)');
+  const raise = c.func('int raise(int sig)');
+  const ioctl = c.func('int ioctl(int fd, unsigned long request, ...)');
+  const fcntl = c.func('int fcntl(int fd, int cmd, ...)');
+  const getrlimit = c.func('int getrlimit(int resource, void *rlim)');
 
   const attrInit = c.func('int posix_spawnattr_init(void *attr)');
   const attrDestroy = c.func('int posix_spawnattr_destroy(void *attr)');
@@ -204,6 +213,21 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
     sendNonBlocking(fd, data): Result<number> {
       const rc = Number(send(fd, data, data.length, MSG_DONTWAIT | MSG_NOSIGNAL));
       return rc === -1 ? fail('send', errno()) : ok(rc);
+    },
+    raise: (sig) => check('raise', raise(sig) === 0 ? 0 : -1),
+    pipeBytes(fd): Result<number> {
+      const out = Buffer.alloc(4);
+      return ioctl(fd, FIONREAD, 'void *', out) === -1 ? fail('ioctl(FIONREAD)', errno()) : ok(out.readInt32LE(0));
+    },
+    setPipeSize(fd, bytes): Result<number> {
+      const rc = fcntl(fd, F_SETPIPE_SZ, 'int', bytes);
+      return rc === -1 ? fail('fcntl(F_SETPIPE_SZ)', errno()) : ok(rc);
+    },
+    sigpendingLimit(): Result<number> {
+      const rlim = Buffer.alloc(16);
+      if (getrlimit(RLIMIT_SIGPENDING, rlim) === -1) return fail('getrlimit(RLIMIT_SIGPENDING)', errno());
+      const cur = rlim.readBigUInt64LE(0);
+      return ok(cur === RLIM_INFINITY ? Infinity : Number(cur));
     },
     waitid(options): Result<WaitidInfo> {
       siginfo.fill(0); // with WNOHANG and nothing waitable, si_pid stays 0

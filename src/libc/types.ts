@@ -75,6 +75,14 @@ export interface Libc {
    * flags alone. Optional: the event stream's writer for sockets.
    */
   sendNonBlocking?(fd: number, data: Buffer): Result<number>;
+  /** raise(sig): the signal to the calling thread (its handler has run when this returns). */
+  raise?(sig: number): Result<void>;
+  /** ioctl(fd, FIONREAD): the bytes waiting in a pipe (either end). */
+  pipeBytes?(fd: number): Result<number>;
+  /** fcntl(fd, F_SETPIPE_SZ, bytes): the pipe's capacity as the kernel set it (rounded up). */
+  setPipeSize?(fd: number, bytes: number): Result<number>;
+  /** getrlimit(RLIMIT_SIGPENDING): the soft limit of queued signals (Infinity when unlimited). */
+  sigpendingLimit?(): Result<number>;
 }
 
 export interface WaitidInfo {

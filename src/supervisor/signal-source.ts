@@ -14,6 +14,7 @@ interface SignalHandle {
   onsignal: (signum: number) => void;
   start(signum: number): number;
   unref(): void;
+  close(): void;
 }
 
 type SignalCtor = new () => SignalHandle;
@@ -54,4 +55,26 @@ export function listenToSignals(signals: number[], onSignal: (sig: number) => vo
     else unavailable.push(sig);
   }
   return { unavailable };
+}
+
+/**
+ * Runs fn while a libuv signal handle listens to sig in the main loop (its
+ * callback does nothing), then closes the handle. False, without running fn,
+ * when no such handle can be made (no internals). A message the handle's
+ * signal left in the loop's pipe is skipped by libuv once the handle is
+ * closed.
+ */
+export function withTemporaryListener(sig: number, fn: () => void): boolean {
+  const Signal = internalSignalCtor();
+  if (!Signal) return false;
+  const h = new Signal();
+  h.onsignal = () => {};
+  if (h.start(sig) !== 0) return false;
+  h.unref();
+  try {
+    fn();
+  } finally {
+    h.close();
+  }
+  return true;
 }

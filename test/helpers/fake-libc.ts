@@ -53,6 +53,10 @@ export const SYSCALL_NAMES: Readonly<Record<LibcCall, string>> = {
   waitid: 'waitid',
   sendNonBlocking: 'send',
   exitNow: '_exit',
+  raise: 'raise',
+  pipeBytes: 'ioctl(FIONREAD)',
+  setPipeSize: 'fcntl(F_SETPIPE_SZ)',
+  sigpendingLimit: 'getrlimit(RLIMIT_SIGPENDING)',
 };
 
 /** `ENOENT` -> 2, from the same table errno.ts names numbers with. */
@@ -94,6 +98,14 @@ export class FakeLibc implements Libc {
   processName = '';
   readonly ignored = new Set<number>();
   readonly unblocked = new Set<number>();
+  /** Pipes by descriptor: the bytes in them and their capacity (F_SETPIPE_SZ). */
+  readonly pipes = new Map<number, { bytes: number; capacity: number }>();
+  /** raise(sig) writes this many bytes into the pipe on this descriptor (libuv's handler), if set. */
+  raiseWrites?: { fd: number; bytes: number };
+  /** getrlimit(RLIMIT_SIGPENDING) */
+  sigpending = 96365;
+  /** /proc/sys/fs/pipe-max-size, above which F_SETPIPE_SZ fails with EPERM (as without CAP_SYS_RESOURCE). */
+  pipeMax = Infinity;
   /** Applied to every spawned child before spawn returns (to give it signal reactions). */
   onSpawn?: (child: FakeProcess) => void;
 
@@ -302,6 +314,42 @@ export class FakeLibc implements Libc {
     if (d.kind === 'exited') return ok({ pid: zpid, code: CLD_EXITED, status: d.code });
     if (d.kind === 'signaled') return ok({ pid: zpid, code: d.core ? CLD_DUMPED : CLD_KILLED, status: d.signal });
     return ok({ pid: zpid, code: 0, status: d.raw });
+  }
+
+  raise(sig: number): Result<void> {
+    this.record('raise', [sig]);
+    const s = this.scripted<void>('raise');
+    if (s) return s;
+    const w = this.raiseWrites;
+    const p = w && this.pipes.get(w.fd);
+    if (p) p.bytes += w.bytes;
+    return ok(undefined);
+  }
+
+  pipeBytes(fd: number): Result<number> {
+    this.record('pipeBytes', [fd]);
+    const s = this.scripted<number>('pipeBytes');
+    if (s) return s;
+    const p = this.pipes.get(fd);
+    return p ? ok(p.bytes) : sysError('pipeBytes', 'EBADF');
+  }
+
+  setPipeSize(fd: number, bytes: number): Result<number> {
+    this.record('setPipeSize', [fd, bytes]);
+    const s = this.scripted<number>('setPipeSize');
+    if (s) return s;
+    const p = this.pipes.get(fd);
+    if (!p) return sysError('setPipeSize', 'EBADF');
+    if (bytes > this.pipeMax) return sysError('setPipeSize', 'EPERM');
+    let size = 4096;
+    while (size < bytes) size *= 2;
+    p.capacity = size;
+    return ok(size);
+  }
+
+  sigpendingLimit(): Result<number> {
+    this.record('sigpendingLimit', []);
+    return this.scripted<number>('sigpendingLimit') ?? ok(this.sigpending);
   }
 
   // --- internals -----------------------------------------------------------

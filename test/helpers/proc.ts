@@ -52,15 +52,16 @@ export function addonBeside(): string {
   return path.join(path.dirname(BIN), f);
 }
 
-let fixturePath: string | undefined;
+const compiled = new Map<string, string>();
 
-/** The compiled fixture.c (cached by source hash; built once per machine). */
-export function fixture(): string {
-  if (fixturePath) return fixturePath;
-  const src = path.join(HELPERS, 'fixture.c');
+/** A C program of test/helpers/integration, compiled (cached by source hash; built once per machine). */
+export function compiledHelper(name: string): string {
+  const cached = compiled.get(name);
+  if (cached) return cached;
+  const src = path.join(HELPERS, `${name}.c`);
   const hash = crypto.createHash('sha256').update(fs.readFileSync(src)).digest('hex').slice(0, 12);
-  const dir = path.join(os.tmpdir(), `tini-ts-it-fixture-${hash}`);
-  const out = path.join(dir, 'fixture');
+  const dir = path.join(os.tmpdir(), `tini-ts-it-${name}-${hash}`);
+  const out = path.join(dir, name);
   if (!fs.existsSync(out)) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
     fs.chmodSync(dir, 0o755);
@@ -69,8 +70,13 @@ export function fixture(): string {
     if (r.status !== 0) throw new Error(`gcc failed for ${src}: ${r.stderr || r.error}`);
     fs.renameSync(tmp, out);
   }
-  fixturePath = out;
+  compiled.set(name, out);
   return out;
+}
+
+/** The compiled fixture.c. */
+export function fixture(): string {
+  return compiledHelper('fixture');
 }
 
 // ---------------------------------------------------------------------------

@@ -36,6 +36,8 @@ interface Options {
   executables?: string[];
   createLibcError?: Error;
   unavailable?: number[];
+  signalPipe?: InitDeps['signalPipe'];
+  readTaskLimit?: InitDeps['readTaskLimit'];
 }
 
 interface Outcome {
@@ -118,6 +120,8 @@ function runWith(args: string[], o: Options = {}): Outcome {
     },
     isFdOpen: (fd) => (o.openFds ?? [0, 1, 2]).includes(fd),
     isExecutableFile: (file) => (o.executables ?? []).includes(file),
+    signalPipe: o.signalPipe,
+    readTaskLimit: o.readTaskLimit,
   };
   try {
     out.sup = runInit(args, deps);
@@ -498,5 +502,60 @@ describe('after the spawn', () => {
     r.libc.exit(child.pid, exitedStatus(9));
     r.deliver(SIG.CHLD);
     expect(r.laterExits).toEqual([9]);
+  });
+});
+
+describe('the signal pipe', () => {
+  it('is sized once the child runs, then SIGTTIN is ignored again (the probe listened to it); a failure is only a debug line', () => {
+    const libc = new FakeLibc();
+    libc.pipes.set(18, { bytes: 0, capacity: 65536 });
+    libc.raiseWrites = { fd: 18, bytes: 16 };
+    const r = runWith(['-vvvv', 'app'], {
+      libc,
+      signalPipe: { ownPipes: () => [18], withListener: (_sig, fn) => (fn(), true), pipeMaxSize: () => undefined },
+    });
+    expect(r.code).toBeUndefined();
+    const names = callNames(libc);
+    expect(names.indexOf('setPipeSize')).toBeGreaterThan(names.indexOf('spawn'));
+    // SIGTTIN is ignored again right after the probe, before the pipe is resized.
+    expect(names.lastIndexOf('ignoreSignal')).toBeGreaterThan(names.indexOf('raise'));
+    expect(names.lastIndexOf('ignoreSignal')).toBeLessThan(names.indexOf('setPipeSize'));
+    expect(libc.callsOf('ignoreSignal').at(-1)).toEqual([SIG.TTIN]);
+    expect(names.filter((n) => n === 'ignoreSignal')).toHaveLength(3);
+    expect(libc.pipes.get(18)!.capacity).toBe(2 * 1024 * 1024);
+    expect(r.logger!.messages('trace')).toContain('Signal pipe (fd 18) holds 131072 signals (RLIMIT_SIGPENDING 96365)');
+
+    const failing = new FakeLibc();
+    failing.failAlways('sigpendingLimit', 'EPERM');
+    const f = runWith(['-vvv', 'app'], {
+      libc: failing,
+      signalPipe: { ownPipes: () => [], withListener: () => false, pipeMaxSize: () => undefined },
+    });
+    expect(f.code).toBeUndefined();
+    expect(f.spawns).toHaveLength(1);
+    expect(failing.callsOf('ignoreSignal').at(-1)).toEqual([SIG.TTIN]);
+    expect(f.logger!.messages('debug')).toContain('Signal pipe left at its default size: getrlimit(RLIMIT_SIGPENDING) failed: EPERM');
+  });
+});
+
+describe('a spawn refused by the task limit (EAGAIN)', () => {
+  it('one FATAL line names the pids limit reached and what the init needs; exit 1', () => {
+    const libc = new FakeLibc().failNext('spawn', 'EAGAIN');
+    const r = runWith(['app'], { libc, readTaskLimit: () => ({ limit: { file: '/sys/fs/cgroup/pids/t/pids.max', max: 3, current: 3 }, initTasks: 3 }) });
+    expect(r.code).toBe(1);
+    expect(r.fatal).toEqual([
+      "exec app failed: Resource temporarily unavailable (EAGAIN): the pids limit is reached (/sys/fs/cgroup/pids/t/pids.max: 3, 3 in use); " +
+        "the init takes 3 tasks (Node's main thread and its helper threads) and the program at least 1 more, so pids.max must be at least 4",
+    ]);
+  });
+  it('without a pids limit reached, names RLIMIT_NPROC and threads-max; other errors look nowhere', () => {
+    const libc = new FakeLibc().failNext('spawn', 'EAGAIN');
+    const r = runWith(['app'], { libc, readTaskLimit: () => ({ limit: undefined, initTasks: 3 }) });
+    expect(r.code).toBe(1);
+    expect(r.fatal[0]).toMatch(/^exec app failed: Resource temporarily unavailable \(EAGAIN\): the process or thread limit is reached \(RLIMIT_NPROC/);
+    let asked = false;
+    const e = runWith(['app'], { libc: new FakeLibc().failNext('spawn', 'ENOMEM'), readTaskLimit: () => ((asked = true), { limit: undefined, initTasks: 3 }) });
+    expect(e.fatal).toEqual(['exec app failed: Cannot allocate memory (ENOMEM)']);
+    expect(asked).toBe(false);
   });
 });
