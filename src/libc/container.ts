@@ -39,6 +39,7 @@ const SECCOMP_MODE_FILTER = 2;
 const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 
 export const S_IFCHR = 0o020000;
+export const S_IFIFO = 0o010000;
 
 /** <sys/resource.h> RLIMIT_* numbers on Linux. */
 export const RLIMIT: Readonly<Record<string, number>> = {
@@ -61,6 +62,8 @@ export interface ContainerLibc {
   pivotRoot(newRoot: string): Result<void>;
   chdir(path: string): Result<void>;
   setrlimit(resource: number, soft: number, hard: number): Result<void>;
+  /** prlimit(pid, resource, new, old): sets (unless `set` is null) and returns the old limits (0: this process). */
+  prlimit(pid: number, resource: number, set: { soft: number; hard: number } | null): Result<{ soft: number; hard: number }>;
   /** Calling thread only. */
   setgroups(gids: number[]): Result<void>;
   setresgid(gid: number): Result<void>;
@@ -95,6 +98,7 @@ export function createContainerLibc(koffi: Koffi = loadKoffi()): ContainerLibc {
   const syscall = c.func('long syscall(long number, ...)');
   const prctl = c.func('int prctl(int option, ...)');
   const fcntl = c.func('int fcntl(int fd, int cmd, int arg)');
+  const prlimit = c.func('int prlimit(int pid, int resource, void *new_limit, void *old_limit)');
   const fexecve = c.func('int fexecve(int fd, void **argv, void **envp)');
   const fprog = koffi.struct('tini_ts_sock_fprog', { len: 'unsigned short', filter: 'void *' });
   const fprogPtr = koffi.pointer(fprog);
@@ -123,6 +127,19 @@ export function createContainerLibc(koffi: Koffi = loadKoffi()): ContainerLibc {
       b.writeBigUInt64LE(big(soft), 0);
       b.writeBigUInt64LE(big(hard), 8);
       return check('setrlimit', setrlimit(resource, b));
+    },
+    prlimit(pid, resource, set) {
+      const big = (v: number) => (v >= 2 ** 63 ? 0xffffffffffffffffn : BigInt(v));
+      const num = (v: bigint) => (v >= 2n ** 63n ? RLIM_INFINITY : Number(v));
+      let b: Buffer | null = null;
+      if (set) {
+        b = Buffer.alloc(16);
+        b.writeBigUInt64LE(big(set.soft), 0);
+        b.writeBigUInt64LE(big(set.hard), 8);
+      }
+      const old = Buffer.alloc(16);
+      if (prlimit(pid, resource, b, old) === -1) return fail(`prlimit(${pid})`, errno());
+      return ok({ soft: num(old.readBigUInt64LE(0)), hard: num(old.readBigUInt64LE(8)) });
     },
     setgroups(gids) {
       const b = Buffer.alloc(Math.max(4, gids.length * 4));

@@ -113,7 +113,12 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
   /** For posix_spawn*, which return the error number itself. */
   const checkRc = (call: string, rc: number): SysError | undefined => (rc === 0 ? undefined : fail(call, rc));
 
-  function spawn(req: SpawnRequest): Result<number> {
+  // Declared on first use: the gated spawn (an explicit file action, run on the libuv pool).
+  let faAddopen: ((fa: Buffer, fd: number, path: string, oflag: number, mode: number) => number) | undefined;
+  let spawnpPool: { async: (...args: unknown[]) => void } | undefined;
+
+  /** posix_spawn's attributes and file actions for a request; `release` frees them. */
+  function prepareSpawn(req: SpawnRequest): Result<{ attr: Buffer; fa: Buffer; argv: (Buffer | null)[]; file: Buffer | string; release(): void }> {
     const attr = Buffer.alloc(SIZEOF_SPAWNATTR);
     const fa = Buffer.alloc(SIZEOF_FILE_ACTIONS);
     const e1 = checkRc('posix_spawnattr_init', attrInit(attr));
@@ -123,39 +128,59 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
       attrDestroy(attr);
       return e2;
     }
+    const release = () => {
+      faDestroy(fa);
+      attrDestroy(attr);
+    };
+    const failed = (e: SysError) => {
+      release();
+      return e;
+    };
+    let flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    if (req.newProcessGroup) flags |= POSIX_SPAWN_SETPGROUP;
+    const err =
+      checkRc('posix_spawnattr_setflags', attrSetflags(attr, flags)) ??
+      checkRc('posix_spawnattr_setpgroup', attrSetpgroup(attr, 0)) ??
+      checkRc('posix_spawnattr_setsigmask', attrSetsigmask(attr, Buffer.alloc(SIZEOF_SIGSET))) ??
+      // Every bit, not sigfillset(): glibc leaves its internal 32/33 out of
+      // sigfillset, and posix_spawn would then keep them ignored in the child.
+      checkRc('posix_spawnattr_setsigdefault', attrSetsigdefault(attr, Buffer.alloc(SIZEOF_SIGSET, 0xff)));
+    if (err) return failed(err);
+    if (req.gate !== undefined) {
+      // First of all: the child waits in this open until the parent opens the pipe for writing.
+      faAddopen ??= c.func('int posix_spawn_file_actions_addopen(void *fa, int fd, const char *path, int oflag, unsigned int mode)');
+      const e = checkRc('posix_spawn_file_actions_addopen', faAddopen(fa, Math.max(2, ...req.passFds) + 1, `/proc/self/fd/${req.gate}`, 0 /* O_RDONLY */, 0));
+      if (e) return failed(e);
+    }
+    // dup2(fd, fd) clears the FD_CLOEXEC that Node sets on stdio at start-up.
+    for (const fd of req.passFds) {
+      const e = checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, fd, fd));
+      if (e) return failed(e);
+    }
+    // Nothing else the init holds or inherited reaches the child.
+    if (faAddclosefrom) {
+      const e = checkRc('posix_spawn_file_actions_addclosefrom_np', faAddclosefrom(fa, Math.max(2, ...req.passFds) + 1));
+      if (e) return failed(e);
+    }
+    if (req.foregroundTty && faAddtcsetpgrp) {
+      const e = checkRc('posix_spawn_file_actions_addtcsetpgrp_np', faAddtcsetpgrp(fa, 0));
+      if (e) return failed(e);
+    }
+    if (req.cwd !== undefined) {
+      const chdir = addchdir();
+      if (!chdir) return failed(fail('posix_spawn_file_actions_addchdir_np', ERRNO.ENOSYS));
+      const e = checkRc('posix_spawn_file_actions_addchdir_np', chdir(fa, req.cwd));
+      if (e) return failed(e);
+    }
+    const argv = cstrings(req.argv);
+    return ok({ attr, fa, argv, file: req.file ?? argv[0]!, release });
+  }
+
+  function spawn(req: SpawnRequest): Result<number> {
+    const p = prepareSpawn(req);
+    if (!p.ok) return p;
+    const { attr, fa, argv, file, release } = p.value;
     try {
-      let flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-      if (req.newProcessGroup) flags |= POSIX_SPAWN_SETPGROUP;
-      const err =
-        checkRc('posix_spawnattr_setflags', attrSetflags(attr, flags)) ??
-        checkRc('posix_spawnattr_setpgroup', attrSetpgroup(attr, 0)) ??
-        checkRc('posix_spawnattr_setsigmask', attrSetsigmask(attr, Buffer.alloc(SIZEOF_SIGSET))) ??
-        // Every bit, not sigfillset(): glibc leaves its internal 32/33 out of
-        // sigfillset, and posix_spawn would then keep them ignored in the child.
-        checkRc('posix_spawnattr_setsigdefault', attrSetsigdefault(attr, Buffer.alloc(SIZEOF_SIGSET, 0xff)));
-      if (err) return err;
-      // dup2(fd, fd) clears the FD_CLOEXEC that Node sets on stdio at start-up.
-      for (const fd of req.passFds) {
-        const e = checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, fd, fd));
-        if (e) return e;
-      }
-      // Nothing else the init holds or inherited reaches the child.
-      if (faAddclosefrom) {
-        const e = checkRc('posix_spawn_file_actions_addclosefrom_np', faAddclosefrom(fa, Math.max(2, ...req.passFds) + 1));
-        if (e) return e;
-      }
-      if (req.foregroundTty && faAddtcsetpgrp) {
-        const e = checkRc('posix_spawn_file_actions_addtcsetpgrp_np', faAddtcsetpgrp(fa, 0));
-        if (e) return e;
-      }
-      if (req.cwd !== undefined) {
-        const chdir = addchdir();
-        if (!chdir) return fail('posix_spawn_file_actions_addchdir_np', ERRNO.ENOSYS);
-        const e = checkRc('posix_spawn_file_actions_addchdir_np', chdir(fa, req.cwd));
-        if (e) return e;
-      }
-      const argv = cstrings(req.argv);
-      const file = req.file ?? argv[0]!;
       const pid = [0];
       let rc: number;
       if (req.env === undefined) rc = spawnp(pid, file, fa, attr, argv, koffi.decode(environSym, 'void *'));
@@ -165,9 +190,24 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
       }
       return rc === 0 ? ok(pid[0]) : fail('posix_spawnp', rc);
     } finally {
-      faDestroy(fa);
-      attrDestroy(attr);
+      release();
     }
+  }
+
+  /** spawn on a libuv pool thread: the main thread stays free while the child waits at its gate. */
+  function spawnAsync(req: SpawnRequest & { env: Buffer[] }, done: (r: Result<number>) => void): void {
+    const p = prepareSpawn(req);
+    if (!p.ok) return done(p);
+    const { attr, fa, argv, file, release } = p.value;
+    spawnpPool ??= c.func('int posix_spawnp(void *pid, const char *file, void *fa, void *attr, void **argv, void **envp)') as unknown as typeof spawnpPool;
+    const pid = Buffer.alloc(4);
+    const envp = cstrings(req.env);
+    spawnpPool!.async(pid, file, fa, attr, argv, envp, (e: unknown, rc: number) => {
+      release();
+      void envp; // kept alive until the call returns
+      if (e) done(fail('posix_spawnp', ERRNO.ENOMEM));
+      else done(rc === 0 ? ok(pid.readInt32LE(0)) : fail('posix_spawnp', rc));
+    });
   }
 
   const statusOut = [0];
@@ -176,6 +216,7 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
     getpid: () => getpid(),
     getpgrp: () => getpgrp(),
     spawn,
+    spawnAsync,
     kill: (pid, sig) => check('kill', kill(pid, sig)),
     waitpid(pid, options): Result<[number, WaitStatus]> {
       statusOut[0] = 0;

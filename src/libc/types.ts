@@ -38,6 +38,12 @@ export interface SpawnRequest {
   cwd?: string;
   /** The child's environment as NAME=VALUE byte strings; default: the init's own `environ`, byte for byte. */
   env?: Buffer[];
+  /**
+   * A pipe's read end (its write end closed): the child first opens it for
+   * reading through /proc/self/fd and waits there, before exec, until the
+   * parent opens it for writing (see spawnAsync).
+   */
+  gate?: number;
 }
 
 export interface Libc {
@@ -45,6 +51,8 @@ export interface Libc {
   getpgrp(): number;
   /** posix_spawnp with an empty signal mask and default dispositions for every signal. */
   spawn(req: SpawnRequest): Result<number>;
+  /** spawn from a libuv pool thread (the calling thread is not held while a gated child waits); `tini-ts run` only. */
+  spawnAsync?(req: SpawnRequest & { env: Buffer[] }, done: (r: Result<number>) => void): void;
   kill(pid: number, sig: number): Result<void>;
   /** waitpid(pid, &status, options): value is [pid, status]; pid 0 means nothing to reap (WNOHANG). */
   waitpid(pid: number, options: number): Result<[number, WaitStatus]>;

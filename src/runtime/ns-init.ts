@@ -30,7 +30,7 @@
  * numbers them) to the descriptor the launcher handed over.
  */
 import fs from 'node:fs';
-import { createContainerLibc } from '../libc/container.js';
+import { S_IFIFO, createContainerLibc, type ContainerLibc } from '../libc/container.js';
 import { useAddonFd } from '../libc/koffi-native.js';
 import { createLibc } from '../libc/libc.js';
 import { CLONE, MS, createNsLibc, type NsLibc } from '../libc/ns.js';
@@ -46,7 +46,7 @@ import { listenToSignals } from '../supervisor/signal-source.js';
 import { decodeBytes, encodeFrame, readFrameSync } from './channel.js';
 import { applyRootfs, readCgroupMounts } from './rootfs/apply.js';
 import { INIT_TASKS, SUPERVISE_MODE, pidsMaxValue, type InitMessage, type LauncherMessage, type ProcessPlan, type SetupPlan } from './init-protocol.js';
-import { dropPrivileges, makeWorkdir, setRlimits, spawnWorkload } from './workload.js';
+import { dropPrivileges, limitChild, makeWorkdir, workloadRequest } from './workload.js';
 import { quickExit } from './quick-exit.js';
 
 export { INIT_MODE, SUPERVISE_MODE } from './init-protocol.js';
@@ -177,6 +177,7 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
   const cl = container || plan.process ? createContainerLibc() : null;
   // What the re-execution needs from the host, opened while it is in reach.
   const image = plan.process ? openImage(t) : null;
+  const gate = plan.process && plan.process.rlimits.length > 0 ? makeGate(cl!, t) : null;
   if (container) {
     const e = applyRootfs(container.ops, { ns, cl: cl!, root: container.root, cgroups: cgroupMounts });
     if (e) t.fatal(`setting up the root filesystem: ${e}`);
@@ -194,6 +195,7 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
   const dropped = dropPrivileges(spec, cl!);
   if (dropped) t.fatal(dropped);
   const inherited = [image.exe, ...image.libs];
+  if (gate !== null) t.must(cl!.keepOnExec(gate));
   for (const fd of [channel, addon, ...inherited]) t.must(cl!.keepOnExec(fd));
   // Node marks stdio close-on-exec at start-up: the workload's stdio must pass.
   for (const fd of [0, 1, 2]) cl!.keepOnExec(fd);
@@ -205,9 +207,35 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
   const argv = ['tini-ts', '--inhibit-cache', '--library-path', '/dev/null/', '--preload', image.libs.map(fdPath).join(' ')];
   argv.push('--argv0', 'tini-ts', fdPath(image.exe));
   if (!isSea()) argv.push(process.argv[1]); // development: node runs the script again
-  argv.push(SUPERVISE_MODE, String(channel), String(addon), inherited.join(','));
-  const r = cl!.fexecve(image.loader, argv.map((a) => Buffer.from(a)), []);
+  argv.push(SUPERVISE_MODE, String(channel), String(addon), inherited.join(','), String(gate ?? ''));
+  // One libuv pool thread at most (the gated spawn's): fewer tasks against pids.max.
+  const r = cl!.fexecve(image.loader, argv.map((a) => Buffer.from(a)), [Buffer.from('UV_THREADPOOL_SIZE=1')]);
   t.fatal(`cannot re-execute the init with the workload's credentials: ${r.ok ? '?' : `${r.call} failed: ${r.code}`}`);
+}
+
+/**
+ * The workload's start gate: a FIFO (an anonymous pipe would not do: opening
+ * one through /proc never waits for a partner), unlinked at once and kept as
+ * an O_PATH descriptor. The spawned child opens it for reading and waits
+ * there, before exec, until the supervising stage has set its rlimits and
+ * opens it for writing. Mode 0666: the stage and the workload may have
+ * another uid than the one creating it; nothing but this descriptor reaches it.
+ */
+function makeGate(cl: ContainerLibc, t: Tools): number {
+  let dir: string | null = null;
+  try {
+    dir = fs.mkdtempSync('/tmp/tini-ts-gate-');
+    const fifo = `${dir}/gate`;
+    t.must(cl.mknod(fifo, S_IFIFO | 0o666, 0, 0));
+    fs.chmodSync(fifo, 0o666); // past the umask
+    const fd = fs.openSync(fifo, O_PATH);
+    fs.unlinkSync(fifo);
+    return fd;
+  } catch (e) {
+    return t.fatal(`cannot make the workload's start gate: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  } finally {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -234,9 +262,10 @@ function openImage(t: Tools): { exe: number; loader: number; libs: number[] } {
   }
 }
 
-/** Stage 2: `__run-supervise CHANNEL ADDON INHERITED`, after stage 1's fexecve. */
+/** Stage 2: `__run-supervise CHANNEL ADDON INHERITED [GATE]`, after stage 1's fexecve. */
 export function runSupervisor(args: string[]): void {
   const { channel } = descriptors(args);
+  gateFd = args[3] ? Number(args[3]) : null;
   // The binary and libraries the loader needed: nothing of the host stays open.
   for (const fd of (args[2] ?? '').split(',').filter(Boolean)) fs.closeSync(Number(fd));
   const t = tools(channel, 1);
@@ -263,6 +292,8 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
   let onSignal: (sig: number) => void = () => {};
   listenToSignals([...forwardableSignals(), SIG.CHLD], (sig) => onSignal(sig));
   t.must(libc.unblockSignals([...forwardableSignals(), SIG.CHLD]));
+  // The gated spawn (see below) runs on the libuv pool: its thread is one of the init's tasks.
+  if (plan.rlimits.length > 0) fs.access('/', () => {});
   // PDEATHSIG is set: if the launcher died before, nobody reads the channel
   // any more; give up now rather than run an unsupervised program.
   if (!t.send({ kind: 'ready', initTasks: mainThreadOnly ? 1 : taskCount() })) t.exit(125);
@@ -279,41 +310,105 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
     });
   }
 
+  const early: number[] = [];
   const argv = decodeBytes(plan.argv);
-  if (plan.rlimits.length > 0) {
-    const e = setRlimits(plan.rlimits, createContainerLibc());
-    if (e) t.fatal(`setting up the workload's process: ${e}`);
+  const w = workloadRequest({ argv, env: decodeBytes(plan.env), cwd: plan.cwd, programMustExist: plan.programMustExist, homeOf: plan.homeOf });
+  if (w.kind === 'error') return t.fatal(w.message);
+  if (plan.rlimits.length === 0) {
+    started(libc.spawn(w.req));
+    return;
   }
-  const w = spawnWorkload(
-    { argv, env: decodeBytes(plan.env), cwd: plan.cwd, programMustExist: plan.programMustExist, homeOf: plan.homeOf },
-    (req) => libc.spawn(req),
-  );
-  if (w.kind === 'error') t.fatal(w.message);
-  if (w.kind === 'exec-error') {
-    const exitCode = execFailureCode(w.code, new Set());
-    logger.log('fatal', `exec ${argv[0].toString()} failed: ${w.code}`);
-    events?.exit(exitCode, 'exec-failed', w.code);
-    t.send({ kind: 'exec-error', code: w.code, exitCode });
-    t.exit(exitCode);
-  }
-  const childPid = (w as { pid: number }).pid;
-  // From here on the child runs: nothing below may throw or exit on its own.
-  t.send({ kind: 'spawned' });
-  events?.spawn(childPid, childPid, argv, false);
-  const sup = startSupervisor(
-    { childPid, graceMs: plan.graceMs, expectedCodes: new Set(), warnOnReap: false },
-    {
-      libc,
-      logger,
-      events,
-      now: () => Number(process.hrtime.bigint()) / 1e6,
-      exit: (code) => {
-        if (sup.state.mainStatus !== null) t.send({ kind: 'status', status: sup.state.mainStatus });
-        t.exit(code);
+  // The workload's rlimits are its own (the init keeps its): the child waits
+  // at a gate before exec while this thread sets them with prlimit(2). The
+  // spawn runs on the libuv pool, as posix_spawn holds its calling thread
+  // until the child has exec'd. Signals meanwhile wait in `early`.
+  onSignal = (sig) => early.push(sig);
+  const cl = createContainerLibc();
+  if (gateFd === null) return t.fatal('no start gate for the workload (the init was not re-executed)');
+  const gateRead = gateFd;
+  let result: Result<number> | null = null;
+  libc.spawnAsync!({ ...w.req, gate: gateRead }, (r) => {
+    result = r;
+  });
+  const deadline = Date.now() + GATE_MS;
+  const poll = () => {
+    if (result) {
+      t.ns!.close(gateRead);
+      return started(result); // failed before the gate, or passed it
+    }
+    const child = onlyChild();
+    if (child === null) {
+      if (Date.now() > deadline) return t.fatal(`the workload's process did not reach its start within ${GATE_MS / 1000}s`);
+      return void setImmediate(poll);
+    }
+    const e = limitChild(child, plan.rlimits, cl);
+    if (e) {
+      libc.kill(child, SIG.KILL);
+      t.fatal(`setting up the workload's process: ${e}`);
+    }
+    try {
+      fs.closeSync(fs.openSync(`/proc/self/fd/${gateRead}`, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+    } catch (err) {
+      // ENXIO: the child exists but has not reached its open yet.
+      if ((err as NodeJS.ErrnoException).code === 'ENXIO' && Date.now() < deadline) return void setImmediate(poll);
+      libc.kill(child, SIG.KILL);
+      t.fatal(`opening the workload's start gate: ${(err as NodeJS.ErrnoException).code}`);
+    }
+    gateOpened = true;
+    setImmediate(poll);
+  };
+  let gateOpened = false;
+  const onlyChild = (): number | null => {
+    if (gateOpened) return null;
+    for (const task of fs.readdirSync('/proc/self/task')) {
+      const kids = readOr(`/proc/self/task/${task}/children`).trim();
+      if (kids !== '') return Number(kids.split(' ')[0]);
+    }
+    return null;
+  };
+  poll();
+
+  function started(r: Result<number>): void {
+    if (!r.ok) {
+      const exitCode = execFailureCode(r.code, new Set());
+      logger.log('fatal', `exec ${argv[0].toString()} failed: ${r.code}`);
+      events?.exit(exitCode, 'exec-failed', r.code);
+      t.send({ kind: 'exec-error', code: r.code, exitCode });
+      t.exit(exitCode);
+    }
+    const childPid = (r as { value: number }).value;
+    // From here on the child runs: nothing below may throw or exit on its own.
+    t.send({ kind: 'spawned' });
+    events?.spawn(childPid, childPid, argv, false);
+    const sup = startSupervisor(
+      { childPid, graceMs: plan.graceMs, expectedCodes: new Set(), warnOnReap: false },
+      {
+        libc,
+        logger,
+        events,
+        now: () => Number(process.hrtime.bigint()) / 1e6,
+        exit: (code) => {
+          if (sup.state.mainStatus !== null) t.send({ kind: 'status', status: sup.state.mainStatus });
+          t.exit(code);
+        },
       },
-    },
-  );
-  onSignal = (sig) => sup.onSignal(sig);
+    );
+    onSignal = (sig) => sup.onSignal(sig);
+    for (const sig of early.splice(0)) sup.onSignal(sig);
+  }
+}
+
+const GATE_MS = 10_000;
+const O_PATH = 0o10000000;
+/** The start gate stage 1 made (see makeGate); null without rlimits. */
+let gateFd: number | null = null;
+
+function readOr(file: string): string {
+  try {
+    return fs.readFileSync(file, 'latin1');
+  } catch {
+    return '';
+  }
 }
 
 /**

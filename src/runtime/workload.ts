@@ -3,9 +3,8 @@
  *
  * dropPrivileges (the privileged stage, inside the container after
  * pivot_root): the working directory is created, then credentials,
- * capabilities, no_new_privs, rlimits and seccomp are applied to the main
- * thread, in runc's order (finalizeNamespace / setupUser, adapted):
- *   1. rlimits, then PR_SET_DUMPABLE 0;
+ * capabilities, no_new_privs and seccomp are applied to the main thread, in runc's order (finalizeNamespace / setupUser, adapted):
+ *   1. hard rlimits raised where the workload's are higher, PR_SET_DUMPABLE 0;
  *   2. seccomp first if no_new_privs is off (installing a filter then needs
  *      CAP_SYS_ADMIN, which the drop below may remove);
  *   3. bounding set drop (needs CAP_SETPCAP, so before capset);
@@ -23,7 +22,7 @@
 import fs from 'node:fs';
 import type { ContainerLibc } from '../libc/container.js';
 import { RLIMIT } from '../libc/container.js';
-import type { Libc, Result } from '../libc/types.js';
+import type { Result, SpawnRequest } from '../libc/types.js';
 import { CAPABILITIES, capabilityWords } from './hardening/capabilities.js';
 import { findProgram, resolveCredentials, withHome, type ProcessSpec } from './process.js';
 
@@ -72,13 +71,34 @@ export function makeWorkdir(cwd: string): string | null {
   }
 }
 
-/** setrlimit for each; an error text, or null. */
-export function setRlimits(rlimits: ProcessSpec['rlimits'], cl: ContainerLibc): string | null {
+/**
+ * Rlimits are the workload's alone: the init keeps its own (V8 aborts under a
+ * small RLIMIT_AS, and the init needs its descriptors). The privileged stage
+ * only raises its hard limits where the workload's are higher (that needs
+ * CAP_SYS_RESOURCE, which the supervising stage may lack); the supervising
+ * stage then sets the exact limits on the child with prlimit(2) while the
+ * child waits at its gate, before exec (see ns-init.ts).
+ */
+export function raiseHardLimits(rlimits: ProcessSpec['rlimits'], cl: ContainerLibc): string | null {
   for (const l of rlimits) {
     const n = RLIMIT[l.type];
     if (n === undefined) return `unknown rlimit ${l.type}`;
-    const r = cl.setrlimit(n, l.soft, l.hard);
-    if (!r.ok) return `${r.call}(${l.type}) failed: ${r.code}`;
+    const cur = cl.prlimit(0, n, null);
+    if (!cur.ok) return `${cur.call}(${l.type}) failed: ${cur.code}`;
+    if (l.hard <= cur.value.hard) continue;
+    const r = cl.prlimit(0, n, { soft: cur.value.soft, hard: l.hard });
+    if (!r.ok) return `raising the hard ${l.type} limit to ${l.hard}: ${r.call} failed: ${r.code}`;
+  }
+  return null;
+}
+
+/** The workload's exact rlimits on the (gated) child; an error text, or null. */
+export function limitChild(pid: number, rlimits: ProcessSpec['rlimits'], cl: ContainerLibc): string | null {
+  for (const l of rlimits) {
+    const n = RLIMIT[l.type];
+    if (n === undefined) return `unknown rlimit ${l.type}`;
+    const r = cl.prlimit(pid, n, { soft: l.soft, hard: l.hard });
+    if (!r.ok) return `setting the ${l.type} limit: ${r.call} failed: ${r.code}`;
   }
   return null;
 }
@@ -89,7 +109,7 @@ export function dropPrivileges(spec: ProcessSpec, cl: ContainerLibc): string | n
   if (typeof creds === 'string') return creds;
   const must = (r: Result<unknown>, ignore: string[] = []): string | null => (r.ok || ignore.includes(r.code) ? null : `${r.call} failed: ${r.code}`);
   const seccomp = spec.seccomp === null ? null : Buffer.from(spec.seccomp, 'base64');
-  const steps: (() => string | null)[] = [() => setRlimits(spec.rlimits, cl)];
+  const steps: (() => string | null)[] = [() => raiseHardLimits(spec.rlimits, cl)];
   steps.push(() => must(cl.setDumpable(false)));
   if (seccomp && !spec.noNewPrivs) steps.push(() => must(cl.installSeccomp(seccomp)));
   const caps = spec.caps;
@@ -132,8 +152,8 @@ export interface WorkloadSpec {
   homeOf?: ProcessSpec['user'];
 }
 
-/** Spawns the workload in a new process group, stdio passed, everything else closed. */
-export function spawnWorkload(w: WorkloadSpec, spawn: Libc['spawn']): WorkloadStart {
+/** The spawn request for the workload (new process group, stdio passed, everything else closed), or the reason it cannot start. */
+export function workloadRequest(w: WorkloadSpec): { kind: 'error'; message: string } | { kind: 'request'; req: SpawnRequest & { env: Buffer[] } } {
   let env = w.env;
   if (w.homeOf !== undefined && !env.some((e) => e.subarray(0, 5).toString() === 'HOME=')) {
     const creds = resolveCredentials({ user: w.homeOf, groupAdd: [] }, readOr('/etc/passwd', ''), readOr('/etc/group', ''));
@@ -141,14 +161,12 @@ export function spawnWorkload(w: WorkloadSpec, spawn: Libc['spawn']): WorkloadSt
   }
   const cwd = w.cwd ?? process.cwd();
   const name = w.argv[0].toString();
-  const envText = env.map((e) => e.toString());
-  const program = findProgram(name, envText, cwd, isExecutable);
+  const program = findProgram(name, env.map((e) => e.toString()), cwd, isExecutable);
   if (program === null && w.programMustExist) {
     return { kind: 'error', message: `${name}: not found in the root filesystem${name.includes('/') ? '' : ' (along PATH)'}` };
   }
   // No PATH search of the init's own: the program found above (absolute), or
   // the name as given, relative to the working directory (as execve takes it).
   const file = program ?? (name.includes('/') ? name : `./${name}`);
-  const r = spawn({ file, argv: w.argv, env, cwd, newProcessGroup: true, foregroundTty: false, passFds: [0, 1, 2] });
-  return r.ok ? { kind: 'spawned', pid: r.value } : { kind: 'exec-error', code: r.code };
+  return { kind: 'request', req: { file, argv: w.argv, env, cwd, newProcessGroup: true, foregroundTty: false, passFds: [0, 1, 2] } };
 }

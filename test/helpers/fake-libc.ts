@@ -41,6 +41,7 @@ export const SYSCALL_NAMES: Readonly<Record<LibcCall, string>> = {
   getpid: 'getpid',
   getpgrp: 'getpgrp',
   spawn: 'posix_spawnp',
+  spawnAsync: 'posix_spawnp',
   kill: 'kill',
   waitpid: 'waitpid',
   setChildSubreaper: 'prctl(PR_SET_CHILD_SUBREAPER)',

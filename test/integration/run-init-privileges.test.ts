@@ -131,4 +131,14 @@ describe.skipIf(unmet(canContainer, CONTAINER_NEEDS))('tini-ts run: the init nev
     expect(bad.status).toBe(125);
     expect(bad.stderr).toMatch(/^tini-ts run: failed: .*nosuchuser/m);
   });
+
+  it("--ulimit is the workload's alone: a tiny address space and 8 descriptors do not reach the init, which keeps supervising", () => {
+    const r = ctr('--ulimit', 'nofile=8:8', '--ulimit', `as=${1 << 30}`, '--user', '65534', '--', 'sh', '-c',
+      'echo "self=$(ulimit -n):$(ulimit -Hn) as=$(ulimit -v)"; grep -E "^Max (open files|address space)" /proc/1/limits | tr -s " "; exit 7');
+    expect(r.status, hasSyncReturn(r)).toBe(7);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe(`self=8:8 as=${1 << 20}`);
+    expect(lines.find((l) => l.startsWith('Max open files'))).not.toMatch(/ 8 8 /);
+    expect(lines.find((l) => l.startsWith('Max address space'))).toMatch(/unlimited unlimited/);
+  });
 });

@@ -73,15 +73,13 @@ const GATED: Readonly<Record<string, readonly string[]>> = {
 /**
  * Always denied: obsolete or never needed in a container; and io_uring, as
  * Docker denies it since 2023 (a large attack surface whose operations the
- * filter cannot see). Only io_uring_setup: without it the container cannot
- * get a ring. io_uring_enter and io_uring_register stay allowed because the
- * filter also covers the init's main thread, whose event loop (libuv) made
- * its ring before and must keep using it (denied, libuv aborts the init);
- * the init's rings are close-on-exec and never reach the workload.
+ * filter cannot see). All three calls: the init takes the filter before it
+ * re-executes itself, so its event loop (libuv) never had a ring to keep and
+ * works without one.
  */
 const ALWAYS: readonly string[] = ['uselib', 'ustat', 'sysfs', '_sysctl', 'create_module', 'get_kernel_syms',
   'query_module', 'nfsservctl', 'swapon', 'swapoff', 'add_key', 'request_key', 'keyctl', 'userfaultfd',
-  'io_uring_setup'];
+  'io_uring_setup', 'io_uring_enter', 'io_uring_register'];
 
 /**
  * The personality(2) values Docker's profile allows: PER_LINUX, PER_LINUX32,
