@@ -285,8 +285,14 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
   const plan: ProcessPlan = readMessage(channel, 'process', t);
   const logger = createLogger(plan.verbosity, libc.getpid());
   const events = plan.eventsFd === null ? undefined : openEvents(plan.eventsFd, libc, logger);
-  // Not PID 1 (--share pid): become a subreaper, so orphans still come here.
-  if (libc.getpid() !== 1) t.must(libc.setChildSubreaper());
+  // Not PID 1 (--share pid): become a subreaper, so orphans still come here;
+  // and no pid namespace dies with the init, so a launcher that dies makes it
+  // stop the workload (SIGTERM, forwarded, then SIGKILL after the grace
+  // period) rather than vanish and leave it unsupervised.
+  if (libc.getpid() !== 1) {
+    t.must(libc.setChildSubreaper());
+    t.must(t.ns!.setParentDeathSignal(SIG.TERM));
+  }
   t.must(libc.ignoreSignal(SIG.TTIN));
   t.must(libc.ignoreSignal(SIG.TTOU));
   let onSignal: (sig: number) => void = () => {};
@@ -306,7 +312,7 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
       pid1: pid === 1,
       subreaper: sub.ok && sub.value,
       version: VERSION,
-      options: { grace_ms: plan.graceMs, expected_codes: [], verbosity: plan.verbosity, warn_on_reap: false, parent_death_signal: SIG.KILL, subreaper: pid !== 1 },
+      options: { grace_ms: plan.graceMs, expected_codes: [], verbosity: plan.verbosity, warn_on_reap: false, parent_death_signal: pid === 1 ? SIG.KILL : SIG.TERM, subreaper: pid !== 1 },
     });
   }
 

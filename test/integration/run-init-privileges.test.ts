@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { unmet } from '../helpers/prereq.js';
 import { canContainer, CONTAINER_NEEDS, useContainerFixture } from './container-helpers.js';
 import { spawnSync } from 'node:child_process';
-import { BIN, hasSyncReturn, run, runArgs, start, waitFor } from './run-helpers.js';
+import { BIN, hasSyncReturn, processesWith, run, runArgs, start, waitFor } from './run-helpers.js';
 
 /** For each thread of PID 1: the status lines that carry privilege, and its cgroups. */
 const threads =
@@ -140,5 +140,14 @@ describe.skipIf(unmet(canContainer, CONTAINER_NEEDS))('tini-ts run: the init nev
     expect(lines[0]).toBe(`self=8:8 as=${1 << 20}`);
     expect(lines.find((l) => l.startsWith('Max open files'))).not.toMatch(/ 8 8 /);
     expect(lines.find((l) => l.startsWith('Max address space'))).toMatch(/unlimited unlimited/);
+  });
+
+  it('--share pid: a launcher killed with SIGKILL still takes the workload with it (stopped through the grace period)', async () => {
+    const marker = `share-pid-${process.pid}-${Date.now()}`;
+    const { child, done } = start(['-q', '--share', 'pid', '--grace', '1', '--', 'sh', '-c', `sleep 60; : ${marker}`]);
+    expect(await waitFor(() => processesWith(marker).length > 0, 10_000)).toBe(true);
+    child.kill('SIGKILL');
+    await done;
+    expect(await waitFor(() => processesWith(marker).length === 0, 10_000)).toBe(true);
   });
 });
