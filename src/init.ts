@@ -20,8 +20,8 @@ import type { Libc, Result } from './libc/types.js';
 import { createLogger, writeStderr, writeStdout, type Logger } from './log/log.js';
 import { execFailureCode } from './supervisor/core.js';
 import { startSupervisor, type Supervisor } from './supervisor/shell.js';
-import { listenToSignals, withTemporaryListener, type SignalSource } from './supervisor/signal-source.js';
-import { enlargeSignalPipe, type SignalPipeDeps } from './supervisor/signal-pipe.js';
+import { listenToSignals, type SignalSource } from './supervisor/signal-source.js';
+import { signalPipeProbe, sizeSignalPipe, type SignalPipeDeps } from './supervisor/signal-pipe.js';
 import { describeTaskLimit, parsePidsMax, pidsCgroupDirs, type PidsLimit } from './supervisor/task-limit.js';
 import { LICENSE, USAGE, VERSION, VERSION_LINE } from './texts.js';
 import { startEventStream } from './events/start.js';
@@ -107,42 +107,8 @@ export const defaultInitDeps: InitDeps = {
     }
     return { limit: undefined, initTasks };
   },
-  signalPipe: {
-    ownPipes,
-    withListener: withTemporaryListener,
-    pipeMaxSize() {
-      try {
-        const n = Number(fs.readFileSync('/proc/sys/fs/pipe-max-size', 'latin1').trim());
-        return Number.isSafeInteger(n) && n > 0 ? n : undefined;
-      } catch {
-        return undefined;
-      }
-    },
-  },
+  signalPipe: signalPipeProbe,
 };
-
-/** One descriptor of each pipe whose two ends this process holds (synchronous calls only: no libuv thread pool). */
-function ownPipes(): number[] {
-  const byInode = new Map<string, number[]>();
-  let names: string[];
-  try {
-    names = fs.readdirSync('/proc/self/fd');
-  } catch {
-    return [];
-  }
-  for (const name of names) {
-    try {
-      const target = fs.readlinkSync(`/proc/self/fd/${name}`);
-      if (!target.startsWith('pipe:')) continue;
-      const fds = byInode.get(target) ?? [];
-      fds.push(Number(name));
-      byInode.set(target, fds);
-    } catch {
-      // closed meanwhile (the directory's own descriptor)
-    }
-  }
-  return [...byInode.values()].filter((fds) => fds.length >= 2).map((fds) => fds[0]);
-}
 
 /** A fatal set-up error: logs one FATAL line and exits. */
 type Fatal = (message: string, code?: number) => never;
@@ -272,41 +238,6 @@ function spawnChild(libc: Libc, logger: Logger, argv: Buffer[], options: InitOpt
   }
   events?.spawn(r.value, r.value, argv, foregroundTty);
   return r.value;
-}
-
-/**
- * Room in libuv's signal pipe for every signal the kernel may queue (see
- * signal-pipe.ts). The probe listens to SIGTTIN for a moment, and closing
- * that listener leaves SIGTTIN at its default action: ignore it again.
- * Never throws, never exits: the child runs.
- */
-function sizeSignalPipe(libc: Libc, logger: Logger, probe: Omit<SignalPipeDeps, 'libc'>): void {
-  let ignored = false;
-  const ignoreTtin = () => {
-    if (ignored) return;
-    ignored = true;
-    const r = libc.ignoreSignal(SIG.TTIN);
-    if (!r.ok) logger.log('warn', `${r.call}(SIGTTIN) failed: ${r.code}`);
-  };
-  try {
-    const p = enlargeSignalPipe({
-      libc,
-      ...probe,
-      // Ignored again as soon as the listener is closed: SIGTTIN's default action would stop the init.
-      withListener: (sig, fn) => {
-        try {
-          return probe.withListener(sig, fn);
-        } finally {
-          ignoreTtin();
-        }
-      },
-    });
-    if (p.ok) logger.log('trace', `Signal pipe (fd ${p.fd}) holds ${p.capacity / p.messageBytes} signals (RLIMIT_SIGPENDING ${p.limit})`);
-    else logger.log('debug', `Signal pipe left at its default size: ${p.reason}`);
-  } catch (e) {
-    logger.log('debug', `Signal pipe left at its default size: ${(e as Error)?.message ?? e}`);
-  }
-  ignoreTtin();
 }
 
 function taskLimitHint(t: { limit: PidsLimit | undefined; initTasks: number }): string {

@@ -43,6 +43,7 @@ import { VERSION } from '../texts.js';
 import { execFailureCode } from '../supervisor/core.js';
 import { startSupervisor } from '../supervisor/shell.js';
 import { listenToSignals } from '../supervisor/signal-source.js';
+import { signalPipeProbe, sizeSignalPipe } from '../supervisor/signal-pipe.js';
 import { decodeBytes, encodeFrame, readFrameSync } from './channel.js';
 import { applyRootfs, readCgroupMounts } from './rootfs/apply.js';
 import { INIT_TASKS, SUPERVISE_MODE, pidsMaxValue, type InitMessage, type LauncherMessage, type ProcessPlan, type SetupPlan } from './init-protocol.js';
@@ -401,6 +402,8 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
     );
     onSignal = (sig) => sup.onSignal(sig);
     for (const sig of early.splice(0)) sup.onSignal(sig);
+    // Room for every queued signal in libuv's pipe, as the plain init does (after the spawn: off its path).
+    sizeSignalPipe(libc, logger, signalPipeProbe);
   }
 }
 

@@ -23,7 +23,10 @@
  * the handler on this thread, which writes one message to the pipe of the
  * main loop; the one pipe of this process whose content grew is it.
  */
+import fs from 'node:fs';
 import type { Libc, Result } from '../libc/types.js';
+import type { Logger } from '../log/log.js';
+import { withTemporaryListener } from './signal-source.js';
 import { SIG } from '../libc/signals.js';
 import { ok } from '../libc/types.js';
 
@@ -117,4 +120,76 @@ export function enlargeSignalPipe(deps: SignalPipeDeps): SignalPipe {
     }
   }
   return { ok: false, reason: last };
+}
+
+/** One descriptor of each pipe whose two ends this process holds (synchronous calls only: no libuv thread pool). */
+function ownPipes(): number[] {
+  const byInode = new Map<string, number[]>();
+  let names: string[];
+  try {
+    names = fs.readdirSync('/proc/self/fd');
+  } catch {
+    return [];
+  }
+  for (const name of names) {
+    try {
+      const target = fs.readlinkSync(`/proc/self/fd/${name}`);
+      if (!target.startsWith('pipe:')) continue;
+      const fds = byInode.get(target) ?? [];
+      fds.push(Number(name));
+      byInode.set(target, fds);
+    } catch {
+      // closed meanwhile (the directory's own descriptor)
+    }
+  }
+  return [...byInode.values()].filter((fds) => fds.length >= 2).map((fds) => fds[0]);
+}
+
+/** The probe on the real process: its pipes in /proc/self/fd, a real listener, the system's pipe-max-size. */
+export const signalPipeProbe: Omit<SignalPipeDeps, 'libc'> = {
+  ownPipes,
+  withListener: withTemporaryListener,
+  pipeMaxSize() {
+    try {
+      const n = Number(fs.readFileSync('/proc/sys/fs/pipe-max-size', 'latin1').trim());
+      return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+/**
+ * Room in libuv's signal pipe for every signal the kernel may queue (see
+ * signal-pipe.ts). The probe listens to SIGTTIN for a moment, and closing
+ * that listener leaves SIGTTIN at its default action: ignore it again.
+ * Never throws, never exits: the child runs.
+ */
+export function sizeSignalPipe(libc: Libc, logger: Logger, probe: Omit<SignalPipeDeps, 'libc'>): void {
+  let ignored = false;
+  const ignoreTtin = () => {
+    if (ignored) return;
+    ignored = true;
+    const r = libc.ignoreSignal(SIG.TTIN);
+    if (!r.ok) logger.log('warn', `${r.call}(SIGTTIN) failed: ${r.code}`);
+  };
+  try {
+    const p = enlargeSignalPipe({
+      libc,
+      ...probe,
+      // Ignored again as soon as the listener is closed: SIGTTIN's default action would stop the init.
+      withListener: (sig, fn) => {
+        try {
+          return probe.withListener(sig, fn);
+        } finally {
+          ignoreTtin();
+        }
+      },
+    });
+    if (p.ok) logger.log('trace', `Signal pipe (fd ${p.fd}) holds ${p.capacity / p.messageBytes} signals (RLIMIT_SIGPENDING ${p.limit})`);
+    else logger.log('debug', `Signal pipe left at its default size: ${p.reason}`);
+  } catch (e) {
+    logger.log('debug', `Signal pipe left at its default size: ${(e as Error)?.message ?? e}`);
+  }
+  ignoreTtin();
 }
