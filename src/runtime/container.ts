@@ -275,7 +275,12 @@ export function sweepStaleState(stateRoot = STATE_ROOT, isAlive = processAlive, 
     }
   };
   const stale = entries.filter(
-    (e) => e.isDirectory() && /^[0-9]+-[0-9]+-/.test(e.name) && !ownerAlive(e.name, isAlive) && parentOf(path.join(stateRoot, e.name)) === parent,
+    (e) =>
+      e.isDirectory() &&
+      /^[0-9]+-[0-9]+-/.test(e.name) &&
+      !fs.existsSync(path.join(stateRoot, e.name, 'state.json')) && // an OCI container's, whatever its id: `delete` removes it
+      !ownerAlive(e.name, isAlive) &&
+      parentOf(path.join(stateRoot, e.name)) === parent,
   );
   if (stale.length === 0) return { removed, kept };
   const mounts = mountPoints();
@@ -321,14 +326,15 @@ export class ContainerState {
     name: string,
     private readonly config: ContainerConfig,
     private readonly cgroupParent = CGROUP_PARENT,
+    dir?: string,
   ) {
-    this.dir = path.join(STATE_ROOT, name);
+    this.dir = dir ?? path.join(STATE_ROOT, name);
   }
 
   /** Creates the state directory; returns the init's rootfs plan. Throws on failure (the caller removes). */
   create(hostname: string, newNetNs: boolean): { ops: Op[]; root: string } {
     const c = this.config;
-    fs.mkdirSync(STATE_ROOT, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(path.dirname(this.dir), { recursive: true, mode: 0o700 });
     fs.mkdirSync(this.dir, { mode: 0o700 });
     // For the sweep (sweepStaleState), which takes only its own parent's.
     if (this.cgroupParent !== CGROUP_PARENT) fs.writeFileSync(path.join(this.dir, PARENT_RECORD), this.cgroupParent);

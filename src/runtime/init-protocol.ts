@@ -62,6 +62,10 @@ export interface ProcessPlan {
   verbosity: number;
   /** --events: the destination as an inherited descriptor; null: off. */
   eventsFd: number | null;
+  /** `run`: the init dies with the launcher (PR_SET_PDEATHSIG); OCI create: it outlives it. */
+  tiedToLauncher: boolean;
+  /** OCI create: an O_PATH descriptor of the start FIFO; the workload is spawned once `start` opens it. */
+  startGate: number | null;
 }
 
 export type LauncherMessage = { kind: 'setup'; plan: SetupPlan } | { kind: 'process'; plan: ProcessPlan };

@@ -15,6 +15,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { DEFAULT_ROOT, cgroupName, detectVersion, openCgroup, startTime, sweepStale } from '../cgroup/index.js';
 import { CgroupError, type Cgroup } from '../cgroup/types.js';
 import { missingController as v1Missing, controllersFor as v1Controllers } from '../cgroup/v1/index.js';
@@ -57,19 +58,41 @@ const NS_TABLE: Record<Exclude<NamespaceName, 'cgroup'>, { flag: number; file: s
 const BACKSTOP_MS = 2000;
 const SAMPLE_MS = 50;
 
-export function runLauncher(args: string[]): void {
+/**
+ * How an OCI `create` uses the launcher (see commands/oci): the container is
+ * set up exactly as `run --bundle` sets it up, with its own cgroup name, an
+ * init that waits at the start gate and does not die with the launcher; once
+ * the init is ready the launcher hands over and exits.
+ */
+export interface OciCreate {
+  cgroupParent: string;
+  cgroupName: string;
+  /** The container's state directory (the root filesystem's state goes in it). */
+  stateDir: string;
+  /** O_PATH descriptor of the start FIFO the init waits on. */
+  startGate: number;
+  refuse(message: string): never;
+  warn(message: string): void;
+  /** The init is ready at the gate: record it; returns the exit code. */
+  ready(c: { initPid: number; cgroup: Cgroup }): number;
+}
+
+export function runLauncher(args: string[], oci?: OciCreate): void {
   const parsed = parseRunArgs(args, { cpuCount: os.availableParallelism() });
   if (parsed.kind === 'exit') {
+    if (oci && parsed.code !== 0) oci.refuse((parsed.stderr ?? '').trim());
     if (parsed.stdout) writeStdout(parsed.stdout);
     if (parsed.stderr) writeStderr(parsed.stderr);
     process.exit(parsed.code);
   }
   let { options, argv } = parsed;
   const started = nowMs();
-  const refuse: (message: string) => never = (message) => {
-    writeStderr(`tini-ts run: ${message}\n`);
-    process.exit(EXIT_LAUNCHER);
-  };
+  const refuse: (message: string) => never =
+    oci?.refuse ??
+    ((message) => {
+      writeStderr(`tini-ts run: ${message}\n`);
+      process.exit(EXIT_LAUNCHER);
+    });
   // An unusable --report is refused before anything is created (not after the workload ran).
   const badReport = options.reportFile === null ? null : reportPathProblem(options.reportFile);
   if (badReport) refuse(badReport);
@@ -79,7 +102,10 @@ export function runLauncher(args: string[]): void {
   if (options.container.bundle !== null) {
     const b = containerModule().fromBundle(options, os.availableParallelism());
     if (typeof b === 'string') refuse(b);
-    if (b.warning) writeStderr(`tini-ts run: warning: ${b.warning}\n`);
+    if (b.warning) {
+      if (oci) oci.warn(b.warning);
+      else writeStderr(`tini-ts run: warning: ${b.warning}\n`);
+    }
     ({ options, argv } = b);
     config = b.config;
   } else if (needsProcessSpec(options)) {
@@ -114,11 +140,12 @@ export function runLauncher(args: string[]): void {
   }
   const missing = version === 2 ? v2Missing(root, v2Controllers(options.limits)) : v1Missing(root, v1Controllers(options.limits));
   if (missing) refuse(`the cgroup controller '${missing}' is not available under ${root} (cgroup v${version}); enable it or drop the option that needs it`);
-  const name = cgroupName(process.pid, startTime('self'), randomHex(3));
-  const cgroup = openCgroup(root, name, options.limits, version, options.cgroupParent);
+  const name = oci?.cgroupName ?? cgroupName(process.pid, startTime('self'), randomHex(3));
+  const cgroupParent = oci?.cgroupParent ?? options.cgroupParent;
+  const cgroup = openCgroup(root, name, options.limits, version, cgroupParent);
 
   const teardown = new Teardown(cgroup, logger);
-  if (config && inContainer) teardown.state = new (containerModule().ContainerState)(name, config, options.cgroupParent);
+  if (config && inContainer) teardown.state = new (containerModule().ContainerState)(name, config, cgroupParent, oci ? path.join(oci.stateDir, 'rootfs') : undefined);
   try {
     teardown.cgroupCreated = true; // partial creation is undone as well
     cgroup.create();
@@ -182,6 +209,8 @@ export function runLauncher(args: string[]): void {
     graceMs: options.graceMs,
     verbosity: options.verbosity,
     eventsFd: eventsFd?.fd ?? null,
+    tiedToLauncher: !oci,
+    startGate: oci?.startGate ?? null,
   };
   let addon: number;
   try {
@@ -190,7 +219,12 @@ export function runLauncher(args: string[]): void {
     teardown.run();
     return refuse(`cannot hand the FFI addon to the init: ${(e as Error).message}`);
   }
-  const spawned = spawnInNamespaces(ns, libc, options, [initEnd, addon, ...(eventsFd !== null && eventsFd.fd > 2 ? [eventsFd.fd] : [])]);
+  const spawned = spawnInNamespaces(ns, libc, options, [
+    initEnd,
+    addon,
+    ...(eventsFd !== null && eventsFd.fd > 2 ? [eventsFd.fd] : []),
+    ...(oci ? [oci.startGate] : []),
+  ]);
   ns.close(initEnd);
   if (eventsFd?.opened) ns.close(eventsFd.fd); // the init has its own copy
   if (typeof spawned === 'string') {
@@ -209,7 +243,7 @@ export function runLauncher(args: string[]): void {
 
   // What launchers that died left behind, swept while the init starts up
   // (the launcher has nothing else to do until the init reports).
-  sweepLeftovers(root, options.cgroupParent, logger);
+  if (!oci) sweepLeftovers(root, options.cgroupParent, logger);
 
   // --- wait ---------------------------------------------------------------
   const keepAlive = setInterval(() => {}, 2 ** 30);
@@ -255,6 +289,11 @@ export function runLauncher(args: string[]): void {
       // pids.max was raised by the expected count of the init's tasks: make it exact.
       if (setup.pidsMax && initTasks !== INIT_TASKS) writeQuietly(setup.pidsMax.file, pidsMaxValue(setup.pidsMax.limit, initTasks), logger);
       ready = true;
+      if (oci) {
+        // Handed over: the init waits at the start gate and outlives this process.
+        const code = oci.ready({ initPid, cgroup });
+        quickExit(ns, code);
+      }
       for (const sig of early.splice(0)) stop(sig);
     } else if (m.kind === 'spawned') {
       // Not the OOM killer's choice while the workload runs. Set from here

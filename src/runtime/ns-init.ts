@@ -215,7 +215,7 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
 }
 
 /**
- * The workload's start gate: a FIFO (an anonymous pipe would not do: opening
+ * The workload's rlimit gate: a FIFO (an anonymous pipe would not do: opening
  * one through /proc never waits for a partner), unlinked at once and kept as
  * an O_PATH descriptor. The spawned child opens it for reading and waits
  * there, before exec, until the supervising stage has set its rlimits and
@@ -266,7 +266,7 @@ function openImage(t: Tools): { exe: number; loader: number; libs: number[] } {
 /** Stage 2: `__run-supervise CHANNEL ADDON INHERITED [GATE]`, after stage 1's fexecve. */
 export function runSupervisor(args: string[]): void {
   const { channel } = descriptors(args);
-  gateFd = args[3] ? Number(args[3]) : null;
+  limitGateFd = args[3] ? Number(args[3]) : null;
   // The binary and libraries the loader needed: nothing of the host stays open.
   for (const fd of (args[2] ?? '').split(',').filter(Boolean)) fs.closeSync(Number(fd));
   const t = tools(channel, 1);
@@ -292,8 +292,10 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
   // period) rather than vanish and leave it unsupervised.
   if (libc.getpid() !== 1) {
     t.must(libc.setChildSubreaper());
-    t.must(t.ns!.setParentDeathSignal(SIG.TERM));
+    if (plan.tiedToLauncher) t.must(t.ns!.setParentDeathSignal(SIG.TERM));
   }
+  // OCI create: the launcher exits once the init is ready; the init is the container.
+  if (!plan.tiedToLauncher) t.must(t.ns!.setParentDeathSignal(0));
   t.must(libc.ignoreSignal(SIG.TTIN));
   t.must(libc.ignoreSignal(SIG.TTOU));
   let onSignal: (sig: number) => void = () => {};
@@ -321,59 +323,91 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
   const argv = decodeBytes(plan.argv);
   const w = workloadRequest({ argv, env: decodeBytes(plan.env), cwd: plan.cwd, programMustExist: plan.programMustExist, homeOf: plan.homeOf });
   if (w.kind === 'error') return t.fatal(w.message);
-  if (plan.rlimits.length === 0) {
-    started(libc.spawn(w.req));
-    return;
+  const req = w.req;
+  if (plan.startGate === null) spawn();
+  else awaitStart(plan.startGate);
+
+  /**
+   * OCI create: wait until `start` opens the FIFO for reading (the open runs
+   * on the libuv pool, so signals keep coming in): SIGKILL ends the init as
+   * it ends anything; a signal that would stop the workload ends the init
+   * now, there being none yet (as runc's waiting init dies of it); others
+   * wait for the workload.
+   */
+  function awaitStart(gate: number): void {
+    onSignal = (sig) => {
+      if (STOPPING.has(sig)) t.exit(128 + sig);
+      early.push(sig);
+    };
+    fs.open(`/proc/self/fd/${gate}`, 'w', (e, fd) => {
+      if (e) return t.fatal(`waiting for start: ${e.code}`);
+      try {
+        fs.writeSync(fd, '0');
+        fs.closeSync(fd);
+        fs.closeSync(gate);
+      } catch (err) {
+        return t.fatal(`waiting for start: ${(err as NodeJS.ErrnoException).code}`);
+      }
+      spawn();
+    });
   }
-  // The workload's rlimits are its own (the init keeps its): the child waits
-  // at a gate before exec while this thread sets them with prlimit(2). The
-  // spawn runs on the libuv pool, as posix_spawn holds its calling thread
-  // until the child has exec'd. Signals meanwhile wait in `early`.
-  onSignal = (sig) => early.push(sig);
-  const cl = createContainerLibc();
-  if (gateFd === null) return t.fatal('no start gate for the workload (the init was not re-executed)');
-  const gateRead = gateFd;
-  let result: Result<number> | null = null;
-  libc.spawnAsync!({ ...w.req, gate: gateRead }, (r) => {
-    result = r;
-  });
-  const deadline = Date.now() + GATE_MS;
-  const poll = () => {
-    if (result) {
-      t.ns!.close(gateRead);
-      return started(result); // failed before the gate, or passed it
-    }
-    const child = onlyChild();
-    if (child === null) {
-      if (Date.now() > deadline) return t.fatal(`the workload's process did not reach its start within ${GATE_MS / 1000}s`);
-      return void setImmediate(poll);
-    }
-    const e = limitChild(child, plan.rlimits, cl);
-    if (e) {
-      libc.kill(child, SIG.KILL);
-      t.fatal(`setting up the workload's process: ${e}`);
-    }
-    try {
-      fs.closeSync(fs.openSync(`/proc/self/fd/${gateRead}`, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
-    } catch (err) {
-      // ENXIO: the child exists but has not reached its open yet.
-      if ((err as NodeJS.ErrnoException).code === 'ENXIO' && Date.now() < deadline) return void setImmediate(poll);
-      libc.kill(child, SIG.KILL);
-      t.fatal(`opening the workload's start gate: ${(err as NodeJS.ErrnoException).code}`);
-    }
-    gateOpened = true;
-    setImmediate(poll);
-  };
-  let gateOpened = false;
-  const onlyChild = (): number | null => {
-    if (gateOpened) return null;
-    for (const task of fs.readdirSync('/proc/self/task')) {
-      const kids = readOr(`/proc/self/task/${task}/children`).trim();
-      if (kids !== '') return Number(kids.split(' ')[0]);
-    }
-    return null;
-  };
-  poll();
+
+  function spawn(): void {
+    if (plan.rlimits.length === 0) started(libc.spawn(req));
+    else gatedSpawn();
+  }
+
+  function gatedSpawn(): void {
+    // The workload's rlimits are its own (the init keeps its): the child waits
+    // at a gate before exec while this thread sets them with prlimit(2). The
+    // spawn runs on the libuv pool, as posix_spawn holds its calling thread
+    // until the child has exec'd. Signals meanwhile wait in `early`.
+    onSignal = (sig) => early.push(sig);
+    const cl = createContainerLibc();
+    if (limitGateFd === null) return t.fatal('no rlimit gate for the workload (the init was not re-executed)');
+    const gateRead = limitGateFd;
+    let result: Result<number> | null = null;
+    libc.spawnAsync!({ ...req, gate: gateRead }, (r) => {
+      result = r;
+    });
+    const deadline = Date.now() + GATE_MS;
+    const poll = () => {
+      if (result) {
+        t.ns!.close(gateRead);
+        return started(result); // failed before the gate, or passed it
+      }
+      const child = onlyChild();
+      if (child === null) {
+        if (Date.now() > deadline) return t.fatal(`the workload's process did not reach its start within ${GATE_MS / 1000}s`);
+        return void setImmediate(poll);
+      }
+      const e = limitChild(child, plan.rlimits, cl);
+      if (e) {
+        libc.kill(child, SIG.KILL);
+        t.fatal(`setting up the workload's process: ${e}`);
+      }
+      try {
+        fs.closeSync(fs.openSync(`/proc/self/fd/${gateRead}`, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+      } catch (err) {
+        // ENXIO: the child exists but has not reached its open yet.
+        if ((err as NodeJS.ErrnoException).code === 'ENXIO' && Date.now() < deadline) return void setImmediate(poll);
+        libc.kill(child, SIG.KILL);
+        t.fatal(`opening the workload's start gate: ${(err as NodeJS.ErrnoException).code}`);
+      }
+      gateOpened = true;
+      setImmediate(poll);
+    };
+    let gateOpened = false;
+    const onlyChild = (): number | null => {
+      if (gateOpened) return null;
+      for (const task of fs.readdirSync('/proc/self/task')) {
+        const kids = readOr(`/proc/self/task/${task}/children`).trim();
+        if (kids !== '') return Number(kids.split(' ')[0]);
+      }
+      return null;
+    };
+    poll();
+  }
 
   function started(r: Result<number>): void {
     if (!r.ok) {
@@ -408,9 +442,11 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
 }
 
 const GATE_MS = 10_000;
+/** What a `docker stop`-like signal is: it ends an init still waiting for start. */
+const STOPPING: ReadonlySet<number> = new Set([SIG.TERM, SIG.INT, SIG.HUP, SIG.QUIT]);
 const O_PATH = 0o10000000;
-/** The start gate stage 1 made (see makeGate); null without rlimits. */
-let gateFd: number | null = null;
+/** The rlimit gate stage 1 made (see makeGate); null without rlimits. */
+let limitGateFd: number | null = null;
 
 function readOr(file: string): string {
   try {
