@@ -5,6 +5,8 @@
 /* eslint-disable @typescript-eslint/no-require-imports */
 export const MODES: Readonly<Record<string, (args: string[]) => void>> = {
   check: (args) => (require('./check/main.js') as typeof import('./check/main.js')).runCheck(args),
+  // The OCI runtime (runc's command line): `tini-ts oci create ...`, or as an engine calls it (see main.ts).
+  oci: (args) => (require('./commands/oci/index.js') as typeof import('./commands/oci/index.js')).runOci(args),
   run: (args) => (require('./runtime/launcher.js') as typeof import('./runtime/launcher.js')).runLauncher(args),
   // Hidden: the init that `run` re-executes inside its namespaces.
   '__run-init': (args) => (require('./runtime/ns-init.js') as typeof import('./runtime/ns-init.js')).runNsInit(args),

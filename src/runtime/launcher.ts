@@ -203,7 +203,8 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     argv: encodeBytes(options.container.bundle !== null ? argv.map((a) => Buffer.from(a)) : rawArgs(argv, () => fs.readFileSync('/proc/self/cmdline'))),
     env: encodeBytes(spec?.env ? spec.env.map((e) => Buffer.from(e)) : ownEnvironment()),
     cwd: spec?.cwd ?? null,
-    programMustExist: spec?.programMustExist ?? false,
+    // OCI create looks the program up before `start`, as runc does (engines map the error to 127).
+    programMustExist: oci ? true : spec?.programMustExist ?? false,
     rlimits: spec?.rlimits ?? [],
     homeOf: spec ? spec.user : undefined,
     graceMs: options.graceMs,
@@ -360,6 +361,10 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
       cgroup: { version: cgroup.version, name },
       namespaces: [...options.namespaces],
     });
+    if (oci) {
+      // The init ended before it was ready: the create failed (everything is removed above).
+      oci.refuse(failure ?? (execError ? `exec failed: ${execError.code}` : `the container's init ended before it was ready (init ${describeStatus(status)})`));
+    }
     if (initOomKilled) logger.log('warn', "the kernel's OOM killer chose the init (the workload raised its OOM score): the container ended");
     // -q hides the report, never the launcher's own failure.
     if (!options.quiet || report.error) writeStderr(formatReport(report));

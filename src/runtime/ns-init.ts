@@ -301,6 +301,12 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
   let onSignal: (sig: number) => void = () => {};
   listenToSignals([...forwardableSignals(), SIG.CHLD], (sig) => onSignal(sig));
   t.must(libc.unblockSignals([...forwardableSignals(), SIG.CHLD]));
+  // The program is looked up before the init reports ready (an OCI create fails on a missing one, as runc's does).
+  const early: number[] = [];
+  const argv = decodeBytes(plan.argv);
+  const w = workloadRequest({ argv, env: decodeBytes(plan.env), cwd: plan.cwd, programMustExist: plan.programMustExist, homeOf: plan.homeOf });
+  if (w.kind === 'error') return t.fatal(w.message);
+  const req = w.req;
   // The gated spawn (see below) runs on the libuv pool: its thread is one of the init's tasks.
   if (plan.rlimits.length > 0) fs.access('/', () => {});
   // PDEATHSIG is set: if the launcher died before, nobody reads the channel
@@ -319,11 +325,6 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
     });
   }
 
-  const early: number[] = [];
-  const argv = decodeBytes(plan.argv);
-  const w = workloadRequest({ argv, env: decodeBytes(plan.env), cwd: plan.cwd, programMustExist: plan.programMustExist, homeOf: plan.homeOf });
-  if (w.kind === 'error') return t.fatal(w.message);
-  const req = w.req;
   if (plan.startGate === null) spawn();
   else awaitStart(plan.startGate);
 

@@ -1,0 +1,147 @@
+/**
+ * runc's command line, as containerd, Docker and Podman assemble it:
+ * `BINARY [global flags] COMMAND [flags] ID [args]`. Flags follow urfave/cli:
+ * `--flag value`, `--flag=value`, single-dash `-flag` alike. Pure: argv in,
+ * a command or a one-line error out.
+ */
+import { parseSignal } from '../libc/signals.js';
+
+export interface OciGlobal {
+  root: string | null;
+  log: string | null;
+  logFormat: 'text' | 'json';
+  debug: boolean;
+}
+
+export type OciCommand =
+  | { verb: 'create'; id: string; bundle: string | null; pidFile: string | null; consoleSocket: string | null; preserveFds: number }
+  | { verb: 'start'; id: string }
+  | { verb: 'state'; id: string }
+  | { verb: 'kill'; id: string; all: boolean; signal: number }
+  | { verb: 'delete'; id: string; force: boolean }
+  | { verb: 'list'; format: 'table' | 'json'; quiet: boolean }
+  | { verb: 'version' };
+
+export type OciParse = { kind: 'ok'; global: OciGlobal; command: OciCommand } | { kind: 'error'; global: OciGlobal; message: string };
+
+/** Global flags: name -> takes a value. */
+const GLOBAL: Record<string, boolean> = {
+  root: true,
+  log: true,
+  'log-format': true,
+  debug: false,
+  'systemd-cgroup': false,
+  criu: true,
+  rootless: true,
+};
+
+/** Each verb's flags (aliases included): name -> takes a value. */
+const VERB_FLAGS: Record<string, Record<string, boolean>> = {
+  create: { bundle: true, b: true, 'pid-file': true, 'console-socket': true, 'no-pivot': false, 'no-new-keyring': false, 'preserve-fds': true },
+  start: {},
+  state: {},
+  kill: { all: false, a: false },
+  delete: { force: false, f: false },
+  list: { format: true, f: true, quiet: false, q: false },
+};
+
+/** Whether argv starts with one of runc's global flags (how an engine's call is told from the init's). */
+export function looksLikeRuntimeCall(args: string[]): boolean {
+  const m = /^--?([a-z-]+)(=.*)?$/.exec(args[0] ?? '');
+  return m !== null && m[1] in GLOBAL && m[1] !== 'debug';
+}
+
+interface Scanned {
+  flags: Map<string, string | true>;
+  rest: string[];
+  error?: string;
+}
+
+/** Flags anywhere before `--` (urfave stops at the first argument; runc users put them before the id anyway). */
+function scan(args: string[], known: Record<string, boolean>, stopAtWord: boolean): Scanned {
+  const flags = new Map<string, string | true>();
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      rest.push(...args.slice(i + 1));
+      break;
+    }
+    const m = /^--?([A-Za-z][A-Za-z0-9-]*)(?:=(.*))?$/s.exec(a);
+    if (!m) {
+      if (stopAtWord) {
+        rest.push(...args.slice(i));
+        break;
+      }
+      rest.push(a);
+      continue;
+    }
+    const [, name, inline] = m;
+    if (!(name in known)) return { flags, rest, error: `flag provided but not defined: -${name}` };
+    if (!known[name]) {
+      if (inline !== undefined && !/^(true|false)$/.test(inline)) return { flags, rest, error: `invalid boolean value "${inline}" for -${name}` };
+      if (inline !== 'false') flags.set(name, true);
+      continue;
+    }
+    const value = inline ?? args[++i];
+    if (value === undefined) return { flags, rest, error: `flag needs an argument: -${name}` };
+    flags.set(name, value);
+  }
+  return { flags, rest };
+}
+
+const str = (f: Map<string, string | true>, ...names: string[]): string | null => {
+  for (const n of names) {
+    const v = f.get(n);
+    if (typeof v === 'string') return v;
+  }
+  return null;
+};
+const bool = (f: Map<string, string | true>, ...names: string[]) => names.some((n) => f.get(n) === true);
+
+export function parseOciArgs(args: string[]): OciParse {
+  const g = scan(args, { ...GLOBAL, version: false, v: false, help: false, h: false }, true);
+  const format = str(g.flags, 'log-format') ?? 'text';
+  const global: OciGlobal = { root: str(g.flags, 'root'), log: str(g.flags, 'log'), logFormat: format === 'json' ? 'json' : 'text', debug: bool(g.flags, 'debug') };
+  const fail = (message: string): OciParse => ({ kind: 'error', global, message });
+  if (g.error) return fail(g.error);
+  if (format !== 'text' && format !== 'json') return fail(`invalid log-format: ${format} (text or json)`);
+  if (bool(g.flags, 'systemd-cgroup')) return fail('--systemd-cgroup is not supported: tini-ts manages cgroupfs directly (use the cgroupfs driver)');
+  if (bool(g.flags, 'version', 'v')) return { kind: 'ok', global, command: { verb: 'version' } };
+  const [verb, ...rest] = g.rest;
+  if (verb === undefined) return fail('no command given (create, start, state, kill, delete, list)');
+  const known = VERB_FLAGS[verb];
+  if (!known) return fail(`unknown command '${verb}' (create, start, state, kill, delete, list)`);
+  const v = scan(rest, known, false);
+  if (v.error) return fail(`${verb}: ${v.error}`);
+  const [id, ...extra] = v.rest;
+  if (verb === 'list') {
+    if (v.rest.length > 0) return fail(`list: unexpected argument '${v.rest[0]}'`);
+    const f = str(v.flags, 'format', 'f') ?? 'table';
+    if (f !== 'table' && f !== 'json') return fail(`list: invalid format '${f}' (table or json)`);
+    return { kind: 'ok', global, command: { verb: 'list', format: f, quiet: bool(v.flags, 'quiet', 'q') } };
+  }
+  if (id === undefined) return fail(`${verb}: a container id is required`);
+  const maxArgs = verb === 'kill' ? 1 : 0;
+  if (extra.length > maxArgs) return fail(`${verb}: unexpected argument '${extra[maxArgs]}'`);
+  switch (verb) {
+    case 'create': {
+      const pf = str(v.flags, 'preserve-fds') ?? '0';
+      if (!/^[0-9]+$/.test(pf)) return fail(`create: --preserve-fds: not a number: ${pf}`);
+      return {
+        kind: 'ok',
+        global,
+        command: { verb, id, bundle: str(v.flags, 'bundle', 'b'), pidFile: str(v.flags, 'pid-file'), consoleSocket: str(v.flags, 'console-socket'), preserveFds: Number(pf) },
+      };
+    }
+    case 'kill': {
+      const signal = parseSignal(extra[0] ?? 'TERM');
+      if (signal === undefined) return fail(`kill: unknown signal '${extra[0]}'`);
+      return { kind: 'ok', global, command: { verb, id, all: bool(v.flags, 'all', 'a'), signal } };
+    }
+    case 'delete':
+      return { kind: 'ok', global, command: { verb, id, force: bool(v.flags, 'force', 'f') } };
+    default:
+      return { kind: 'ok', global, command: { verb: verb as 'start' | 'state', id } };
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * What every OCI verb shares: the store under --root, the --log file (runc's
+ * format: JSON lines `{"level","msg","time"}` or logrus text), and the one
+ * way a verb fails: the message in the log and on stderr, exit 1, as runc.
+ * Nothing is ever written to stdout or stderr on success: in create and exec
+ * they are the container's own.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { OciGlobal } from '../../cli/oci-args.js';
+import { DEFAULT_ROOT, Store } from '../../container/store.js';
+import { writeStderr } from '../../log/log.js';
+
+export const EXIT_FAILURE = 1;
+
+export interface OciContext {
+  store: Store;
+  log(level: 'debug' | 'info' | 'warning' | 'error', msg: string): void;
+  /** Logs the error, says it on stderr, exits 1. */
+  fail(msg: string): never;
+  exit(code: number): never;
+}
+
+export function createContext(global: OciGlobal, exit: (code: number) => never = (code) => process.exit(code)): OciContext {
+  let logFd: number | null = null;
+  if (global.log !== null) {
+    try {
+      // Created on every command: engines read the last error line from it after any failure.
+      logFd = fs.openSync(path.resolve(global.log), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_APPEND, 0o644);
+    } catch (e) {
+      writeStderr(`tini-ts: cannot open the log ${global.log}: ${(e as NodeJS.ErrnoException).code}\n`);
+    }
+  }
+  const log: OciContext['log'] = (level, msg) => {
+    if (level === 'debug' && !global.debug) return;
+    const time = new Date().toISOString();
+    const line = global.logFormat === 'json' ? JSON.stringify({ level, msg, time }) : `time="${time}" level=${level} msg=${JSON.stringify(msg)}`;
+    if (logFd !== null) {
+      try {
+        fs.writeSync(logFd, line + '\n');
+      } catch {
+        // a log that cannot be written must not change the outcome
+      }
+    }
+  };
+  return {
+    store: new Store(path.resolve(global.root ?? DEFAULT_ROOT)),
+    log,
+    fail(msg) {
+      log('error', msg);
+      if (logFd === null || global.log !== '/dev/stderr') writeStderr(`${msg}\n`);
+      return exit(EXIT_FAILURE);
+    },
+    exit,
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * `create ID`: everything is set up as `tini-ts run --bundle` sets it up; the
+ * init (PID 1 in the container) waits at the start FIFO, its host pid goes to
+ * --pid-file (digits, no newline, renamed into place), and this process exits
+ * 0, leaving the init to the caller (a subreaper: the shim, conmon).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { OciCommand } from '../../cli/oci-args.js';
+import { OCI_VERSION, idProblem, procStartTime, type ContainerRecord } from '../../container/store.js';
+import { S_IFIFO, createContainerLibc } from '../../libc/container.js';
+import { readConfigFile } from '../../runtime/container.js';
+import { runLauncher } from '../../runtime/launcher.js';
+import type { OciContext } from './context.js';
+
+const O_PATH = 0o10000000;
+
+export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciContext): void {
+  const bad = idProblem(cmd.id);
+  if (bad) ctx.fail(bad);
+  if (cmd.consoleSocket !== null) ctx.fail('create: --console-socket (a terminal) is not supported yet');
+  if (cmd.preserveFds > 0) ctx.fail('create: --preserve-fds is not supported yet');
+  const bundle = path.resolve(cmd.bundle ?? process.cwd());
+  const pidFile = cmd.pidFile === null ? null : path.resolve(cmd.pidFile);
+  const text = readConfigFile(path.join(bundle, 'config.json'));
+  if (typeof text !== 'string') return ctx.fail(text.error);
+  let spec: { root?: { path?: string }; annotations?: Record<string, string>; linux?: { cgroupsPath?: string } };
+  try {
+    spec = JSON.parse(text);
+  } catch {
+    return ctx.fail(`${bundle}/config.json: not valid JSON`);
+  }
+  const store = ctx.store;
+  if (!store.claim(cmd.id)) ctx.fail('container with given ID already exists');
+  const undo = (msg: string): never => {
+    store.remove(cmd.id);
+    return ctx.fail(msg);
+  };
+
+  // The start gate: a FIFO the init opens for writing, which blocks until `start` opens it for reading.
+  let gate: number;
+  try {
+    const r = createContainerLibc().mknod(store.fifo(cmd.id), S_IFIFO | 0o622, 0, 0);
+    if (!r.ok) return undo(`${r.call} failed: ${r.code}`);
+    gate = fs.openSync(store.fifo(cmd.id), O_PATH);
+  } catch (e) {
+    return undo(`cannot make the start gate: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const record: ContainerRecord = {
+    ociVersion: OCI_VERSION,
+    id: cmd.id,
+    pid: 0,
+    pidStart: null,
+    bundle,
+    rootfs: path.resolve(bundle, spec.root?.path ?? 'rootfs'),
+    created: new Date().toISOString(),
+    annotations: spec.annotations ?? {},
+    cgroupDirs: [],
+  };
+  store.write(record);
+
+  // linux.cgroupsPath as engines give it (/default/ID, /docker/ID...); else tini-ts/oci-ID.
+  const cgPath = (spec.linux?.cgroupsPath ?? '').replace(/^\/+|\/+$/g, '');
+  const cgroupParent = cgPath.includes('/') ? path.posix.dirname(cgPath) : 'tini-ts';
+  const cgroupName = cgPath === '' ? `oci-${cmd.id}` : path.posix.basename(cgPath);
+
+  runLauncher(['-q', '--bundle', bundle], {
+    cgroupParent,
+    cgroupName,
+    stateDir: store.dir(cmd.id),
+    startGate: gate,
+    refuse: (msg) => undo(runcText(msg)),
+    warn: (msg) => ctx.log('warning', msg),
+    ready({ initPid, cgroup }) {
+      store.write({ ...record, pid: initPid, pidStart: procStartTime(initPid), cgroupDirs: [...cgroup.dirs] });
+      if (pidFile !== null) {
+        try {
+          const tmp = path.join(path.dirname(pidFile), `.${path.basename(pidFile)}.${process.pid}`);
+          fs.writeFileSync(tmp, String(initPid));
+          fs.renameSync(tmp, pidFile);
+        } catch (e) {
+          process.kill(initPid, 'SIGKILL');
+          return undo(`cannot write the pid file ${pidFile}: ${(e as NodeJS.ErrnoException).code}`);
+        }
+      }
+      return 0;
+    },
+  });
+}
+
+/** runc's wording where engines match on it (Docker and Podman turn the missing program into 127). */
+function runcText(msg: string): string {
+  const m = /^(.+): not found in the root filesystem/.exec(msg);
+  return m ? `exec: "${m[1]}": executable file not found in $PATH` : msg;
+}

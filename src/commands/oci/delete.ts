@@ -1,0 +1,40 @@
+/**
+ * `delete [--force] ID`: a stopped container is destroyed (every process of
+ * its cgroup killed, the cgroup and the state directory removed); a created
+ * one is killed first, as runc does; a running or paused one only with
+ * --force. An unknown id is an error, except with --force.
+ */
+import type { OciCommand } from '../../cli/oci-args.js';
+import { rmdirRetry } from '../../cgroup/fsutil.js';
+import { procStartTime } from '../../container/store.js';
+import type { OciContext } from './context.js';
+import { cgroupPids, signal } from './kill.js';
+import { currentStatus } from './load.js';
+
+const WAIT_MS = 10_000;
+
+export function del(cmd: Extract<OciCommand, { verb: 'delete' }>, ctx: OciContext): void {
+  const rec = ctx.store.read(cmd.id);
+  if (!rec) {
+    if (cmd.force) {
+      ctx.store.remove(cmd.id); // a stale directory without a state file
+      ctx.exit(0);
+    }
+    ctx.fail('container does not exist');
+  }
+  const status = currentStatus(rec, ctx);
+  if ((status === 'running' || status === 'paused') && !cmd.force) ctx.fail(`cannot delete container ${cmd.id} that is not stopped: ${status}`);
+  if (status !== 'stopped' && rec.pid > 0) {
+    signal(rec.pid, 9);
+    const deadline = Date.now() + WAIT_MS;
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    while (procStartTime(rec.pid) === rec.pidStart && Date.now() < deadline) Atomics.wait(nap, 0, 0, 5);
+    if (procStartTime(rec.pid) === rec.pidStart) ctx.fail(`the container's init (${rec.pid}) survived SIGKILL for ${WAIT_MS / 1000}s`);
+  }
+  // Whatever is left in the cgroup (with a shared pid namespace, or a process that escaped the init).
+  for (const pid of cgroupPids(rec.cgroupDirs)) signal(pid, 9);
+  const stuck = rec.cgroupDirs.filter((d) => !rmdirRetry(d, 2000));
+  if (stuck.length > 0) ctx.fail(`cannot remove the container's cgroup ${stuck.join(', ')}`);
+  ctx.store.remove(cmd.id);
+  ctx.exit(0);
+}

@@ -1,0 +1,41 @@
+/** `start ID`: opens the start FIFO; the init, waiting on it, spawns the workload. */
+import fs from 'node:fs';
+import type { OciCommand } from '../../cli/oci-args.js';
+import { procStartTime } from '../../container/store.js';
+import type { OciContext } from './context.js';
+import { loadContainer } from './load.js';
+
+const WAIT_MS = 10_000;
+
+export function start(cmd: Extract<OciCommand, { verb: 'start' }>, ctx: OciContext): void {
+  const { rec, status } = loadContainer(cmd.id, ctx);
+  if (status === 'stopped') ctx.fail('cannot start a container that has stopped');
+  if (status !== 'created') ctx.fail(`cannot start an already ${status === 'paused' ? 'paused' : 'running'} container`);
+  const fifo = ctx.store.fifo(cmd.id);
+  let fd: number;
+  try {
+    // Non-blocking: an init that died meanwhile must not hang `start`.
+    fd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    return ctx.fail(`cannot open the start gate: ${(e as NodeJS.ErrnoException).code}`);
+  }
+  const buf = Buffer.alloc(1);
+  const deadline = Date.now() + WAIT_MS;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    let n = 0;
+    try {
+      n = fs.readSync(fd, buf, 0, 1, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') return ctx.fail(`reading the start gate: ${(e as NodeJS.ErrnoException).code}`);
+    }
+    if (n === 1) break;
+    if (procStartTime(rec.pid) === null) ctx.fail('container process is already dead');
+    if (Date.now() > deadline) ctx.fail(`the container's init did not take the start within ${WAIT_MS / 1000}s`);
+    Atomics.wait(nap, 0, 0, 1);
+  }
+  fs.closeSync(fd);
+  fs.rmSync(fifo, { force: true });
+  ctx.log('debug', `started ${cmd.id}`);
+  ctx.exit(0);
+}

@@ -1,0 +1,190 @@
+/**
+ * tini-ts as an OCI runtime, driven as engines drive runc: create, state,
+ * start, kill, delete, list, on the bundle `runc spec` writes, beside runc
+ * itself on the same bundle (differential: statuses, state JSON, exit codes),
+ * and through a shim-like parent (a child subreaper that waits for the
+ * container's process, as containerd's shim and conmon do).
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HELPERS } from '../helpers/proc.js';
+import { unmet } from '../helpers/prereq.js';
+import { canContainer, CONTAINER_NEEDS, makeFixture, type Fixture } from './container-helpers.js';
+import { BIN, CG, run, waitFor } from './run-helpers.js';
+
+const hasRunc = spawnSync('runc', ['--version']).status === 0;
+const SHIM = path.join(HELPERS, 'oci_shim.py');
+
+describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('the OCI lifecycle, beside runc', () => {
+  let f: Fixture;
+  let bundle: string;
+  let roots: { tini: string; runc: string };
+  const ids: string[] = [];
+  const id = (what: string) => {
+    const i = `${what}-${process.pid}-${ids.length}`;
+    ids.push(i);
+    return i;
+  };
+  /**
+   * A runtime call. stdout and stderr go through files, not pipes: after
+   * create, the container's init holds them (they are the container's stdio),
+   * so a pipe would not end before the container does.
+   */
+  const call = (file: string, root: string, args: string[]) => {
+    const out = path.join(f.dir, 'out');
+    const err = path.join(f.dir, 'err');
+    const fds = [fs.openSync(out, 'w'), fs.openSync(err, 'w')];
+    try {
+      const r = spawnSync(file, ['--root', root, ...args], { stdio: ['ignore', fds[0], fds[1]], timeout: 30_000 });
+      return { status: r.status, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(err, 'utf8') };
+    } finally {
+      fds.forEach((fd) => fs.closeSync(fd));
+    }
+  };
+  const tini = (...args: string[]) => call(BIN, roots.tini, args);
+  const runc = (...args: string[]) => call('runc', roots.runc, args);
+  const both = { tini, runc };
+  const setArgs = (args: string[]) => {
+    const config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'));
+    config.process.args = args;
+    fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
+  };
+
+  beforeAll(() => {
+    f = makeFixture();
+    bundle = path.join(f.dir, 'bundle');
+    fs.mkdirSync(bundle);
+    fs.renameSync(f.rootfs, path.join(bundle, 'rootfs'));
+    f.rootfs = path.join(bundle, 'rootfs');
+    expect(spawnSync('runc', ['spec'], { cwd: bundle }).status).toBe(0);
+    const config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'));
+    config.process.terminal = false;
+    config.root.readonly = false; // the programs leave a marker in the root
+    fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
+    roots = { tini: path.join(f.dir, 'root-tini'), runc: path.join(f.dir, 'root-runc') };
+  });
+  afterAll(() => {
+    for (const i of ids) {
+      tini('delete', '--force', i);
+      runc('delete', '--force', i);
+    }
+    // Nothing of ours is left: no container directory, no cgroup.
+    expect(fs.existsSync(roots.tini) ? fs.readdirSync(roots.tini) : []).toEqual([]);
+    for (const i of ids) expect(fs.existsSync(path.join(CG, 'memory', 'tini-ts', `oci-${i}`)) || fs.existsSync(path.join(CG, 'tini-ts', `oci-${i}`))).toBe(false);
+    f?.cleanup();
+  });
+
+  it('create leaves the init waiting at the start gate; start runs the program; statuses and state JSON as runc gives them', async () => {
+    setArgs(['sh', '-c', 'echo ran >/tmp/marker; sleep 1; exit 3']);
+    for (const [who, rt] of Object.entries(both)) {
+      const c = id(`life-${who}`);
+      const pidFile = path.join(f.dir, `${c}.pid`);
+      const cr = rt('create', '--bundle', bundle, '--pid-file', pidFile, c);
+      expect(cr.status, `${who}: ${cr.stderr}`).toBe(0);
+      const pid = fs.readFileSync(pidFile, 'utf8');
+      expect(pid, who).toMatch(/^[0-9]+$/); // digits, no newline
+      const created = JSON.parse(rt('state', c).stdout);
+      expect(Object.keys(created).sort(), who).toEqual(['bundle', 'created', 'id', 'ociVersion', 'owner', 'pid', 'rootfs', 'status']);
+      expect(created, who).toMatchObject({ id: c, status: 'created', pid: Number(pid), bundle, rootfs: path.join(bundle, 'rootfs') });
+      expect(fs.existsSync(path.join(bundle, 'rootfs/tmp/marker')), `${who}: nothing runs before start`).toBe(false);
+      expect(rt('start', c).status, who).toBe(0);
+      expect(JSON.parse(rt('state', c).stdout).status, who).toBe('running');
+      expect(await waitFor(() => JSON.parse(rt('state', c).stdout).status === 'stopped', 10_000), who).toBe(true);
+      expect(JSON.parse(rt('state', c).stdout).pid, who).toBe(0);
+      expect(fs.readFileSync(path.join(bundle, 'rootfs/tmp/marker'), 'utf8'), who).toBe('ran\n');
+      fs.rmSync(path.join(bundle, 'rootfs/tmp/marker'));
+      expect(rt('delete', c).status, who).toBe(0);
+      expect(rt('state', c).status, `${who}: gone`).not.toBe(0);
+    }
+  });
+
+  it('bad requests fail (exit non-zero) where runc fails, with the texts engines match on, and change nothing', () => {
+    setArgs(['sleep', '30']);
+    const outcomes: Record<string, Record<string, number | null>> = {};
+    const texts: string[] = [];
+    for (const [who, rt] of Object.entries(both)) {
+      const c = id(`bad-${who}`);
+      const o: Record<string, number | null> = {};
+      o.stateUnknown = rt('state', `${c}-nope`).status;
+      o.deleteUnknown = rt('delete', `${c}-nope`).status;
+      o.deleteForceUnknown = rt('delete', '--force', `${c}-nope`).status;
+      o.killUnknown = rt('kill', `${c}-nope`).status;
+      o.create = rt('create', '--bundle', bundle, c).status;
+      o.createAgain = rt('create', '--bundle', bundle, c).status;
+      o.startTwice = (rt('start', c).status ?? 0) + (rt('start', c).status === 0 ? 0 : 100);
+      const del = rt('delete', c);
+      o.deleteRunning = del.status;
+      if (who === 'tini') texts.push(del.stderr, tini('state', `${c}-nope`).stderr, tini('create', '--bundle', bundle, c).stderr);
+      o.kill = rt('kill', c, 'KILL').status;
+      o.deleteForce = rt('delete', '--force', c).status;
+      outcomes[who] = Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v === 0 ? 0 : 1]));
+    }
+    expect(outcomes.tini).toEqual(outcomes.runc);
+    expect(outcomes.tini).toMatchObject({ stateUnknown: 1, deleteForceUnknown: 0, create: 0, createAgain: 1, startTwice: 1, deleteRunning: 1 });
+    expect(texts[0]).toMatch(/cannot delete container .* that is not stopped: running/);
+    expect(texts[1]).toMatch(/container does not exist/);
+    expect(texts[2]).toMatch(/container with given ID already exists/);
+  });
+
+  it("the shim waits on the init: its status is the program's; TERM reaches the program through the init (runc's PID 1 shell ignores it)", () => {
+    setArgs(['sh', '-c', 'sleep 2; exit 3']);
+    const shim = (rt: string, c: string, sig?: string) => JSON.parse(spawnSync('python3', [SHIM, rt, rt === 'runc' ? roots.runc : roots.tini, bundle, c, ...(sig ? [sig] : [])], { encoding: 'utf8', timeout: 30_000 }).stdout);
+    const [a, b] = [id('shim-tini'), id('shim-runc')];
+    expect(shim(BIN, a)).toMatchObject({ create: 0, start: 0, status: 3 });
+    expect(shim('runc', b)).toMatchObject({ create: 0, start: 0, status: 3 });
+    const [c, d] = [id('term-tini'), id('term-runc')];
+    expect(shim(BIN, c, 'TERM')).toMatchObject({ kill: 0, status: 143 });
+    expect(shim('runc', d, 'TERM')).toMatchObject({ kill: 0, status: 3 });
+    for (const i of [a, c]) expect(tini('delete', i).status).toBe(0);
+  });
+
+  it('delete kills a created container and removes everything; kill --all reaches every process of the cgroup', async () => {
+    setArgs(['sleep', '30']);
+    const c = id('created');
+    expect(tini('create', '--bundle', bundle, '--pid-file', path.join(f.dir, 'p'), c).status).toBe(0);
+    const pid = Number(fs.readFileSync(path.join(f.dir, 'p'), 'utf8'));
+    expect(tini('delete', c).status).toBe(0);
+    expect(await waitFor(() => !fs.existsSync(`/proc/${pid}`) || fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '))).toBe(true);
+    expect(fs.existsSync(path.join(roots.tini, c))).toBe(false);
+
+    const k = id('killall');
+    setArgs(['sh', '-c', 'sleep 30 & sleep 30']);
+    expect(tini('create', '--bundle', bundle, k).status).toBe(0);
+    expect(tini('start', k).status).toBe(0);
+    expect(tini('kill', '--all', k, 'KILL').status).toBe(0);
+    expect(await waitFor(() => JSON.parse(tini('state', k).stdout).status === 'stopped')).toBe(true);
+    expect(tini('delete', k).status).toBe(0);
+  });
+
+  it('a missing program fails create with runc\'s text, before start, leaving nothing', () => {
+    setArgs(['no-such-program']);
+    const c = id('missing');
+    const r = tini('--log', path.join(f.dir, 'log.json'), '--log-format', 'json', 'create', '--bundle', bundle, c);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('exec: "no-such-program": executable file not found in $PATH');
+    const last = fs.readFileSync(path.join(f.dir, 'log.json'), 'utf8').trim().split('\n').pop()!;
+    expect(JSON.parse(last)).toMatchObject({ level: 'error', msg: 'exec: "no-such-program": executable file not found in $PATH', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect(fs.existsSync(path.join(roots.tini, c))).toBe(false);
+  });
+
+  it('a created container survives an unrelated `tini-ts run` (ownership is by id, not by a live launcher)', () => {
+    setArgs(['sleep', '30']);
+    const c = id('survives');
+    expect(tini('create', '--bundle', bundle, c).status).toBe(0);
+    expect(run(['-q', '--', 'true']).status).toBe(0);
+    expect(JSON.parse(tini('state', c).stdout).status).toBe('created');
+    expect(tini('delete', c).status).toBe(0);
+  });
+
+  it('list shows every container with its status', () => {
+    setArgs(['sleep', '30']);
+    const c = id('listed');
+    expect(tini('create', '--bundle', bundle, c).status).toBe(0);
+    const listed = JSON.parse(tini('list', '--format', 'json').stdout) as { id: string; status: string }[];
+    expect(listed.find((s) => s.id === c)).toMatchObject({ status: 'created' });
+    expect(tini('list', '-q').stdout.split('\n')).toContain(c);
+    expect(tini('delete', c).status).toBe(0);
+  });
+});

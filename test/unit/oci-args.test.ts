@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { looksLikeRuntimeCall, parseOciArgs } from '../../src/cli/oci-args.js';
+import { idProblem, stateJson, statusOf, type ContainerRecord } from '../../src/container/store.js';
+
+describe("runc's command line", () => {
+  it('takes global flags before the verb, in every spelling engines use', () => {
+    const r = parseOciArgs(['--root', '/run/x', '--log=/b/log.json', '-log-format', 'json', 'create', '--bundle', '/b', '--pid-file=/b/pid', 'c1']);
+    expect(r).toEqual({
+      kind: 'ok',
+      global: { root: '/run/x', log: '/b/log.json', logFormat: 'json', debug: false },
+      command: { verb: 'create', id: 'c1', bundle: '/b', pidFile: '/b/pid', consoleSocket: null, preserveFds: 0 },
+    });
+  });
+
+  it('kill: --all/-a, signals as numbers or names, SIGTERM by default', () => {
+    expect(parseOciArgs(['kill', 'c1'])).toMatchObject({ command: { verb: 'kill', id: 'c1', all: false, signal: 15 } });
+    expect(parseOciArgs(['kill', '-a', 'c1', 'KILL'])).toMatchObject({ command: { all: true, signal: 9 } });
+    expect(parseOciArgs(['kill', '--all', 'c1', 'SIGUSR1'])).toMatchObject({ command: { signal: 10 } });
+    expect(parseOciArgs(['kill', 'c1', '9'])).toMatchObject({ command: { signal: 9 } });
+    expect(parseOciArgs(['kill', 'c1', 'BOGUS'])).toMatchObject({ kind: 'error', message: "kill: unknown signal 'BOGUS'" });
+  });
+
+  it('delete -f, list --format json -q, --version', () => {
+    expect(parseOciArgs(['delete', '-f', 'c1'])).toMatchObject({ command: { verb: 'delete', id: 'c1', force: true } });
+    expect(parseOciArgs(['list', '--format', 'json'])).toMatchObject({ command: { verb: 'list', format: 'json', quiet: false } });
+    expect(parseOciArgs(['--version'])).toMatchObject({ command: { verb: 'version' } });
+  });
+
+  it('bad input: one line naming the problem', () => {
+    expect(parseOciArgs([])).toMatchObject({ kind: 'error', message: 'no command given (create, start, state, kill, delete, list)' });
+    expect(parseOciArgs(['frobnicate', 'c1'])).toMatchObject({ kind: 'error', message: "unknown command 'frobnicate' (create, start, state, kill, delete, list)" });
+    expect(parseOciArgs(['start'])).toMatchObject({ kind: 'error', message: 'start: a container id is required' });
+    expect(parseOciArgs(['start', 'a', 'b'])).toMatchObject({ kind: 'error', message: "start: unexpected argument 'b'" });
+    expect(parseOciArgs(['create', '--nope', 'c1'])).toMatchObject({ kind: 'error', message: 'create: flag provided but not defined: -nope' });
+    expect(parseOciArgs(['--root'])).toMatchObject({ kind: 'error', message: 'flag needs an argument: -root' });
+    expect(parseOciArgs(['--log-format', 'xml', 'list'])).toMatchObject({ kind: 'error', message: 'invalid log-format: xml (text or json)' });
+    expect(parseOciArgs(['--systemd-cgroup', 'create', 'c1'])).toMatchObject({ kind: 'error', message: expect.stringContaining('--systemd-cgroup is not supported') });
+  });
+
+  it("an engine's call is told from the init's by its first argument", () => {
+    expect(looksLikeRuntimeCall(['--root', '/r', 'state', 'x'])).toBe(true);
+    expect(looksLikeRuntimeCall(['--log=/x', 'create'])).toBe(true);
+    for (const init of [['--', 'sh'], ['-s', 'sleep'], ['--grace', '3', 'x'], ['--version'], ['create']]) expect(looksLikeRuntimeCall(init)).toBe(false);
+  });
+});
+
+describe('the container store', () => {
+  it("ids as runc accepts them", () => {
+    for (const ok of ['c1', 'a.b_c-d+e', 'X']) expect(idProblem(ok)).toBeNull();
+    for (const bad of ['', '.', '..', 'a/b', 'a b', '../x']) expect(idProblem(bad)).not.toBeNull();
+  });
+
+  const rec: ContainerRecord = { ociVersion: '1.0.2', id: 'c1', pid: 42, pidStart: '100', bundle: '/b', rootfs: '/b/rootfs', created: '2026-01-01T00:00:00.000Z', annotations: {}, cgroupDirs: [] };
+  const facts = (start: string | null, fifoExists = false, frozen = false) => ({ startTimeOf: () => start, fifoExists, frozen });
+
+  it('the status comes from the facts: gone or pid reused is stopped; the gate still there is created', () => {
+    expect(statusOf({ ...rec, pid: 0 }, facts('100'))).toBe('creating');
+    expect(statusOf(rec, facts(null))).toBe('stopped');
+    expect(statusOf(rec, facts('999'))).toBe('stopped'); // another process got the pid
+    expect(statusOf(rec, facts('100', true))).toBe('created');
+    expect(statusOf(rec, facts('100', false))).toBe('running');
+    expect(statusOf(rec, facts('100', false, true))).toBe('paused');
+  });
+
+  it('the state JSON: pid 0 once stopped, annotations only when there are some', () => {
+    expect(stateJson(rec, 'stopped')).toEqual({ ociVersion: '1.0.2', id: 'c1', pid: 0, status: 'stopped', bundle: '/b', rootfs: '/b/rootfs', created: rec.created, owner: '' });
+    expect(stateJson({ ...rec, annotations: { a: 'b' } }, 'running')).toMatchObject({ pid: 42, annotations: { a: 'b' } });
+  });
+});
