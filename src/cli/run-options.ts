@@ -8,8 +8,8 @@ import path from 'node:path';
 import { parseCpuList, parseDuration, parseSize } from '../cgroup/size.js';
 import type { Limits } from '../cgroup/types.js';
 import { parseEventDest } from '../events/destination.js';
-import { normalizeCapability } from '../runtime/hardening/capabilities.js';
-import { idRangeProblem, parseId } from '../runtime/process.js';
+import { normalizeCapability } from '../libc/capabilities.js';
+import { idRangeProblem, parseId } from '../libc/ids.js';
 
 export const EXIT_LAUNCHER = 125;
 

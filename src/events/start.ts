@@ -3,14 +3,24 @@
  * writes its `start` event. A destination that cannot be opened is a warning,
  * not a fatal error: supervision matters more than its record.
  */
-import type { InitOptions } from '../cli/init-options.js';
 import type { Libc } from '../libc/types.js';
 import type { Logger } from '../log/log.js';
 import { openEventDest, parseEventDest } from './destination.js';
 import { createEventSink, type EventSink } from './sink.js';
 
+/** What the stream needs of the init's options (the parsed command line has them). */
+export interface EventOptions {
+  events: string | null;
+  graceMs: number | null;
+  expectedCodes: ReadonlySet<number>;
+  verbosity: number;
+  warnOnReap: boolean;
+  parentDeathSignal: number | null;
+  subreaper: boolean;
+}
+
 export function startEventStream(
-  options: InitOptions,
+  options: EventOptions,
   ctx: { libc: Libc; logger: Logger; pid: number; version: string },
 ): EventSink | undefined {
   if (options.events === null) return undefined;

@@ -5,7 +5,9 @@
  * the child runs, the init must not die of a diagnostic.
  */
 import fs from 'node:fs';
-import type { LogLevel } from '../supervisor/core.js';
+
+/** The init's levels below fatal (tini's -v: warn by default). */
+export type LogLevel = 'warn' | 'info' | 'debug' | 'trace';
 
 const LEVELS: Record<LogLevel | 'fatal', { rank: number; tag: string }> = {
   fatal: { rank: 0, tag: 'FATAL' },

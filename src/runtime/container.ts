@@ -11,7 +11,7 @@ import { ownerAlive, processAlive } from '../cgroup/index.js';
 import { CGROUP_PARENT, type DeviceRule, type Limits } from '../cgroup/types.js';
 import { DEFAULT_ALLOWED, DENY_ALL } from '../cgroup/v1/devices.js';
 import { isContainer, type NamespaceName, type RunOptions } from '../cli/run-options.js';
-import { DOCKER_DEFAULT_CAPS, resolveCapabilities } from './hardening/capabilities.js';
+import { DOCKER_DEFAULT_CAPS, resolveCapabilities } from '../libc/capabilities.js';
 import { compile, defaultPolicy } from './hardening/seccomp.js';
 import { parseConfig, unsupportedWarning, type ContainerPlan } from './oci/config.js';
 import { DEFAULT_PATH, mergeEnv, parseEnvFile, type ProcessSpec } from './process.js';

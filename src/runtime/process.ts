@@ -40,17 +40,8 @@ export interface Credentials { uid: number; gid: number; groups: number[]; home:
  * which setresuid and setgroups read as "unchanged". Larger numbers must be
  * refused, never wrapped: 4294967296 would become uid 0.
  */
-export const MAX_ID = 2 ** 32 - 2;
-
-/** A decimal uid or gid in 0..MAX_ID; null for anything else (not a number, or out of range). */
-export function parseId(s: string): number | null {
-  if (!/^[0-9]+$/.test(s)) return null;
-  const n = BigInt(s);
-  return n <= BigInt(MAX_ID) ? Number(n) : null;
-}
-
-/** The one-line reason a decimal id is refused. */
-export const idRangeProblem = (what: string, s: string): string => `${what} ${s} is outside 0..${MAX_ID} (the kernel's range; -1 means "unchanged")`;
+export { MAX_ID, idRangeProblem, parseId } from '../libc/ids.js';
+import { idRangeProblem, parseId } from '../libc/ids.js';
 
 /** Entries keep their id as written: checked when used, so that an out-of-range one is refused, not skipped. */
 interface PasswdEntry { name: string; uid: string; gid: string; home: string }

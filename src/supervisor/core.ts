@@ -36,7 +36,8 @@ export type Fact =
   | { kind: 'group-checked'; alive: boolean; now: number }
   | { kind: 'timer'; now: number };
 
-export type LogLevel = 'warn' | 'info' | 'debug' | 'trace';
+export type { LogLevel } from '../log/log.js';
+import type { LogLevel } from '../log/log.js';
 
 export type Action =
   /** kill(-pgid, sig), falling back to the pid if the group is gone. */

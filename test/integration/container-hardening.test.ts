@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { capabilityMask, DOCKER_DEFAULT_CAPS } from '../../src/runtime/hardening/capabilities.js';
+import { capabilityMask, DOCKER_DEFAULT_CAPS } from '../../src/libc/capabilities.js';
 import { canContainer, CONTAINER_NEEDS, fields, useContainerFixture } from './container-helpers.js';
 import { hasSyncReturn, run, TIMEOUT } from './run-helpers.js';
 import { unmet } from '../helpers/prereq.js';

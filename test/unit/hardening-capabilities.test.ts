@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CAPABILITIES, DOCKER_DEFAULT_CAPS, capabilityMask, capabilityNumber, capabilityWords, normalizeCapability, resolveCapabilities,
-} from '../../src/runtime/hardening/capabilities.js';
+} from '../../src/libc/capabilities.js';
 
 describe('capabilities', () => {
   it('numbers follow the kernel header', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DOCKER_DEFAULT_CAPS } from '../../src/runtime/hardening/capabilities.js';
+import { DOCKER_DEFAULT_CAPS } from '../../src/libc/capabilities.js';
 import {
   AUDIT_ARCH_X86_64, SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS, X86_64, compile, defaultPolicy, evaluate,
 } from '../../src/runtime/hardening/seccomp.js';

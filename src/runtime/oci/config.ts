@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import type { DeviceRule } from '../../cgroup/types.js';
-import { normalizeCapability } from '../hardening/capabilities.js';
+import { normalizeCapability } from '../../libc/capabilities.js';
 import { MAX_ID } from '../process.js';
 import { cleanDestination } from '../../cli/run-options.js';
 
