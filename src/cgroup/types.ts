@@ -35,6 +35,36 @@ export interface Limits {
   cpusetCpus?: string;
   /** Device rules applied in order (cgroup v1 devices controller), as runc does. */
   devices?: DeviceRule[];
+  /** memory.swappiness (0..100; cgroup v1 only: v2 has no per-cgroup swappiness) */
+  memorySwappiness?: number;
+  /** block I/O weight (10..1000): v1 blkio.weight (or blkio.bfq.weight), v2 io.weight (or io.bfq.weight) */
+  blkioWeight?: number;
+  /** block I/O throttles, per device: v1 blkio.throttle.*_device, v2 io.max */
+  blkioThrottle?: Throttle[];
+}
+
+export interface Throttle {
+  kind: 'readBps' | 'writeBps' | 'readIops' | 'writeIops';
+  major: number;
+  minor: number;
+  /** bytes or operations per second */
+  rate: number;
+}
+
+/**
+ * One controller of a hierarchy version, as a list entry (v1/index.ts and
+ * v2/index.ts hold the lists): a cgroup uses the controllers whose `needed`
+ * says so, applies each, and merges their statistics. A new controller is
+ * one file per version and one entry per list.
+ */
+export interface Controller {
+  /** The kernel's name (the v1 hierarchy, the v2 controller). */
+  readonly name: string;
+  /** Used for every cgroup (the report reads its counters), or only when the limits ask for it. */
+  needed(limits: Limits): boolean;
+  /** Writes the limits it handles; throws CgroupError naming the file and the value. */
+  apply?(dir: string, limits: Limits): void;
+  stats?(dir: string): Partial<CgroupStats>;
 }
 
 export interface CgroupStats {

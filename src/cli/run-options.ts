@@ -4,9 +4,10 @@
  * `docker run` uses for its own failures, so callers can tell them from the
  * program's exit codes).
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { parseCpuList, parseDuration, parseSize } from '../cgroup/size.js';
-import type { Limits } from '../cgroup/types.js';
+import type { Limits, Throttle } from '../cgroup/types.js';
 import { parseEventDest } from '../events/destination.js';
 import { normalizeCapability } from '../libc/capabilities.js';
 import { idRangeProblem, parseId } from '../libc/ids.js';
@@ -105,6 +106,12 @@ Limits (docker's forms):
   --cpus N             CPU bandwidth in cores, e.g. 0.5
   --cpu-shares N       relative CPU weight (2-262144; v2: cpu.weight)
   --cpuset-cpus LIST   CPUs allowed, e.g. 0-1,3
+  --memory-swappiness N  0-100 (cgroup v1 only)
+  --blkio-weight N     relative block I/O weight (10-1000; needs CFQ or BFQ)
+  --device-read-bps DEVICE:RATE    read rate limit of a block device, e.g. /dev/vda:1mb
+  --device-write-bps DEVICE:RATE   write rate limit
+  --device-read-iops DEVICE:N      read operations per second
+  --device-write-iops DEVICE:N     write operations per second
 Run:
   --timeout DURATION   stop the program after DURATION (30s, 2m, 500ms)
   --grace DURATION     time between SIGTERM and SIGKILL (default 10s)
@@ -147,6 +154,7 @@ const err = (message: string): RunParse => ({
 /** Options that take a value, with the name used in messages. */
 const WITH_VALUE = new Set([
   '--memory', '-m', '--memory-swap', '--pids', '--cpus', '--cpu-shares', '--cpuset-cpus',
+  '--memory-swappiness', '--blkio-weight', '--device-read-bps', '--device-write-bps', '--device-read-iops', '--device-write-iops',
   '--share', '--hostname', '--timeout', '--grace', '--report', '--cgroup-root', '--cgroup-parent', '--events',
   '--rootfs', '--layer', '--upper', '--volume', '--user', '-u', '--group-add', '--workdir', '-w',
   '--env', '-e', '--env-file', '--cap-add', '--cap-drop', '--seccomp', '--ulimit', '--bundle',
@@ -201,7 +209,17 @@ const shown = (v: string) => JSON.stringify(v);
  * --layer, --upper, --volume sources, --bundle, --cgroup-root) is made
  * absolute against it here, so nothing later depends on the cwd.
  */
-export function parseRunArgs(args: readonly string[], env: { cpuCount: number; cwd?: string }): RunParse {
+/** A block device's numbers, or why it is not one (the launcher stats the path; tests give their own). */
+export type DeviceNumber = (path: string) => { major: number; minor: number } | string;
+
+const THROTTLE_FLAGS: Record<string, Throttle['kind']> = {
+  '--device-read-bps': 'readBps',
+  '--device-write-bps': 'writeBps',
+  '--device-read-iops': 'readIops',
+  '--device-write-iops': 'writeIops',
+};
+
+export function parseRunArgs(args: readonly string[], env: { cpuCount: number; cwd?: string; deviceNumber?: DeviceNumber }): RunParse {
   const cwd = env.cwd ?? process.cwd();
   const host = (p: string) => path.resolve(cwd, p);
   const limits: Limits = {};
@@ -297,6 +315,34 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number; c
         const max = Math.max(...list.split(',').map((p) => Number(p.split('-').pop())));
         if (max >= env.cpuCount) return err(`--cpuset-cpus: CPU ${max} does not exist (CPUs 0-${env.cpuCount - 1} are available)`);
         limits.cpusetCpus = list;
+        break;
+      }
+      case '--memory-swappiness': {
+        const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+        if (!(n >= 0 && n <= 100)) return err(`--memory-swappiness: '${value}' is not a whole number from 0 to 100`);
+        limits.memorySwappiness = n;
+        break;
+      }
+      case '--blkio-weight': {
+        const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+        if (!(n >= 10 && n <= 1000)) return err(`--blkio-weight: '${value}' is not a whole number from 10 to 1000`);
+        limits.blkioWeight = n;
+        break;
+      }
+      case '--device-read-bps':
+      case '--device-write-bps':
+      case '--device-read-iops':
+      case '--device-write-iops': {
+        const colon = value.lastIndexOf(':');
+        if (colon <= 0) return err(`${flag}: '${value}' is not DEVICE:RATE (e.g. /dev/sda:10mb)`);
+        const [device, rateText] = [value.slice(0, colon), value.slice(colon + 1)];
+        const bytes = flag.endsWith('bps');
+        const rate = bytes ? parseSize(rateText) : /^[0-9]+$/.test(rateText) ? Number(rateText) : `not a whole number: '${rateText}'`;
+        if (typeof rate === 'string') return err(`${flag}: ${rate}`);
+        if (rate <= 0) return err(`${flag}: the rate must be above 0`);
+        const dev = (env.deviceNumber ?? statBlockDevice)(host(device));
+        if (typeof dev === 'string') return err(`${flag}: ${dev}`);
+        limits.blkioThrottle = [...(limits.blkioThrottle ?? []).filter((t) => !(t.kind === THROTTLE_FLAGS[flag] && t.major === dev.major && t.minor === dev.minor)), { kind: THROTTLE_FLAGS[flag], ...dev, rate }];
         break;
       }
       case '--share': {
@@ -453,4 +499,20 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number; c
     argv: args.slice(i),
     options: { limits, namespaces, hostname, timeoutMs, graceMs, reportFile, quiet, verbosity, cgroupRoot, cgroupParent, events, container },
   };
+}
+
+/** The numbers of a block device node (stat's rdev), or why the path is not one. */
+export function statBlockDevice(p: string): { major: number; minor: number } | string {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(p);
+  } catch (e) {
+    return `${p}: ${(e as NodeJS.ErrnoException).code}`;
+  }
+  if (!st.isBlockDevice()) return `${p} is not a block device`;
+  // glibc's gnu_dev_major/minor, on 64 bits
+  const d = BigInt(st.rdev);
+  const major = ((d >> 8n) & 0xfffn) | ((d >> 32n) & ~0xfffn);
+  const minor = (d & 0xffn) | ((d >> 12n) & ~0xffn);
+  return { major: Number(major & 0xffffffffn), minor: Number(minor & 0xffffffffn) };
 }

@@ -191,7 +191,13 @@ function ociLimits(r: ContainerPlan['resources'], cpuCount: number): Limits | st
   }
   if (r.pidsLimit !== undefined && r.pidsLimit > 0) limits.pids = r.pidsLimit;
   if (r.cpuShares !== undefined) limits.cpuShares = r.cpuShares;
-  if (r.cpuQuota !== undefined && r.cpuQuota > 0) limits.cpus = r.cpuQuota / (r.cpuPeriod ?? 100_000);
+  if (r.cpuQuota !== undefined && r.cpuQuota > 0) {
+    limits.cpus = r.cpuQuota / (r.cpuPeriod ?? 100_000);
+    if (r.cpuPeriod !== undefined) limits.cpuPeriodUs = r.cpuPeriod; // the bundle's period, not docker's default
+  }
+  if (r.memorySwappiness !== undefined) limits.memorySwappiness = r.memorySwappiness;
+  if (r.blkioWeight !== undefined) limits.blkioWeight = r.blkioWeight;
+  if (r.blkioThrottle !== undefined) limits.blkioThrottle = r.blkioThrottle;
   if (r.cpusetCpus !== undefined) {
     const max = Math.max(...r.cpusetCpus.split(',').map((x) => Number(x.split('-').pop())));
     if (max >= cpuCount) return `config.json: linux.resources.cpu.cpus: CPU ${max} does not exist (CPUs 0-${cpuCount - 1})`;

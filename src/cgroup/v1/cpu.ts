@@ -1,7 +1,7 @@
 /** cgroup v1 cpu controller: CFS bandwidth (cpu.cfs_quota_us / cpu.cfs_period_us) and cpu.shares. */
 import path from 'node:path';
 import { writeFile } from '../fsutil.js';
-import type { Limits } from '../types.js';
+import type { Controller, Limits } from '../types.js';
 
 export const name = 'cpu';
 
@@ -20,3 +20,5 @@ export function apply(dir: string, limits: Limits): void {
   }
   if (limits.cpuShares !== undefined) writeFile(path.join(dir, 'cpu.shares'), String(limits.cpuShares), 'the CPU shares');
 }
+
+export const controller: Controller = { name, needed: () => true, apply };

@@ -1,7 +1,7 @@
 /** cgroup v1 cpuacct controller: user and system CPU time (nanoseconds, or USER_HZ ticks in cpuacct.stat). */
 import path from 'node:path';
 import { readKeyed, readNumber } from '../fsutil.js';
-import type { CgroupStats } from '../types.js';
+import type { CgroupStats, Controller } from '../types.js';
 
 export const name = 'cpuacct';
 
@@ -18,3 +18,5 @@ export function stats(dir: string): Pick<CgroupStats, 'cpuUserUs' | 'cpuSystemUs
     cpuSystemUs: sys === null ? null : (sys * 1e6) / USER_HZ,
   };
 }
+
+export const controller: Controller = { name, needed: () => true, stats };

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { readText, writeFile } from '../fsutil.js';
-import type { Limits } from '../types.js';
+import type { Controller, Limits } from '../types.js';
 
 export const name = 'cpuset';
 
@@ -22,3 +22,5 @@ export function inherit(dir: string, parent: string): void {
 export function apply(dir: string, limits: Limits): void {
   if (limits.cpusetCpus !== undefined) writeFile(path.join(dir, 'cpuset.cpus'), limits.cpusetCpus, 'the CPU set');
 }
+
+export const controller: Controller = { name, needed: (l) => l.cpusetCpus !== undefined, apply };

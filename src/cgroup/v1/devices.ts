@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { writeFile } from '../fsutil.js';
-import type { DeviceRule, Limits } from '../types.js';
+import type { Controller, DeviceRule, Limits } from '../types.js';
 
 export const name = 'devices';
 
@@ -62,3 +62,5 @@ export function apply(dir: string, limits: Limits): void {
   writeFile(path.join(dir, reset), 'a', 'the device rules');
   for (const e of exceptions) writeFile(path.join(dir, except), ruleLine(e), 'the device rules');
 }
+
+export const controller: Controller = { name, needed: (l) => l.devices !== undefined, apply };

@@ -10,19 +10,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { exists, killUntilEmpty, mkdirUnder, parentLevels, readPids, removeEmptyParent, rmdirRetry, writeFile } from '../fsutil.js';
 import { LEVELS_DIR, missingLevels, settleRecord, writeRecord } from '../levels.js';
-import { CGROUP_PARENT, CgroupError, type Cgroup, type CgroupStats, type Limits } from '../types.js';
+import { CGROUP_PARENT, CgroupError, type Cgroup, type CgroupStats, type Controller, type Limits } from '../types.js';
 import * as memory from './memory.js';
 import * as pids from './pids.js';
 import * as cpu from './cpu.js';
 import * as cpuacct from './cpuacct.js';
 import * as cpuset from './cpuset.js';
 import * as devices from './devices.js';
+import * as blkio from './blkio.js';
+
+/** Every v1 controller tini-ts drives, in the order they are applied. */
+export const CONTROLLERS: readonly Controller[] = [memory.controller, pids.controller, cpu.controller, cpuacct.controller, cpuset.controller, devices.controller, blkio.controller];
 
 export function controllersFor(limits: Limits): string[] {
-  const c = [memory.name, pids.name, cpu.name, cpuacct.name];
-  if (limits.cpusetCpus !== undefined) c.push(cpuset.name);
-  if (limits.devices !== undefined) c.push(devices.name);
-  return c;
+  return CONTROLLERS.filter((c) => c.needed(limits)).map((c) => c.name);
 }
 
 /** The first missing controller, or undefined when all are mounted under root. */
@@ -112,11 +113,7 @@ export class CgroupV1 implements Cgroup {
   }
 
   apply(limits: Limits): void {
-    memory.apply(this.dir(memory.name), limits);
-    pids.apply(this.dir(pids.name), limits);
-    cpu.apply(this.dir(cpu.name), limits);
-    if (this.byController.has(cpuset.name)) cpuset.apply(this.dir(cpuset.name), limits);
-    if (this.byController.has(devices.name)) devices.apply(this.dir(devices.name), limits);
+    for (const c of CONTROLLERS) if (this.byController.has(c.name)) c.apply?.(this.dir(c.name), limits);
   }
 
   procsFiles(): string[] {
@@ -136,11 +133,7 @@ export class CgroupV1 implements Cgroup {
   }
 
   stats(): CgroupStats {
-    return {
-      ...memory.stats(this.dir(memory.name)),
-      ...cpuacct.stats(this.dir(cpuacct.name)),
-      ...pids.stats(this.dir(pids.name)),
-    };
+    return Object.assign({}, ...CONTROLLERS.filter((c) => this.byController.has(c.name)).map((c) => c.stats?.(this.dir(c.name)) ?? {})) as CgroupStats;
   }
 
   killAll(timeoutMs = 2000): boolean {

@@ -1,7 +1,7 @@
 /** cgroup v1 memory controller: memory.limit_in_bytes, memory.memsw.limit_in_bytes; OOM and peak counters. */
 import path from 'node:path';
 import { exists, readKeyed, readNumber, writeFile } from '../fsutil.js';
-import { CgroupError, type CgroupStats, type Limits } from '../types.js';
+import { CgroupError, type CgroupStats, type Controller, type Limits } from '../types.js';
 
 export const name = 'memory';
 
@@ -17,6 +17,7 @@ export function apply(dir: string, limits: Limits): void {
     // memsw must be written after limit_in_bytes (it may not be below it)
     writeFile(file, String(limits.memorySwapBytes), 'the memory+swap limit');
   }
+  if (limits.memorySwappiness !== undefined) writeFile(path.join(dir, 'memory.swappiness'), String(limits.memorySwappiness), 'the swappiness');
 }
 
 export function stats(dir: string): Pick<CgroupStats, 'oomKills' | 'memoryLimitHits' | 'memoryPeakBytes'> {
@@ -27,3 +28,5 @@ export function stats(dir: string): Pick<CgroupStats, 'oomKills' | 'memoryLimitH
     memoryPeakBytes: readNumber(path.join(dir, 'memory.max_usage_in_bytes')),
   };
 }
+
+export const controller: Controller = { name, needed: () => true, apply, stats };

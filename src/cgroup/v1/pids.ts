@@ -1,7 +1,7 @@
 /** cgroup pids controller (v1, and v2 re-exports it: the same files): pids.max; pids.peak (newer kernels) and pids.events. */
 import path from 'node:path';
 import { readKeyed, readNumber, writeFile } from '../fsutil.js';
-import type { CgroupStats, Limits } from '../types.js';
+import type { CgroupStats, Controller, Limits } from '../types.js';
 
 export const name = 'pids';
 
@@ -19,3 +19,5 @@ export function stats(dir: string): Pick<CgroupStats, 'pidsPeak' | 'pidsLimitHit
     pidsLimitHits: readKeyed(path.join(dir, 'pids.events'), 'max'),
   };
 }
+
+export const controller: Controller = { name, needed: () => true, apply, stats };

@@ -1,7 +1,7 @@
 /** cgroup v2 cpu controller: cpu.max ("quota period"), cpu.weight; cpu.stat for usage. */
 import path from 'node:path';
 import { readKeyed, writeFile } from '../fsutil.js';
-import type { CgroupStats, Limits } from '../types.js';
+import type { CgroupStats, Controller, Limits } from '../types.js';
 import { DEFAULT_PERIOD_US, quotaUs } from '../v1/cpu.js';
 
 export const name = 'cpu';
@@ -27,3 +27,5 @@ export function stats(dir: string): Pick<CgroupStats, 'cpuUserUs' | 'cpuSystemUs
   const file = path.join(dir, 'cpu.stat');
   return { cpuUserUs: readKeyed(file, 'user_usec'), cpuSystemUs: readKeyed(file, 'system_usec') };
 }
+
+export const controller: Controller = { name, needed: () => true, apply, stats };

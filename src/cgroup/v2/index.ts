@@ -9,16 +9,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { exists, killUntilEmpty, mkdirUnder, parentLevels, readPids, readText, removeEmptyParent, rmdirRetry, writeFile } from '../fsutil.js';
 import { LEVELS_DIR, missingLevels, settleRecord, writeRecord } from '../levels.js';
-import { CGROUP_PARENT, CgroupError, type Cgroup, type CgroupStats, type Limits } from '../types.js';
+import { CGROUP_PARENT, CgroupError, type Cgroup, type CgroupStats, type Controller, type Limits } from '../types.js';
 import * as memory from './memory.js';
 import * as pids from './pids.js';
 import * as cpu from './cpu.js';
 import * as cpuset from './cpuset.js';
+import * as io from './io.js';
+
+/** Every v2 controller tini-ts drives, in the order they are applied. */
+export const CONTROLLERS: readonly Controller[] = [memory.controller, pids.controller, cpu.controller, cpuset.controller, io.controller];
 
 export function controllersFor(limits: Limits): string[] {
-  const c = [memory.name, pids.name, cpu.name];
-  if (limits.cpusetCpus !== undefined) c.push(cpuset.name);
-  return c;
+  return CONTROLLERS.filter((c) => c.needed(limits)).map((c) => c.name);
 }
 
 export function missingController(root: string, controllers: string[]): string | undefined {
@@ -82,10 +84,7 @@ export class CgroupV2 implements Cgroup {
   }
 
   apply(limits: Limits): void {
-    memory.apply(this.dir, limits);
-    pids.apply(this.dir, limits);
-    cpu.apply(this.dir, limits);
-    if (this.controllers.includes(cpuset.name)) cpuset.apply(this.dir, limits);
+    for (const c of CONTROLLERS) if (this.controllers.includes(c.name)) c.apply?.(this.dir, limits);
   }
 
   procsFiles(): string[] {
@@ -105,7 +104,7 @@ export class CgroupV2 implements Cgroup {
   }
 
   stats(): CgroupStats {
-    return { ...memory.stats(this.dir), ...cpu.stats(this.dir), ...pids.stats(this.dir) };
+    return Object.assign({}, ...CONTROLLERS.filter((c) => this.controllers.includes(c.name)).map((c) => c.stats?.(this.dir) ?? {})) as CgroupStats;
   }
 
   killAll(timeoutMs = 2000): boolean {

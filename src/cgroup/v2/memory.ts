@@ -1,7 +1,7 @@
 /** cgroup v2 memory controller: memory.max, memory.swap.max; memory.events and memory.peak. */
 import path from 'node:path';
 import { exists, readKeyed, readNumber, writeFile } from '../fsutil.js';
-import { CgroupError, type CgroupStats, type Limits } from '../types.js';
+import { CgroupError, type CgroupStats, type Controller, type Limits } from '../types.js';
 
 export const name = 'memory';
 
@@ -14,6 +14,8 @@ export function apply(dir: string, limits: Limits): void {
     const swap = limits.memorySwapBytes < 0 ? 'max' : String(Math.max(0, limits.memorySwapBytes - (limits.memoryBytes ?? 0)));
     writeFile(file, swap, 'the swap limit');
   }
+  // Refused rather than ignored: the workload would not get what it asked for.
+  if (limits.memorySwappiness !== undefined) throw new CgroupError('memory swappiness: cgroup v2 has no per-cgroup swappiness (only v1 has memory.swappiness)');
 }
 
 export function stats(dir: string): Pick<CgroupStats, 'oomKills' | 'memoryLimitHits' | 'memoryPeakBytes'> {
@@ -24,3 +26,5 @@ export function stats(dir: string): Pick<CgroupStats, 'oomKills' | 'memoryLimitH
     memoryPeakBytes: readNumber(path.join(dir, 'memory.peak')), // Linux >= 5.19
   };
 }
+
+export const controller: Controller = { name, needed: () => true, apply, stats };

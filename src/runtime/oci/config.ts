@@ -6,7 +6,7 @@
  * the field and why.
  */
 import path from 'node:path';
-import type { DeviceRule } from '../../cgroup/types.js';
+import type { DeviceRule, Throttle } from '../../cgroup/types.js';
 import { normalizeCapability } from '../../libc/capabilities.js';
 import { MAX_ID } from '../process.js';
 import { cleanDestination } from '../../cli/run-options.js';
@@ -44,6 +44,9 @@ export interface ContainerPlan {
     cpusetCpus?: string;
     /** linux.resources.devices, in order (the launcher appends runc's default allow list). */
     devices?: DeviceRule[];
+    memorySwappiness?: number;
+    blkioWeight?: number;
+    blkioThrottle?: Throttle[];
   };
   maskedPaths: string[];
   readonlyPaths: string[];
@@ -71,8 +74,9 @@ const KNOWN: Readonly<Record<string, readonly string[]>> = {
   'process.user': ['uid', 'gid', 'additionalGids'],
   root: ['path', 'readonly'],
   linux: ['namespaces', 'resources', 'maskedPaths', 'readonlyPaths', 'uidMappings', 'gidMappings', 'seccomp'],
-  'linux.resources': ['memory', 'pids', 'cpu', 'devices'],
-  'linux.resources.memory': ['limit', 'swap'],
+  'linux.resources': ['memory', 'pids', 'cpu', 'devices', 'blockIO'],
+  'linux.resources.memory': ['limit', 'swap', 'swappiness'],
+  'linux.resources.blockIO': ['weight', 'throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice', 'throttleWriteIOPSDevice'],
   'linux.resources.pids': ['limit'],
   'linux.resources.cpu': ['shares', 'quota', 'period', 'cpus'],
 };
@@ -195,6 +199,37 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
         const m = obj(r.memory, 'linux.resources.memory');
         if (m.limit !== undefined) resources.memoryLimit = int(m.limit, 'linux.resources.memory.limit', 1);
         if (m.swap !== undefined) resources.memorySwap = int(m.swap, 'linux.resources.memory.swap', -1);
+        if (m.swappiness !== undefined) {
+          resources.memorySwappiness = int(m.swappiness, 'linux.resources.memory.swappiness', 0);
+          if (resources.memorySwappiness > 100) fail('linux.resources.memory.swappiness', 'must be from 0 to 100');
+        }
+      }
+      if (r.blockIO !== undefined) {
+        const b = obj(r.blockIO, 'linux.resources.blockIO');
+        if (b.weight !== undefined) {
+          resources.blkioWeight = int(b.weight, 'linux.resources.blockIO.weight', 10);
+          if (resources.blkioWeight > 1000) fail('linux.resources.blockIO.weight', 'must be from 10 to 1000');
+        }
+        const lists: [string, Throttle['kind']][] = [
+          ['throttleReadBpsDevice', 'readBps'],
+          ['throttleWriteBpsDevice', 'writeBps'],
+          ['throttleReadIOPSDevice', 'readIops'],
+          ['throttleWriteIOPSDevice', 'writeIops'],
+        ];
+        for (const [key, kind] of lists) {
+          if (b[key] === undefined) continue;
+          const at = `linux.resources.blockIO.${key}`;
+          const list = Array.isArray(b[key]) ? (b[key] as Json[]) : fail(at, 'must be an array');
+          list.forEach((e, i) => {
+            const t = obj(e, `${at}[${i}]`);
+            (resources.blkioThrottle ??= []).push({
+              kind,
+              major: int(t.major, `${at}[${i}].major`, 0),
+              minor: int(t.minor, `${at}[${i}].minor`, 0),
+              rate: int(t.rate, `${at}[${i}].rate`, 1),
+            });
+          });
+        }
       }
       if (r.pids !== undefined) resources.pidsLimit = int(obj(r.pids, 'linux.resources.pids').limit, 'linux.resources.pids.limit', -1);
       if (r.cpu !== undefined) {

@@ -1,0 +1,47 @@
+/**
+ * cgroup v2 io controller: a weight (io.weight "default N"; io.bfq.weight
+ * with BFQ) and per-device limits in io.max, one line per device
+ * ("MAJOR:MINOR rbps=N wbps=N riops=N wiops=N", the keys given).
+ */
+import path from 'node:path';
+import { exists, writeFile } from '../fsutil.js';
+import { CgroupError, type Controller, type Limits, type Throttle } from '../types.js';
+
+export const name = 'io';
+
+const KEYS: Record<Throttle['kind'], string> = { readBps: 'rbps', writeBps: 'wbps', readIops: 'riops', writeIops: 'wiops' };
+
+/** io.max lines, one per device, in the order the devices first appear. */
+export function ioMaxLines(throttles: readonly Throttle[]): string[] {
+  const byDevice = new Map<string, string[]>();
+  for (const t of throttles) {
+    const dev = `${t.major}:${t.minor}`;
+    byDevice.set(dev, [...(byDevice.get(dev) ?? []), `${KEYS[t.kind]}=${t.rate}`]);
+  }
+  return [...byDevice].map(([dev, keys]) => `${dev} ${keys.join(' ')}`);
+}
+
+/**
+ * blkio's 10..1000 onto io.weight's 1..10000 as runc converts it (integer
+ * division): io.bfq.weight takes the blkio value as it is.
+ */
+export function blkioToIoWeight(w: number): number {
+  return 1 + Math.floor(((w - 10) * 9999) / 990);
+}
+
+export function apply(dir: string, limits: Limits): void {
+  if (limits.blkioWeight !== undefined) {
+    const weight = path.join(dir, 'io.weight');
+    const bfq = path.join(dir, 'io.bfq.weight');
+    if (exists(bfq)) writeFile(bfq, String(limits.blkioWeight), 'the block I/O weight');
+    else if (exists(weight)) writeFile(weight, `default ${blkioToIoWeight(limits.blkioWeight)}`, 'the block I/O weight');
+    else throw new CgroupError('the block I/O weight needs io.weight or io.bfq.weight (an I/O scheduler with weights); throttles work with any');
+  }
+  for (const line of ioMaxLines(limits.blkioThrottle ?? [])) writeFile(path.join(dir, 'io.max'), line, `the block I/O limit ${line}`);
+}
+
+export const controller: Controller = {
+  name,
+  needed: (l) => l.blkioWeight !== undefined || (l.blkioThrottle ?? []).length > 0,
+  apply,
+};
