@@ -11,6 +11,7 @@ import type { Limits, Throttle } from '../cgroup/types.js';
 import { parseEventDest } from '../events/destination.js';
 import { normalizeCapability } from '../libc/capabilities.js';
 import { idRangeProblem, parseId } from '../libc/ids.js';
+import { sysctlProblem } from '../libc/sysctl.js';
 
 export const EXIT_LAUNCHER = 125;
 
@@ -72,6 +73,10 @@ export interface ContainerOptions {
   noNewPrivs: boolean;
   seccomp: 'default' | 'unconfined';
   ulimits: { type: string; soft: number; hard: number }[];
+  /** --sysctl KEY=VALUE, in order */
+  sysctls: string[];
+  /** --oom-score-adj N */
+  oomScoreAdj: number | null;
   /** --bundle DIR: an OCI bundle (config.json + root filesystem) */
   bundle: string | null;
 }
@@ -84,7 +89,7 @@ export function isContainer(c: ContainerOptions): boolean {
 /** Does the command line ask for anything the init must do to the workload's process? */
 export function needsProcessSpec(options: RunOptions): boolean {
   const c = options.container;
-  return isContainer(c) || c.user !== null || c.groupAdd.length > 0 || c.workdir !== null || c.env.length > 0 || c.envFiles.length > 0 || c.ulimits.length > 0;
+  return isContainer(c) || c.user !== null || c.groupAdd.length > 0 || c.workdir !== null || c.env.length > 0 || c.envFiles.length > 0 || c.ulimits.length > 0 || c.sysctls.length > 0 || c.oomScoreAdj !== null;
 }
 
 export type RunParse =
@@ -157,7 +162,7 @@ const WITH_VALUE = new Set([
   '--memory-swappiness', '--blkio-weight', '--device-read-bps', '--device-write-bps', '--device-read-iops', '--device-write-iops',
   '--share', '--hostname', '--timeout', '--grace', '--report', '--cgroup-root', '--cgroup-parent', '--events',
   '--rootfs', '--layer', '--upper', '--volume', '--user', '-u', '--group-add', '--workdir', '-w',
-  '--env', '-e', '--env-file', '--cap-add', '--cap-drop', '--seccomp', '--ulimit', '--bundle',
+  '--env', '-e', '--env-file', '--cap-add', '--cap-drop', '--seccomp', '--ulimit', '--bundle', '--sysctl', '--oom-score-adj',
 ]);
 
 /** Options that may come with --bundle (the rest is in config.json). */
@@ -235,7 +240,7 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number; c
   let events: string | null = null;
   const container: ContainerOptions = {
     rootfs: null, layers: [], upper: null, readOnly: false, volumes: [], user: null, groupAdd: [], workdir: null,
-    env: [], envFiles: [], capAdd: [], capDrop: [], noNewPrivs: true, seccomp: 'default', ulimits: [], bundle: null,
+    env: [], envFiles: [], capAdd: [], capDrop: [], noNewPrivs: true, seccomp: 'default', ulimits: [], sysctls: [], oomScoreAdj: null, bundle: null,
   };
   const given: string[] = [];
 
@@ -457,6 +462,18 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number; c
         if (value !== 'default' && value !== 'unconfined') return err(`--seccomp: '${value}' is not default or unconfined`);
         container.seccomp = value;
         break;
+      case '--sysctl': {
+        const eq = value.indexOf('=');
+        if (eq <= 0) return err(`--sysctl: '${value}' is not KEY=VALUE (e.g. net.ipv4.ip_forward=1)`);
+        container.sysctls.push(value); // checked once --share is known (below)
+        break;
+      }
+      case '--oom-score-adj': {
+        const n = /^-?[0-9]+$/.test(value) ? Number(value) : NaN;
+        if (!(n >= -1000 && n <= 1000)) return err(`--oom-score-adj: '${value}' is not a whole number from -1000 to 1000`);
+        container.oomScoreAdj = n;
+        break;
+      }
       case '--ulimit': {
         const m = /^([a-z]+)=(-1|[0-9]+)(?::(-1|[0-9]+))?$/.exec(value);
         if (!m) return err(`--ulimit: '${value}' is not TYPE=SOFT[:HARD] (e.g. nofile=1024:2048)`);
@@ -485,6 +502,10 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number; c
   }
   if (isContainer(container) && !namespaces.has('mount')) return err('a root filesystem needs a mount namespace of its own; drop --share mount');
 
+  for (const kv of container.sysctls) {
+    const problem = sysctlProblem(kv.slice(0, kv.indexOf('=')), { ipc: namespaces.has('ipc'), net: namespaces.has('net') });
+    if (problem) return err(`--sysctl: ${problem}`);
+  }
   if (limits.memorySwapBytes !== undefined) {
     if (limits.memoryBytes === undefined) return err('--memory-swap needs --memory too (it is memory plus swap)');
     if (limits.memorySwapBytes !== -1 && limits.memorySwapBytes < limits.memoryBytes) {

@@ -31,6 +31,8 @@ export interface ContainerConfig {
   /** Device cgroup rules, in order (docker's and runc's defaults at the end); applied where the v1 devices controller is. */
   devices: DeviceRule[];
   process: ProcessSpec;
+  /** Namespaced kernel parameters (see sysctl.ts), set by the init in the container's namespaces. */
+  sysctl: Record<string, string>;
 }
 
 /** Docker mounts /proc nosuid, noexec, nodev; `runc spec` leaves it without options. */
@@ -77,6 +79,7 @@ export function fromCommandLine(options: RunOptions, env: NodeJS.ProcessEnv): Co
     noNewPrivs: container && c.noNewPrivs,
     seccomp: container && c.seccomp === 'default' ? compile(defaultPolicy(caps.caps)).toString('base64') : null,
     programMustExist: container,
+    oomScoreAdj: c.oomScoreAdj,
   };
   return {
     rootfs: c.rootfs,
@@ -90,6 +93,7 @@ export function fromCommandLine(options: RunOptions, env: NodeJS.ProcessEnv): Co
     readonlyPaths: [...DEFAULT_READONLY_PATHS],
     devices: [DENY_ALL, ...DEFAULT_ALLOWED],
     process: processSpec,
+    sysctl: Object.fromEntries(c.sysctls.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
   };
 }
 
@@ -141,7 +145,9 @@ export function fromBundle(
         noNewPrivs: p.noNewPrivileges,
         seccomp: plan.seccomp ? compile(defaultPolicy(bounding)).toString('base64') : null,
         programMustExist: true,
+        oomScoreAdj: p.oomScoreAdj,
       },
+      sysctl: plan.sysctl,
     },
   };
 }

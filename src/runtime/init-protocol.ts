@@ -38,6 +38,8 @@ export interface SetupPlan {
   /** pids.max, raised by the init's own tasks (see INIT_TASKS); null: no pids limit. */
   pidsMax: { file: string; limit: number } | null;
   verbosity: number;
+  /** Namespaced kernel parameters, written in the container's namespaces before the root is built. */
+  sysctl: Record<string, string>;
   /** A root filesystem to build and pivot into (see rootfs/plan.ts). */
   container?: { ops: Op[]; root: string };
   /** The workload's credentials and hardening; present: the init re-executes itself with them. */

@@ -194,6 +194,7 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     mainThreadOnly: cgroup.version === 1,
     pidsMax: options.limits.pids === undefined ? null : { file: `${pidsDir(cgroup)}/pids.max`, limit: options.limits.pids },
     verbosity: options.verbosity,
+    sysctl: config?.sysctl ?? {},
     container: rootfsPlan,
     process: config?.process,
   };

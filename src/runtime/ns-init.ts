@@ -31,6 +31,7 @@
  */
 import fs from 'node:fs';
 import { S_IFIFO, createContainerLibc, type ContainerLibc } from '../libc/container.js';
+import { sysctlFile } from '../libc/sysctl.js';
 import { useAddonFd } from '../libc/koffi-native.js';
 import { createLibc } from '../libc/libc.js';
 import { CLONE, MS, createNsLibc, type NsLibc } from '../libc/ns.js';
@@ -153,6 +154,14 @@ export function runNsInit(args: string[]): void {
   if (plan.mountProc) t.must(ns.mount('proc', '/proc', 'proc', MS.NOSUID | MS.NODEV | MS.NOEXEC, null), 'mounting /proc: ');
   if (plan.hostname !== null) t.must(ns.sethostname(plan.hostname));
   if (plan.loopbackUp) t.must(ns.interfaceUp('lo'), 'bringing up lo: ');
+  // In the container's network and ipc namespaces (the launcher checked that the keys are namespaced).
+  for (const [key, value] of Object.entries(plan.sysctl)) {
+    try {
+      fs.writeFileSync(sysctlFile(key), value);
+    } catch (e) {
+      t.fatal(`setting the sysctl ${key}=${value}: ${(e as NodeJS.ErrnoException).code}`);
+    }
+  }
   if (pending === 0) afterJoin();
 
   function afterJoin(): void {
@@ -192,6 +201,14 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
   if (spec.cwd !== null) {
     const e = makeWorkdir(spec.cwd);
     if (e) t.fatal(e);
+  }
+  // The workload's OOM score: the supervising stage and the workload inherit it (lowering it needs the privileges still held here).
+  if (spec.oomScoreAdj !== undefined && spec.oomScoreAdj !== null) {
+    try {
+      fs.writeFileSync('/proc/self/oom_score_adj', String(spec.oomScoreAdj));
+    } catch (e) {
+      t.fatal(`setting the OOM score adjustment ${spec.oomScoreAdj}: ${(e as NodeJS.ErrnoException).code}`);
+    }
   }
   const dropped = dropPrivileges(spec, cl!);
   if (dropped) t.fatal(dropped);

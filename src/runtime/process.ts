@@ -31,6 +31,8 @@ export interface ProcessSpec {
   seccomp: string | null;
   /** Exit 125 rather than 127 when the program is not in the root filesystem. */
   programMustExist: boolean;
+  /** /proc/PID/oom_score_adj of the workload (and of the init that spawns it); null: inherited. */
+  oomScoreAdj?: number | null;
 }
 
 export interface Credentials { uid: number; gid: number; groups: number[]; home: string | null }

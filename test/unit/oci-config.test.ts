@@ -106,9 +106,9 @@ describe('OCI config.json', () => {
     const r = parseConfig(minimal((c) => {
       c.hooks = { prestart: [] };
       c.process.apparmorProfile = 'x';
-      c.linux = { seccomp: {}, sysctl: {} };
+      c.linux = { seccomp: {}, intelRdt: {} };
     }), '/b');
-    expect(r.ok && r.unsupported.sort()).toEqual(['hooks', "linux.seccomp (replaced by tini-ts's default filter)", 'linux.sysctl', 'process.apparmorProfile']);
+    expect(r.ok && r.unsupported.sort()).toEqual(['hooks', 'linux.intelRdt', "linux.seccomp (replaced by tini-ts's default filter)", 'process.apparmorProfile']);
   });
 
   it('refuses process.user ids outside 0..2^32-2 (2^32 would be uid 0, 2^32-1 "unchanged")', () => {

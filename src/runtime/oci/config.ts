@@ -8,6 +8,7 @@
 import path from 'node:path';
 import type { DeviceRule, Throttle } from '../../cgroup/types.js';
 import { normalizeCapability } from '../../libc/capabilities.js';
+import { sysctlProblem } from '../../libc/sysctl.js';
 import { MAX_ID } from '../process.js';
 import { cleanDestination } from '../../cli/run-options.js';
 
@@ -29,6 +30,7 @@ export interface ContainerPlan {
     capabilities: Record<'bounding' | 'effective' | 'permitted' | 'inheritable' | 'ambient', string[]>;
     rlimits: Rlimit[];
     noNewPrivileges: boolean;
+    oomScoreAdj: number | null;
   };
   root: { path: string; readonly: boolean };
   hostname: string | null;
@@ -49,6 +51,8 @@ export interface ContainerPlan {
     blkioThrottle?: Throttle[];
   };
   maskedPaths: string[];
+  /** linux.sysctl: namespaced keys only (see libc/sysctl.ts). */
+  sysctl: Record<string, string>;
   readonlyPaths: string[];
   /** linux.seccomp was given: tini-ts applies its own default filter in its place (see the warning). */
   seccomp: boolean;
@@ -70,10 +74,10 @@ const NAMESPACES: readonly string[] = ['pid', 'network', 'ipc', 'uts', 'mount', 
 /** Keys this parser reads, per object path; anything else is reported. */
 const KNOWN: Readonly<Record<string, readonly string[]>> = {
   '': ['ociVersion', 'process', 'root', 'hostname', 'mounts', 'linux', 'annotations'],
-  process: ['terminal', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges'],
+  process: ['terminal', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges', 'oomScoreAdj'],
   'process.user': ['uid', 'gid', 'additionalGids'],
   root: ['path', 'readonly'],
-  linux: ['namespaces', 'resources', 'maskedPaths', 'readonlyPaths', 'uidMappings', 'gidMappings', 'seccomp'],
+  linux: ['namespaces', 'resources', 'maskedPaths', 'readonlyPaths', 'uidMappings', 'gidMappings', 'seccomp', 'sysctl'],
   'linux.resources': ['memory', 'pids', 'cpu', 'devices', 'blockIO'],
   'linux.resources.memory': ['limit', 'swap', 'swappiness'],
   'linux.resources.blockIO': ['weight', 'throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice', 'throttleWriteIOPSDevice'],
@@ -278,6 +282,7 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
         capabilities: capabilities(p.capabilities),
         rlimits,
         noNewPrivileges: bool(p.noNewPrivileges, 'process.noNewPrivileges', false),
+        oomScoreAdj: p.oomScoreAdj === undefined ? null : int(p.oomScoreAdj, 'process.oomScoreAdj', -1000),
       },
       root: { path: path.resolve(bundle, rootPath), readonly: bool(root.readonly, 'root.readonly', false) },
       hostname: top.hostname === undefined ? null : str(top.hostname, 'hostname'),
@@ -287,7 +292,16 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
       maskedPaths: linux.maskedPaths === undefined ? [] : strings(linux.maskedPaths, 'linux.maskedPaths'),
       readonlyPaths: linux.readonlyPaths === undefined ? [] : strings(linux.readonlyPaths, 'linux.readonlyPaths'),
       seccomp: linux.seccomp !== undefined && obj(linux.seccomp, 'linux.seccomp') !== null,
+      sysctl: {},
     };
+    if (plan.process.oomScoreAdj !== null && plan.process.oomScoreAdj > 1000) fail('process.oomScoreAdj', 'must be from -1000 to 1000');
+    if (linux.sysctl !== undefined) {
+      for (const [key, value] of Object.entries(obj(linux.sysctl, 'linux.sysctl'))) {
+        const problem = sysctlProblem(key, { ipc: namespaces.includes('ipc'), net: namespaces.includes('network') });
+        if (problem) fail(`linux.sysctl.${key}`, problem);
+        plan.sysctl[key] = str(value, `linux.sysctl.${key}`);
+      }
+    }
     if (plan.seccomp) unsupported.push('linux.seccomp (replaced by tini-ts\'s default filter)');
     // runc would give the program a new pseudo-terminal; tini-ts run passes its own stdio (a terminal if it has one).
     if (plan.process.terminal) unsupported.push('process.terminal (no pseudo-terminal is made: the program gets tini-ts run\'s stdin, stdout and stderr)');
