@@ -152,7 +152,7 @@ describe.skipIf(unmet(canContainer && containerdAvailable(), `${CONTAINER_NEEDS}
     const d = c.ctr(['run', '-d', ...rt(), IMAGE, id, 'sleep', '1000']);
     try {
       expect(d.status, show(d)).toBe(0);
-      const init = Number(/^\S+\s+([0-9]+)\s+RUNNING/m.exec(c.ctr(['tasks', 'ls']).stdout)?.[1]);
+      const init = Number(new RegExp(`^${id}\\s+([0-9]+)\\s+RUNNING`, 'm').exec(c.ctr(['tasks', 'ls']).stdout)?.[1]);
       expect(init).toBeGreaterThan(0);
       expect(fs.readFileSync(`/proc/${init}/comm`, 'utf8').trim()).toBe('tini-ts');
       let pids: number[] = [];
@@ -162,6 +162,23 @@ describe.skipIf(unmet(canContainer && containerdAvailable(), `${CONTAINER_NEEDS}
       const child = pids.find((p) => p !== init)!;
       expect(fs.readFileSync(`/proc/${child}/comm`, 'utf8').trim()).toBe('sleep');
       expect(ppidOf(child)).toBe(init);
+    } finally {
+      removeTask(c, id);
+    }
+  });
+
+  it("ctr run --memory-limit is the container cgroup's, and containerd finds that cgroup from the init's pid (ctr task metrics)", () => {
+    const id = newId('metrics');
+    const limit = 64 * 1024 * 1024;
+    const d = c.ctr(['run', '-d', ...rt(), '--memory-limit', String(limit), IMAGE, id, 'sleep', '1000']);
+    try {
+      expect(d.status, show(d)).toBe(0);
+      const m = c.ctr(['task', 'metrics', id]);
+      expect(m.status, show(m)).toBe(0);
+      // The shim reads the cgroup of the pid in init.pid (tini-ts's init): the limit ctr asked for, and its tasks.
+      const metric = (name: string) => new RegExp(`^${name.replace(/\./g, '\\.')}\\s+(\\S+)`, 'm').exec(m.stdout)?.[1];
+      expect(metric('memory.limit_in_bytes') ?? metric('memory.max'), m.stdout).toBe(String(limit));
+      expect(Number(metric('pids.current')), m.stdout).toBeGreaterThanOrEqual(2);
     } finally {
       removeTask(c, id);
     }
