@@ -26,12 +26,17 @@ export DEBIAN_FRONTEND=noninteractive
 case " $missing " in *" containerd "*) ctrd=1 ;; *) ctrd=0 ;; esac
 own_policy=0
 was_active=0
+was_enabled=0
+WANTS=/etc/systemd/system/multi-user.target.wants/containerd.service
 if [ "$ctrd" = 1 ]; then
+  # (removed but not purged, an admin's choice may still be there: it is kept)
+  if [ -e "$WANTS" ] || [ -L "$WANTS" ]; then was_enabled=1; fi
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\n# install-deps.sh: no service starts while the test packages install\nexit 101\n' >/usr/sbin/policy-rc.d
     chmod 755 /usr/sbin/policy-rc.d
     own_policy=1
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    trap 'exit 130' INT HUP TERM
   fi
   if [ -d /run/systemd/system ] && systemctl is-active --quiet containerd.service 2>/dev/null; then was_active=1; fi
 fi
@@ -40,10 +45,9 @@ apt-get update -qq </dev/null >/dev/null
 apt-get install -y -qq --no-install-recommends $missing </dev/null >/dev/null
 
 if [ "$ctrd" = 1 ]; then
-  # A fresh install: the unit was not enabled before (the package was absent), so disable it again.
-  # (deb-systemd-helper acts only for a package's maintainer script; it then records the unit as
-  # disabled, so later upgrades keep it so.)
-  if command -v deb-systemd-helper >/dev/null 2>&1; then
+  # The unit was not enabled before the install: disable it again. (deb-systemd-helper acts only
+  # for a package's maintainer script; it then records the unit as disabled, so upgrades keep it so.)
+  if [ "$was_enabled" = 0 ] && command -v deb-systemd-helper >/dev/null 2>&1; then
     DPKG_MAINTSCRIPT_PACKAGE=containerd deb-systemd-helper disable containerd.service >/dev/null 2>&1 || true
   fi
   if [ -d /run/systemd/system ] && [ "$was_active" = 0 ] && systemctl is-active --quiet containerd.service 2>/dev/null; then
