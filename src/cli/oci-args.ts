@@ -20,6 +20,7 @@ export type OciCommand =
   | { verb: 'kill'; id: string; all: boolean; signal: number }
   | { verb: 'delete'; id: string; force: boolean }
   | { verb: 'list'; format: 'table' | 'json'; quiet: boolean }
+  | { verb: 'ps'; id: string }
   | { verb: 'version' };
 
 export type OciParse = { kind: 'ok'; global: OciGlobal; command: OciCommand } | { kind: 'error'; global: OciGlobal; message: string };
@@ -43,6 +44,7 @@ const VERB_FLAGS: Record<string, Record<string, boolean>> = {
   kill: { all: false, a: false },
   delete: { force: false, f: false },
   list: { format: true, f: true, quiet: false, q: false },
+  ps: { format: true, f: true },
 };
 
 /** Whether argv starts with one of runc's global flags (how an engine's call is told from the init's). */
@@ -109,9 +111,9 @@ export function parseOciArgs(args: string[]): OciParse {
   if (bool(g.flags, 'systemd-cgroup')) return fail('--systemd-cgroup is not supported: tini-ts manages cgroupfs directly (use the cgroupfs driver)');
   if (bool(g.flags, 'version', 'v')) return { kind: 'ok', global, command: { verb: 'version' } };
   const [verb, ...rest] = g.rest;
-  if (verb === undefined) return fail('no command given (create, start, state, kill, delete, list)');
+  if (verb === undefined) return fail('no command given (create, start, state, kill, delete, list, ps)');
   const known = VERB_FLAGS[verb];
-  if (!known) return fail(`unknown command '${verb}' (create, start, state, kill, delete, list)`);
+  if (!known) return fail(`unknown command '${verb}' (create, start, state, kill, delete, list, ps)`);
   const v = scan(rest, known, false);
   if (v.error) return fail(`${verb}: ${v.error}`);
   const [id, ...extra] = v.rest;
@@ -122,6 +124,13 @@ export function parseOciArgs(args: string[]): OciParse {
     return { kind: 'ok', global, command: { verb: 'list', format: f, quiet: bool(v.flags, 'quiet', 'q') } };
   }
   if (id === undefined) return fail(`${verb}: a container id is required`);
+  if (verb === 'ps') {
+    // runc hands ps-args and the table format to the host's ps(1); engines only ask for json (containerd's Pids).
+    const f = str(v.flags, 'format', 'f') ?? 'table';
+    if (f !== 'json') return fail(`ps: only --format json is supported (got '${f}')`);
+    if (extra.length > 0) return fail(`ps: ps arguments are not supported with --format json ('${extra[0]}')`);
+    return { kind: 'ok', global, command: { verb, id } };
+  }
   const maxArgs = verb === 'kill' ? 1 : 0;
   if (extra.length > maxArgs) return fail(`${verb}: unexpected argument '${extra[maxArgs]}'`);
   switch (verb) {

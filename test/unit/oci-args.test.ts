@@ -26,9 +26,18 @@ describe("runc's command line", () => {
     expect(parseOciArgs(['--version'])).toMatchObject({ command: { verb: 'version' } });
   });
 
+  it('ps --format json ID (what containerd sends for `ctr task ps`); the table form and ps arguments are refused in one line', () => {
+    expect(parseOciArgs(['ps', '--format', 'json', 'c1'])).toMatchObject({ kind: 'ok', command: { verb: 'ps', id: 'c1' } });
+    expect(parseOciArgs(['ps', '-f=json', 'c1'])).toMatchObject({ kind: 'ok', command: { verb: 'ps', id: 'c1' } });
+    expect(parseOciArgs(['ps', 'c1'])).toMatchObject({ kind: 'error', message: "ps: only --format json is supported (got 'table')" });
+    expect(parseOciArgs(['ps', '--format', 'json', 'c1', '-ef'])).toMatchObject({ kind: 'error', message: 'ps: flag provided but not defined: -ef' });
+    expect(parseOciArgs(['ps', '--format', 'json', 'c1', '--', 'aux'])).toMatchObject({ kind: 'error', message: "ps: ps arguments are not supported with --format json ('aux')" });
+    expect(parseOciArgs(['ps', '--format', 'json'])).toMatchObject({ kind: 'error', message: 'ps: a container id is required' });
+  });
+
   it('bad input: one line naming the problem', () => {
-    expect(parseOciArgs([])).toMatchObject({ kind: 'error', message: 'no command given (create, start, state, kill, delete, list)' });
-    expect(parseOciArgs(['frobnicate', 'c1'])).toMatchObject({ kind: 'error', message: "unknown command 'frobnicate' (create, start, state, kill, delete, list)" });
+    expect(parseOciArgs([])).toMatchObject({ kind: 'error', message: 'no command given (create, start, state, kill, delete, list, ps)' });
+    expect(parseOciArgs(['frobnicate', 'c1'])).toMatchObject({ kind: 'error', message: "unknown command 'frobnicate' (create, start, state, kill, delete, list, ps)" });
     expect(parseOciArgs(['start'])).toMatchObject({ kind: 'error', message: 'start: a container id is required' });
     expect(parseOciArgs(['start', 'a', 'b'])).toMatchObject({ kind: 'error', message: "start: unexpected argument 'b'" });
     expect(parseOciArgs(['create', '--nope', 'c1'])).toMatchObject({ kind: 'error', message: 'create: flag provided but not defined: -nope' });

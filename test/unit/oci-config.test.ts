@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfig, unsupportedWarning } from '../../src/runtime/oci/config.js';
+import { cgroupPlace, parseConfig, unsupportedWarning } from '../../src/runtime/oci/config.js';
 
 /** What `runc spec` writes (runc 1.1), the reference input. */
 function runcSpec(): string {
@@ -146,6 +146,39 @@ describe('OCI config.json', () => {
     ]) {
       const r = parseConfig(text, '/b');
       expect(r.ok ? 'parsed' : r.error, text).toBe(`config.json: (file): not valid JSON at ${where}`);
+    }
+  });
+
+  it('linux.cgroupsPath, which every engine sends, is read (never named as unsupported)', () => {
+    const r = parseConfig(minimal((c) => (c.linux = { cgroupsPath: '/default/t1' })), '/b');
+    expect(r.ok && r.unsupported).toEqual([]);
+  });
+});
+
+describe('linux.cgroupsPath: where an OCI create makes the cgroup', () => {
+  it('takes the engines\' forms: the last component is the cgroup, the rest its parent', () => {
+    expect(cgroupPlace('/default/t1', 't1')).toEqual({ parent: 'default', name: 't1' });
+    expect(cgroupPlace('/libpod_parent/libpod-abc', 'abc')).toEqual({ parent: 'libpod_parent', name: 'libpod-abc' });
+    expect(cgroupPlace('a/b/c/', 'x')).toEqual({ parent: 'a/b', name: 'c' });
+    expect(cgroupPlace('/solo', 'x')).toEqual({ parent: 'tini-ts', name: 'solo' });
+    expect(cgroupPlace(undefined, 'x')).toEqual({ parent: 'tini-ts', name: 'oci-x' });
+    expect(cgroupPlace('', 'x')).toEqual({ parent: 'tini-ts', name: 'oci-x' });
+  });
+
+  it('refuses a path that leaves the hierarchy, control characters, systemd\'s slice form and non-strings, in one line', () => {
+    for (const [v, why] of [
+      ['/../../etc/x', "'..' is not allowed"],
+      ['/default/../../x', "'..' is not allowed"],
+      ['/a//b', 'empty or'],
+      ['/a/./b', 'empty or'],
+      ['/a/b\nc', 'control characters'],
+      ['system.slice:docker:abc', 'slice:prefix:name'],
+      [42, 'must be a string'],
+    ] as const) {
+      const r = cgroupPlace(v, 'x');
+      expect('error' in r && r.error, String(v)).toContain(why);
+      expect('error' in r && r.error.startsWith('config.json: linux.cgroupsPath: ')).toBe(true);
+      expect('error' in r && r.error.includes('\n')).toBe(false);
     }
   });
 });

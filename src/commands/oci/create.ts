@@ -10,6 +10,7 @@ import type { OciCommand } from '../../cli/oci-args.js';
 import { OCI_VERSION, idProblem, procStartTime, type ContainerRecord } from '../../container/store.js';
 import { S_IFIFO, createContainerLibc } from '../../libc/container.js';
 import { readConfigFile } from '../../runtime/container.js';
+import { cgroupPlace } from '../../runtime/oci/config.js';
 import { runLauncher } from '../../runtime/launcher.js';
 import type { OciContext } from './context.js';
 
@@ -24,12 +25,14 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
   const pidFile = cmd.pidFile === null ? null : path.resolve(cmd.pidFile);
   const text = readConfigFile(path.join(bundle, 'config.json'));
   if (typeof text !== 'string') return ctx.fail(text.error);
-  let spec: { root?: { path?: string }; annotations?: Record<string, string>; linux?: { cgroupsPath?: string } };
+  let spec: { root?: { path?: string }; annotations?: Record<string, string>; linux?: { cgroupsPath?: unknown } };
   try {
     spec = JSON.parse(text);
   } catch {
     return ctx.fail(`${bundle}/config.json: not valid JSON`);
   }
+  const place = cgroupPlace(spec.linux?.cgroupsPath, cmd.id);
+  if ('error' in place) return ctx.fail(place.error);
   const store = ctx.store;
   if (!store.claim(cmd.id)) ctx.fail('container with given ID already exists');
   const undo = (msg: string): never => {
@@ -59,14 +62,9 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
   };
   store.write(record);
 
-  // linux.cgroupsPath as engines give it (/default/ID, /docker/ID...); else tini-ts/oci-ID.
-  const cgPath = (spec.linux?.cgroupsPath ?? '').replace(/^\/+|\/+$/g, '');
-  const cgroupParent = cgPath.includes('/') ? path.posix.dirname(cgPath) : 'tini-ts';
-  const cgroupName = cgPath === '' ? `oci-${cmd.id}` : path.posix.basename(cgPath);
-
   runLauncher(['-q', '--bundle', bundle], {
-    cgroupParent,
-    cgroupName,
+    cgroupParent: place.parent,
+    cgroupName: place.name,
     stateDir: store.dir(cmd.id),
     startGate: gate,
     refuse: (msg) => undo(runcText(msg)),

@@ -11,6 +11,7 @@ import { create } from './create.js';
 import { del } from './delete.js';
 import { kill } from './kill.js';
 import { list } from './list.js';
+import { ps } from './ps.js';
 import { start } from './start.js';
 import { state } from './state.js';
 
@@ -35,5 +36,7 @@ export function runOci(args: string[]): void {
       return del(cmd, ctx);
     case 'list':
       return list(cmd, ctx);
+    case 'ps':
+      return ps(cmd, ctx);
   }
 }

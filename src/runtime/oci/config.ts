@@ -10,7 +10,7 @@ import type { DeviceRule, Throttle } from '../../cgroup/types.js';
 import { normalizeCapability } from '../../libc/capabilities.js';
 import { sysctlProblem } from '../../libc/sysctl.js';
 import { MAX_ID } from '../process.js';
-import { cleanDestination } from '../../cli/run-options.js';
+import { cgroupParentProblem, cleanDestination } from '../../cli/run-options.js';
 
 export type NamespaceType = 'pid' | 'network' | 'ipc' | 'uts' | 'mount' | 'cgroup';
 
@@ -77,7 +77,8 @@ const KNOWN: Readonly<Record<string, readonly string[]>> = {
   process: ['terminal', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges', 'oomScoreAdj'],
   'process.user': ['uid', 'gid', 'additionalGids'],
   root: ['path', 'readonly'],
-  linux: ['namespaces', 'resources', 'maskedPaths', 'readonlyPaths', 'uidMappings', 'gidMappings', 'seccomp', 'sysctl'],
+  // cgroupsPath is read by the OCI create (cgroupPlace below), which every engine sends.
+  linux: ['namespaces', 'resources', 'maskedPaths', 'readonlyPaths', 'uidMappings', 'gidMappings', 'seccomp', 'sysctl', 'cgroupsPath'],
   'linux.resources': ['memory', 'pids', 'cpu', 'devices', 'blockIO'],
   'linux.resources.memory': ['limit', 'swap', 'swappiness'],
   'linux.resources.blockIO': ['weight', 'throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice', 'throttleWriteIOPSDevice'],
@@ -375,4 +376,26 @@ function deviceRule(v: unknown, field: string, unsupported: string[]): DeviceRul
 /** The one warning for fields that were read but are not acted on. */
 export function unsupportedWarning(fields: string[]): string | null {
   return fields.length ? `config.json: not supported, ignored: ${fields.join(', ')}` : null;
+}
+
+/**
+ * Where an OCI create makes the container's cgroup in each hierarchy, from
+ * linux.cgroupsPath as engines send it (`/default/ID` from ctr, `/docker/ID`,
+ * `/libpod_parent/libpod-ID`): its last component is the cgroup, the rest its
+ * parent (`tini-ts` when there is none); no (or an empty) cgroupsPath gives
+ * `tini-ts/oci-ID`. Both stay under the hierarchy's root: `..`, empty
+ * components and control characters are refused, and so is systemd's
+ * `slice:prefix:name` form (it names a unit, not a path; runc needs
+ * --systemd-cgroup for it, which tini-ts does not support).
+ */
+export function cgroupPlace(cgroupsPath: unknown, id: string): { parent: string; name: string } | { error: string } {
+  if (cgroupsPath === undefined || cgroupsPath === '') return { parent: 'tini-ts', name: `oci-${id}` };
+  const bad = (why: string) => ({ error: `config.json: linux.cgroupsPath: ${JSON.stringify(cgroupsPath)} ${why}` });
+  if (typeof cgroupsPath !== 'string') return { error: 'config.json: linux.cgroupsPath: must be a string' };
+  if (/^[^/]*:[^/]*:[^/]*$/.test(cgroupsPath)) return bad("is systemd's slice:prefix:name form (--systemd-cgroup), which is not supported: give a cgroupfs path");
+  const rel = cgroupsPath.replace(/^\/+|\/+$/g, '');
+  const problem = cgroupParentProblem(rel);
+  if (problem) return bad(problem);
+  const slash = rel.lastIndexOf('/');
+  return slash < 0 ? { parent: 'tini-ts', name: rel } : { parent: rel.slice(0, slash), name: rel.slice(slash + 1) };
 }
