@@ -41,6 +41,8 @@ export interface Limits {
   blkioWeight?: number;
   /** block I/O throttles, per device: v1 blkio.throttle.*_device, v2 io.max */
   blkioThrottle?: Throttle[];
+  /** Join the v1 freezer hierarchy too (OCI containers: pause, resume, the paused status). */
+  freezable?: boolean;
 }
 
 export interface Throttle {

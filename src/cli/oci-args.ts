@@ -21,6 +21,7 @@ export type OciCommand =
   | { verb: 'delete'; id: string; force: boolean }
   | { verb: 'list'; format: 'table' | 'json'; quiet: boolean }
   | { verb: 'ps'; id: string }
+  | { verb: 'pause' | 'resume'; id: string }
   | { verb: 'version' };
 
 export type OciParse = { kind: 'ok'; global: OciGlobal; command: OciCommand } | { kind: 'error'; global: OciGlobal; message: string };
@@ -45,6 +46,8 @@ const VERB_FLAGS: Record<string, Record<string, boolean>> = {
   delete: { force: false, f: false },
   list: { format: true, f: true, quiet: false, q: false },
   ps: { format: true, f: true },
+  pause: {},
+  resume: {},
 };
 
 /** Whether argv starts with one of runc's global flags (how an engine's call is told from the init's). */
@@ -111,9 +114,9 @@ export function parseOciArgs(args: string[]): OciParse {
   if (bool(g.flags, 'systemd-cgroup')) return fail('--systemd-cgroup is not supported: tini-ts manages cgroupfs directly (use the cgroupfs driver)');
   if (bool(g.flags, 'version', 'v')) return { kind: 'ok', global, command: { verb: 'version' } };
   const [verb, ...rest] = g.rest;
-  if (verb === undefined) return fail('no command given (create, start, state, kill, delete, list, ps)');
+  if (verb === undefined) return fail('no command given (create, start, state, kill, delete, list, ps, pause, resume)');
   const known = VERB_FLAGS[verb];
-  if (!known) return fail(`unknown command '${verb}' (create, start, state, kill, delete, list, ps)`);
+  if (!known) return fail(`unknown command '${verb}' (create, start, state, kill, delete, list, ps, pause, resume)`);
   const v = scan(rest, known, false);
   if (v.error) return fail(`${verb}: ${v.error}`);
   const [id, ...extra] = v.rest;
@@ -151,6 +154,6 @@ export function parseOciArgs(args: string[]): OciParse {
     case 'delete':
       return { kind: 'ok', global, command: { verb, id, force: bool(v.flags, 'force', 'f') } };
     default:
-      return { kind: 'ok', global, command: { verb: verb as 'start' | 'state', id } };
+      return { kind: 'ok', global, command: { verb: verb as 'start' | 'state' | 'pause' | 'resume', id } };
   }
 }

@@ -138,6 +138,8 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     if (version === 1 && fs.existsSync(`${root}/devices/cgroup.procs`)) options = { ...options, limits: { ...options.limits, devices: config.devices } };
     else logger.log('info', `no cgroup v1 devices controller under ${root}: device rules not applied`);
   }
+  // OCI containers can be paused: the v1 freezer hierarchy is joined too (v2 freezes any cgroup).
+  if (oci && version === 1 && fs.existsSync(`${root}/freezer/cgroup.procs`)) options = { ...options, limits: { ...options.limits, freezable: true } };
   const missing = version === 2 ? v2Missing(root, v2Controllers(options.limits)) : v1Missing(root, v1Controllers(options.limits));
   if (missing) refuse(`the cgroup controller '${missing}' is not available under ${root} (cgroup v${version}); enable it or drop the option that needs it`);
   const name = oci?.cgroupName ?? cgroupName(process.pid, startTime('self'), randomHex(3));

@@ -178,6 +178,32 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     expect(tini('delete', c).status).toBe(0);
   });
 
+  it('pause freezes every process of the container and resume thaws it, as runc; a paused container can be killed', async () => {
+    setArgs(['sh', '-c', 'while :; do :; done']);
+    for (const [who, rt] of Object.entries(both)) {
+      const c = id(`pause-${who}`);
+      expect(rt('create', '--bundle', bundle, c).status, who).toBe(0);
+      expect(rt('start', c).status, who).toBe(0);
+      expect(rt('resume', c).status, `${who}: resume of a running one`).not.toBe(0);
+      const pid = JSON.parse(rt('state', c).stdout).pid as number;
+      // The busy loop: PID 1 under runc, the init's child under tini-ts (spawned just after start returned).
+      // (from whichever of the init's threads spawned it: with rlimits, the libuv pool's)
+      const children = () => fs.readdirSync(`/proc/${pid}/task`).map((t) => fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8')).join(' ').trim();
+      if (who === 'tini') expect(await waitFor(() => children() !== '')).toBe(true);
+      const loop = who === 'runc' ? pid : Number(children().split(' ')[0]);
+      expect(rt('pause', c).status, who).toBe(0);
+      expect(JSON.parse(rt('state', c).stdout).status, who).toBe('paused');
+      // Frozen, it no longer runs.
+      expect(fs.readFileSync(`/proc/${loop}/status`, 'utf8'), who).toMatch(/^State:\s+[SD]/m);
+      expect(rt('resume', c).status, who).toBe(0);
+      expect(JSON.parse(rt('state', c).stdout).status, who).toBe('running');
+      expect(rt('pause', c).status, who).toBe(0);
+      expect(rt('kill', c, 'KILL').status, who).toBe(0);
+      expect(await waitFor(() => JSON.parse(rt('state', c).stdout).status === 'stopped'), who).toBe(true);
+      expect(rt('delete', c).status, who).toBe(0);
+    }
+  });
+
   it('list shows every container with its status', () => {
     setArgs(['sleep', '30']);
     const c = id('listed');

@@ -38,7 +38,7 @@ const throttle = [
 
 describe('controllers as lists', () => {
   it('a cgroup uses the controllers its limits need, and those the report always reads', () => {
-    expect(V1.map((c) => c.name)).toEqual(['memory', 'pids', 'cpu', 'cpuacct', 'cpuset', 'devices', 'blkio']);
+    expect(V1.map((c) => c.name)).toEqual(['memory', 'pids', 'cpu', 'cpuacct', 'cpuset', 'devices', 'blkio', 'freezer']);
     expect(V2.map((c) => c.name)).toEqual(['memory', 'pids', 'cpu', 'cpuset', 'io']);
     expect(v1For({})).toEqual(['memory', 'pids', 'cpu', 'cpuacct']);
     expect(v1For({ blkioThrottle: throttle, cpusetCpus: '0' })).toEqual(['memory', 'pids', 'cpu', 'cpuacct', 'cpuset', 'blkio']);

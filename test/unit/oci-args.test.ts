@@ -36,8 +36,8 @@ describe("runc's command line", () => {
   });
 
   it('bad input: one line naming the problem', () => {
-    expect(parseOciArgs([])).toMatchObject({ kind: 'error', message: 'no command given (create, start, state, kill, delete, list, ps)' });
-    expect(parseOciArgs(['frobnicate', 'c1'])).toMatchObject({ kind: 'error', message: "unknown command 'frobnicate' (create, start, state, kill, delete, list, ps)" });
+    expect(parseOciArgs([])).toMatchObject({ kind: 'error', message: 'no command given (create, start, state, kill, delete, list, ps, pause, resume)' });
+    expect(parseOciArgs(['frobnicate', 'c1'])).toMatchObject({ kind: 'error', message: "unknown command 'frobnicate' (create, start, state, kill, delete, list, ps, pause, resume)" });
     expect(parseOciArgs(['start'])).toMatchObject({ kind: 'error', message: 'start: a container id is required' });
     expect(parseOciArgs(['start', 'a', 'b'])).toMatchObject({ kind: 'error', message: "start: unexpected argument 'b'" });
     expect(parseOciArgs(['create', '--nope', 'c1'])).toMatchObject({ kind: 'error', message: 'create: flag provided but not defined: -nope' });

@@ -18,9 +18,10 @@ import * as cpuacct from './cpuacct.js';
 import * as cpuset from './cpuset.js';
 import * as devices from './devices.js';
 import * as blkio from './blkio.js';
+import * as freezer from './freezer.js';
 
 /** Every v1 controller tini-ts drives, in the order they are applied. */
-export const CONTROLLERS: readonly Controller[] = [memory.controller, pids.controller, cpu.controller, cpuacct.controller, cpuset.controller, devices.controller, blkio.controller];
+export const CONTROLLERS: readonly Controller[] = [memory.controller, pids.controller, cpu.controller, cpuacct.controller, cpuset.controller, devices.controller, blkio.controller, freezer.controller];
 
 export function controllersFor(limits: Limits): string[] {
   return CONTROLLERS.filter((c) => c.needed(limits)).map((c) => c.name);

@@ -6,6 +6,7 @@
  */
 import type { OciCommand } from '../../cli/oci-args.js';
 import { rmdirRetry } from '../../cgroup/fsutil.js';
+import { setFrozen } from '../../container/freeze.js';
 import { procStartTime } from '../../container/store.js';
 import type { OciContext } from './context.js';
 import { cgroupPids, signal } from './kill.js';
@@ -26,6 +27,7 @@ export function del(cmd: Extract<OciCommand, { verb: 'delete' }>, ctx: OciContex
   if ((status === 'running' || status === 'paused') && !cmd.force) ctx.fail(`cannot delete container ${cmd.id} that is not stopped: ${status}`);
   if (status !== 'stopped' && rec.pid > 0) {
     signal(rec.pid, 9);
+    if (status === 'paused') setFrozen(rec.cgroupDirs, false); // a frozen init dies only once thawed
     const deadline = Date.now() + WAIT_MS;
     const nap = new Int32Array(new SharedArrayBuffer(4));
     while (procStartTime(rec.pid) === rec.pidStart && Date.now() < deadline) Atomics.wait(nap, 0, 0, 5);

@@ -11,6 +11,7 @@ import { create } from './create.js';
 import { del } from './delete.js';
 import { kill } from './kill.js';
 import { list } from './list.js';
+import { pause } from './pause.js';
 import { ps } from './ps.js';
 import { start } from './start.js';
 import { state } from './state.js';
@@ -38,5 +39,8 @@ export function runOci(args: string[]): void {
       return list(cmd, ctx);
     case 'ps':
       return ps(cmd, ctx);
+    case 'pause':
+    case 'resume':
+      return pause(cmd, ctx);
   }
 }

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import type { OciCommand } from '../../cli/oci-args.js';
 import { readPids } from '../../cgroup/fsutil.js';
+import { setFrozen } from '../../container/freeze.js';
 import type { OciContext } from './context.js';
 import { loadContainer } from './load.js';
 
@@ -14,11 +15,14 @@ export function kill(cmd: Extract<OciCommand, { verb: 'kill' }>, ctx: OciContext
   if (cmd.all) {
     // As runc: a stopped container whose processes are all gone is fine.
     for (const pid of cgroupPids(rec.cgroupDirs)) signal(pid, cmd.signal);
+    if (status === 'paused' && cmd.signal === 9) setFrozen(rec.cgroupDirs, false);
     ctx.exit(0);
   }
   if (status === 'stopped' || status === 'creating') ctx.fail('container not running');
   const err = signal(rec.pid, cmd.signal);
   if (err) ctx.fail(`kill ${rec.pid}: ${err}`);
+  // A frozen process dies of SIGKILL only once thawed (cgroup v1), as runc thaws it.
+  if (status === 'paused' && cmd.signal === 9) setFrozen(rec.cgroupDirs, false);
   ctx.exit(0);
 }
 
