@@ -41,8 +41,9 @@ describe.skipIf(
       `echo '@@tini-ts-vm-results@@'; cat ${RESULTS}; echo; echo '@@tini-ts-vm-end@@'`,
       'exit $status',
     ].join('\n');
-    const r = await runInVm(command, { env: { CI: 'true', TINI_TS_IN_VM: '1' }, timeoutMs: 70 * 60_000 });
-    const summary = `VM stage: ${r.accel}, ${r.seconds.toFixed(0)} s, status ${r.status}`;
+    // the guest's console, for progress in a long CI log
+    const r = await runInVm(command, { env: { CI: 'true', TINI_TS_IN_VM: '1' }, timeoutMs: 70 * 60_000, onConsole: (t) => void process.stderr.write(t) });
+    const summary = `VM stage: ${r.accel}, ${r.seconds.toFixed(0)} s, status ${r.status}${r.lockups.length ? `, after ${r.lockups.length} guest lockup(s): ${r.lockups.join('; ')}` : ''}`;
     console.log(summary);
     expect(r.error, `${summary}\n${r.console.slice(-4000)}`).toBeUndefined();
     const m = /@@tini-ts-vm-results@@\n([\s\S]*?)\n@@tini-ts-vm-end@@/.exec(r.output);
