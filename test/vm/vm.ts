@@ -36,6 +36,8 @@ export interface VmResult {
   status: number | null;
   /** the command's output (stdout and stderr) */
   output: string;
+  /** what the command wrote to $TINI_TS_VM_OUT/results.json, if anything */
+  results: string | null;
   /** the guest's serial console, qemu's messages included */
   console: string;
   accel: Accel;
@@ -184,7 +186,7 @@ export async function runInVm(
     for (let retry = 1; r.status === null && /soft lockup/.test(r.console) && retry <= LOCKUP_RETRIES; retry++) {
       onConsole?.(`\ntini-ts-vm: the guest kernel locked up, booting again (${retry}/${LOCKUP_RETRIES})\n`);
       lockups.push(/.*soft lockup.*/.exec(r.console)![0]);
-      fs.rmSync(path.join(outDir, 'output'), { force: true });
+      for (const f of ['output', 'results.json']) fs.rmSync(path.join(outDir, f), { force: true });
       r = await bootOnce(accel, outDir, { memMiB, cpus, timeoutMs: timeoutMs - (Date.now() - started), onConsole });
     }
     let output = '';
@@ -193,11 +195,17 @@ export async function runInVm(
     } catch {
       // nothing written
     }
+    let results: string | null = null;
+    try {
+      results = fs.readFileSync(path.join(outDir, 'results.json'), 'utf8');
+    } catch {
+      // the command left none
+    }
     const seconds = (Date.now() - started) / 1000;
     const stage1Failure = /tini-ts-vm: stage1 failed: .*/.exec(r.console)?.[0];
     const error =
       r.status !== null ? undefined : (stage1Failure ?? (r.reason === 'timeout' ? `the guest did not finish within ${timeoutMs} ms` : `the guest stopped without a status (qemu ${JSON.stringify(r.qemu)})`));
-    return { status: r.status, output, console: r.console, accel, seconds, error, lockups };
+    return { status: r.status, output, results, console: r.console, accel, seconds, error, lockups };
   } finally {
     fs.rmSync(outDir, { recursive: true, force: true });
   }
