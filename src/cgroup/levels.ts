@@ -25,6 +25,18 @@ export function missingLevels(levels: string[]): string[] {
 
 const recordFile = (dir: string, owner: string) => path.join(dir, owner);
 
+/**
+ * Whether levels made for the cgroup `name` are recorded: only a launcher's
+ * (`<pid>-<starttime>-<random>`), whose death a sweep can tell. A cgroup
+ * named otherwise (a container id) outlives the process that made it; its
+ * owner removes it.
+ */
+export function recordable(name: string, parent: string, defaultParent: string): boolean {
+  return parent !== defaultParent && LAUNCHER_NAME.test(name);
+}
+
+const LAUNCHER_NAME = /^[0-9]+-[0-9]+-[^.]*$/;
+
 /** A level and its inode (null: not made yet, so not removable by a sweep). */
 interface Level {
   dir: string;
@@ -116,7 +128,7 @@ export function sweepLevels(dir: string, isDead: (owner: string) => boolean): { 
     return { removed, busy };
   }
   for (const owner of names) {
-    if (!/^[0-9]+-[0-9]+-[^.]*$/.test(owner) || !isDead(owner)) continue;
+    if (!LAUNCHER_NAME.test(owner) || !isDead(owner)) continue;
     const levels = readRecord(dir, owner);
     const ours = levels.filter((l) => l.ino !== null && inode(l.dir) === l.ino).map((l) => l.dir);
     if (removeRecordedLevels(levels)) dropRecord(dir, owner);

@@ -14,8 +14,6 @@ import { it } from 'vitest';
 export const ALLOWED_SKIPS = {
   'cgroup-v2-on-v1-host':
     'tests of cgroup v2 behaviour need the unified hierarchy; on a host that binds the controllers to v1 they run in the VM stage (npm run test:vm), which boots a v2-only guest',
-  'cgroup-v1-in-v2-guest':
-    'tests of cgroup v1 behaviour (the device cgroup) need v1 hierarchies; they run on the host suite, the v2-only guest cannot have them',
   'acceptance-suite-outside-repo':
     "the shared black-box acceptance suite is not part of this repository (npm run acceptance runs it where it is checked out beside it); a clean CI checkout does not have it",
   'vm-stage-inside-guest':

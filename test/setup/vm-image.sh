@@ -32,7 +32,9 @@ echo "vm-image: building the guest ($pkg $version)" >&2
 rm -rf "$CACHE/deb" "$CACHE/kernel" "$CACHE/initramfs" "$CACHE/stamp"
 mkdir -p "$CACHE/deb"
 # apt-get download writes into the current directory; _apt cannot write into a root-owned cache, hence -o.
-(cd "$CACHE/deb" && timeout 600 apt-get download -o APT::Sandbox::User=root "$pkg=$version" </dev/null >/dev/null)
+download() { (cd "$CACHE/deb" && timeout 600 apt-get download -o APT::Sandbox::User=root "$pkg=$version" </dev/null >/dev/null); }
+# stale package lists name a version the mirror no longer has: update them once
+download || { timeout 300 apt-get update -qq </dev/null >/dev/null && version=$(apt-cache policy "$pkg" | awk '/Candidate:/{print $2}') && download; }
 deb=$(ls "$CACHE"/deb/*.deb)
 
 # the modules the guest loads, dependencies first (Debian builds them all as modules)

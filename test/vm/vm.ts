@@ -7,9 +7,9 @@
  *
  * KVM is tried first when /dev/kvm exists, unless an earlier probe on this
  * host kernel failed: a guest that does not reach its first stage within
- * KVM_PROBE_MS (or qemu refusing to start) means TCG. qemu is our child and
- * is stopped by its pid; its share directory is removed; every step has a
- * deadline.
+ * KVM_PROBE_MS (or qemu refusing to start) means TCG. qemu is our child,
+ * stopped by its pid (and by a parent-death signal if the runner dies); its
+ * share directory is removed; every step has a deadline.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,6 +20,7 @@ export const REPO = path.resolve(import.meta.dirname, '../..');
 export const CACHE = path.join(REPO, '.cache/vm');
 const KVM_PROBE_MS = 20_000;
 const STAGE1 = 'tini-ts-vm: stage1';
+const LOCKUP_RETRIES = 2;
 
 /** Builds (or reuses) the guest's kernel and initramfs; throws with the script's output on failure. */
 export function buildImage({ timeoutMs = 900_000 } = {}) {
@@ -35,11 +36,15 @@ export interface VmResult {
   status: number | null;
   /** the command's output (stdout and stderr) */
   output: string;
+  /** what the command wrote to $TINI_TS_VM_OUT/results.json, if anything */
+  results: string | null;
   /** the guest's serial console, qemu's messages included */
   console: string;
   accel: Accel;
   seconds: number;
   error?: string;
+  /** soft lockups of the guest kernel that made the runner boot again */
+  lockups: string[];
 }
 
 interface BootOptions {
@@ -78,7 +83,9 @@ function firstAccel(): Accel {
 }
 
 function qemuArgs(accel: Accel, outDir: string, { memMiB, cpus }: BootOptions): string[] {
-  const append = ['console=ttyS0', 'cgroup_no_v1=all', 'panic=-1', 'loglevel=3', 'random.trust_cpu=on', 'rdinit=/init'];
+  // softlockup_panic: a guest kernel stuck in a soft lockup (seen now and then under TCG) panics, and
+  // with panic=-1 and -no-reboot qemu exits, so the runner can boot again instead of waiting for the deadline
+  const append = ['console=ttyS0', 'cgroup_no_v1=all', 'panic=-1', 'softlockup_panic=1', 'loglevel=5', 'random.trust_cpu=on', 'rdinit=/init'];
   return [
     ...(accel === 'kvm' ? ['-enable-kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max']),
     '-m', String(memMiB), '-smp', String(cpus),
@@ -98,7 +105,8 @@ function qemuArgs(accel: Accel, outDir: string, { memMiB, cpus }: BootOptions): 
  */
 function bootOnce(accel: Accel, outDir: string, opts: BootOptions): Promise<Boot> {
   return new Promise((resolve) => {
-    const qemu = spawn('qemu-system-x86_64', qemuArgs(accel, outDir, opts), { stdio: ['ignore', 'pipe', 'pipe'] });
+    // setpriv execs qemu (same pid) with a parent-death signal: a runner that is killed takes its guest with it
+    const qemu = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'qemu-system-x86_64', ...qemuArgs(accel, outDir, opts)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let consoleText = '';
     let reason: Boot['reason'] = 'exited';
     let probe: NodeJS.Timeout | undefined;
@@ -125,10 +133,16 @@ function bootOnce(accel: Accel, outDir: string, opts: BootOptions): Promise<Boot
     };
     qemu.stdout.on('data', onData);
     qemu.stderr.on('data', onData);
+    let settled = false;
     qemu.on('error', (e) => {
+      // qemu could not be started (then no 'close' may follow)
       consoleText += `\nqemu: ${e.message}\n`;
+      if (qemu.pid === undefined) finish(null, null);
     });
-    qemu.on('close', (code, signal) => {
+    qemu.on('close', (code, signal) => finish(code, signal));
+    function finish(code: number | null, signal: NodeJS.Signals | null): void {
+      if (settled) return;
+      settled = true;
       clearTimeout(deadline);
       if (probe) clearTimeout(probe);
       // KVM that cannot run this kernel makes qemu exit before stage 1
@@ -140,7 +154,7 @@ function bootOnce(accel: Accel, outDir: string, opts: BootOptions): Promise<Boot
         // the command never finished
       }
       resolve({ status, reason, console: consoleText, qemu: { code, signal } });
-    });
+    }
   });
 }
 
@@ -159,6 +173,7 @@ export async function runInVm(
   try {
     const exports = Object.entries(env).map(([k, v]) => `export ${k}='${String(v).replaceAll("'", "'\\''")}'`);
     fs.writeFileSync(path.join(outDir, 'cmd'), ['set -e', ...exports, `cd '${cwd}'`, 'set +e', command, ''].join('\n'));
+    const lockups: string[] = [];
     let accel: Accel = firstAccel();
     let r = await bootOnce(accel, outDir, { memMiB, cpus, timeoutMs, onConsole, probe: true });
     if (r.reason === 'probe-failed') {
@@ -168,17 +183,29 @@ export async function runInVm(
       fs.rmSync(path.join(outDir, 'output'), { force: true });
       r = await bootOnce(accel, outDir, { memMiB, cpus, timeoutMs: timeoutMs - (Date.now() - started), onConsole });
     }
+    for (let retry = 1; r.status === null && /soft lockup/.test(r.console) && retry <= LOCKUP_RETRIES; retry++) {
+      onConsole?.(`\ntini-ts-vm: the guest kernel locked up, booting again (${retry}/${LOCKUP_RETRIES})\n`);
+      lockups.push(/.*soft lockup.*/.exec(r.console)![0]);
+      for (const f of ['output', 'results.json']) fs.rmSync(path.join(outDir, f), { force: true });
+      r = await bootOnce(accel, outDir, { memMiB, cpus, timeoutMs: timeoutMs - (Date.now() - started), onConsole });
+    }
     let output = '';
     try {
       output = fs.readFileSync(path.join(outDir, 'output'), 'utf8');
     } catch {
       // nothing written
     }
+    let results: string | null = null;
+    try {
+      results = fs.readFileSync(path.join(outDir, 'results.json'), 'utf8');
+    } catch {
+      // the command left none
+    }
     const seconds = (Date.now() - started) / 1000;
     const stage1Failure = /tini-ts-vm: stage1 failed: .*/.exec(r.console)?.[0];
     const error =
       r.status !== null ? undefined : (stage1Failure ?? (r.reason === 'timeout' ? `the guest did not finish within ${timeoutMs} ms` : `the guest stopped without a status (qemu ${JSON.stringify(r.qemu)})`));
-    return { status: r.status, output, console: r.console, accel, seconds, error };
+    return { status: r.status, output, results, console: r.console, accel, seconds, error, lockups };
   } finally {
     fs.rmSync(outDir, { recursive: true, force: true });
   }

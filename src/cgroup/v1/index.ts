@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { exists, killUntilEmpty, mkdirUnder, parentLevels, readPids, removeEmptyParent, rmdirRetry, writeFile } from '../fsutil.js';
-import { LEVELS_DIR, missingLevels, settleRecord, writeRecord } from '../levels.js';
+import { LEVELS_DIR, missingLevels, recordable, settleRecord, writeRecord } from '../levels.js';
 import { CGROUP_PARENT, CgroupError, type Cgroup, type CgroupStats, type Controller, type Limits } from '../types.js';
 import * as memory from './memory.js';
 import * as pids from './pids.js';
@@ -78,7 +78,7 @@ export class CgroupV1 implements Cgroup {
     // are recorded first: a launcher killed from here on leaves them to the
     // next run's sweep.
     const mounts = [...new Set(this.mounts.values())];
-    const recorded = this.parent === CGROUP_PARENT ? null : mounts.flatMap((m) => missingLevels(parentLevels(m, this.parent)));
+    const recorded = !recordable(this.name, this.parent, CGROUP_PARENT) ? null : mounts.flatMap((m) => missingLevels(parentLevels(m, this.parent)));
     if (recorded) writeRecord(this.levelsDir, this.name, recorded);
     let ok = false;
     try {
@@ -155,7 +155,7 @@ export class CgroupV1 implements Cgroup {
       if (outermost) removeEmptyParent(mount, this.parent, outermost);
     }
     // a level still holding another launcher's cgroup stays recorded, for a later sweep
-    if (this.parent !== CGROUP_PARENT) settleRecord(this.levelsDir, this.name);
+    if (recordable(this.name, this.parent, CGROUP_PARENT)) settleRecord(this.levelsDir, this.name);
     return all;
   }
 }

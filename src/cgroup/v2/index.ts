@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { exists, killUntilEmpty, mkdirUnder, parentLevels, readPids, readText, removeEmptyParent, rmdirRetry, writeFile } from '../fsutil.js';
-import { LEVELS_DIR, missingLevels, settleRecord, writeRecord } from '../levels.js';
+import { LEVELS_DIR, missingLevels, recordable, settleRecord, writeRecord } from '../levels.js';
 import { CGROUP_PARENT, CgroupError, type Cgroup, type CgroupStats, type Controller, type Limits } from '../types.js';
 import * as memory from './memory.js';
 import * as pids from './pids.js';
@@ -73,7 +73,7 @@ export class CgroupV2 implements Cgroup {
     enable(this.root, this.controllers);
     // The levels of a --cgroup-parent about to be made are recorded first, so
     // that a launcher killed from here on leaves them to the next run's sweep.
-    const recorded = this.parent === CGROUP_PARENT ? null : missingLevels(levels);
+    const recorded = !recordable(this.name, this.parent, CGROUP_PARENT) ? null : missingLevels(levels);
     if (recorded) writeRecord(this.levelsDir, this.name, recorded);
     try {
       this.createdParent = mkdirUnder(parentDir, this.dir, () => levels.forEach((d) => enable(d, this.controllers)));
@@ -127,7 +127,7 @@ export class CgroupV2 implements Cgroup {
     const outermost = this.parent === CGROUP_PARENT ? parentLevels(this.root, this.parent)[0] : this.createdParent;
     if (outermost) removeEmptyParent(this.root, this.parent, outermost);
     // a level still holding another launcher's cgroup stays recorded, for a later sweep
-    if (this.parent !== CGROUP_PARENT) settleRecord(this.levelsDir, this.name);
+    if (recordable(this.name, this.parent, CGROUP_PARENT)) settleRecord(this.levelsDir, this.name);
     return gone;
   }
 }
