@@ -204,7 +204,7 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
   const processPlan: ProcessPlan = {
     // From the bundle, or the command line as the kernel passed it (bytes that are not UTF-8 kept).
     argv: encodeBytes(options.container.bundle !== null ? argv.map((a) => Buffer.from(a)) : rawArgs(argv, () => fs.readFileSync('/proc/self/cmdline'))),
-    env: encodeBytes(spec?.env ? spec.env.map((e) => Buffer.from(e)) : ownEnvironment()),
+    env: encodeBytes(spec?.env ? spec.env.map(rawBytesOf(args)) : ownEnvironment()),
     cwd: spec?.cwd ?? null,
     // OCI create looks the program up before `start`, as runc does (engines map the error to 127).
     programMustExist: oci ? true : spec?.programMustExist ?? false,
@@ -554,6 +554,20 @@ function sendAll(ns: NsLibc, fd: number, data: Buffer): boolean {
     off += r.value;
   }
   return true;
+}
+
+/**
+ * An --env value as the kernel passed it: the bytes of the argument it came
+ * from (`-e K=V`, `--env K=V`, `--env=K=V`), so bytes that are not UTF-8
+ * pass; anything else (a bundle's, an --env-file's) as UTF-8.
+ */
+function rawBytesOf(args: string[]): (e: string) => Buffer {
+  const raw = new Map<string, Buffer>();
+  rawArgs(args, () => fs.readFileSync('/proc/self/cmdline')).forEach((b, i) => {
+    raw.set(args[i], b);
+    for (const prefix of ['--env=', '-e=']) if (args[i].startsWith(prefix)) raw.set(args[i].slice(prefix.length), b.subarray(prefix.length));
+  });
+  return (e) => raw.get(e) ?? Buffer.from(e);
 }
 
 /** The launcher's own environment, byte for byte (the workload's when no process spec gives one). */

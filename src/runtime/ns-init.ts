@@ -46,7 +46,9 @@ import { startSupervisor } from '../supervisor/shell.js';
 import { listenToSignals } from '../supervisor/signal-source.js';
 import { signalPipeProbe, sizeSignalPipe } from '../supervisor/signal-pipe.js';
 import { decodeBytes, encodeFrame, readFrameSync } from './channel.js';
-import { applyRootfs, readCgroupMounts } from './rootfs/apply.js';
+import { applyRootfs, readCgroupMounts, type CgroupMountInfo } from './rootfs/apply.js';
+import { MS as RMS } from './rootfs/plan.js';
+import path from 'node:path';
 import { INIT_TASKS, SUPERVISE_MODE, pidsMaxValue, type InitMessage, type LauncherMessage, type ProcessPlan, type SetupPlan } from './init-protocol.js';
 import { dropPrivileges, limitChild, makeWorkdir, workloadRequest } from './workload.js';
 import { quickExit } from './quick-exit.js';
@@ -174,8 +176,8 @@ export function runNsInit(args: string[]): void {
 /** Once in the cgroup: its limits, the cgroup namespace, the root filesystem, then stage 2. */
 function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc: Libc, t: Tools): void {
   const container = plan.container;
-  // The host's view of our cgroups, for the container's /sys/fs/cgroup (before a cgroup namespace hides it).
-  const cgroupMounts = container ? readCgroupMounts() : [];
+  // The host's view of our cgroups, for the workload's /sys/fs/cgroup (before a cgroup namespace hides it).
+  const ownCgroups = container || plan.privateMounts ? readCgroupMounts() : [];
   if (plan.pidsMax) {
     try {
       fs.writeFileSync(plan.pidsMax.file, pidsMaxValue(plan.pidsMax.limit, INIT_TASKS));
@@ -184,12 +186,18 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
     }
   }
   if (plan.cgroupNamespace) t.must(ns.unshare(CLONE.NEWCGROUP), 'cgroup namespace: ');
+  // Without a root filesystem the workload keeps the host's /sys: give it its own cgroups there, as a
+  // container's, so that runtimes that size themselves from /sys/fs/cgroup (JVM, .NET, Go, Node) see the limits.
+  if (!container && plan.privateMounts) {
+    const e = mountOwnCgroups(ns, ownCgroups);
+    if (e) t.fatal(e);
+  }
   const cl = container || plan.process ? createContainerLibc() : null;
   // What the re-execution needs from the host, opened while it is in reach.
   const image = plan.process ? openImage(t) : null;
   const gate = plan.process && plan.process.rlimits.length > 0 ? makeGate(cl!, t) : null;
   if (container) {
-    const e = applyRootfs(container.ops, { ns, cl: cl!, root: container.root, cgroups: cgroupMounts });
+    const e = applyRootfs(container.ops, { ns, cl: cl!, root: container.root, cgroups: ownCgroups });
     if (e) t.fatal(`setting up the root filesystem: ${e}`);
   }
   if (!plan.process || !image) {
@@ -229,6 +237,43 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
   // One libuv pool thread at most (the gated spawn's): fewer tasks against pids.max.
   const r = cl!.fexecve(image.loader, argv.map((a) => Buffer.from(a)), [Buffer.from('UV_THREADPOOL_SIZE=1')]);
   t.fatal(`cannot re-execute the init with the workload's credentials: ${r.ok ? '?' : `${r.call} failed: ${r.code}`}`);
+}
+
+/**
+ * /sys/fs/cgroup of a run without a root filesystem (in its own mount
+ * namespace): cgroup v2, the workload's cgroup bound over the whole tree;
+ * v1, a tmpfs over the hierarchies, with the workload's cgroup of each
+ * hierarchy tini-ts made one in bound at its usual place. Read-only.
+ */
+function mountOwnCgroups(ns: NsLibc, own: CgroupMountInfo[]): string | null {
+  const bind = (source: string, target: string): string | null => {
+    const b = ns.mount(source, target, null, RMS.BIND, null);
+    if (!b.ok) return `binding the workload's cgroup onto ${target}: ${b.code}`;
+    const r = ns.mount(null, target, null, RMS.BIND | RMS.REMOUNT | RMS.RDONLY | RMS.NOSUID | RMS.NODEV | RMS.NOEXEC, null);
+    return r.ok ? null : `making ${target} read-only: ${r.code}`;
+  };
+  const v2 = own.find((m) => m.fstype === 'cgroup2' && m.mountPoint === '/sys/fs/cgroup');
+  if (v2) return bind(v2.source, v2.mountPoint);
+  const v1 = own.filter((m) => m.fstype === 'cgroup' && path.posix.dirname(m.mountPoint) === '/sys/fs/cgroup');
+  if (v1.length === 0) return null;
+  // The sources are reached through the host's tree: open them before the tmpfs hides it.
+  const held: { fd: number; target: string }[] = [];
+  try {
+    for (const m of v1) held.push({ fd: fs.openSync(m.source, O_PATH), target: m.mountPoint });
+    const t = ns.mount('tmpfs', '/sys/fs/cgroup', 'tmpfs', RMS.NOSUID | RMS.NODEV | RMS.NOEXEC, 'mode=755');
+    if (!t.ok) return `mounting a tmpfs on /sys/fs/cgroup: ${t.code}`;
+    for (const h of held) {
+      fs.mkdirSync(h.target, { recursive: true });
+      const e = bind(`/proc/self/fd/${h.fd}`, h.target);
+      if (e) return e;
+    }
+    const r = ns.mount(null, '/sys/fs/cgroup', null, RMS.REMOUNT | RMS.RDONLY | RMS.NOSUID | RMS.NODEV | RMS.NOEXEC, 'mode=755');
+    return r.ok ? null : `making /sys/fs/cgroup read-only: ${r.code}`;
+  } catch (e) {
+    return `giving the workload its own /sys/fs/cgroup: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+  } finally {
+    for (const h of held) fs.closeSync(h.fd);
+  }
 }
 
 /**

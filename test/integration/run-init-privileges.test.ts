@@ -101,6 +101,10 @@ describe.skipIf(unmet(canContainer, CONTAINER_NEEDS))('tini-ts run: the init nev
     const cmd = `"${BIN}" ${runArgs(['-q', '--']).join(' ')} printf %s "$(printf '\\377\\376x')" | od -An -tx1`;
     const r = spawnSync('/bin/sh', ['-c', cmd], { encoding: 'utf8', timeout: 30_000 });
     expect(r.stdout.trim(), hasSyncReturn(r)).toBe('ff fe 78');
+    // and in the environment given with -e
+    const env = `"${BIN}" ${runArgs(['-q', '-e', `X="$(printf '\\377\\376y')"`, '--']).join(' ')} sh -c 'printf %s "$X"' | od -An -tx1`;
+    const e = spawnSync('/bin/sh', ['-c', env], { encoding: 'utf8', timeout: 30_000 });
+    expect(e.stdout.trim(), hasSyncReturn(e)).toBe('ff fe 79');
   });
 
   it('a signal sent to the launcher while the init starts is kept and delivered (143 at once, not 125 after seconds)', async () => {

@@ -6,6 +6,16 @@ import { unmet } from '../helpers/prereq.js';
 describe.skipIf(unmet(canRun, RUN_NEEDS))('tini-ts run: cgroup limits (real)', () => {
   expectNothingLeftBehind();
 
+  it('without a root filesystem the workload still sees its own cgroup at /sys/fs/cgroup, limits included, and no other', () => {
+    const probe = CG_VERSION === 2 ? 'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max; ls /sys/fs/cgroup | grep -c "^tini-ts$"' : 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; ls /sys/fs/cgroup | grep -c "^freezer$"';
+    const r = run(['-q', '-m', '64m', '--pids', '50', '--', 'sh', '-c', probe]);
+    expect(r.status, hasSyncReturn(r)).toBe(1); // grep -c finds nothing of the host's tree
+    const [memory, pids, others] = r.stdout.trim().split('\n');
+    expect(Number(memory)).toBe(64 << 20);
+    expect(Number(pids)).toBeGreaterThanOrEqual(50); // plus the init's own tasks
+    expect(others).toBe('0');
+  });
+
   it('a memory hog under --memory 64m is OOM-killed, and the report says so from the kernel counters', () => {
     const report = tmpFile('oom.json');
     const hog = 'x=[]\nwhile True: x.append(bytearray(1 << 20))';

@@ -40,7 +40,8 @@ deb=$(ls "$CACHE"/deb/*.deb)
 # the modules the guest loads, dependencies first (Debian builds them all as modules)
 MODS="drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko drivers/virtio/virtio_pci_legacy_dev.ko
 drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci.ko drivers/char/hw_random/virtio-rng.ko
-fs/netfs/netfs.ko fs/fscache/fscache.ko net/9p/9pnet.ko net/9p/9pnet_virtio.ko fs/9p/9p.ko fs/overlayfs/overlay.ko"
+fs/netfs/netfs.ko fs/fscache/fscache.ko net/9p/9pnet.ko net/9p/9pnet_virtio.ko fs/9p/9p.ko fs/overlayfs/overlay.ko
+drivers/block/loop.ko"
 mkdir -p "$CACHE/kernel"
 set -- "./boot/vmlinuz-$kver"
 for m in $MODS; do set -- "$@" "./lib/modules/$kver/kernel/$m"; done
