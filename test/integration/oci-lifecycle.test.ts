@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELPERS } from '../helpers/proc.js';
 import { unmet } from '../helpers/prereq.js';
-import { canContainer, CONTAINER_NEEDS, makeFixture, type Fixture } from './container-helpers.js';
+import { canContainer, CONTAINER_NEEDS, editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
 import { BIN, CG, run, waitFor } from './run-helpers.js';
 
 const hasRunc = spawnSync('runc', ['--version']).status === 0;
@@ -46,23 +46,11 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   const tini = (...args: string[]) => call(BIN, roots.tini, args);
   const runc = (...args: string[]) => call('runc', roots.runc, args);
   const both = { tini, runc };
-  const setArgs = (args: string[]) => {
-    const config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'));
-    config.process.args = args;
-    fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
-  };
+  const setArgs = (args: string[]) => editConfig(bundle, (config) => (config.process.args = args));
 
   beforeAll(() => {
     f = makeFixture();
-    bundle = path.join(f.dir, 'bundle');
-    fs.mkdirSync(bundle);
-    fs.renameSync(f.rootfs, path.join(bundle, 'rootfs'));
-    f.rootfs = path.join(bundle, 'rootfs');
-    expect(spawnSync('runc', ['spec'], { cwd: bundle }).status).toBe(0);
-    const config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'));
-    config.process.terminal = false;
-    config.root.readonly = false; // the programs leave a marker in the root
-    fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config, null, 2));
+    bundle = makeRuncBundle(f, (config) => (config.root.readonly = false)); // the programs leave a marker in the root
     roots = { tini: path.join(f.dir, 'root-tini'), runc: path.join(f.dir, 'root-runc') };
   });
   afterAll(() => {
