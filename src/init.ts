@@ -164,7 +164,15 @@ export function runInit(args: string[], deps: InitDeps = defaultInitDeps): Super
   if (deps.signalPipe) sizeSignalPipe(libc, logger, deps.signalPipe);
 
   const sup = startSupervisor(
-    { childPid, graceMs: options.graceMs, expectedCodes: options.expectedCodes, warnOnReap: options.warnOnReap },
+    {
+      childPid,
+      graceMs: options.graceMs,
+      expectedCodes: options.expectedCodes,
+      warnOnReap: options.warnOnReap,
+      signalMap: options.signalMap,
+      stopDelayMs: options.stopDelayMs,
+      timeoutMs: options.timeoutMs,
+    },
     { libc, logger, now: deps.now, exit, events },
   );
   onSignal = (sig) => sup.onSignal(sig);

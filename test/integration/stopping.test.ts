@@ -1,0 +1,162 @@
+/**
+ * Stopping, with real processes: --map rewrites or drops a signal before it
+ * reaches the program, --stop-delay holds SIGTERM back (the program sees it
+ * no earlier than the delay after the init got it, by CLOCK_MONOTONIC, the
+ * clock of the events), --timeout stops a program that runs too long.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { validate } from '../../src/events/validate.js';
+import { cleanup, isRunning, Recorder, requireBinary, ROOT, SIG, startInit, tempDir, track, waitFor, type Mode } from '../helpers/proc.js';
+
+const schema = JSON.parse(fs.readFileSync(path.join(ROOT, 'src/events/events.schema.json'), 'utf8'));
+
+beforeAll(() => requireBinary());
+afterEach(cleanup);
+
+type Ev = Record<string, any>;
+
+function readEvents(file: string): Ev[] {
+  const evs = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Ev);
+  for (const e of evs) expect(validate(schema, e), JSON.stringify(e)).toEqual([]);
+  return evs;
+}
+
+/**
+ * A shell program that writes the name of each USR1/USR2 it gets to LOG and
+ * leaves SIGHUP at its default (a forwarded SIGHUP kills it).
+ */
+function trapper(log: string): string[] {
+  const script = `trap 'echo USR1 >> "$1"' USR1; trap 'echo USR2 >> "$1"' USR2; trap 'exit 0' TERM; echo ready >> "$1"; while :; do sleep 0.05; done`;
+  return ['sh', '-c', script, 'trapper', log];
+}
+
+/** A Python program that writes CLOCK_MONOTONIC (ns) when it gets SIGTERM, then exits 0. */
+function termClock(out: string): string[] {
+  const code = [
+    'import os, signal, sys, time',
+    'def on_term(s, f):',
+    `    open(sys.argv[1], "w").write(str(time.clock_gettime_ns(time.CLOCK_MONOTONIC)))`,
+    '    os._exit(0)',
+    'signal.signal(signal.SIGTERM, on_term)',
+    `open(sys.argv[1] + ".ready", "w").close()`,
+    'while True: time.sleep(1)',
+  ].join('\n');
+  return ['python3', '-c', code, out];
+}
+
+const lines = (file: string): string[] => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
+
+describe.each<Mode>(['sub', 'pid1'])('--map (%s)', (mode) => {
+  it('USR1 reaches the program as USR2; HUP:ignore never reaches it, so it keeps running', async () => {
+    const dir = tempDir();
+    const log = path.join(dir, 'log');
+    const ev = path.join(dir, 'events');
+    const init = startInit({ mode, flags: ['--map', 'USR1:USR2', '--map', 'HUP:ignore', '--events', ev], prog: trapper(log) });
+    await waitFor(() => lines(log).includes('ready'), 'the program to be ready', { detail: () => init.stderr() });
+    const child = track(await init.mainChild())!;
+    // HUP first: were it forwarded, the program would die before the USR1 that follows.
+    await init.signal(SIG.HUP);
+    await init.signal(SIG.USR1);
+    await waitFor(() => lines(log).includes('USR2'), 'the program to get USR2', { detail: () => lines(log).join(',') });
+    expect(isRunning(child)).toBe(true);
+    expect(lines(log)).toEqual(['ready', 'USR2']);
+    await init.signal(SIG.TERM);
+    expect(await init.exitCode()).toBe(0);
+    const evs = readEvents(ev);
+    expect(evs.filter((e) => e.event === 'signal' && e.signo === SIG.HUP)).toMatchObject([{ handling: 'ignored' }]);
+    expect(evs.filter((e) => e.event === 'forward' && e.signo === SIG.HUP)).toEqual([]);
+    expect(evs.filter((e) => e.event === 'forward' && e.received_signo === SIG.USR1)).toMatchObject([
+      { signo: SIG.USR2, name: 'SIGUSR2', received_name: 'SIGUSR1', cause: 'mapped', result: 'ok' },
+    ]);
+  });
+});
+
+describe('--map, bad values', () => {
+  it('is one line naming the flag, exit 1, and nothing is started', async () => {
+    const dir = tempDir();
+    const marker = path.join(dir, 'started');
+    for (const flags of [['--map', 'KILL:TERM'], ['--map', 'USR1:USR2', '--map', 'USR1:HUP'], ['--map', 'NOPE:TERM']]) {
+      const init = startInit({ mode: 'sub', flags, prog: ['touch', marker] });
+      expect(await init.exitCode()).toBe(1);
+      expect(init.stderr()).toMatch(/^tini-ts: --map: [^\n]+\n$/);
+    }
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+});
+
+describe.each<Mode>(['sub', 'pid1'])('--stop-delay (%s)', (mode) => {
+  it('the program sees SIGTERM no earlier than the delay after the init got it; --grace counts from the forward', async () => {
+    const dir = tempDir();
+    const out = path.join(dir, 'term');
+    const ev = path.join(dir, 'events');
+    const init = startInit({ mode, flags: ['--stop-delay', '1', '--grace', '5', '--events', ev], prog: termClock(out) });
+    await waitFor(() => fs.existsSync(`${out}.ready`), 'the program to be ready', { detail: () => init.stderr() });
+    await init.signal(SIG.TERM);
+    expect(await init.exitCode()).toBe(0);
+    const seenNs = BigInt(fs.readFileSync(out, 'utf8'));
+    const evs = readEvents(ev);
+    const received = evs.find((e) => e.event === 'signal' && e.signo === SIG.TERM)!;
+    expect(received.handling).toBe('delayed');
+    const delay = evs.find((e) => e.event === 'stop-delay')!;
+    expect(delay).toMatchObject({ received_signo: SIG.TERM, signo: SIG.TERM, delay_ms: 1000 });
+    const forward = evs.find((e) => e.event === 'forward' && e.signo === SIG.TERM)!;
+    expect(forward).toMatchObject({ cause: 'stop-delay', received_signo: SIG.TERM });
+    const grace = evs.find((e) => e.event === 'grace')!;
+    // Order by the one clock: received, then (at least 1 s later) forwarded, then seen by the program.
+    expect(BigInt(forward.mono_ns) - BigInt(received.mono_ns)).toBeGreaterThanOrEqual(1_000_000_000n);
+    expect(seenNs - BigInt(received.mono_ns)).toBeGreaterThanOrEqual(1_000_000_000n);
+    expect(seenNs).toBeGreaterThanOrEqual(BigInt(forward.mono_ns));
+    // The grace period starts at the forward, not at the signal.
+    expect(BigInt(grace.deadline_mono_ns) - BigInt(received.mono_ns)).toBeGreaterThanOrEqual(6_000_000_000n);
+    expect(grace.seq).toBeGreaterThan(forward.seq);
+  });
+
+  it('a second SIGTERM during the delay is forwarded at once', async () => {
+    const dir = tempDir();
+    const out = path.join(dir, 'term');
+    const ev = path.join(dir, 'events');
+    // A delay no test waits for: the init ends only because the second SIGTERM went through.
+    const init = startInit({ mode, flags: ['--stop-delay', '3600', '--events', ev], prog: termClock(out) });
+    await waitFor(() => fs.existsSync(`${out}.ready`), 'the program to be ready', { detail: () => init.stderr() });
+    await init.signal(SIG.TERM);
+    await waitFor(() => fs.existsSync(ev) && fs.readFileSync(ev, 'utf8').includes('"stop-delay"'), 'the stop-delay event');
+    expect(fs.existsSync(out)).toBe(false);
+    await init.signal(SIG.TERM);
+    expect(await init.exitCode()).toBe(0);
+    const evs = readEvents(ev);
+    const signals = evs.filter((e) => e.event === 'signal' && e.signo === SIG.TERM);
+    expect(signals.map((e) => e.handling)).toEqual(['delayed', 'forward']);
+    const forwards = evs.filter((e) => e.event === 'forward');
+    expect(forwards).toMatchObject([{ signo: SIG.TERM, cause: 'signal' }]);
+    expect(BigInt(fs.readFileSync(out, 'utf8'))).toBeGreaterThanOrEqual(BigInt(signals[1].mono_ns));
+  });
+});
+
+describe.each<Mode>(['sub', 'pid1'])('--timeout (%s)', (mode) => {
+  it('ends a program that ignores SIGTERM: SIGTERM at the timeout, SIGKILL after the grace period, exit 137', async () => {
+    const rec = new Recorder();
+    const ev = path.join(rec.dir, 'events.jsonl');
+    const init = startInit({ mode, flags: ['--timeout', '1s', '--grace', '0.5', '--events', ev], prog: rec.argv() });
+    await rec.ready(10_000, () => init.stderr());
+    expect(await init.exitCode(20_000)).toBe(137);
+    expect(rec.log('main')).toEqual([SIG.TERM]);
+    const evs = readEvents(ev);
+    expect(evs.map((e) => e.event).filter((e) => e !== 'signal' && e !== 'reap')).toEqual(['start', 'spawn', 'timeout', 'forward', 'grace', 'escalate', 'exit']);
+    const spawn = evs.find((e) => e.event === 'spawn')!;
+    const timeout = evs.find((e) => e.event === 'timeout')!;
+    expect(timeout).toMatchObject({ timeout_ms: 1000, signo: SIG.TERM });
+    expect(BigInt(timeout.mono_ns) - BigInt(spawn.mono_ns)).toBeGreaterThanOrEqual(1_000_000_000n);
+    expect(evs.find((e) => e.event === 'forward')).toMatchObject({ cause: 'timeout', received_signo: null, signo: SIG.TERM });
+    expect(evs.find((e) => e.event === 'grace')).toMatchObject({ grace_ms: 500 });
+  });
+
+  it('a program that stops on SIGTERM ends with its own status (TINI_TIMEOUT)', async () => {
+    const rec = new Recorder();
+    const init = startInit({ mode, flags: [], prog: rec.argv({ exitOn: [SIG.TERM, 3] }), env: { TINI_TIMEOUT: '500ms' } });
+    await rec.ready(10_000, () => init.stderr());
+    expect(await init.exitCode(20_000)).toBe(3);
+    expect(rec.log('main')).toEqual([SIG.TERM]);
+  });
+});
