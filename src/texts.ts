@@ -34,6 +34,10 @@ Options:
   --map FROM:TO    Forward signal FROM as TO, or drop it with TO = ignore
                    (repeatable; e.g. --map USR1:USR2 --map HUP:ignore);
                    not KILL, STOP or CHLD
+  --termination-log FILE
+                   At exit, write why PROGRAM ended to FILE (the Kubernetes
+                   termination message; default: /dev/termination-log when
+                   it exists)
   --events DEST    Write supervision events as JSON lines to DEST: a file
                    (appended), fd:N or - (stderr); see src/events/EVENTS.md
   -s               Register as a child subreaper (when not running as PID 1)
@@ -54,6 +58,7 @@ Environment:
   TINI_EVENTS=DEST          As --events (the flag wins)
   TINI_STOP_DELAY=SECONDS   As --stop-delay (the flag wins)
   TINI_TIMEOUT=DURATION     As --timeout (the flag wins)
+  TINI_TERMINATION_LOG=FILE As --termination-log (the flag wins)
   TINI_MAP="FROM:TO,..."    As --map, rules separated by commas or spaces
                             (any --map replaces them all)
 

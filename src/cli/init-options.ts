@@ -30,7 +30,15 @@ export interface InitOptions {
   stopDelayMs: number | null;
   /** --timeout: milliseconds the program may run before the init stops it; null: no limit. */
   timeoutMs: number | null;
+  /**
+   * --termination-log: the file that gets the termination message at exit;
+   * null: /dev/termination-log if it exists (as Kubernetes provides it).
+   */
+  terminationLog: string | null;
 }
+
+/** Where Kubernetes reads a container's termination message by default. */
+export const DEFAULT_TERMINATION_LOG = '/dev/termination-log';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -125,6 +133,7 @@ export function parseInitArgs(args: readonly string[], env: Env, texts: { usage:
   let stopDelayFromFlag = false;
   let timeoutMs: number | null = null;
   let timeoutFromFlag = false;
+  let terminationLog: string | null = null;
 
   let i = 0;
   for (; i < args.length; i++) {
@@ -179,6 +188,12 @@ export function parseInitArgs(args: readonly string[], env: Env, texts: { usage:
       if (typeof ms === 'string') return usageError(`--timeout: ${ms}`);
       timeoutMs = ms;
       timeoutFromFlag = true;
+      continue;
+    }
+    if (a === '--termination-log' || a.startsWith('--termination-log=')) {
+      const v = a.includes('=') ? a.slice('--termination-log='.length) : args[++i];
+      if (v === undefined || v === '') return usageError('--termination-log needs a file name');
+      terminationLog = v;
       continue;
     }
     if (a.startsWith('--')) return usageError(`unknown option '${a}'`);
@@ -240,13 +255,14 @@ export function parseInitArgs(args: readonly string[], env: Env, texts: { usage:
     if (typeof ms === 'string') return usageError(`TINI_TIMEOUT: ${ms}`);
     timeoutMs = ms;
   }
+  if (terminationLog === null && env.TINI_TERMINATION_LOG !== undefined && env.TINI_TERMINATION_LOG !== '') terminationLog = env.TINI_TERMINATION_LOG;
   if (env.TINI_VERBOSITY !== undefined) verbosity = atoi(env.TINI_VERBOSITY);
   if (i >= args.length) return usageError('no program to run given');
 
   return {
     kind: 'run',
     programIndex: i,
-    options: { subreaper, parentDeathSignal, verbosity, warnOnReap, expectedCodes, graceMs, events, signalMap, stopDelayMs: stopDelayMs || null, timeoutMs },
+    options: { subreaper, parentDeathSignal, verbosity, warnOnReap, expectedCodes, graceMs, events, signalMap, stopDelayMs: stopDelayMs || null, timeoutMs, terminationLog },
   };
 }
 

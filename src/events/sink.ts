@@ -50,6 +50,15 @@ export interface StartInfo {
   };
 }
 
+/** The exit event's `stop`. */
+export interface ExitStop {
+  cause: 'signal' | 'timeout';
+  received: number | null;
+  sig: number;
+  afterMs: number;
+  killed: boolean;
+}
+
 export interface LeftProcess {
   pid: number;
   ppid: number;
@@ -72,7 +81,8 @@ export interface EventSink {
   /** --timeout fell due; `sig` is sent to the group. */
   timeout(timeoutMs: number, sig: number): void;
   escalate(target: ForwardTarget, id: number, result: string, mainReaped: boolean): void;
-  exit(code: number, reason: string, errno?: string | null): void;
+  /** `stop`: how the stop went, when the init had sent one (--grace, --stop-delay, --timeout). */
+  exit(code: number, reason: string, errno?: string | null, stop?: ExitStop | null): void;
   /** /proc/<pid>/comm, or null. Only called when events are on. */
   comm(pid: number): string | null;
   /** True (once) when a SIGPIPE just received was raised by the sink's own write. */
@@ -312,12 +322,23 @@ export function createEventSink(writer: LineWriter, opts: SinkOptions = {}): Eve
     escalate(target, id, result, mainReaped) {
       emit('escalate', { signo: 9, name: 'SIGKILL', target, id, result, reason: 'grace-expired', main_reaped: mainReaped });
     },
-    exit(code, reason, errno = null) {
+    exit(code, reason, errno = null, stop = null) {
       flush();
       drain();
       const { left, count } = leftDescendants(20);
+      const stopFields =
+        stop === null
+          ? null
+          : {
+              cause: stop.cause,
+              received_signo: stop.received,
+              signo: stop.sig,
+              name: signalName(stop.sig),
+              after_ms: Math.round(stop.afterMs),
+              sigkill: stop.killed,
+            };
       // The exit event's own write is not counted in `dropped`.
-      emit('exit', { code, reason, errno, left, left_count: count, dropped }, (f) => {
+      emit('exit', { code, reason, errno, stop: stopFields, left, left_count: count, dropped }, (f) => {
         f.left = left.slice(0, 5);
       });
       drain(); // the process ends right after (_exit)

@@ -87,7 +87,8 @@ export type Action =
   | { kind: 'timeout'; timeoutMs: number; sig: number }
   /** Check whether the main child's process group still has members, then report group-checked. */
   | { kind: 'check-group'; pgid: number; pollMs: number }
-  | { kind: 'exit'; code: number; reason: ExitReason; status: WaitStatus }
+  /** `stop`: present when the init had sent a stop signal (a received one, or --timeout's). */
+  | { kind: 'exit'; code: number; reason: ExitReason; status: WaitStatus; stop?: StopSummary }
   | { kind: 'log'; level: LogLevel; message: string };
 
 export type Step = { state: State; actions: readonly Action[] };
@@ -181,14 +182,57 @@ export function describeStatus(status: WaitStatus): string {
   return `changed state (raw status ${d.raw})`;
 }
 
-function exitAction(state: State, status: WaitStatus): Action {
+/** How a stop ended, for the last line on stderr, the termination log and the exit event. */
+export interface StopSummary {
+  cause: 'signal' | 'timeout';
+  /** The signal received (null for the timeout). */
+  received: number | null;
+  /** The signal sent to the group. */
+  sig: number;
+  /** From the stop signal's arrival (or the timeout) to the exit. */
+  afterMs: number;
+  /** Whether the grace period ran out and the group got SIGKILL. */
+  killed: boolean;
+  timeoutMs: number | null;
+}
+
+/** `stopped by SIGTERM after 1.2s; SIGKILL needed: no` */
+export function describeStop(stop: StopSummary): string {
+  const what =
+    stop.cause === 'timeout'
+      ? `the timeout of ${(stop.timeoutMs ?? 0) / 1000}s`
+      : stop.received !== null && stop.received !== stop.sig
+        ? `${signalName(stop.received)} (sent as ${signalName(stop.sig)})`
+        : signalName(stop.sig);
+  return `stopped by ${what} after ${(stop.afterMs / 1000).toFixed(1)}s; SIGKILL needed: ${stop.killed ? 'yes' : 'no'}`;
+}
+
+/** The termination message: how the program ended, and the stop that ended it if one did. */
+export function describeEnd(status: WaitStatus, stop: StopSummary | undefined): string {
+  const how = describeStatus(status);
+  return stop ? `${describeStop(stop)}; the program ${how}` : `the program ${how}`;
+}
+
+/** The exit, preceded (at warn, shown by default) by how the stop went when one was sent. */
+function exitActions(state: State, status: WaitStatus, now: number): Action[] {
   const d = decodeWaitStatus(status);
-  return {
-    kind: 'exit',
+  const exit = {
+    kind: 'exit' as const,
     code: exitCodeFor(status, state.config.expectedCodes),
-    reason: d.kind === 'signaled' ? 'child-signaled' : 'child-exited',
+    reason: d.kind === 'signaled' ? ('child-signaled' as const) : ('child-exited' as const),
     status,
   };
+  const st = state.stop;
+  if (st === null) return [exit];
+  const stop: StopSummary = {
+    cause: st.cause,
+    received: st.received,
+    sig: st.sig,
+    afterMs: Math.max(0, now - st.requestedAt),
+    killed: state.escalated,
+    timeoutMs: state.config.timeoutMs ?? null,
+  };
+  return [{ kind: 'log', level: 'warn', message: describeStop(stop) }, { ...exit, stop }];
 }
 
 export function step(state: State, fact: Fact): Step {
@@ -245,7 +289,7 @@ export function step(state: State, fact: Fact): Step {
       if (state.deadline !== null && !state.escalated) {
         return { state: s, actions: [log, { kind: 'check-group', pgid, pollMs: DRAIN_POLL_MS }] };
       }
-      return { state: { ...s, done: true }, actions: [log, exitAction(s, fact.status)] };
+      return { state: { ...s, done: true }, actions: [log, ...exitActions(s, fact.status, fact.now)] };
     }
     case 'group-checked': {
       if (state.mainStatus === null) return { state, actions: NO_ACTIONS };
@@ -254,7 +298,7 @@ export function step(state: State, fact: Fact): Step {
       }
       const actions: Action[] = [];
       if (fact.alive) actions.push({ kind: 'escalate', pgid, pid: config.childPid });
-      actions.push(exitAction(state, state.mainStatus));
+      actions.push(...exitActions(state, state.mainStatus, fact.now));
       return { state: { ...state, done: true }, actions };
     }
     case 'timer': {
@@ -289,7 +333,7 @@ export function step(state: State, fact: Fact): Step {
         { kind: 'escalate', pgid, pid: config.childPid },
       ];
       if (state.mainStatus !== null) {
-        actions.push(exitAction(s, state.mainStatus));
+        actions.push(...exitActions(s, state.mainStatus, fact.now));
         return { state: { ...s, done: true }, actions };
       }
       return { state: s, actions };

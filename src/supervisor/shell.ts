@@ -6,7 +6,7 @@
  */
 import { WEXITED, WNOHANG, WNOWAIT, type Libc } from '../libc/types.js';
 import { SIG, signalName } from '../libc/signals.js';
-import { initialState, signalHandling, step, type Action, type CoreConfig, type Fact, type State } from './core.js';
+import { describeEnd, initialState, signalHandling, step, type Action, type CoreConfig, type Fact, type State } from './core.js';
 import type { Logger } from '../log/log.js';
 import type { EventSink } from '../events/sink.js';
 
@@ -18,6 +18,8 @@ export interface ShellDeps {
   exit(code: number): void;
   /** The event stream (--events); absent when off, and then nothing below pays for it. */
   events?: EventSink;
+  /** Writes the termination message (--termination-log); never throws. */
+  terminationLog?(message: string): void;
 }
 
 export interface Supervisor {
@@ -102,7 +104,8 @@ export function startSupervisor(config: CoreConfig, deps: ShellDeps): Supervisor
         else setTimeout(() => dispatch({ kind: 'group-checked', alive: groupAlive(a.pgid), now: deps.now() }), a.pollMs);
         return;
       case 'exit':
-        events?.exit(a.code, a.reason);
+        deps.terminationLog?.(describeEnd(a.status, a.stop));
+        events?.exit(a.code, a.reason, null, a.stop);
         clearInterval(keepAlive);
         deps.exit(a.code);
         return;

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   DRAIN_POLL_MS,
+  describeEnd,
   describeStatus,
+  describeStop,
   execFailureCode,
   exitCodeFor,
   initialState,
@@ -148,7 +150,9 @@ describe('escalation', () => {
 
   it('after the escalation, the main child\'s death exits at once with 128+9', () => {
     const { state, steps } = run(config({ graceMs: 1000 }), [signal(SIG.TERM, 0), timer(1000), reaped(CHILD, signaledStatus(SIG.KILL), 1001)]);
-    expect(steps[2]).toContainEqual({ kind: 'exit', code: 137, reason: 'child-signaled', status: signaledStatus(SIG.KILL) });
+    const stop = { cause: 'signal', received: SIG.TERM, sig: SIG.TERM, afterMs: 1001, killed: true, timeoutMs: null };
+    expect(steps[2]).toContainEqual({ kind: 'exit', code: 137, reason: 'child-signaled', status: signaledStatus(SIG.KILL), stop });
+    expect(steps[2]).toContainEqual({ kind: 'log', level: 'warn', message: 'stopped by SIGTERM after 1.0s; SIGKILL needed: yes' });
     expect(state.done).toBe(true);
   });
 });
@@ -263,14 +267,18 @@ describe('drain during the grace period', () => {
 
   it('exits with the main child\'s code, and no SIGKILL, once the group is empty', () => {
     const { state, steps } = run(cfg, [...start, checked(true, 120), checked(false, 140)]);
-    expect(steps[3]).toEqual([{ kind: 'exit', code: 0, reason: 'child-exited', status: exitedStatus(0) }]);
+    const stop = { cause: 'signal', received: SIG.TERM, sig: SIG.TERM, afterMs: 140, killed: false, timeoutMs: null };
+    expect(steps[3]).toEqual([
+      { kind: 'log', level: 'warn', message: 'stopped by SIGTERM after 0.1s; SIGKILL needed: no' },
+      { kind: 'exit', code: 0, reason: 'child-exited', status: exitedStatus(0), stop },
+    ]);
     expect(state.done).toBe(true);
   });
 
   it('SIGKILLs the group if it is still alive at the deadline, then exits with the main child\'s code', () => {
     const { state, steps } = run(cfg, [...start, checked(true, 1000)]);
-    expect(kinds(steps[2])).toEqual(['escalate', 'exit']);
-    expect(steps[2][1]).toMatchObject({ kind: 'exit', code: 0 });
+    expect(kinds(steps[2])).toEqual(['escalate', 'log', 'exit']);
+    expect(steps[2][2]).toMatchObject({ kind: 'exit', code: 0 });
     expect(state.done).toBe(true);
   });
 
@@ -477,5 +485,36 @@ describe('--timeout', () => {
     const { steps } = run(config({ timeoutMs: 5000 }), [started(0), reaped(CHILD, exitedStatus(0), 10), timer(5000, 'timeout')]);
     expect(kinds(steps[1])).toEqual(['log', 'exit']);
     expect(steps[2]).toEqual([]);
+  });
+});
+
+describe('why it ended', () => {
+  it('no stop: the exit carries none and nothing more is logged', () => {
+    const { steps } = run(config({ graceMs: 1000 }), [reaped(CHILD, exitedStatus(3), 10)]);
+    expect(steps[0]).toEqual([
+      { kind: 'log', level: 'info', message: 'Main child exited with status 3' },
+      { kind: 'exit', code: 3, reason: 'child-exited', status: exitedStatus(3) },
+    ]);
+  });
+
+  it('a stop: one warn line (shown at the default verbosity) before the exit, timed from the signal\'s arrival', () => {
+    const { steps } = run(config({ stopDelayMs: 1000 }), [signal(SIG.TERM, 0), timer(1000, 'stop-delay'), reaped(CHILD, signaledStatus(SIG.TERM), 1234)]);
+    expect(steps[2].slice(1)).toEqual([
+      { kind: 'log', level: 'warn', message: 'stopped by SIGTERM after 1.2s; SIGKILL needed: no' },
+      { kind: 'exit', code: 143, reason: 'child-signaled', status: signaledStatus(SIG.TERM), stop: { cause: 'signal', received: SIG.TERM, sig: SIG.TERM, afterMs: 1234, killed: false, timeoutMs: null } },
+    ]);
+  });
+
+  it('says what a mapped stop was sent as, and names the timeout', () => {
+    expect(describeStop({ cause: 'signal', received: SIG.TERM, sig: SIG.QUIT, afterMs: 50, killed: false, timeoutMs: null })).toBe('stopped by SIGTERM (sent as SIGQUIT) after 0.1s; SIGKILL needed: no');
+    const { steps } = run(config({ timeoutMs: 60_000, graceMs: 500 }), [started(0), timer(60_000, 'timeout'), timer(60_500), reaped(CHILD, signaledStatus(SIG.KILL), 60_501)]);
+    expect(steps[3]).toContainEqual({ kind: 'log', level: 'warn', message: 'stopped by the timeout of 60s after 0.5s; SIGKILL needed: yes' });
+  });
+
+  it('the termination message: the stop, then how the program ended', () => {
+    const stop = { cause: 'signal' as const, received: SIG.TERM, sig: SIG.TERM, afterMs: 2000, killed: true, timeoutMs: null };
+    expect(describeEnd(signaledStatus(SIG.KILL), stop)).toBe('stopped by SIGTERM after 2.0s; SIGKILL needed: yes; the program was killed by SIGKILL');
+    expect(describeEnd(exitedStatus(3), undefined)).toBe('the program exited with status 3');
+    expect(describeEnd(signaledStatus(SIG.SEGV, true), undefined)).toBe('the program was killed by SIGSEGV (core dumped)');
   });
 });

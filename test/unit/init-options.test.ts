@@ -364,3 +364,17 @@ describe('--timeout and TINI_TIMEOUT', () => {
     expect(usageError(['app'], { TINI_TIMEOUT: '-5s' })).toContain("TINI_TIMEOUT: not a duration: '-5s'");
   });
 });
+
+describe('--termination-log and TINI_TERMINATION_LOG', () => {
+  it('null by default (then /dev/termination-log if it exists); the flag wins over the variable', () => {
+    expect(options(['app']).terminationLog).toBeNull();
+    expect(options(['--termination-log', '/t/a', 'app'], { TINI_TERMINATION_LOG: '/t/b' }).terminationLog).toBe('/t/a');
+    expect(options(['--termination-log=/t/a', 'app']).terminationLog).toBe('/t/a');
+    expect(options(['app'], { TINI_TERMINATION_LOG: '/t/b' }).terminationLog).toBe('/t/b');
+  });
+
+  it('needs a file name', () => {
+    expect(usageError(['--termination-log'])).toContain('--termination-log needs a file name');
+    expect(usageError(['--termination-log=', 'app'])).toContain('--termination-log needs a file name');
+  });
+});
