@@ -209,3 +209,29 @@ describe('--termination-log', () => {
     expect(fs.existsSync(marker)).toBe(false);
   });
 });
+
+describe('--map against dumb-init --rewrite', () => {
+  /** Sends HUP, USR1, USR2, then TERM through an init (HUP first: forwarded, it would kill the program); returns what the program saw and the exit code. */
+  async function exercise(bin: string, flags: string[]): Promise<{ log: string[]; code: number }> {
+    const dir = tempDir();
+    const log = path.join(dir, 'log');
+    const init = startInit({ mode: 'plain', bin, flags, prog: trapper(log) });
+    await waitFor(() => lines(log).includes('ready'), `the program to be ready under ${bin}`, { detail: () => init.stderr() });
+    // One at a time: two pending SIGUSR2s would merge into one.
+    await init.signal(SIG.HUP);
+    await init.signal(SIG.USR1);
+    await waitFor(() => lines(log).length >= 2, `a signal to reach the program under ${bin}`, { detail: () => lines(log).join(',') });
+    await init.signal(SIG.USR2);
+    await waitFor(() => lines(log).length >= 3, `a second signal to reach the program under ${bin}`, { detail: () => lines(log).join(',') });
+    await init.signal(SIG.TERM);
+    return { log: lines(log), code: await init.exitCode() };
+  }
+
+  it('the same program sees the same signals, and ends the same way', async () => {
+    const ours = await exercise(path.join(ROOT, 'dist/tini-ts'), ['--map', 'USR1:USR2', '--map', 'HUP:ignore']);
+    // dumb-init: --rewrite s:r, r = 0 ignores s.
+    const theirs = await exercise('/usr/bin/dumb-init', ['--rewrite', `${SIG.USR1}:${SIG.USR2}`, '--rewrite', `${SIG.HUP}:0`]);
+    expect(ours).toEqual({ log: ['ready', 'USR2', 'USR2'], code: 0 });
+    expect(ours).toEqual(theirs);
+  });
+});
