@@ -50,7 +50,7 @@ export interface State {
   /** The grace period running (--grace, or the timeout's default). */
   readonly graceMs: number | null;
   /** A stop signal held back by --stop-delay: sent at `at`. */
-  readonly pendingStop: { sig: number; received: number; cause: ForwardCause; receivedAt: number; at: number } | null;
+  readonly pendingStop: { sig: number; received: number; receivedAt: number; at: number } | null;
   /** The first stop signal sent, once it is. */
   readonly stop: StopInfo | null;
   /** When --timeout falls due (set by the `started` fact). */
@@ -266,7 +266,7 @@ export function step(state: State, fact: Fact): Step {
         const delayMs = config.stopDelayMs!;
         const at = fact.now + delayMs;
         return {
-          state: { ...state, pendingStop: { sig: sent, received: fact.sig, cause, receivedAt: fact.now, at } },
+          state: { ...state, pendingStop: { sig: sent, received: fact.sig, receivedAt: fact.now, at } },
           actions: [
             { kind: 'stop-delay', sig: sent, received: fact.sig, delayMs, at },
             { kind: 'log', level: 'info', message: `${signalName(fact.sig)} received: forwarding it in ${delayMs / 1000}s (--stop-delay)` },
