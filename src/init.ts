@@ -12,7 +12,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseInitArgs, type Env, type InitOptions } from './cli/init-options.js';
+import { DEFAULT_TERMINATION_LOG, parseInitArgs, type Env, type InitOptions } from './cli/init-options.js';
 import { createLibc } from './libc/libc.js';
 import { errnoMessage } from './libc/errno.js';
 import { SIG, forwardableSignals } from './libc/signals.js';
@@ -51,6 +51,14 @@ export interface InitDeps {
    * if one is, and how many tasks (threads) the init has.
    */
   readTaskLimit?(): { limit: PidsLimit | undefined; initTasks: number };
+  /**
+   * Opens the termination-log file for writing (created if missing): a
+   * writer that replaces its content and never throws, or the error code.
+   * Absent: no termination log (unit tests).
+   */
+  openTerminationLog?(file: string): ((text: string) => void) | { error: string };
+  /** Whether a path exists (the default termination log is written only if it does). */
+  exists?(file: string): boolean;
   /** How to find libuv's signal pipe and its limits; absent: the pipe is left as it is. */
   signalPipe?: Omit<SignalPipeDeps, 'libc'>;
 }
@@ -108,6 +116,24 @@ export const defaultInitDeps: InitDeps = {
     return { limit: undefined, initTasks };
   },
   signalPipe: signalPipeProbe,
+  openTerminationLog(file) {
+    let fd: number;
+    try {
+      // Node opens with O_CLOEXEC, and the child gets only fds 0-2 anyway.
+      fd = fs.openSync(file, 'w', 0o644);
+    } catch (e) {
+      return { error: (e as NodeJS.ErrnoException).code ?? String(e) };
+    }
+    return (text) => {
+      try {
+        fs.ftruncateSync(fd, 0);
+        fs.writeSync(fd, text, 0);
+      } catch {
+        // the message is a courtesy: never a reason to fail
+      }
+    };
+  },
+  exists: (file) => fs.existsSync(file),
 };
 
 /** A fatal set-up error: logs one FATAL line and exits. */
@@ -157,15 +183,24 @@ export function runInit(args: string[], deps: InitDeps = defaultInitDeps): Super
   // inherited a mask from its parent: unblock everything it forwards.
   must(libc.unblockSignals([...forwardableSignals(), SIG.CHLD]), fatal);
 
-  const childPid = spawnChild(libc, logger, argv, options, deps, events);
+  const terminationLog = openTerminationLog(options, deps, logger, fatal);
+  const childPid = spawnChild(libc, logger, argv, options, deps, events, terminationLog);
   // From here on the child runs: nothing below may throw or exit on its own.
   logger.log('info', `Spawned child process '${argv[0].toString()}' with pid '${childPid}'`);
   // Once the child runs, so that its start does not wait for this (about 0.7 ms).
   if (deps.signalPipe) sizeSignalPipe(libc, logger, deps.signalPipe);
 
   const sup = startSupervisor(
-    { childPid, graceMs: options.graceMs, expectedCodes: options.expectedCodes, warnOnReap: options.warnOnReap },
-    { libc, logger, now: deps.now, exit, events },
+    {
+      childPid,
+      graceMs: options.graceMs,
+      expectedCodes: options.expectedCodes,
+      warnOnReap: options.warnOnReap,
+      signalMap: options.signalMap,
+      stopDelayMs: options.stopDelayMs,
+      timeoutMs: options.timeoutMs,
+    },
+    { libc, logger, now: deps.now, exit, events, terminationLog },
   );
   onSignal = (sig) => sup.onSignal(sig);
   return sup;
@@ -214,7 +249,25 @@ function programArgv(args: string[], programIndex: number, deps: InitDeps): Buff
   return rawArgs(args, deps.readCmdline).slice(programIndex);
 }
 
-function spawnChild(libc: Libc, logger: Logger, argv: Buffer[], options: InitOptions, deps: InitDeps, events?: EventSink): number {
+/**
+ * --termination-log: opened before the program starts, so that a path that
+ * cannot be written is a set-up error (exit 1), not a surprise at the end.
+ * The default (/dev/termination-log) is used only when it exists.
+ */
+function openTerminationLog(options: InitOptions, deps: InitDeps, logger: Logger, fatal: Fatal): ((text: string) => void) | undefined {
+  if (!deps.openTerminationLog) return undefined;
+  const file = options.terminationLog ?? DEFAULT_TERMINATION_LOG;
+  if (options.terminationLog === null && !deps.exists?.(file)) return undefined;
+  const w = deps.openTerminationLog(file);
+  if (typeof w === 'function') return w;
+  if (options.terminationLog === null) {
+    logger.log('debug', `${file}: cannot open: ${w.error}: no termination message`);
+    return undefined;
+  }
+  return fatal(`--termination-log ${file}: cannot open: ${w.error}`);
+}
+
+function spawnChild(libc: Libc, logger: Logger, argv: Buffer[], options: InitOptions, deps: InitDeps, events?: EventSink, terminationLog?: (text: string) => void): number {
   // Hand the terminal to the child only if the init's group holds it now
   // (as under `docker run -t`); never steal it from a foreground job.
   const fg = libc.tcgetpgrp(0);
@@ -233,6 +286,7 @@ function spawnChild(libc: Libc, logger: Logger, argv: Buffer[], options: InitOpt
     const why = r.code === 'EAGAIN' && deps.readTaskLimit ? taskLimitHint(deps.readTaskLimit()) : '';
     logger.log('fatal', `exec ${argv[0].toString()} failed: ${errnoMessage(r.errno)} (${r.code})${why}`);
     const code = execFailureCode(r.code, options.expectedCodes);
+    terminationLog?.(`exec ${argv[0].toString()} failed: ${errnoMessage(r.errno)} (${r.code})`);
     events?.exit(code, 'exec-failed', r.code);
     return deps.exit(code, libc);
   }

@@ -23,6 +23,21 @@ a signal N killed it).
 Options:
   --grace SECONDS  After a forwarded SIGTERM or SIGINT, give the process group
                    SECONDS to exit, then SIGKILL it (default: wait forever)
+  --stop-delay SECONDS
+                   Hold a received SIGTERM or SIGINT back that long before
+                   forwarding it (a load balancer deregisters meanwhile); a
+                   second one is forwarded at once; --grace counts from the
+                   forward
+  --timeout DURATION
+                   Stop PROGRAM after DURATION (30s, 10m, 1h30m, 500ms): SIGTERM
+                   to the group, then SIGKILL after --grace (10s without it)
+  --map FROM:TO    Forward signal FROM as TO, or drop it with TO = ignore
+                   (repeatable; e.g. --map USR1:USR2 --map HUP:ignore);
+                   not KILL, STOP or CHLD
+  --termination-log FILE
+                   At exit, write why PROGRAM ended to FILE (the Kubernetes
+                   termination message; default: /dev/termination-log when
+                   it exists)
   --events DEST    Write supervision events as JSON lines to DEST: a file
                    (appended), fd:N or - (stderr); see src/events/EVENTS.md
   -s               Register as a child subreaper (when not running as PID 1)
@@ -41,6 +56,11 @@ Environment:
   TINI_VERBOSITY=N          Verbosity level (overrides -v)
   TINI_GRACE=SECONDS        As --grace (the flag wins)
   TINI_EVENTS=DEST          As --events (the flag wins)
+  TINI_STOP_DELAY=SECONDS   As --stop-delay (the flag wins)
+  TINI_TIMEOUT=DURATION     As --timeout (the flag wins)
+  TINI_TERMINATION_LOG=FILE As --termination-log (the flag wins)
+  TINI_MAP="FROM:TO,..."    As --map, rules separated by commas or spaces
+                            (any --map replaces them all)
 
 Exit status: PROGRAM's, or 128+N for a death by signal N; 127 when PROGRAM
 is not found, 126 when it cannot be executed, 1 for a usage error.

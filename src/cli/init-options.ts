@@ -3,11 +3,13 @@
  *
  * tini's surface: -s -p SIG -v -w -g -e CODE -l -h --version and
  * TINI_SUBREAPER, TINI_VERBOSITY, TINI_KILL_PROCESS_GROUP; plus --grace /
- * TINI_GRACE. Options end at `--` or at the first argument that is not an
+ * TINI_GRACE, --events / TINI_EVENTS, --map / TINI_MAP, --stop-delay /
+ * TINI_STOP_DELAY and --timeout / TINI_TIMEOUT (a flag wins over its variable). Options end at `--` or at the first argument that is not an
  * option (unlike tini's GNU getopt, `tini-ts sh -c 'exit 3'` runs `sh`).
  */
-import { parseSignal } from '../libc/signals.js';
+import { SIG, parseSignal, signalName } from '../libc/signals.js';
 import { parseEventDest } from '../events/destination.js';
+import { parseDuration } from '../cgroup/size.js';
 
 export interface InitOptions {
   subreaper: boolean;
@@ -22,7 +24,21 @@ export interface InitOptions {
   graceMs: number | null;
   /** Event stream destination (--events / TINI_EVENTS): a path, `fd:N` or `-`; null: off. */
   events: string | null;
+  /** --map FROM:TO: a received signal -> the one sent instead, or null (`ignore`): not forwarded. */
+  signalMap: ReadonlyMap<number, number | null>;
+  /** --stop-delay: milliseconds a received SIGTERM/SIGINT waits before it is forwarded; null: none. */
+  stopDelayMs: number | null;
+  /** --timeout: milliseconds the program may run before the init stops it; null: no limit. */
+  timeoutMs: number | null;
+  /**
+   * --termination-log: the file that gets the termination message at exit;
+   * null: /dev/termination-log if it exists (as Kubernetes provides it).
+   */
+  terminationLog: string | null;
 }
+
+/** Where Kubernetes reads a container's termination message by default. */
+export const DEFAULT_TERMINATION_LOG = '/dev/termination-log';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -64,6 +80,39 @@ export function parseSeconds(text: string): number | string {
   return Math.round(s * 1000);
 }
 
+/** Signals --map cannot take as FROM: the kernel never lets the init catch KILL and STOP, and SIGCHLD drives reaping. */
+const UNMAPPABLE: ReadonlySet<number> = new Set([SIG.KILL, SIG.STOP, SIG.CHLD]);
+
+/**
+ * One --map rule, FROM:TO: two signals (names, numbers, RTMIN+n), or TO
+ * `ignore`. Adds it to `map`, or returns the error text.
+ */
+export function parseMapRule(text: string, map: Map<number, number | null>): string | undefined {
+  const colon = text.indexOf(':');
+  if (colon < 0) return `not FROM:TO: '${text}' (e.g. USR1:USR2 or HUP:ignore)`;
+  const [fromText, toText] = [text.slice(0, colon), text.slice(colon + 1)];
+  const from = parseSignal(fromText);
+  if (from === undefined) return `not a signal: '${fromText}'`;
+  if (UNMAPPABLE.has(from)) return `${signalName(from)} cannot be mapped`;
+  let to: number | null;
+  if (toText.trim().toLowerCase() === 'ignore') to = null;
+  else {
+    const t = parseSignal(toText);
+    if (t === undefined) return `not a signal or 'ignore': '${toText}'`;
+    to = t;
+  }
+  if (map.has(from)) return `${signalName(from)} is mapped twice`;
+  map.set(from, to);
+  return undefined;
+}
+
+/** --timeout's value: a duration (30s, 2m, 1h30m, 500ms; a bare number is seconds), more than 0. */
+function parseTimeout(text: string): number | string {
+  const ms = parseDuration(text);
+  if (typeof ms === 'string') return ms;
+  return ms > 0 ? ms : `must be more than 0: '${text}'`;
+}
+
 function parseExitCode(text: string): number | undefined {
   if (!/^[0-9]{1,3}$/.test(text)) return undefined;
   const n = Number(text);
@@ -79,6 +128,12 @@ export function parseInitArgs(args: readonly string[], env: Env, texts: { usage:
   let graceMs: number | null = null;
   let graceFromFlag = false;
   let events: string | null = null;
+  const signalMap = new Map<number, number | null>();
+  let stopDelayMs: number | null = null;
+  let stopDelayFromFlag = false;
+  let timeoutMs: number | null = null;
+  let timeoutFromFlag = false;
+  let terminationLog: string | null = null;
 
   let i = 0;
   for (; i < args.length; i++) {
@@ -108,6 +163,37 @@ export function parseInitArgs(args: readonly string[], env: Env, texts: { usage:
       const d = parseEventDest(v);
       if (typeof d === 'string') return usageError(`--events: ${d}`);
       events = v;
+      continue;
+    }
+    if (a === '--map' || a.startsWith('--map=')) {
+      const v = a.includes('=') ? a.slice('--map='.length) : args[++i];
+      if (v === undefined) return usageError('--map needs FROM:TO (e.g. USR1:USR2 or HUP:ignore)');
+      const e = parseMapRule(v, signalMap);
+      if (e !== undefined) return usageError(`--map: ${e}`);
+      continue;
+    }
+    if (a === '--stop-delay' || a.startsWith('--stop-delay=')) {
+      const v = a.includes('=') ? a.slice('--stop-delay='.length) : args[++i];
+      if (v === undefined) return usageError('--stop-delay needs a number of seconds');
+      const ms = parseSeconds(v);
+      if (typeof ms === 'string') return usageError(`--stop-delay: ${ms}`);
+      stopDelayMs = ms;
+      stopDelayFromFlag = true;
+      continue;
+    }
+    if (a === '--timeout' || a.startsWith('--timeout=')) {
+      const v = a.includes('=') ? a.slice('--timeout='.length) : args[++i];
+      if (v === undefined) return usageError('--timeout needs a duration (e.g. 30s, 10m)');
+      const ms = parseTimeout(v);
+      if (typeof ms === 'string') return usageError(`--timeout: ${ms}`);
+      timeoutMs = ms;
+      timeoutFromFlag = true;
+      continue;
+    }
+    if (a === '--termination-log' || a.startsWith('--termination-log=')) {
+      const v = a.includes('=') ? a.slice('--termination-log='.length) : args[++i];
+      if (v === undefined || v === '') return usageError('--termination-log needs a file name');
+      terminationLog = v;
       continue;
     }
     if (a.startsWith('--')) return usageError(`unknown option '${a}'`);
@@ -152,13 +238,31 @@ export function parseInitArgs(args: readonly string[], env: Env, texts: { usage:
     if (typeof d === 'string') return usageError(`TINI_EVENTS: ${d}`);
     events = env.TINI_EVENTS;
   }
+  // TINI_MAP: rules separated by commas or spaces; any --map replaces it all.
+  if (signalMap.size === 0 && env.TINI_MAP !== undefined && env.TINI_MAP.trim() !== '') {
+    for (const rule of env.TINI_MAP.split(/[\s,]+/).filter((r) => r !== '')) {
+      const e = parseMapRule(rule, signalMap);
+      if (e !== undefined) return usageError(`TINI_MAP: ${e}`);
+    }
+  }
+  if (!stopDelayFromFlag && env.TINI_STOP_DELAY !== undefined && env.TINI_STOP_DELAY !== '') {
+    const ms = parseSeconds(env.TINI_STOP_DELAY);
+    if (typeof ms === 'string') return usageError(`TINI_STOP_DELAY: ${ms}`);
+    stopDelayMs = ms;
+  }
+  if (!timeoutFromFlag && env.TINI_TIMEOUT !== undefined && env.TINI_TIMEOUT !== '') {
+    const ms = parseTimeout(env.TINI_TIMEOUT);
+    if (typeof ms === 'string') return usageError(`TINI_TIMEOUT: ${ms}`);
+    timeoutMs = ms;
+  }
+  if (terminationLog === null && env.TINI_TERMINATION_LOG !== undefined && env.TINI_TERMINATION_LOG !== '') terminationLog = env.TINI_TERMINATION_LOG;
   if (env.TINI_VERBOSITY !== undefined) verbosity = atoi(env.TINI_VERBOSITY);
   if (i >= args.length) return usageError('no program to run given');
 
   return {
     kind: 'run',
     programIndex: i,
-    options: { subreaper, parentDeathSignal, verbosity, warnOnReap, expectedCodes, graceMs, events },
+    options: { subreaper, parentDeathSignal, verbosity, warnOnReap, expectedCodes, graceMs, events, signalMap, stopDelayMs: stopDelayMs || null, timeoutMs, terminationLog },
   };
 }
 

@@ -26,7 +26,9 @@ export const MAX_LINE_BYTES = 4096;
 /** How long after an EPIPE a SIGPIPE is taken to be the init's own. */
 const SELF_SIGPIPE_WINDOW_MS = 2000;
 
-export type SignalHandling = 'forward' | 'reap' | 'suppressed';
+export type SignalHandling = 'forward' | 'reap' | 'suppressed' | 'ignored' | 'delayed';
+/** Why a signal was sent: as received, rewritten by --map, after --stop-delay, or by --timeout. */
+export type ForwardCause = 'signal' | 'mapped' | 'stop-delay' | 'timeout';
 export type ForwardTarget = 'group' | 'pid';
 
 export interface StartInfo {
@@ -41,7 +43,20 @@ export interface StartInfo {
     warn_on_reap: boolean;
     parent_death_signal: number | null;
     subreaper: boolean;
+    /** --map, as received signo -> sent signo or null (dropped); absent where there is no such option (run). */
+    signal_map?: Record<string, number | null>;
+    stop_delay_ms?: number | null;
+    timeout_ms?: number | null;
   };
+}
+
+/** The exit event's `stop`. */
+export interface ExitStop {
+  cause: 'signal' | 'timeout';
+  received: number | null;
+  sig: number;
+  afterMs: number;
+  killed: boolean;
 }
 
 export interface LeftProcess {
@@ -56,12 +71,18 @@ export interface EventSink {
   start(info: StartInfo): void;
   spawn(pid: number, pgid: number, argv: Buffer[], foregroundTty: boolean): void;
   signal(sig: number, handling: SignalHandling): void;
-  forward(sig: number, target: ForwardTarget, id: number, result: string): void;
+  /** `received`: the signal the init received that led to this one (null: the init's own, --timeout). */
+  forward(sig: number, target: ForwardTarget, id: number, result: string, received?: number | null, cause?: ForwardCause): void;
   /** `comm` is the reaped process's command name when it was read before reaping. */
   reap(pid: number, status: WaitStatus, main: boolean, comm: string | null): void;
   grace(sig: number, graceMs: number, remainingMs: number): void;
+  /** A received stop signal is held back (--stop-delay); `sig` is what will be sent. */
+  stopDelay(received: number, sig: number, delayMs: number, remainingMs: number): void;
+  /** --timeout fell due; `sig` is sent to the group. */
+  timeout(timeoutMs: number, sig: number): void;
   escalate(target: ForwardTarget, id: number, result: string, mainReaped: boolean): void;
-  exit(code: number, reason: string, errno?: string | null): void;
+  /** `stop`: how the stop went, when the init had sent one (--grace, --stop-delay, --timeout). */
+  exit(code: number, reason: string, errno?: string | null, stop?: ExitStop | null): void;
   /** /proc/<pid>/comm, or null. Only called when events are on. */
   comm(pid: number): string | null;
   /** True (once) when a SIGPIPE just received was raised by the sink's own write. */
@@ -264,8 +285,17 @@ export function createEventSink(writer: LineWriter, opts: SinkOptions = {}): Eve
       pending = { fields: { signo: sig, name: signalName(sig), sender_pid: null, sender_uid: null, handling }, mono: monoNs(), wall: wallMs() };
     },
     flush,
-    forward(sig, target, id, result) {
-      emit('forward', { signo: sig, name: signalName(sig), target, id, result });
+    forward(sig, target, id, result, received = sig, cause = 'signal') {
+      emit('forward', {
+        signo: sig,
+        name: signalName(sig),
+        target,
+        id,
+        result,
+        received_signo: received,
+        received_name: received === null ? null : signalName(received),
+        cause,
+      });
     },
     reap(pid, status, main, comm) {
       emit('reap', { pid, main, comm, ...statusFields(status) });
@@ -275,15 +305,40 @@ export function createEventSink(writer: LineWriter, opts: SinkOptions = {}): Eve
       // deadline_mono_ns is written as a bare integer (no float rounding).
       emit('grace', { signo: sig, name: signalName(sig), grace_ms: graceMs, deadline_mono_ns: `@@${deadline}@@` });
     },
+    stopDelay(received, sig, delayMs, remainingMs) {
+      const until = monoNs() + BigInt(Math.max(0, Math.round(remainingMs * 1e6)));
+      emit('stop-delay', {
+        received_signo: received,
+        received_name: signalName(received),
+        signo: sig,
+        name: signalName(sig),
+        delay_ms: delayMs,
+        until_mono_ns: `@@${until}@@`,
+      });
+    },
+    timeout(timeoutMs, sig) {
+      emit('timeout', { timeout_ms: timeoutMs, signo: sig, name: signalName(sig) });
+    },
     escalate(target, id, result, mainReaped) {
       emit('escalate', { signo: 9, name: 'SIGKILL', target, id, result, reason: 'grace-expired', main_reaped: mainReaped });
     },
-    exit(code, reason, errno = null) {
+    exit(code, reason, errno = null, stop = null) {
       flush();
       drain();
       const { left, count } = leftDescendants(20);
+      const stopFields =
+        stop === null
+          ? null
+          : {
+              cause: stop.cause,
+              received_signo: stop.received,
+              signo: stop.sig,
+              name: signalName(stop.sig),
+              after_ms: Math.round(stop.afterMs),
+              sigkill: stop.killed,
+            };
       // The exit event's own write is not counted in `dropped`.
-      emit('exit', { code, reason, errno, left, left_count: count, dropped }, (f) => {
+      emit('exit', { code, reason, errno, stop: stopFields, left, left_count: count, dropped }, (f) => {
         f.left = left.slice(0, 5);
       });
       drain(); // the process ends right after (_exit)

@@ -17,6 +17,9 @@ export interface EventOptions {
   warnOnReap: boolean;
   parentDeathSignal: number | null;
   subreaper: boolean;
+  signalMap?: ReadonlyMap<number, number | null>;
+  stopDelayMs?: number | null;
+  timeoutMs?: number | null;
 }
 
 export function startEventStream(
@@ -50,6 +53,9 @@ export function startEventStream(
       warn_on_reap: options.warnOnReap,
       parent_death_signal: options.parentDeathSignal,
       subreaper: options.subreaper,
+      ...(options.signalMap !== undefined && { signal_map: Object.fromEntries(options.signalMap) }),
+      ...(options.stopDelayMs !== undefined && { stop_delay_ms: options.stopDelayMs }),
+      ...(options.timeoutMs !== undefined && { timeout_ms: options.timeoutMs }),
     },
   });
   return sink;

@@ -6,7 +6,7 @@
  */
 import { WEXITED, WNOHANG, WNOWAIT, type Libc } from '../libc/types.js';
 import { SIG, signalName } from '../libc/signals.js';
-import { initialState, step, type Action, type CoreConfig, type Fact, type State } from './core.js';
+import { describeEnd, initialState, signalHandling, step, type Action, type CoreConfig, type Fact, type State } from './core.js';
 import type { Logger } from '../log/log.js';
 import type { EventSink } from '../events/sink.js';
 
@@ -18,6 +18,8 @@ export interface ShellDeps {
   exit(code: number): void;
   /** The event stream (--events); absent when off, and then nothing below pays for it. */
   events?: EventSink;
+  /** Writes the termination message (--termination-log); never throws. */
+  terminationLog?(message: string): void;
 }
 
 export interface Supervisor {
@@ -37,14 +39,10 @@ export function startSupervisor(config: CoreConfig, deps: ShellDeps): Supervisor
   // tini's DEBUG lines are built only when they will be written: signals and
   // reaps are the hot paths.
   const debug = logger.enabled('debug');
-  /** The fact being handled, for the events of the actions it leads to. */
-  let currentFact: Fact | null = null;
-
   function dispatch(fact: Fact): void {
     try {
       const next = step(state, fact);
       state = next.state;
-      currentFact = fact;
       for (const action of next.actions) perform(action);
     } catch (e) {
       logger.log('warn', `internal error, supervision continues: ${(e as Error)?.stack ?? e}`);
@@ -81,22 +79,33 @@ export function startSupervisor(config: CoreConfig, deps: ShellDeps): Supervisor
         logger.log(a.level, a.message);
         return;
       case 'forward':
-        signalGroup(a.sig, a.pgid, a.pid, events && ((t, id, res) => events.forward(a.sig, t, id, res)));
+        signalGroup(a.sig, a.pgid, a.pid, events && ((t, id, res) => events.forward(a.sig, t, id, res, a.received, a.cause)));
         if (debug) logger.log('debug', `Passing signal: '${signalName(a.sig)}'`);
         return;
       case 'escalate':
         signalGroup(SIG.KILL, a.pgid, a.pid, events && ((t, id, res) => events.escalate(t, id, res, mainReaped)));
         return;
-      case 'arm-timer':
-        if (events && currentFact?.kind === 'signal') events.grace(currentFact.sig, config.graceMs ?? 0, a.at - deps.now());
-        setTimeout(() => dispatch({ kind: 'timer', now: deps.now() }), Math.max(0, a.at - deps.now()));
+      case 'arm-timer': {
+        const which = a.which;
+        setTimeout(() => dispatch({ kind: 'timer', which, now: deps.now() }), Math.max(0, a.at - deps.now()));
+        return;
+      }
+      case 'grace':
+        events?.grace(a.sig, a.graceMs, a.at - deps.now());
+        return;
+      case 'stop-delay':
+        events?.stopDelay(a.received, a.sig, a.delayMs, a.at - deps.now());
+        return;
+      case 'timeout':
+        events?.timeout(a.timeoutMs, a.sig);
         return;
       case 'check-group':
         if (!groupAlive(a.pgid)) dispatch({ kind: 'group-checked', alive: false, now: deps.now() });
         else setTimeout(() => dispatch({ kind: 'group-checked', alive: groupAlive(a.pgid), now: deps.now() }), a.pollMs);
         return;
       case 'exit':
-        events?.exit(a.code, a.reason);
+        deps.terminationLog?.(describeEnd(a.status, a.stop));
+        events?.exit(a.code, a.reason, null, a.stop);
         clearInterval(keepAlive);
         deps.exit(a.code);
         return;
@@ -136,12 +145,14 @@ export function startSupervisor(config: CoreConfig, deps: ShellDeps): Supervisor
     }
   }
 
+  dispatch({ kind: 'started', now: deps.now() });
+
   return {
     onSignal(sig) {
       if (events) {
         // A SIGPIPE raised by the event stream's own write must not reach the child.
         const self = sig === SIG.PIPE && events.takeSelfSigpipe();
-        events.signal(sig, self ? 'suppressed' : sig === SIG.CHLD ? 'reap' : 'forward');
+        events.signal(sig, self ? 'suppressed' : signalHandling(state, sig));
         if (self) return;
       }
       if (sig === SIG.CHLD) {

@@ -2,15 +2,20 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   DRAIN_POLL_MS,
+  describeEnd,
   describeStatus,
+  describeStop,
   execFailureCode,
   exitCodeFor,
   initialState,
+  signalHandling,
   step,
+  TIMEOUT_GRACE_MS,
   type Action,
   type CoreConfig,
   type Fact,
   type State,
+  type TimerKind,
 } from '../../src/supervisor/core.js';
 import { forwardableSignals, SIG, SIGRTMAX } from '../../src/libc/signals.js';
 import { exitedStatus, signaledStatus } from '../../src/libc/types.js';
@@ -37,7 +42,7 @@ const kinds = (actions: readonly Action[]) => actions.map((a) => a.kind);
 const without = (actions: readonly Action[], kind: Action['kind']) => actions.filter((a) => a.kind !== kind);
 const signal = (sig: number, now = 0): Fact => ({ kind: 'signal', sig, now });
 const reaped = (pid: number, status: number, now = 0): Fact => ({ kind: 'reaped', pid, status, now });
-const timer = (now: number): Fact => ({ kind: 'timer', now });
+const timer = (now: number, which: TimerKind = 'grace'): Fact => ({ kind: 'timer', which, now });
 const checked = (alive: boolean, now: number): Fact => ({ kind: 'group-checked', alive, now });
 
 describe('forwarding table', () => {
@@ -45,7 +50,7 @@ describe('forwarding table', () => {
     for (const sig of forwardableSignals()) {
       const { steps } = run(config(), [signal(sig)]);
       const forwards = steps[0].filter((a) => a.kind === 'forward');
-      expect(forwards, `signal ${sig}`).toEqual([{ kind: 'forward', sig, pgid: CHILD, pid: CHILD }]);
+      expect(forwards, `signal ${sig}`).toEqual([{ kind: 'forward', sig, pgid: CHILD, pid: CHILD, received: sig, cause: 'signal' }]);
     }
   });
 
@@ -68,15 +73,15 @@ describe('forwarding table', () => {
 
   it('forwards with nothing before it and no text to build (the latency-critical path)', () => {
     const { steps } = run(config(), [signal(SIG.USR1), signal(36)]);
-    expect(steps[0]).toEqual([{ kind: 'forward', sig: SIG.USR1, pgid: CHILD, pid: CHILD }]);
-    expect(steps[1]).toEqual([{ kind: 'forward', sig: 36, pgid: CHILD, pid: CHILD }]);
+    expect(steps[0]).toEqual([{ kind: 'forward', sig: SIG.USR1, pgid: CHILD, pid: CHILD, received: SIG.USR1, cause: 'signal' }]);
+    expect(steps[1]).toEqual([{ kind: 'forward', sig: 36, pgid: CHILD, pid: CHILD, received: 36, cause: 'signal' }]);
   });
 });
 
 describe('grace timer', () => {
   it.each([SIG.TERM, SIG.INT])('starts on signal %i: deadline = now + grace', (sig) => {
     const { state, steps } = run(config({ graceMs: 5000 }), [signal(sig, 1234)]);
-    expect(steps[0]).toContainEqual({ kind: 'arm-timer', at: 6234 });
+    expect(steps[0]).toContainEqual({ kind: 'arm-timer', which: 'grace', at: 6234 });
     expect(kinds(steps[0]).indexOf('forward')).toBeLessThan(kinds(steps[0]).indexOf('arm-timer'));
     expect(state.deadline).toBe(6234);
   });
@@ -107,7 +112,7 @@ describe('grace timer', () => {
 
   it('a grace of 0 escalates at the time of the signal', () => {
     const { steps } = run(config({ graceMs: 0 }), [signal(SIG.TERM, 50), timer(50)]);
-    expect(steps[0]).toContainEqual({ kind: 'arm-timer', at: 50 });
+    expect(steps[0]).toContainEqual({ kind: 'arm-timer', which: 'grace', at: 50 });
     expect(kinds(steps[1])).toContain('escalate');
   });
 });
@@ -128,7 +133,7 @@ describe('escalation', () => {
 
   it('re-arms a timer that fired early (Node timers may), then escalates at the deadline', () => {
     const { steps } = run(config({ graceMs: 1000 }), [signal(SIG.TERM, 0), timer(999), timer(1000)]);
-    expect(steps[1]).toEqual([{ kind: 'arm-timer', at: 1000 }]);
+    expect(steps[1]).toEqual([{ kind: 'arm-timer', which: 'grace', at: 1000 }]);
     expect(kinds(steps[2])).toContain('escalate');
   });
 
@@ -145,7 +150,9 @@ describe('escalation', () => {
 
   it('after the escalation, the main child\'s death exits at once with 128+9', () => {
     const { state, steps } = run(config({ graceMs: 1000 }), [signal(SIG.TERM, 0), timer(1000), reaped(CHILD, signaledStatus(SIG.KILL), 1001)]);
-    expect(steps[2]).toContainEqual({ kind: 'exit', code: 137, reason: 'child-signaled', status: signaledStatus(SIG.KILL) });
+    const stop = { cause: 'signal', received: SIG.TERM, sig: SIG.TERM, afterMs: 1001, killed: true, timeoutMs: null };
+    expect(steps[2]).toContainEqual({ kind: 'exit', code: 137, reason: 'child-signaled', status: signaledStatus(SIG.KILL), stop });
+    expect(steps[2]).toContainEqual({ kind: 'log', level: 'warn', message: 'stopped by SIGTERM after 1.0s; SIGKILL needed: yes' });
     expect(state.done).toBe(true);
   });
 });
@@ -260,14 +267,18 @@ describe('drain during the grace period', () => {
 
   it('exits with the main child\'s code, and no SIGKILL, once the group is empty', () => {
     const { state, steps } = run(cfg, [...start, checked(true, 120), checked(false, 140)]);
-    expect(steps[3]).toEqual([{ kind: 'exit', code: 0, reason: 'child-exited', status: exitedStatus(0) }]);
+    const stop = { cause: 'signal', received: SIG.TERM, sig: SIG.TERM, afterMs: 140, killed: false, timeoutMs: null };
+    expect(steps[3]).toEqual([
+      { kind: 'log', level: 'warn', message: 'stopped by SIGTERM after 0.1s; SIGKILL needed: no' },
+      { kind: 'exit', code: 0, reason: 'child-exited', status: exitedStatus(0), stop },
+    ]);
     expect(state.done).toBe(true);
   });
 
   it('SIGKILLs the group if it is still alive at the deadline, then exits with the main child\'s code', () => {
     const { state, steps } = run(cfg, [...start, checked(true, 1000)]);
-    expect(kinds(steps[2])).toEqual(['escalate', 'exit']);
-    expect(steps[2][1]).toMatchObject({ kind: 'exit', code: 0 });
+    expect(kinds(steps[2])).toEqual(['escalate', 'log', 'exit']);
+    expect(steps[2][2]).toMatchObject({ kind: 'exit', code: 0 });
     expect(state.done).toBe(true);
   });
 
@@ -304,5 +315,206 @@ describe('reaping other processes', () => {
     const loud = run(config({ warnOnReap: true }), [reaped(555, exitedStatus(0))]);
     expect(loud.steps[0]).toContainEqual({ kind: 'log', level: 'warn', message: 'Reaped zombie process with pid=555' });
     expect(loud.state.done).toBe(false);
+  });
+});
+
+const fwd = (sig: number, received: number | null, cause: string) => ({ kind: 'forward', sig, pgid: CHILD, pid: CHILD, received, cause });
+const started = (now = 0): Fact => ({ kind: 'started', now });
+
+describe('--map', () => {
+  const map = new Map<number, number | null>([[SIG.USR1, SIG.USR2], [SIG.HUP, null], [SIG.TERM, SIG.QUIT]]);
+
+  it('rewrites a received signal before forwarding it, and says what was received', () => {
+    const { steps } = run(config({ signalMap: map }), [signal(SIG.USR1)]);
+    expect(steps[0]).toEqual([fwd(SIG.USR2, SIG.USR1, 'mapped')]);
+  });
+
+  it('drops a signal mapped to ignore: no action at all', () => {
+    const { state, steps } = run(config({ signalMap: map, graceMs: 1000 }), [signal(SIG.HUP)]);
+    expect(steps[0]).toEqual([]);
+    expect(state.stop).toBeNull();
+    expect(signalHandling(state, SIG.HUP)).toBe('ignored');
+  });
+
+  it('leaves signals that are not in the map alone', () => {
+    const { steps } = run(config({ signalMap: map }), [signal(SIG.USR2), signal(SIG.WINCH)]);
+    expect(steps).toEqual([[fwd(SIG.USR2, SIG.USR2, 'signal')], [fwd(SIG.WINCH, SIG.WINCH, 'signal')]]);
+  });
+
+  it('a received SIGTERM mapped to SIGQUIT is still the stop: the grace period starts', () => {
+    const { state, steps } = run(config({ signalMap: map, graceMs: 1000 }), [signal(SIG.TERM, 10)]);
+    expect(steps[0][0]).toEqual(fwd(SIG.QUIT, SIG.TERM, 'mapped'));
+    expect(steps[0]).toContainEqual({ kind: 'grace', sig: SIG.QUIT, graceMs: 1000, at: 1010 });
+    expect(state.stop).toEqual({ cause: 'signal', received: SIG.TERM, sig: SIG.QUIT, requestedAt: 10, sentAt: 10 });
+  });
+
+  it('a signal mapped to SIGTERM starts the grace period too', () => {
+    const { state } = run(config({ signalMap: new Map([[SIG.USR1, SIG.TERM]]), graceMs: 1000 }), [signal(SIG.USR1, 5)]);
+    expect(state.deadline).toBe(1005);
+  });
+
+  it('a SIGTERM mapped to ignore is no stop at all', () => {
+    const { state, steps } = run(config({ signalMap: new Map([[SIG.TERM, null]]), graceMs: 1000, stopDelayMs: 500 }), [signal(SIG.TERM, 5)]);
+    expect(steps[0]).toEqual([]);
+    expect(state.deadline).toBeNull();
+    expect(state.pendingStop).toBeNull();
+  });
+});
+
+describe('--stop-delay', () => {
+  const cfg = config({ stopDelayMs: 3000, graceMs: 1000 });
+
+  it.each([SIG.TERM, SIG.INT])('holds signal %i back for the delay: nothing is forwarded, a timer is armed', (sig) => {
+    const { state, steps } = run(cfg, [signal(sig, 100)]);
+    expect(kinds(steps[0])).toEqual(['stop-delay', 'log', 'arm-timer']);
+    expect(steps[0][0]).toEqual({ kind: 'stop-delay', sig, received: sig, delayMs: 3000, at: 3100 });
+    expect(steps[0][2]).toEqual({ kind: 'arm-timer', which: 'stop-delay', at: 3100 });
+    expect(state.deadline).toBeNull();
+    expect(state.stop).toBeNull();
+  });
+
+  it('forwards at the end of the delay, and the grace period starts then', () => {
+    const { state, steps } = run(cfg, [signal(SIG.TERM, 100), timer(3100, 'stop-delay')]);
+    expect(steps[1][0]).toEqual(fwd(SIG.TERM, SIG.TERM, 'stop-delay'));
+    expect(steps[1]).toContainEqual({ kind: 'arm-timer', which: 'grace', at: 4100 });
+    expect(state.deadline).toBe(4100);
+    expect(state.stop).toEqual({ cause: 'signal', received: SIG.TERM, sig: SIG.TERM, requestedAt: 100, sentAt: 3100 });
+  });
+
+  it('a timer that fires early waits again', () => {
+    const { steps } = run(cfg, [signal(SIG.TERM, 100), timer(3099, 'stop-delay'), timer(3100, 'stop-delay')]);
+    expect(steps[1]).toEqual([{ kind: 'arm-timer', which: 'stop-delay', at: 3100 }]);
+    expect(steps[2][0]).toEqual(fwd(SIG.TERM, SIG.TERM, 'stop-delay'));
+  });
+
+  it('a second stop signal during the delay is forwarded at once; the delay\'s timer then does nothing', () => {
+    const { state, steps } = run(cfg, [signal(SIG.TERM, 100), signal(SIG.INT, 500), timer(3100, 'stop-delay')]);
+    expect(steps[1][0]).toEqual(fwd(SIG.INT, SIG.INT, 'signal'));
+    expect(steps[1]).toContainEqual({ kind: 'arm-timer', which: 'grace', at: 1500 });
+    expect(steps[2]).toEqual([]);
+    expect(state.stop).toMatchObject({ requestedAt: 100, sentAt: 500 });
+  });
+
+  it('other signals are forwarded at once during the delay', () => {
+    const { steps } = run(cfg, [signal(SIG.TERM, 100), signal(SIG.USR1, 200)]);
+    expect(steps[1]).toEqual([fwd(SIG.USR1, SIG.USR1, 'signal')]);
+  });
+
+  it('applies once: a stop signal after the stop was forwarded goes at once', () => {
+    const { steps } = run(cfg, [signal(SIG.TERM, 0), timer(3000, 'stop-delay'), signal(SIG.TERM, 3200)]);
+    expect(steps[2]).toEqual([fwd(SIG.TERM, SIG.TERM, 'signal')]);
+  });
+
+  it('the main child exiting during the delay ends the init at once', () => {
+    const { state, steps } = run(cfg, [signal(SIG.TERM, 0), reaped(CHILD, exitedStatus(0), 10), timer(3000, 'stop-delay')]);
+    expect(kinds(steps[1])).toEqual(['log', 'exit']);
+    expect(state.done).toBe(true);
+    expect(steps[2]).toEqual([]);
+  });
+
+  it('reports the signal as delayed while it waits, forwarded for the second one', () => {
+    const s0 = initialState(cfg);
+    expect(signalHandling(s0, SIG.TERM)).toBe('delayed');
+    expect(signalHandling(s0, SIG.USR1)).toBe('forward');
+    expect(signalHandling(s0, SIG.CHLD)).toBe('reap');
+    const s1 = step(s0, signal(SIG.TERM, 0)).state;
+    expect(signalHandling(s1, SIG.TERM)).toBe('forward');
+  });
+
+  it('without a grace period, forwards after the delay and arms nothing else', () => {
+    const { state, steps } = run(config({ stopDelayMs: 2000 }), [signal(SIG.TERM, 0), timer(2000, 'stop-delay')]);
+    expect(steps[1]).toEqual([fwd(SIG.TERM, SIG.TERM, 'stop-delay')]);
+    expect(state.deadline).toBeNull();
+  });
+
+  it('the mapped signal is what is held back and sent', () => {
+    const { steps } = run(config({ stopDelayMs: 2000, signalMap: new Map([[SIG.TERM, SIG.QUIT]]) }), [signal(SIG.TERM, 0), timer(2000, 'stop-delay')]);
+    expect(steps[0][0]).toEqual({ kind: 'stop-delay', sig: SIG.QUIT, received: SIG.TERM, delayMs: 2000, at: 2000 });
+    expect(steps[1]).toEqual([fwd(SIG.QUIT, SIG.TERM, 'stop-delay')]);
+  });
+});
+
+describe('--timeout', () => {
+  it('arms its timer when the child starts', () => {
+    const { state, steps } = run(config({ timeoutMs: 60_000 }), [started(5)]);
+    expect(steps[0]).toEqual([{ kind: 'arm-timer', which: 'timeout', at: 60_005 }]);
+    expect(state.timeoutAt).toBe(60_005);
+    expect(run(config(), [started(5)]).steps[0]).toEqual([]);
+  });
+
+  it('at the time: SIGTERM to the group, the grace period, then SIGKILL at the deadline', () => {
+    const { state, steps } = run(config({ timeoutMs: 5000, graceMs: 2000 }), [started(0), timer(5000, 'timeout'), timer(7000)]);
+    expect(kinds(steps[1])).toEqual(['timeout', 'log', 'forward', 'log', 'grace', 'arm-timer']);
+    expect(steps[1][0]).toEqual({ kind: 'timeout', timeoutMs: 5000, sig: SIG.TERM });
+    expect(steps[1][2]).toEqual(fwd(SIG.TERM, null, 'timeout'));
+    expect(steps[1][5]).toEqual({ kind: 'arm-timer', which: 'grace', at: 7000 });
+    expect(kinds(steps[2])).toContain('escalate');
+    expect(state.stop).toEqual({ cause: 'timeout', received: null, sig: SIG.TERM, requestedAt: 5000, sentAt: 5000 });
+  });
+
+  it(`without --grace, the group gets ${TIMEOUT_GRACE_MS / 1000}s after the timeout's SIGTERM`, () => {
+    const { state } = run(config({ timeoutMs: 5000 }), [started(0), timer(5000, 'timeout')]);
+    expect(state.deadline).toBe(5000 + TIMEOUT_GRACE_MS);
+  });
+
+  it('not before its time (a timer that fires early waits again)', () => {
+    const { steps } = run(config({ timeoutMs: 5000 }), [started(0), timer(4999, 'timeout')]);
+    expect(steps[1]).toEqual([{ kind: 'arm-timer', which: 'timeout', at: 5000 }]);
+  });
+
+  it('does nothing once a stop signal was forwarded', () => {
+    const { steps } = run(config({ timeoutMs: 5000, graceMs: 10_000 }), [started(0), signal(SIG.TERM, 100), timer(5000, 'timeout')]);
+    expect(steps[2]).toEqual([]);
+  });
+
+  it('cuts a stop delay short: the timeout\'s SIGTERM goes at once', () => {
+    const { state, steps } = run(config({ timeoutMs: 5000, stopDelayMs: 10_000 }), [started(0), signal(SIG.TERM, 4000), timer(5000, 'timeout'), timer(14_000, 'stop-delay')]);
+    expect(steps[2]).toContainEqual(fwd(SIG.TERM, null, 'timeout'));
+    expect(state.pendingStop).toBeNull();
+    expect(steps[3]).toEqual([]);
+  });
+
+  it('sends what --map makes of SIGTERM, and SIGTERM when it is mapped to ignore', () => {
+    const quit = run(config({ timeoutMs: 5, signalMap: new Map([[SIG.TERM, SIG.QUIT]]) }), [started(0), timer(5, 'timeout')]);
+    expect(quit.steps[1]).toContainEqual(fwd(SIG.QUIT, null, 'timeout'));
+    const ignored = run(config({ timeoutMs: 5, signalMap: new Map([[SIG.TERM, null]]) }), [started(0), timer(5, 'timeout')]);
+    expect(ignored.steps[1]).toContainEqual(fwd(SIG.TERM, null, 'timeout'));
+  });
+
+  it('the main child exiting first ends the init; the timer then does nothing', () => {
+    const { steps } = run(config({ timeoutMs: 5000 }), [started(0), reaped(CHILD, exitedStatus(0), 10), timer(5000, 'timeout')]);
+    expect(kinds(steps[1])).toEqual(['log', 'exit']);
+    expect(steps[2]).toEqual([]);
+  });
+});
+
+describe('why it ended', () => {
+  it('no stop: the exit carries none and nothing more is logged', () => {
+    const { steps } = run(config({ graceMs: 1000 }), [reaped(CHILD, exitedStatus(3), 10)]);
+    expect(steps[0]).toEqual([
+      { kind: 'log', level: 'info', message: 'Main child exited with status 3' },
+      { kind: 'exit', code: 3, reason: 'child-exited', status: exitedStatus(3) },
+    ]);
+  });
+
+  it('a stop: one warn line (shown at the default verbosity) before the exit, timed from the signal\'s arrival', () => {
+    const { steps } = run(config({ stopDelayMs: 1000 }), [signal(SIG.TERM, 0), timer(1000, 'stop-delay'), reaped(CHILD, signaledStatus(SIG.TERM), 1234)]);
+    expect(steps[2].slice(1)).toEqual([
+      { kind: 'log', level: 'warn', message: 'stopped by SIGTERM after 1.2s; SIGKILL needed: no' },
+      { kind: 'exit', code: 143, reason: 'child-signaled', status: signaledStatus(SIG.TERM), stop: { cause: 'signal', received: SIG.TERM, sig: SIG.TERM, afterMs: 1234, killed: false, timeoutMs: null } },
+    ]);
+  });
+
+  it('says what a mapped stop was sent as, and names the timeout', () => {
+    expect(describeStop({ cause: 'signal', received: SIG.TERM, sig: SIG.QUIT, afterMs: 50, killed: false, timeoutMs: null })).toBe('stopped by SIGTERM (sent as SIGQUIT) after 0.1s; SIGKILL needed: no');
+    const { steps } = run(config({ timeoutMs: 60_000, graceMs: 500 }), [started(0), timer(60_000, 'timeout'), timer(60_500), reaped(CHILD, signaledStatus(SIG.KILL), 60_501)]);
+    expect(steps[3]).toContainEqual({ kind: 'log', level: 'warn', message: 'stopped by the timeout of 60s after 0.5s; SIGKILL needed: yes' });
+  });
+
+  it('the termination message: the stop, then how the program ended', () => {
+    const stop = { cause: 'signal' as const, received: SIG.TERM, sig: SIG.TERM, afterMs: 2000, killed: true, timeoutMs: null };
+    expect(describeEnd(signaledStatus(SIG.KILL), stop)).toBe('stopped by SIGTERM after 2.0s; SIGKILL needed: yes; the program was killed by SIGKILL');
+    expect(describeEnd(exitedStatus(3), undefined)).toBe('the program exited with status 3');
+    expect(describeEnd(signaledStatus(SIG.SEGV, true), undefined)).toBe('the program was killed by SIGSEGV (core dumped)');
   });
 });

@@ -114,3 +114,42 @@ describe('shell with events', () => {
     expect(timeline).toEqual([`kill:-${pid}:10`, `kill:-${pid}:13`]);
   });
 });
+
+describe('stopping, in the events', () => {
+  it('--map: the forward says what was received and what was sent; an ignored signal is only a signal event', () => {
+    const { pid, sup, lines, timeline } = setup({ signalMap: new Map([[SIG.USR1, SIG.USR2], [SIG.HUP, null]]) });
+    sup.onSignal(SIG.USR1);
+    sup.onSignal(SIG.HUP);
+    expect(timeline).toEqual([`kill:-${pid}:${SIG.USR2}`, 'event:signal', 'event:forward', 'event:signal']);
+    expect(lines[0]).toMatchObject({ event: 'signal', signo: SIG.USR1, handling: 'forward' });
+    expect(lines[1]).toMatchObject({ event: 'forward', signo: SIG.USR2, name: 'SIGUSR2', received_signo: SIG.USR1, received_name: 'SIGUSR1', cause: 'mapped' });
+    expect(lines[2]).toMatchObject({ event: 'signal', signo: SIG.HUP, handling: 'ignored' });
+  });
+
+  it('--stop-delay: signal (delayed), stop-delay, then the forward and the grace period at the end of the delay', () => {
+    const { pid, sup, lines, timeline } = setup({ stopDelayMs: 2000, graceMs: 500 });
+    sup.onSignal(SIG.TERM);
+    expect(timeline).toEqual(['event:signal', 'event:stop-delay']);
+    expect(lines[0]).toMatchObject({ handling: 'delayed' });
+    expect(lines[1]).toMatchObject({ received_signo: SIG.TERM, signo: SIG.TERM, delay_ms: 2000 });
+    expect(BigInt(lines[1].until_mono_ns)).toBeGreaterThan(BigInt(lines[1].mono_ns));
+    clock.advance(1999);
+    expect(timeline).toHaveLength(2);
+    clock.advance(1);
+    expect(timeline.slice(2)).toEqual([`kill:-${pid}:${SIG.TERM}`, 'event:forward', 'event:grace']);
+    expect(lines[2]).toMatchObject({ received_signo: SIG.TERM, cause: 'stop-delay' });
+    expect(lines[3]).toMatchObject({ grace_ms: 500 });
+  });
+
+  it('--timeout: timeout, forward (received null), grace; then escalate', () => {
+    const { pid, lines, timeline } = setup({ timeoutMs: 3000, graceMs: 1000 });
+    clock.advance(2999);
+    expect(timeline).toEqual([]);
+    clock.advance(1);
+    expect(timeline).toEqual(['event:timeout', `kill:-${pid}:${SIG.TERM}`, 'event:forward', 'event:grace']);
+    expect(lines[0]).toMatchObject({ timeout_ms: 3000, signo: SIG.TERM, name: 'SIGTERM' });
+    expect(lines[1]).toMatchObject({ received_signo: null, received_name: null, cause: 'timeout' });
+    clock.advance(1000);
+    expect(timeline.slice(4)).toEqual([`kill:-${pid}:${SIG.KILL}`, 'event:escalate']);
+  });
+});

@@ -293,3 +293,88 @@ describe('properties', () => {
     );
   });
 });
+
+describe('--map and TINI_MAP', () => {
+  it('is empty by default', () => expect(options(['app']).signalMap).toEqual(new Map()));
+
+  it('takes FROM:TO pairs (names, numbers, RTMIN+n) and ignore, repeatable', () => {
+    const o = options(['--map', 'USR1:USR2', '--map=hup:ignore', '--map', '15:SIGQUIT', '--map', 'RTMIN+1:IGNORE', 'app']);
+    expect(o.signalMap).toEqual(new Map([[SIG.USR1, SIG.USR2], [SIG.HUP, null], [SIG.TERM, SIG.QUIT], [35, null]]));
+    expect(o.programIndex).toBe(7);
+  });
+
+  it.each([
+    [['--map', 'USR1'], '--map: not FROM:TO'],
+    [['--map', 'FOO:USR2'], "--map: not a signal: 'FOO'"],
+    [['--map', 'USR1:BAR'], "--map: not a signal or 'ignore': 'BAR'"],
+    [['--map', 'KILL:TERM'], '--map: SIGKILL cannot be mapped'],
+    [['--map', 'STOP:ignore'], '--map: SIGSTOP cannot be mapped'],
+    [['--map', 'CHLD:USR1'], '--map: SIGCHLD cannot be mapped'],
+    [['--map', 'USR1:USR2', '--map', 'SIGUSR1:ignore'], '--map: SIGUSR1 is mapped twice'],
+    [['--map'], '--map needs FROM:TO'],
+  ])('%j is a usage error naming the flag', (args, text) => {
+    expect(usageError([...args, ...(args.length > 1 || args[0] !== '--map' ? ['app'] : [])])).toContain(text);
+  });
+
+  it('TINI_MAP holds rules separated by commas or spaces; any --map replaces it', () => {
+    expect(options(['app'], { TINI_MAP: 'USR1:USR2, HUP:ignore' }).signalMap).toEqual(new Map([[SIG.USR1, SIG.USR2], [SIG.HUP, null]]));
+    expect(options(['--map', 'INT:TERM', 'app'], { TINI_MAP: 'USR1:USR2' }).signalMap).toEqual(new Map([[SIG.INT, SIG.TERM]]));
+    expect(usageError(['app'], { TINI_MAP: 'USR1:USR2,KILL:TERM' })).toContain('TINI_MAP: SIGKILL cannot be mapped');
+  });
+});
+
+describe('--stop-delay and TINI_STOP_DELAY', () => {
+  it('off by default; seconds with decimals; 0 is off', () => {
+    expect(options(['app']).stopDelayMs).toBeNull();
+    expect(options(['--stop-delay', '2.5', 'app']).stopDelayMs).toBe(2500);
+    expect(options(['--stop-delay=0', 'app']).stopDelayMs).toBeNull();
+  });
+
+  it('the variable sets it; the flag wins', () => {
+    expect(options(['app'], { TINI_STOP_DELAY: '3' }).stopDelayMs).toBe(3000);
+    expect(options(['--stop-delay', '1', 'app'], { TINI_STOP_DELAY: 'junk' }).stopDelayMs).toBe(1000);
+  });
+
+  it('bad values are one line naming the flag or the variable', () => {
+    expect(usageError(['--stop-delay', '-1', 'app'])).toContain("--stop-delay: not a number of seconds: '-1'");
+    expect(usageError(['--stop-delay', '5s', 'app'])).toContain('--stop-delay: not a number of seconds');
+    expect(usageError(['--stop-delay'])).toContain('--stop-delay needs a number of seconds');
+    expect(usageError(['app'], { TINI_STOP_DELAY: 'x' })).toContain("TINI_STOP_DELAY: not a number of seconds: 'x'");
+  });
+});
+
+describe('--timeout and TINI_TIMEOUT', () => {
+  it('off by default; durations as in run (30s, 2m, 1m30s, 500ms; a bare number is seconds)', () => {
+    expect(options(['app']).timeoutMs).toBeNull();
+    expect(options(['--timeout', '30s', 'app']).timeoutMs).toBe(30_000);
+    expect(options(['--timeout=1m30s', 'app']).timeoutMs).toBe(90_000);
+    expect(options(['--timeout', '500ms', 'app']).timeoutMs).toBe(500);
+    expect(options(['--timeout', '2', 'app']).timeoutMs).toBe(2000);
+  });
+
+  it('the variable sets it; the flag wins', () => {
+    expect(options(['app'], { TINI_TIMEOUT: '10m' }).timeoutMs).toBe(600_000);
+    expect(options(['--timeout', '1s', 'app'], { TINI_TIMEOUT: 'junk' }).timeoutMs).toBe(1000);
+  });
+
+  it('bad values are one line naming the flag or the variable', () => {
+    expect(usageError(['--timeout', '0', 'app'])).toContain("--timeout: must be more than 0: '0'");
+    expect(usageError(['--timeout', '10x', 'app'])).toContain("--timeout: not a duration: '10x'");
+    expect(usageError(['--timeout'])).toContain('--timeout needs a duration');
+    expect(usageError(['app'], { TINI_TIMEOUT: '-5s' })).toContain("TINI_TIMEOUT: not a duration: '-5s'");
+  });
+});
+
+describe('--termination-log and TINI_TERMINATION_LOG', () => {
+  it('null by default (then /dev/termination-log if it exists); the flag wins over the variable', () => {
+    expect(options(['app']).terminationLog).toBeNull();
+    expect(options(['--termination-log', '/t/a', 'app'], { TINI_TERMINATION_LOG: '/t/b' }).terminationLog).toBe('/t/a');
+    expect(options(['--termination-log=/t/a', 'app']).terminationLog).toBe('/t/a');
+    expect(options(['app'], { TINI_TERMINATION_LOG: '/t/b' }).terminationLog).toBe('/t/b');
+  });
+
+  it('needs a file name', () => {
+    expect(usageError(['--termination-log'])).toContain('--termination-log needs a file name');
+    expect(usageError(['--termination-log=', 'app'])).toContain('--termination-log needs a file name');
+  });
+});

@@ -38,6 +38,8 @@ interface Options {
   unavailable?: number[];
   signalPipe?: InitDeps['signalPipe'];
   readTaskLimit?: InitDeps['readTaskLimit'];
+  openTerminationLog?: InitDeps['openTerminationLog'];
+  exists?: InitDeps['exists'];
 }
 
 interface Outcome {
@@ -122,6 +124,8 @@ function runWith(args: string[], o: Options = {}): Outcome {
     isExecutableFile: (file) => (o.executables ?? []).includes(file),
     signalPipe: o.signalPipe,
     readTaskLimit: o.readTaskLimit,
+    openTerminationLog: o.openTerminationLog,
+    exists: o.exists,
   };
   try {
     out.sup = runInit(args, deps);
@@ -557,5 +561,69 @@ describe('a spawn refused by the task limit (EAGAIN)', () => {
     const e = runWith(['app'], { libc: new FakeLibc().failNext('spawn', 'ENOMEM'), readTaskLimit: () => ((asked = true), { limit: undefined, initTasks: 3 }) });
     expect(e.fatal).toEqual(['exec app failed: Cannot allocate memory (ENOMEM)']);
     expect(asked).toBe(false);
+  });
+});
+
+describe('--termination-log', () => {
+  const failingSpawn = (errno: string) => {
+    const libc = new FakeLibc();
+    libc.failNext('spawn', errno);
+    return libc;
+  };
+
+  /** A fake file system for the termination log: what was opened, and what each file holds. */
+  function files(failing: Record<string, string> = {}) {
+    const content = new Map<string, string>();
+    const opened: string[] = [];
+    const openTerminationLog = (file: string) => {
+      opened.push(file);
+      if (failing[file]) return { error: failing[file] };
+      content.set(file, '');
+      return (text: string) => void content.set(file, text);
+    };
+    return { content, opened, openTerminationLog };
+  }
+
+  it('gets the termination message when the init exits, the stop included', () => {
+    const f = files();
+    const r = runWith(['--termination-log', '/t/log', 'app'], { openTerminationLog: f.openTerminationLog, exists: () => false });
+    expect(r.code).toBeUndefined();
+    expect(f.opened).toEqual(['/t/log']);
+    const child = [...r.libc.processes.values()].at(-1)!;
+    r.deliver(SIG.TERM);
+    clock.advance(1500);
+    r.libc.exit(child.pid, signaledStatus(SIG.TERM));
+    r.deliver(SIG.CHLD);
+    expect(r.laterExits).toEqual([143]);
+    expect(f.content.get('/t/log')).toBe('stopped by SIGTERM after 1.5s; SIGKILL needed: no; the program was killed by SIGTERM');
+    expect(r.logger!.messages('warn')).toContain('stopped by SIGTERM after 1.5s; SIGKILL needed: no');
+  });
+
+  it('a file that cannot be opened is one FATAL line naming the flag, exit 1, and nothing is started', () => {
+    const f = files({ '/ro/log': 'EROFS' });
+    const r = runWith(['--termination-log', '/ro/log', 'app'], { openTerminationLog: f.openTerminationLog });
+    expect(r.code).toBe(1);
+    expect(r.fatal).toEqual(['--termination-log /ro/log: cannot open: EROFS']);
+    expect(r.spawns).toEqual([]);
+  });
+
+  it('by default, /dev/termination-log only when it exists, and a failure there is no error', () => {
+    const absent = files();
+    runWith(['app'], { openTerminationLog: absent.openTerminationLog, exists: () => false });
+    expect(absent.opened).toEqual([]);
+    const present = files();
+    runWith(['app'], { openTerminationLog: present.openTerminationLog, exists: (p) => p === '/dev/termination-log' });
+    expect(present.opened).toEqual(['/dev/termination-log']);
+    const broken = files({ '/dev/termination-log': 'EACCES' });
+    const r = runWith(['app'], { openTerminationLog: broken.openTerminationLog, exists: () => true });
+    expect(r.code).toBeUndefined();
+    expect(r.spawns).toHaveLength(1);
+  });
+
+  it('an exec failure is the message too', () => {
+    const f = files();
+    const r = runWith(['--termination-log', '/t/log', 'nope'], { libc: failingSpawn('ENOENT'), openTerminationLog: f.openTerminationLog });
+    expect(r.code).toBe(127);
+    expect(f.content.get('/t/log')).toMatch(/^exec nope failed: .* \(ENOENT\)$/);
   });
 });

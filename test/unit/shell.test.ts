@@ -287,3 +287,56 @@ describe("tini's DEBUG lines", () => {
     expect(h.logger.messages('debug')).toEqual([]);
   });
 });
+
+describe('stopping', () => {
+  const ignoresTerm: FakeProcess['onSignal'] = () => undefined;
+
+  it('--stop-delay: SIGTERM reaches the group only after the delay; the grace period counts from there', () => {
+    const h = start({ stopDelayMs: 3000, graceMs: 1000 }, ignoresTerm);
+    h.sup.onSignal(SIG.TERM);
+    h.sup.onSignal(SIG.USR1);
+    clock.advance(2999);
+    expect(h.kills()).toEqual([[-h.child.pid, SIG.USR1]]);
+    clock.advance(1);
+    expect(h.kills()).toEqual([[-h.child.pid, SIG.USR1], [-h.child.pid, SIG.TERM]]);
+    clock.advance(999);
+    expect(h.kills()).not.toContainEqual([-h.child.pid, SIG.KILL]);
+    clock.advance(1);
+    expect(h.kills()).toContainEqual([-h.child.pid, SIG.KILL]);
+    h.sup.onSignal(SIG.CHLD);
+    expect(h.exits).toEqual([137]);
+  });
+
+  it('--stop-delay: a second SIGTERM forwards at once, and only once', () => {
+    const h = start({ stopDelayMs: 3000 }, (sig) => (sig === SIG.TERM ? signaledStatus(SIG.TERM) : undefined));
+    h.sup.onSignal(SIG.TERM);
+    clock.advance(100);
+    h.sup.onSignal(SIG.TERM);
+    expect(h.kills()).toEqual([[-h.child.pid, SIG.TERM]]);
+    h.sup.onSignal(SIG.CHLD);
+    expect(h.exits).toEqual([143]);
+    clock.advance(10_000);
+    expect(h.kills()).toEqual([[-h.child.pid, SIG.TERM]]);
+  });
+
+  it('--timeout: SIGTERM at the time, SIGKILL after the grace period', () => {
+    const h = start({ timeoutMs: 5000, graceMs: 2000 }, ignoresTerm);
+    clock.advance(4999);
+    expect(h.kills()).toEqual([]);
+    clock.advance(1);
+    expect(h.kills()).toEqual([[-h.child.pid, SIG.TERM]]);
+    expect(h.logger.messages('warn')).toEqual(['Timeout of 5s reached: sending SIGTERM to the process group']);
+    clock.advance(2000);
+    expect(h.kills()).toEqual([[-h.child.pid, SIG.TERM], [-h.child.pid, SIG.KILL]]);
+    h.sup.onSignal(SIG.CHLD);
+    expect(h.exits).toEqual([137]);
+  });
+
+  it('--map: USR1 reaches the group as USR2, HUP not at all', () => {
+    const h = start({ signalMap: new Map([[SIG.USR1, SIG.USR2], [SIG.HUP, null]]) });
+    h.sup.onSignal(SIG.USR1);
+    h.sup.onSignal(SIG.HUP);
+    expect(h.kills()).toEqual([[-h.child.pid, SIG.USR2]]);
+    expect(h.child.state).toBe('running');
+  });
+});
