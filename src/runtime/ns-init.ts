@@ -187,8 +187,9 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
   }
   if (plan.cgroupNamespace) t.must(ns.unshare(CLONE.NEWCGROUP), 'cgroup namespace: ');
   // Without a root filesystem the workload keeps the host's /sys: give it its own cgroups there, as a
-  // container's, so that runtimes that size themselves from /sys/fs/cgroup (JVM, .NET, Go, Node) see the limits.
-  if (!container && plan.privateMounts) {
+  // container's, so that runtimes that size themselves from /sys/fs/cgroup (JVM, .NET, Go, Node) see the
+  // limits. Not with --share cgroup: who keeps the host's cgroup namespace keeps its view of the tree.
+  if (!container && plan.privateMounts && plan.cgroupNamespace) {
     const e = mountOwnCgroups(ns, ownCgroups);
     if (e) t.fatal(e);
   }
@@ -485,7 +486,8 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
     t.send({ kind: 'spawned' });
     events?.spawn(childPid, childPid, argv, false);
     const sup = startSupervisor(
-      { childPid, graceMs: plan.graceMs, expectedCodes: new Set(), warnOnReap: false },
+      // The launcher's report says how it ended: no stop line of the init's own.
+      { childPid, graceMs: plan.graceMs, expectedCodes: new Set(), warnOnReap: false, stopLine: false },
       {
         libc,
         logger,

@@ -20,6 +20,8 @@ export interface CoreConfig {
   stopDelayMs?: number | null;
   /** --timeout: the longest the program may run before the init stops it. */
   timeoutMs?: number | null;
+  /** false: no line of its own on how a stop went (`tini-ts run`'s launcher reports the end). */
+  stopLine?: boolean;
 }
 
 /** Why a signal was sent to the group. */
@@ -232,6 +234,7 @@ function exitActions(state: State, status: WaitStatus, now: number): Action[] {
     killed: state.escalated,
     timeoutMs: state.config.timeoutMs ?? null,
   };
+  if (state.config.stopLine === false) return [{ ...exit, stop }];
   return [{ kind: 'log', level: 'warn', message: describeStop(stop) }, { ...exit, stop }];
 }
 

@@ -275,6 +275,11 @@ describe('drain during the grace period', () => {
     expect(state.done).toBe(true);
   });
 
+  it('with stopLine false (tini-ts run, whose launcher reports the end), the same exit without a line of its own', () => {
+    const { steps } = run({ ...cfg, stopLine: false }, [...start, checked(true, 120), checked(false, 140)]);
+    expect(kinds(steps[3])).toEqual(['exit']);
+  });
+
   it('SIGKILLs the group if it is still alive at the deadline, then exits with the main child\'s code', () => {
     const { state, steps } = run(cfg, [...start, checked(true, 1000)]);
     expect(kinds(steps[2])).toEqual(['escalate', 'log', 'exit']);
