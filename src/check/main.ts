@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { isSea } from '../libc/koffi-native.js';
 import { parseSignal, signalName } from '../libc/signals.js';
 import { outputFileProblem } from '../runtime/host-paths.js';
 import { json, junit, table } from './report.js';
@@ -68,13 +69,7 @@ interface Parsed {
 }
 
 function selfCommand(): { self: string[]; selfExe: string } {
-  let sea = false;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    sea = (require('node:sea') as typeof import('node:sea')).isSea();
-  } catch {
-    sea = false;
-  }
+  const sea = isSea();
   const exe = fs.realpathSync(process.execPath);
   return sea ? { self: [process.execPath], selfExe: exe } : { self: [process.execPath, path.resolve(process.argv[1])], selfExe: exe };
 }

@@ -106,7 +106,8 @@ function loadFromPackage(): Koffi {
   return dlopenFile(req.resolve('@koromix/koffi-linux-x64/linux_x64/koffi.node'));
 }
 
-function isSea(): boolean {
+/** Whether this is the single-executable binary (else plain node running the bundle or the sources). */
+export function isSea(): boolean {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return typeof require === 'function' && (require('node:sea') as typeof import('node:sea')).isSea();

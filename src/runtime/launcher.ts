@@ -30,7 +30,7 @@ import { createLogger, writeStderr, writeStdout, type Logger } from '../log/log.
 import { listenToSignals } from '../supervisor/signal-source.js';
 import { FrameReader, encodeBytes, encodeFrame } from './channel.js';
 import { INIT_MODE, INIT_TASKS, pidsMaxValue, type InitMessage, type LauncherMessage, type ProcessPlan, type SetupPlan } from './init-protocol.js';
-import { addonFd } from '../libc/koffi-native.js';
+import { addonFd, isSea } from '../libc/koffi-native.js';
 import { rawArgs, splitNul } from '../util/cmdline.js';
 import { buildReport, formatReport } from './report.js';
 import { reportPathProblem } from './host-paths.js';
@@ -621,10 +621,3 @@ function describeStatus(status: WaitStatus): string {
   return low === 0 ? `exited with ${(status >> 8) & 0xff}` : `killed by signal ${low}`;
 }
 
-function isSea(): boolean {
-  try {
-    return (require('node:sea') as typeof import('node:sea')).isSea();
-  } catch {
-    return false;
-  }
-}

@@ -32,7 +32,7 @@
 import fs from 'node:fs';
 import { S_IFIFO, createContainerLibc, type ContainerLibc } from '../libc/container.js';
 import { sysctlFile } from '../libc/sysctl.js';
-import { useAddonFd } from '../libc/koffi-native.js';
+import { isSea, useAddonFd } from '../libc/koffi-native.js';
 import { createLibc } from '../libc/libc.js';
 import { CLONE, MS, createNsLibc, type NsLibc } from '../libc/ns.js';
 import { SIG, forwardableSignals } from '../libc/signals.js';
@@ -545,13 +545,6 @@ function taskCount(): number {
   }
 }
 
-function isSea(): boolean {
-  try {
-    return (require('node:sea') as typeof import('node:sea')).isSea();
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Sends one message to the launcher. Before the C library is loaded with
