@@ -15,8 +15,12 @@ ln -sf pts/ptmx /dev/ptmx 2>/dev/null
 mount -t tmpfs -o mode=1777 shm /dev/shm
 mount -t mqueue mqueue /dev/mqueue
 mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
+# A command directory under /tmp or /run (a checkout there) stays visible over the fresh tmpfs.
+keep=$(cat "$OUT/keep" 2>/dev/null)
+case "$keep" in /tmp/*|/run/*) mkdir -p /.tini-ts-vm/keep && mount --bind "$keep" /.tini-ts-vm/keep ;; *) keep= ;; esac
 mount -t tmpfs -o mode=1777 tmp /tmp
 mount -t tmpfs -o mode=755 run /run
+if [ -n "$keep" ]; then mkdir -p "$keep" && mount --bind /.tini-ts-vm/keep "$keep"; fi
 ln -sf /proc/self/fd /dev/fd 2>/dev/null
 ln -sf /proc/self/fd/0 /dev/stdin 2>/dev/null
 ln -sf /proc/self/fd/1 /dev/stdout 2>/dev/null

@@ -173,6 +173,8 @@ export async function runInVm(
   try {
     const exports = Object.entries(env).map(([k, v]) => `export ${k}='${String(v).replaceAll("'", "'\\''")}'`);
     fs.writeFileSync(path.join(outDir, 'cmd'), ['set -e', ...exports, `cd '${cwd}'`, 'set +e', command, ''].join('\n'));
+    // The directory the command runs in, kept visible where the guest mounts fresh tmpfs (a checkout under /tmp)
+    fs.writeFileSync(path.join(outDir, 'keep'), cwd);
     const lockups: string[] = [];
     let accel: Accel = firstAccel();
     let r = await bootOnce(accel, outDir, { memMiB, cpus, timeoutMs, onConsole, probe: true });
