@@ -22,6 +22,7 @@ export type OciCommand =
   | { verb: 'list'; format: 'table' | 'json'; quiet: boolean }
   | { verb: 'ps'; id: string }
   | { verb: 'pause' | 'resume'; id: string }
+  | { verb: 'exec'; id: string; args: string[]; processFile: string | null; detach: boolean; pidFile: string | null; tty: boolean; consoleSocket: string | null }
   | { verb: 'version' };
 
 export type OciParse = { kind: 'ok'; global: OciGlobal; command: OciCommand } | { kind: 'error'; global: OciGlobal; message: string };
@@ -48,6 +49,7 @@ const VERB_FLAGS: Record<string, Record<string, boolean>> = {
   ps: { format: true, f: true },
   pause: {},
   resume: {},
+  exec: { process: true, p: true, detach: false, d: false, 'pid-file': true, tty: false, t: false, 'console-socket': true, cwd: true, env: true, e: true, user: true, u: true, cap: true, c: true, 'no-new-privs': false, 'preserve-fds': true, 'process-label': true, 'apparmor': true },
 };
 
 /** Whether argv starts with one of runc's global flags (how an engine's call is told from the init's). */
@@ -114,10 +116,11 @@ export function parseOciArgs(args: string[]): OciParse {
   if (bool(g.flags, 'systemd-cgroup')) return fail('--systemd-cgroup is not supported: tini-ts manages cgroupfs directly (use the cgroupfs driver)');
   if (bool(g.flags, 'version', 'v')) return { kind: 'ok', global, command: { verb: 'version' } };
   const [verb, ...rest] = g.rest;
-  if (verb === undefined) return fail('no command given (create, start, state, kill, delete, list, ps, pause, resume)');
+  if (verb === undefined) return fail('no command given (create, start, state, kill, delete, list, ps, pause, resume, exec)');
   const known = VERB_FLAGS[verb];
-  if (!known) return fail(`unknown command '${verb}' (create, start, state, kill, delete, list, ps, pause, resume)`);
-  const v = scan(rest, known, false);
+  if (!known) return fail(`unknown command '${verb}' (create, start, state, kill, delete, list, ps, pause, resume, exec)`);
+  // exec: flags before the id only; what follows it is the command, its flags its own.
+  const v = scan(rest, known, verb === 'exec');
   if (v.error) return fail(`${verb}: ${v.error}`);
   const [id, ...extra] = v.rest;
   if (verb === 'list') {
@@ -127,6 +130,17 @@ export function parseOciArgs(args: string[]): OciParse {
     return { kind: 'ok', global, command: { verb: 'list', format: f, quiet: bool(v.flags, 'quiet', 'q') } };
   }
   if (id === undefined) return fail(`${verb}: a container id is required`);
+  if (verb === 'exec') {
+    const unsupported = ['cwd', 'env', 'e', 'user', 'u', 'cap', 'c', 'no-new-privs', 'preserve-fds', 'process-label', 'apparmor'].find((f) => v.flags.has(f));
+    if (unsupported) return fail(`exec: --${unsupported} is not supported yet (give the process in --process FILE)`);
+    const processFile = str(v.flags, 'process', 'p');
+    if (processFile !== null && extra.length > 0) return fail('exec: give either --process FILE or a command, not both');
+    return {
+      kind: 'ok',
+      global,
+      command: { verb, id, args: extra, processFile, detach: bool(v.flags, 'detach', 'd'), pidFile: str(v.flags, 'pid-file'), tty: bool(v.flags, 'tty', 't'), consoleSocket: str(v.flags, 'console-socket') },
+    };
+  }
   if (verb === 'ps') {
     // runc hands ps-args and the table format to the host's ps(1); engines only ask for json (containerd's Pids).
     const f = str(v.flags, 'format', 'f') ?? 'table';

@@ -10,6 +10,7 @@ import { ok, type Result } from './types.js';
 
 /** <sched.h> clone flags. */
 export const CLONE = {
+  FS: 0x00000200,
   NEWNS: 0x00020000,
   NEWCGROUP: 0x02000000,
   NEWUTS: 0x04000000,

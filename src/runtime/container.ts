@@ -118,7 +118,6 @@ export function fromBundle(
   const namespaces = new Set<NamespaceName>(plan.namespaces.map((n) => OCI_NS[n]));
   const p = plan.process;
   const run: RunOptions = { ...options, limits, namespaces, hostname: plan.hostname };
-  const bounding = p.capabilities.bounding;
   return {
     options: run,
     argv: p.args,
@@ -135,20 +134,25 @@ export function fromBundle(
       readonlyPaths: plan.readonlyPaths,
       // runc: the config's rules, then its default allow list
       devices: [...(plan.resources.devices ?? []), ...DEFAULT_ALLOWED],
-      process: {
-        env: p.env,
-        cwd: p.cwd,
-        user: { user: String(p.uid), group: String(p.gid) },
-        groupAdd: p.additionalGids.map(String),
-        rlimits: p.rlimits,
-        caps: p.capabilities,
-        noNewPrivs: p.noNewPrivileges,
-        seccomp: plan.seccomp ? compile(defaultPolicy(bounding)).toString('base64') : null,
-        programMustExist: true,
-        oomScoreAdj: p.oomScoreAdj,
-      },
+      process: ociProcessSpec(p, plan.seccomp),
       sysctl: plan.sysctl,
     },
+  };
+}
+
+/** A bundle's process (or an exec's process.json) as the init applies it. */
+export function ociProcessSpec(p: ContainerPlan['process'], seccomp: boolean): ProcessSpec {
+  return {
+    env: p.env,
+    cwd: p.cwd,
+    user: { user: String(p.uid), group: String(p.gid) },
+    groupAdd: p.additionalGids.map(String),
+    rlimits: p.rlimits,
+    caps: p.capabilities,
+    noNewPrivs: p.noNewPrivileges,
+    seccomp: seccomp ? compile(defaultPolicy(p.capabilities.bounding)).toString('base64') : null,
+    programMustExist: true,
+    oomScoreAdj: p.oomScoreAdj,
   };
 }
 

@@ -192,6 +192,36 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     }
   });
 
+  it('exec runs a process in the running container, as runc: its namespaces, the process.json credentials, the status; --detach leaves it', async () => {
+    setArgs(['sleep', '30']);
+    const processJson = path.join(f.dir, 'process.json');
+    fs.writeFileSync(processJson, JSON.stringify({ args: ['sh', '-c', 'echo "uid=$(id -u) host=$(hostname) nnp=$(grep NoNewPrivs /proc/self/status | tr -dc 0-9)"; exit 6'], cwd: '/', env: ['PATH=/bin:/usr/bin'], user: { uid: 65534, gid: 65534 }, noNewPrivileges: true }));
+    for (const [who, rt] of Object.entries(both)) {
+      const c = id(`exec-${who}`);
+      expect(rt('create', '--bundle', bundle, c).status, who).toBe(0);
+      expect(rt('start', c).status, who).toBe(0);
+      const e = rt('exec', '--process', processJson, c);
+      expect(e.status, `${who}: ${e.stderr}`).toBe(6);
+      expect(e.stdout, who).toBe('uid=65534 host=runc nnp=1\n');
+      const args = rt('exec', c, 'sh', '-c', 'exit 3');
+      expect(args.status, who).toBe(3);
+      const pidFile = path.join(f.dir, `${c}.exec.pid`);
+      const d = rt('exec', '--detach', '--pid-file', pidFile, c, 'sleep', '30');
+      expect(d.status, `${who}: ${d.stderr}`).toBe(0);
+      expect(fs.readFileSync(pidFile, 'utf8'), who).toMatch(/^[0-9]+$/);
+      expect(rt('exec', c, 'no-such-program').status, who).not.toBe(0);
+      expect(rt('delete', '--force', c).status, who).toBe(0);
+      expect(await waitFor(() => !fs.existsSync(`/proc/${fs.readFileSync(pidFile, 'utf8')}/stat`) || fs.readFileSync(`/proc/${fs.readFileSync(pidFile, 'utf8')}/stat`, 'utf8').includes(') Z ')), `${who}: the detached process ends with the container`).toBe(true);
+    }
+    const stopped = id('exec-stopped');
+    setArgs(['true']);
+    expect(tini('create', '--bundle', bundle, stopped).status).toBe(0);
+    expect(tini('start', stopped).status).toBe(0);
+    expect(await waitFor(() => JSON.parse(tini('state', stopped).stdout).status === 'stopped')).toBe(true);
+    expect(tini('exec', stopped, 'true').stderr).toContain('cannot exec in a stopped container');
+    expect(tini('delete', stopped).status).toBe(0);
+  });
+
   it('list shows every container with its status', () => {
     setArgs(['sleep', '30']);
     const c = id('listed');

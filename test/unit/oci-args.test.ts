@@ -20,6 +20,15 @@ describe("runc's command line", () => {
     expect(parseOciArgs(['kill', 'c1', 'BOGUS'])).toMatchObject({ kind: 'error', message: "kill: unknown signal 'BOGUS'" });
   });
 
+  it('exec: flags before the id, the command after it keeps its own flags', () => {
+    expect(parseOciArgs(['exec', '--process', '/p.json', '--detach', '--pid-file', '/e.pid', 'c1'])).toMatchObject({
+      command: { verb: 'exec', id: 'c1', args: [], processFile: '/p.json', detach: true, pidFile: '/e.pid', tty: false, consoleSocket: null },
+    });
+    expect(parseOciArgs(['exec', 'c1', 'sh', '-c', 'echo -n x'])).toMatchObject({ command: { verb: 'exec', id: 'c1', args: ['sh', '-c', 'echo -n x'] } });
+    expect(parseOciArgs(['exec', '--cwd', '/x', 'c1', 'true'])).toMatchObject({ kind: 'error', message: expect.stringContaining('--cwd is not supported yet') });
+    expect(parseOciArgs(['exec', '-p', '/p.json', 'c1', 'true'])).toMatchObject({ kind: 'error', message: 'exec: give either --process FILE or a command, not both' });
+  });
+
   it('delete -f, list --format json -q, --version', () => {
     expect(parseOciArgs(['delete', '-f', 'c1'])).toMatchObject({ command: { verb: 'delete', id: 'c1', force: true } });
     expect(parseOciArgs(['list', '--format', 'json'])).toMatchObject({ command: { verb: 'list', format: 'json', quiet: false } });
@@ -36,8 +45,8 @@ describe("runc's command line", () => {
   });
 
   it('bad input: one line naming the problem', () => {
-    expect(parseOciArgs([])).toMatchObject({ kind: 'error', message: 'no command given (create, start, state, kill, delete, list, ps, pause, resume)' });
-    expect(parseOciArgs(['frobnicate', 'c1'])).toMatchObject({ kind: 'error', message: "unknown command 'frobnicate' (create, start, state, kill, delete, list, ps, pause, resume)" });
+    expect(parseOciArgs([])).toMatchObject({ kind: 'error', message: 'no command given (create, start, state, kill, delete, list, ps, pause, resume, exec)' });
+    expect(parseOciArgs(['frobnicate', 'c1'])).toMatchObject({ kind: 'error', message: "unknown command 'frobnicate' (create, start, state, kill, delete, list, ps, pause, resume, exec)" });
     expect(parseOciArgs(['start'])).toMatchObject({ kind: 'error', message: 'start: a container id is required' });
     expect(parseOciArgs(['start', 'a', 'b'])).toMatchObject({ kind: 'error', message: "start: unexpected argument 'b'" });
     expect(parseOciArgs(['create', '--nope', 'c1'])).toMatchObject({ kind: 'error', message: 'create: flag provided but not defined: -nope' });

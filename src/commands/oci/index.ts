@@ -9,6 +9,7 @@ import { VERSION } from '../../texts.js';
 import { createContext } from './context.js';
 import { create } from './create.js';
 import { del } from './delete.js';
+import { exec } from './exec.js';
 import { kill } from './kill.js';
 import { list } from './list.js';
 import { pause } from './pause.js';
@@ -42,5 +43,7 @@ export function runOci(args: string[]): void {
     case 'pause':
     case 'resume':
       return pause(cmd, ctx);
+    case 'exec':
+      return exec(cmd, ctx);
   }
 }
