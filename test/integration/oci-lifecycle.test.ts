@@ -48,7 +48,10 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   const both = { tini, runc };
   const setArgs = (args: string[]) => editConfig(bundle, (config) => (config.process.args = args));
 
+  const parentsNow = () => [CG, ...fs.readdirSync(CG).map((h) => path.join(CG, h))].map((d) => path.join(d, 'tini-ts')).filter((d) => fs.existsSync(d));
+  let parentsBefore: string[] = [];
   beforeAll(() => {
+    parentsBefore = parentsNow();
     f = makeFixture();
     bundle = makeRuncBundle(f, (config) => (config.root.readonly = false)); // the programs leave a marker in the root
     roots = { tini: path.join(f.dir, 'root-tini'), runc: path.join(f.dir, 'root-runc') };
@@ -61,6 +64,8 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     // Nothing of ours is left: no container directory, no cgroup.
     expect(fs.existsSync(roots.tini) ? fs.readdirSync(roots.tini) : []).toEqual([]);
     for (const i of ids) expect(fs.existsSync(path.join(CG, 'memory', 'tini-ts', `oci-${i}`)) || fs.existsSync(path.join(CG, 'tini-ts', `oci-${i}`))).toBe(false);
+    // nor the tini-ts parent level in a hierarchy where there was none before
+    expect(parentsNow().filter((p) => !parentsBefore.includes(p))).toEqual([]);
     f?.cleanup();
   });
 

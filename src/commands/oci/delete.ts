@@ -5,7 +5,10 @@
  * --force. An unknown id is an error, except with --force.
  */
 import type { OciCommand } from '../../cli/oci-args.js';
+import fs from 'node:fs';
+import path from 'node:path';
 import { rmdirRetry } from '../../cgroup/fsutil.js';
+import { CGROUP_PARENT } from '../../cgroup/types.js';
 import { setFrozen } from '../../container/freeze.js';
 import { procStartTime } from '../../container/store.js';
 import type { OciContext } from './context.js';
@@ -37,6 +40,15 @@ export function del(cmd: Extract<OciCommand, { verb: 'delete' }>, ctx: OciContex
   for (const pid of cgroupPids(rec.cgroupDirs)) signal(pid, 9);
   const stuck = rec.cgroupDirs.filter((d) => !rmdirRetry(d, 2000));
   if (stuck.length > 0) ctx.fail(`cannot remove the container's cgroup ${stuck.join(', ')}`);
+  // tini-ts's own parent level (no linux.cgroupsPath) once no container uses it; an engine's parent is the engine's.
+  for (const parent of new Set(rec.cgroupDirs.map((d) => path.dirname(d)))) {
+    if (path.basename(parent) !== CGROUP_PARENT) continue;
+    try {
+      fs.rmdirSync(parent);
+    } catch {
+      // another container's cgroup is there (EBUSY, ENOTEMPTY): it stays
+    }
+  }
   ctx.store.remove(cmd.id);
   ctx.exit(0);
 }
