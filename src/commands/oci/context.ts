@@ -54,3 +54,9 @@ export function createContext(global: OciGlobal, exit: (code: number) => never =
     exit,
   };
 }
+
+/** runc's wording where engines match on it (Docker and Podman turn the missing program into 127). */
+export function runcText(msg: string): string {
+  const m = /^(.+): not found in the root filesystem/.exec(msg);
+  return m ? `exec: "${m[1]}": executable file not found in $PATH` : msg;
+}

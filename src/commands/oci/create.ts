@@ -12,7 +12,7 @@ import { S_IFIFO, createContainerLibc } from '../../libc/container.js';
 import { readConfigFile } from '../../runtime/container.js';
 import { cgroupPlace } from '../../runtime/oci/config.js';
 import { runLauncher } from '../../runtime/launcher.js';
-import type { OciContext } from './context.js';
+import { runcText, type OciContext } from './context.js';
 
 const O_PATH = 0o10000000;
 
@@ -84,10 +84,4 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
       return 0;
     },
   });
-}
-
-/** runc's wording where engines match on it (Docker and Podman turn the missing program into 127). */
-function runcText(msg: string): string {
-  const m = /^(.+): not found in the root filesystem/.exec(msg);
-  return m ? `exec: "${m[1]}": executable file not found in $PATH` : msg;
 }

@@ -19,7 +19,7 @@ import { WNOHANG } from '../../libc/types.js';
 import { ociProcessSpec, readConfigFile } from '../../runtime/container.js';
 import { parseConfig } from '../../runtime/oci/config.js';
 import { dropPrivileges, workloadRequest } from '../../runtime/workload.js';
-import type { OciContext } from './context.js';
+import { runcText, type OciContext } from './context.js';
 import { loadContainer } from './load.js';
 
 /** The namespaces joined, in order (mnt last: the others are opened through the host's /proc). */
@@ -82,10 +82,7 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
     ns.close(fd);
   }
   const w = workloadRequest({ argv: p.args.map((a) => Buffer.from(a)), env: p.env.map((e) => Buffer.from(e)), cwd: p.cwd, programMustExist: true, homeOf: spec.user });
-  if (w.kind === 'error') {
-    const m = /^(.+): not found in the root filesystem/.exec(w.message);
-    return ctx.fail(m ? `exec: "${m[1]}": executable file not found in $PATH` : w.message);
-  }
+  if (w.kind === 'error') return ctx.fail(runcText(w.message));
   const dropped = dropPrivileges(spec, cl);
   if (dropped) ctx.fail(dropped);
   const r = libc.spawn({ ...w.req, newProcessGroup: false });
