@@ -19,13 +19,7 @@
 import { loadKoffi, type Koffi } from './koffi-native.js';
 import { sysError as fail } from './errno.js';
 import { ok, type Result } from './types.js';
-
-// x86_64 system call numbers.
-const SYS_SETGROUPS = 116;
-const SYS_SETRESUID = 117;
-const SYS_SETRESGID = 119;
-const SYS_CAPSET = 126;
-const SYS_PIVOT_ROOT = 155;
+import { sysno } from './arch.js';
 
 // <sys/prctl.h>, <linux/seccomp.h>
 const PR_SET_DUMPABLE = 4;
@@ -36,6 +30,7 @@ const PR_SET_NO_NEW_PRIVS = 38;
 const PR_CAP_AMBIENT = 47;
 const PR_CAP_AMBIENT_RAISE = 2;
 const SECCOMP_MODE_FILTER = 2;
+const SECCOMP_SET_MODE_FILTER = 1;
 const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 
 export const S_IFCHR = 0o020000;
@@ -75,8 +70,11 @@ export interface ContainerLibc {
   capset(sets: CapSets): Result<void>;
   raiseAmbient(cap: number): Result<void>;
   setNoNewPrivs(): Result<void>;
-  /** prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog): the calling thread only. */
-  installSeccomp(program: Buffer): Result<void>;
+  /**
+   * prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog), or seccomp(SECCOMP_SET_MODE_FILTER,
+   * flags, prog) when there are SECCOMP_FILTER_FLAG_* flags: the calling thread only.
+   */
+  installSeccomp(program: Buffer, flags?: number): Result<void>;
   /** fcntl(F_SETFD, 0): the descriptor survives exec. */
   keepOnExec(fd: number): Result<void>;
   /** fexecve(fd, argv, envp): returns only on failure. */
@@ -89,6 +87,13 @@ let cached: ContainerLibc | undefined;
 
 export function createContainerLibc(koffi: Koffi = loadKoffi()): ContainerLibc {
   if (cached) return cached;
+  // This architecture's numbers (throws one line on an architecture tini-ts does not know).
+  const SYS_SETGROUPS = sysno('setgroups');
+  const SYS_SETRESUID = sysno('setresuid');
+  const SYS_SETRESGID = sysno('setresgid');
+  const SYS_CAPSET = sysno('capset');
+  const SYS_PIVOT_ROOT = sysno('pivot_root');
+  const SYS_SECCOMP = sysno('seccomp');
   const c = koffi.load('libc.so.6');
   const errno = () => koffi.errno();
   const mknod = c.func('int mknod(const char *path, unsigned int mode, unsigned long dev)');
@@ -164,8 +169,11 @@ export function createContainerLibc(koffi: Koffi = loadKoffi()): ContainerLibc {
     },
     raiseAmbient: (cap) => pr(`prctl(PR_CAP_AMBIENT_RAISE, ${cap})`, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap),
     setNoNewPrivs: () => pr('prctl(PR_SET_NO_NEW_PRIVS)', PR_SET_NO_NEW_PRIVS, 1),
-    installSeccomp(program) {
+    installSeccomp(program, flags = 0) {
       const prog = { len: program.length / 8, filter: program };
+      if (flags !== 0) {
+        return check('seccomp(SECCOMP_SET_MODE_FILTER)', syscall(SYS_SECCOMP, 'long', SECCOMP_SET_MODE_FILTER, 'long', flags, fprogPtr, prog));
+      }
       return check('prctl(PR_SET_SECCOMP)', prctl(PR_SET_SECCOMP, 'unsigned long', SECCOMP_MODE_FILTER, fprogPtr, prog, 'unsigned long', 0, 'unsigned long', 0));
     },
     keepOnExec: (fd) => check('fcntl(F_SETFD)', fcntl(fd, 2 /* F_SETFD */, 0)),
