@@ -187,7 +187,10 @@ export function evaluate(program: Buffer, call: { nr: number; arch?: number; arg
     const k = program.readUInt32LE(pc * 8 + 4);
     switch (code) {
       case BPF_LD_W_ABS: acc = data.readUInt32LE(k); break;
+      case 0x54 /* BPF_ALU | BPF_AND | BPF_K */: acc = (acc & k) >>> 0; break;
+      case 0x05 /* BPF_JMP | BPF_JA */: pc += k; break;
       case BPF_JEQ_K: pc += acc === k ? jt : jf; break;
+      case 0x25 /* BPF_JMP | BPF_JGT | BPF_K */: pc += acc > k ? jt : jf; break;
       case BPF_JGE_K: pc += acc >= k ? jt : jf; break;
       case BPF_JSET_K: pc += (acc & k) !== 0 ? jt : jf; break;
       case BPF_RET_K: return k;
