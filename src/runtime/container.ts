@@ -12,7 +12,9 @@ import { CGROUP_PARENT, type DeviceRule, type Limits } from '../cgroup/types.js'
 import { DEFAULT_ALLOWED, DENY_ALL } from '../cgroup/v1/devices.js';
 import { isContainer, type NamespaceName, type RunOptions } from '../cli/run-options.js';
 import { DOCKER_DEFAULT_CAPS, resolveCapabilities } from '../libc/capabilities.js';
+import { nativeArch } from '../libc/arch.js';
 import { compile, defaultPolicy } from './hardening/seccomp.js';
+import { compileSeccomp, parseJsonExact, parseSeccomp, type SeccompProfile } from './hardening/oci-seccomp.js';
 import { parseConfig, unsupportedWarning, type ContainerPlan } from './oci/config.js';
 import { DEFAULT_PATH, mergeEnv, parseEnvFile, type ProcessSpec } from './process.js';
 import { DEFAULT_MASKED_PATHS, DEFAULT_MOUNTS, DEFAULT_READONLY_PATHS, planRootfs, type MountSpec, type Op, type Volume } from './rootfs/plan.js';
@@ -105,7 +107,7 @@ const OCI_NS: Record<string, NamespaceName> = { pid: 'pid', network: 'net', ipc:
 export function fromBundle(
   options: RunOptions,
   cpuCount: number,
-): { options: RunOptions; argv: string[]; config: ContainerConfig; warning: string | null } | string {
+): { options: RunOptions; argv: string[]; config: ContainerConfig; warning: string | null; debug: string[] } | string {
   const dir = path.resolve(options.container.bundle!);
   const text = readConfigFile(path.join(dir, 'config.json'));
   if (typeof text !== 'string') return text.error;
@@ -117,11 +119,14 @@ export function fromBundle(
   if (typeof limits === 'string') return limits;
   const namespaces = new Set<NamespaceName>(plan.namespaces.map((n) => OCI_NS[n]));
   const p = plan.process;
+  const seccomp = ociSeccomp(plan.seccomp);
+  if (typeof seccomp === 'string') return seccomp;
   const run: RunOptions = { ...options, limits, namespaces, hostname: plan.hostname };
   return {
     options: run,
     argv: p.args,
-    warning: unsupportedWarning(parsed.unsupported),
+    warning: unsupportedWarning([...parsed.unsupported, ...(seccomp?.unsupported ?? [])]),
+    debug: seccomp?.debug ?? [],
     config: {
       rootfs: plan.root.path,
       layers: [],
@@ -134,14 +139,62 @@ export function fromBundle(
       readonlyPaths: plan.readonlyPaths,
       // runc: the config's rules, then its default allow list
       devices: [...(plan.resources.devices ?? []), ...DEFAULT_ALLOWED],
-      process: ociProcessSpec(p, plan.seccomp),
+      process: ociProcessSpec(p, seccomp),
       sysctl: plan.sysctl,
     },
   };
 }
 
-/** A bundle's process (or an exec's process.json) as the init applies it. */
-export function ociProcessSpec(p: ContainerPlan['process'], seccomp: boolean): ProcessSpec {
+export interface OciSeccomp {
+  /** struct sock_filter[], base64 */
+  program: string;
+  flags: number;
+  /** Architectures the filter cannot cover on this machine (for the warning). */
+  unsupported: string[];
+  /** What was skipped and why (debug lines). */
+  debug: string[];
+}
+
+/**
+ * linux.seccomp compiled for the running architecture; null when absent (no
+ * filter, as runc); a one-line error otherwise.
+ */
+export function ociSeccomp(profile: SeccompProfile | null, arch: string = process.arch): OciSeccomp | null | string {
+  if (profile === null) return null;
+  const native = nativeArch(arch);
+  if ('error' in native) return `config.json: linux.seccomp: ${native.error}`;
+  let c;
+  try {
+    c = compileSeccomp(profile, native.name);
+  } catch (e) {
+    return `config.json: linux.seccomp: ${(e as Error).message}`;
+  }
+  const debug: string[] = [];
+  const unsupported: string[] = [];
+  if (c.skipped.length) debug.push(`seccomp: system calls unknown on ${native.name}, skipped (as runc does): ${c.skipped.join(', ')}`);
+  for (const a of c.leftOut) {
+    // aarch64 kernels may run 32-bit ARM programs; tini-ts has no table for them.
+    if (a === 'SCMP_ARCH_ARM' && native.name === 'aarch64') unsupported.push('linux.seccomp.architectures: SCMP_ARCH_ARM (no system call table: 32-bit ARM programs are killed at their first system call)');
+    else debug.push(`seccomp: ${a} is not an architecture an ${native.name} kernel runs: left out`);
+  }
+  return { program: c.program.toString('base64'), flags: c.flags, unsupported, debug };
+}
+
+/** linux.seccomp of a config.json's text, compiled (for exec, which reads the bundle's config itself). */
+export function ociSeccompOfConfig(text: string): OciSeccomp | null | string {
+  let v: unknown;
+  try {
+    v = (parseJsonExact(text) as { linux?: { seccomp?: unknown } } | null)?.linux?.seccomp;
+  } catch {
+    return 'config.json: not valid JSON';
+  }
+  if (v === undefined || v === null) return null;
+  const r = parseSeccomp(v, 'linux.seccomp');
+  return r.ok ? ociSeccomp(r.profile) : `config.json: ${r.error}`;
+}
+
+/** A bundle's process (or an exec's process.json) as the init applies it; seccomp: the bundle's filter, if any. */
+export function ociProcessSpec(p: ContainerPlan['process'], seccomp: OciSeccomp | null): ProcessSpec {
   return {
     env: p.env,
     cwd: p.cwd,
@@ -150,7 +203,8 @@ export function ociProcessSpec(p: ContainerPlan['process'], seccomp: boolean): P
     rlimits: p.rlimits,
     caps: p.capabilities,
     noNewPrivs: p.noNewPrivileges,
-    seccomp: seccomp ? compile(defaultPolicy(p.capabilities.bounding)).toString('base64') : null,
+    seccomp: seccomp?.program ?? null,
+    seccompFlags: seccomp?.flags ?? 0,
     programMustExist: true,
     oomScoreAdj: p.oomScoreAdj,
   };

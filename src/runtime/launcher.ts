@@ -73,6 +73,7 @@ export interface OciCreate {
   startGate: number;
   refuse(message: string): never;
   warn(message: string): void;
+  debug?(message: string): void;
   /** The init is ready at the gate: record it; returns the exit code. */
   ready(c: { initPid: number; cgroup: Cgroup }): number;
 }
@@ -99,6 +100,7 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
 
   // --- the container: from the command line or an OCI bundle ---------------
   let config: ContainerConfig | null = null;
+  let notes: string[] = [];
   if (options.container.bundle !== null) {
     const b = containerModule().fromBundle(options, os.availableParallelism());
     if (typeof b === 'string') refuse(b);
@@ -106,7 +108,7 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
       if (oci) oci.warn(b.warning);
       else writeStderr(`tini-ts run: warning: ${b.warning}\n`);
     }
-    ({ options, argv } = b);
+    ({ options, argv, debug: notes } = b);
     config = b.config;
   } else if (needsProcessSpec(options)) {
     const c = containerModule().fromCommandLine(options, process.env);
@@ -122,6 +124,7 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
   const ns = createNsLibc();
   const libc = createLibc();
   const logger = createLogger(options.verbosity, libc.getpid());
+  for (const n of notes) (oci?.debug ?? ((m: string) => logger.log('debug', m)))(n);
   if (ns.geteuid() !== 0) refuse('must run as root (namespaces and cgroups need CAP_SYS_ADMIN); run it with sudo or as root');
 
   // --- the event stream: its destination, opened here on the host ---------

@@ -29,6 +29,8 @@ export interface ProcessSpec {
   noNewPrivs: boolean;
   /** The seccomp program (struct sock_filter[]), base64; null: unconfined. */
   seccomp: string | null;
+  /** SECCOMP_FILTER_FLAG_* to install it with (seccomp(2)); 0 or absent: none. */
+  seccompFlags?: number;
   /** Exit 125 rather than 127 when the program is not in the root filesystem. */
   programMustExist: boolean;
   /** /proc/PID/oom_score_adj of the workload (and of the init that spawns it); null: inherited. */

@@ -111,7 +111,8 @@ export function dropPrivileges(spec: ProcessSpec, cl: ContainerLibc): string | n
   const seccomp = spec.seccomp === null ? null : Buffer.from(spec.seccomp, 'base64');
   const steps: (() => string | null)[] = [() => raiseHardLimits(spec.rlimits, cl)];
   steps.push(() => must(cl.setDumpable(false)));
-  if (seccomp && !spec.noNewPrivs) steps.push(() => must(cl.installSeccomp(seccomp)));
+  const flags = spec.seccompFlags ?? 0;
+  if (seccomp && !spec.noNewPrivs) steps.push(() => must(cl.installSeccomp(seccomp, flags)));
   const caps = spec.caps;
   if (caps) {
     const keep = new Set(caps.bounding);
@@ -135,7 +136,7 @@ export function dropPrivileges(spec: ProcessSpec, cl: ContainerLibc): string | n
     for (const a of caps.ambient) steps.push(() => must(cl.raiseAmbient(CAPABILITIES.indexOf(a)), ['EPERM', 'EINVAL']));
   }
   if (spec.noNewPrivs) steps.push(() => must(cl.setNoNewPrivs()));
-  if (seccomp && spec.noNewPrivs) steps.push(() => must(cl.installSeccomp(seccomp)));
+  if (seccomp && spec.noNewPrivs) steps.push(() => must(cl.installSeccomp(seccomp, flags)));
   for (const step of steps) {
     const e = step();
     if (e) return `setting up the workload's process: ${e}`;

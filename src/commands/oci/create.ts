@@ -69,6 +69,7 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
     startGate: gate,
     refuse: (msg) => undo(runcText(msg)),
     warn: (msg) => ctx.log('warning', msg),
+    debug: (msg) => ctx.log('debug', msg),
     ready({ initPid, cgroup }) {
       store.write({ ...record, pid: initPid, pidStart: procStartTime(initPid), cgroupDirs: [...cgroup.dirs] });
       if (pidFile !== null) {

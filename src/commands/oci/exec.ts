@@ -16,7 +16,7 @@ import { createContainerLibc } from '../../libc/container.js';
 import { createLibc } from '../../libc/libc.js';
 import { CLONE, createNsLibc } from '../../libc/ns.js';
 import { WNOHANG } from '../../libc/types.js';
-import { ociProcessSpec, readConfigFile } from '../../runtime/container.js';
+import { ociProcessSpec, ociSeccompOfConfig, readConfigFile } from '../../runtime/container.js';
 import { parseConfig } from '../../runtime/oci/config.js';
 import { dropPrivileges, workloadRequest } from '../../runtime/workload.js';
 import { runcText, type OciContext } from './context.js';
@@ -34,7 +34,7 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
   // The process: process.json, or the container's own with other args.
   const configText = readConfigFile(path.join(rec.bundle, 'config.json'));
   if (typeof configText !== 'string') return ctx.fail(configText.error);
-  const config = JSON.parse(configText) as { process?: unknown; linux?: { seccomp?: unknown } };
+  const config = JSON.parse(configText) as { process?: unknown };
   let processJson: unknown = config.process;
   if (cmd.processFile !== null) {
     try {
@@ -50,7 +50,9 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
   if (!parsed.ok) return ctx.fail(parsed.error.replace(/^config\.json/, 'process.json'));
   const p = parsed.plan.process;
   if (p.terminal) ctx.fail('exec: process.terminal (a terminal) is not supported yet');
-  const spec = ociProcessSpec(p, config.linux?.seccomp !== undefined);
+  const seccomp = ociSeccompOfConfig(configText);
+  if (typeof seccomp === 'string') return ctx.fail(seccomp);
+  const spec = ociProcessSpec(p, seccomp);
 
   const ns = createNsLibc();
   const libc = createLibc();

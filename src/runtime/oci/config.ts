@@ -11,6 +11,7 @@ import { normalizeCapability } from '../../libc/capabilities.js';
 import { sysctlProblem } from '../../libc/sysctl.js';
 import { MAX_ID } from '../process.js';
 import { cgroupParentProblem, cleanDestination } from '../../cli/run-options.js';
+import { parseJsonExact, parseSeccomp, type SeccompProfile } from '../hardening/oci-seccomp.js';
 
 export type NamespaceType = 'pid' | 'network' | 'ipc' | 'uts' | 'mount' | 'cgroup';
 
@@ -54,8 +55,8 @@ export interface ContainerPlan {
   /** linux.sysctl: namespaced keys only (see libc/sysctl.ts). */
   sysctl: Record<string, string>;
   readonlyPaths: string[];
-  /** linux.seccomp was given: tini-ts applies its own default filter in its place (see the warning). */
-  seccomp: boolean;
+  /** linux.seccomp, checked (compiled for the running architecture by the launcher); null: no filter, as runc. */
+  seccomp: SeccompProfile | null;
 }
 
 export type ParsedConfig =
@@ -153,7 +154,8 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
   try {
     let raw: unknown;
     try {
-      raw = JSON.parse(text);
+      // Exact beyond 2^53 (seccomp arguments are 64 bits); a number other fields cannot take stays refused.
+      raw = parseJsonExact(text);
     } catch (e) {
       fail('(file)', jsonProblem(text, (e as Error).message));
     }
@@ -292,7 +294,7 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
       resources,
       maskedPaths: linux.maskedPaths === undefined ? [] : strings(linux.maskedPaths, 'linux.maskedPaths'),
       readonlyPaths: linux.readonlyPaths === undefined ? [] : strings(linux.readonlyPaths, 'linux.readonlyPaths'),
-      seccomp: linux.seccomp !== undefined && obj(linux.seccomp, 'linux.seccomp') !== null,
+      seccomp: linux.seccomp === undefined || linux.seccomp === null ? null : seccompProfile(linux.seccomp, unsupported),
       sysctl: {},
     };
     if (plan.process.oomScoreAdj !== null && plan.process.oomScoreAdj > 1000) fail('process.oomScoreAdj', 'must be from -1000 to 1000');
@@ -303,7 +305,6 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
         plan.sysctl[key] = str(value, `linux.sysctl.${key}`);
       }
     }
-    if (plan.seccomp) unsupported.push('linux.seccomp (replaced by tini-ts\'s default filter)');
     // runc would give the program a new pseudo-terminal; tini-ts run passes its own stdio (a terminal if it has one).
     if (plan.process.terminal) unsupported.push('process.terminal (no pseudo-terminal is made: the program gets tini-ts run\'s stdin, stdout and stderr)');
     for (const [i, p2] of [...plan.maskedPaths, ...plan.readonlyPaths].entries()) {
@@ -316,6 +317,13 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
     if (e instanceof ConfigError) return { ok: false, error: e.message };
     throw e;
   }
+}
+
+function seccompProfile(v: unknown, unsupported: string[]): SeccompProfile {
+  const r = parseSeccomp(v, 'linux.seccomp');
+  if (!r.ok) throw new ConfigError(`config.json: ${r.error}`);
+  unsupported.push(...r.unsupported);
+  return r.profile;
 }
 
 /**
