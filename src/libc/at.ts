@@ -13,7 +13,9 @@ import { ok, type Result } from './types.js';
 /** <fcntl.h> on x86_64 */
 export const O = {
   RDONLY: 0,
+  WRONLY: 1,
   CREAT: 0o100,
+  TRUNC: 0o1000,
   NONBLOCK: 0o4000,
   DIRECTORY: 0o200000,
   NOFOLLOW: 0o400000,
@@ -33,6 +35,8 @@ export interface AtLibc {
   symlinkat(target: string, dirfd: number, name: string): Result<void>;
   /** readlinkat(2); with name '' the link `dirfd` itself refers to (opened O_PATH|O_NOFOLLOW). */
   readlinkat(dirfd: number, name: string): Result<string>;
+  renameat(dirfd: number, from: string, to: string): Result<void>;
+  unlinkat(dirfd: number, name: string): Result<void>;
   close(fd: number): Result<void>;
 }
 
@@ -48,6 +52,8 @@ export function createAtLibc(koffi: Koffi = loadKoffi()): AtLibc {
   const mknodat = c.func('int mknodat(int dirfd, const char *path, unsigned int mode, unsigned long dev)');
   const symlinkat = c.func('int symlinkat(const char *target, int dirfd, const char *path)');
   const readlinkat = c.func('long readlinkat(int dirfd, const char *path, void *buf, unsigned long size)');
+  const renameat = c.func('int renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath)');
+  const unlinkat = c.func('int unlinkat(int dirfd, const char *path, int flags)');
   const close = c.func('int close(int fd)');
   const check = (call: string, rc: number): Result<void> => (rc === -1 ? fail(call, errno()) : ok(undefined));
 
@@ -71,6 +77,8 @@ export function createAtLibc(koffi: Koffi = loadKoffi()): AtLibc {
       const n = Number(readlinkat(dirfd, name, buf, buf.length));
       return n === -1 ? fail(`readlinkat(${name})`, errno()) : ok(buf.subarray(0, n).toString());
     },
+    renameat: (dirfd, from, to) => check(`renameat(${from}, ${to})`, renameat(dirfd, from, dirfd, to)),
+    unlinkat: (dirfd, name) => check(`unlinkat(${name})`, unlinkat(dirfd, name, 0)),
     close: (fd) => check('close', close(fd)),
   };
   return cached;

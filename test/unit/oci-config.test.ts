@@ -106,9 +106,19 @@ describe('OCI config.json', () => {
     const r = parseConfig(minimal((c) => {
       c.hooks = { prestart: [] };
       c.process.apparmorProfile = 'x';
-      c.linux = { seccomp: {}, intelRdt: {} };
+      c.linux = { seccomp: { defaultAction: 'SCMP_ACT_ALLOW', listenerMetadata: '', comment: 'x' }, intelRdt: {} };
     }), '/b');
-    expect(r.ok && r.unsupported.sort()).toEqual(['hooks', 'linux.intelRdt', "linux.seccomp (replaced by tini-ts's default filter)", 'process.apparmorProfile']);
+    expect(r.ok && r.unsupported.sort()).toEqual(['hooks', 'linux.intelRdt', 'linux.seccomp.comment', 'process.apparmorProfile']);
+  });
+
+  it('checks linux.seccomp (the filter is the bundle\'s own, none without it) and names the field of an error', () => {
+    const withSeccomp = (seccomp: unknown) => parseConfig(minimal((c) => (c.linux = { ...c.linux, seccomp })), '/b');
+    expect(parseConfig(minimal(() => {}), '/b')).toMatchObject({ ok: true, plan: { seccomp: null } });
+    const r = withSeccomp({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }] });
+    expect(r.ok && r.plan.seccomp).toMatchObject({ defaultAction: 0x50001, rules: [{ names: ['read'], action: 0x7fff0000, args: [] }] });
+    const bad = withSeccomp({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, op: 'SCMP_CMP_EQ', value: 1.5 }] }] });
+    expect(!bad.ok && bad.error).toBe('config.json: linux.seccomp.syscalls[0].args[0].value: must be an integer from 0 to 2^64-1');
+    expect(withSeccomp('strict')).toEqual({ ok: false, error: 'config.json: linux.seccomp: must be an object' });
   });
 
   it('refuses process.user ids outside 0..2^32-2 (2^32 would be uid 0, 2^32-1 "unchanged")', () => {

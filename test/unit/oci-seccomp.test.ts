@@ -11,6 +11,7 @@ import { AARCH64, AUDIT_ARCH, I386, X32, X86_64 } from '../../src/libc/arch.js';
 import { DOCKER_DEFAULT_CAPS } from '../../src/libc/capabilities.js';
 import { compileSeccomp, MAX_INSNS, parseJsonExact, parseSeccomp, RET, type CompareOp, type SeccompProfile } from '../../src/runtime/hardening/oci-seccomp.js';
 import { evaluate } from '../../src/runtime/hardening/seccomp.js';
+import { ociSeccomp, ociSeccompOfConfig } from '../../src/runtime/container.js';
 import { dockerSeccomp } from '../helpers/docker-seccomp.js';
 
 const EPERM = (RET.ERRNO | 1) >>> 0;
@@ -305,5 +306,30 @@ describe('errors name the field, in one line', () => {
   it('lists fields it does not know', () => {
     const p = parseSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', comment: 'x', syscalls: [{ names: ['read'], action: 'SCMP_ACT_KILL', comment: 'y' }] }, 'linux.seccomp');
     expect(p.ok && p.unsupported).toEqual(['linux.seccomp.comment', 'linux.seccomp.syscalls[0].comment']);
+  });
+});
+
+describe('ociSeccomp: the bundle\'s filter for this machine', () => {
+  const docker = (goArch: string) => profileOf(dockerSeccomp(DOCKER_CAPS, goArch));
+  it('compiles for the running architecture, with what it skipped as debug lines', () => {
+    const s = ociSeccomp(docker('amd64'), 'x64');
+    if (s === null || typeof s === 'string') throw new Error(String(s));
+    expect(evaluate(Buffer.from(s.program, 'base64'), { nr: X86_64.unshare, args: [CLONE_NEWNS] })).toBe(EPERM);
+    expect(s.unsupported).toEqual([]);
+    expect(s.debug[0]).toMatch(/^seccomp: system calls unknown on x86_64, skipped \(as runc does\): .*fchmodat2/);
+  });
+  it('names SCMP_ARCH_ARM on aarch64 (no table) in the warning; is null without a profile', () => {
+    const s = ociSeccomp(docker('arm64'), 'arm64');
+    expect(typeof s === 'object' && s?.unsupported).toEqual([expect.stringMatching(/^linux\.seccomp\.architectures: SCMP_ARCH_ARM \(no system call table/)]);
+    expect(ociSeccomp(null, 'x64')).toBeNull();
+  });
+  it('refuses an architecture without tables in one line', () => {
+    expect(ociSeccomp(docker('amd64'), 'riscv64')).toBe('config.json: linux.seccomp: architecture riscv64 is not supported (tini-ts knows the system calls of x86_64 and aarch64)');
+  });
+  it('reads a config.json\'s text for exec', () => {
+    expect(ociSeccompOfConfig('{"process":{}}')).toBeNull();
+    expect(ociSeccompOfConfig('{"linux":{"seccomp":{"defaultAction":"SCMP_ACT_BOGUS"}}}')).toMatch(/^config\.json: linux\.seccomp\.defaultAction: "SCMP_ACT_BOGUS" is not a seccomp action/);
+    const s = ociSeccompOfConfig(JSON.stringify({ linux: { seccomp: { defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_LOG'] } } }));
+    expect(typeof s === 'object' && s?.flags).toBe(2);
   });
 });

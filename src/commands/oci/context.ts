@@ -18,6 +18,7 @@ export interface OciContext {
   log(level: 'debug' | 'info' | 'warning' | 'error', msg: string): void;
   /** Logs the error, says it on stderr, exits 1. */
   fail(msg: string): never;
+  /** Replaceable (exec leaves with _exit once its thread is under a seccomp filter); fail exits through it. */
   exit(code: number): never;
 }
 
@@ -43,16 +44,17 @@ export function createContext(global: OciGlobal, exit: (code: number) => never =
       }
     }
   };
-  return {
+  const ctx: OciContext = {
     store: new Store(path.resolve(global.root ?? DEFAULT_ROOT)),
     log,
     fail(msg) {
       log('error', msg);
       if (logFd === null || global.log !== '/dev/stderr') writeStderr(`${msg}\n`);
-      return exit(EXIT_FAILURE);
+      return ctx.exit(EXIT_FAILURE);
     },
     exit,
   };
+  return ctx;
 }
 
 /** runc's wording where engines match on it (Docker and Podman turn the missing program into 127). */

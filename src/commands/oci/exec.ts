@@ -12,12 +12,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { OciCommand } from '../../cli/oci-args.js';
+import { O, createAtLibc } from '../../libc/at.js';
 import { createContainerLibc } from '../../libc/container.js';
 import { createLibc } from '../../libc/libc.js';
 import { CLONE, createNsLibc } from '../../libc/ns.js';
 import { WNOHANG } from '../../libc/types.js';
 import { ociProcessSpec, ociSeccompOfConfig, readConfigFile } from '../../runtime/container.js';
 import { parseConfig } from '../../runtime/oci/config.js';
+import { quickExit } from '../../runtime/quick-exit.js';
 import { dropPrivileges, workloadRequest } from '../../runtime/workload.js';
 import { runcText, type OciContext } from './context.js';
 import { loadContainer } from './load.js';
@@ -57,9 +59,17 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
   const ns = createNsLibc();
   const libc = createLibc();
   const cl = createContainerLibc();
-  // The libuv pool's threads, started now, keep the host's root and credentials:
-  // the pid file (a host path) is written on them once this thread is inside.
-  fs.access('/', () => {});
+  // The pid file (a host path) is written relative to its directory, opened
+  // now with the host's view, synchronously: once a seccomp filter is on this
+  // thread, Node's event loop must not run (see quickExit below).
+  let pidDir: number | null = null;
+  if (pidFile !== null) {
+    try {
+      pidDir = fs.openSync(path.dirname(pidFile), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    } catch (e) {
+      return ctx.fail(`exec: cannot write the pid file ${pidFile}: ${(e as NodeJS.ErrnoException).code}`);
+    }
+  }
   // The cgroup first, by the host's paths; v1: this thread alone, the child inherits it.
   for (const dir of rec.cgroupDirs) {
     const file = fs.existsSync(path.join(dir, 'cgroup.type')) ? 'cgroup.procs' : 'tasks';
@@ -85,22 +95,21 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
   }
   const w = workloadRequest({ argv: p.args.map((a) => Buffer.from(a)), env: p.env.map((e) => Buffer.from(e)), cwd: p.cwd, programMustExist: true, homeOf: spec.user });
   if (w.kind === 'error') return ctx.fail(runcText(w.message));
+  // Node's teardown at exit runs libuv's loop, whose io_uring ring predates a
+  // seccomp filter that may deny io_uring (Docker's does): _exit instead.
+  if (spec.seccomp !== null) ctx.exit = (code) => quickExit(ns, code);
   const dropped = dropPrivileges(spec, cl);
   if (dropped) ctx.fail(dropped);
   const r = libc.spawn({ ...w.req, newProcessGroup: false });
   if (!r.ok) return ctx.fail(`exec failed: ${r.call}: ${r.code}`);
   const pid = r.value;
-  if (pidFile === null) return finish(pid);
-  // On the pool (the host's view), renamed into place.
-  const tmp = path.join(path.dirname(pidFile), `.${path.basename(pidFile)}.${process.pid}`);
-  fs.writeFile(tmp, String(pid), (e) => {
-    if (e) return pidFileFailed(e);
-    fs.rename(tmp, pidFile, (e2) => (e2 ? pidFileFailed(e2) : finish(pid)));
-  });
-  function pidFileFailed(e: NodeJS.ErrnoException): void {
+  if (pidFile === null || pidDir === null) return finish(pid);
+  const bad = writePidFile(pidDir, path.basename(pidFile), pid);
+  if (bad) {
     process.kill(pid, 'SIGKILL');
-    ctx.fail(`exec: cannot write the pid file ${pidFile}: ${e.code}`);
+    ctx.fail(`exec: cannot write the pid file ${pidFile}: ${bad}`);
   }
+  finish(pid);
   function finish(pid: number): void {
     if (cmd.detach) return ctx.exit(0);
     // Waited for: this command's status is the process's.
@@ -115,4 +124,23 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
       Atomics.wait(nap, 0, 0, 5);
     }
   }
+}
+
+/** PID written to NAME in the directory DIR, renamed into place; an errno name, or null. */
+function writePidFile(dir: number, name: string, pid: number): string | null {
+  const at = createAtLibc();
+  const tmp = `.${name}.${process.pid}`;
+  const fd = at.openat(dir, tmp, O.WRONLY | O.CREAT | O.TRUNC | O.NOFOLLOW | O.CLOEXEC, 0o644);
+  if (!fd.ok) return fd.code;
+  try {
+    fs.writeSync(fd.value, String(pid));
+  } catch (e) {
+    at.close(fd.value);
+    at.unlinkat(dir, tmp);
+    return (e as NodeJS.ErrnoException).code ?? 'EIO';
+  }
+  at.close(fd.value);
+  const r = at.renameat(dir, tmp, name);
+  if (!r.ok) at.unlinkat(dir, tmp);
+  return r.ok ? null : r.code;
 }
