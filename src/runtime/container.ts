@@ -71,6 +71,12 @@ export function fromCommandLine(options: RunOptions, env: NodeJS.ProcessEnv): Co
   // --workdir is refused, never created on the host.
   if (!container && c.workdir !== null && !isDirectory(c.workdir)) return `--workdir ${JSON.stringify(c.workdir)}: no such directory on the host (without a root filesystem the program runs in the host's tree)`;
   const hostname = options.hostname ?? null;
+  let seccomp: string | null = null;
+  if (container && c.seccomp === 'default') {
+    const arch = nativeArch();
+    if ('error' in arch) return `--seccomp default: ${arch.error}`;
+    seccomp = compile(defaultPolicy(caps.caps), arch.name).toString('base64');
+  }
   const processSpec: ProcessSpec = {
     env: container ? mergeEnv([`PATH=${DEFAULT_PATH}`, ...(hostname ? [`HOSTNAME=${hostname}`] : [])], fileEnv, given) : fileEnv.length + given.length ? mergeEnv(Object.entries(env).map(([k, v]) => `${k}=${v}`), fileEnv, given) : null,
     cwd: c.workdir,
@@ -79,7 +85,7 @@ export function fromCommandLine(options: RunOptions, env: NodeJS.ProcessEnv): Co
     rlimits: c.ulimits,
     caps: container ? { bounding: caps.caps, effective: caps.caps, permitted: caps.caps, inheritable: [], ambient: [] } : null,
     noNewPrivs: container && c.noNewPrivs,
-    seccomp: container && c.seccomp === 'default' ? compile(defaultPolicy(caps.caps)).toString('base64') : null,
+    seccomp,
     programMustExist: container,
     oomScoreAdj: c.oomScoreAdj,
   };

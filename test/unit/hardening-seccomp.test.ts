@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { AARCH64, AUDIT_ARCH } from '../../src/libc/arch.js';
 import { DOCKER_DEFAULT_CAPS } from '../../src/libc/capabilities.js';
 import {
   AUDIT_ARCH_X86_64, SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS, X86_64, compile, defaultPolicy, evaluate,
@@ -72,5 +73,20 @@ describe('default seccomp filter (docker defaults)', () => {
   it('is a valid classic BPF program of 8-byte instructions', () => {
     expect(prog.length % 8).toBe(0);
     expect(prog.length / 8).toBeLessThan(4096);
+  });
+
+  it('compiles for aarch64 with its own numbers (no x32 there)', () => {
+    const arm = compile(defaultPolicy(DOCKER_DEFAULT_CAPS), 'aarch64');
+    const at = (name: string, args: number[] = []) => evaluate(arm, { nr: AARCH64[name], arch: AUDIT_ARCH.AARCH64, args });
+    for (const s of ['mount', 'umount2', 'pivot_root', 'setns', 'kexec_load', 'init_module', 'bpf', 'keyctl', 'io_uring_setup']) expect(at(s), s).toBe(EPERM);
+    for (const s of ['read', 'write', 'openat', 'execve', 'exit_group', 'newfstatat']) expect(at(s), s).toBe(SECCOMP_RET_ALLOW);
+    expect(at('unshare', [CLONE_NEWNS])).toBe(EPERM);
+    expect(at('clone', [0x11])).toBe(SECCOMP_RET_ALLOW);
+    expect(at('clone', [CLONE_NEWUSER])).toBe(EPERM);
+    expect(at('clone3')).toBe(ENOSYS);
+    expect(at('personality', [0x400000])).toBe(EPERM);
+    expect(at('personality', [8])).toBe(SECCOMP_RET_ALLOW);
+    // an x86_64 call never reaches aarch64's rules
+    expect(evaluate(arm, { nr: X86_64.mount, arch: AUDIT_ARCH.X86_64 })).toBe(SECCOMP_RET_KILL_PROCESS >>> 0);
   });
 });

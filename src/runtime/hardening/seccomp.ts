@@ -12,8 +12,10 @@
  * when that capability is granted.
  */
 
+import { AARCH64, AUDIT_ARCH, X32_SYSCALL_BIT, X86_64 } from '../../libc/arch.js';
+
 // <linux/audit.h>, <linux/seccomp.h>, <linux/filter.h>
-export const AUDIT_ARCH_X86_64 = 0xc000003e;
+export const AUDIT_ARCH_X86_64 = AUDIT_ARCH.X86_64;
 export const SECCOMP_RET_KILL_PROCESS = 0x80000000;
 export const SECCOMP_RET_ERRNO = 0x00050000;
 export const SECCOMP_RET_ALLOW = 0x7fff0000;
@@ -32,20 +34,13 @@ const OFF_ARCH = 4;
 const OFF_ARG0_LO = 16;
 const OFF_ARG0_HI = 20;
 
-/** x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
-export const X86_64: Readonly<Record<string, number>> = {
-  ptrace: 101, syslog: 103, uselib: 134, ustat: 136, sysfs: 139, vhangup: 153, pivot_root: 155,
-  _sysctl: 156, adjtimex: 159, acct: 163, settimeofday: 164, mount: 165, umount2: 166, swapon: 167,
-  swapoff: 168, reboot: 169, sethostname: 170, setdomainname: 171, iopl: 172, ioperm: 173,
-  create_module: 174, init_module: 175, delete_module: 176, get_kernel_syms: 177, query_module: 178,
-  quotactl: 179, nfsservctl: 180, lookup_dcookie: 212, clock_settime: 227, kexec_load: 246,
-  add_key: 248, request_key: 249, keyctl: 250, unshare: 272, perf_event_open: 298, fanotify_init: 300,
-  name_to_handle_at: 303, open_by_handle_at: 304, clock_adjtime: 305, setns: 308,
-  process_vm_readv: 310, process_vm_writev: 311, kcmp: 312, finit_module: 313, kexec_file_load: 320,
-  bpf: 321, userfaultfd: 323, clone: 56, open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431,
-  fsmount: 432, fspick: 433, clone3: 435, mount_setattr: 442, quotactl_fd: 443,
-  personality: 135, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
-};
+export { X86_64 };
+
+/** The architectures the filter is compiled for: its AUDIT_ARCH value and numbers; x86_64 also refuses x32 calls. */
+const ARCHES = {
+  x86_64: { audit: AUDIT_ARCH.X86_64, table: X86_64, x32: true },
+  aarch64: { audit: AUDIT_ARCH.AARCH64, table: AARCH64, x32: false },
+} as const;
 
 /** Every namespace flag of clone(2)/unshare(2). */
 export const CLONE_NEW_ANY =
@@ -107,49 +102,52 @@ export function defaultPolicy(caps: readonly string[]): SeccompPolicy {
   const denyNamespaces = !allowed.has('unshare-ns');
   denied.delete('unshare-ns');
   denied.delete('clone-ns');
-  return { denied: [...denied].filter((s) => s in X86_64).sort(), denyNamespaces, personalities: PERSONALITIES };
+  return { denied: [...denied].sort(), denyNamespaces, personalities: PERSONALITIES };
 }
 
 interface Insn { code: number; jt: number; jf: number; k: number }
 
 /**
- * Compiles the policy for x86_64: wrong architecture -> kill; x32 system
- * calls -> EPERM; clone3 -> ENOSYS (so libc falls back to clone, whose flags
+ * Compiles the policy for x86_64 or aarch64 (calls the architecture lacks are
+ * left out): wrong architecture -> kill; x32 system calls -> EPERM; clone3 -> ENOSYS (so libc falls back to clone, whose flags
  * can be inspected); denied calls -> EPERM; namespace flags on clone/unshare
  * -> EPERM; personality() with a value not listed -> EPERM; everything else
  * allowed.
  */
-export function compile(policy: SeccompPolicy): Buffer {
+export function compile(policy: SeccompPolicy, arch: keyof typeof ARCHES = 'x86_64'): Buffer {
+  const { audit, table, x32 } = ARCHES[arch];
   const prog: Insn[] = [];
   const emit = (code: number, k: number, jt = 0, jf = 0) => prog.push({ code, jt, jf, k });
   const ret = (v: number) => emit(BPF_RET_K, v >>> 0);
   const eperm = (SECCOMP_RET_ERRNO | EPERM) >>> 0;
 
   emit(BPF_LD_W_ABS, OFF_ARCH);
-  emit(BPF_JEQ_K, AUDIT_ARCH_X86_64, 1, 0);
+  emit(BPF_JEQ_K, audit, 1, 0);
   ret(SECCOMP_RET_KILL_PROCESS);
   emit(BPF_LD_W_ABS, OFF_NR);
-  emit(BPF_JGE_K, 0x40000000, 0, 1); // __X32_SYSCALL_BIT
-  ret(eperm);
+  if (x32) {
+    emit(BPF_JGE_K, X32_SYSCALL_BIT, 0, 1);
+    ret(eperm);
+  }
   if (policy.denyNamespaces) {
-    emit(BPF_JEQ_K, X86_64.clone3, 0, 1);
+    emit(BPF_JEQ_K, table.clone3, 0, 1);
     ret((SECCOMP_RET_ERRNO | ENOSYS) >>> 0);
     for (const name of ['clone', 'unshare']) {
       // if (nr == name && (arg0 & CLONE_NEW_ANY)) return EPERM; (reload nr afterwards)
-      emit(BPF_JEQ_K, X86_64[name], 0, 4);
+      emit(BPF_JEQ_K, table[name], 0, 4);
       emit(BPF_LD_W_ABS, OFF_ARG0_LO);
       emit(BPF_JSET_K, CLONE_NEW_ANY, 0, 1);
       ret(eperm);
       emit(BPF_LD_W_ABS, OFF_NR);
     }
   }
-  for (const name of policy.denied) {
-    emit(BPF_JEQ_K, X86_64[name], 0, 1);
+  for (const name of policy.denied.filter((d) => d in table)) {
+    emit(BPF_JEQ_K, table[name], 0, 1);
     ret(eperm);
   }
   // if (nr == personality) return (arg0 >> 32 == 0 && (u32)arg0 in list) ? ALLOW : EPERM;
   const n = policy.personalities.length;
-  emit(BPF_JEQ_K, X86_64.personality, 0, 5 + n);
+  emit(BPF_JEQ_K, table.personality, 0, 5 + n);
   emit(BPF_LD_W_ABS, OFF_ARG0_HI);
   emit(BPF_JEQ_K, 0, 0, n + 1);
   emit(BPF_LD_W_ABS, OFF_ARG0_LO);
