@@ -7,7 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const MOBY_DEFAULT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/moby-seccomp/default.json');
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
+export const MOBY_DEFAULT = path.join(FIXTURES, 'moby-seccomp/default.json');
+/** Podman's (containers/common): the same format. */
+export const PODMAN_DEFAULT = path.join(FIXTURES, 'podman-seccomp/seccomp.json');
 
 interface Filter { caps?: string[]; arches?: string[]; minKernel?: string }
 interface DockerSyscall { names?: string[]; name?: string; action: string; errnoRet?: number; args?: unknown[]; includes?: Filter; excludes?: Filter }

@@ -12,7 +12,7 @@ import { DOCKER_DEFAULT_CAPS } from '../../src/libc/capabilities.js';
 import { compileSeccomp, MAX_INSNS, parseJsonExact, parseSeccomp, RET, type CompareOp, type SeccompProfile } from '../../src/runtime/hardening/oci-seccomp.js';
 import { evaluate } from '../../src/runtime/hardening/seccomp.js';
 import { ociSeccomp, ociSeccompOfConfig } from '../../src/runtime/container.js';
-import { dockerSeccomp } from '../helpers/docker-seccomp.js';
+import { dockerSeccomp, PODMAN_DEFAULT } from '../helpers/docker-seccomp.js';
 
 const EPERM = (RET.ERRNO | 1) >>> 0;
 const ENOSYS = (RET.ERRNO | 38) >>> 0;
@@ -150,6 +150,31 @@ describe("Docker's default profile on aarch64", () => {
     expect(c.leftOut).toEqual(['SCMP_ARCH_ARM']);
     expect(evaluate(c.program, { nr: 3, arch: AUDIT_ARCH.ARM })).toBe(RET.KILL_PROCESS);
     expect(c.program.length / 8).toBeLessThan(MAX_INSNS);
+  });
+});
+
+describe("Podman's default profile on x86_64 (Podman's default capabilities, without AUDIT_WRITE)", () => {
+  const caps = DOCKER_CAPS.filter((c) => c !== 'CAP_AUDIT_WRITE');
+  const c = compileSeccomp(profileOf(dockerSeccomp(caps, 'amd64', '6.1', PODMAN_DEFAULT)), 'x86_64');
+  const run = (name: string, args: (number | bigint)[] = []) => evaluate(c.program, { nr: X86_64[name], args });
+  const EINVAL = (RET.ERRNO | 22) >>> 0;
+
+  it('allows, denies with its errnos, and decides socket() by its ORed conditional rules in order', () => {
+    expect(c.program.length / 8).toBeLessThan(MAX_INSNS);
+    for (const s of ['read', 'openat', 'execve', 'clone3', 'mount', 'unshare']) expect(run(s), s).toBe(RET.ALLOW); // Podman leaves these to capabilities
+    for (const s of ['kexec_load', 'init_module', 'bpf', 'settimeofday', 'open_by_handle_at']) expect(run(s), s).toBe(EPERM);
+    // NETLINK_AUDIT (AF_NETLINK, protocol 9) without CAP_AUDIT_WRITE: EINVAL; other sockets allowed
+    expect(run('socket', [16, 3, 9])).toBe(EINVAL);
+    expect(run('socket', [16, 3, 0])).toBe(RET.ALLOW);
+    expect(run('socket', [2, 1, 9])).toBe(RET.ALLOW);
+    expect(run('socket', [2, 1, 0])).toBe(RET.ALLOW);
+    expect(run('personality', [0x400000])).toBe(ENOSYS); // Podman's default errno is ENOSYS (38)
+    expect(run('uselib')).toBe(EPERM); // listed with errnoRet 1
+    // a call the profile does not name at all gets the default
+    const named = new Set(profileOf(dockerSeccomp(caps, 'amd64', '6.1', PODMAN_DEFAULT)).rules.flatMap((r) => r.names));
+    const unnamed = Object.keys(X86_64).filter((n) => !named.has(n) && X86_64[n] < 300);
+    expect(unnamed.length).toBeGreaterThan(0);
+    for (const n of unnamed) expect(run(n), n).toBe(ENOSYS);
   });
 });
 
