@@ -35,6 +35,7 @@ import { rawArgs, splitNul } from '../util/cmdline.js';
 import { buildReport, formatReport } from './report.js';
 import { reportPathProblem } from './host-paths.js';
 import { quickExit } from './quick-exit.js';
+import { SECCOMP_KILLED_INIT } from './hardening/texts.js';
 import type { ContainerConfig } from './container.js';
 
 /**
@@ -353,7 +354,7 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     // container's OOM end, reported as such.
     const initOomKilled = !mainStatus && !execError && !error && (status & 0x7f) === SIG.KILL && (stats?.oomKills ?? 0) > 0;
     let failure = error?.message ?? null;
-    if (!failure && !mainStatus && !execError && !initOomKilled) failure = `the init ended without reporting the program's status (init ${describeStatus(status)})`;
+    if (!failure && !mainStatus && !execError && !initOomKilled) failure = `the init ended without reporting the program's status (init ${describeStatus(status)})${(status & 0x7f) === SIG.SYS && config?.process.seccomp ? `: ${SECCOMP_KILLED_INIT}` : ''}`;
     if (!failure && !clean) failure = 'could not remove the cgroup (see the warnings above)';
     const report = buildReport({
       status: mainStatus ? mainStatus.status : initOomKilled ? status : null,

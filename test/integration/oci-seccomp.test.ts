@@ -5,7 +5,9 @@
  * `exec` adds to a running container (tini-ts and runc): a static probe makes
  * the calls the profile decides on and reports each errno; the same bundle
  * without linux.seccomp shows the kernel's own answers (so the EPERMs are
- * the filter's). A bad profile is refused in one line, leaving nothing.
+ * the filter's). A bad profile is refused in one line, leaving nothing; a
+ * profile that kills a call of the init's (which runs under the filter, where
+ * runc filters only the workload) is named when it does.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -186,6 +188,23 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))("
       expect(outs.tini).toEqual(outs.runc);
     } finally {
       editConfig(bundle, (c) => (c.process.args = ['sh', '-c', SCRIPT]));
+    }
+  });
+
+  it("a profile that kills a call of the init's (runc: the workload's only) is named when the init dies of it", () => {
+    const saved = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8')).linux.seccomp;
+    // busybox sh never waits on epoll; the init's event loop does, from its second stage on
+    editConfig(bundle, (c) => (c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['epoll_wait', 'epoll_pwait', 'epoll_pwait2'], action: 'SCMP_ACT_KILL_PROCESS' }] }));
+    try {
+      const before = ours();
+      const r = tiniRun();
+      expect(r.status).toBe(125);
+      expect(r.stderr).toContain("init killed by signal 31): linux.seccomp killed a system call of tini-ts's init");
+      expect(ours()).toEqual(before);
+      expect(ownStateDirs()).toEqual([]);
+      expect(runcRun().status).toBe(0);
+    } finally {
+      editConfig(bundle, (c) => (c.linux.seccomp = saved));
     }
   });
 
