@@ -348,6 +348,11 @@ describe('ociSeccomp: the bundle\'s filter for this machine', () => {
     expect(typeof s === 'object' && s?.unsupported).toEqual([expect.stringMatching(/^linux\.seccomp\.architectures: SCMP_ARCH_ARM \(no system call table/)]);
     expect(ociSeccomp(null, 'x64')).toBeNull();
   });
+  it('refuses a profile beyond the kernel\'s 4096 instructions in one line', () => {
+    const gt = (index: number) => ({ index, op: 'SCMP_CMP_GT', value: 2 ** 40 });
+    const huge = profileOf({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: Object.keys(X86_64).map((n) => ({ names: [n], action: 'SCMP_ACT_ALLOW', args: [gt(0), gt(1), gt(2)] })) });
+    expect(ociSeccomp(huge, 'x64')).toMatch(/^config\.json: linux\.seccomp: the seccomp profile compiles to [0-9]+ BPF instructions, more than the kernel's 4096$/);
+  });
   it('refuses an architecture without tables in one line', () => {
     expect(ociSeccomp(docker('amd64'), 'riscv64')).toBe('config.json: linux.seccomp: architecture riscv64 is not supported (tini-ts knows the system calls of x86_64 and aarch64)');
   });
