@@ -276,12 +276,17 @@ describe('rules', () => {
     expect(at('lstat')).toBe(ENOSYS); // the default, errno 38
   });
 
-  it('has no -ENOSYS stub under an allowing default, and skips unknown names', () => {
+  it('has no -ENOSYS stub under an allowing default (ALLOW, LOG, TRACE as runc), and skips unknown names', () => {
     const c = compileSeccomp(profileOf({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['no_such_call', 'unshare'], action: 'SCMP_ACT_ERRNO' }] }), 'x86_64');
     expect(c.skipped).toEqual(['no_such_call']);
     expect(evaluate(c.program, { nr: X86_64.unshare })).toBe(EPERM);
     expect(evaluate(c.program, { nr: 600 })).toBe(RET.ALLOW);
     expect(evaluate(c.program, { nr: X86_64.read })).toBe(RET.ALLOW);
+    const traced = compileSeccomp(profileOf({ defaultAction: 'SCMP_ACT_TRACE', syscalls: [{ names: ['unshare'], action: 'SCMP_ACT_ERRNO' }] }), 'x86_64');
+    expect(evaluate(traced.program, { nr: 600 })).toBe((RET.TRACE | 1) >>> 0);
+    const killing = compileSeccomp(profileOf({ defaultAction: 'SCMP_ACT_KILL', syscalls: [{ names: ['unshare'], action: 'SCMP_ACT_ERRNO' }] }), 'x86_64');
+    expect(evaluate(killing.program, { nr: 600 })).toBe(ENOSYS);
+    expect(evaluate(killing.program, { nr: X86_64.read })).toBe(RET.KILL_THREAD);
   });
 
   it('passes SECCOMP_FILTER_FLAG_LOG and _SPEC_ALLOW; TSYNC needs nothing', () => {

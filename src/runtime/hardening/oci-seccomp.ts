@@ -19,7 +19,7 @@
  *   repeating an argument index are ORed (runc's "old behaviour");
  * - args[]: 64-bit unsigned comparisons as two 32-bit halves (the low half
  *   only on 32-bit architectures), MASKED_EQ being (arg & value) == valueTwo;
- * - runc's -ENOSYS stub: unless the default action allows, a call numbered
+ * - runc's -ENOSYS stub: unless the default action allows (ALLOW, LOG, TRACE), a call numbered
  *   above the highest one the profile names for its architecture gets ENOSYS
  *   (a newer call than the profile knows; libc then falls back, as for clone3);
  * - flags: SECCOMP_FILTER_FLAG_LOG and _SPEC_ALLOW are passed to seccomp(2);
@@ -353,7 +353,8 @@ export function compileSeccomp(profile: SeccompProfile, native: 'x86_64' | 'aarc
   for (const a of listed) if (!blocks.some((b) => b.name === a)) leftOut.push(a);
   const known = new Set(blocks.flatMap((b) => Object.keys(b.table)));
   const skipped = [...new Set(profile.rules.flatMap((r) => r.names).filter((n) => !known.has(n)))];
-  const allowing = profile.defaultAction === RET.ALLOW || profile.defaultAction === RET.LOG;
+  // runc counts TRACE as allowing too (a tracer handles new calls itself).
+  const allowing = profile.defaultAction === RET.ALLOW || profile.defaultAction === RET.LOG || (profile.defaultAction & 0xffff0000) >>> 0 === RET.TRACE;
   const stub = !allowing && profile.defaultAction !== ((RET.ERRNO | ENOSYS) >>> 0);
 
   // One section per AUDIT_ARCH value; x86_64's splits on the x32 bit.
