@@ -18,7 +18,8 @@ import { errnoMessage } from './libc/errno.js';
 import { SIG, forwardableSignals } from './libc/signals.js';
 import type { Libc, Result } from './libc/types.js';
 import { createLogger, writeStderr, writeStdout, type Logger } from './log/log.js';
-import { execFailureCode } from './supervisor/core.js';
+import { execFailureCode, type ProcRef } from './supervisor/core.js';
+import { listReachable } from './supervisor/reach.js';
 import { startSupervisor, type Supervisor } from './supervisor/shell.js';
 import { listenToSignals, type SignalSource } from './supervisor/signal-source.js';
 import { signalPipeProbe, sizeSignalPipe, type SignalPipeDeps } from './supervisor/signal-pipe.js';
@@ -59,6 +60,8 @@ export interface InitDeps {
   openTerminationLog?(file: string): ((text: string) => void) | { error: string };
   /** Whether a path exists (the default termination log is written only if it does). */
   exists?(file: string): boolean;
+  /** --stop-scope all: the processes the init (pid) can reach, from /proc; null when /proc cannot say. */
+  reachable?(pid: number): ProcRef[] | null;
   /** How to find libuv's signal pipe and its limits; absent: the pipe is left as it is. */
   signalPipe?: Omit<SignalPipeDeps, 'libc'>;
 }
@@ -134,6 +137,7 @@ export const defaultInitDeps: InitDeps = {
     };
   },
   exists: (file) => fs.existsSync(file),
+  reachable: (pid) => listReachable(pid),
 };
 
 /** A fatal set-up error: logs one FATAL line and exits. */
@@ -199,8 +203,10 @@ export function runInit(args: string[], deps: InitDeps = defaultInitDeps): Super
       signalMap: options.signalMap,
       stopDelayMs: options.stopDelayMs,
       timeoutMs: options.timeoutMs,
+      stopScope: options.stopScope,
+      exitOnStop: options.exitOnStop,
     },
-    { libc, logger, now: deps.now, exit, events, terminationLog },
+    { libc, logger, now: deps.now, exit, events, terminationLog, reachable: deps.reachable && (() => deps.reachable!(pid)) },
   );
   onSignal = (sig) => sup.onSignal(sig);
   return sup;

@@ -47,6 +47,8 @@ export interface StartInfo {
     signal_map?: Record<string, number | null>;
     stop_delay_ms?: number | null;
     timeout_ms?: number | null;
+    stop_scope?: 'group' | 'all';
+    exit_on_stop?: number | null;
   };
 }
 
@@ -57,7 +59,14 @@ export interface ExitStop {
   sig: number;
   afterMs: number;
   killed: boolean;
+  /** --stop-scope; absent: group. */
+  scope?: 'group' | 'all';
+  /** --stop-scope all: the processes SIGKILLed at the deadline. */
+  left?: readonly { pid: number; comm: string }[];
 }
+
+/** How many processes a stop-stage event, or the exit event's stop.left, lists (the count says how many in all). */
+const STAGE_LIST_MAX = 50;
 
 export interface LeftProcess {
   pid: number;
@@ -81,6 +90,8 @@ export interface EventSink {
   /** --timeout fell due; `sig` is sent to the group. */
   timeout(timeoutMs: number, sig: number): void;
   escalate(target: ForwardTarget, id: number, result: string, mainReaped: boolean): void;
+  /** --stop-scope all: `sig` sent to the processes outside the main child's group (`others`), or SIGKILL at the deadline (`kill`). */
+  stopStage(stage: 'others' | 'kill', sig: number, reason: string, procs: readonly { pid: number; comm: string; result: string }[]): void;
   /** `stop`: how the stop went, when the init had sent one (--grace, --stop-delay, --timeout). */
   exit(code: number, reason: string, errno?: string | null, stop?: ExitStop | null): void;
   /** /proc/<pid>/comm, or null. Only called when events are on. */
@@ -322,6 +333,12 @@ export function createEventSink(writer: LineWriter, opts: SinkOptions = {}): Eve
     escalate(target, id, result, mainReaped) {
       emit('escalate', { signo: 9, name: 'SIGKILL', target, id, result, reason: 'grace-expired', main_reaped: mainReaped });
     },
+    stopStage(stage, sig, reason, procs) {
+      const list = procs.slice(0, STAGE_LIST_MAX).map((p) => ({ pid: p.pid, comm: p.comm, result: p.result }));
+      emit('stop-stage', { stage, signo: sig, name: signalName(sig), reason, procs: list, count: procs.length }, (f) => {
+        f.procs = list.slice(0, 10).map((p) => ({ ...p, comm: p.comm.slice(0, 16) }));
+      });
+    },
     exit(code, reason, errno = null, stop = null) {
       flush();
       drain();
@@ -336,10 +353,16 @@ export function createEventSink(writer: LineWriter, opts: SinkOptions = {}): Eve
               name: signalName(stop.sig),
               after_ms: Math.round(stop.afterMs),
               sigkill: stop.killed,
+              ...(stop.scope === undefined ? {} : { scope: stop.scope }),
+              ...(stop.left === undefined
+                ? {}
+                : { left: stop.left.slice(0, STAGE_LIST_MAX).map((p) => ({ pid: p.pid, comm: p.comm })), left_count: stop.left.length }),
             };
       // The exit event's own write is not counted in `dropped`.
       emit('exit', { code, reason, errno, stop: stopFields, left, left_count: count, dropped }, (f) => {
         f.left = left.slice(0, 5);
+        const st = f.stop as { left?: unknown[] } | null;
+        if (st?.left) f.stop = { ...st, left: st.left.slice(0, 5) };
       });
       drain(); // the process ends right after (_exit)
     },

@@ -20,6 +20,8 @@ export interface EventOptions {
   signalMap?: ReadonlyMap<number, number | null>;
   stopDelayMs?: number | null;
   timeoutMs?: number | null;
+  stopScope?: 'group' | 'all';
+  exitOnStop?: number | null;
 }
 
 export function startEventStream(
@@ -56,6 +58,8 @@ export function startEventStream(
       ...(options.signalMap !== undefined && { signal_map: Object.fromEntries(options.signalMap) }),
       ...(options.stopDelayMs !== undefined && { stop_delay_ms: options.stopDelayMs }),
       ...(options.timeoutMs !== undefined && { timeout_ms: options.timeoutMs }),
+      ...(options.stopScope !== undefined && { stop_scope: options.stopScope }),
+      ...(options.exitOnStop !== undefined && { exit_on_stop: options.exitOnStop }),
     },
   });
   return sink;

@@ -6,7 +6,7 @@
  */
 import { WEXITED, WNOHANG, WNOWAIT, type Libc } from '../libc/types.js';
 import { SIG, signalName } from '../libc/signals.js';
-import { describeEnd, initialState, signalHandling, step, type Action, type CoreConfig, type Fact, type State } from './core.js';
+import { describeEnd, initialState, signalHandling, step, type Action, type CoreConfig, type Fact, type ProcRef, type State } from './core.js';
 import type { Logger } from '../log/log.js';
 import type { EventSink } from '../events/sink.js';
 
@@ -20,6 +20,11 @@ export interface ShellDeps {
   events?: EventSink;
   /** Writes the termination message (--termination-log); never throws. */
   terminationLog?(message: string): void;
+  /**
+   * --stop-scope all: the processes the init can reach, not zombies (see
+   * reach.ts); null when /proc cannot say. Absent: null.
+   */
+  reachable?(): ProcRef[] | null;
 }
 
 export interface Supervisor {
@@ -99,6 +104,31 @@ export function startSupervisor(config: CoreConfig, deps: ShellDeps): Supervisor
       case 'timeout':
         events?.timeout(a.timeoutMs, a.sig);
         return;
+      case 'scan': {
+        const purpose = a.purpose;
+        const scan = () => {
+          let procs: ProcRef[] | null = null;
+          try {
+            procs = deps.reachable?.() ?? null;
+          } catch {
+            procs = null;
+          }
+          dispatch({ kind: 'scanned', purpose, procs, now: deps.now() });
+        };
+        if (a.delayMs <= 0) scan();
+        else setTimeout(scan, a.delayMs);
+        return;
+      }
+      case 'signal-others': {
+        const results: { pid: number; comm: string; result: string }[] = [];
+        for (const p of a.procs) {
+          const r = libc.kill(p.pid, a.sig);
+          if (!r.ok && r.code !== 'ESRCH') logger.log('warn', `kill(${p.pid}, ${a.sig}) failed: ${r.code}`);
+          results.push({ pid: p.pid, comm: p.comm, result: r.ok ? 'ok' : r.code });
+        }
+        events?.stopStage(a.stage, a.sig, a.reason, results);
+        return;
+      }
       case 'check-group':
         if (!groupAlive(a.pgid)) dispatch({ kind: 'group-checked', alive: false, now: deps.now() });
         else setTimeout(() => dispatch({ kind: 'group-checked', alive: groupAlive(a.pgid), now: deps.now() }), a.pollMs);
