@@ -105,7 +105,13 @@ function descendantsByParents(selfPid: number, all: ProcStat[]): ProcStat[] {
 const alive = (p: ProcStat | null): p is ProcStat => p !== null && p.state !== 'Z' && p.state !== 'X';
 const ref = (p: ProcStat): ProcRef => ({ pid: p.pid, pgid: p.pgid, comm: p.comm });
 
+/** Sorted by pid. */
 export function listReachable(selfPid: number, proc = '/proc'): ProcRef[] | null {
+  const r = reachable(selfPid, proc);
+  return r && r.sort((a, b) => a.pid - b.pid);
+}
+
+function reachable(selfPid: number, proc: string): ProcRef[] | null {
   try {
     if (fs.readlinkSync(`${proc}/self`) !== String(selfPid)) return null;
     if (selfPid === 1) {

@@ -118,6 +118,28 @@ describe.each<Mode>(['pid1', 'sub'])('--stop-scope all (%s)', (mode) => {
   });
 });
 
+describe('--stop-scope all, a main child slower than half the grace period (pid1)', () => {
+  it('the others get SIGTERM once half the grace period has passed, before the main child is done', async () => {
+    const dir = tempDir();
+    const ev = path.join(dir, 'events');
+    const init = startInit({
+      mode: 'pid1',
+      flags: ['--stop-scope', 'all', '--grace', '4', '--events', ev],
+      prog: ['sh', '-c', `python3 ${DAEMON} "$1" slowd slow:100 && trap 'sleep 3; exit 0' TERM && : > "$1/ready" && while :; do sleep 0.05; done`, 'tree', dir],
+    });
+    await waitFor(() => has(dir, 'ready'), 'the tree to be ready', { timeoutMs: 20_000, detail: () => init.stderr() });
+    await init.signal(SIG.TERM);
+    expect(await init.exitCode(20_000)).toBe(0);
+    const evs = readEvents(ev);
+    const forward = evs.find((e) => e.event === 'forward')!;
+    const stage = evs.find((e) => e.event === 'stop-stage')!;
+    expect(stage).toMatchObject({ stage: 'others', reason: 'share-elapsed', procs: [{ comm: 'slowd', result: 'ok' }] });
+    // Half of the 4 s grace period, by CLOCK_MONOTONIC, before the daemon saw its SIGTERM.
+    expect(monoOf(dir, 'slowd.term') - BigInt(forward.mono_ns)).toBeGreaterThanOrEqual(2_000_000_000n);
+    expect(evs.at(-1)!.stop).toMatchObject({ sigkill: false, scope: 'all' });
+  });
+});
+
 describe.each<Mode>(['pid1', 'sub'])('the same tree under tini, tini-ts and tini-ts --stop-scope all (%s)', (mode) => {
   /** Stops the tree and says whether the daemon got SIGTERM, and whether it is alive once the init has exited. */
   async function outcome(bin: string, flags: string[]) {

@@ -235,3 +235,49 @@ describe('--map against dumb-init --rewrite', () => {
     expect(ours).toEqual(theirs);
   });
 });
+
+describe.each<Mode>(['sub', 'pid1'])('--exit-on-stop (%s)', (mode) => {
+  /** Exits 143 on SIGTERM, as the JVM does. */
+  const jvmLike = (dir: string) => ['sh', '-c', `trap 'exit 143' TERM; : > "$1/ready"; while :; do sleep 0.05; done`, 'jvm', dir];
+
+  async function stopped(flags: string[], env: Record<string, string> = {}): Promise<number> {
+    const dir = tempDir();
+    const init = startInit({ mode, flags, env, prog: jvmLike(dir) });
+    await waitFor(() => fs.existsSync(path.join(dir, 'ready')), 'the program to be ready', { detail: () => init.stderr() });
+    await init.signal(SIG.TERM);
+    return init.exitCode();
+  }
+
+  it('143 after a forwarded SIGTERM becomes CODE (TINI_EXIT_ON_STOP too); without it, 143 stays', async () => {
+    expect(await stopped(['--exit-on-stop', '0'])).toBe(0);
+    expect(await stopped([], { TINI_EXIT_ON_STOP: '5' })).toBe(5);
+    expect(await stopped([])).toBe(143);
+  });
+
+  it('a crash during the stop stays a crash', async () => {
+    const dir = tempDir();
+    // On SIGTERM this one dies of SIGSEGV instead.
+    const prog = ['sh', '-c', `trap 'kill -SEGV $$' TERM; : > "$1/ready"; while :; do sleep 0.05; done`, 'crash', dir];
+    const init = startInit({ mode, flags: ['--exit-on-stop', '0'], prog });
+    await waitFor(() => fs.existsSync(path.join(dir, 'ready')), 'the program to be ready', { detail: () => init.stderr() });
+    await init.signal(SIG.TERM);
+    expect(await init.exitCode()).toBe(128 + SIG.SEGV);
+  });
+});
+
+describe('--exit-on-stop, bad values', () => {
+  it('one line naming the flag, exit 1, nothing started', async () => {
+    const dir = tempDir();
+    const marker = path.join(dir, 'started');
+    for (const [flags, env, name] of [
+      [['--exit-on-stop', '256'], {}, '--exit-on-stop'],
+      [['--exit-on-stop', 'zero'], {}, '--exit-on-stop'],
+      [[], { TINI_EXIT_ON_STOP: '-1' }, 'TINI_EXIT_ON_STOP'],
+    ] as [string[], Record<string, string>, string][]) {
+      const init = startInit({ mode: 'sub', flags, env, prog: ['touch', marker] });
+      expect(await init.exitCode()).toBe(1);
+      expect(init.stderr()).toMatch(new RegExp(`^tini-ts: ${name}: [^\\n]+\\n$`));
+    }
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+});
