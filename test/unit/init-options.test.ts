@@ -378,3 +378,36 @@ describe('--termination-log and TINI_TERMINATION_LOG', () => {
     expect(usageError(['--termination-log=', 'app'])).toContain('--termination-log needs a file name');
   });
 });
+
+describe('--stop-scope and TINI_STOP_SCOPE', () => {
+  it('group by default; all or group from the flag (both forms) or the variable; the flag wins', () => {
+    expect(options(['app']).stopScope).toBe('group');
+    expect(options(['--stop-scope', 'all', 'app']).stopScope).toBe('all');
+    expect(options(['--stop-scope=all', 'app']).stopScope).toBe('all');
+    expect(options(['app'], { TINI_STOP_SCOPE: 'all' }).stopScope).toBe('all');
+    expect(options(['--stop-scope', 'group', 'app'], { TINI_STOP_SCOPE: 'all' }).stopScope).toBe('group');
+    expect(options(['--stop-scope', 'group', 'app'], { TINI_STOP_SCOPE: 'junk' }).stopScope).toBe('group');
+  });
+
+  it('anything else is one usage line naming the flag or the variable', () => {
+    expect(usageError(['--stop-scope', 'everyone', 'app'])).toContain("--stop-scope: not group or all: 'everyone'");
+    expect(usageError(['--stop-scope'])).toContain('--stop-scope needs group or all');
+    expect(usageError(['app'], { TINI_STOP_SCOPE: 'All' })).toContain("TINI_STOP_SCOPE: not group or all: 'All'");
+  });
+});
+
+describe('--exit-on-stop and TINI_EXIT_ON_STOP', () => {
+  it('none by default; a code 0-255 from the flag or the variable; the flag wins', () => {
+    expect(options(['app']).exitOnStop).toBeNull();
+    expect(options(['--exit-on-stop', '0', 'app']).exitOnStop).toBe(0);
+    expect(options(['--exit-on-stop=255', 'app']).exitOnStop).toBe(255);
+    expect(options(['app'], { TINI_EXIT_ON_STOP: '3' }).exitOnStop).toBe(3);
+    expect(options(['--exit-on-stop', '1', 'app'], { TINI_EXIT_ON_STOP: 'junk' }).exitOnStop).toBe(1);
+  });
+
+  it('a bad code is one usage line naming the flag or the variable', () => {
+    expect(usageError(['--exit-on-stop', '256', 'app'])).toContain("--exit-on-stop: not an exit code (0-255): '256'");
+    expect(usageError(['--exit-on-stop'])).toContain('--exit-on-stop needs an exit code');
+    expect(usageError(['app'], { TINI_EXIT_ON_STOP: '-1' })).toContain("TINI_EXIT_ON_STOP: not an exit code (0-255): '-1'");
+  });
+});
