@@ -205,6 +205,7 @@ export function runInit(args: string[], deps: InitDeps = defaultInitDeps): Super
       timeoutMs: options.timeoutMs,
       stopScope: options.stopScope,
       exitOnStop: options.exitOnStop,
+      preStop: options.preStop === null ? null : { command: options.preStop, passFds: [0, 1, 2].filter((fd) => deps.isFdOpen(fd)) },
     },
     { libc, logger, now: deps.now, exit, events, terminationLog, reachable: deps.reachable && (() => deps.reachable!(pid)) },
   );

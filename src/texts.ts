@@ -34,6 +34,9 @@ Options:
   --map FROM:TO    Forward signal FROM as TO, or drop it with TO = ignore
                    (repeatable; e.g. --map USR1:USR2 --map HUP:ignore);
                    not KILL, STOP or CHLD
+  --pre-stop CMD   On the first SIGTERM or SIGINT, run /bin/sh -c CMD before
+                   anything else (then --stop-delay, then the forward); it
+                   gets the grace period (10s without --grace), then SIGKILL
   --stop-scope group|all
                    Who gets the stop: the process group of PROGRAM (group, the
                    default, as tini), or every process the init can reach
@@ -71,6 +74,7 @@ Environment:
   TINI_STOP_DELAY=SECONDS   As --stop-delay (the flag wins)
   TINI_TIMEOUT=DURATION     As --timeout (the flag wins)
   TINI_TERMINATION_LOG=FILE As --termination-log (the flag wins)
+  TINI_PRE_STOP=CMD         As --pre-stop (the flag wins)
   TINI_STOP_SCOPE=group|all As --stop-scope (the flag wins)
   TINI_EXIT_ON_STOP=CODE    As --exit-on-stop (the flag wins)
   TINI_MAP="FROM:TO,..."    As --map, rules separated by commas or spaces

@@ -5,7 +5,8 @@
  * TINI_SUBREAPER, TINI_VERBOSITY, TINI_KILL_PROCESS_GROUP; plus --grace /
  * TINI_GRACE, --events / TINI_EVENTS, --map / TINI_MAP, --stop-delay /
  * TINI_STOP_DELAY, --timeout / TINI_TIMEOUT, --stop-scope / TINI_STOP_SCOPE,
- * --exit-on-stop / TINI_EXIT_ON_STOP (a flag wins over its variable). Options end at `--` or at the first argument that is not an
+ * --exit-on-stop / TINI_EXIT_ON_STOP, --pre-stop / TINI_PRE_STOP (a flag wins
+ * over its variable). Options end at `--` or at the first argument that is not an
  * option (unlike tini's GNU getopt, `tini-ts sh -c 'exit 3'` runs `sh`).
  */
 import { SIG, parseSignal, signalName } from '../libc/signals.js';
@@ -40,6 +41,8 @@ export interface InitOptions {
   stopScope: 'group' | 'all';
   /** --exit-on-stop: the exit code when the program ended by the forwarded stop signal; null: its own. */
   exitOnStop: number | null;
+  /** --pre-stop: a command (run by /bin/sh -c) on the first stop signal, before it is forwarded; null: none. */
+  preStop: string | null;
 }
 
 /** Where Kubernetes reads a container's termination message by default. */
@@ -145,6 +148,7 @@ export function parseInitArgs(args: readonly string[], env: Env, texts: { usage:
   let terminationLog: string | null = null;
   let stopScope: 'group' | 'all' | null = null;
   let exitOnStop: number | null = null;
+  let preStop: string | null = null;
 
   let i = 0;
   for (; i < args.length; i++) {
@@ -223,6 +227,12 @@ export function parseInitArgs(args: readonly string[], env: Env, texts: { usage:
       exitOnStop = code;
       continue;
     }
+    if (a === '--pre-stop' || a.startsWith('--pre-stop=')) {
+      const v = a.includes('=') ? a.slice('--pre-stop='.length) : args[++i];
+      if (v === undefined || v.trim() === '') return usageError('--pre-stop needs a command');
+      preStop = v;
+      continue;
+    }
     if (a.startsWith('--')) return usageError(`unknown option '${a}'`);
     // A cluster of short options: -vvv, -sg, -e143, -pSIGKILL, -e 143.
     for (let j = 1; j < a.length; j++) {
@@ -291,13 +301,14 @@ export function parseInitArgs(args: readonly string[], env: Env, texts: { usage:
     exitOnStop = parseExitCode(env.TINI_EXIT_ON_STOP) ?? null;
     if (exitOnStop === null) return usageError(`TINI_EXIT_ON_STOP: not an exit code (0-255): '${env.TINI_EXIT_ON_STOP}'`);
   }
+  if (preStop === null && env.TINI_PRE_STOP !== undefined && env.TINI_PRE_STOP.trim() !== '') preStop = env.TINI_PRE_STOP;
   if (env.TINI_VERBOSITY !== undefined) verbosity = atoi(env.TINI_VERBOSITY);
   if (i >= args.length) return usageError('no program to run given');
 
   return {
     kind: 'run',
     programIndex: i,
-    options: { subreaper, parentDeathSignal, verbosity, warnOnReap, expectedCodes, graceMs, events, signalMap, stopDelayMs: stopDelayMs || null, timeoutMs, terminationLog, stopScope: stopScope ?? 'group', exitOnStop },
+    options: { subreaper, parentDeathSignal, verbosity, warnOnReap, expectedCodes, graceMs, events, signalMap, stopDelayMs: stopDelayMs || null, timeoutMs, terminationLog, stopScope: stopScope ?? 'group', exitOnStop, preStop },
   };
 }
 

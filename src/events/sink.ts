@@ -49,6 +49,7 @@ export interface StartInfo {
     timeout_ms?: number | null;
     stop_scope?: 'group' | 'all';
     exit_on_stop?: number | null;
+    pre_stop?: string | null;
   };
 }
 
@@ -90,6 +91,8 @@ export interface EventSink {
   /** --timeout fell due; `sig` is sent to the group. */
   timeout(timeoutMs: number, sig: number): void;
   escalate(target: ForwardTarget, id: number, result: string, mainReaped: boolean): void;
+  /** --pre-stop: started (pid), failed to start (errno), or ended (status, output, killed at its bound). */
+  preStop(info: { phase: 'started' | 'failed' | 'ended'; pid: number | null; errno: string | null; status: WaitStatus | null; output: string | null; killed: boolean }): void;
   /** --stop-scope all: `sig` sent to the processes outside the main child's group (`others`), or SIGKILL at the deadline (`kill`). */
   stopStage(stage: 'others' | 'kill', sig: number, reason: string, procs: readonly { pid: number; comm: string; result: string }[]): void;
   /** `stop`: how the stop went, when the init had sent one (--grace, --stop-delay, --timeout). */
@@ -332,6 +335,12 @@ export function createEventSink(writer: LineWriter, opts: SinkOptions = {}): Eve
     },
     escalate(target, id, result, mainReaped) {
       emit('escalate', { signo: 9, name: 'SIGKILL', target, id, result, reason: 'grace-expired', main_reaped: mainReaped });
+    },
+    preStop(info) {
+      const st = info.status === null ? { exit_code: null, signo: null, signal_name: null, core_dumped: false, status: null } : statusFields(info.status);
+      emit('pre-stop', { phase: info.phase, pid: info.pid, errno: info.errno, ...st, output: info.output, killed: info.killed }, (f) => {
+        f.output = typeof f.output === 'string' ? f.output.slice(0, 256) : null;
+      });
     },
     stopStage(stage, sig, reason, procs) {
       const list = procs.slice(0, STAGE_LIST_MAX).map((p) => ({ pid: p.pid, comm: p.comm, result: p.result }));

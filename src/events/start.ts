@@ -22,6 +22,7 @@ export interface EventOptions {
   timeoutMs?: number | null;
   stopScope?: 'group' | 'all';
   exitOnStop?: number | null;
+  preStop?: string | null;
 }
 
 export function startEventStream(
@@ -60,6 +61,7 @@ export function startEventStream(
       ...(options.timeoutMs !== undefined && { timeout_ms: options.timeoutMs }),
       ...(options.stopScope !== undefined && { stop_scope: options.stopScope }),
       ...(options.exitOnStop !== undefined && { exit_on_stop: options.exitOnStop }),
+      ...(options.preStop !== undefined && { pre_stop: options.preStop }),
     },
   });
   return sink;

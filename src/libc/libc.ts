@@ -64,6 +64,7 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
   const raise = c.func('int raise(int sig)');
   const ioctl = c.func('int ioctl(int fd, unsigned long request, ...)');
   const fcntl = c.func('int fcntl(int fd, int cmd, ...)');
+  let memfdCreate: ((name: string, flags: number) => number) | undefined;
   const getrlimit = c.func('int getrlimit(int resource, void *rlim)');
 
   const attrInit = c.func('int posix_spawnattr_init(void *attr)');
@@ -155,6 +156,10 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
     // dup2(fd, fd) clears the FD_CLOEXEC that Node sets on stdio at start-up.
     for (const fd of req.passFds) {
       const e = checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, fd, fd));
+      if (e) return failed(e);
+    }
+    for (const r of req.redirect ?? []) {
+      const e = checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, r.from, r.to));
       if (e) return failed(e);
     }
     // Nothing else the init holds or inherited reaches the child.
@@ -256,6 +261,11 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
       return rc === -1 ? fail('send', errno()) : ok(rc);
     },
     raise: (sig) => check('raise', raise(sig) === 0 ? 0 : -1),
+    memfd(name): Result<number> {
+      memfdCreate ??= c.func('int memfd_create(const char *name, unsigned int flags)');
+      const fd = memfdCreate(name, 1 /* MFD_CLOEXEC */);
+      return fd === -1 ? fail('memfd_create', errno()) : ok(fd);
+    },
     pipeBytes(fd): Result<number> {
       const out = Buffer.alloc(4);
       return ioctl(fd, FIONREAD, 'void *', out) === -1 ? fail('ioctl(FIONREAD)', errno()) : ok(out.readInt32LE(0));

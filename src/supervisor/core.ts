@@ -30,6 +30,12 @@ export interface CoreConfig {
   stopScope?: StopScope;
   /** --exit-on-stop: the exit code when the program ended by the stop signal the init forwarded. */
   exitOnStop?: number | null;
+  /**
+   * --pre-stop: a command run (by the shell, through /bin/sh -c) on the first
+   * received stop signal, before it goes on; bounded by the grace period.
+   * passFds: the descriptors it may inherit (those the program got).
+   */
+  preStop?: { command: string; passFds: number[] } | null;
 }
 
 export type StopScope = 'group' | 'all';
@@ -52,7 +58,7 @@ export type ScanPurpose = 'others' | 'drain' | 'kill';
 export type ForwardCause = 'signal' | 'mapped' | 'stop-delay' | 'timeout';
 
 /** The init's timers: the grace deadline, the end of a stop delay, the maximum run time. */
-export type TimerKind = 'grace' | 'stop-delay' | 'timeout' | 'stage';
+export type TimerKind = 'grace' | 'stop-delay' | 'timeout' | 'stage' | 'pre-stop';
 
 /** The first stop signal sent to the group: what asked for it, and when. */
 export interface StopInfo {
@@ -92,6 +98,12 @@ export interface State {
   readonly stageAt: number | null;
   /** --stop-scope all: the processes still there at the deadline (they got SIGKILL). */
   readonly left: readonly ProcRef[] | null;
+  /** A received stop signal held back while --pre-stop runs (until it ends, or `at`). */
+  readonly heldByPreStop: { sig: number; received: number; receivedAt: number; cause: ForwardCause; at: number } | null;
+  /** The --pre-stop command's pid while it runs. */
+  readonly preStopPid: number | null;
+  /** --pre-stop runs once. */
+  readonly preStopRan: boolean;
   /** Exiting: no more facts are acted on. */
   readonly done: boolean;
 }
@@ -105,7 +117,9 @@ export type Fact =
   | { kind: 'group-checked'; alive: boolean; now: number }
   /** The answer to a `scan`: the reachable processes that are not zombies, or null when /proc cannot say. */
   | { kind: 'scanned'; purpose: ScanPurpose; procs: readonly ProcRef[] | null; now: number }
-  | { kind: 'timer'; which: TimerKind; now: number };
+  | { kind: 'timer'; which: TimerKind; now: number }
+  /** The --pre-stop command runs (pid), or could not be started (null). */
+  | { kind: 'pre-stop-started'; pid: number | null; now: number };
 
 export type { LogLevel } from '../log/log.js';
 import type { LogLevel } from '../log/log.js';
@@ -127,6 +141,10 @@ export type Action =
   | { kind: 'scan'; purpose: ScanPurpose; delayMs: number }
   /** --stop-scope all: kill(pid, sig) for each of procs (stage 2, or SIGKILL at the deadline). */
   | { kind: 'signal-others'; sig: number; procs: readonly ProcRef[]; stage: 'others' | 'kill'; reason: 'main-exited' | 'share-elapsed' | 'deadline' }
+  /** Start the --pre-stop command, then report pre-stop-started (always a step's last action). */
+  | { kind: 'pre-stop'; command: string; boundMs: number }
+  /** SIGKILL to the --pre-stop command's group (it ran past its bound, or the init exits). */
+  | { kind: 'kill-pre-stop'; pid: number }
   /** `stop`: present when the init had sent a stop signal (a received one, or --timeout's). */
   | { kind: 'exit'; code: number; reason: ExitReason; status: WaitStatus; stop?: StopSummary }
   | { kind: 'log'; level: LogLevel; message: string };
@@ -166,6 +184,9 @@ export function initialState(config: CoreConfig): State {
     stage: null,
     stageAt: null,
     left: null,
+    heldByPreStop: null,
+    preStopPid: null,
+    preStopRan: false,
     done: false,
   };
 }
@@ -201,8 +222,36 @@ export function signalHandling(state: State, sig: number): 'reap' | 'ignored' | 
   if (sig === SIG.CHLD) return 'reap';
   const sent = mappedSignal(state.config, sig);
   if (sent === null) return 'ignored';
-  if (isStop(sig, sent) && state.pendingStop === null && delaysStop(state)) return 'delayed';
+  if (isStop(sig, sent) && state.pendingStop === null && state.heldByPreStop === null && (delaysStop(state) || runsPreStop(state))) return 'delayed';
   return 'forward';
+}
+
+/** --pre-stop runs on the first stop signal received, before anything is forwarded. */
+function runsPreStop(state: State): boolean {
+  return !!state.config.preStop && !state.preStopRan && state.stop === null && !state.escalated && state.mainStatus === null && state.pendingStop === null;
+}
+
+/** After --pre-stop: the held stop goes on (through --stop-delay if there is one). */
+function continueStop(state: State, now: number, before: Action[] = []): Step {
+  const held = state.heldByPreStop;
+  if (held === null) return { state, actions: before };
+  const s: State = { ...state, heldByPreStop: null };
+  const next = delaysStop(s) ? holdStop(s, held.sig, held.received, now) : sendStop(s, held.sig, held.received, held.cause, held.receivedAt, now, stopGraceMs(s.config));
+  return { state: next.state, actions: [...before, ...next.actions] };
+}
+
+/** --stop-delay: hold a stop signal back. */
+function holdStop(state: State, sent: number, received: number, now: number): Step {
+  const delayMs = state.config.stopDelayMs!;
+  const at = now + delayMs;
+  return {
+    state: { ...state, pendingStop: { sig: sent, received, receivedAt: now, at } },
+    actions: [
+      { kind: 'stop-delay', sig: sent, received, delayMs, at },
+      { kind: 'log', level: 'info', message: `${signalName(received)} received: forwarding it in ${delayMs / 1000}s (--stop-delay)` },
+      { kind: 'arm-timer', which: 'stop-delay', at },
+    ],
+  };
 }
 
 function delaysStop(state: State): boolean {
@@ -327,8 +376,9 @@ function exitActions(state: State, status: WaitStatus, now: number): Action[] {
     reason: d.kind === 'signaled' ? ('child-signaled' as const) : ('child-exited' as const),
     status,
   };
+  const first: Action[] = state.preStopPid !== null ? [{ kind: 'kill-pre-stop', pid: state.preStopPid }] : [];
   const st = state.stop;
-  if (st === null) return [exit];
+  if (st === null) return [...first, exit];
   const stop: StopSummary = {
     cause: st.cause,
     received: st.received,
@@ -338,8 +388,8 @@ function exitActions(state: State, status: WaitStatus, now: number): Action[] {
     timeoutMs: state.config.timeoutMs ?? null,
     ...(scopeAll(state.config) ? { scope: 'all' as const, left: state.left ?? [] } : {}),
   };
-  if (state.config.stopLine === false) return [{ ...exit, stop }];
-  return [{ kind: 'log', level: 'warn', message: describeStop(stop) }, { ...exit, stop }];
+  if (state.config.stopLine === false) return [...first, { ...exit, stop }];
+  return [...first, { kind: 'log', level: 'warn', message: describeStop(stop) }, { ...exit, stop }];
 }
 
 export function step(state: State, fact: Fact): Step {
@@ -369,21 +419,39 @@ export function step(state: State, fact: Fact): Step {
         // of the one held back (both ask for the same stop).
         return sendStop(state, sent, fact.sig, cause, pending.receivedAt, fact.now, stopGraceMs(config));
       }
-      if (delaysStop(state)) {
-        const delayMs = config.stopDelayMs!;
-        const at = fact.now + delayMs;
+      const held = state.heldByPreStop;
+      if (held !== null) {
+        // A second stop signal while --pre-stop runs: it goes at once (the command may go on until its bound).
+        return sendStop({ ...state, heldByPreStop: null }, sent, fact.sig, cause, held.receivedAt, fact.now, stopGraceMs(config));
+      }
+      if (runsPreStop(state)) {
+        const boundMs = stopGraceMs(config) ?? TIMEOUT_GRACE_MS;
+        const at = fact.now + boundMs;
         return {
-          state: { ...state, pendingStop: { sig: sent, received: fact.sig, receivedAt: fact.now, at } },
+          state: { ...state, preStopRan: true, heldByPreStop: { sig: sent, received: fact.sig, receivedAt: fact.now, cause, at } },
           actions: [
-            { kind: 'stop-delay', sig: sent, received: fact.sig, delayMs, at },
-            { kind: 'log', level: 'info', message: `${signalName(fact.sig)} received: forwarding it in ${delayMs / 1000}s (--stop-delay)` },
-            { kind: 'arm-timer', which: 'stop-delay', at },
+            { kind: 'log', level: 'info', message: `${signalName(fact.sig)} received: running --pre-stop first (up to ${boundMs / 1000}s)` },
+            { kind: 'arm-timer', which: 'pre-stop', at },
+            { kind: 'pre-stop', command: config.preStop!.command, boundMs },
           ],
         };
       }
+      if (delaysStop(state)) return holdStop(state, sent, fact.sig, fact.now);
       return sendStop(state, sent, fact.sig, cause, fact.now, fact.now, stopGraceMs(config));
     }
+    case 'pre-stop-started': {
+      if (fact.pid === null) {
+        const log: Action = { kind: 'log', level: 'warn', message: '--pre-stop could not be started: the stop goes on' };
+        return continueStop(state, fact.now, [log]);
+      }
+      // Still held: the command runs until it exits or its bound. Else (a second stop came first) it runs on its own.
+      return { state: { ...state, preStopPid: fact.pid }, actions: NO_ACTIONS };
+    }
     case 'reaped': {
+      if (fact.pid === state.preStopPid && fact.pid !== config.childPid) {
+        const log: Action = { kind: 'log', level: 'info', message: `--pre-stop ${describeStatus(fact.status)}` };
+        return continueStop({ ...state, preStopPid: null }, fact.now, [log]);
+      }
       if (fact.pid !== config.childPid) {
         if (!config.warnOnReap) return { state, actions: NO_ACTIONS };
         const actions: Action[] = [{ kind: 'log', level: 'warn', message: `Reaped zombie process with pid=${fact.pid}` }];
@@ -413,6 +481,14 @@ export function step(state: State, fact: Fact): Step {
     case 'scanned':
       return scanned(state, fact.purpose, fact.procs, fact.now);
     case 'timer': {
+      if (fact.which === 'pre-stop') {
+        const held = state.heldByPreStop;
+        if (held === null) return { state, actions: NO_ACTIONS };
+        if (fact.now < held.at) return { state, actions: [{ kind: 'arm-timer', which: 'pre-stop', at: held.at }] };
+        const before: Action[] = [{ kind: 'log', level: 'warn', message: '--pre-stop ran out of time: killing it, the stop goes on' }];
+        if (state.preStopPid !== null) before.push({ kind: 'kill-pre-stop', pid: state.preStopPid });
+        return continueStop(state, fact.now, before);
+      }
       if (fact.which === 'stage') {
         if (state.stage !== 'group' || state.escalated || state.stageAt === null) return { state, actions: NO_ACTIONS };
         if (fact.now < state.stageAt) return { state, actions: [{ kind: 'arm-timer', which: 'stage', at: state.stageAt }] };

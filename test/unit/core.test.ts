@@ -669,3 +669,77 @@ describe('--exit-on-stop', () => {
     expect(run(both, [signal(SIG.TERM, 0), reaped(CHILD, exitedStatus(143), 5)]).steps[1].at(-1)).toMatchObject({ code: 3 });
   });
 });
+
+describe('--pre-stop', () => {
+  const preStop = { command: 'curl -X POST localhost/drain', passFds: [0, 1, 2] };
+  const cfg = config({ graceMs: 1000, preStop });
+  const preStarted = (pid: number | null, now: number): Fact => ({ kind: 'pre-stop-started', pid, now });
+  const PRE = 500;
+
+  it('on the first stop signal: the command starts, bounded by the grace period; nothing is forwarded yet', () => {
+    const s0 = initialState(cfg);
+    expect(signalHandling(s0, SIG.TERM)).toBe('delayed');
+    const { state, steps } = run(cfg, [signal(SIG.TERM, 0), preStarted(PRE, 1)]);
+    expect(without(steps[0], 'log')).toEqual([
+      { kind: 'arm-timer', which: 'pre-stop', at: 1000 },
+      { kind: 'pre-stop', command: preStop.command, boundMs: 1000 },
+    ]);
+    expect(steps[1]).toEqual([]);
+    expect(state.preStopPid).toBe(PRE);
+    expect(state.stop).toBeNull();
+  });
+
+  it('when it ends, the stop signal is forwarded and the grace period starts then; the stop is timed from the signal', () => {
+    const { state, steps } = run(cfg, [signal(SIG.TERM, 0), preStarted(PRE, 1), reaped(PRE, exitedStatus(0), 300), reaped(CHILD, signaledStatus(SIG.TERM), 400), checked(false, 401)]);
+    expect(steps[2]).toContainEqual(fwd(SIG.TERM, SIG.TERM, 'signal'));
+    expect(steps[2]).toContainEqual({ kind: 'arm-timer', which: 'grace', at: 1300 });
+    expect(steps[2][0]).toEqual({ kind: 'log', level: 'info', message: '--pre-stop exited with status 0' });
+    expect(steps[4].at(-1)).toMatchObject({ kind: 'exit', code: 143, stop: { afterMs: 401 } });
+    expect(state.preStopPid).toBeNull();
+  });
+
+  it('at its bound it is killed and the stop goes on (a timer that fires early waits)', () => {
+    const { steps } = run(cfg, [signal(SIG.TERM, 0), preStarted(PRE, 1), timer(999, 'pre-stop'), timer(1000, 'pre-stop')]);
+    expect(steps[2]).toEqual([{ kind: 'arm-timer', which: 'pre-stop', at: 1000 }]);
+    expect(kinds(without(steps[3], 'log'))).toEqual(['kill-pre-stop', 'forward', 'grace', 'arm-timer']);
+    expect(steps[3]).toContainEqual({ kind: 'kill-pre-stop', pid: PRE });
+  });
+
+  it('a command that cannot be started: a warning, and the stop at once', () => {
+    const { steps } = run(cfg, [signal(SIG.TERM, 0), preStarted(null, 1)]);
+    expect(steps[1][0]).toMatchObject({ kind: 'log', level: 'warn' });
+    expect(steps[1]).toContainEqual(fwd(SIG.TERM, SIG.TERM, 'signal'));
+  });
+
+  it('a second stop signal while it runs is forwarded at once; its end then changes nothing', () => {
+    const { steps } = run(cfg, [signal(SIG.TERM, 0), preStarted(PRE, 1), signal(SIG.TERM, 50), reaped(PRE, exitedStatus(0), 300)]);
+    expect(steps[2]).toContainEqual(fwd(SIG.TERM, SIG.TERM, 'signal'));
+    expect(without(steps[3], 'log')).toEqual([]);
+  });
+
+  it('then --stop-delay, then the forward', () => {
+    const { steps } = run({ ...cfg, stopDelayMs: 2000 }, [signal(SIG.TERM, 0), preStarted(PRE, 1), reaped(PRE, exitedStatus(0), 300), timer(2300, 'stop-delay')]);
+    expect(steps[2]).toContainEqual({ kind: 'arm-timer', which: 'stop-delay', at: 2300 });
+    expect(steps[2].filter((a) => a.kind === 'forward')).toEqual([]);
+    expect(steps[3]).toContainEqual(fwd(SIG.TERM, SIG.TERM, 'stop-delay'));
+  });
+
+  it('the program exiting meanwhile ends the init, and the command is killed first', () => {
+    const { state, steps } = run(cfg, [signal(SIG.TERM, 0), preStarted(PRE, 1), reaped(CHILD, exitedStatus(0), 10)]);
+    expect(kinds(steps[2])).toEqual(['log', 'kill-pre-stop', 'exit']);
+    expect(state.done).toBe(true);
+  });
+
+  it('runs once: a later stop signal goes at once; other signals pass meanwhile; ignored without a stop', () => {
+    const { steps } = run(cfg, [signal(SIG.USR1, 0), signal(SIG.TERM, 0), preStarted(PRE, 1), signal(SIG.USR2, 2), reaped(PRE, exitedStatus(0), 300), signal(SIG.INT, 400)]);
+    expect(steps[0]).toEqual([fwd(SIG.USR1, SIG.USR1, 'signal')]);
+    expect(steps[3]).toEqual([fwd(SIG.USR2, SIG.USR2, 'signal')]);
+    expect(steps[5]).toEqual([fwd(SIG.INT, SIG.INT, 'signal')]);
+    expect(steps.flat().filter((a) => a.kind === 'pre-stop')).toHaveLength(1);
+  });
+
+  it('without --grace its bound is 10 s', () => {
+    const { steps } = run(config({ preStop }), [signal(SIG.TERM, 0)]);
+    expect(steps[0]).toContainEqual({ kind: 'pre-stop', command: preStop.command, boundMs: TIMEOUT_GRACE_MS });
+  });
+});

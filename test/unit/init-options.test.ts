@@ -411,3 +411,18 @@ describe('--exit-on-stop and TINI_EXIT_ON_STOP', () => {
     expect(usageError(['app'], { TINI_EXIT_ON_STOP: '-1' })).toContain("TINI_EXIT_ON_STOP: not an exit code (0-255): '-1'");
   });
 });
+
+describe('--pre-stop and TINI_PRE_STOP', () => {
+  it('none by default; the command from the flag or the variable; the flag wins', () => {
+    expect(options(['app']).preStop).toBeNull();
+    expect(options(['--pre-stop', 'sleep 5; echo done', 'app']).preStop).toBe('sleep 5; echo done');
+    expect(options(['--pre-stop=x=1', 'app']).preStop).toBe('x=1');
+    expect(options(['app'], { TINI_PRE_STOP: 'drain' }).preStop).toBe('drain');
+    expect(options(['--pre-stop', 'a', 'app'], { TINI_PRE_STOP: 'b' }).preStop).toBe('a');
+  });
+
+  it('an empty command is one usage line', () => {
+    expect(usageError(['--pre-stop', '', 'app'])).toContain('--pre-stop needs a command');
+    expect(usageError(['--pre-stop'])).toContain('--pre-stop needs a command');
+  });
+});
