@@ -16,7 +16,8 @@ import { DEFAULT_TERMINATION_LOG, parseInitArgs, type Env, type InitOptions } fr
 import { createLibc } from './libc/libc.js';
 import { errnoMessage } from './libc/errno.js';
 import { SIG, forwardableSignals } from './libc/signals.js';
-import type { Libc, Result } from './libc/types.js';
+import type { Libc, Result, SpawnRequest } from './libc/types.js';
+import { resolveCredentials } from './runtime/process.js';
 import { createLogger, writeStderr, writeStdout, type Logger } from './log/log.js';
 import { execFailureCode, type ProcRef } from './supervisor/core.js';
 import { listReachable } from './supervisor/reach.js';
@@ -58,6 +59,8 @@ export interface InitDeps {
    * Absent: no termination log (unit tests).
    */
   openTerminationLog?(file: string): ((text: string) => void) | { error: string };
+  /** A text file's content, or '' (--user reads /etc/passwd and /etc/group). */
+  readTextFile?(file: string): string;
   /** Whether a path exists (the default termination log is written only if it does). */
   exists?(file: string): boolean;
   /** --stop-scope all: the processes the init (pid) can reach, from /proc; null when /proc cannot say. */
@@ -137,6 +140,13 @@ export const defaultInitDeps: InitDeps = {
     };
   },
   exists: (file) => fs.existsSync(file),
+  readTextFile(file) {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch {
+      return '';
+    }
+  },
   reachable: (pid) => listReachable(pid),
 };
 
@@ -152,6 +162,17 @@ export function runInit(args: string[], deps: InitDeps = defaultInitDeps): Super
   }
   const { options } = parsed;
   const argv = programArgv(args, parsed.programIndex, deps);
+  // --user: names resolved from the image's files before anything is loaded or started.
+  let credentials: SpawnRequest['credentials'];
+  if (options.user !== null) {
+    const readText = deps.readTextFile ?? (() => '');
+    const c = resolveCredentials({ user: options.user, groupAdd: [] }, readText('/etc/passwd'), readText('/etc/group'));
+    if (typeof c === 'string') {
+      deps.writeStderr(`tini-ts: --user: ${c.replace(/[\x00-\x1f\x7f]/g, '?')}\n`);
+      return deps.exit(1);
+    }
+    credentials = { uid: c.uid, gid: c.gid, groups: c.groups };
+  }
 
   const libc = loadLibc(deps, options.verbosity);
   const pid = libc.getpid();
@@ -188,7 +209,7 @@ export function runInit(args: string[], deps: InitDeps = defaultInitDeps): Super
   must(libc.unblockSignals([...forwardableSignals(), SIG.CHLD]), fatal);
 
   const terminationLog = openTerminationLog(options, deps, logger, fatal);
-  const childPid = spawnChild(libc, logger, argv, options, deps, events, terminationLog);
+  const childPid = spawnChild(libc, logger, argv, options, deps, events, terminationLog, credentials);
   // From here on the child runs: nothing below may throw or exit on its own.
   logger.log('info', `Spawned child process '${argv[0].toString()}' with pid '${childPid}'`);
   // Once the child runs, so that its start does not wait for this (about 0.7 ms).
@@ -205,7 +226,7 @@ export function runInit(args: string[], deps: InitDeps = defaultInitDeps): Super
       timeoutMs: options.timeoutMs,
       stopScope: options.stopScope,
       exitOnStop: options.exitOnStop,
-      preStop: options.preStop === null ? null : { command: options.preStop, passFds: [0, 1, 2].filter((fd) => deps.isFdOpen(fd)) },
+      preStop: options.preStop === null ? null : { command: options.preStop, passFds: [0, 1, 2].filter((fd) => deps.isFdOpen(fd)), credentials },
     },
     { libc, logger, now: deps.now, exit, events, terminationLog, reachable: deps.reachable && (() => deps.reachable!(pid)) },
   );
@@ -274,15 +295,29 @@ function openTerminationLog(options: InitOptions, deps: InitDeps, logger: Logger
   return fatal(`--termination-log ${file}: cannot open: ${w.error}`);
 }
 
-function spawnChild(libc: Libc, logger: Logger, argv: Buffer[], options: InitOptions, deps: InitDeps, events?: EventSink, terminationLog?: (text: string) => void): number {
+function spawnChild(
+  libc: Libc,
+  logger: Logger,
+  argv: Buffer[],
+  options: InitOptions,
+  deps: InitDeps,
+  events?: EventSink,
+  terminationLog?: (text: string) => void,
+  credentials?: SpawnRequest['credentials'],
+): number {
   // Hand the terminal to the child only if the init's group holds it now
   // (as under `docker run -t`); never steal it from a foreground job.
   const fg = libc.tcgetpgrp(0);
   if (!fg.ok) logger.log('debug', `${fg.call}(0) failed: ${fg.code}: the terminal stays as it is`);
   const foregroundTty = fg.ok && fg.value === libc.getpgrp();
   const passFds = [0, 1, 2].filter((fd) => deps.isFdOpen(fd));
-  const req = { argv, newProcessGroup: true, foregroundTty, passFds };
+  const req: SpawnRequest = { argv, newProcessGroup: true, foregroundTty, passFds, ...(credentials && { credentials }) };
   let r = libc.spawn(req);
+  if (!r.ok && credentials && /^set(groups|resuid|resgid)$|^getgroups$/.test(r.call)) {
+    // Taking the user's ids failed (the init is not root): a set-up failure, nothing was started.
+    logger.log('fatal', `--user ${credentials.uid}:${credentials.gid}: ${r.call} failed: ${r.code}${r.code === 'EPERM' ? ' (running the program as another user needs root)' : ''}`);
+    return deps.exit(1, libc);
+  }
   if (!r.ok && r.code === 'ENOEXEC') {
     // execvp runs a script without a #! line with /bin/sh; posix_spawnp no longer does.
     const file = resolveInPath(argv[0].toString(), deps);

@@ -34,6 +34,10 @@ Options:
   --map FROM:TO    Forward signal FROM as TO, or drop it with TO = ignore
                    (repeatable; e.g. --map USR1:USR2 --map HUP:ignore);
                    not KILL, STOP or CHLD
+  --user USER[:GROUP]
+                   Run PROGRAM (and --pre-stop) as USER (name or id), with its
+                   primary group or GROUP and its supplementary groups from
+                   /etc/passwd and /etc/group; the init stays as it is
   --pre-stop CMD   On the first SIGTERM or SIGINT, run /bin/sh -c CMD before
                    anything else (then --stop-delay, then the forward); it
                    gets the grace period (10s without --grace), then SIGKILL
@@ -75,6 +79,7 @@ Environment:
   TINI_TIMEOUT=DURATION     As --timeout (the flag wins)
   TINI_TERMINATION_LOG=FILE As --termination-log (the flag wins)
   TINI_PRE_STOP=CMD         As --pre-stop (the flag wins)
+  TINI_USER=USER[:GROUP]    As --user (the flag wins)
   TINI_STOP_SCOPE=group|all As --stop-scope (the flag wins)
   TINI_EXIT_ON_STOP=CODE    As --exit-on-stop (the flag wins)
   TINI_MAP="FROM:TO,..."    As --map, rules separated by commas or spaces

@@ -5,13 +5,14 @@
  * TINI_SUBREAPER, TINI_VERBOSITY, TINI_KILL_PROCESS_GROUP; plus --grace /
  * TINI_GRACE, --events / TINI_EVENTS, --map / TINI_MAP, --stop-delay /
  * TINI_STOP_DELAY, --timeout / TINI_TIMEOUT, --stop-scope / TINI_STOP_SCOPE,
- * --exit-on-stop / TINI_EXIT_ON_STOP, --pre-stop / TINI_PRE_STOP (a flag wins
- * over its variable). Options end at `--` or at the first argument that is not an
+ * --exit-on-stop / TINI_EXIT_ON_STOP, --pre-stop / TINI_PRE_STOP, --user /
+ * TINI_USER (a flag wins over its variable). Options end at `--` or at the first argument that is not an
  * option (unlike tini's GNU getopt, `tini-ts sh -c 'exit 3'` runs `sh`).
  */
 import { SIG, parseSignal, signalName } from '../libc/signals.js';
 import { parseEventDest } from '../events/destination.js';
 import { parseDuration } from '../cgroup/size.js';
+import { idRangeProblem, parseId } from '../libc/ids.js';
 
 export interface InitOptions {
   subreaper: boolean;
@@ -43,6 +44,8 @@ export interface InitOptions {
   exitOnStop: number | null;
   /** --pre-stop: a command (run by /bin/sh -c) on the first stop signal, before it is forwarded; null: none. */
   preStop: string | null;
+  /** --user USER[:GROUP] (names or ids): the program's user, resolved against /etc/passwd and /etc/group at start; null: the init's. */
+  user: { user: string; group: string | null } | null;
 }
 
 /** Where Kubernetes reads a container's termination message by default. */
@@ -121,6 +124,16 @@ function parseTimeout(text: string): number | string {
   return ms > 0 ? ms : `must be more than 0: '${text}'`;
 }
 
+/** USER[:GROUP]: names or decimal ids in the kernel's range (names are looked up at start). */
+export function parseUser(text: string): { user: string; group: string | null } | string {
+  const m = /^([^:\s]+)(?::([^:\s]+))?$/.exec(text);
+  if (!m) return `not USER[:GROUP]: '${text}' (e.g. 1000, app, 1000:1000, app:staff)`;
+  for (const [what, id] of [['user', m[1]], ['group', m[2]]] as const) {
+    if (id !== undefined && /^[0-9]+$/.test(id) && parseId(id) === null) return idRangeProblem(what, id);
+  }
+  return { user: m[1], group: m[2] ?? null };
+}
+
 function parseStopScope(text: string): 'group' | 'all' | undefined {
   return text === 'group' || text === 'all' ? text : undefined;
 }
@@ -149,6 +162,7 @@ export function parseInitArgs(args: readonly string[], env: Env, texts: { usage:
   let stopScope: 'group' | 'all' | null = null;
   let exitOnStop: number | null = null;
   let preStop: string | null = null;
+  let user: { user: string; group: string | null } | null = null;
 
   let i = 0;
   for (; i < args.length; i++) {
@@ -233,6 +247,14 @@ export function parseInitArgs(args: readonly string[], env: Env, texts: { usage:
       preStop = v;
       continue;
     }
+    if (a === '--user' || a.startsWith('--user=')) {
+      const v = a.includes('=') ? a.slice('--user='.length) : args[++i];
+      if (v === undefined) return usageError('--user needs USER[:GROUP] (names or ids)');
+      const u = parseUser(v);
+      if (typeof u === 'string') return usageError(`--user: ${u}`);
+      user = u;
+      continue;
+    }
     if (a.startsWith('--')) return usageError(`unknown option '${a}'`);
     // A cluster of short options: -vvv, -sg, -e143, -pSIGKILL, -e 143.
     for (let j = 1; j < a.length; j++) {
@@ -302,13 +324,18 @@ export function parseInitArgs(args: readonly string[], env: Env, texts: { usage:
     if (exitOnStop === null) return usageError(`TINI_EXIT_ON_STOP: not an exit code (0-255): '${env.TINI_EXIT_ON_STOP}'`);
   }
   if (preStop === null && env.TINI_PRE_STOP !== undefined && env.TINI_PRE_STOP.trim() !== '') preStop = env.TINI_PRE_STOP;
+  if (user === null && env.TINI_USER !== undefined && env.TINI_USER !== '') {
+    const u = parseUser(env.TINI_USER);
+    if (typeof u === 'string') return usageError(`TINI_USER: ${u}`);
+    user = u;
+  }
   if (env.TINI_VERBOSITY !== undefined) verbosity = atoi(env.TINI_VERBOSITY);
   if (i >= args.length) return usageError('no program to run given');
 
   return {
     kind: 'run',
     programIndex: i,
-    options: { subreaper, parentDeathSignal, verbosity, warnOnReap, expectedCodes, graceMs, events, signalMap, stopDelayMs: stopDelayMs || null, timeoutMs, terminationLog, stopScope: stopScope ?? 'group', exitOnStop, preStop },
+    options: { subreaper, parentDeathSignal, verbosity, warnOnReap, expectedCodes, graceMs, events, signalMap, stopDelayMs: stopDelayMs || null, timeoutMs, terminationLog, stopScope: stopScope ?? 'group', exitOnStop, preStop, user },
   };
 }
 

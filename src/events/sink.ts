@@ -50,6 +50,8 @@ export interface StartInfo {
     stop_scope?: 'group' | 'all';
     exit_on_stop?: number | null;
     pre_stop?: string | null;
+    /** --user as given (USER or USER:GROUP). */
+    user?: string | null;
   };
 }
 

@@ -23,6 +23,7 @@ export interface EventOptions {
   stopScope?: 'group' | 'all';
   exitOnStop?: number | null;
   preStop?: string | null;
+  user?: { user: string; group: string | null } | null;
 }
 
 export function startEventStream(
@@ -62,6 +63,7 @@ export function startEventStream(
       ...(options.stopScope !== undefined && { stop_scope: options.stopScope }),
       ...(options.exitOnStop !== undefined && { exit_on_stop: options.exitOnStop }),
       ...(options.preStop !== undefined && { pre_stop: options.preStop }),
+      ...(options.user !== undefined && { user: options.user === null ? null : options.user.group === null ? options.user.user : `${options.user.user}:${options.user.group}` }),
     },
   });
   return sink;

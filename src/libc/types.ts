@@ -50,6 +50,13 @@ export interface SpawnRequest {
    * the highest of passFds.
    */
   redirect?: { from: number; to: number }[];
+  /**
+   * Run the child as this user (--user): set as the calling thread's real
+   * ids and groups just for the spawn, which POSIX_SPAWN_RESETIDS turns
+   * into the child's effective ids (and exec into its saved ones); the
+   * thread's own are restored right after. Needs root.
+   */
+  credentials?: { uid: number; gid: number; groups: number[] };
 }
 
 export interface Libc {

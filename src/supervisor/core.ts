@@ -33,9 +33,10 @@ export interface CoreConfig {
   /**
    * --pre-stop: a command run (by the shell, through /bin/sh -c) on the first
    * received stop signal, before it goes on; bounded by the grace period.
-   * passFds: the descriptors it may inherit (those the program got).
+   * passFds: the descriptors it may inherit (those the program got);
+   * credentials: --user's, as the program's.
    */
-  preStop?: { command: string; passFds: number[] } | null;
+  preStop?: { command: string; passFds: number[]; credentials?: { uid: number; gid: number; groups: number[] } } | null;
 }
 
 export type StopScope = 'group' | 'all';

@@ -192,6 +192,7 @@ export function startSupervisor(config: CoreConfig, deps: ShellDeps): Supervisor
       foregroundTty: false,
       passFds: out === null ? passFds : passFds.filter((fd) => fd === 0),
       redirect: out === null ? undefined : [{ from: out, to: 1 }, { from: out, to: 2 }],
+      ...(config.preStop?.credentials && { credentials: config.preStop.credentials }),
     });
     if (!r.ok) {
       if (out !== null) closeQuietly(out);

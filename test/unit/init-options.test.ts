@@ -426,3 +426,21 @@ describe('--pre-stop and TINI_PRE_STOP', () => {
     expect(usageError(['--pre-stop'])).toContain('--pre-stop needs a command');
   });
 });
+
+describe('--user and TINI_USER', () => {
+  it('USER or USER:GROUP, names or ids; the flag wins', () => {
+    expect(options(['app']).user).toBeNull();
+    expect(options(['--user', '1000', 'app']).user).toEqual({ user: '1000', group: null });
+    expect(options(['--user=app:staff', 'app']).user).toEqual({ user: 'app', group: 'staff' });
+    expect(options(['app'], { TINI_USER: '1:2' }).user).toEqual({ user: '1', group: '2' });
+    expect(options(['--user', 'a', 'app'], { TINI_USER: 'bad:bad:bad' }).user).toEqual({ user: 'a', group: null });
+  });
+
+  it('a malformed value or an id out of the kernel\'s range is one usage line', () => {
+    expect(usageError(['--user', 'a:b:c', 'app'])).toContain("--user: not USER[:GROUP]: 'a:b:c'");
+    expect(usageError(['--user', ':5', 'app'])).toContain('--user: not USER[:GROUP]');
+    expect(usageError(['--user', '4294967296', 'app'])).toContain('--user: user 4294967296 is outside');
+    expect(usageError(['--user', '1:4294967296', 'app'])).toContain('--user: group 4294967296 is outside');
+    expect(usageError(['app'], { TINI_USER: 'x y' })).toContain('TINI_USER: not USER[:GROUP]');
+  });
+});
