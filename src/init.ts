@@ -21,6 +21,7 @@ import { resolveCredentials } from './runtime/process.js';
 import { createLogger, writeStderr, writeStdout, type Logger } from './log/log.js';
 import { execFailureCode, type ProcRef } from './supervisor/core.js';
 import { listReachable } from './supervisor/reach.js';
+import { watchMemory, type MemoryWatch } from './supervisor/memory.js';
 import { startSupervisor, type Supervisor } from './supervisor/shell.js';
 import { listenToSignals, type SignalSource } from './supervisor/signal-source.js';
 import { signalPipeProbe, sizeSignalPipe, type SignalPipeDeps } from './supervisor/signal-pipe.js';
@@ -59,6 +60,8 @@ export interface InitDeps {
    * Absent: no termination log (unit tests).
    */
   openTerminationLog?(file: string): ((text: string) => void) | { error: string };
+  /** The init's memory cgroup, watched from now (OOM kills, peak); null when it cannot be read. */
+  watchMemory?(): MemoryWatch | null;
   /** A text file's content, or '' (--user reads /etc/passwd and /etc/group). */
   readTextFile?(file: string): string;
   /** Whether a path exists (the default termination log is written only if it does). */
@@ -140,6 +143,13 @@ export const defaultInitDeps: InitDeps = {
     };
   },
   exists: (file) => fs.existsSync(file),
+  watchMemory() {
+    try {
+      return watchMemory(fs.readFileSync('/proc/self/cgroup', 'latin1'));
+    } catch {
+      return null;
+    }
+  },
   readTextFile(file) {
     try {
       return fs.readFileSync(file, 'utf8');
@@ -209,6 +219,8 @@ export function runInit(args: string[], deps: InitDeps = defaultInitDeps): Super
   must(libc.unblockSignals([...forwardableSignals(), SIG.CHLD]), fatal);
 
   const terminationLog = openTerminationLog(options, deps, logger, fatal);
+  // The OOM kill count before the program starts: only kills during its run are reported.
+  const memory = deps.watchMemory?.() ?? null;
   const childPid = spawnChild(libc, logger, argv, options, deps, events, terminationLog, credentials);
   // From here on the child runs: nothing below may throw or exit on its own.
   logger.log('info', `Spawned child process '${argv[0].toString()}' with pid '${childPid}'`);
@@ -228,7 +240,7 @@ export function runInit(args: string[], deps: InitDeps = defaultInitDeps): Super
       exitOnStop: options.exitOnStop,
       preStop: options.preStop === null ? null : { command: options.preStop, passFds: [0, 1, 2].filter((fd) => deps.isFdOpen(fd)), credentials },
     },
-    { libc, logger, now: deps.now, exit, events, terminationLog, reachable: deps.reachable && (() => deps.reachable!(pid)) },
+    { libc, logger, now: deps.now, exit, events, terminationLog, memory, reachable: deps.reachable && (() => deps.reachable!(pid)) },
   );
   onSignal = (sig) => sup.onSignal(sig);
   return sup;

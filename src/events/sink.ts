@@ -98,7 +98,8 @@ export interface EventSink {
   /** --stop-scope all: `sig` sent to the processes outside the main child's group (`others`), or SIGKILL at the deadline (`kill`). */
   stopStage(stage: 'others' | 'kill', sig: number, reason: string, procs: readonly { pid: number; comm: string; result: string }[]): void;
   /** `stop`: how the stop went, when the init had sent one (--grace, --stop-delay, --timeout). */
-  exit(code: number, reason: string, errno?: string | null, stop?: ExitStop | null): void;
+  /** `memory`: the init's memory cgroup at exit (OOM kills since start, peak, limit), when readable. */
+  exit(code: number, reason: string, errno?: string | null, stop?: ExitStop | null, memory?: { oomKills: number; peakBytes: number | null; limitBytes: number | null } | null): void;
   /** /proc/<pid>/comm, or null. Only called when events are on. */
   comm(pid: number): string | null;
   /** True (once) when a SIGPIPE just received was raised by the sink's own write. */
@@ -350,7 +351,7 @@ export function createEventSink(writer: LineWriter, opts: SinkOptions = {}): Eve
         f.procs = list.slice(0, 10).map((p) => ({ ...p, comm: p.comm.slice(0, 16) }));
       });
     },
-    exit(code, reason, errno = null, stop = null) {
+    exit(code, reason, errno = null, stop = null, memory = null) {
       flush();
       drain();
       const { left, count } = leftDescendants(20);
@@ -370,7 +371,8 @@ export function createEventSink(writer: LineWriter, opts: SinkOptions = {}): Eve
                 : { left: stop.left.slice(0, STAGE_LIST_MAX).map((p) => ({ pid: p.pid, comm: p.comm })), left_count: stop.left.length }),
             };
       // The exit event's own write is not counted in `dropped`.
-      emit('exit', { code, reason, errno, stop: stopFields, left, left_count: count, dropped }, (f) => {
+      const memoryFields = memory === null ? {} : { memory: { oom_kills: memory.oomKills, peak_bytes: memory.peakBytes, limit_bytes: memory.limitBytes } };
+      emit('exit', { code, reason, errno, stop: stopFields, ...memoryFields, left, left_count: count, dropped }, (f) => {
         f.left = left.slice(0, 5);
         const st = f.stop as { left?: unknown[] } | null;
         if (st?.left) f.stop = { ...st, left: st.left.slice(0, 5) };

@@ -348,11 +348,36 @@ export function describeStop(stop: StopSummary): string {
   return `stopped by ${what} after ${(stop.afterMs / 1000).toFixed(1)}s; SIGKILL needed: ${killed}`;
 }
 
-/** The termination message: how the program ended, and the stop that ended it if one did. */
-export function describeEnd(status: WaitStatus, stop: StopSummary | undefined): string {
+/**
+ * The termination message: how the program ended, the stop that ended it if
+ * one did, and an OOM kill in the init's memory cgroup.
+ */
+export function describeEnd(status: WaitStatus, stop: StopSummary | undefined, memory?: MemoryInfo | null): string {
   const how = describeStatus(status);
-  return stop ? `${describeStop(stop)}; the program ${how}` : `the program ${how}`;
+  const end = stop ? `${describeStop(stop)}; the program ${how}` : `the program ${how}`;
+  // Only when the OOM killer struck: then the peak and the limit say why (the exit event always has them).
+  return memory && memory.oomKills > 0 ? `${end}; ${describeMemory(memory)}` : end;
 }
+
+/** The init's memory cgroup at exit (see memory.ts). */
+export interface MemoryInfo {
+  /** OOM kills in the cgroup since the init started. */
+  oomKills: number;
+  peakBytes: number | null;
+  /** The cgroup's limit; null: none. */
+  limitBytes: number | null;
+}
+
+const MiB = 1024 * 1024;
+const size = (n: number) => (n >= 10 * 1024 * MiB ? `${(n / (1024 * MiB)).toFixed(1)} GiB` : `${(n / MiB).toFixed(1)} MiB`);
+
+/** `the kernel OOM-killed 1 process in the cgroup (limit 128.0 MiB); peak memory 127.9 MiB` */
+export function describeMemory(m: MemoryInfo): string {
+  const limit = m.limitBytes === null ? '' : ` (limit ${size(m.limitBytes)})`;
+  const oom = m.oomKills > 0 ? `the kernel OOM-killed ${m.oomKills} process${m.oomKills === 1 ? '' : 'es'} in the cgroup${limit}` : `no OOM kill${limit}`;
+  return m.peakBytes === null ? oom : `${oom}; peak memory ${size(m.peakBytes)}`;
+}
+
 
 /**
  * --exit-on-stop: the program ended because of the stop signal the init

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { WEXITED, WNOHANG, WNOWAIT, type Libc } from '../libc/types.js';
 import { SIG, signalName } from '../libc/signals.js';
-import { describeEnd, initialState, signalHandling, step, type Action, type CoreConfig, type Fact, type ProcRef, type State } from './core.js';
+import { describeEnd, describeMemory, initialState, signalHandling, step, type Action, type CoreConfig, type Fact, type MemoryInfo, type ProcRef, type State } from './core.js';
 import type { Logger } from '../log/log.js';
 import type { EventSink } from '../events/sink.js';
 
@@ -37,6 +37,8 @@ export interface ShellDeps {
    * reach.ts); null when /proc cannot say. Absent: null.
    */
   reachable?(): ProcRef[] | null;
+  /** The init's memory cgroup (OOM kills since start, peak), read at exit; absent or null: unknown. */
+  memory?: { read(): MemoryInfo | null } | null;
 }
 
 export interface Supervisor {
@@ -160,11 +162,24 @@ export function startSupervisor(config: CoreConfig, deps: ShellDeps): Supervisor
           const r = libc.waitpid(preStop.pid, WNOHANG);
           preStopEnded(r.ok && r.value[0] === preStop.pid ? r.value[1] : null);
         }
-        deps.terminationLog?.(describeEnd(a.status, a.stop));
-        events?.exit(a.code, a.reason, null, a.stop);
+        {
+          const memory = readMemory();
+          // An OOM kill is said even without a stop: it is often why the program died (137).
+          if (memory && memory.oomKills > 0 && config.stopLine !== false) logger.log('warn', describeMemory(memory));
+          deps.terminationLog?.(describeEnd(a.status, a.stop, memory));
+          events?.exit(a.code, a.reason, null, a.stop, memory);
+        }
         clearInterval(keepAlive);
         deps.exit(a.code);
         return;
+    }
+  }
+
+  function readMemory(): MemoryInfo | null {
+    try {
+      return deps.memory?.read() ?? null;
+    } catch {
+      return null;
     }
   }
 

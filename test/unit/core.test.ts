@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import {
   DRAIN_POLL_MS,
   describeEnd,
+  describeMemory,
   describeStatus,
   describeStop,
   execFailureCode,
@@ -741,5 +742,17 @@ describe('--pre-stop', () => {
   it('without --grace its bound is 10 s', () => {
     const { steps } = run(config({ preStop }), [signal(SIG.TERM, 0)]);
     expect(steps[0]).toContainEqual({ kind: 'pre-stop', command: preStop.command, boundMs: TIMEOUT_GRACE_MS });
+  });
+});
+
+describe('why it ended: memory', () => {
+  it('the termination message adds the OOM kills, the limit and the peak only when the OOM killer struck', () => {
+    const mem = { oomKills: 1, peakBytes: 134_217_728, limitBytes: 134_217_728 };
+    expect(describeEnd(signaledStatus(SIG.KILL), undefined, mem)).toBe(
+      'the program was killed by SIGKILL; the kernel OOM-killed 1 process in the cgroup (limit 128.0 MiB); peak memory 128.0 MiB',
+    );
+    expect(describeEnd(exitedStatus(0), undefined, { ...mem, oomKills: 0 })).toBe('the program exited with status 0');
+    expect(describeMemory({ oomKills: 2, peakBytes: null, limitBytes: null })).toBe('the kernel OOM-killed 2 processes in the cgroup');
+    expect(describeMemory({ oomKills: 0, peakBytes: 12 * 1024 ** 3, limitBytes: null })).toBe('no OOM kill; peak memory 12.0 GiB');
   });
 });
