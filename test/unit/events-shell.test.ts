@@ -195,3 +195,36 @@ describe('--stop-scope all, in the shell', () => {
     expect(lines.at(-1)).toMatchObject({ event: 'exit', stop: { sigkill: true, left: [{ pid: other.pid }] } });
   });
 });
+
+describe('--pre-stop, in the shell', () => {
+  const preStop = { command: 'echo draining', passFds: [0, 1, 2] };
+
+  it('spawned through /bin/sh -c in its own group, its stdout and stderr to a memfd read into the ended event; then the stop', () => {
+    const { libc, pid, sup, lines, timeline } = setup({ graceMs: 1000, preStop });
+    sup.onSignal(SIG.TERM);
+    const req = libc.spawnRequests.at(-1)!;
+    expect(req.argv.map((b) => b.toString())).toEqual(['/bin/sh', '-c', 'echo draining']);
+    expect(req).toMatchObject({ file: '/bin/sh', newProcessGroup: true, foregroundTty: false, passFds: [0] });
+    const fd = libc.memfds[0];
+    expect(req.redirect).toEqual([{ from: fd, to: 1 }, { from: fd, to: 2 }]);
+    expect(timeline.filter((t) => t.startsWith('kill'))).toEqual([]);
+    fs.writeSync(fd, 'drained\n', 0);
+    const pre = [...libc.processes.values()].find((p) => p.argv[0] === '/bin/sh')!;
+    libc.exit(pre.pid, exitedStatus(0));
+    sup.onSignal(SIG.CHLD);
+    expect(lines.filter((e) => e.event === 'pre-stop')).toMatchObject([
+      { phase: 'started', pid: pre.pid },
+      { phase: 'ended', pid: pre.pid, exit_code: 0, output: 'drained\n', killed: false },
+    ]);
+    expect(timeline.filter((t) => t.startsWith('kill'))).toEqual([`kill:-${pid}:${SIG.TERM}`]);
+    expect(() => fs.fstatSync(fd)).toThrow(); // closed once read
+  });
+
+  it('without events nothing is captured (its output is the container log); a spawn failure goes on with the stop', () => {
+    const { libc, pid, sup, timeline } = setup({ graceMs: 1000, preStop }, false);
+    libc.failNext('spawn', 'ENOENT');
+    sup.onSignal(SIG.TERM);
+    expect(libc.callsOf('memfd')).toEqual([]);
+    expect(timeline.filter((t) => t.startsWith('kill'))).toEqual([`kill:-${pid}:${SIG.TERM}`]);
+  });
+});
