@@ -124,8 +124,9 @@ describe('--stop-scope all, a main child slower than half the grace period (pid1
     const ev = path.join(dir, 'events');
     const init = startInit({
       mode: 'pid1',
-      flags: ['--stop-scope', 'all', '--grace', '4', '--events', ev],
-      prog: ['sh', '-c', `python3 ${DAEMON} "$1" slowd slow:100 && trap 'sleep 3; exit 0' TERM && : > "$1/ready" && while :; do sleep 0.05; done`, 'tree', dir],
+      // Stage 2 at 3 s; the main child takes 4 s; the deadline is at 6 s: a second or more between each.
+      flags: ['--stop-scope', 'all', '--grace', '6', '--events', ev],
+      prog: ['sh', '-c', `python3 ${DAEMON} "$1" slowd slow:100 && trap 'sleep 4; exit 0' TERM && : > "$1/ready" && while :; do sleep 0.05; done`, 'tree', dir],
     });
     await waitFor(() => has(dir, 'ready'), 'the tree to be ready', { timeoutMs: 20_000, detail: () => init.stderr() });
     await init.signal(SIG.TERM);
@@ -134,8 +135,8 @@ describe('--stop-scope all, a main child slower than half the grace period (pid1
     const forward = evs.find((e) => e.event === 'forward')!;
     const stage = evs.find((e) => e.event === 'stop-stage')!;
     expect(stage).toMatchObject({ stage: 'others', reason: 'share-elapsed', procs: [{ comm: 'slowd', result: 'ok' }] });
-    // Half of the 4 s grace period, by CLOCK_MONOTONIC, before the daemon saw its SIGTERM.
-    expect(monoOf(dir, 'slowd.term') - BigInt(forward.mono_ns)).toBeGreaterThanOrEqual(2_000_000_000n);
+    // Half of the 6 s grace period, by CLOCK_MONOTONIC, before the daemon saw its SIGTERM.
+    expect(monoOf(dir, 'slowd.term') - BigInt(forward.mono_ns)).toBeGreaterThanOrEqual(3_000_000_000n);
     expect(evs.at(-1)!.stop).toMatchObject({ sigkill: false, scope: 'all' });
   });
 });
