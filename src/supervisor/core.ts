@@ -103,6 +103,8 @@ export interface State {
   readonly heldByPreStop: { sig: number; received: number; receivedAt: number; cause: ForwardCause; at: number } | null;
   /** The --pre-stop command's pid while it runs. */
   readonly preStopPid: number | null;
+  /** When --pre-stop's time is up (it is then killed, and a stop it holds goes on). */
+  readonly preStopAt: number | null;
   /** --pre-stop runs once. */
   readonly preStopRan: boolean;
   /** Exiting: no more facts are acted on. */
@@ -187,6 +189,7 @@ export function initialState(config: CoreConfig): State {
     left: null,
     heldByPreStop: null,
     preStopPid: null,
+    preStopAt: null,
     preStopRan: false,
     done: false,
   };
@@ -454,7 +457,7 @@ export function step(state: State, fact: Fact): Step {
         const boundMs = stopGraceMs(config) ?? TIMEOUT_GRACE_MS;
         const at = fact.now + boundMs;
         return {
-          state: { ...state, preStopRan: true, heldByPreStop: { sig: sent, received: fact.sig, receivedAt: fact.now, cause, at } },
+          state: { ...state, preStopRan: true, preStopAt: at, heldByPreStop: { sig: sent, received: fact.sig, receivedAt: fact.now, cause, at } },
           actions: [
             { kind: 'log', level: 'info', message: `${signalName(fact.sig)} received: running --pre-stop first (up to ${boundMs / 1000}s)` },
             { kind: 'arm-timer', which: 'pre-stop', at },
@@ -508,12 +511,13 @@ export function step(state: State, fact: Fact): Step {
       return scanned(state, fact.purpose, fact.procs, fact.now);
     case 'timer': {
       if (fact.which === 'pre-stop') {
-        const held = state.heldByPreStop;
-        if (held === null) return { state, actions: NO_ACTIONS };
-        if (fact.now < held.at) return { state, actions: [{ kind: 'arm-timer', which: 'pre-stop', at: held.at }] };
-        const before: Action[] = [{ kind: 'log', level: 'warn', message: '--pre-stop ran out of time: killing it, the stop goes on' }];
+        // Its bound holds even when a second stop signal already let the stop go on.
+        const at = state.preStopAt;
+        if (at === null || (state.heldByPreStop === null && state.preStopPid === null)) return { state, actions: NO_ACTIONS };
+        if (fact.now < at) return { state, actions: [{ kind: 'arm-timer', which: 'pre-stop', at }] };
+        const before: Action[] = [{ kind: 'log', level: 'warn', message: '--pre-stop ran out of time: killing it' }];
         if (state.preStopPid !== null) before.push({ kind: 'kill-pre-stop', pid: state.preStopPid });
-        return continueStop(state, fact.now, before);
+        return continueStop({ ...state, preStopAt: null }, fact.now, before);
       }
       if (fact.which === 'stage') {
         if (state.stage !== 'group' || state.escalated || state.stageAt === null) return { state, actions: NO_ACTIONS };

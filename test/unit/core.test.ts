@@ -713,9 +713,16 @@ describe('--pre-stop', () => {
   });
 
   it('a second stop signal while it runs is forwarded at once; its end then changes nothing', () => {
-    const { steps } = run(cfg, [signal(SIG.TERM, 0), preStarted(PRE, 1), signal(SIG.TERM, 50), reaped(PRE, exitedStatus(0), 300)]);
+    const { steps } = run(cfg, [signal(SIG.TERM, 0), preStarted(PRE, 1), signal(SIG.TERM, 50), reaped(PRE, exitedStatus(0), 300), timer(1000, 'pre-stop')]);
     expect(steps[2]).toContainEqual(fwd(SIG.TERM, SIG.TERM, 'signal'));
     expect(without(steps[3], 'log')).toEqual([]);
+    expect(steps[4]).toEqual([]);
+  });
+
+  it('after a second stop signal, a command still running is killed at its bound all the same', () => {
+    const { steps } = run(cfg, [signal(SIG.TERM, 0), preStarted(PRE, 1), signal(SIG.TERM, 50), timer(999, 'pre-stop'), timer(1000, 'pre-stop')]);
+    expect(steps[3]).toEqual([{ kind: 'arm-timer', which: 'pre-stop', at: 1000 }]);
+    expect(without(steps[4], 'log')).toEqual([{ kind: 'kill-pre-stop', pid: PRE }]);
   });
 
   it('then --stop-delay, then the forward', () => {
