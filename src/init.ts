@@ -16,9 +16,12 @@ import { DEFAULT_TERMINATION_LOG, parseInitArgs, type Env, type InitOptions } fr
 import { createLibc } from './libc/libc.js';
 import { errnoMessage } from './libc/errno.js';
 import { SIG, forwardableSignals } from './libc/signals.js';
-import type { Libc, Result } from './libc/types.js';
+import type { Libc, Result, SpawnRequest } from './libc/types.js';
+import { resolveCredentials } from './runtime/process.js';
 import { createLogger, writeStderr, writeStdout, type Logger } from './log/log.js';
-import { execFailureCode } from './supervisor/core.js';
+import { execFailureCode, type ProcRef } from './supervisor/core.js';
+import { listReachable } from './supervisor/reach.js';
+import { watchMemory, type MemoryWatch } from './supervisor/memory.js';
 import { startSupervisor, type Supervisor } from './supervisor/shell.js';
 import { listenToSignals, type SignalSource } from './supervisor/signal-source.js';
 import { signalPipeProbe, sizeSignalPipe, type SignalPipeDeps } from './supervisor/signal-pipe.js';
@@ -57,8 +60,14 @@ export interface InitDeps {
    * Absent: no termination log (unit tests).
    */
   openTerminationLog?(file: string): ((text: string) => void) | { error: string };
+  /** The init's memory cgroup, watched from now (OOM kills, peak); null when it cannot be read. */
+  watchMemory?(): MemoryWatch | null;
+  /** A text file's content, or '' (--user reads /etc/passwd and /etc/group). */
+  readTextFile?(file: string): string;
   /** Whether a path exists (the default termination log is written only if it does). */
   exists?(file: string): boolean;
+  /** --stop-scope all: the processes the init (pid) can reach, from /proc; null when /proc cannot say. */
+  reachable?(pid: number): ProcRef[] | null;
   /** How to find libuv's signal pipe and its limits; absent: the pipe is left as it is. */
   signalPipe?: Omit<SignalPipeDeps, 'libc'>;
 }
@@ -134,6 +143,21 @@ export const defaultInitDeps: InitDeps = {
     };
   },
   exists: (file) => fs.existsSync(file),
+  watchMemory() {
+    try {
+      return watchMemory(fs.readFileSync('/proc/self/cgroup', 'latin1'));
+    } catch {
+      return null;
+    }
+  },
+  readTextFile(file) {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch {
+      return '';
+    }
+  },
+  reachable: (pid) => listReachable(pid),
 };
 
 /** A fatal set-up error: logs one FATAL line and exits. */
@@ -148,6 +172,17 @@ export function runInit(args: string[], deps: InitDeps = defaultInitDeps): Super
   }
   const { options } = parsed;
   const argv = programArgv(args, parsed.programIndex, deps);
+  // --user: names resolved from the image's files before anything is loaded or started.
+  let credentials: SpawnRequest['credentials'];
+  if (options.user !== null) {
+    const readText = deps.readTextFile ?? (() => '');
+    const c = resolveCredentials({ user: options.user, groupAdd: [] }, readText('/etc/passwd'), readText('/etc/group'));
+    if (typeof c === 'string') {
+      deps.writeStderr(`tini-ts: --user: ${c.replace(/[\x00-\x1f\x7f]/g, '?')}\n`);
+      return deps.exit(1);
+    }
+    credentials = { uid: c.uid, gid: c.gid, groups: c.groups };
+  }
 
   const libc = loadLibc(deps, options.verbosity);
   const pid = libc.getpid();
@@ -184,7 +219,9 @@ export function runInit(args: string[], deps: InitDeps = defaultInitDeps): Super
   must(libc.unblockSignals([...forwardableSignals(), SIG.CHLD]), fatal);
 
   const terminationLog = openTerminationLog(options, deps, logger, fatal);
-  const childPid = spawnChild(libc, logger, argv, options, deps, events, terminationLog);
+  // The OOM kill count before the program starts: only kills during its run are reported.
+  const memory = deps.watchMemory?.() ?? null;
+  const childPid = spawnChild(libc, logger, argv, options, deps, events, terminationLog, credentials);
   // From here on the child runs: nothing below may throw or exit on its own.
   logger.log('info', `Spawned child process '${argv[0].toString()}' with pid '${childPid}'`);
   // Once the child runs, so that its start does not wait for this (about 0.7 ms).
@@ -199,8 +236,11 @@ export function runInit(args: string[], deps: InitDeps = defaultInitDeps): Super
       signalMap: options.signalMap,
       stopDelayMs: options.stopDelayMs,
       timeoutMs: options.timeoutMs,
+      stopScope: options.stopScope,
+      exitOnStop: options.exitOnStop,
+      preStop: options.preStop === null ? null : { command: options.preStop, passFds: [0, 1, 2].filter((fd) => deps.isFdOpen(fd)), credentials },
     },
-    { libc, logger, now: deps.now, exit, events, terminationLog },
+    { libc, logger, now: deps.now, exit, events, terminationLog, memory, reachable: deps.reachable && (() => deps.reachable!(pid)) },
   );
   onSignal = (sig) => sup.onSignal(sig);
   return sup;
@@ -267,15 +307,29 @@ function openTerminationLog(options: InitOptions, deps: InitDeps, logger: Logger
   return fatal(`--termination-log ${file}: cannot open: ${w.error}`);
 }
 
-function spawnChild(libc: Libc, logger: Logger, argv: Buffer[], options: InitOptions, deps: InitDeps, events?: EventSink, terminationLog?: (text: string) => void): number {
+function spawnChild(
+  libc: Libc,
+  logger: Logger,
+  argv: Buffer[],
+  options: InitOptions,
+  deps: InitDeps,
+  events?: EventSink,
+  terminationLog?: (text: string) => void,
+  credentials?: SpawnRequest['credentials'],
+): number {
   // Hand the terminal to the child only if the init's group holds it now
   // (as under `docker run -t`); never steal it from a foreground job.
   const fg = libc.tcgetpgrp(0);
   if (!fg.ok) logger.log('debug', `${fg.call}(0) failed: ${fg.code}: the terminal stays as it is`);
   const foregroundTty = fg.ok && fg.value === libc.getpgrp();
   const passFds = [0, 1, 2].filter((fd) => deps.isFdOpen(fd));
-  const req = { argv, newProcessGroup: true, foregroundTty, passFds };
+  const req: SpawnRequest = { argv, newProcessGroup: true, foregroundTty, passFds, ...(credentials && { credentials }) };
   let r = libc.spawn(req);
+  if (!r.ok && credentials && /^set(groups|resuid|resgid)$|^getgroups$/.test(r.call)) {
+    // Taking the user's ids failed (the init is not root): a set-up failure, nothing was started.
+    logger.log('fatal', `--user ${credentials.uid}:${credentials.gid}: ${r.call} failed: ${r.code}${r.code === 'EPERM' ? ' (running the program as another user needs root)' : ''}`);
+    return deps.exit(1, libc);
+  }
   if (!r.ok && r.code === 'ENOEXEC') {
     // execvp runs a script without a #! line with /bin/sh; posix_spawnp no longer does.
     const file = resolveInPath(argv[0].toString(), deps);

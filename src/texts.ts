@@ -34,6 +34,25 @@ Options:
   --map FROM:TO    Forward signal FROM as TO, or drop it with TO = ignore
                    (repeatable; e.g. --map USR1:USR2 --map HUP:ignore);
                    not KILL, STOP or CHLD
+  --user USER[:GROUP]
+                   Run PROGRAM (and --pre-stop) as USER (name or id), with its
+                   primary group or GROUP and its supplementary groups from
+                   /etc/passwd and /etc/group; the init stays as it is
+  --pre-stop CMD   On the first SIGTERM or SIGINT, run /bin/sh -c CMD before
+                   anything else (then --stop-delay, then the forward); it
+                   gets the grace period (10s without --grace), then SIGKILL
+  --stop-scope group|all
+                   Who gets the stop: the process group of PROGRAM (group, the
+                   default, as tini), or every process the init can reach
+                   (all: its pid namespace as PID 1, its descendants as a
+                   subreaper), in stages: the group first, the others when
+                   PROGRAM exits or after half the grace period, SIGKILL to
+                   all at its end (10s without --grace); the init exits once
+                   all are gone
+  --exit-on-stop CODE
+                   Exit CODE when PROGRAM ended by the stop signal the init
+                   forwarded (killed by it, or exit 128+N as the JVM's 143);
+                   a crash keeps its code
   --termination-log FILE
                    At exit, write why PROGRAM ended to FILE (the Kubernetes
                    termination message; default: /dev/termination-log when
@@ -59,6 +78,10 @@ Environment:
   TINI_STOP_DELAY=SECONDS   As --stop-delay (the flag wins)
   TINI_TIMEOUT=DURATION     As --timeout (the flag wins)
   TINI_TERMINATION_LOG=FILE As --termination-log (the flag wins)
+  TINI_PRE_STOP=CMD         As --pre-stop (the flag wins)
+  TINI_USER=USER[:GROUP]    As --user (the flag wins)
+  TINI_STOP_SCOPE=group|all As --stop-scope (the flag wins)
+  TINI_EXIT_ON_STOP=CODE    As --exit-on-stop (the flag wins)
   TINI_MAP="FROM:TO,..."    As --map, rules separated by commas or spaces
                             (any --map replaces them all)
 

@@ -26,6 +26,9 @@ signals well (as PID 1 of a new pid namespace when root, else with -s):
   orphans      orphans reaped by the init; no zombie of a living parent,
                no process left behind when the program ends
   sighup       (not by default) the program survives SIGHUP (reload)
+  staged-stop  (not by default) SIGTERM under --stop-scope all: do the
+               processes that left the program's group (daemons, their
+               children) stop by themselves after their own SIGTERM?
 
 Options:
   --scenario LIST     comma-separated scenarios (default docker-stop,ctrl-c,orphans)
@@ -42,7 +45,7 @@ Options:
   -h, --help          this text
 `;
 
-const SCENARIOS = ['docker-stop', 'ctrl-c', 'orphans', 'sighup'];
+const SCENARIOS = ['docker-stop', 'ctrl-c', 'orphans', 'sighup', 'staged-stop'];
 
 /** Control characters (a terminal's escape sequences, newlines) as visible escapes: a usage error is one inert line. */
 export function visible(text: string): string {

@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { descendants, findInit, procInfo, type ProcInfo } from './proc.js';
 import { PTY_HELPER } from './pty-helper.js';
 
-export type ScenarioName = 'docker-stop' | 'ctrl-c' | 'orphans' | 'sighup' | `signal:${string}`;
+export type ScenarioName = 'docker-stop' | 'ctrl-c' | 'orphans' | 'sighup' | 'staged-stop' | `signal:${string}`;
 
 export interface CheckOptions {
   program: string[];
@@ -86,7 +86,9 @@ export async function runScenario(scenario: ScenarioName, signal: number | null,
   const evFile = path.join(opts.workDir, `events-${scenario.replace(/[^a-zA-Z0-9-]/g, '_')}.jsonl`);
   fs.rmSync(evFile, { force: true });
   if (opts.readyFile) fs.rmSync(opts.readyFile, { force: true });
-  const initCmd = [...opts.self, ...(ns ? [] : ['-s']), '--events', evFile, '--grace', String(opts.graceMs / 1000), '--', ...opts.program];
+  // staged-stop: the whole tree, daemons that left the program's group included, gets the stop in stages.
+  const scope = scenario === 'staged-stop' ? ['--stop-scope', 'all'] : [];
+  const initCmd = [...opts.self, ...(ns ? [] : ['-s']), '--events', evFile, '--grace', String(opts.graceMs / 1000), ...scope, '--', ...opts.program];
   let cmd = ns ? ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child', ...initCmd] : initCmd;
   if (tty) cmd = ['python3', '-c', PTY_HELPER, ...cmd];
 
@@ -172,7 +174,7 @@ export async function runScenario(scenario: ScenarioName, signal: number | null,
       res.signalMono = process.hrtime.bigint();
     };
     if (!exited && res.ready) {
-      if (scenario === 'docker-stop') {
+      if (scenario === 'docker-stop' || scenario === 'staged-stop') {
         send();
         kill('SIGTERM');
         await until(() => exited, opts.graceMs + 5000);

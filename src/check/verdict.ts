@@ -70,7 +70,21 @@ export function judge(run: RunResult, signal: number | null, expectExit: boolean
   const forwarded = ev.filter((e) => e.event === 'forward' && e.signo === sig && e.result === 'ok');
   const after = (e: Record<string, any>) => sentMono === null || e.mono_ns >= sentMono;
 
-  if (run.scenario === 'docker-stop' || (run.scenario.startsWith('signal:') && expectExit)) {
+  if (run.scenario === 'staged-stop') {
+    // --stop-scope all: the program's group, then every other process (stage 2), SIGKILL at the deadline.
+    const stages = ev.filter((e) => e.event === 'stop-stage');
+    const others = stages.filter((e) => e.stage === 'others').flatMap((e) => e.procs as Record<string, any>[]);
+    const killed = stages.filter((e) => e.stage === 'kill').flatMap((e) => e.procs as Record<string, any>[]);
+    const names = (ps: Record<string, any>[]) => ps.map((p) => `${p.comm} (pid ${p.pid})`).join(', ');
+    evidence.outside_the_group = others.length;
+    evidence.outside_the_group_stopped = others.length - killed.length;
+    if (others.length > 0) evidence.note = `${others.length} process(es) had left the program's group: without --stop-scope all they would never get ${signalName(sig)}`;
+    if (killed.length > 0) problems.push(`${killed.length} process(es) outside the program's group did not stop within the grace period after their ${signalName(sig)}: ${names(killed)}`);
+    if (escalations.length > 0) problems.push(`the program's group did not exit within the grace period: SIGKILL was needed`);
+    if (!main) problems.push('the program did not stop');
+    if (forwarded.length !== 1) problems.push(`${signalName(sig)} was forwarded ${forwarded.length} times, not once`);
+    if (problems.length === 0 && exit?.stop) evidence.took = secs(exit.stop.after_ms * 1e6);
+  } else if (run.scenario === 'docker-stop' || (run.scenario.startsWith('signal:') && expectExit)) {
     if (escalations.length > 0) {
       problems.push(`did not exit within the ${run.scenario === 'docker-stop' ? 'grace period' : 'time given'}: SIGKILL was needed (${escalations.map((e) => `${e.target} ${e.id}`).join(', ')})`);
     } else if (!main || !after(main)) {
@@ -127,6 +141,14 @@ function healthySummary(run: RunResult, main: Record<string, any> | undefined, t
   switch (run.scenario) {
     case 'docker-stop':
       return `stopped by itself${took} (${describeMain(main)}), no SIGKILL`;
+    case 'staged-stop': {
+      const others = run.events.filter((e) => e.event === 'stop-stage' && e.stage === 'others').flatMap((e) => e.procs as Record<string, any>[]);
+      const stop = run.events.find((e) => e.event === 'exit')?.stop;
+      const all = stop ? ` in ${secs(stop.after_ms * 1e6)}` : took;
+      return others.length === 0
+        ? `stopped by itself${all} (${describeMain(main)}); nothing had left the program's group`
+        : `everything stopped by itself${all}: the program (${describeMain(main)}), then ${others.length} process(es) outside its group (${others.map((p) => p.comm).join(', ')}), no SIGKILL`;
+    }
     case 'ctrl-c':
       return `got SIGINT once and stopped${took} (${describeMain(main)})`;
     case 'orphans':

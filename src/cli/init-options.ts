@@ -4,12 +4,15 @@
  * tini's surface: -s -p SIG -v -w -g -e CODE -l -h --version and
  * TINI_SUBREAPER, TINI_VERBOSITY, TINI_KILL_PROCESS_GROUP; plus --grace /
  * TINI_GRACE, --events / TINI_EVENTS, --map / TINI_MAP, --stop-delay /
- * TINI_STOP_DELAY and --timeout / TINI_TIMEOUT (a flag wins over its variable). Options end at `--` or at the first argument that is not an
+ * TINI_STOP_DELAY, --timeout / TINI_TIMEOUT, --stop-scope / TINI_STOP_SCOPE,
+ * --exit-on-stop / TINI_EXIT_ON_STOP, --pre-stop / TINI_PRE_STOP, --user /
+ * TINI_USER (a flag wins over its variable). Options end at `--` or at the first argument that is not an
  * option (unlike tini's GNU getopt, `tini-ts sh -c 'exit 3'` runs `sh`).
  */
 import { SIG, parseSignal, signalName } from '../libc/signals.js';
 import { parseEventDest } from '../events/destination.js';
 import { parseDuration } from '../cgroup/size.js';
+import { idRangeProblem, parseId } from '../libc/ids.js';
 
 export interface InitOptions {
   subreaper: boolean;
@@ -35,6 +38,14 @@ export interface InitOptions {
    * null: /dev/termination-log if it exists (as Kubernetes provides it).
    */
   terminationLog: string | null;
+  /** --stop-scope: who gets the stop (`group`: the main child's process group, as tini; `all`: everyone reachable, staged). */
+  stopScope: 'group' | 'all';
+  /** --exit-on-stop: the exit code when the program ended by the forwarded stop signal; null: its own. */
+  exitOnStop: number | null;
+  /** --pre-stop: a command (run by /bin/sh -c) on the first stop signal, before it is forwarded; null: none. */
+  preStop: string | null;
+  /** --user USER[:GROUP] (names or ids): the program's user, resolved against /etc/passwd and /etc/group at start; null: the init's. */
+  user: { user: string; group: string | null } | null;
 }
 
 /** Where Kubernetes reads a container's termination message by default. */
@@ -113,6 +124,20 @@ function parseTimeout(text: string): number | string {
   return ms > 0 ? ms : `must be more than 0: '${text}'`;
 }
 
+/** USER[:GROUP]: names or decimal ids in the kernel's range (names are looked up at start). */
+export function parseUser(text: string): { user: string; group: string | null } | string {
+  const m = /^([^:\s]+)(?::([^:\s]+))?$/.exec(text);
+  if (!m) return `not USER[:GROUP]: '${text}' (e.g. 1000, app, 1000:1000, app:staff)`;
+  for (const [what, id] of [['user', m[1]], ['group', m[2]]] as const) {
+    if (id !== undefined && /^[0-9]+$/.test(id) && parseId(id) === null) return idRangeProblem(what, id);
+  }
+  return { user: m[1], group: m[2] ?? null };
+}
+
+function parseStopScope(text: string): 'group' | 'all' | undefined {
+  return text === 'group' || text === 'all' ? text : undefined;
+}
+
 function parseExitCode(text: string): number | undefined {
   if (!/^[0-9]{1,3}$/.test(text)) return undefined;
   const n = Number(text);
@@ -134,6 +159,10 @@ export function parseInitArgs(args: readonly string[], env: Env, texts: { usage:
   let timeoutMs: number | null = null;
   let timeoutFromFlag = false;
   let terminationLog: string | null = null;
+  let stopScope: 'group' | 'all' | null = null;
+  let exitOnStop: number | null = null;
+  let preStop: string | null = null;
+  let user: { user: string; group: string | null } | null = null;
 
   let i = 0;
   for (; i < args.length; i++) {
@@ -196,6 +225,36 @@ export function parseInitArgs(args: readonly string[], env: Env, texts: { usage:
       terminationLog = v;
       continue;
     }
+    if (a === '--stop-scope' || a.startsWith('--stop-scope=')) {
+      const v = a.includes('=') ? a.slice('--stop-scope='.length) : args[++i];
+      if (v === undefined) return usageError('--stop-scope needs group or all');
+      const sc = parseStopScope(v);
+      if (sc === undefined) return usageError(`--stop-scope: not group or all: '${v}'`);
+      stopScope = sc;
+      continue;
+    }
+    if (a === '--exit-on-stop' || a.startsWith('--exit-on-stop=')) {
+      const v = a.includes('=') ? a.slice('--exit-on-stop='.length) : args[++i];
+      if (v === undefined) return usageError('--exit-on-stop needs an exit code (0-255)');
+      const code = parseExitCode(v);
+      if (code === undefined) return usageError(`--exit-on-stop: not an exit code (0-255): '${v}'`);
+      exitOnStop = code;
+      continue;
+    }
+    if (a === '--pre-stop' || a.startsWith('--pre-stop=')) {
+      const v = a.includes('=') ? a.slice('--pre-stop='.length) : args[++i];
+      if (v === undefined || v.trim() === '') return usageError('--pre-stop needs a command');
+      preStop = v;
+      continue;
+    }
+    if (a === '--user' || a.startsWith('--user=')) {
+      const v = a.includes('=') ? a.slice('--user='.length) : args[++i];
+      if (v === undefined) return usageError('--user needs USER[:GROUP] (names or ids)');
+      const u = parseUser(v);
+      if (typeof u === 'string') return usageError(`--user: ${u}`);
+      user = u;
+      continue;
+    }
     if (a.startsWith('--')) return usageError(`unknown option '${a}'`);
     // A cluster of short options: -vvv, -sg, -e143, -pSIGKILL, -e 143.
     for (let j = 1; j < a.length; j++) {
@@ -256,13 +315,27 @@ export function parseInitArgs(args: readonly string[], env: Env, texts: { usage:
     timeoutMs = ms;
   }
   if (terminationLog === null && env.TINI_TERMINATION_LOG !== undefined && env.TINI_TERMINATION_LOG !== '') terminationLog = env.TINI_TERMINATION_LOG;
+  if (stopScope === null && env.TINI_STOP_SCOPE !== undefined && env.TINI_STOP_SCOPE !== '') {
+    stopScope = parseStopScope(env.TINI_STOP_SCOPE) ?? null;
+    if (stopScope === null) return usageError(`TINI_STOP_SCOPE: not group or all: '${env.TINI_STOP_SCOPE}'`);
+  }
+  if (exitOnStop === null && env.TINI_EXIT_ON_STOP !== undefined && env.TINI_EXIT_ON_STOP !== '') {
+    exitOnStop = parseExitCode(env.TINI_EXIT_ON_STOP) ?? null;
+    if (exitOnStop === null) return usageError(`TINI_EXIT_ON_STOP: not an exit code (0-255): '${env.TINI_EXIT_ON_STOP}'`);
+  }
+  if (preStop === null && env.TINI_PRE_STOP !== undefined && env.TINI_PRE_STOP.trim() !== '') preStop = env.TINI_PRE_STOP;
+  if (user === null && env.TINI_USER !== undefined && env.TINI_USER !== '') {
+    const u = parseUser(env.TINI_USER);
+    if (typeof u === 'string') return usageError(`TINI_USER: ${u}`);
+    user = u;
+  }
   if (env.TINI_VERBOSITY !== undefined) verbosity = atoi(env.TINI_VERBOSITY);
   if (i >= args.length) return usageError('no program to run given');
 
   return {
     kind: 'run',
     programIndex: i,
-    options: { subreaper, parentDeathSignal, verbosity, warnOnReap, expectedCodes, graceMs, events, signalMap, stopDelayMs: stopDelayMs || null, timeoutMs, terminationLog },
+    options: { subreaper, parentDeathSignal, verbosity, warnOnReap, expectedCodes, graceMs, events, signalMap, stopDelayMs: stopDelayMs || null, timeoutMs, terminationLog, stopScope: stopScope ?? 'group', exitOnStop, preStop, user },
   };
 }
 

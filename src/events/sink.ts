@@ -47,6 +47,11 @@ export interface StartInfo {
     signal_map?: Record<string, number | null>;
     stop_delay_ms?: number | null;
     timeout_ms?: number | null;
+    stop_scope?: 'group' | 'all';
+    exit_on_stop?: number | null;
+    pre_stop?: string | null;
+    /** --user as given (USER or USER:GROUP). */
+    user?: string | null;
   };
 }
 
@@ -57,7 +62,14 @@ export interface ExitStop {
   sig: number;
   afterMs: number;
   killed: boolean;
+  /** --stop-scope; absent: group. */
+  scope?: 'group' | 'all';
+  /** --stop-scope all: the processes SIGKILLed at the deadline. */
+  left?: readonly { pid: number; comm: string }[];
 }
+
+/** How many processes a stop-stage event, or the exit event's stop.left, lists (the count says how many in all). */
+const STAGE_LIST_MAX = 50;
 
 export interface LeftProcess {
   pid: number;
@@ -81,8 +93,13 @@ export interface EventSink {
   /** --timeout fell due; `sig` is sent to the group. */
   timeout(timeoutMs: number, sig: number): void;
   escalate(target: ForwardTarget, id: number, result: string, mainReaped: boolean): void;
+  /** --pre-stop: started (pid), failed to start (errno), or ended (status, output, killed at its bound). */
+  preStop(info: { phase: 'started' | 'failed' | 'ended'; pid: number | null; errno: string | null; status: WaitStatus | null; output: string | null; killed: boolean }): void;
+  /** --stop-scope all: `sig` sent to the processes outside the main child's group (`others`), or SIGKILL at the deadline (`kill`). */
+  stopStage(stage: 'others' | 'kill', sig: number, reason: string, procs: readonly { pid: number; comm: string; result: string }[]): void;
   /** `stop`: how the stop went, when the init had sent one (--grace, --stop-delay, --timeout). */
-  exit(code: number, reason: string, errno?: string | null, stop?: ExitStop | null): void;
+  /** `memory`: the init's memory cgroup at exit (OOM kills since start, peak, limit), when readable. */
+  exit(code: number, reason: string, errno?: string | null, stop?: ExitStop | null, memory?: { oomKills: number; peakBytes: number | null; limitBytes: number | null } | null): void;
   /** /proc/<pid>/comm, or null. Only called when events are on. */
   comm(pid: number): string | null;
   /** True (once) when a SIGPIPE just received was raised by the sink's own write. */
@@ -322,7 +339,19 @@ export function createEventSink(writer: LineWriter, opts: SinkOptions = {}): Eve
     escalate(target, id, result, mainReaped) {
       emit('escalate', { signo: 9, name: 'SIGKILL', target, id, result, reason: 'grace-expired', main_reaped: mainReaped });
     },
-    exit(code, reason, errno = null, stop = null) {
+    preStop(info) {
+      const st = info.status === null ? { exit_code: null, signo: null, signal_name: null, core_dumped: false, status: null } : statusFields(info.status);
+      emit('pre-stop', { phase: info.phase, pid: info.pid, errno: info.errno, ...st, output: info.output, killed: info.killed }, (f) => {
+        f.output = typeof f.output === 'string' ? f.output.slice(0, 256) : null;
+      });
+    },
+    stopStage(stage, sig, reason, procs) {
+      const list = procs.slice(0, STAGE_LIST_MAX).map((p) => ({ pid: p.pid, comm: p.comm, result: p.result }));
+      emit('stop-stage', { stage, signo: sig, name: signalName(sig), reason, procs: list, count: procs.length }, (f) => {
+        f.procs = list.slice(0, 10).map((p) => ({ ...p, comm: p.comm.slice(0, 16) }));
+      });
+    },
+    exit(code, reason, errno = null, stop = null, memory = null) {
       flush();
       drain();
       const { left, count } = leftDescendants(20);
@@ -336,10 +365,17 @@ export function createEventSink(writer: LineWriter, opts: SinkOptions = {}): Eve
               name: signalName(stop.sig),
               after_ms: Math.round(stop.afterMs),
               sigkill: stop.killed,
+              ...(stop.scope === undefined ? {} : { scope: stop.scope }),
+              ...(stop.left === undefined
+                ? {}
+                : { left: stop.left.slice(0, STAGE_LIST_MAX).map((p) => ({ pid: p.pid, comm: p.comm })), left_count: stop.left.length }),
             };
       // The exit event's own write is not counted in `dropped`.
-      emit('exit', { code, reason, errno, stop: stopFields, left, left_count: count, dropped }, (f) => {
+      const memoryFields = memory === null ? {} : { memory: { oom_kills: memory.oomKills, peak_bytes: memory.peakBytes, limit_bytes: memory.limitBytes } };
+      emit('exit', { code, reason, errno, stop: stopFields, ...memoryFields, left, left_count: count, dropped }, (f) => {
         f.left = left.slice(0, 5);
+        const st = f.stop as { left?: unknown[] } | null;
+        if (st?.left) f.stop = { ...st, left: st.left.slice(0, 5) };
       });
       drain(); // the process ends right after (_exit)
     },

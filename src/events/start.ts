@@ -20,6 +20,10 @@ export interface EventOptions {
   signalMap?: ReadonlyMap<number, number | null>;
   stopDelayMs?: number | null;
   timeoutMs?: number | null;
+  stopScope?: 'group' | 'all';
+  exitOnStop?: number | null;
+  preStop?: string | null;
+  user?: { user: string; group: string | null } | null;
 }
 
 export function startEventStream(
@@ -56,6 +60,10 @@ export function startEventStream(
       ...(options.signalMap !== undefined && { signal_map: Object.fromEntries(options.signalMap) }),
       ...(options.stopDelayMs !== undefined && { stop_delay_ms: options.stopDelayMs }),
       ...(options.timeoutMs !== undefined && { timeout_ms: options.timeoutMs }),
+      ...(options.stopScope !== undefined && { stop_scope: options.stopScope }),
+      ...(options.exitOnStop !== undefined && { exit_on_stop: options.exitOnStop }),
+      ...(options.preStop !== undefined && { pre_stop: options.preStop }),
+      ...(options.user !== undefined && { user: options.user === null ? null : options.user.group === null ? options.user.user : `${options.user.user}:${options.user.group}` }),
     },
   });
   return sink;

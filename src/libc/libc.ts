@@ -8,6 +8,7 @@ import { ERRNO, sysError as fail } from './errno.js';
 import { ok, type Libc, type Result, type SpawnRequest, type SysError, type WaitStatus, type WaitidInfo } from './types.js';
 
 // <spawn.h> flags and sizes on x86_64/arm64 glibc.
+const POSIX_SPAWN_RESETIDS = 0x01;
 const POSIX_SPAWN_SETPGROUP = 0x02;
 const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
@@ -64,6 +65,7 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
   const raise = c.func('int raise(int sig)');
   const ioctl = c.func('int ioctl(int fd, unsigned long request, ...)');
   const fcntl = c.func('int fcntl(int fd, int cmd, ...)');
+  let memfdCreate: ((name: string, flags: number) => number) | undefined;
   const getrlimit = c.func('int getrlimit(int resource, void *rlim)');
 
   const attrInit = c.func('int posix_spawnattr_init(void *attr)');
@@ -138,6 +140,7 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
     };
     let flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
     if (req.newProcessGroup) flags |= POSIX_SPAWN_SETPGROUP;
+    if (req.credentials) flags |= POSIX_SPAWN_RESETIDS;
     const err =
       checkRc('posix_spawnattr_setflags', attrSetflags(attr, flags)) ??
       checkRc('posix_spawnattr_setpgroup', attrSetpgroup(attr, 0)) ??
@@ -155,6 +158,10 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
     // dup2(fd, fd) clears the FD_CLOEXEC that Node sets on stdio at start-up.
     for (const fd of req.passFds) {
       const e = checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, fd, fd));
+      if (e) return failed(e);
+    }
+    for (const r of req.redirect ?? []) {
+      const e = checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, r.from, r.to));
       if (e) return failed(e);
     }
     // Nothing else the init holds or inherited reaches the child.
@@ -176,7 +183,71 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
     return ok({ attr, fa, argv, file: req.file ?? argv[0]!, release });
   }
 
+  // x86_64 system calls, raw: glibc's wrappers would change every thread's ids (setxid broadcast).
+  const SYS_GETGROUPS = 115;
+  const SYS_SETGROUPS = 116;
+  const SYS_SETRESUID = 117;
+  const SYS_SETRESGID = 119;
+  let rawSyscall: ((...args: unknown[]) => number) | undefined;
+  const sys = (...args: unknown[]): number => {
+    rawSyscall ??= c.func('long syscall(long number, ...)') as unknown as (...args: unknown[]) => number;
+    return Number(rawSyscall(...args));
+  };
+  const getuid = c.func('unsigned int getuid(void)');
+  const getgid = c.func('unsigned int getgid(void)');
+
+  /**
+   * --user: this thread's real uid, real gid and groups become the
+   * user's (its effective ids stay root's, so it can come back); the child
+   * of posix_spawn inherits them, and POSIX_SPAWN_RESETIDS sets its
+   * effective ids to the real ones before exec. Returns the undo, or the error.
+   */
+  function becomeForSpawn(cr: { uid: number; gid: number; groups: number[] }): Result<() => Result<void>> {
+    const n = sys(SYS_GETGROUPS, 'long', 0, 'void *', null);
+    if (n < 0) return fail('getgroups', errno());
+    const saved = Buffer.alloc(Math.max(1, n) * 4);
+    if (n > 0 && sys(SYS_GETGROUPS, 'long', n, 'void *', saved) < 0) return fail('getgroups', errno());
+    const groups = Buffer.alloc(Math.max(1, cr.groups.length) * 4);
+    cr.groups.forEach((g, i) => groups.writeUInt32LE(g, i * 4));
+    const ruid = getuid();
+    const rgid = getgid();
+    const undo = (): Result<void> => {
+      const r = [
+        sys(SYS_SETRESUID, 'long', ruid, 'long', -1, 'long', -1) === -1 ? 'setresuid' : null,
+        sys(SYS_SETRESGID, 'long', rgid, 'long', -1, 'long', -1) === -1 ? 'setresgid' : null,
+        sys(SYS_SETGROUPS, 'long', n, 'void *', saved) === -1 ? 'setgroups' : null,
+      ].find((x) => x !== null);
+      return r ? fail(r, errno()) : ok(undefined);
+    };
+    if (sys(SYS_SETGROUPS, 'long', cr.groups.length, 'void *', groups) === -1) return fail('setgroups', errno());
+    if (sys(SYS_SETRESGID, 'long', cr.gid, 'long', -1, 'long', -1) === -1) {
+      const e = fail('setresgid', errno());
+      undo();
+      return e;
+    }
+    if (sys(SYS_SETRESUID, 'long', cr.uid, 'long', -1, 'long', -1) === -1) {
+      const e = fail('setresuid', errno());
+      undo();
+      return e;
+    }
+    return ok(undo);
+  }
+
   function spawn(req: SpawnRequest): Result<number> {
+    if (req.credentials) {
+      const as = becomeForSpawn(req.credentials);
+      if (!as.ok) return as;
+      try {
+        return spawnPrepared(req);
+      } finally {
+        // With root's effective ids kept (CAP_SETUID, CAP_SETGID), going back cannot be refused.
+        as.value();
+      }
+    }
+    return spawnPrepared(req);
+  }
+
+  function spawnPrepared(req: SpawnRequest): Result<number> {
     const p = prepareSpawn(req);
     if (!p.ok) return p;
     const { attr, fa, argv, file, release } = p.value;
@@ -256,6 +327,11 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
       return rc === -1 ? fail('send', errno()) : ok(rc);
     },
     raise: (sig) => check('raise', raise(sig) === 0 ? 0 : -1),
+    memfd(name): Result<number> {
+      memfdCreate ??= c.func('int memfd_create(const char *name, unsigned int flags)');
+      const fd = memfdCreate(name, 1 /* MFD_CLOEXEC */);
+      return fd === -1 ? fail('memfd_create', errno()) : ok(fd);
+    },
     pipeBytes(fd): Result<number> {
       const out = Buffer.alloc(4);
       return ioctl(fd, FIONREAD, 'void *', out) === -1 ? fail('ioctl(FIONREAD)', errno()) : ok(out.readInt32LE(0));

@@ -44,6 +44,19 @@ export interface SpawnRequest {
    * parent opens it for writing (see spawnAsync).
    */
   gate?: number;
+  /**
+   * dup2(from, to) in the child after passFds (e.g. the --pre-stop command's
+   * stdout and stderr to a memfd); `from` is closed with the rest above
+   * the highest of passFds.
+   */
+  redirect?: { from: number; to: number }[];
+  /**
+   * Run the child as this user (--user): set as the calling thread's real
+   * ids and groups just for the spawn, which POSIX_SPAWN_RESETIDS turns
+   * into the child's effective ids (and exec into its saved ones); the
+   * thread's own are restored right after. Needs root.
+   */
+  credentials?: { uid: number; gid: number; groups: number[] };
 }
 
 export interface Libc {
@@ -85,6 +98,8 @@ export interface Libc {
   sendNonBlocking?(fd: number, data: Buffer): Result<number>;
   /** raise(sig): the signal to the calling thread (its handler has run when this returns). */
   raise?(sig: number): Result<void>;
+  /** memfd_create(name, MFD_CLOEXEC): an anonymous file in memory (the --pre-stop command's output). */
+  memfd?(name: string): Result<number>;
   /** ioctl(fd, FIONREAD): the bytes waiting in a pipe (either end). */
   pipeBytes?(fd: number): Result<number>;
   /** fcntl(fd, F_SETPIPE_SZ, bytes): the pipe's capacity as the kernel set it (rounded up). */

@@ -35,7 +35,7 @@ const ROOT = path.resolve(HERE, '../..');
 const BASE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const ENV = { PATH: BASE_PATH };
 const UNSHARE = ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child'];
-const GROUPS = ['startup', 'memory', 'signal', 'reap', 'exit', 'size', 'launcher'];
+const GROUPS = ['startup', 'memory', 'signal', 'reap', 'exit', 'size', 'launcher', 'stop'];
 
 // Every metric key the JSON carries, for every init (the smoke test checks this list).
 const METRICS = [
@@ -634,6 +634,60 @@ function mLauncher(subjects, helpers) {
   return { launcher_startup: Object.fromEntries(cases.map(([l]) => [l, summary(samples[l], 'ms')])) };
 }
 
+/**
+ * The staged stop of issue 14: a 50-process tree (the main process and 49
+ * daemons that double-forked out of its group, each taking STOP_DELAY to stop
+ * on SIGTERM), as PID 1, from SIGTERM to the init's exit. tini-ts runs with
+ * `--stop-scope all --grace 10`: the daemons get SIGTERM once the main
+ * process has exited, and the init waits for them; tini forwards to its child
+ * only, and its exit SIGKILLs the rest with the namespace. How many daemons
+ * stopped gracefully is reported beside the time. No floor: a report.
+ */
+const STOP_TREE = 50;
+const STOP_DELAY = 0.1;
+async function mStop(subjects) {
+  const python = which('python3');
+  if (!python) {
+    log('  staged stop: not measured (needs python3)');
+    return {};
+  }
+  const tree = path.join(HERE, 'helpers', 'stoptree.py');
+  const cases = subjects
+    .filter((s) => s.label === 'tini-ts' || s.label === 'tini')
+    .map((s) => [s.label, (dir) => [...UNSHARE, s.path, ...s.flags, ...(s.label === 'tini-ts' ? ['--stop-scope', 'all', '--grace', '10'] : []), '--', python, tree, String(STOP_TREE), String(STOP_DELAY), dir]]);
+  const runs = quick ? 1 : 5;
+  const samples = Object.fromEntries(cases.map(([l]) => [l, []]));
+  const graceful = Object.fromEntries(cases.map(([l]) => [l, []]));
+  const errors = {};
+  for (const [i, [label, argv]] of rounds(runs, cases)) {
+    void i;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-bench-stop.'));
+    const pr = new Proc(argv(dir));
+    try {
+      if ((await pr.readline(60_000)) !== 'R') throw new Error('the tree never became ready');
+      const init = await waitFor(() => childrenOf(pr.pid)[0], 5000);
+      const t0 = process.hrtime.bigint();
+      process.kill(init, 'SIGTERM');
+      const exit = await within(pr.exited, 30_000, null);
+      if (exit === null) throw new Error('the init did not exit within 30 s');
+      samples[label].push(Number(process.hrtime.bigint() - t0) / 1e6);
+      graceful[label].push(fs.readdirSync(dir).length);
+    } catch (e) {
+      errors[label] = e.message;
+    } finally {
+      await pr.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const res = { staged_stop: {} };
+  for (const [l] of cases) {
+    res.staged_stop[l] = { ...summary(samples[l], 'ms'), graceful: `${Math.min(...graceful[l])}/${STOP_TREE - 1}` };
+    if (errors[l]) res.staged_stop[l].error = errors[l];
+  }
+  log(`  staged stop of ${STOP_TREE} processes: ${cases.map(([l]) => `${l} ${fmt(res.staged_stop[l].median)} ms (${res.staged_stop[l].graceful} daemons stopped gracefully)`).join(', ')}`);
+  return res;
+}
+
 // --------------------------------------------------------------------------
 // report
 
@@ -652,6 +706,7 @@ const ROWS = [
   ['exit_latency_pid1', 'exit latency: child exit -> init reaped, PID 1', true],
   ['binary_size', 'size of the binary', false],
   ['launcher_startup', 'launcher: `tini-ts run -- /bin/true` (hook)', true],
+  ['staged_stop', `stop of a ${STOP_TREE}-process tree (49 daemons out of the group, ${STOP_DELAY * 1000} ms each to stop), PID 1: SIGTERM -> init exited; tini-ts with \`--stop-scope all\``, false],
 ];
 
 function fmt(v, unit) {
@@ -687,7 +742,7 @@ function table(results, subjects) {
     };
     const cells = labels.map((l) => {
       const v = m[l] ?? {};
-      if (key === 'launcher_startup') return '-';
+      if (key === 'launcher_startup' || (key === 'staged_stop' && !v.n && !v.error)) return '-';
       if (!v.n) return `error: ${v.error ?? 'no data'}`;
       let c = cell(v);
       const rs = [];
@@ -698,6 +753,7 @@ function table(results, subjects) {
       if (rs.length) c += ` ${rs.join(', ')}`;
       if (v.error) c += ` ⚠ ${v.error}`;
       if (v.lost) c += ` (${v.lost} lost)`;
+      if (v.graceful !== undefined) c += ` (${v.graceful} stopped gracefully)`;
       return c;
     });
     const floors = Object.entries(m)
@@ -814,6 +870,7 @@ async function main() {
     if (groups.includes('exit')) Object.assign(results, await mExit(subjects, helpers));
     if (groups.includes('size')) Object.assign(results, mSize(subjects));
     if (groups.includes('launcher')) Object.assign(results, mLauncher(subjects, helpers));
+    if (groups.includes('stop')) Object.assign(results, await mStop(subjects));
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -10,6 +10,9 @@
  *   `waitpid(-1, WNOHANG)`, which returns [0, 0] when none is pending and
  *   ECHILD when the init has no child left.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { errnoName } from '../../src/libc/errno.js';
 import { SIG } from '../../src/libc/signals.js';
 import {
@@ -55,6 +58,7 @@ export const SYSCALL_NAMES: Readonly<Record<LibcCall, string>> = {
   sendNonBlocking: 'send',
   exitNow: '_exit',
   raise: 'raise',
+  memfd: 'memfd_create',
   pipeBytes: 'ioctl(FIONREAD)',
   setPipeSize: 'fcntl(F_SETPIPE_SZ)',
   sigpendingLimit: 'getrlimit(RLIMIT_SIGPENDING)',
@@ -210,6 +214,21 @@ export class FakeLibc implements Libc {
     this.onSpawn?.(child);
     return ok(pid);
   }
+
+  /** A real file (so the shell can read and write it), unlinked at once, as a memfd would be. */
+  memfd(name: string): Result<number> {
+    this.record('memfd', [name]);
+    const s = this.scripted<number>('memfd');
+    if (s) return s;
+    const file = path.join(os.tmpdir(), `fake-memfd-${process.pid}-${this.nextPid}-${name}`);
+    const fd = fs.openSync(file, 'w+');
+    fs.unlinkSync(file);
+    this.memfds.push(fd);
+    return ok(fd);
+  }
+
+  /** Descriptors memfd() handed out. */
+  readonly memfds: number[] = [];
 
   kill(pid: number, sig: number): Result<void> {
     this.record('kill', [pid, sig]);

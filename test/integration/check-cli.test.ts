@@ -27,10 +27,10 @@ const checkDirs = () => new Set(fs.readdirSync(tmp));
 
 describe('tini-ts check: usage errors', () => {
   it.each([
-    [['--scenario', ',', '--', 'true'], "tini-ts check: --scenario ',' names no scenario (docker-stop, ctrl-c, orphans, sighup) (see 'tini-ts check --help')\n"],
-    [['--scenario', ' , ', '--', 'true'], "tini-ts check: --scenario ' , ' names no scenario (docker-stop, ctrl-c, orphans, sighup) (see 'tini-ts check --help')\n"],
-    [['--scenario=', '--', 'true'], "tini-ts check: --scenario '' names no scenario (docker-stop, ctrl-c, orphans, sighup) (see 'tini-ts check --help')\n"],
-    [['--scenario', '\x1b[31mred\nnext', '--', 'true'], "tini-ts check: unknown scenario '\\x1b[31mred\\nnext' (docker-stop, ctrl-c, orphans, sighup) (see 'tini-ts check --help')\n"],
+    [['--scenario', ',', '--', 'true'], "tini-ts check: --scenario ',' names no scenario (docker-stop, ctrl-c, orphans, sighup, staged-stop) (see 'tini-ts check --help')\n"],
+    [['--scenario', ' , ', '--', 'true'], "tini-ts check: --scenario ' , ' names no scenario (docker-stop, ctrl-c, orphans, sighup, staged-stop) (see 'tini-ts check --help')\n"],
+    [['--scenario=', '--', 'true'], "tini-ts check: --scenario '' names no scenario (docker-stop, ctrl-c, orphans, sighup, staged-stop) (see 'tini-ts check --help')\n"],
+    [['--scenario', '\x1b[31mred\nnext', '--', 'true'], "tini-ts check: unknown scenario '\\x1b[31mred\\nnext' (docker-stop, ctrl-c, orphans, sighup, staged-stop) (see 'tini-ts check --help')\n"],
     [['--bo\x07gus\r', '--', 'true'], "tini-ts check: unknown option '--bo\\x07gus\\r' (see 'tini-ts check --help')\n"],
     [['--signal', '\x9b2J', '--', 'true'], "tini-ts check: --signal: not a signal that can be forwarded: '\\x9b2J' (see 'tini-ts check --help')\n"],
   ])('%j: one inert line, exit 2', (args, line) => {
@@ -86,4 +86,29 @@ describe('tini-ts check: races with the program', () => {
     expect(report.verdict, JSON.stringify(report.problems)).toBe('healthy');
     expect(report.evidence.main).toBe('killed by SIGTERM');
   }, 40_000);
+});
+
+describe('tini-ts check --scenario staged-stop', () => {
+  const DAEMON = path.join(root, 'test/helpers/integration/daemon.py');
+  /** A program that starts a daemon (out of its group and session), then exits 0 on SIGTERM. */
+  const tree = (work: string, mode: string) => ['sh', '-c', `python3 ${DAEMON} "$1" slowd ${mode} && trap 'exit 0' TERM && while :; do sleep 0.05; done`, 'tree', work];
+
+  it('a daemon that stops on its own SIGTERM: healthy, and named; one that stays: unhealthy, named as SIGKILLed (exit 1)', () => {
+    for (const [mode, status] of [['slow:200', 0], ['stubborn', 1]] as const) {
+      const work = fs.mkdtempSync(path.join(dir, 'staged-'));
+      const json = path.join(work, 'report.json');
+      const r = check(['--scenario', 'staged-stop', '--grace', '2', '--ready-after', '1', '--json', json, '--', ...tree(work, mode)]);
+      expect(r.status, r.stdout + r.stderr).toBe(status);
+      const rep = JSON.parse(fs.readFileSync(json, 'utf8'));
+      const s = rep.scenarios.find((x: Record<string, any>) => x.name === 'staged-stop');
+      expect(s.evidence.outside_the_group).toBe(1);
+      if (status === 0) {
+        expect(s.verdict).toBe('healthy');
+        expect(s.summary).toMatch(/^everything stopped by itself in [0-9.]+ s: the program \(exited 0\), then 1 process\(es\) outside its group \(slowd\), no SIGKILL$/);
+      } else {
+        expect(s.verdict).toBe('unhealthy');
+        expect(s.summary).toMatch(/^1 process\(es\) outside the program's group did not stop within the grace period after their SIGTERM: slowd \(pid [0-9]+\)$/);
+      }
+    }
+  });
 });

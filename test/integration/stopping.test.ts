@@ -235,3 +235,108 @@ describe('--map against dumb-init --rewrite', () => {
     expect(ours).toEqual(theirs);
   });
 });
+
+describe.each<Mode>(['sub', 'pid1'])('--exit-on-stop (%s)', (mode) => {
+  /** Exits 143 on SIGTERM, as the JVM does. */
+  const jvmLike = (dir: string) => ['sh', '-c', `trap 'exit 143' TERM; : > "$1/ready"; while :; do sleep 0.05; done`, 'jvm', dir];
+
+  async function stopped(flags: string[], env: Record<string, string> = {}): Promise<number> {
+    const dir = tempDir();
+    const init = startInit({ mode, flags, env, prog: jvmLike(dir) });
+    await waitFor(() => fs.existsSync(path.join(dir, 'ready')), 'the program to be ready', { detail: () => init.stderr() });
+    await init.signal(SIG.TERM);
+    return init.exitCode();
+  }
+
+  it('143 after a forwarded SIGTERM becomes CODE (TINI_EXIT_ON_STOP too); without it, 143 stays', async () => {
+    expect(await stopped(['--exit-on-stop', '0'])).toBe(0);
+    expect(await stopped([], { TINI_EXIT_ON_STOP: '5' })).toBe(5);
+    expect(await stopped([])).toBe(143);
+  });
+
+  it('a crash during the stop stays a crash', async () => {
+    const dir = tempDir();
+    // On SIGTERM this one dies of SIGSEGV instead.
+    const prog = ['sh', '-c', `trap 'kill -SEGV $$' TERM; : > "$1/ready"; while :; do sleep 0.05; done`, 'crash', dir];
+    const init = startInit({ mode, flags: ['--exit-on-stop', '0'], prog });
+    await waitFor(() => fs.existsSync(path.join(dir, 'ready')), 'the program to be ready', { detail: () => init.stderr() });
+    await init.signal(SIG.TERM);
+    expect(await init.exitCode()).toBe(128 + SIG.SEGV);
+  });
+});
+
+describe('--exit-on-stop, bad values', () => {
+  it('one line naming the flag, exit 1, nothing started', async () => {
+    const dir = tempDir();
+    const marker = path.join(dir, 'started');
+    for (const [flags, env, name] of [
+      [['--exit-on-stop', '256'], {}, '--exit-on-stop'],
+      [['--exit-on-stop', 'zero'], {}, '--exit-on-stop'],
+      [[], { TINI_EXIT_ON_STOP: '-1' }, 'TINI_EXIT_ON_STOP'],
+    ] as [string[], Record<string, string>, string][]) {
+      const init = startInit({ mode: 'sub', flags, env, prog: ['touch', marker] });
+      expect(await init.exitCode()).toBe(1);
+      expect(init.stderr()).toMatch(new RegExp(`^tini-ts: ${name}: [^\\n]+\\n$`));
+    }
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+});
+
+describe.each<Mode>(['sub', 'pid1'])('--pre-stop (%s)', (mode) => {
+  const monoTo = (file: string) => `python3 -c 'import time,sys; open(sys.argv[1],"w").write(str(time.clock_gettime_ns(time.CLOCK_MONOTONIC)))' ${file}`;
+
+  it('runs first on SIGTERM; the program sees SIGTERM only after it ended; its output and status are in the events', async () => {
+    const dir = tempDir();
+    const out = path.join(dir, 'term');
+    const done = path.join(dir, 'pre-stop-done');
+    const ev = path.join(dir, 'events');
+    const cmd = `echo draining; sleep 0.3; ${monoTo(done)}; echo drained >&2; exit 3`;
+    const init = startInit({ mode, flags: ['--pre-stop', cmd, '--grace', '10', '--events', ev], prog: termClock(out) });
+    await waitFor(() => fs.existsSync(`${out}.ready`), 'the program to be ready', { detail: () => init.stderr() });
+    await init.signal(SIG.TERM);
+    expect(await init.exitCode()).toBe(0);
+    expect(BigInt(fs.readFileSync(out, 'utf8'))).toBeGreaterThan(BigInt(fs.readFileSync(done, 'utf8')));
+    const evs = readEvents(ev);
+    expect(evs.find((e) => e.event === 'signal' && e.signo === SIG.TERM)).toMatchObject({ handling: 'delayed' });
+    const pre = evs.filter((e) => e.event === 'pre-stop');
+    expect(pre.map((e) => e.phase)).toEqual(['started', 'ended']);
+    expect(pre[1]).toMatchObject({ pid: pre[0].pid, exit_code: 3, killed: false, output: 'draining\ndrained\n' });
+    expect(init.stdout()).toBe('');
+  });
+
+  it('bounded by the grace period: killed with what it started, then the stop goes on; without events its output is the init\'s', async () => {
+    const dir = tempDir();
+    const out = path.join(dir, 'term');
+    const ev = path.join(dir, 'events');
+    const inner = path.join(dir, 'inner');
+    const cmd = `echo hanging; sh -c 'echo $$ > ${inner}; exec sleep 30' & wait`;
+    const init = startInit({ mode, flags: ['--pre-stop', cmd, '--grace', '0.5'], prog: termClock(out), env: { TINI_EVENTS: ev } });
+    await waitFor(() => fs.existsSync(`${out}.ready`), 'the program to be ready', { detail: () => init.stderr() });
+    await init.signal(SIG.TERM);
+    await waitFor(() => fs.existsSync(inner) && fs.readFileSync(inner, 'utf8').endsWith('\n'), 'the command\'s own child to run');
+    const innerRef = mode === 'sub' ? track(Number(fs.readFileSync(inner, 'utf8'))) : undefined;
+    expect(await init.exitCode()).toBe(0);
+    // As a subreaper the pids are the host's: what the command started was killed with it (as PID 1 the namespace ends anyway).
+    if (innerRef) await waitFor(() => !isRunning(innerRef), 'the command\'s child to be killed');
+    const pre = readEvents(ev).filter((e) => e.event === 'pre-stop');
+    expect(pre.at(-1)).toMatchObject({ phase: 'ended', killed: true, output: 'hanging\n' });
+    // Reaped before the init exited (SIGKILL), or not yet (null): never another status.
+    expect([SIG.KILL, null]).toContain(pre.at(-1)!.signo);
+    const quiet = startInit({ mode, flags: ['--pre-stop', 'echo to-the-log'], prog: termClock(`${out}2`) });
+    await waitFor(() => fs.existsSync(`${out}2.ready`), 'the program to be ready', { detail: () => quiet.stderr() });
+    await quiet.signal(SIG.TERM);
+    expect(await quiet.exitCode()).toBe(0);
+    expect(quiet.stdout()).toBe('to-the-log\n');
+  });
+});
+
+describe('--pre-stop, bad values', () => {
+  it('an empty command is one line naming the flag, exit 1, nothing started', async () => {
+    const dir = tempDir();
+    const marker = path.join(dir, 'started');
+    const init = startInit({ mode: 'sub', flags: ['--pre-stop', ' '], prog: ['touch', marker] });
+    expect(await init.exitCode()).toBe(1);
+    expect(init.stderr()).toMatch(/^tini-ts: --pre-stop needs a command[^\n]*\n$/);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+});

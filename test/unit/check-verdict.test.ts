@@ -92,3 +92,27 @@ describe('check reports', () => {
     ]);
   });
 });
+
+describe('staged-stop verdicts', () => {
+  const stage = (st: 'others' | 'kill', procs: { pid: number; comm: string }[], mono: number) => ({ event: 'stop-stage', stage: st, signo: st === 'kill' ? 9 : 15, procs: procs.map((p) => ({ ...p, result: 'ok' })), count: procs.length, mono_ns: mono });
+  const exitStop = (code: number, afterMs: number) => ({ ...exit(code), stop: { after_ms: afterMs, sigkill: false } });
+
+  it('healthy when the daemons stop after their own SIGTERM, and names them', () => {
+    const r = judge(run('staged-stop', [start, spawn(), sig(15, T), fwd(15, T + 1), reap(T + 0.1 * T, { exit_code: 0 }), stage('others', [{ pid: 20, comm: 'slowd' }], T + 0.1 * T), exitStop(0, 400)]), null, false);
+    expect(r.verdict).toBe('healthy');
+    expect(r.summary).toBe('everything stopped by itself in 0.40 s: the program (exited 0), then 1 process(es) outside its group (slowd), no SIGKILL');
+    expect(r.evidence).toMatchObject({ outside_the_group: 1, outside_the_group_stopped: 1 });
+  });
+
+  it('unhealthy when one outside the group needed SIGKILL at the deadline', () => {
+    const r = judge(run('staged-stop', [start, spawn(), sig(15, T), fwd(15, T + 1), reap(T + 0.1 * T, { exit_code: 0 }), stage('others', [{ pid: 20, comm: 'stubd' }, { pid: 21, comm: 'slowd' }], T), stage('kill', [{ pid: 20, comm: 'stubd' }], 3 * T), exitStop(0, 2000)]), null, false);
+    expect(r.verdict).toBe('unhealthy');
+    expect(r.summary).toBe("1 process(es) outside the program's group did not stop within the grace period after their SIGTERM: stubd (pid 20)");
+    expect(r.evidence).toMatchObject({ outside_the_group: 2, outside_the_group_stopped: 1 });
+  });
+
+  it('a tree with nothing outside the group is judged as docker-stop would be', () => {
+    const r = judge(run('staged-stop', [start, spawn(), sig(15, T), fwd(15, T + 1), reap(T + 0.2 * T, { exit_code: 0 }), exitStop(0, 200)]), null, false);
+    expect(r.summary).toBe("stopped by itself in 0.20 s (exited 0); nothing had left the program's group");
+  });
+});

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import {
   DRAIN_POLL_MS,
   describeEnd,
+  describeMemory,
   describeStatus,
   describeStop,
   execFailureCode,
@@ -11,6 +12,7 @@ import {
   signalHandling,
   step,
   TIMEOUT_GRACE_MS,
+  STAGE_SHARE,
   type Action,
   type CoreConfig,
   type Fact,
@@ -521,5 +523,243 @@ describe('why it ended', () => {
     expect(describeEnd(signaledStatus(SIG.KILL), stop)).toBe('stopped by SIGTERM after 2.0s; SIGKILL needed: yes; the program was killed by SIGKILL');
     expect(describeEnd(exitedStatus(3), undefined)).toBe('the program exited with status 3');
     expect(describeEnd(signaledStatus(SIG.SEGV, true), undefined)).toBe('the program was killed by SIGSEGV (core dumped)');
+  });
+});
+
+const scanned = (purpose: 'others' | 'drain' | 'kill', procs: { pid: number; pgid: number; comm: string }[] | null, now: number): Fact => ({ kind: 'scanned', purpose, procs, now });
+
+describe('--stop-scope all', () => {
+  const cfg = config({ graceMs: 1000, stopScope: 'all' });
+  const daemon = { pid: 300, pgid: 300, comm: 'daemon' };
+  const worker = { pid: 101, pgid: CHILD, comm: 'worker' };
+  const main = { pid: CHILD, pgid: CHILD, comm: 'app' };
+
+  it('stage 1: the stop goes to the main child\'s group only; the others\' turn is armed at half the grace period', () => {
+    const { state, steps } = run(cfg, [signal(SIG.TERM, 0)]);
+    expect(steps[0].filter((a) => a.kind === 'forward')).toEqual([fwd(SIG.TERM, SIG.TERM, 'signal')]);
+    expect(steps[0]).toContainEqual({ kind: 'arm-timer', which: 'stage', at: 1000 * STAGE_SHARE });
+    expect(steps[0]).toContainEqual({ kind: 'arm-timer', which: 'grace', at: 1000 });
+    expect(state.stage).toBe('group');
+  });
+
+  it('stage 2 after the share of the grace period: the stop to every process outside the group, and the init keeps waiting', () => {
+    const { state, steps } = run(cfg, [signal(SIG.TERM, 0), timer(499, 'stage'), timer(500, 'stage'), scanned('others', [main, worker, daemon], 500)]);
+    expect(steps[1]).toEqual([{ kind: 'arm-timer', which: 'stage', at: 500 }]);
+    expect(steps[2]).toEqual([{ kind: 'scan', purpose: 'others', delayMs: 0 }]);
+    expect(without(steps[3], 'log')).toEqual([{ kind: 'signal-others', sig: SIG.TERM, procs: [daemon], stage: 'others', reason: 'share-elapsed' }]);
+    expect(state.stage).toBe('others');
+    expect(state.done).toBe(false);
+  });
+
+  it('stage 2 at once when the main child exits first; then the init waits until nobody is left, without SIGKILL', () => {
+    const { state, steps } = run(cfg, [
+      signal(SIG.TERM, 0),
+      reaped(CHILD, signaledStatus(SIG.TERM), 100),
+      scanned('others', [daemon], 100),
+      scanned('drain', [daemon], 120),
+      scanned('drain', [], 400),
+      timer(500, 'stage'),
+    ]);
+    expect(steps[1].at(-1)).toEqual({ kind: 'scan', purpose: 'others', delayMs: 0 });
+    expect(without(steps[2], 'log')).toEqual([
+      { kind: 'signal-others', sig: SIG.TERM, procs: [daemon], stage: 'others', reason: 'main-exited' },
+      { kind: 'scan', purpose: 'drain', delayMs: DRAIN_POLL_MS },
+    ]);
+    expect(steps[3]).toEqual([{ kind: 'scan', purpose: 'drain', delayMs: DRAIN_POLL_MS }]);
+    expect(kinds(steps[4])).toEqual(['log', 'exit']);
+    expect(steps[4][1]).toMatchObject({ code: 143, stop: { killed: false, scope: 'all', left: [] } });
+    expect(steps[5]).toEqual([]);
+    expect(state.done).toBe(true);
+  });
+
+  it('the main child exiting after stage 2 only starts the drain (nobody gets the stop twice)', () => {
+    const { steps } = run(cfg, [signal(SIG.TERM, 0), timer(500, 'stage'), scanned('others', [main, daemon], 500), reaped(CHILD, exitedStatus(0), 600)]);
+    expect(steps[3].at(-1)).toEqual({ kind: 'scan', purpose: 'drain', delayMs: 0 });
+    const again = step(run(cfg, [signal(SIG.TERM, 0), timer(500, 'stage'), scanned('others', [main, daemon], 500), reaped(CHILD, exitedStatus(0), 600)]).state, scanned('drain', [daemon], 600));
+    expect(kinds(again.actions)).toEqual(['scan']);
+  });
+
+  it('at the deadline: SIGKILL to the group and to everyone left, who are named in the stop line and the exit', () => {
+    const { state, steps } = run(cfg, [
+      signal(SIG.TERM, 0),
+      reaped(CHILD, exitedStatus(0), 100),
+      scanned('others', [worker, daemon], 100),
+      scanned('drain', [worker, daemon], 1000),
+    ]);
+    expect(without(steps[3], 'log')).toEqual([
+      { kind: 'signal-others', sig: SIG.KILL, procs: [daemon], stage: 'kill', reason: 'deadline' },
+      { kind: 'escalate', pgid: CHILD, pid: CHILD },
+      expect.objectContaining({ kind: 'exit', code: 0, stop: expect.objectContaining({ killed: true, scope: 'all', left: [worker, daemon] }) }),
+    ]);
+    expect(steps[3]).toContainEqual({ kind: 'log', level: 'warn', message: 'stopped by SIGTERM after 1.0s; SIGKILL needed: yes (left at the deadline: 101 worker, 300 daemon)' });
+    expect(state.done).toBe(true);
+  });
+
+  it('the grace timer with the main child still running: SIGKILL to all, then the exit at its reap', () => {
+    const { state, steps } = run(cfg, [signal(SIG.TERM, 0), timer(500, 'stage'), scanned('others', [main, daemon], 500), timer(1000), scanned('kill', [main, daemon], 1000), reaped(CHILD, signaledStatus(SIG.KILL), 1001)]);
+    expect(steps[3]).toEqual([{ kind: 'scan', purpose: 'kill', delayMs: 0 }]);
+    expect(without(steps[4], 'log')).toEqual([
+      { kind: 'signal-others', sig: SIG.KILL, procs: [daemon], stage: 'kill', reason: 'deadline' },
+      { kind: 'escalate', pgid: CHILD, pid: CHILD },
+    ]);
+    expect(steps[5].at(-1)).toMatchObject({ kind: 'exit', code: 137, stop: { killed: true, left: [main, daemon] } });
+    expect(state.done).toBe(true);
+  });
+
+  it('the grace timer when everyone is gone already exits without SIGKILL', () => {
+    const { steps } = run(cfg, [signal(SIG.TERM, 0), reaped(CHILD, exitedStatus(0), 100), scanned('others', [daemon], 100), timer(1000), scanned('kill', [], 1000)]);
+    expect(kinds(steps[4])).toEqual(['log', 'exit']);
+    expect(steps[4][1]).toMatchObject({ stop: { killed: false } });
+  });
+
+  it('without --grace the grace period is 10 s (a staged stop needs a deadline)', () => {
+    const { state } = run(config({ stopScope: 'all' }), [signal(SIG.TERM, 0)]);
+    expect(state.deadline).toBe(TIMEOUT_GRACE_MS);
+    expect(state.stageAt).toBe(TIMEOUT_GRACE_MS * STAGE_SHARE);
+  });
+
+  it('when /proc cannot list the processes: a warning, and the group alone as under --stop-scope group', () => {
+    const { state, steps } = run(cfg, [signal(SIG.TERM, 0), reaped(CHILD, exitedStatus(0), 100), scanned('others', null, 100), checked(false, 120)]);
+    expect(kinds(steps[2])).toEqual(['log', 'check-group']);
+    expect(kinds(steps[3])).toEqual(['log', 'exit']);
+    expect(state.done).toBe(true);
+  });
+
+  it('group scope (the default) never scans: the drain is the group\'s', () => {
+    const { steps } = run(config({ graceMs: 1000 }), [signal(SIG.TERM, 0), reaped(CHILD, exitedStatus(0), 100)]);
+    expect(steps.flat().filter((a) => a.kind === 'scan' || (a.kind === 'arm-timer' && a.which === 'stage'))).toEqual([]);
+  });
+
+  it('no stop, no stages: the main child exiting ends the init at once, whoever is left', () => {
+    const { steps } = run(cfg, [reaped(CHILD, exitedStatus(2), 5)]);
+    expect(kinds(steps[0])).toEqual(['log', 'exit']);
+  });
+});
+
+describe('--exit-on-stop', () => {
+  const cfg = config({ graceMs: 1000, exitOnStop: 0 });
+  const end = (facts: Fact[]) => run(cfg, facts).steps.flat().find((a) => a.kind === 'exit') as { code: number } | undefined;
+
+  it('the program killed by the forwarded SIGTERM, or exiting 143 (the JVM), exits CODE', () => {
+    expect(end([signal(SIG.TERM, 0), reaped(CHILD, signaledStatus(SIG.TERM), 5), checked(false, 6)])!.code).toBe(0);
+    expect(end([signal(SIG.TERM, 0), reaped(CHILD, exitedStatus(143), 5), checked(false, 6)])!.code).toBe(0);
+    expect(run(config({ exitOnStop: 7 }), [signal(SIG.INT, 0), reaped(CHILD, signaledStatus(SIG.INT), 5)]).steps[1].at(-1)).toMatchObject({ code: 7 });
+  });
+
+  it('follows --map: what counts is the signal sent', () => {
+    const mapped = config({ exitOnStop: 0, signalMap: new Map([[SIG.TERM, SIG.QUIT]]) });
+    expect(run(mapped, [signal(SIG.TERM, 0), reaped(CHILD, signaledStatus(SIG.QUIT), 5)]).steps[1].at(-1)).toMatchObject({ code: 0 });
+    expect(run(mapped, [signal(SIG.TERM, 0), reaped(CHILD, signaledStatus(SIG.TERM), 5)]).steps[1].at(-1)).toMatchObject({ code: 143 });
+  });
+
+  it('a crash, another exit code or the grace period\'s SIGKILL keep their own code', () => {
+    expect(end([signal(SIG.TERM, 0), reaped(CHILD, signaledStatus(SIG.SEGV, true), 5), checked(false, 6)])!.code).toBe(139);
+    expect(end([signal(SIG.TERM, 0), reaped(CHILD, exitedStatus(1), 5), checked(false, 6)])!.code).toBe(1);
+    expect(end([signal(SIG.TERM, 0), timer(1000), reaped(CHILD, signaledStatus(SIG.KILL), 1001)])!.code).toBe(137);
+  });
+
+  it('not without a stop, and not for --timeout\'s stop (a job that ran too long did not succeed)', () => {
+    expect(end([reaped(CHILD, signaledStatus(SIG.TERM), 5)])!.code).toBe(143);
+    const t = config({ exitOnStop: 0, timeoutMs: 100, graceMs: 1000 });
+    expect(run(t, [started(0), timer(100, 'timeout'), reaped(CHILD, signaledStatus(SIG.TERM), 150), checked(false, 151)]).steps[3].at(-1)).toMatchObject({ code: 143 });
+  });
+
+  it('-e keeps tini\'s meaning beside it', () => {
+    const both = config({ exitOnStop: 3, expectedCodes: new Set([143]) });
+    expect(run(both, [reaped(CHILD, exitedStatus(143), 5)]).steps[0].at(-1)).toMatchObject({ code: 0 });
+    expect(run(both, [signal(SIG.TERM, 0), reaped(CHILD, exitedStatus(143), 5)]).steps[1].at(-1)).toMatchObject({ code: 3 });
+  });
+});
+
+describe('--pre-stop', () => {
+  const preStop = { command: 'curl -X POST localhost/drain', passFds: [0, 1, 2] };
+  const cfg = config({ graceMs: 1000, preStop });
+  const preStarted = (pid: number | null, now: number): Fact => ({ kind: 'pre-stop-started', pid, now });
+  const PRE = 500;
+
+  it('on the first stop signal: the command starts, bounded by the grace period; nothing is forwarded yet', () => {
+    const s0 = initialState(cfg);
+    expect(signalHandling(s0, SIG.TERM)).toBe('delayed');
+    const { state, steps } = run(cfg, [signal(SIG.TERM, 0), preStarted(PRE, 1)]);
+    expect(without(steps[0], 'log')).toEqual([
+      { kind: 'arm-timer', which: 'pre-stop', at: 1000 },
+      { kind: 'pre-stop', command: preStop.command, boundMs: 1000 },
+    ]);
+    expect(steps[1]).toEqual([]);
+    expect(state.preStopPid).toBe(PRE);
+    expect(state.stop).toBeNull();
+  });
+
+  it('when it ends, the stop signal is forwarded and the grace period starts then; the stop is timed from the signal', () => {
+    const { state, steps } = run(cfg, [signal(SIG.TERM, 0), preStarted(PRE, 1), reaped(PRE, exitedStatus(0), 300), reaped(CHILD, signaledStatus(SIG.TERM), 400), checked(false, 401)]);
+    expect(steps[2]).toContainEqual(fwd(SIG.TERM, SIG.TERM, 'signal'));
+    expect(steps[2]).toContainEqual({ kind: 'arm-timer', which: 'grace', at: 1300 });
+    expect(steps[2][0]).toEqual({ kind: 'log', level: 'info', message: '--pre-stop exited with status 0' });
+    expect(steps[4].at(-1)).toMatchObject({ kind: 'exit', code: 143, stop: { afterMs: 401 } });
+    expect(state.preStopPid).toBeNull();
+  });
+
+  it('at its bound it is killed and the stop goes on (a timer that fires early waits)', () => {
+    const { steps } = run(cfg, [signal(SIG.TERM, 0), preStarted(PRE, 1), timer(999, 'pre-stop'), timer(1000, 'pre-stop')]);
+    expect(steps[2]).toEqual([{ kind: 'arm-timer', which: 'pre-stop', at: 1000 }]);
+    expect(kinds(without(steps[3], 'log'))).toEqual(['kill-pre-stop', 'forward', 'grace', 'arm-timer']);
+    expect(steps[3]).toContainEqual({ kind: 'kill-pre-stop', pid: PRE });
+  });
+
+  it('a command that cannot be started: a warning, and the stop at once', () => {
+    const { steps } = run(cfg, [signal(SIG.TERM, 0), preStarted(null, 1)]);
+    expect(steps[1][0]).toMatchObject({ kind: 'log', level: 'warn' });
+    expect(steps[1]).toContainEqual(fwd(SIG.TERM, SIG.TERM, 'signal'));
+  });
+
+  it('a second stop signal while it runs is forwarded at once; its end then changes nothing', () => {
+    const { steps } = run(cfg, [signal(SIG.TERM, 0), preStarted(PRE, 1), signal(SIG.TERM, 50), reaped(PRE, exitedStatus(0), 300), timer(1000, 'pre-stop')]);
+    expect(steps[2]).toContainEqual(fwd(SIG.TERM, SIG.TERM, 'signal'));
+    expect(without(steps[3], 'log')).toEqual([]);
+    expect(steps[4]).toEqual([]);
+  });
+
+  it('after a second stop signal, a command still running is killed at its bound all the same', () => {
+    const { steps } = run(cfg, [signal(SIG.TERM, 0), preStarted(PRE, 1), signal(SIG.TERM, 50), timer(999, 'pre-stop'), timer(1000, 'pre-stop')]);
+    expect(steps[3]).toEqual([{ kind: 'arm-timer', which: 'pre-stop', at: 1000 }]);
+    expect(without(steps[4], 'log')).toEqual([{ kind: 'kill-pre-stop', pid: PRE }]);
+  });
+
+  it('then --stop-delay, then the forward', () => {
+    const { steps } = run({ ...cfg, stopDelayMs: 2000 }, [signal(SIG.TERM, 0), preStarted(PRE, 1), reaped(PRE, exitedStatus(0), 300), timer(2300, 'stop-delay')]);
+    expect(steps[2]).toContainEqual({ kind: 'arm-timer', which: 'stop-delay', at: 2300 });
+    expect(steps[2].filter((a) => a.kind === 'forward')).toEqual([]);
+    expect(steps[3]).toContainEqual(fwd(SIG.TERM, SIG.TERM, 'stop-delay'));
+  });
+
+  it('the program exiting meanwhile ends the init, and the command is killed first', () => {
+    const { state, steps } = run(cfg, [signal(SIG.TERM, 0), preStarted(PRE, 1), reaped(CHILD, exitedStatus(0), 10)]);
+    expect(kinds(steps[2])).toEqual(['log', 'kill-pre-stop', 'exit']);
+    expect(state.done).toBe(true);
+  });
+
+  it('runs once: a later stop signal goes at once; other signals pass meanwhile; ignored without a stop', () => {
+    const { steps } = run(cfg, [signal(SIG.USR1, 0), signal(SIG.TERM, 0), preStarted(PRE, 1), signal(SIG.USR2, 2), reaped(PRE, exitedStatus(0), 300), signal(SIG.INT, 400)]);
+    expect(steps[0]).toEqual([fwd(SIG.USR1, SIG.USR1, 'signal')]);
+    expect(steps[3]).toEqual([fwd(SIG.USR2, SIG.USR2, 'signal')]);
+    expect(steps[5]).toEqual([fwd(SIG.INT, SIG.INT, 'signal')]);
+    expect(steps.flat().filter((a) => a.kind === 'pre-stop')).toHaveLength(1);
+  });
+
+  it('without --grace its bound is 10 s', () => {
+    const { steps } = run(config({ preStop }), [signal(SIG.TERM, 0)]);
+    expect(steps[0]).toContainEqual({ kind: 'pre-stop', command: preStop.command, boundMs: TIMEOUT_GRACE_MS });
+  });
+});
+
+describe('why it ended: memory', () => {
+  it('the termination message adds the OOM kills, the limit and the peak only when the OOM killer struck', () => {
+    const mem = { oomKills: 1, peakBytes: 134_217_728, limitBytes: 134_217_728 };
+    expect(describeEnd(signaledStatus(SIG.KILL), undefined, mem)).toBe(
+      'the program was killed by SIGKILL; the kernel OOM-killed 1 process in the cgroup (limit 128.0 MiB); peak memory 128.0 MiB',
+    );
+    expect(describeEnd(exitedStatus(0), undefined, { ...mem, oomKills: 0 })).toBe('the program exited with status 0');
+    expect(describeMemory({ oomKills: 2, peakBytes: null, limitBytes: null })).toBe('the kernel OOM-killed 2 processes in the cgroup');
+    expect(describeMemory({ oomKills: 0, peakBytes: 12 * 1024 ** 3, limitBytes: null })).toBe('no OOM kill; peak memory 12.0 GiB');
   });
 });

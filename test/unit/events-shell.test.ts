@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSupervisor } from '../../src/supervisor/shell.js';
-import type { CoreConfig } from '../../src/supervisor/core.js';
+import type { CoreConfig, ProcRef } from '../../src/supervisor/core.js';
 import { SIG } from '../../src/libc/signals.js';
 import { exitedStatus, signaledStatus } from '../../src/libc/types.js';
 import { createEventSink, type LineWriter } from '../../src/events/sink.js';
@@ -27,7 +27,7 @@ afterEach(() => {
 });
 
 /** A writer that logs lines into the same timeline as the libc calls. */
-function setup(over: Partial<CoreConfig> = {}, events = true, writer?: LineWriter) {
+function setup(over: Partial<CoreConfig> = {}, events = true, writer?: LineWriter, reachable?: (libc: FakeLibc) => ProcRef[] | null) {
   const libc = new FakeLibc();
   const pid = (libc.spawn({ argv: [Buffer.from('app')], newProcessGroup: true, foregroundTty: false, passFds: [0, 1, 2] }) as { value: number }).value;
   libc.calls.length = 0;
@@ -51,7 +51,7 @@ function setup(over: Partial<CoreConfig> = {}, events = true, writer?: LineWrite
   const sink = events ? createEventSink(w, { proc }) : undefined;
   const exits: number[] = [];
   const config: CoreConfig = { childPid: pid, graceMs: null, expectedCodes: new Set(), warnOnReap: false, ...over };
-  const sup = startSupervisor(config, { libc, logger, now: () => clock.now(), exit: (c) => void exits.push(c), events: sink });
+  const sup = startSupervisor(config, { libc, logger, now: () => clock.now(), exit: (c) => void exits.push(c), events: sink, reachable: reachable && (() => reachable(libc)) });
   return { libc, pid, sup, lines, timeline, exits, sink };
 }
 
@@ -151,5 +151,80 @@ describe('stopping, in the events', () => {
     expect(lines[1]).toMatchObject({ received_signo: null, received_name: null, cause: 'timeout' });
     clock.advance(1000);
     expect(timeline.slice(4)).toEqual([`kill:-${pid}:${SIG.KILL}`, 'event:escalate']);
+  });
+});
+
+describe('--stop-scope all, in the shell', () => {
+  /** The fake's running processes, as /proc would list them. */
+  const running = (libc: FakeLibc): ProcRef[] => [...libc.processes.values()].filter((p) => p.state === 'running').map((p) => ({ pid: p.pid, pgid: p.pgid, comm: `p${p.pid}` }));
+
+  it('the group first; the others when the main child is reaped; SIGKILL at the deadline to who stayed; each stage an event', () => {
+    const { libc, pid, sup, lines, timeline, exits } = setup({ graceMs: 1000, stopScope: 'all' }, true, undefined, running);
+    libc.processes.get(pid)!.onSignal = (sig) => (sig === SIG.TERM ? signaledStatus(SIG.TERM) : undefined);
+    const polite = libc.addProcess(200, (sig) => (sig === SIG.TERM ? exitedStatus(0) : undefined));
+    const stubborn = libc.addProcess(300);
+    sup.onSignal(SIG.TERM);
+    expect(timeline.filter((t) => t.startsWith('kill'))).toEqual([`kill:-${pid}:${SIG.TERM}`]);
+    sup.onSignal(SIG.CHLD); // the main child died of it: stage 2 at once
+    expect(polite.received).toEqual([SIG.TERM]);
+    expect(stubborn.received).toEqual([SIG.TERM]);
+    expect(lines.find((e) => e.event === 'stop-stage')).toMatchObject({ stage: 'others', reason: 'main-exited', signo: SIG.TERM, count: 2, procs: [{ pid: polite.pid, result: 'ok' }, { pid: stubborn.pid, result: 'ok' }] });
+    sup.onSignal(SIG.CHLD); // the polite one is reaped
+    clock.advance(500);
+    expect(exits).toEqual([]);
+    clock.advance(500);
+    expect(stubborn.received).toEqual([SIG.TERM, SIG.KILL]);
+    expect(exits).toEqual([143]);
+    expect(lines.filter((e) => e.event === 'stop-stage').at(-1)).toMatchObject({ stage: 'kill', reason: 'deadline', procs: [{ pid: stubborn.pid, comm: `p${stubborn.pid}` }] });
+    expect(lines.at(-1)).toMatchObject({ event: 'exit', code: 143, stop: { sigkill: true, scope: 'all', left: [{ pid: stubborn.pid }], left_count: 1 } });
+  });
+
+  it('the others at half the grace period while the main child still runs; a kill that fails is reported, and supervision goes on', () => {
+    const { libc, pid, sup, lines, exits } = setup({ graceMs: 1000, stopScope: 'all' }, true, undefined, running);
+    const other = libc.addProcess(300, (sig) => (sig === SIG.TERM ? exitedStatus(0) : undefined));
+    sup.onSignal(SIG.TERM);
+    clock.advance(499);
+    expect(other.received).toEqual([]);
+    libc.failNext('kill', 'EPERM');
+    clock.advance(1);
+    expect(lines.find((e) => e.event === 'stop-stage')).toMatchObject({ reason: 'share-elapsed', procs: [{ pid: other.pid, result: 'EPERM' }] });
+    libc.exit(pid, exitedStatus(0));
+    sup.onSignal(SIG.CHLD);
+    clock.advance(600);
+    expect(exits).toEqual([0]);
+    expect(lines.at(-1)).toMatchObject({ event: 'exit', stop: { sigkill: true, left: [{ pid: other.pid }] } });
+  });
+});
+
+describe('--pre-stop, in the shell', () => {
+  const preStop = { command: 'echo draining', passFds: [0, 1, 2] };
+
+  it('spawned through /bin/sh -c in its own group, its stdout and stderr to a memfd read into the ended event; then the stop', () => {
+    const { libc, pid, sup, lines, timeline } = setup({ graceMs: 1000, preStop });
+    sup.onSignal(SIG.TERM);
+    const req = libc.spawnRequests.at(-1)!;
+    expect(req.argv.map((b) => b.toString())).toEqual(['/bin/sh', '-c', 'echo draining']);
+    expect(req).toMatchObject({ file: '/bin/sh', newProcessGroup: true, foregroundTty: false, passFds: [0] });
+    const fd = libc.memfds[0];
+    expect(req.redirect).toEqual([{ from: fd, to: 1 }, { from: fd, to: 2 }]);
+    expect(timeline.filter((t) => t.startsWith('kill'))).toEqual([]);
+    fs.writeSync(fd, 'drained\n', 0);
+    const pre = [...libc.processes.values()].find((p) => p.argv[0] === '/bin/sh')!;
+    libc.exit(pre.pid, exitedStatus(0));
+    sup.onSignal(SIG.CHLD);
+    expect(lines.filter((e) => e.event === 'pre-stop')).toMatchObject([
+      { phase: 'started', pid: pre.pid },
+      { phase: 'ended', pid: pre.pid, exit_code: 0, output: 'drained\n', killed: false },
+    ]);
+    expect(timeline.filter((t) => t.startsWith('kill'))).toEqual([`kill:-${pid}:${SIG.TERM}`]);
+    expect(() => fs.fstatSync(fd)).toThrow(); // closed once read
+  });
+
+  it('without events nothing is captured (its output is the container log); a spawn failure goes on with the stop', () => {
+    const { libc, pid, sup, timeline } = setup({ graceMs: 1000, preStop }, false);
+    libc.failNext('spawn', 'ENOENT');
+    sup.onSignal(SIG.TERM);
+    expect(libc.callsOf('memfd')).toEqual([]);
+    expect(timeline.filter((t) => t.startsWith('kill'))).toEqual([`kill:-${pid}:${SIG.TERM}`]);
   });
 });

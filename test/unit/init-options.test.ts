@@ -378,3 +378,69 @@ describe('--termination-log and TINI_TERMINATION_LOG', () => {
     expect(usageError(['--termination-log=', 'app'])).toContain('--termination-log needs a file name');
   });
 });
+
+describe('--stop-scope and TINI_STOP_SCOPE', () => {
+  it('group by default; all or group from the flag (both forms) or the variable; the flag wins', () => {
+    expect(options(['app']).stopScope).toBe('group');
+    expect(options(['--stop-scope', 'all', 'app']).stopScope).toBe('all');
+    expect(options(['--stop-scope=all', 'app']).stopScope).toBe('all');
+    expect(options(['app'], { TINI_STOP_SCOPE: 'all' }).stopScope).toBe('all');
+    expect(options(['--stop-scope', 'group', 'app'], { TINI_STOP_SCOPE: 'all' }).stopScope).toBe('group');
+    expect(options(['--stop-scope', 'group', 'app'], { TINI_STOP_SCOPE: 'junk' }).stopScope).toBe('group');
+  });
+
+  it('anything else is one usage line naming the flag or the variable', () => {
+    expect(usageError(['--stop-scope', 'everyone', 'app'])).toContain("--stop-scope: not group or all: 'everyone'");
+    expect(usageError(['--stop-scope'])).toContain('--stop-scope needs group or all');
+    expect(usageError(['app'], { TINI_STOP_SCOPE: 'All' })).toContain("TINI_STOP_SCOPE: not group or all: 'All'");
+  });
+});
+
+describe('--exit-on-stop and TINI_EXIT_ON_STOP', () => {
+  it('none by default; a code 0-255 from the flag or the variable; the flag wins', () => {
+    expect(options(['app']).exitOnStop).toBeNull();
+    expect(options(['--exit-on-stop', '0', 'app']).exitOnStop).toBe(0);
+    expect(options(['--exit-on-stop=255', 'app']).exitOnStop).toBe(255);
+    expect(options(['app'], { TINI_EXIT_ON_STOP: '3' }).exitOnStop).toBe(3);
+    expect(options(['--exit-on-stop', '1', 'app'], { TINI_EXIT_ON_STOP: 'junk' }).exitOnStop).toBe(1);
+  });
+
+  it('a bad code is one usage line naming the flag or the variable', () => {
+    expect(usageError(['--exit-on-stop', '256', 'app'])).toContain("--exit-on-stop: not an exit code (0-255): '256'");
+    expect(usageError(['--exit-on-stop'])).toContain('--exit-on-stop needs an exit code');
+    expect(usageError(['app'], { TINI_EXIT_ON_STOP: '-1' })).toContain("TINI_EXIT_ON_STOP: not an exit code (0-255): '-1'");
+  });
+});
+
+describe('--pre-stop and TINI_PRE_STOP', () => {
+  it('none by default; the command from the flag or the variable; the flag wins', () => {
+    expect(options(['app']).preStop).toBeNull();
+    expect(options(['--pre-stop', 'sleep 5; echo done', 'app']).preStop).toBe('sleep 5; echo done');
+    expect(options(['--pre-stop=x=1', 'app']).preStop).toBe('x=1');
+    expect(options(['app'], { TINI_PRE_STOP: 'drain' }).preStop).toBe('drain');
+    expect(options(['--pre-stop', 'a', 'app'], { TINI_PRE_STOP: 'b' }).preStop).toBe('a');
+  });
+
+  it('an empty command is one usage line', () => {
+    expect(usageError(['--pre-stop', '', 'app'])).toContain('--pre-stop needs a command');
+    expect(usageError(['--pre-stop'])).toContain('--pre-stop needs a command');
+  });
+});
+
+describe('--user and TINI_USER', () => {
+  it('USER or USER:GROUP, names or ids; the flag wins', () => {
+    expect(options(['app']).user).toBeNull();
+    expect(options(['--user', '1000', 'app']).user).toEqual({ user: '1000', group: null });
+    expect(options(['--user=app:staff', 'app']).user).toEqual({ user: 'app', group: 'staff' });
+    expect(options(['app'], { TINI_USER: '1:2' }).user).toEqual({ user: '1', group: '2' });
+    expect(options(['--user', 'a', 'app'], { TINI_USER: 'bad:bad:bad' }).user).toEqual({ user: 'a', group: null });
+  });
+
+  it('a malformed value or an id out of the kernel\'s range is one usage line', () => {
+    expect(usageError(['--user', 'a:b:c', 'app'])).toContain("--user: not USER[:GROUP]: 'a:b:c'");
+    expect(usageError(['--user', ':5', 'app'])).toContain('--user: not USER[:GROUP]');
+    expect(usageError(['--user', '4294967296', 'app'])).toContain('--user: user 4294967296 is outside');
+    expect(usageError(['--user', '1:4294967296', 'app'])).toContain('--user: group 4294967296 is outside');
+    expect(usageError(['app'], { TINI_USER: 'x y' })).toContain('TINI_USER: not USER[:GROUP]');
+  });
+});

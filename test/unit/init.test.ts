@@ -40,6 +40,7 @@ interface Options {
   readTaskLimit?: InitDeps['readTaskLimit'];
   openTerminationLog?: InitDeps['openTerminationLog'];
   exists?: InitDeps['exists'];
+  readTextFile?: InitDeps['readTextFile'];
 }
 
 interface Outcome {
@@ -126,6 +127,7 @@ function runWith(args: string[], o: Options = {}): Outcome {
     readTaskLimit: o.readTaskLimit,
     openTerminationLog: o.openTerminationLog,
     exists: o.exists,
+    readTextFile: o.readTextFile,
   };
   try {
     out.sup = runInit(args, deps);
@@ -625,5 +627,36 @@ describe('--termination-log', () => {
     const r = runWith(['--termination-log', '/t/log', 'nope'], { libc: failingSpawn('ENOENT'), openTerminationLog: f.openTerminationLog });
     expect(r.code).toBe(127);
     expect(f.content.get('/t/log')).toMatch(/^exec nope failed: .* \(ENOENT\)$/);
+  });
+});
+
+describe('--user', () => {
+  const files: Record<string, string> = {
+    '/etc/passwd': 'root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n',
+    '/etc/group': 'root:x:0:\napp:x:1000:\nstaff:x:50:app\n',
+  };
+  const readTextFile = (f: string) => files[f] ?? '';
+
+  it('resolves the name from the image\'s files and spawns the program (only) with those credentials', () => {
+    const out = runWith(['--user', 'app', '--pre-stop', 'true', '--', 'prog'], { readTextFile });
+    expect(out.code).toBeUndefined();
+    expect(out.spawns[0].credentials).toEqual({ uid: 1000, gid: 1000, groups: [50] });
+    expect(out.sup!.state.config.preStop?.credentials).toEqual({ uid: 1000, gid: 1000, groups: [50] });
+  });
+
+  it('an unknown name: one line naming the flag, exit 1, before the FFI is even loaded', () => {
+    const out = runWith(['--user', 'nobody-here', '--', 'prog'], { readTextFile });
+    expect(out.code).toBe(1);
+    expect(out.stderr).toBe("tini-ts: --user: no user 'nobody-here' in the container's /etc/passwd\n");
+    expect(out.libcLoaded).toBe(false);
+    expect(out.spawns).toEqual([]);
+  });
+
+  it('taking the ids failing (not root): one FATAL line naming the flag and the call, exit 1', () => {
+    const libc = new FakeLibc();
+    libc.spawn = (req) => (req.credentials ? { ok: false, call: 'setgroups', errno: 1, code: 'EPERM' } : FakeLibc.prototype.spawn.call(libc, req));
+    const out = runWith(['--user', '1000', '--', 'prog'], { readTextFile, libc });
+    expect(out.code).toBe(1);
+    expect(out.fatal).toEqual(['--user 1000:1000: setgroups failed: EPERM (running the program as another user needs root)']);
   });
 });

@@ -31,6 +31,7 @@ describe('texts', () => {
   it('the help names every flag and variable', () => {
     for (const f of ['--grace', '-s', '-p SIGNAL', '-e EXIT_CODE', '-g', '-v', '-w', '-l', '-h', '--version',
       '--stop-delay SECONDS', '--timeout DURATION', '--map FROM:TO', 'TINI_STOP_DELAY', 'TINI_TIMEOUT', 'TINI_MAP', '--termination-log FILE', 'TINI_TERMINATION_LOG',
+      '--stop-scope group|all', 'TINI_STOP_SCOPE', '--exit-on-stop CODE', 'TINI_EXIT_ON_STOP', '--pre-stop CMD', 'TINI_PRE_STOP', '--user USER[:GROUP]', 'TINI_USER',
       'TINI_SUBREAPER', 'TINI_KILL_PROCESS_GROUP', 'TINI_VERBOSITY', 'TINI_GRACE']) {
       expect(USAGE).toContain(f);
     }
