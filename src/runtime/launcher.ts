@@ -36,6 +36,7 @@ import { buildReport, formatReport } from './report.js';
 import { reportPathProblem } from './host-paths.js';
 import { quickExit } from './quick-exit.js';
 import type { ContainerConfig } from './container.js';
+import type { TerminalSetup } from './terminal.js';
 
 /**
  * container.ts (OCI config, seccomp policies, root filesystem plans) is loaded
@@ -73,6 +74,8 @@ export interface OciCreate {
   startGate: number;
   refuse(message: string): never;
   warn(message: string): void;
+  /** process.terminal with --console-socket: the connected socket (inherited by the init) and the size. */
+  terminal?: TerminalSetup;
   /** The init is ready at the gate: record it; returns the exit code. */
   ready(c: { initPid: number; cgroup: Cgroup }): number;
 }
@@ -100,7 +103,7 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
   // --- the container: from the command line or an OCI bundle ---------------
   let config: ContainerConfig | null = null;
   if (options.container.bundle !== null) {
-    const b = containerModule().fromBundle(options, os.availableParallelism());
+    const b = containerModule().fromBundle(options, os.availableParallelism(), oci?.terminal !== undefined);
     if (typeof b === 'string') refuse(b);
     if (b.warning) {
       if (oci) oci.warn(b.warning);
@@ -199,6 +202,7 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     sysctl: config?.sysctl ?? {},
     container: rootfsPlan,
     process: config?.process,
+    terminal: oci?.terminal,
   };
   const spec = config?.process;
   const processPlan: ProcessPlan = {
@@ -215,6 +219,7 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     eventsFd: eventsFd?.fd ?? null,
     tiedToLauncher: !oci,
     startGate: oci?.startGate ?? null,
+    terminal: oci?.terminal !== undefined,
   };
   let addon: number;
   try {
@@ -228,8 +233,10 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     addon,
     ...(eventsFd !== null && eventsFd.fd > 2 ? [eventsFd.fd] : []),
     ...(oci ? [oci.startGate] : []),
+    ...(oci?.terminal ? [oci.terminal.socket] : []),
   ]);
   ns.close(initEnd);
+  if (oci?.terminal) ns.close(oci.terminal.socket); // the init sends the master over its copy
   if (eventsFd?.opened) ns.close(eventsFd.fd); // the init has its own copy
   if (typeof spawned === 'string') {
     ns.close(channel);

@@ -1,0 +1,98 @@
+/**
+ * An OCI process's terminal (process.terminal with --console-socket), as
+ * runc makes it: the caller's console socket is connected on the host (its
+ * path is a host path), the pseudo-terminal is opened inside the container
+ * (its /dev/ptmx, i.e. the container's own devpts instance), the window size
+ * set, and the master sent over the socket in one message carrying one
+ * descriptor and the name "/dev/ptmx" (what runc's SendFd puts in the
+ * payload); the socket and the master are then closed here. The workload
+ * gets the slave as its stdio and controlling terminal when it is spawned
+ * (see SpawnRequest.terminal).
+ */
+import fs from 'node:fs';
+import type { TerminalLibc } from '../libc/terminal.js';
+
+export interface TerminalSetup {
+  /** The connected console socket (an inherited descriptor). */
+  socket: number;
+  /** process.consoleSize; null: left at 0x0. */
+  size: { rows: number; cols: number } | null;
+}
+
+/** runc's checkTerminal, in its words (engines and users see them). */
+export function terminalProblem(terminal: boolean, consoleSocket: string | null, detach: boolean): string | null {
+  if (detach && terminal && consoleSocket === null) return 'cannot allocate tty if runc will detach without setting console socket';
+  if ((!detach || !terminal) && consoleSocket !== null) return 'cannot use console socket if runc will not detach or allocate tty';
+  return null;
+}
+
+/** The console socket, connected from the host side; the descriptor, or an error text. */
+export function connectConsole(path: string, tl: TerminalLibc): number | string {
+  const r = tl.connectUnix(path);
+  return r.ok ? r.value : `cannot connect to the console socket ${path}: ${r.code}`;
+}
+
+/** Makes the pty in the caller's /dev and hands its master over; the slave's path, or an error text. */
+export function makeTerminal(setup: TerminalSetup, tl: TerminalLibc): { slave: string } | { error: string } {
+  const pty = tl.openPty();
+  if (!pty.ok) return { error: `making the terminal: ${pty.call} failed: ${pty.code}` };
+  const { master, slave } = pty.value;
+  try {
+    if (setup.size) {
+      const r = tl.setWindowSize(master, setup.size.rows, setup.size.cols);
+      if (!r.ok) return { error: `setting the terminal's size: ${r.call} failed: ${r.code}` };
+    }
+    const sent = tl.sendFd(setup.socket, master, '/dev/ptmx');
+    if (!sent.ok) return { error: `sending the terminal to the console socket: ${sent.call} failed: ${sent.code}` };
+    return { slave };
+  } finally {
+    closeQuietly(master);
+    closeQuietly(setup.socket);
+  }
+}
+
+/**
+ * The init's own stdin, stdout and stderr become the slave (O_NOCTTY: it is
+ * the workload's controlling terminal, never the init's), so that nothing
+ * that outlives create keeps the caller's stdio: containerd waits for EOF on
+ * them. The slave goes to the workload's user, as a login's terminal does
+ * (a non-root workload could not open it otherwise).
+ */
+export function slaveAsStdio(slave: string, owner: { uid: number; gid: number } | null, tl: TerminalLibc): string | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(slave, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+  } catch (e) {
+    return `opening the terminal ${slave}: ${(e as NodeJS.ErrnoException).code}`;
+  }
+  try {
+    if (owner && owner.uid !== 0) fs.fchownSync(fd, owner.uid, -1);
+    for (const to of [0, 1, 2]) {
+      const r = tl.dup2(fd, to);
+      if (!r.ok) return `${r.call} failed: ${r.code}`;
+    }
+    return null;
+  } catch (e) {
+    return `giving the terminal ${slave} to the workload's user: ${(e as NodeJS.ErrnoException).code}`;
+  } finally {
+    closeQuietly(fd);
+  }
+}
+
+/** The terminal on fd 0 (as slaveAsStdio left it), by its path in this root; null if fd 0 is no pty. */
+export function stdinTerminal(): string | null {
+  try {
+    const p = fs.readlinkSync('/proc/self/fd/0');
+    return /^\/dev\/pts\/[0-9]+$/.test(p) ? p : null;
+  } catch {
+    return null;
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // already closed
+  }
+}
