@@ -2,15 +2,15 @@
 """A console socket, as containerd's shim and conmon hold one for a runtime's
 `create --console-socket` / `exec --console-socket`.
 
-    console_socket.py SOCKET_PATH OUT_FILE [INPUT_HEX]
+    console_socket.py SOCKET_PATH OUT_FILE [MARKER INPUT_HEX]
 
 Listens on SOCKET_PATH (a unix stream socket, created here; prints "ready"
 on stdout once it listens), accepts one connection, and receives one message
 with recvmsg: it must carry exactly one descriptor in one SCM_RIGHTS control
 message (conmon checks cmsg_len == CMSG_LEN(sizeof(int)), go-runc the space
-of one fd). It then writes INPUT_HEX (hex bytes, e.g. "03" for ^C) to that
-master after 0.3 s, if given, and reads everything the terminal's other side
-writes until the last slave is closed (EIO). OUT_FILE gets, as JSON: the
+of one fd). It then reads everything the terminal's other side writes, and
+once that contains MARKER writes INPUT_HEX (hex bytes, e.g. "03" for ^C) to
+the master, until the last slave is closed (EIO). OUT_FILE gets, as JSON: the
 payload name, the number of descriptors and control messages received, what
 fstat says the descriptor is, and the terminal's output. A 60 s limit bounds
 the whole run; the socket file is removed at the end.
@@ -27,7 +27,8 @@ import time
 
 def main():
     path, out_file = sys.argv[1], sys.argv[2]
-    data_in = bytes.fromhex(sys.argv[3]) if len(sys.argv) > 3 else b""
+    marker = sys.argv[3].encode() if len(sys.argv) > 4 else None
+    data_in = bytes.fromhex(sys.argv[4]) if len(sys.argv) > 4 else b""
     result = {"name": None, "fds": 0, "cmsgs": 0, "is_chr": False, "output": "", "error": None}
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(path)
@@ -52,11 +53,10 @@ def main():
         for extra in fds[1:]:
             os.close(extra)
         result["is_chr"] = stat.S_ISCHR(os.fstat(master).st_mode)
-        written = not data_in
-        start = time.monotonic()
+        written = marker is None
         chunks = []
         while time.monotonic() < end:
-            if not written and time.monotonic() - start > 0.3:
+            if not written and marker in b"".join(chunks).replace(b"\r", b""):
                 os.write(master, data_in)
                 written = True
             ready, _, _ = select.select([master], [], [], 0.1)
