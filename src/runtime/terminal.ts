@@ -35,7 +35,10 @@ export function connectConsole(path: string, tl: TerminalLibc): number | string 
 /** Makes the pty in the caller's /dev and hands its master over; the slave's path, or an error text. */
 export function makeTerminal(setup: TerminalSetup, tl: TerminalLibc): { slave: string } | { error: string } {
   const pty = tl.openPty();
-  if (!pty.ok) return { error: `making the terminal: ${pty.call} failed: ${pty.code}` };
+  if (!pty.ok) {
+    closeQuietly(setup.socket);
+    return { error: `making the terminal: ${pty.call} failed: ${pty.code}` };
+  }
   const { master, slave } = pty.value;
   try {
     if (setup.size) {
