@@ -53,7 +53,7 @@ import { INIT_TASKS, SUPERVISE_MODE, pidsMaxValue, type InitMessage, type Launch
 import { dropPrivileges, limitChild, makeWorkdir, workloadRequest } from './workload.js';
 import { quickExit } from './quick-exit.js';
 import { createTerminalLibc } from '../libc/terminal.js';
-import { makeTerminal, slaveAsStdio, stdinTerminal, type TerminalSetup } from './terminal.js';
+import { bindConsole, makeTerminal, slaveAsStdio, stdinTerminal, type TerminalSetup } from './terminal.js';
 import { resolveCredentials, type ProcessSpec } from './process.js';
 
 export { INIT_MODE, SUPERVISE_MODE } from './init-protocol.js';
@@ -206,7 +206,7 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
   }
   // In the container's /dev/pts, as runc does: after the root is in place, while still privileged.
   if (plan.terminal) {
-    const e = setUpTerminal(plan.terminal, plan.process);
+    const e = setUpTerminal(plan.terminal, plan.process, ns);
     if (e) t.fatal(e);
   }
   if (!plan.process || !image) {
@@ -249,10 +249,12 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
 }
 
 /** The pty, its master to the console socket, the slave as the init's stdio (owned by the workload's user); an error text, or null. */
-function setUpTerminal(setup: TerminalSetup, spec: ProcessSpec | undefined): string | null {
+function setUpTerminal(setup: TerminalSetup, spec: ProcessSpec | undefined, ns: NsLibc): string | null {
   const tl = createTerminalLibc();
   const made = makeTerminal(setup, tl);
   if ('error' in made) return made.error;
+  const consoleError = bindConsole(made.slave, ns);
+  if (consoleError) return consoleError;
   let owner: { uid: number; gid: number } | null = null;
   if (spec) {
     const creds = resolveCredentials(spec, readOr('/etc/passwd'), readOr('/etc/group'));

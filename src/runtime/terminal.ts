@@ -10,7 +10,9 @@
  * (see SpawnRequest.terminal).
  */
 import fs from 'node:fs';
+import type { NsLibc } from '../libc/ns.js';
 import type { TerminalLibc } from '../libc/terminal.js';
+import { MS } from './rootfs/plan.js';
 
 export interface TerminalSetup {
   /** The connected console socket (an inherited descriptor). */
@@ -80,6 +82,21 @@ export function slaveAsStdio(slave: string, owner: { uid: number; gid: number } 
   } finally {
     closeQuietly(fd);
   }
+}
+
+/**
+ * runc binds the terminal over /dev/console as well: programs that write to
+ * the console reach the same terminal. The mount is the container's (its own
+ * mount namespace); the target is created when missing (the container's /dev).
+ */
+export function bindConsole(slave: string, ns: Pick<NsLibc, 'mount'>): string | null {
+  try {
+    fs.closeSync(fs.openSync('/dev/console', fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOCTTY, 0o666));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return `making /dev/console for the terminal: ${(e as NodeJS.ErrnoException).code}`;
+  }
+  const r = ns.mount(slave, '/dev/console', null, MS.BIND, null);
+  return r.ok ? null : `binding the terminal over /dev/console: ${r.call} failed: ${r.code}`;
 }
 
 /** The terminal on fd 0 (as slaveAsStdio left it), by its path in this root; null if fd 0 is no pty. */

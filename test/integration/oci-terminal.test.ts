@@ -5,7 +5,8 @@
  * in one SCM_RIGHTS message, reads what the workload writes on its terminal
  * and types on it. The workload's view: its tty, the size from
  * process.consoleSize, a session of its own whose group is the terminal's
- * foreground one, ^C typed reaching it; the init's stdio is the pty (create
+ * foreground one, ^C typed reaching it, /dev/console bound to the same
+ * terminal; the init's stdio is the pty (create
  * returns with the caller's pipes at EOF); runc's errors for a terminal
  * without a socket and a socket without a terminal; exec --tty; a non-root
  * workload; nothing left behind.
@@ -109,10 +110,10 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     f?.cleanup();
   });
 
-  it('create sends the master (one message, one descriptor, named /dev/ptmx); the workload has the pty as its controlling terminal, in the foreground, at consoleSize; ^C reaches it', async () => {
+  it('create sends the master (one message, one descriptor, named /dev/ptmx); the workload has the pty as its controlling terminal, in the foreground, at consoleSize, also as /dev/console; ^C reaches it', async () => {
     editConfig(bundle, (c) => {
       c.process.user = { uid: 0, gid: 0 };
-      c.process.args = ['sh', '-c', `trap "echo got-INT; exit 5" INT; ${SELF}; echo ready; while :; do sleep 1; done`];
+      c.process.args = ['sh', '-c', `trap "echo got-INT; exit 5" INT; ${SELF}; echo via-console >/dev/console; echo ready; while :; do sleep 1; done`];
     });
     const seen: Record<string, Received> = {};
     for (const [who, rt] of Object.entries(both)) {
@@ -133,7 +134,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     for (const [who, r] of Object.entries(seen)) {
       expect(r.error, who).toBeNull();
       expect({ name: r.name, fds: r.fds, cmsgs: r.cmsgs, chr: r.is_chr }, who).toEqual({ name: '/dev/ptmx', fds: 1, cmsgs: 1, chr: true });
-      expect(lines(r), `${who}: ${r.output}`).toEqual(expect.arrayContaining(['/dev/pts/0', '33 111', 'ready', 'got-INT']));
+      expect(lines(r), `${who}: ${r.output}`).toEqual(expect.arrayContaining(['/dev/pts/0', '33 111', 'via-console', 'ready', 'got-INT']));
       const i = idsOf(r);
       expect(i.sid, `${who}: a session of its own`).toBe(i.pid);
       expect(i.fg, `${who}: its group in the foreground`).toBe(i.pgrp);

@@ -32,7 +32,7 @@ function fakeTerminal(fail: Partial<Record<'openPty' | 'setWindowSize' | 'sendFd
       return fail.openPty ? failed('open(/dev/ptmx)', fail.openPty) : ok({ master: open(), slave: '/dev/pts/3' });
     },
     setWindowSize(fd, rows, cols) {
-      if (fd !== opened[1]) throw new Error("the size goes on the master");
+      if (fd !== opened[1]) throw new Error('the size goes on the master');
       calls.push(`winsize ${rows}x${cols}`);
       return fail.setWindowSize ? failed('ioctl(TIOCSWINSZ)', fail.setWindowSize) : ok(undefined);
     },
