@@ -1,13 +1,16 @@
 /**
  * The OCI terminal's set-up with a fake TerminalLibc (every failure path:
  * the socket and the master are closed whatever happens, one line naming
- * the call), runc's checkTerminal texts, and process.consoleSize in config.json.
+ * the call), runc's checkTerminal texts, process.consoleSize in config.json,
+ * and which bundle warning names process.terminal.
  */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { errnoName } from '../../src/libc/errno.js';
 import type { TerminalLibc } from '../../src/libc/terminal.js';
 import { ok, type Result } from '../../src/libc/types.js';
+import { parseRunArgs } from '../../src/cli/run-options.js';
+import { fromBundle } from '../../src/runtime/container.js';
 import { parseConfig } from '../../src/runtime/oci/config.js';
 import { connectConsole, makeTerminal, terminalProblem } from '../../src/runtime/terminal.js';
 
@@ -109,5 +112,23 @@ describe('process.consoleSize in config.json', () => {
     expect(withSize({ height: 70000, width: 1 })).toEqual({ ok: false, error: 'config.json: process.consoleSize.height: must be at most 65535' });
     expect(withSize({ height: -1, width: 1 })).toEqual({ ok: false, error: 'config.json: process.consoleSize.height: must be an integer >= 0' });
     expect(withSize('big')).toEqual({ ok: false, error: 'config.json: process.consoleSize: must be an object' });
+  });
+});
+
+describe('process.terminal in a bundle', () => {
+  it("is named in run --bundle's warning (its stdio is passed), not when OCI create makes the terminal", () => {
+    const dir = fs.mkdtempSync('/tmp/tini-ts-unit-bundle-');
+    try {
+      fs.writeFileSync(`${dir}/config.json`, JSON.stringify({ ociVersion: '1.0.2', process: { args: ['sh'], terminal: true, consoleSize: { height: 2, width: 3 } }, root: { path: 'rootfs' }, linux: { namespaces: [{ type: 'mount' }] } }));
+      const parsed = parseRunArgs(['--bundle', dir], { cpuCount: 2 });
+      if (parsed.kind !== 'run') throw new Error('parse');
+      const run = fromBundle(parsed.options, 2);
+      const oci = fromBundle(parsed.options, 2, true);
+      if (typeof run === 'string' || typeof oci === 'string') throw new Error(String(run));
+      expect(run.warning).toContain('process.terminal (no pseudo-terminal is made');
+      expect(oci.warning).toBeNull();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
