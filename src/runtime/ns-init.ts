@@ -53,7 +53,7 @@ import { INIT_TASKS, SUPERVISE_MODE, pidsMaxValue, type InitMessage, type Launch
 import { dropPrivileges, limitChild, makeWorkdir, workloadRequest } from './workload.js';
 import { quickExit } from './quick-exit.js';
 import { createTerminalLibc } from '../libc/terminal.js';
-import { bindConsole, makeTerminal, slaveAsStdio, stdinTerminal, type TerminalSetup } from './terminal.js';
+import { bindConsole, makeTerminal, slaveAsStdio, stdioTerminal, type TerminalSetup } from './terminal.js';
 import { resolveCredentials, type ProcessSpec } from './process.js';
 
 export { INIT_MODE, SUPERVISE_MODE } from './init-protocol.js';
@@ -395,9 +395,9 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
   if (w.kind === 'error') return t.fatal(w.message);
   let req = w.req;
   if (plan.terminal) {
-    const tty = stdinTerminal();
-    if (tty === null) return t.fatal('the terminal made for the workload is not on the init\'s stdin');
-    req = { ...req, terminal: tty };
+    const tty = stdioTerminal();
+    if ('error' in tty) return t.fatal(tty.error);
+    req = { ...req, terminal: tty.path };
   }
   // The gated spawn (see below) runs on the libuv pool: its thread is one of the init's tasks.
   if (plan.rlimits.length > 0) fs.access('/', () => {});

@@ -99,14 +99,23 @@ export function bindConsole(slave: string, ns: Pick<NsLibc, 'mount'>): string | 
   return r.ok ? null : `binding the terminal over /dev/console: ${r.call} failed: ${r.code}`;
 }
 
-/** The terminal on fd 0 (as slaveAsStdio left it), by its path in this root; null if fd 0 is no pty. */
-export function stdinTerminal(): string | null {
+/**
+ * How the workload opens the terminal the init holds as its stdio (see
+ * slaveAsStdio): through /proc/self/fd/1, which is exactly that file, not a
+ * name in /dev/pts (fd 1, as posix_spawn closes fd 0 before opening into it).
+ * An error text when there is none, or its master was closed already (the
+ * receiver hung up: the devpts entry is gone and opening the slave fails).
+ */
+export function stdioTerminal(): { path: string } | { error: string } {
+  let p: string;
   try {
-    const p = fs.readlinkSync('/proc/self/fd/0');
-    return /^\/dev\/pts\/[0-9]+$/.test(p) ? p : null;
-  } catch {
-    return null;
+    p = fs.readlinkSync('/proc/self/fd/1');
+  } catch (e) {
+    return { error: `the workload's terminal: /proc/self/fd/1: ${(e as NodeJS.ErrnoException).code}` };
   }
+  if (/^\/dev\/pts\/[0-9]+ \(deleted\)$/.test(p)) return { error: 'the terminal was closed (its master, sent to the console socket, is closed) before the program started' };
+  if (!/^\/dev\/pts\/[0-9]+$/.test(p)) return { error: `the workload's terminal is not on the init's stdout (${p})` };
+  return { path: '/proc/self/fd/1' };
 }
 
 function closeQuietly(fd: number): void {

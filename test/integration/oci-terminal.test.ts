@@ -62,16 +62,18 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   const both = { tini, runc };
 
   /** A console socket with a receiver behind it; `done` gives what it received once the terminal's last slave closed. */
-  const receiver = async (typeAfter?: { marker: string; hex: string }) => {
+  const receiver = async (typeAfter?: { marker: string; hex: string } | 'hang-up') => {
     const sock = path.join(f.dir, `console-${Math.random().toString(36).slice(2, 8)}.sock`);
     const out = `${sock}.json`;
-    const p = spawn('python3', [RECEIVER, sock, out, ...(typeAfter ? [typeAfter.marker, typeAfter.hex] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn('python3', [RECEIVER, sock, out, ...(typeAfter === 'hang-up' ? ['--hang-up'] : typeAfter ? [typeAfter.marker, typeAfter.hex] : [])], { stdio: ['pipe', 'pipe', 'inherit'] });
     let said = '';
     p.stdout.on('data', (d) => (said += d));
     const exited = new Promise<void>((resolve) => p.on('exit', () => resolve()));
     expect(await waitFor(() => said.includes('ready'), 10_000), 'the receiver listens').toBe(true);
     return {
       sock,
+      /** --hang-up: the receiver closes the master now. */
+      hangUp: () => p.stdin.end('hang up\n'),
       done: async (): Promise<Received> => {
         await exited;
         return JSON.parse(fs.readFileSync(out, 'utf8')) as Received;
@@ -220,6 +222,20 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     }
     expect(tini('create', '--bundle', bundle, '--console-socket', missing, id('nobody')).stderr).toBe(`cannot connect to the console socket ${missing}: ENOENT\n`);
     expect(fs.readdirSync(roots.tini).filter((n) => /^(bad|nobody)-/.test(n))).toEqual([]);
+  });
+
+  it('a receiver that hangs up (closes the master) after create: the program cannot start on the dead terminal, the container stops, delete leaves nothing', async () => {
+    editConfig(bundle, (c) => (c.process.args = ['sh', '-c', 'echo never-seen']));
+    const c = id('hangup');
+    const r = await receiver('hang-up');
+    expect(tini('create', '--bundle', bundle, '--console-socket', r.sock, c).status).toBe(0);
+    r.hangUp();
+    const got = await r.done();
+    expect({ fds: got.fds, output: got.output, error: got.error }).toEqual({ fds: 1, output: '', error: null });
+    expect(tini('start', c).status).toBe(0);
+    expect(await waitFor(() => JSON.parse(tini('state', c).stdout).status === 'stopped', 10_000)).toBe(true);
+    expect(tini('delete', c).status).toBe(0);
+    expect(fs.existsSync(path.join(roots.tini, c))).toBe(false);
   });
 
   it('exec --tty --console-socket --detach: a pty of its own for the process (its size from process.json), ^C reaches it; the errors as runc words them', async () => {

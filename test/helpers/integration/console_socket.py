@@ -2,7 +2,7 @@
 """A console socket, as containerd's shim and conmon hold one for a runtime's
 `create --console-socket` / `exec --console-socket`.
 
-    console_socket.py SOCKET_PATH OUT_FILE [MARKER INPUT_HEX]
+    console_socket.py SOCKET_PATH OUT_FILE [MARKER INPUT_HEX | --hang-up]
 
 Listens on SOCKET_PATH (a unix stream socket, created here; prints "ready"
 on stdout once it listens), accepts one connection, and receives one message
@@ -10,7 +10,8 @@ with recvmsg: it must carry exactly one descriptor in one SCM_RIGHTS control
 message (conmon checks cmsg_len == CMSG_LEN(sizeof(int)), go-runc the space
 of one fd). It then reads everything the terminal's other side writes, and
 once that contains MARKER writes INPUT_HEX (hex bytes, e.g. "03" for ^C) to
-the master, until the last slave is closed (EIO). OUT_FILE gets, as JSON: the
+the master, until the last slave is closed (EIO); with --hang-up it closes
+the master instead once a line arrives on its stdin (a caller that hangs up). OUT_FILE gets, as JSON: the
 payload name, the number of descriptors and control messages received, what
 fstat says the descriptor is, and the terminal's output. A 60 s limit bounds
 the whole run; the socket file is removed at the end.
@@ -27,6 +28,7 @@ import time
 
 def main():
     path, out_file = sys.argv[1], sys.argv[2]
+    hang_up = sys.argv[3:] == ["--hang-up"]
     marker = sys.argv[3].encode() if len(sys.argv) > 4 else None
     data_in = bytes.fromhex(sys.argv[4]) if len(sys.argv) > 4 else b""
     result = {"name": None, "fds": 0, "cmsgs": 0, "is_chr": False, "output": "", "error": None}
@@ -53,6 +55,9 @@ def main():
         for extra in fds[1:]:
             os.close(extra)
         result["is_chr"] = stat.S_ISCHR(os.fstat(master).st_mode)
+        if hang_up:
+            sys.stdin.readline()
+            end = 0
         written = marker is None
         chunks = []
         while time.monotonic() < end:
