@@ -238,7 +238,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     expect(fs.existsSync(path.join(roots.tini, c))).toBe(false);
   });
 
-  it('exec --tty --console-socket --detach: a pty of its own for the process (its size from process.json), ^C reaches it; the errors as runc words them', async () => {
+  it('exec --tty --console-socket --detach: a pty of its own for the process (its size from process.json), ^C reaches it, a non-root user too; the errors as runc words them', async () => {
     editConfig(bundle, (c) => {
       c.process.terminal = false;
       c.process.args = ['sleep', '60'];
@@ -257,6 +257,13 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
         const e = rt('exec', '--process', processJson, '--console-socket', r.sock, '--detach', '--pid-file', path.join(f.dir, `${c}.exec.pid`), c);
         expect(e.status, `${who}: ${e.stderr}`).toBe(0);
         seen[who] = await r.done();
+        // As a non-root user: the terminal is still its own to open.
+        fs.writeFileSync(processJson, JSON.stringify({ ...config.process, terminal: true, user: { uid: 1000, gid: 1000 }, args: ['sh', '-c', 'id -u; tty'] }));
+        const r2 = await receiver();
+        const e2 = rt('exec', '--process', processJson, '--console-socket', r2.sock, '--detach', c);
+        expect(e2.status, `${who}: ${e2.stderr}`).toBe(0);
+        const asUser = await r2.done();
+        expect(lines(asUser), `${who}: ${asUser.output}`).toEqual(expect.arrayContaining(['1000', '/dev/pts/0']));
         errs[who].push(rt('exec', '--console-socket', r.sock, '--detach', c, 'true').stderr);
         rt('kill', c, 'KILL');
         expect(await waitFor(() => JSON.parse(rt('state', c).stdout).status === 'stopped', 10_000), who).toBe(true);
