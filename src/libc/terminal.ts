@@ -69,7 +69,8 @@ export function createTerminalLibc(koffi: Koffi = loadKoffi()): TerminalLibc {
       try {
         master = fs.openSync('/dev/ptmx', fs.constants.O_RDWR | fs.constants.O_NOCTTY);
       } catch (e) {
-        return fail('open(/dev/ptmx)', -((e as NodeJS.ErrnoException).errno ?? 0) || 5);
+        const n = (e as NodeJS.ErrnoException).errno; // negative in Node
+        return fail('open(/dev/ptmx)', n ? Math.abs(n) : 5 /* EIO */);
       }
       const n = Buffer.alloc(4);
       if (ioctl(master, TIOCSPTLCK, n) === -1 || ioctl(master, TIOCGPTN, n) === -1) {

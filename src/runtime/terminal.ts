@@ -14,6 +14,8 @@ import type { NsLibc } from '../libc/ns.js';
 import type { TerminalLibc } from '../libc/terminal.js';
 import { MS } from './rootfs/plan.js';
 
+const O_PATH = 0o10000000;
+
 export interface TerminalSetup {
   /** The connected console socket (an inherited descriptor). */
   socket: number;
@@ -87,16 +89,29 @@ export function slaveAsStdio(slave: string, owner: { uid: number; gid: number } 
 /**
  * runc binds the terminal over /dev/console as well: programs that write to
  * the console reach the same terminal. The mount is the container's (its own
- * mount namespace); the target is created when missing (the container's /dev).
+ * mount namespace); the target is created when missing (the container's
+ * /dev), opened without following a link and bound through its descriptor,
+ * as every other mount target (a link the image planted is refused).
  */
 export function bindConsole(slave: string, ns: Pick<NsLibc, 'mount'>): string | null {
+  const { O_WRONLY, O_CREAT, O_EXCL, O_NOCTTY, O_NOFOLLOW } = fs.constants;
+  let fd: number | null = null;
   try {
-    fs.closeSync(fs.openSync('/dev/console', fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOCTTY, 0o666));
+    try {
+      fs.closeSync(fs.openSync('/dev/console', O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY, 0o666));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    fd = fs.openSync('/dev/console', O_PATH | O_NOFOLLOW);
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() && !st.isCharacterDevice()) return '/dev/console in the container is neither a file nor a device: the terminal cannot be bound over it';
+    const r = ns.mount(slave, `/proc/self/fd/${fd}`, null, MS.BIND, null);
+    return r.ok ? null : `binding the terminal over /dev/console: ${r.code}`;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return `making /dev/console for the terminal: ${(e as NodeJS.ErrnoException).code}`;
+    return `making /dev/console for the terminal: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+  } finally {
+    if (fd !== null) closeQuietly(fd);
   }
-  const r = ns.mount(slave, '/dev/console', null, MS.BIND, null);
-  return r.ok ? null : `binding the terminal over /dev/console: ${r.call} failed: ${r.code}`;
 }
 
 /**
