@@ -12,6 +12,8 @@ const POSIX_SPAWN_RESETIDS = 0x01;
 const POSIX_SPAWN_SETPGROUP = 0x02;
 const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
+const POSIX_SPAWN_SETSID = 0x80;
+const O_RDWR = 2;
 const SIZEOF_SPAWNATTR = 336;
 const SIZEOF_FILE_ACTIONS = 80;
 const SIZEOF_SIGSET = 128;
@@ -139,7 +141,9 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
       return e;
     };
     let flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-    if (req.newProcessGroup) flags |= POSIX_SPAWN_SETPGROUP;
+    // glibc's child runs setsid before the file actions, so the open below makes the terminal its controlling one.
+    if (req.terminal !== undefined) flags |= POSIX_SPAWN_SETSID;
+    else if (req.newProcessGroup) flags |= POSIX_SPAWN_SETPGROUP;
     if (req.credentials) flags |= POSIX_SPAWN_RESETIDS;
     const err =
       checkRc('posix_spawnattr_setflags', attrSetflags(attr, flags)) ??
@@ -155,8 +159,17 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
       const e = checkRc('posix_spawn_file_actions_addopen', faAddopen(fa, Math.max(2, ...req.passFds) + 1, `/proc/self/fd/${req.gate}`, 0 /* O_RDONLY */, 0));
       if (e) return failed(e);
     }
+    if (req.terminal !== undefined) {
+      faAddopen ??= c.func('int posix_spawn_file_actions_addopen(void *fa, int fd, const char *path, int oflag, unsigned int mode)');
+      const e =
+        checkRc('posix_spawn_file_actions_addopen', faAddopen(fa, 0, req.terminal, O_RDWR, 0)) ??
+        checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, 0, 1)) ??
+        checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, 0, 2));
+      if (e) return failed(e);
+    }
     // dup2(fd, fd) clears the FD_CLOEXEC that Node sets on stdio at start-up.
     for (const fd of req.passFds) {
+      if (req.terminal !== undefined && fd <= 2) continue;
       const e = checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, fd, fd));
       if (e) return failed(e);
     }

@@ -57,6 +57,14 @@ export interface SpawnRequest {
    * thread's own are restored right after. Needs root.
    */
   credentials?: { uid: number; gid: number; groups: number[] };
+  /**
+   * A terminal's path (a pty slave): the child starts a session of its own
+   * (POSIX_SPAWN_SETSID, so no process group of its own is asked for) and
+   * opens it as fd 0 without O_NOCTTY, which makes it the session's
+   * controlling terminal with the child's group in the foreground; 1 and 2
+   * are duplicated from 0. `passFds` 0, 1 and 2 are then not passed.
+   */
+  terminal?: string;
 }
 
 export interface Libc {

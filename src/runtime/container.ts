@@ -113,6 +113,8 @@ const OCI_NS: Record<string, NamespaceName> = { pid: 'pid', network: 'net', ipc:
 export function fromBundle(
   options: RunOptions,
   cpuCount: number,
+  /** OCI create with --console-socket makes the terminal process.terminal asks for (run --bundle passes its stdio). */
+  terminalMade = false,
 ): { options: RunOptions; argv: string[]; config: ContainerConfig; warning: string | null; debug: string[] } | string {
   const dir = path.resolve(options.container.bundle!);
   const text = readConfigFile(path.join(dir, 'config.json'));
@@ -131,7 +133,10 @@ export function fromBundle(
   return {
     options: run,
     argv: p.args,
-    warning: unsupportedWarning([...parsed.unsupported, ...(seccomp?.unsupported ?? [])]),
+    warning: unsupportedWarning([
+      ...(terminalMade ? parsed.unsupported.filter((u) => !u.startsWith('process.terminal ')) : parsed.unsupported),
+      ...(seccomp?.unsupported ?? []),
+    ]),
     debug: seccomp?.debug ?? [],
     config: {
       rootfs: plan.root.path,

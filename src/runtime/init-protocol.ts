@@ -15,6 +15,7 @@
  */
 import type { Op } from './rootfs/plan.js';
 import type { ProcessSpec } from './process.js';
+import type { TerminalSetup } from './terminal.js';
 
 export const INIT_MODE = '__run-init';
 export const SUPERVISE_MODE = '__run-supervise';
@@ -44,6 +45,8 @@ export interface SetupPlan {
   container?: { ops: Op[]; root: string };
   /** The workload's credentials and hardening; present: the init re-executes itself with them. */
   process?: ProcessSpec;
+  /** OCI process.terminal: a pty made once the root is in place, its master sent to the console socket. */
+  terminal?: TerminalSetup;
 }
 
 /** What the supervising stage does. Byte strings are base64 (see channel.ts). */
@@ -68,6 +71,8 @@ export interface ProcessPlan {
   tiedToLauncher: boolean;
   /** OCI create: an O_PATH descriptor of the start FIFO; the workload is spawned once `start` opens it. */
   startGate: number | null;
+  /** The workload gets the terminal on the init's fd 0 (see SetupPlan.terminal) as its controlling terminal. */
+  terminal?: boolean;
 }
 
 export type LauncherMessage = { kind: 'setup'; plan: SetupPlan } | { kind: 'process'; plan: ProcessPlan };

@@ -37,6 +37,7 @@ import { reportPathProblem } from './host-paths.js';
 import { quickExit } from './quick-exit.js';
 import { SECCOMP_KILLED_INIT } from './hardening/texts.js';
 import type { ContainerConfig } from './container.js';
+import type { TerminalSetup } from './terminal.js';
 
 /**
  * container.ts (OCI config, seccomp policies, root filesystem plans) is loaded
@@ -75,6 +76,8 @@ export interface OciCreate {
   refuse(message: string): never;
   warn(message: string): void;
   debug?(message: string): void;
+  /** process.terminal with --console-socket: the connected socket (inherited by the init) and the size. */
+  terminal?: TerminalSetup;
   /** The init is ready at the gate: record it; returns the exit code. */
   ready(c: { initPid: number; cgroup: Cgroup }): number;
 }
@@ -103,7 +106,7 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
   let config: ContainerConfig | null = null;
   let notes: string[] = [];
   if (options.container.bundle !== null) {
-    const b = containerModule().fromBundle(options, os.availableParallelism());
+    const b = containerModule().fromBundle(options, os.availableParallelism(), oci?.terminal !== undefined);
     if (typeof b === 'string') refuse(b);
     if (b.warning) {
       if (oci) oci.warn(b.warning);
@@ -203,6 +206,7 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     sysctl: config?.sysctl ?? {},
     container: rootfsPlan,
     process: config?.process,
+    terminal: oci?.terminal,
   };
   const spec = config?.process;
   const processPlan: ProcessPlan = {
@@ -219,6 +223,7 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     eventsFd: eventsFd?.fd ?? null,
     tiedToLauncher: !oci,
     startGate: oci?.startGate ?? null,
+    terminal: oci?.terminal !== undefined,
   };
   let addon: number;
   try {
@@ -232,8 +237,10 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     addon,
     ...(eventsFd !== null && eventsFd.fd > 2 ? [eventsFd.fd] : []),
     ...(oci ? [oci.startGate] : []),
+    ...(oci?.terminal ? [oci.terminal.socket] : []),
   ]);
   ns.close(initEnd);
+  if (oci?.terminal) ns.close(oci.terminal.socket); // the init sends the master over its copy
   if (eventsFd?.opened) ns.close(eventsFd.fd); // the init has its own copy
   if (typeof spawned === 'string') {
     ns.close(channel);

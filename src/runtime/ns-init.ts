@@ -52,6 +52,9 @@ import path from 'node:path';
 import { INIT_TASKS, SUPERVISE_MODE, pidsMaxValue, type InitMessage, type LauncherMessage, type ProcessPlan, type SetupPlan } from './init-protocol.js';
 import { dropPrivileges, limitChild, makeWorkdir, workloadRequest } from './workload.js';
 import { quickExit } from './quick-exit.js';
+import { createTerminalLibc } from '../libc/terminal.js';
+import { bindConsole, makeTerminal, slaveAsStdio, stdioTerminal, type TerminalSetup } from './terminal.js';
+import { resolveCredentials, type ProcessSpec } from './process.js';
 
 export { INIT_MODE, SUPERVISE_MODE } from './init-protocol.js';
 
@@ -201,6 +204,11 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
     const e = applyRootfs(container.ops, { ns, cl: cl!, root: container.root, cgroups: ownCgroups });
     if (e) t.fatal(`setting up the root filesystem: ${e}`);
   }
+  // In the container's /dev/pts, as runc does: after the root is in place, while still privileged.
+  if (plan.terminal) {
+    const e = setUpTerminal(plan.terminal, plan.process, ns);
+    if (e) t.fatal(e);
+  }
   if (!plan.process || !image) {
     // Not re-executed: on cgroup v1 only this (main) thread is in the cgroup.
     supervise(channel, libc, t, plan.mainThreadOnly);
@@ -238,6 +246,22 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
   // One libuv pool thread at most (the gated spawn's): fewer tasks against pids.max.
   const r = cl!.fexecve(image.loader, argv.map((a) => Buffer.from(a)), [Buffer.from('UV_THREADPOOL_SIZE=1')]);
   t.fatal(`cannot re-execute the init with the workload's credentials: ${r.ok ? '?' : `${r.call} failed: ${r.code}`}`);
+}
+
+/** The pty, its master to the console socket, the slave as the init's stdio (owned by the workload's user); an error text, or null. */
+function setUpTerminal(setup: TerminalSetup, spec: ProcessSpec | undefined, ns: NsLibc): string | null {
+  const tl = createTerminalLibc();
+  const made = makeTerminal(setup, tl);
+  if ('error' in made) return made.error;
+  const consoleError = bindConsole(made.slave, ns);
+  if (consoleError) return consoleError;
+  let owner: { uid: number; gid: number } | null = null;
+  if (spec) {
+    const creds = resolveCredentials(spec, readOr('/etc/passwd'), readOr('/etc/group'));
+    // A user that cannot be resolved fails a few steps later, in dropPrivileges, with its own message.
+    if (typeof creds !== 'string') owner = creds;
+  }
+  return slaveAsStdio(made.slave, owner, tl);
 }
 
 /**
@@ -369,7 +393,12 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
   const argv = decodeBytes(plan.argv);
   const w = workloadRequest({ argv, env: decodeBytes(plan.env), cwd: plan.cwd, programMustExist: plan.programMustExist, homeOf: plan.homeOf });
   if (w.kind === 'error') return t.fatal(w.message);
-  const req = w.req;
+  let req = w.req;
+  if (plan.terminal) {
+    const tty = stdioTerminal();
+    if ('error' in tty) return t.fatal(tty.error);
+    req = { ...req, terminal: tty.path };
+  }
   // The gated spawn (see below) runs on the libuv pool: its thread is one of the init's tasks.
   if (plan.rlimits.length > 0) fs.access('/', () => {});
   // PDEATHSIG is set: if the launcher died before, nobody reads the channel
@@ -484,7 +513,7 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
     const childPid = (r as { value: number }).value;
     // From here on the child runs: nothing below may throw or exit on its own.
     t.send({ kind: 'spawned' });
-    events?.spawn(childPid, childPid, argv, false);
+    events?.spawn(childPid, childPid, argv, plan.terminal === true);
     const sup = startSupervisor(
       // The launcher's report says how it ended: no stop line of the init's own.
       { childPid, graceMs: plan.graceMs, expectedCodes: new Set(), warnOnReap: false, stopLine: false },

@@ -11,8 +11,8 @@
  * B/init.pid ID`, `start ID`, `kill ID N` (`kill --all ID 9` for -a),
  * `ps --format json ID`, `exec --process F --detach --pid-file B/E.pid ID`,
  * `pause ID`/`resume ID`, `delete ID`, and `delete --force ID` when the shim
- * cleans up. exec, pause/resume and the terminal (--console-socket) are not
- * in tini-ts yet: their tests are expected failures, each saying why.
+ * cleans up; with -t, `create` and `exec` get `--console-socket S` and
+ * receive the terminal's master over it.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,6 +20,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildOciArchive, containerdAvailable, nsCgroupDirs, processesNaming, runtimeWrapper, startContainerd, type Containerd, type CtrResult } from '../helpers/containerd.js';
 import { unmet } from '../helpers/prereq.js';
+import { HELPERS } from '../helpers/proc.js';
 import { makeBusyboxRootfs } from '../helpers/rootfs.js';
 import { canContainer, CONTAINER_NEEDS } from './container-helpers.js';
 import { BIN, CG, waitFor } from './run-helpers.js';
@@ -194,9 +195,6 @@ describe.skipIf(unmet(canContainer && containerdAvailable(), `${CONTAINER_NEEDS}
     c.ctr(['containers', 'rm', id]);
   });
 
-  // Expected failures: what containerd calls that tini-ts does not do yet. A broken precondition
-  // (the container does not start) returns early: the test then passes, which `it.fails` reports.
-
   it('ctr task exec runs a process in the container: its namespaces (PID 1 is the init), its status', () => {
     const id = newId('exec');
     try {
@@ -226,15 +224,49 @@ describe.skipIf(unmet(canContainer && containerdAvailable(), `${CONTAINER_NEEDS}
     }
   });
 
-  it.fails('ctr run -t gives the program a terminal (fails: create --console-socket is refused: "a terminal is not supported yet")', () => {
+  it('ctr run -t gives the program a terminal: its controlling tty, the size of ctr\'s own, ^C typed reaches it', () => {
     const id = newId('tty');
-    // ctr -t needs a terminal itself: script(1) gives it one.
-    const cmd = ['ctr', '-a', c.sock, '-n', c.ns, 'run', '--rm', '-t', ...rt(), IMAGE, id, 'sh', '-c', '[ -t 0 ] && [ -t 1 ] && echo tty-ok'].map((a) => `'${a}'`).join(' ');
-    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    // ctr -t needs a terminal itself: pty_drive.py gives it one (40x120), then types ^C once the program is ready.
+    // ctr resizes the container's terminal to its own through the master once the task started: the program waits for that.
+    const script = 'trap "echo got-INT; exit 5" INT; tty; until [ "$(stty size 2>/dev/null)" = "40 120" ]; do sleep 0.1; done; echo size-ok; set -- $(cat /proc/$$/stat); echo "sid=$6 pid=$1 fg=$8 pgrp=$5"; echo ready; while :; do sleep 1; done';
+    const r = spawnSync('python3', [path.join(HELPERS, 'pty_drive.py'), '40', '120', 'ready', '03', 'ctr', '-a', c.sock, '-n', c.ns, 'run', '--rm', '-t', ...rt(), IMAGE, id, 'sh', '-c', script], { encoding: 'utf8', timeout: 90_000 });
     c.ctr(['containers', 'rm', id]);
-    if (r.error) return; // no script(1): a broken precondition
-    expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
-    expect(r.stdout).toContain('tty-ok');
+    expect(r.status, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout) as { status: number | null; output: string };
+    const lines = res.output.replace(/\r/g, '').replace(/\^C/g, '').split('\n'); // ^C: the terminal's echo
+    expect(lines, res.output).toContain('/dev/pts/0');
+    expect(lines, res.output).toContain('size-ok');
+    // A session of its own (sid = pid), its group in the terminal's foreground.
+    const ids = /sid=(\d+) pid=(\d+) fg=(\d+) pgrp=(\d+)/.exec(res.output);
+    expect(ids, res.output).not.toBeNull();
+    expect(ids![1]).toBe(ids![2]);
+    expect(ids![3]).toBe(ids![4]);
+    expect(lines, res.output).toContain('got-INT');
+    expect(res.status, res.output).toBe(5);
+  });
+
+  it('ctr task exec -t gives the exec\'d process a terminal of its own (exec --console-socket)', () => {
+    const id = newId('exectty');
+    try {
+      const run = c.ctr(['run', '-d', ...rt(), IMAGE, id, 'sleep', '1000']);
+      expect(run.status, show(run)).toBe(0);
+      const script = 'trap "echo got-INT; exit 6" INT; tty; until [ "$(stty size 2>/dev/null)" = "30 90" ]; do sleep 0.1; done; echo size-ok; set -- $(cat /proc/$$/stat); echo "sid=$6 pid=$1 fg=$8 pgrp=$5"; echo ready; while :; do sleep 1; done';
+      const r = spawnSync('python3', [path.join(HELPERS, 'pty_drive.py'), '30', '90', 'ready', '03', 'ctr', '-a', c.sock, '-n', c.ns, 'task', 'exec', '-t', '--fifo-dir', c.fifoDir, '--exec-id', 'e1', id, 'sh', '-c', script], { encoding: 'utf8', timeout: 90_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const res = JSON.parse(r.stdout) as { status: number | null; output: string };
+      const lines = res.output.replace(/\r/g, '').replace(/\^C/g, '').split('\n'); // ^C: the terminal's echo
+      // The container's own program has no terminal: this one is a new pty of the container's devpts.
+      expect(lines, res.output).toContain('/dev/pts/0');
+      expect(lines, res.output).toContain('size-ok');
+      const ids = /sid=(\d+) pid=(\d+) fg=(\d+) pgrp=(\d+)/.exec(res.output);
+      expect(ids, res.output).not.toBeNull();
+      expect(ids![1]).toBe(ids![2]);
+      expect(ids![3]).toBe(ids![4]);
+      expect(lines, res.output).toContain('got-INT');
+      expect(res.status, res.output).toBe(6);
+    } finally {
+      removeTask(c, id);
+    }
   });
 });
 

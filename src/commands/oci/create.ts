@@ -13,19 +13,25 @@ import { readConfigFile } from '../../runtime/container.js';
 import { cgroupPlace } from '../../runtime/oci/config.js';
 import { runLauncher } from '../../runtime/launcher.js';
 import { runcText, type OciContext } from './context.js';
+import { createTerminalLibc } from '../../libc/terminal.js';
+import { connectConsole, terminalProblem, type TerminalSetup } from '../../runtime/terminal.js';
 
 const O_PATH = 0o10000000;
 
 export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciContext): void {
   const bad = idProblem(cmd.id);
   if (bad) ctx.fail(bad);
-  if (cmd.consoleSocket !== null) ctx.fail('create: --console-socket (a terminal) is not supported yet');
   if (cmd.preserveFds > 0) ctx.fail('create: --preserve-fds is not supported yet');
   const bundle = path.resolve(cmd.bundle ?? process.cwd());
   const pidFile = cmd.pidFile === null ? null : path.resolve(cmd.pidFile);
   const text = readConfigFile(path.join(bundle, 'config.json'));
   if (typeof text !== 'string') return ctx.fail(text.error);
-  let spec: { root?: { path?: string }; annotations?: Record<string, string>; linux?: { cgroupsPath?: unknown } };
+  let spec: {
+    root?: { path?: string };
+    annotations?: Record<string, string>;
+    linux?: { cgroupsPath?: unknown };
+    process?: { terminal?: unknown; consoleSize?: { height?: unknown; width?: unknown } };
+  };
   try {
     spec = JSON.parse(text);
   } catch {
@@ -33,6 +39,18 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
   }
   const place = cgroupPlace(spec.linux?.cgroupsPath, cmd.id);
   if ('error' in place) return ctx.fail(place.error);
+  const wantsTerminal = spec.process?.terminal === true;
+  const badTerminal = terminalProblem(wantsTerminal, cmd.consoleSocket, true);
+  if (badTerminal) ctx.fail(badTerminal);
+  let terminal: TerminalSetup | undefined;
+  if (wantsTerminal && cmd.consoleSocket !== null) {
+    // Connected here, on the host (the path is the caller's); the init sends the master over it.
+    const socket = connectConsole(path.resolve(cmd.consoleSocket), createTerminalLibc());
+    if (typeof socket === 'string') return ctx.fail(socket);
+    // Checked by the config parser before the init starts (a bad size fails the create there).
+    const size = spec.process?.consoleSize;
+    terminal = { socket, size: size ? { rows: Number(size.height ?? 0), cols: Number(size.width ?? 0) } : null };
+  }
   const store = ctx.store;
   if (!store.claim(cmd.id)) ctx.fail('container with given ID already exists');
   const undo = (msg: string): never => {
@@ -45,6 +63,8 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
   try {
     const r = createContainerLibc().mknod(store.fifo(cmd.id), S_IFIFO | 0o622, 0, 0);
     if (!r.ok) return undo(`${r.call} failed: ${r.code}`);
+    // Past the umask: the init opens it with the workload's credentials (process.user), which need not be root's.
+    fs.chmodSync(store.fifo(cmd.id), 0o622);
     gate = fs.openSync(store.fifo(cmd.id), O_PATH);
   } catch (e) {
     return undo(`cannot make the start gate: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
@@ -67,6 +87,7 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
     cgroupName: place.name,
     stateDir: store.dir(cmd.id),
     startGate: gate,
+    terminal,
     refuse: (msg) => undo(runcText(msg)),
     warn: (msg) => ctx.log('warning', msg),
     debug: (msg) => ctx.log('debug', msg),

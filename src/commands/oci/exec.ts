@@ -23,6 +23,17 @@ import { quickExit } from '../../runtime/quick-exit.js';
 import { dropPrivileges, workloadRequest } from '../../runtime/workload.js';
 import { runcText, type OciContext } from './context.js';
 import { loadContainer } from './load.js';
+import { createTerminalLibc } from '../../libc/terminal.js';
+import { connectConsole, makeTerminal, terminalProblem } from '../../runtime/terminal.js';
+import { resolveCredentials } from '../../runtime/process.js';
+
+const readOr = (file: string): string => {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+};
 
 /** The namespaces joined, in order (mnt last: the others are opened through the host's /proc). */
 const NAMESPACES = ['ipc', 'uts', 'net', 'pid', 'cgroup', 'mnt'] as const;
@@ -31,7 +42,6 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
   const { rec, status } = loadContainer(cmd.id, ctx);
   const pidFile = cmd.pidFile === null ? null : path.resolve(cmd.pidFile);
   if (status !== 'running') ctx.fail(status === 'stopped' ? 'cannot exec in a stopped container' : `cannot exec in a ${status} container`);
-  if (cmd.tty || cmd.consoleSocket !== null) ctx.fail('exec: a terminal (--tty, --console-socket) is not supported yet');
 
   // The process: process.json, or the container's own with other args.
   const configText = readConfigFile(path.join(rec.bundle, 'config.json'));
@@ -46,15 +56,23 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
     }
   } else {
     if (cmd.args.length === 0) ctx.fail('exec: a command is required (or --process FILE)');
-    processJson = { ...(processJson as object), args: cmd.args, terminal: false };
+    processJson = { ...(processJson as object), args: cmd.args, terminal: cmd.tty };
   }
   const parsed = parseConfig(JSON.stringify({ ociVersion: '1.0.2', process: processJson, root: { path: rec.rootfs }, linux: { namespaces: [{ type: 'mount' }] } }), rec.bundle);
   if (!parsed.ok) return ctx.fail(parsed.error.replace(/^config\.json/, 'process.json'));
   const p = parsed.plan.process;
-  if (p.terminal) ctx.fail('exec: process.terminal (a terminal) is not supported yet');
+  // With --process, the file's terminal counts and --tty is ignored (as runc and crun do).
+  const badTerminal = terminalProblem(p.terminal, cmd.consoleSocket, cmd.detach);
+  if (badTerminal) ctx.fail(badTerminal);
+  // runc without --detach makes the terminal itself and relays it to its own stdio; tini-ts does not.
+  if (p.terminal && !cmd.detach) ctx.fail('exec: a terminal needs --detach and --console-socket (relaying it to this command\'s own stdio is not supported)');
   const seccomp = ociSeccompOfConfig(configText);
   if (typeof seccomp === 'string') return ctx.fail(seccomp);
   const spec = ociProcessSpec(p, seccomp);
+  const tl = p.terminal ? createTerminalLibc() : null;
+  // Connected before joining the container: the path is the caller's.
+  const consoleSocket = tl && cmd.consoleSocket !== null ? connectConsole(path.resolve(cmd.consoleSocket), tl) : null;
+  if (typeof consoleSocket === 'string') return ctx.fail(`exec: ${consoleSocket}`);
 
   const ns = createNsLibc();
   const libc = createLibc();
@@ -98,9 +116,25 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
   // Node's teardown at exit runs libuv's loop, whose io_uring ring predates a
   // seccomp filter that may deny io_uring (Docker's does): _exit instead.
   if (spec.seccomp !== null) ctx.exit = (code) => quickExit(ns, code);
+  let req = w.req;
+  if (tl && consoleSocket !== null) {
+    // In the container's /dev/pts, while still privileged; the slave goes to the process's user.
+    const size = p.consoleSize ? { rows: p.consoleSize.height, cols: p.consoleSize.width } : null;
+    const made = makeTerminal({ socket: consoleSocket, size }, tl);
+    if ('error' in made) return ctx.fail(`exec: ${made.error}`);
+    const owner = spec.user === null ? null : resolveCredentials(spec, readOr('/etc/passwd'), readOr('/etc/group'));
+    if (owner !== null && typeof owner !== 'string' && owner.uid !== 0) {
+      try {
+        fs.chownSync(made.slave, owner.uid, -1);
+      } catch (e) {
+        return ctx.fail(`exec: giving the terminal ${made.slave} to the process's user: ${(e as NodeJS.ErrnoException).code}`);
+      }
+    }
+    req = { ...req, terminal: made.slave };
+  }
   const dropped = dropPrivileges(spec, cl);
   if (dropped) ctx.fail(dropped);
-  const r = libc.spawn({ ...w.req, newProcessGroup: false });
+  const r = libc.spawn({ ...req, newProcessGroup: false });
   if (!r.ok) return ctx.fail(`exec failed: ${r.call}: ${r.code}`);
   const pid = r.value;
   if (pidFile === null || pidDir === null) return finish(pid);

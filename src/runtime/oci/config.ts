@@ -27,6 +27,8 @@ export interface ContainerPlan {
     gid: number;
     additionalGids: number[];
     terminal: boolean;
+    /** The terminal's size (TIOCSWINSZ) when one is made; null: the kernel's 0x0. */
+    consoleSize: { height: number; width: number } | null;
     /** Capability names without CAP_, per set. */
     capabilities: Record<'bounding' | 'effective' | 'permitted' | 'inheritable' | 'ambient', string[]>;
     rlimits: Rlimit[];
@@ -75,8 +77,9 @@ const NAMESPACES: readonly string[] = ['pid', 'network', 'ipc', 'uts', 'mount', 
 /** Keys this parser reads, per object path; anything else is reported. */
 const KNOWN: Readonly<Record<string, readonly string[]>> = {
   '': ['ociVersion', 'process', 'root', 'hostname', 'mounts', 'linux', 'annotations'],
-  process: ['terminal', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges', 'oomScoreAdj'],
+  process: ['terminal', 'consoleSize', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges', 'oomScoreAdj'],
   'process.user': ['uid', 'gid', 'additionalGids'],
+  'process.consoleSize': ['height', 'width'],
   root: ['path', 'readonly'],
   // cgroupsPath is read by the OCI create (cgroupPlace below), which every engine sends.
   linux: ['namespaces', 'resources', 'maskedPaths', 'readonlyPaths', 'uidMappings', 'gidMappings', 'seccomp', 'sysctl', 'cgroupsPath'],
@@ -132,6 +135,16 @@ function collectUnsupported(v: Record<string, Json>, at: string, out: string[]):
     if (!known.includes(k)) out.push(here);
     else if (isObject(child)) collectUnsupported(child, here, out);
   }
+}
+
+/** A winsize holds 16-bit rows and columns. */
+function consoleSize(o: Record<string, Json>): { height: number; width: number } {
+  const dim = (k: 'height' | 'width') => {
+    const n = o[k] === undefined ? 0 : int(o[k], `process.consoleSize.${k}`);
+    if (n > 65535) fail(`process.consoleSize.${k}`, 'must be at most 65535');
+    return n;
+  };
+  return { height: dim('height'), width: dim('width') };
 }
 
 function capabilities(v: unknown): ContainerPlan['process']['capabilities'] {
@@ -282,6 +295,7 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
         gid: user.gid === undefined ? 0 : id(user.gid, 'process.user.gid'),
         additionalGids: user.additionalGids === undefined ? [] : (Array.isArray(user.additionalGids) ? user.additionalGids : fail('process.user.additionalGids', 'must be an array')).map((g, i) => id(g, `process.user.additionalGids[${i}]`)),
         terminal: bool(p.terminal, 'process.terminal', false),
+        consoleSize: p.consoleSize === undefined ? null : consoleSize(obj(p.consoleSize, 'process.consoleSize')),
         capabilities: capabilities(p.capabilities),
         rlimits,
         noNewPrivileges: bool(p.noNewPrivileges, 'process.noNewPrivileges', false),

@@ -1,0 +1,126 @@
+/**
+ * System calls for an OCI terminal: a pseudo-terminal made inside the
+ * container, its master handed to the caller's console socket (one
+ * SCM_RIGHTS message carrying one descriptor, as runc sends it), the window
+ * size. Loaded only by OCI create's init and exec when process.terminal is
+ * set. Every call returns a Result carrying the errno by name.
+ */
+import fs from 'node:fs';
+import { loadKoffi, type Koffi } from './koffi-native.js';
+import { sysError as fail } from './errno.js';
+import { ok, type Result } from './types.js';
+
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+const MSG_NOSIGNAL = 0x4000;
+// <asm-generic/ioctls.h>
+const TIOCSWINSZ = 0x5414;
+const TIOCGPTN = 0x80045430;
+const TIOCSPTLCK = 0x40045431;
+/** sockaddr_un's sun_path (108 bytes, NUL included). */
+const SUN_PATH_MAX = 107;
+
+export interface TerminalLibc {
+  /** socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC) connected to PATH. */
+  connectUnix(path: string): Result<number>;
+  /** open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC) as the caller's root resolves it, unlockpt, ptsname: the master and the slave's path. */
+  openPty(): Result<{ master: number; slave: string }>;
+  /** ioctl(fd, TIOCSWINSZ). */
+  setWindowSize(fd: number, rows: number, cols: number): Result<void>;
+  /** sendmsg(sock, iov = [name], SCM_RIGHTS = [fd]): one message, one descriptor. */
+  sendFd(sock: number, fd: number, name: string): Result<void>;
+  dup2(from: number, to: number): Result<void>;
+}
+
+let cached: TerminalLibc | undefined;
+
+export function createTerminalLibc(koffi: Koffi = loadKoffi()): TerminalLibc {
+  if (cached) return cached;
+  const c = koffi.load('libc.so.6');
+  const errno = () => koffi.errno();
+  const socket = c.func('int socket(int domain, int type, int protocol)');
+  const connect = c.func('int connect(int fd, void *addr, unsigned int len)');
+  const close = c.func('int close(int fd)');
+  const ioctl = c.func('int ioctl(int fd, unsigned long request, void *arg)');
+  const sendmsg = c.func('long sendmsg(int fd, void *msg, int flags)');
+  const dup2 = c.func('int dup2(int from, int to)');
+
+  cached = {
+    connectUnix(path) {
+      const bytes = Buffer.from(path);
+      if (bytes.length > SUN_PATH_MAX) return fail(`connect(${path})`, 36 /* ENAMETOOLONG */);
+      const addr = Buffer.alloc(110);
+      addr.writeUInt16LE(AF_UNIX, 0);
+      bytes.copy(addr, 2);
+      const fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd === -1) return fail('socket', errno());
+      if (connect(fd, addr, 2 + bytes.length + 1) === -1) {
+        const e = errno();
+        close(fd);
+        return fail(`connect(${path})`, e);
+      }
+      return ok(fd);
+    },
+    openPty() {
+      let master: number;
+      try {
+        master = fs.openSync('/dev/ptmx', fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+      } catch (e) {
+        const n = (e as NodeJS.ErrnoException).errno; // negative in Node
+        return fail('open(/dev/ptmx)', n ? Math.abs(n) : 5 /* EIO */);
+      }
+      const n = Buffer.alloc(4);
+      if (ioctl(master, TIOCSPTLCK, n) === -1 || ioctl(master, TIOCGPTN, n) === -1) {
+        const e = errno();
+        close(master);
+        return fail('ioctl(/dev/ptmx)', e);
+      }
+      return ok({ master, slave: `/dev/pts/${n.readUInt32LE(0)}` });
+    },
+    setWindowSize(fd, rows, cols) {
+      const ws = Buffer.alloc(8);
+      ws.writeUInt16LE(rows, 0);
+      ws.writeUInt16LE(cols, 2);
+      return ioctl(fd, TIOCSWINSZ, ws) === -1 ? fail('ioctl(TIOCSWINSZ)', errno()) : ok(undefined);
+    },
+    sendFd(sock, fd, name) {
+      // msghdr, iovec, the name and the control message in one block of C memory:
+      // msghdr holds their addresses, which a Node Buffer does not have.
+      const nameBytes = Buffer.from(name);
+      const size = 96 + nameBytes.length;
+      const mem = koffi.alloc('uint8_t', size);
+      try {
+        const base = koffi.address(mem);
+        const b = Buffer.from(koffi.view(mem, size));
+        b.fill(0);
+        // struct msghdr (56 bytes) at 0: name, namelen, iov, iovlen, control, controllen, flags
+        b.writeBigUInt64LE(base + 56n, 16); // msg_iov
+        b.writeBigUInt64LE(1n, 24); // msg_iovlen
+        b.writeBigUInt64LE(base + 72n, 32); // msg_control
+        b.writeBigUInt64LE(24n, 40); // msg_controllen = CMSG_SPACE(sizeof(int))
+        // struct iovec at 56: base, len
+        b.writeBigUInt64LE(base + 96n, 56);
+        b.writeBigUInt64LE(BigInt(nameBytes.length), 64);
+        // struct cmsghdr at 72: len = CMSG_LEN(sizeof(int)), level, type, the descriptor
+        b.writeBigUInt64LE(20n, 72);
+        b.writeInt32LE(SOL_SOCKET, 80);
+        b.writeInt32LE(SCM_RIGHTS, 84);
+        b.writeInt32LE(fd, 88);
+        nameBytes.copy(b, 96);
+        for (;;) {
+          const rc = Number(sendmsg(sock, mem, MSG_NOSIGNAL));
+          if (rc !== -1) return ok(undefined);
+          const e = errno();
+          if (e !== 4 /* EINTR */) return fail('sendmsg(SCM_RIGHTS)', e);
+        }
+      } finally {
+        koffi.free(mem);
+      }
+    },
+    dup2: (from, to) => (dup2(from, to) === -1 ? fail(`dup2(${from}, ${to})`, errno()) : ok(undefined)),
+  };
+  return cached;
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Runs a command on a new pseudo-terminal of a given size, as its session
+leader with the terminal as its controlling tty (a user at a terminal typing
+`ctr run -t ...`), and types on it once the command has printed something.
+
+    pty_drive.py ROWS COLS MARKER INPUT_HEX CMD [ARGS...]
+
+Everything the command writes on the terminal is kept; once it contains
+MARKER, INPUT_HEX (hex bytes, e.g. "03" for ^C) is written to the master.
+Prints one JSON object at the end: the command's exit status (its code, or
+128+N for signal N; null if it outlived the 60 s limit, then it is killed)
+and the terminal's output.
+"""
+import fcntl
+import json
+import os
+import select
+import signal
+import struct
+import sys
+import termios
+import time
+
+
+def main():
+    rows, cols, marker, data = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].encode(), bytes.fromhex(sys.argv[4])
+    master, slave = os.openpty()
+    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    pid = os.fork()
+    if pid == 0:
+        os.close(master)
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+        for fd in (0, 1, 2):
+            os.dup2(slave, fd)
+        if slave > 2:
+            os.close(slave)
+        try:
+            os.execvp(sys.argv[5], sys.argv[5:])
+        finally:
+            os._exit(127)
+    os.close(slave)
+    end = time.monotonic() + 60
+    out = b""
+    written = False
+    status = None
+    while time.monotonic() < end:
+        if not written and marker in out.replace(b"\r", b""):
+            os.write(master, data)
+            written = True
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                chunk = b""
+            out += chunk
+            if chunk:
+                continue
+        done, st = os.waitpid(pid, os.WNOHANG)
+        if done:
+            code = os.waitstatus_to_exitcode(st)
+            status = code if code >= 0 else 128 - code
+            break
+    if status is None:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    print(json.dumps({"status": status, "output": out.decode("utf-8", "replace")}))
+
+
+if __name__ == "__main__":
+    main()
