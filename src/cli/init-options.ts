@@ -134,11 +134,11 @@ export function parseUser(text: string): { user: string; group: string | null } 
   return { user: m[1], group: m[2] ?? null };
 }
 
-function parseStopScope(text: string): 'group' | 'all' | undefined {
+export function parseStopScope(text: string): 'group' | 'all' | undefined {
   return text === 'group' || text === 'all' ? text : undefined;
 }
 
-function parseExitCode(text: string): number | undefined {
+export function parseExitCode(text: string): number | undefined {
   if (!/^[0-9]{1,3}$/.test(text)) return undefined;
   const n = Number(text);
   return n <= 255 ? n : undefined;

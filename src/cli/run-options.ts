@@ -12,6 +12,7 @@ import { parseEventDest } from '../events/destination.js';
 import { normalizeCapability } from '../libc/capabilities.js';
 import { idRangeProblem, parseId } from '../libc/ids.js';
 import { sysctlProblem } from '../libc/sysctl.js';
+import { parseExitCode, parseMapRule, parseSeconds, parseStopScope } from './init-options.js';
 
 export const EXIT_LAUNCHER = 125;
 
@@ -40,6 +41,17 @@ export interface RunOptions {
   events: string | null;
   /** The container: root filesystem, process and hardening (see ContainerOptions). */
   container: ContainerOptions;
+  /** How the init stops the program: the plain init's --map, --stop-delay, --stop-scope, --exit-on-stop, --pre-stop. */
+  stop: StopOptions;
+}
+
+/** The in-container init's stop policy (see cli/init-options.ts for each option's meaning). */
+export interface StopOptions {
+  signalMap: Map<number, number | null>;
+  stopDelayMs: number | null;
+  stopScope: 'group' | 'all';
+  exitOnStop: number | null;
+  preStop: string | null;
 }
 
 /** Docker's --ulimit names -> RLIMIT_*. */
@@ -120,6 +132,12 @@ Limits (docker's forms):
 Run:
   --timeout DURATION   stop the program after DURATION (30s, 2m, 500ms)
   --grace DURATION     time between SIGTERM and SIGKILL (default 10s)
+Stopping (as the init's options of the same names; see 'tini-ts -h'):
+  --map FROM:TO        send TO when FROM is received (TO may be ignore); repeatable
+  --stop-delay SECONDS hold a received SIGTERM/SIGINT back that long first
+  --stop-scope group|all  all: stop every process in the container, staged
+  --exit-on-stop CODE  exit CODE when the program ended by the stop signal
+  --pre-stop CMD       run CMD (/bin/sh -c, in the container) before the stop
   --report FILE        write the report as JSON to FILE
   --cgroup-root DIR    cgroup filesystem root (default /sys/fs/cgroup)
   --cgroup-parent PATH where the program's cgroup is made, relative to each
@@ -163,10 +181,14 @@ const WITH_VALUE = new Set([
   '--share', '--hostname', '--timeout', '--grace', '--report', '--cgroup-root', '--cgroup-parent', '--events',
   '--rootfs', '--layer', '--upper', '--volume', '--user', '-u', '--group-add', '--workdir', '-w',
   '--env', '-e', '--env-file', '--cap-add', '--cap-drop', '--seccomp', '--ulimit', '--bundle', '--sysctl', '--oom-score-adj',
+  '--map', '--stop-delay', '--stop-scope', '--exit-on-stop', '--pre-stop',
 ]);
 
 /** Options that may come with --bundle (the rest is in config.json). */
-const WITH_BUNDLE = new Set(['--timeout', '--grace', '--report', '--cgroup-root', '--cgroup-parent', '--events', '--bundle']);
+const WITH_BUNDLE = new Set([
+  '--timeout', '--grace', '--report', '--cgroup-root', '--cgroup-parent', '--events', '--bundle',
+  '--map', '--stop-delay', '--stop-scope', '--exit-on-stop', '--pre-stop',
+]);
 
 const absolute = (p: string) => p.startsWith('/');
 
@@ -238,6 +260,7 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number; c
   let cgroupRoot: string | null = null;
   let cgroupParent = DEFAULT_CGROUP_PARENT;
   let events: string | null = null;
+  const stop: StopOptions = { signalMap: new Map(), stopDelayMs: null, stopScope: 'group', exitOnStop: null, preStop: null };
   const container: ContainerOptions = {
     rootfs: null, layers: [], upper: null, readOnly: false, volumes: [], user: null, groupAdd: [], workdir: null,
     env: [], envFiles: [], capAdd: [], capDrop: [], noNewPrivs: true, seccomp: 'default', ulimits: [], sysctls: [], oomScoreAdj: null, bundle: null,
@@ -275,6 +298,33 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number; c
     given.push(flag);
 
     switch (flag) {
+      case '--map': {
+        const e = parseMapRule(value, stop.signalMap);
+        if (e !== undefined) return err(`--map: ${e}`);
+        break;
+      }
+      case '--stop-delay': {
+        const ms = parseSeconds(value);
+        if (typeof ms === 'string') return err(`--stop-delay: ${ms}`);
+        stop.stopDelayMs = ms;
+        break;
+      }
+      case '--stop-scope': {
+        const sc = parseStopScope(value);
+        if (sc === undefined) return err(`--stop-scope: not group or all: '${value}'`);
+        stop.stopScope = sc;
+        break;
+      }
+      case '--exit-on-stop': {
+        const code = parseExitCode(value);
+        if (code === undefined) return err(`--exit-on-stop: not an exit code (0-255): '${value}'`);
+        stop.exitOnStop = code;
+        break;
+      }
+      case '--pre-stop':
+        if (value.trim() === '') return err('--pre-stop needs a command');
+        stop.preStop = value;
+        break;
       case '-m':
       case '--memory': {
         const n = parseSize(value);
@@ -518,7 +568,7 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number; c
   return {
     kind: 'run',
     argv: args.slice(i),
-    options: { limits, namespaces, hostname, timeoutMs, graceMs, reportFile, quiet, verbosity, cgroupRoot, cgroupParent, events, container },
+    options: { limits, namespaces, hostname, timeoutMs, graceMs, reportFile, quiet, verbosity, cgroupRoot, cgroupParent, events, container, stop },
   };
 }
 

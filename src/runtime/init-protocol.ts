@@ -73,6 +73,14 @@ export interface ProcessPlan {
   startGate: number | null;
   /** The workload gets the terminal on the init's fd 0 (see SetupPlan.terminal) as its controlling terminal. */
   terminal?: boolean;
+  /** `run`'s stop policy (--map as [from, to|null] pairs); absent: the defaults. */
+  stop?: {
+    signalMap: [number, number | null][];
+    stopDelayMs: number | null;
+    stopScope: 'group' | 'all';
+    exitOnStop: number | null;
+    preStop: string | null;
+  };
 }
 
 export type LauncherMessage = { kind: 'setup'; plan: SetupPlan } | { kind: 'process'; plan: ProcessPlan };
@@ -83,7 +91,8 @@ export type InitMessage =
   | { kind: 'ready'; initTasks: number }
   /** The workload runs (the launcher protects the init from the OOM killer now, see launcher.ts). */
   | { kind: 'spawned' }
-  | { kind: 'status'; status: number }
+  /** The program's raw wait status, and the init's exit code for it (--exit-on-stop may differ from 128+N). */
+  | { kind: 'status'; status: number; exitCode?: number }
   | { kind: 'exec-error'; code: string; exitCode: number }
   | { kind: 'error'; message: string };
 

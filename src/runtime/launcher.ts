@@ -224,6 +224,7 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     tiedToLauncher: !oci,
     startGate: oci?.startGate ?? null,
     terminal: oci?.terminal !== undefined,
+    stop: { ...options.stop, signalMap: [...options.stop.signalMap] },
   };
   let addon: number;
   try {
@@ -269,11 +270,19 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
   }, SAMPLE_MS);
   let timedOut = false;
   let backstop: NodeJS.Timeout | undefined;
+  // The init may hold a stop back (--stop-delay) and run --pre-stop (bounded by the grace period) before its own grace starts.
+  const { stop: policy } = options;
+  const stopAllowanceMs = (policy.stopDelayMs ?? 0) + (policy.preStop !== null ? options.graceMs : 0) + options.graceMs + BACKSTOP_MS;
   const armBackstop = () => {
     backstop ??= setTimeout(() => {
       logger.log('warn', 'the program outlived its grace period: killing everything in its cgroup');
       cgroup.killAll(BACKSTOP_MS);
-    }, options.graceMs + BACKSTOP_MS);
+    }, stopAllowanceMs);
+  };
+  // What the init makes of a signal (--map): a stop when SIGTERM or SIGINT is received or sent.
+  const stopsProgram = (sig: number): boolean => {
+    const sent = policy.signalMap.has(sig) ? policy.signalMap.get(sig)! : sig;
+    return sent !== null && [SIG.TERM, SIG.INT].some((s) => s === sig || s === sent);
   };
   // Signals wait here until the init listens to them (an init that is still
   // starting would die of them), then are passed on in order.
@@ -284,7 +293,7 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
       return;
     }
     libc.kill(initPid, sig);
-    if (sig === SIG.TERM || sig === SIG.INT) armBackstop();
+    if (stopsProgram(sig) || timedOut) armBackstop();
   };
   if (options.timeoutMs !== null) {
     setTimeout(() => {
@@ -379,6 +388,8 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
       // The init ended before it was ready: the create failed (everything is removed above).
       oci.refuse(failure ?? (execError ? `exec failed: ${execError.code}` : `the container's init ended before it was ready (init ${describeStatus(status)})`));
     }
+    // The init's own code for the status (--exit-on-stop) is the container's.
+    if (report.error === null && mainStatus?.exitCode !== undefined) report.exit_code = mainStatus.exitCode;
     if (initOomKilled) logger.log('warn', "the kernel's OOM killer chose the init (the workload raised its OOM score): the container ended");
     // -q hides the report, never the launcher's own failure.
     if (!options.quiet || report.error) writeStderr(formatReport(report));

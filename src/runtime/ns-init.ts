@@ -43,6 +43,7 @@ import { createLogger, type Logger } from '../log/log.js';
 import { VERSION } from '../texts.js';
 import { execFailureCode } from '../supervisor/core.js';
 import { startSupervisor } from '../supervisor/shell.js';
+import { listReachable } from '../supervisor/reach.js';
 import { listenToSignals } from '../supervisor/signal-source.js';
 import { signalPipeProbe, sizeSignalPipe } from '../supervisor/signal-pipe.js';
 import { decodeBytes, encodeFrame, readFrameSync } from './channel.js';
@@ -516,14 +517,27 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
     events?.spawn(childPid, childPid, argv, plan.terminal === true);
     const sup = startSupervisor(
       // The launcher's report says how it ended: no stop line of the init's own.
-      { childPid, graceMs: plan.graceMs, expectedCodes: new Set(), warnOnReap: false, stopLine: false },
+      {
+        childPid,
+        graceMs: plan.graceMs,
+        expectedCodes: new Set(),
+        warnOnReap: false,
+        stopLine: false,
+        signalMap: new Map(plan.stop?.signalMap ?? []),
+        stopDelayMs: plan.stop?.stopDelayMs ?? null,
+        stopScope: plan.stop?.stopScope ?? 'group',
+        exitOnStop: plan.stop?.exitOnStop ?? null,
+        // The container's /bin/sh, with the init's (the workload's) credentials and stdio.
+        preStop: plan.stop?.preStop ? { command: plan.stop.preStop, passFds: [0, 1, 2] } : null,
+      },
       {
         libc,
         logger,
         events,
         now: () => Number(process.hrtime.bigint()) / 1e6,
+        reachable: () => listReachable(process.pid),
         exit: (code) => {
-          if (sup.state.mainStatus !== null) t.send({ kind: 'status', status: sup.state.mainStatus });
+          if (sup.state.mainStatus !== null) t.send({ kind: 'status', status: sup.state.mainStatus, exitCode: code });
           t.exit(code);
         },
       },
