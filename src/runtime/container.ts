@@ -33,6 +33,8 @@ export interface ContainerConfig {
   process: ProcessSpec;
   /** Namespaced kernel parameters (see sysctl.ts), set by the init in the container's namespaces. */
   sysctl: Record<string, string>;
+  /** OCI linux.namespaces[].path: namespaces the init joins instead of creating them. */
+  joinNamespaces?: { name: NamespaceName; path: string; field: string }[];
 }
 
 /** Docker mounts /proc nosuid, noexec, nodev; `runc spec` leaves it without options. */
@@ -136,6 +138,7 @@ export function fromBundle(
       devices: [...(plan.resources.devices ?? []), ...DEFAULT_ALLOWED],
       process: ociProcessSpec(p, plan.seccomp),
       sysctl: plan.sysctl,
+      joinNamespaces: plan.joinNamespaces.map((j) => ({ name: OCI_NS[j.type], path: j.path, field: j.field })),
     },
   };
 }

@@ -123,6 +123,8 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
   const libc = createLibc();
   const logger = createLogger(options.verbosity, libc.getpid());
   if (ns.geteuid() !== 0) refuse('must run as root (namespaces and cgroups need CAP_SYS_ADMIN); run it with sudo or as root');
+  // OCI linux.namespaces[].path: opened and checked before anything is created.
+  const joins = openJoins(ns, config?.joinNamespaces ?? [], refuse);
 
   // --- the event stream: its destination, opened here on the host ---------
   // The init inherits it as a descriptor, so a path names a host file even
@@ -190,7 +192,8 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     hostname: options.hostname,
     privateMounts: options.namespaces.has('mount') && !rootfsPlan,
     mountProc: options.namespaces.has('mount') && options.namespaces.has('pid') && !rootfsPlan,
-    loopbackUp: options.namespaces.has('net'),
+    // A joined network namespace is someone else's (a pod's, Podman's): left as it is.
+    loopbackUp: options.namespaces.has('net') && !joins.has('net'),
     cgroupNamespace: options.namespaces.has('cgroup'),
     procsFiles: cgroup.version === 1 ? cgroup.dirs.map((d) => `${d}/tasks`) : cgroup.procsFiles(),
     mainThreadOnly: cgroup.version === 1,
@@ -223,13 +226,14 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     teardown.run();
     return refuse(`cannot hand the FFI addon to the init: ${(e as Error).message}`);
   }
-  const spawned = spawnInNamespaces(ns, libc, options, [
+  const spawned = spawnInNamespaces(ns, libc, options, joins, [
     initEnd,
     addon,
     ...(eventsFd !== null && eventsFd.fd > 2 ? [eventsFd.fd] : []),
     ...(oci ? [oci.startGate] : []),
   ]);
   ns.close(initEnd);
+  for (const j of joins.values()) ns.close(j.fd);
   if (eventsFd?.opened) ns.close(eventsFd.fd); // the init has its own copy
   if (typeof spawned === 'string') {
     ns.close(channel);
@@ -425,8 +429,43 @@ function sweepLeftovers(root: string, parent: string, logger: Logger): void {
   }
 }
 
-/** unshare in the main thread, posix_spawn the init, setns back. Returns the pid or an error text. */
-function spawnInNamespaces(ns: NsLibc, libc: Libc, options: RunOptions, fds: number[]): number | string {
+type Joins = Map<NamespaceName, { fd: number; path: string; field: string }>;
+
+/**
+ * The namespaces to join (OCI linux.namespaces[].path), opened; a path that
+ * cannot be opened or is not a namespace of that type (the kernel says which
+ * through NS_GET_NSTYPE) is refused, naming the field, before anything is created.
+ */
+function openJoins(ns: NsLibc, list: NonNullable<ContainerConfig['joinNamespaces']>, refuse: (message: string) => never): Joins {
+  const joins: Joins = new Map();
+  const typeName = (flag: number) => Object.values(NS_TABLE).find((t) => t.flag === flag)?.file ?? (flag === CLONE.NEWCGROUP ? 'cgroup' : flag === CLONE.NEWUSER ? 'user' : `0x${flag.toString(16)}`);
+  for (const j of list) {
+    if (j.name === 'cgroup') refuse(`config.json: ${j.field}: joining an existing cgroup namespace is not supported`);
+    const { flag, file: kind } = NS_TABLE[j.name];
+    let fd: number;
+    try {
+      fd = fs.openSync(j.path, fs.constants.O_RDONLY);
+    } catch (e) {
+      return refuse(`config.json: ${j.field}: cannot open ${j.path}: ${(e as NodeJS.ErrnoException).code}`);
+    }
+    const t = ns.nsType(fd);
+    if (!t.ok || t.value !== flag) {
+      fs.closeSync(fd);
+      refuse(`config.json: ${j.field}: ${j.path} is not a namespace of type ${kind}${t.ok ? ` (it is of type ${typeName(t.value)})` : ''}`);
+    }
+    joins.set(j.name, { fd, path: j.path, field: j.field });
+  }
+  return joins;
+}
+
+/** runc's order for joining: user first, mnt last (a joined user namespace would own the others). */
+const JOIN_ORDER: (keyof typeof NS_TABLE)[] = ['ipc', 'uts', 'net', 'pid', 'mount'];
+
+/**
+ * Join the namespaces given by path and unshare the others in the main
+ * thread, posix_spawn the init, setns back. Returns the pid or an error text.
+ */
+function spawnInNamespaces(ns: NsLibc, libc: Libc, options: RunOptions, joins: Joins, fds: number[]): number | string {
   const wanted = (Object.keys(NS_TABLE) as (keyof typeof NS_TABLE)[]).filter((n) => options.namespaces.has(n));
   const saved: { fd: number; flag: number; name: string }[] = [];
   const closeSaved = () => saved.forEach((s) => ns.close(s.fd));
@@ -439,12 +478,26 @@ function spawnInNamespaces(ns: NsLibc, libc: Libc, options: RunOptions, fds: num
     closeSaved();
     return `cannot open /proc/thread-self/ns: ${(e as NodeJS.ErrnoException).code}`;
   }
-  const flags = saved.reduce((f, s) => f | s.flag, 0);
+  const restore = () => {
+    for (const s of saved) ns.setns(s.fd, s.flag);
+  };
+  for (const n of JOIN_ORDER) {
+    const j = joins.get(n);
+    if (!j || !wanted.includes(n)) continue;
+    const r = ns.setns(j.fd, NS_TABLE[n].flag);
+    if (!r.ok) {
+      restore();
+      closeSaved();
+      return `config.json: ${j.field}: joining ${j.path} failed: setns: ${r.code}`;
+    }
+  }
+  const flags = saved.filter((s) => !joins.has(s.name as NamespaceName)).reduce((f, s) => f | s.flag, 0);
   if (flags !== 0) {
     const u = ns.unshare(flags);
     if (!u.ok) {
+      restore();
       closeSaved();
-      return `unshare(${wanted.join(', ')}) failed: ${u.code}${u.code === 'EPERM' ? ' (run as root, outside a restricted container)' : ''}`;
+      return `unshare(${wanted.filter((n) => !joins.has(n)).join(', ')}) failed: ${u.code}${u.code === 'EPERM' ? ' (run as root, outside a restricted container)' : ''}`;
     }
   }
   // argv names the descriptors only (the plan comes over the channel), and

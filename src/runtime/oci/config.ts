@@ -36,6 +36,8 @@ export interface ContainerPlan {
   hostname: string | null;
   mounts: Mount[];
   namespaces: NamespaceType[];
+  /** linux.namespaces[].path: namespaces joined rather than created (also listed in `namespaces`). */
+  joinNamespaces: JoinNamespace[];
   resources: {
     memoryLimit?: number;
     memorySwap?: number;
@@ -57,6 +59,9 @@ export interface ContainerPlan {
   /** linux.seccomp was given: tini-ts applies its own default filter in its place (see the warning). */
   seccomp: boolean;
 }
+
+/** A namespace to join: its type, the path to open, and the field that named it (for errors). */
+export interface JoinNamespace { type: NamespaceType; path: string; field: string }
 
 export type ParsedConfig =
   | { ok: true; plan: ContainerPlan; unsupported: string[] }
@@ -184,6 +189,7 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
 
     const linux = top.linux === undefined ? {} : obj(top.linux, 'linux');
     const namespaces: NamespaceType[] = [];
+    const joinNamespaces: JoinNamespace[] = [];
     const nsList = linux.namespaces === undefined ? [] : Array.isArray(linux.namespaces) ? linux.namespaces : fail('linux.namespaces', 'must be an array');
     nsList.forEach((n, i) => {
       const o = obj(n, `linux.namespaces[${i}]`);
@@ -191,8 +197,17 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
       if (type === 'user') fail(`linux.namespaces[${i}].type`, 'user namespaces are not supported (run as root)');
       if (type === 'time') fail(`linux.namespaces[${i}].type`, 'time namespaces are not supported');
       if (!NAMESPACES.includes(type)) fail(`linux.namespaces[${i}].type`, `unknown namespace '${type}'`);
-      if (o.path !== undefined) fail(`linux.namespaces[${i}].path`, 'joining an existing namespace is not supported');
       if (namespaces.includes(type as NamespaceType)) fail(`linux.namespaces[${i}].type`, `'${type}' is listed twice`);
+      if (o.path !== undefined && o.path !== '') {
+        const field = `linux.namespaces[${i}].path`;
+        const p2 = str(o.path, field);
+        if (!p2.startsWith('/')) fail(field, `'${p2}' must be an absolute path`);
+        // The root filesystem is built in a mount namespace of tini-ts's own, and
+        // the cgroup namespace is made by the init after it joined the cgroup.
+        if (type === 'mount') fail(field, 'joining an existing mount namespace is not supported (tini-ts builds the root filesystem in a new one)');
+        if (type === 'cgroup') fail(field, 'joining an existing cgroup namespace is not supported');
+        joinNamespaces.push({ type: type as NamespaceType, path: p2, field });
+      }
       namespaces.push(type as NamespaceType);
     });
     if (linux.uidMappings !== undefined || linux.gidMappings !== undefined) fail('linux.uidMappings', 'user namespaces are not supported');
@@ -289,6 +304,7 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
       hostname: top.hostname === undefined ? null : str(top.hostname, 'hostname'),
       mounts,
       namespaces,
+      joinNamespaces,
       resources,
       maskedPaths: linux.maskedPaths === undefined ? [] : strings(linux.maskedPaths, 'linux.maskedPaths'),
       readonlyPaths: linux.readonlyPaths === undefined ? [] : strings(linux.readonlyPaths, 'linux.readonlyPaths'),
