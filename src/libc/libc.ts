@@ -152,6 +152,10 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
       const e = checkRc('posix_spawn_file_actions_addopen', faAddopen(fa, Math.max(2, ...req.passFds) + 1, `/proc/self/fd/${req.gate}`, 0 /* O_RDONLY */, 0));
       if (e) return failed(e);
     }
+    for (const [i, fd] of (req.stdio ?? []).entries()) {
+      const e = checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, fd, i));
+      if (e) return failed(e);
+    }
     // dup2(fd, fd) clears the FD_CLOEXEC that Node sets on stdio at start-up.
     for (const fd of req.passFds) {
       const e = checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, fd, fd));

@@ -44,6 +44,8 @@ export interface SpawnRequest {
    * parent opens it for writing (see spawnAsync).
    */
   gate?: number;
+  /** Descriptors to become the child's 0, 1 and 2 (dup2 before passFds); default: its own 0, 1, 2. */
+  stdio?: [number, number, number];
 }
 
 export interface Libc {

@@ -5,6 +5,7 @@
  * generated /etc files, the overlay's mount point, work directory and
  * temporary upper layer), and its removal.
  */
+import type { Hooks } from './oci/hooks.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ownerAlive, processAlive } from '../cgroup/index.js';
@@ -35,6 +36,8 @@ export interface ContainerConfig {
   sysctl: Record<string, string>;
   /** OCI linux.namespaces[].path: namespaces the init joins instead of creating them. */
   joinNamespaces?: { name: NamespaceName; path: string; field: string }[];
+  /** OCI hooks (run by the OCI create, start and delete). */
+  hooks?: Hooks;
 }
 
 /** Docker mounts /proc nosuid, noexec, nodev; `runc spec` leaves it without options. */
@@ -138,6 +141,7 @@ export function fromBundle(
       devices: [...(plan.resources.devices ?? []), ...DEFAULT_ALLOWED],
       process: ociProcessSpec(p, plan.seccomp),
       sysctl: plan.sysctl,
+      hooks: plan.hooks,
       joinNamespaces: plan.joinNamespaces.map((j) => ({ name: OCI_NS[j.type], path: j.path, field: j.field })),
     },
   };

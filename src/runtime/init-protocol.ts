@@ -15,6 +15,7 @@
  */
 import type { Op } from './rootfs/plan.js';
 import type { ProcessSpec } from './process.js';
+import type { Hook, HookState } from './oci/hooks.js';
 
 export const INIT_MODE = '__run-init';
 export const SUPERVISE_MODE = '__run-supervise';
@@ -44,6 +45,13 @@ export interface SetupPlan {
   container?: { ops: Op[]; root: string };
   /** The workload's credentials and hardening; present: the init re-executes itself with them. */
   process?: ProcessSpec;
+  /**
+   * OCI hooks at the root's pivot: the init stops just before pivot_root
+   * ('hooks'), the launcher runs prestart and createRuntime, answers
+   * 'hooks-done' with the state, and the init runs these createContainer
+   * hooks in the container's namespaces (the host's root still in reach).
+   */
+  hooks?: { createContainer: Hook[] };
 }
 
 /** What the supervising stage does. Byte strings are base64 (see channel.ts). */
@@ -68,14 +76,18 @@ export interface ProcessPlan {
   tiedToLauncher: boolean;
   /** OCI create: an O_PATH descriptor of the start FIFO; the workload is spawned once `start` opens it. */
   startGate: number | null;
+  /** OCI startContainer hooks, run by the init once started, before the workload (pid: the init's own). */
+  startContainer?: { hooks: Hook[]; state: HookState };
 }
 
-export type LauncherMessage = { kind: 'setup'; plan: SetupPlan } | { kind: 'process'; plan: ProcessPlan };
+export type LauncherMessage = { kind: 'setup'; plan: SetupPlan } | { kind: 'process'; plan: ProcessPlan } | { kind: 'hooks-done'; plan: { state: HookState } };
 
 /** What the init tells the launcher. */
 export type InitMessage =
   /** Listening to signals (the launcher forwards from now on); its own tasks in the cgroup. */
   | { kind: 'ready'; initTasks: number }
+  /** At the pivot (see SetupPlan.hooks): the launcher's hooks may run. */
+  | { kind: 'hooks' }
   /** The workload runs (the launcher protects the init from the OOM killer now, see launcher.ts). */
   | { kind: 'spawned' }
   | { kind: 'status'; status: number }

@@ -36,6 +36,7 @@ import { buildReport, formatReport } from './report.js';
 import { reportPathProblem } from './host-paths.js';
 import { quickExit } from './quick-exit.js';
 import type { ContainerConfig } from './container.js';
+import { HOOK_KINDS, runHooks, type HookKind, type HookState, type Hooks } from './oci/hooks.js';
 
 /**
  * container.ts (OCI config, seccomp policies, root filesystem plans) is loaded
@@ -73,8 +74,10 @@ export interface OciCreate {
   startGate: number;
   refuse(message: string): never;
   warn(message: string): void;
-  /** The init is ready at the gate: record it; returns the exit code. */
-  ready(c: { initPid: number; cgroup: Cgroup }): number;
+  /** The state a hook reads on its stdin (runtime-spec state JSON). */
+  hookState(pid: number, status: HookState['status']): HookState;
+  /** The init is ready at the gate: record it (with the hooks start and delete run); returns the exit code. */
+  ready(c: { initPid: number; cgroup: Cgroup; hooks: Hooks }): number;
 }
 
 export function runLauncher(args: string[], oci?: OciCreate): void {
@@ -203,6 +206,11 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     container: rootfsPlan,
     process: config?.process,
   };
+  const hooks: Hooks = config?.hooks ?? {};
+  // Hooks at the pivot: prestart and createRuntime here, createContainer in the init.
+  const pivotHooks = oci !== undefined && ['prestart', 'createRuntime', 'createContainer'].some((k) => (hooks[k as HookKind] ?? []).length > 0);
+  if (pivotHooks) setup.hooks = { createContainer: hooks.createContainer ?? [] };
+  if (!oci && HOOK_KINDS.some((k) => (hooks[k] ?? []).length > 0)) writeStderr('tini-ts run: warning: config.json: hooks are run by the OCI create, start and delete, not by tini-ts run\n');
   const spec = config?.process;
   const processPlan: ProcessPlan = {
     // From the bundle, or the command line as the kernel passed it (bytes that are not UTF-8 kept).
@@ -219,6 +227,7 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     tiedToLauncher: !oci,
     startGate: oci?.startGate ?? null,
   };
+  if (oci && (hooks.startContainer ?? []).length > 0) processPlan.startContainer = { hooks: hooks.startContainer!, state: oci.hookState(0, 'created') };
   let addon: number;
   try {
     addon = addonFd();
@@ -247,7 +256,8 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
   // frame waits in the socket for the supervising stage. A failure means the
   // init is gone, which its exit status says.
   sendAll(ns, channel, encodeFrame({ kind: 'setup', plan: setup } satisfies LauncherMessage));
-  sendAll(ns, channel, encodeFrame({ kind: 'process', plan: processPlan } satisfies LauncherMessage));
+  // With hooks at the pivot the process plan follows their outcome (see onMessage).
+  if (!pivotHooks) sendAll(ns, channel, encodeFrame({ kind: 'process', plan: processPlan } satisfies LauncherMessage));
 
   // What launchers that died left behind, swept while the init starts up
   // (the launcher has nothing else to do until the init reports).
@@ -299,10 +309,22 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
       ready = true;
       if (oci) {
         // Handed over: the init waits at the start gate and outlives this process.
-        const code = oci.ready({ initPid, cgroup });
+        const code = oci.ready({ initPid, cgroup, hooks });
         quickExit(ns, code);
       }
       for (const sig of early.splice(0)) stop(sig);
+    } else if (m.kind === 'hooks' && oci) {
+      // The init waits before pivot_root: prestart and createRuntime run here, in the runtime's namespaces.
+      const state = oci.hookState(initPid, 'creating');
+      const failed = runHooks(libc, ns, 'prestart', hooks.prestart, state) ?? runHooks(libc, ns, 'createRuntime', hooks.createRuntime, state);
+      if (failed) {
+        // The create fails with it once the init is gone (see finish).
+        messages.push({ kind: 'error', message: failed });
+        libc.kill(initPid, SIG.KILL);
+        return;
+      }
+      sendAll(ns, channel, encodeFrame({ kind: 'hooks-done', plan: { state } } satisfies LauncherMessage));
+      sendAll(ns, channel, encodeFrame({ kind: 'process', plan: processPlan } satisfies LauncherMessage));
     } else if (m.kind === 'spawned') {
       // Not the OOM killer's choice while the workload runs. Set from here
       // (the init lacks CAP_SYS_RESOURCE) and only now: a value set before

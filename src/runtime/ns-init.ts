@@ -52,6 +52,7 @@ import path from 'node:path';
 import { INIT_TASKS, SUPERVISE_MODE, pidsMaxValue, type InitMessage, type LauncherMessage, type ProcessPlan, type SetupPlan } from './init-protocol.js';
 import { dropPrivileges, limitChild, makeWorkdir, workloadRequest } from './workload.js';
 import { quickExit } from './quick-exit.js';
+import { runHooks } from './oci/hooks.js';
 
 export { INIT_MODE, SUPERVISE_MODE } from './init-protocol.js';
 
@@ -197,10 +198,20 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
   // What the re-execution needs from the host, opened while it is in reach.
   const image = plan.process ? openImage(t) : null;
   const gate = plan.process && plan.process.rlimits.length > 0 ? makeGate(cl!, t) : null;
+  let hooksRan = false;
+  const beforePivot = () => {
+    if (!plan.hooks || hooksRan) return;
+    hooksRan = true;
+    if (!t.send({ kind: 'hooks' })) t.exit(125);
+    const { state } = readMessage(channel, 'hooks-done', t);
+    const e = runHooks(libc, ns, 'createContainer', plan.hooks.createContainer, { ...state, pid: libc.getpid() });
+    if (e) t.fatal(e);
+  };
   if (container) {
-    const e = applyRootfs(container.ops, { ns, cl: cl!, root: container.root, cgroups: ownCgroups });
+    const e = applyRootfs(container.ops, { ns, cl: cl!, root: container.root, cgroups: ownCgroups, beforePivot });
     if (e) t.fatal(`setting up the root filesystem: ${e}`);
   }
+  beforePivot(); // the launcher waits for it, pivot or not
   if (!plan.process || !image) {
     // Not re-executed: on cgroup v1 only this (main) thread is in the cgroup.
     supervise(channel, libc, t, plan.mainThreadOnly);
@@ -412,6 +423,10 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
       } catch (err) {
         return t.fatal(`waiting for start: ${(err as NodeJS.ErrnoException).code}`);
       }
+      // startContainer hooks: in the container, after `start`, before the workload (as runc's init).
+      const sc = plan.startContainer;
+      const failed = sc ? runHooks(libc, (t.ns ??= createNsLibc()), 'startContainer', sc.hooks, { ...sc.state, pid: libc.getpid() }) : null;
+      if (failed) t.fatal(failed);
       spawn();
     });
   }

@@ -84,6 +84,16 @@ describe('OCI config.json', () => {
     expect(r.ok && r.unsupported).toEqual([]);
   });
 
+  it('reads hooks: path, args, env and timeout per kind, refusing bad ones by field', () => {
+    const withHooks = (hooks: unknown) => parseConfig(minimal((c) => (c.hooks = hooks)), '/b');
+    const r = withHooks({ prestart: [{ path: '/bin/p', args: ['p', '-x'], env: ['A=1'], timeout: 5 }], poststop: [{ path: '/bin/q' }] });
+    expect(r.ok && r.plan.hooks).toEqual({ prestart: [{ path: '/bin/p', args: ['p', '-x'], env: ['A=1'], timeout: 5 }], poststop: [{ path: '/bin/q', args: [], env: null, timeout: null }] });
+    expect(withHooks({ prestart: [{ path: 'bin/p' }] })).toEqual({ ok: false, error: "config.json: hooks.prestart[0].path: 'bin/p' must be an absolute path" });
+    expect(withHooks({ createRuntime: [{ path: '/p', timeout: 0 }] })).toEqual({ ok: false, error: 'config.json: hooks.createRuntime[0].timeout: must be an integer >= 1' });
+    expect(withHooks({ poststart: [{ path: '/p', env: ['NOEQUALS'] }] })).toEqual({ ok: false, error: "config.json: hooks.poststart[0].env[0]: 'NOEQUALS' is not NAME=VALUE" });
+    expect(withHooks({ poststart: {} })).toEqual({ ok: false, error: 'config.json: hooks.poststart: must be an array' });
+  });
+
   it('reads resources', () => {
     const r = parseConfig(minimal((c) => {
       c.linux = { resources: { memory: { limit: 67108864, swap: 134217728 }, pids: { limit: 32 }, cpu: { quota: 20000, period: 100000, shares: 512, cpus: '0-1' } } };
@@ -119,11 +129,11 @@ describe('OCI config.json', () => {
 
   it('lists unknown fields in one warning instead of ignoring them', () => {
     const r = parseConfig(minimal((c) => {
-      c.hooks = { prestart: [] };
+      c.hooks = { prestart: [], onReboot: [] };
       c.process.apparmorProfile = 'x';
       c.linux = { seccomp: {}, intelRdt: {} };
     }), '/b');
-    expect(r.ok && r.unsupported.sort()).toEqual(['hooks', 'linux.intelRdt', "linux.seccomp (replaced by tini-ts's default filter)", 'process.apparmorProfile']);
+    expect(r.ok && r.unsupported.sort()).toEqual(['hooks.onReboot', 'linux.intelRdt', "linux.seccomp (replaced by tini-ts's default filter)", 'process.apparmorProfile']);
   });
 
   it('refuses process.user ids outside 0..2^32-2 (2^32 would be uid 0, 2^32-1 "unchanged")', () => {

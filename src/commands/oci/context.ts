@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { OciGlobal } from '../../cli/oci-args.js';
-import { DEFAULT_ROOT, Store } from '../../container/store.js';
+import { DEFAULT_ROOT, Store, type ContainerRecord } from '../../container/store.js';
+import type { HookState } from '../../runtime/oci/hooks.js';
 import { writeStderr } from '../../log/log.js';
 
 export const EXIT_FAILURE = 1;
@@ -59,4 +60,10 @@ export function createContext(global: OciGlobal, exit: (code: number) => never =
 export function runcText(msg: string): string {
   const m = /^(.+): not found in the root filesystem/.exec(msg);
   return m ? `exec: "${m[1]}": executable file not found in $PATH` : msg;
+}
+
+/** The runtime-spec state a hook reads on its stdin (no pid once there is none, no empty annotations: runc's omitempty). */
+export function hookState(rec: ContainerRecord, status: HookState['status'], pid = rec.pid): HookState {
+  const annotations = Object.keys(rec.annotations).length > 0 ? { annotations: rec.annotations } : {};
+  return { ociVersion: rec.ociVersion, id: rec.id, status, ...(pid > 0 ? { pid } : {}), bundle: rec.bundle, ...annotations };
 }

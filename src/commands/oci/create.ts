@@ -12,7 +12,7 @@ import { S_IFIFO, createContainerLibc } from '../../libc/container.js';
 import { readConfigFile } from '../../runtime/container.js';
 import { cgroupPlace } from '../../runtime/oci/config.js';
 import { runLauncher } from '../../runtime/launcher.js';
-import { runcText, type OciContext } from './context.js';
+import { hookState, runcText, type OciContext } from './context.js';
 
 const O_PATH = 0o10000000;
 
@@ -69,8 +69,10 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
     startGate: gate,
     refuse: (msg) => undo(runcText(msg)),
     warn: (msg) => ctx.log('warning', msg),
-    ready({ initPid, cgroup }) {
-      store.write({ ...record, pid: initPid, pidStart: procStartTime(initPid), cgroupDirs: [...cgroup.dirs] });
+    hookState: (pid, status) => hookState(record, status, pid),
+    ready({ initPid, cgroup, hooks }) {
+      const later = { poststart: hooks.poststart, poststop: hooks.poststop };
+      store.write({ ...record, pid: initPid, pidStart: procStartTime(initPid), cgroupDirs: [...cgroup.dirs], ...(later.poststart || later.poststop ? { hooks: later } : {}) });
       if (pidFile !== null) {
         try {
           const tmp = path.join(path.dirname(pidFile), `.${path.basename(pidFile)}.${process.pid}`);

@@ -11,6 +11,7 @@ import { normalizeCapability } from '../../libc/capabilities.js';
 import { sysctlProblem } from '../../libc/sysctl.js';
 import { MAX_ID } from '../process.js';
 import { cgroupParentProblem, cleanDestination } from '../../cli/run-options.js';
+import { HOOK_KINDS, type Hook, type HookKind, type Hooks } from './hooks.js';
 
 export type NamespaceType = 'pid' | 'network' | 'ipc' | 'uts' | 'mount' | 'cgroup';
 
@@ -56,6 +57,8 @@ export interface ContainerPlan {
   /** linux.sysctl: namespaced keys only (see libc/sysctl.ts). */
   sysctl: Record<string, string>;
   readonlyPaths: string[];
+  /** hooks, by kind (run by the OCI create, start and delete; see hooks.ts). */
+  hooks: Hooks;
   /** linux.seccomp was given: tini-ts applies its own default filter in its place (see the warning). */
   seccomp: boolean;
 }
@@ -78,7 +81,7 @@ const NAMESPACES: readonly string[] = ['pid', 'network', 'ipc', 'uts', 'mount', 
 
 /** Keys this parser reads, per object path; anything else is reported. */
 const KNOWN: Readonly<Record<string, readonly string[]>> = {
-  '': ['ociVersion', 'process', 'root', 'hostname', 'mounts', 'linux', 'annotations'],
+  '': ['ociVersion', 'process', 'root', 'hostname', 'mounts', 'linux', 'annotations', 'hooks'],
   process: ['terminal', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges', 'oomScoreAdj'],
   'process.user': ['uid', 'gid', 'additionalGids'],
   root: ['path', 'readonly'],
@@ -308,6 +311,7 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
       resources,
       maskedPaths: linux.maskedPaths === undefined ? [] : strings(linux.maskedPaths, 'linux.maskedPaths'),
       readonlyPaths: linux.readonlyPaths === undefined ? [] : strings(linux.readonlyPaths, 'linux.readonlyPaths'),
+      hooks: top.hooks === undefined ? {} : hooks(top.hooks, unsupported),
       seccomp: linux.seccomp !== undefined && obj(linux.seccomp, 'linux.seccomp') !== null,
       sysctl: {},
     };
@@ -387,6 +391,30 @@ function deviceRule(v: unknown, field: string, unsupported: string[]): DeviceRul
   if (!/^[rwm]{1,3}$/.test(access) || new Set(access).size !== access.length) fail(`${field}.access`, `'${access}' is not made of r, w and m`);
   for (const k of Object.keys(o)) if (!['allow', 'type', 'major', 'minor', 'access'].includes(k)) unsupported.push(`${field}.${k}`);
   return { allow: o.allow as boolean, type, major: num(o.major, `${field}.major`), minor: num(o.minor, `${field}.minor`), access };
+}
+
+/** config.json `hooks`: per kind, a list of {path (absolute), args, env, timeout (seconds, > 0)}. */
+function hooks(v: unknown, unsupported: string[]): Hooks {
+  const o = obj(v, 'hooks');
+  const out: Hooks = {};
+  for (const [kind, list] of Object.entries(o)) {
+    if (!(HOOK_KINDS as readonly string[]).includes(kind)) {
+      unsupported.push(`hooks.${kind}`);
+      continue;
+    }
+    const at = `hooks.${kind}`;
+    out[kind as HookKind] = (Array.isArray(list) ? list : fail(at, 'must be an array')).map((h, i): Hook => {
+      const f = `${at}[${i}]`;
+      const e = obj(h, f);
+      const p = str(e.path, `${f}.path`);
+      if (!p.startsWith('/')) fail(`${f}.path`, `'${p}' must be an absolute path`);
+      const env = e.env === undefined ? null : strings(e.env, `${f}.env`);
+      env?.forEach((x, j) => x.includes('=') || fail(`${f}.env[${j}]`, `'${x}' is not NAME=VALUE`));
+      for (const k of Object.keys(e)) if (!['path', 'args', 'env', 'timeout'].includes(k)) unsupported.push(`${f}.${k}`);
+      return { path: p, args: e.args === undefined ? [] : strings(e.args, `${f}.args`), env, timeout: e.timeout === undefined ? null : int(e.timeout, `${f}.timeout`, 1) };
+    });
+  }
+  return out;
 }
 
 /** The one warning for fields that were read but are not acted on. */
