@@ -33,6 +33,8 @@ export interface Limits {
   cpuShares?: number;
   /** cpuset.cpus, e.g. `0-1,3` */
   cpusetCpus?: string;
+  /** cpuset.mems, e.g. `0` */
+  cpusetMems?: string;
   /** Device rules applied in order (cgroup v1 devices controller), as runc does. */
   devices?: DeviceRule[];
   /** memory.swappiness (0..100; cgroup v1 only: v2 has no per-cgroup swappiness) */

@@ -23,7 +23,46 @@ export type OciCommand =
   | { verb: 'ps'; id: string }
   | { verb: 'pause' | 'resume'; id: string }
   | { verb: 'exec'; id: string; args: string[]; processFile: string | null; detach: boolean; pidFile: string | null; tty: boolean; consoleSocket: string | null }
+  | { verb: 'update'; id: string; resources: string | null; flags: UpdateFlags }
   | { verb: 'version' };
+
+/** `update`'s value flags as a LinuxResources fragment (sizes in bytes); --resources is merged under it. */
+export interface UpdateFlags {
+  memory?: { limit?: number; swap?: number };
+  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
+  pids?: { limit?: number };
+  blockIO?: { weight?: number };
+}
+
+/** runc's update flags: [object, field, kind]; null: named as not supported. */
+const UPDATE_VALUES: Record<string, [keyof UpdateFlags, string, 'size' | 'int' | 'list'] | null> = {
+  memory: ['memory', 'limit', 'size'],
+  'memory-swap': ['memory', 'swap', 'size'],
+  'cpu-share': ['cpu', 'shares', 'int'],
+  'cpu-shares': ['cpu', 'shares', 'int'],
+  'cpu-quota': ['cpu', 'quota', 'int'],
+  'cpu-period': ['cpu', 'period', 'int'],
+  'cpuset-cpus': ['cpu', 'cpus', 'list'],
+  'cpuset-mems': ['cpu', 'mems', 'list'],
+  'pids-limit': ['pids', 'limit', 'int'],
+  'blkio-weight': ['blockIO', 'weight', 'int'],
+  'memory-reservation': null,
+  'kernel-memory': null,
+  'kernel-memory-tcp': null,
+  'cpu-rt-period': null,
+  'cpu-rt-runtime': null,
+  'l3-cache-schema': null,
+  'mem-bw-schema': null,
+};
+
+/** docker's sizes (512m, 1g, bytes) and -1 for "no limit". */
+function sizeValue(text: string): number | null {
+  if (text === '-1') return -1;
+  const m = /^([0-9]+(?:\.[0-9]+)?)([kmgt]?)i?b?$/i.exec(text.trim());
+  if (!m) return null;
+  const n = Math.floor(Number(m[1]) * 1024 ** ' kmgt'.indexOf(m[2].toLowerCase() || ' '));
+  return Number.isSafeInteger(n) ? n : null;
+}
 
 export type OciParse = { kind: 'ok'; global: OciGlobal; command: OciCommand } | { kind: 'error'; global: OciGlobal; message: string };
 
@@ -49,6 +88,7 @@ const VERB_FLAGS: Record<string, Record<string, boolean>> = {
   ps: { format: true, f: true },
   pause: {},
   resume: {},
+  update: { resources: true, r: true, ...Object.fromEntries(Object.keys(UPDATE_VALUES).map((k) => [k, true])) },
   exec: { process: true, p: true, detach: false, d: false, 'pid-file': true, tty: false, t: false, 'console-socket': true, cwd: true, env: true, e: true, user: true, u: true, cap: true, c: true, 'no-new-privs': false, 'preserve-fds': true, 'process-label': true, 'apparmor': true },
 };
 
@@ -116,9 +156,9 @@ export function parseOciArgs(args: string[]): OciParse {
   if (bool(g.flags, 'systemd-cgroup')) return fail('--systemd-cgroup is not supported: tini-ts manages cgroupfs directly (use the cgroupfs driver)');
   if (bool(g.flags, 'version', 'v')) return { kind: 'ok', global, command: { verb: 'version' } };
   const [verb, ...rest] = g.rest;
-  if (verb === undefined) return fail('no command given (create, start, state, kill, delete, list, ps, pause, resume, exec)');
+  if (verb === undefined) return fail(`no command given (${Object.keys(VERB_FLAGS).join(', ')})`);
   const known = VERB_FLAGS[verb];
-  if (!known) return fail(`unknown command '${verb}' (create, start, state, kill, delete, list, ps, pause, resume, exec)`);
+  if (!known) return fail(`unknown command '${verb}' (${Object.keys(VERB_FLAGS).join(', ')})`);
   // exec: flags before the id only; what follows it is the command, its flags its own.
   const v = scan(rest, known, verb === 'exec');
   if (v.error) return fail(`${verb}: ${v.error}`);
@@ -140,6 +180,21 @@ export function parseOciArgs(args: string[]): OciParse {
       global,
       command: { verb, id, args: extra, processFile, detach: bool(v.flags, 'detach', 'd'), pidFile: str(v.flags, 'pid-file'), tty: bool(v.flags, 'tty', 't'), consoleSocket: str(v.flags, 'console-socket') },
     };
+  }
+  if (verb === 'update') {
+    if (extra.length > 0) return fail(`update: unexpected argument '${extra[0]}'`);
+    const flags: UpdateFlags = {};
+    for (const [name, value] of v.flags) {
+      if (!(name in UPDATE_VALUES)) continue;
+      const target = UPDATE_VALUES[name];
+      if (target === null) return fail(`update: --${name} is not supported`);
+      const [object, field, kind] = target;
+      const text = value as string;
+      const n = kind === 'size' ? sizeValue(text) : kind === 'int' ? (/^-?[0-9]+$/.test(text) ? Number(text) : null) : text;
+      if (n === null || (typeof n === 'number' && !Number.isSafeInteger(n))) return fail(`update: invalid value for --${name}: '${text}'`);
+      (flags[object] ??= {} as never)[field as never] = n as never;
+    }
+    return { kind: 'ok', global, command: { verb, id, resources: str(v.flags, 'resources', 'r'), flags } };
   }
   if (verb === 'ps') {
     // runc hands ps-args and the table format to the host's ps(1); engines only ask for json (containerd's Pids).

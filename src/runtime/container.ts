@@ -195,7 +195,7 @@ export function readConfigFile(file: string): string | { error: string } {
   }
 }
 
-function ociLimits(r: ContainerPlan['resources'], cpuCount: number): Limits | string {
+export function ociLimits(r: ContainerPlan['resources'], cpuCount: number): Limits | string {
   const limits: Limits = {};
   if (r.memoryLimit !== undefined) {
     if (r.memoryLimit < 16 * 1024 * 1024) return 'config.json: linux.resources.memory.limit: at least 16 MiB (the init shares the cgroup)';
@@ -220,6 +220,7 @@ function ociLimits(r: ContainerPlan['resources'], cpuCount: number): Limits | st
     if (max >= cpuCount) return `config.json: linux.resources.cpu.cpus: CPU ${max} does not exist (CPUs 0-${cpuCount - 1})`;
     limits.cpusetCpus = r.cpusetCpus;
   }
+  if (r.cpusetMems !== undefined) limits.cpusetMems = r.cpusetMems;
   return limits;
 }
 

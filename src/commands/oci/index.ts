@@ -16,6 +16,7 @@ import { pause } from './pause.js';
 import { ps } from './ps.js';
 import { start } from './start.js';
 import { state } from './state.js';
+import { update } from './update.js';
 
 export function runOci(args: string[]): void {
   const parsed = parseOciArgs(args);
@@ -45,5 +46,7 @@ export function runOci(args: string[]): void {
       return pause(cmd, ctx);
     case 'exec':
       return exec(cmd, ctx);
+    case 'update':
+      return update(cmd, ctx);
   }
 }

@@ -47,6 +47,7 @@ export interface ContainerPlan {
     cpuQuota?: number;
     cpuPeriod?: number;
     cpusetCpus?: string;
+    cpusetMems?: string;
     /** linux.resources.devices, in order (the launcher appends runc's default allow list). */
     devices?: DeviceRule[];
     memorySwappiness?: number;
@@ -91,7 +92,7 @@ const KNOWN: Readonly<Record<string, readonly string[]>> = {
   'linux.resources.memory': ['limit', 'swap', 'swappiness'],
   'linux.resources.blockIO': ['weight', 'throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice', 'throttleWriteIOPSDevice'],
   'linux.resources.pids': ['limit'],
-  'linux.resources.cpu': ['shares', 'quota', 'period', 'cpus'],
+  'linux.resources.cpu': ['shares', 'quota', 'period', 'cpus', 'mems'],
 };
 
 class ConfigError extends Error {}
@@ -215,65 +216,7 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
     });
     if (linux.uidMappings !== undefined || linux.gidMappings !== undefined) fail('linux.uidMappings', 'user namespaces are not supported');
 
-    const resources: ContainerPlan['resources'] = {};
-    if (linux.resources !== undefined) {
-      const r = obj(linux.resources, 'linux.resources');
-      if (r.memory !== undefined) {
-        const m = obj(r.memory, 'linux.resources.memory');
-        if (m.limit !== undefined) resources.memoryLimit = int(m.limit, 'linux.resources.memory.limit', 1);
-        if (m.swap !== undefined) resources.memorySwap = int(m.swap, 'linux.resources.memory.swap', -1);
-        if (m.swappiness !== undefined) {
-          resources.memorySwappiness = int(m.swappiness, 'linux.resources.memory.swappiness', 0);
-          if (resources.memorySwappiness > 100) fail('linux.resources.memory.swappiness', 'must be from 0 to 100');
-        }
-      }
-      if (r.blockIO !== undefined) {
-        const b = obj(r.blockIO, 'linux.resources.blockIO');
-        if (b.weight !== undefined) {
-          resources.blkioWeight = int(b.weight, 'linux.resources.blockIO.weight', 10);
-          if (resources.blkioWeight > 1000) fail('linux.resources.blockIO.weight', 'must be from 10 to 1000');
-        }
-        const lists: [string, Throttle['kind']][] = [
-          ['throttleReadBpsDevice', 'readBps'],
-          ['throttleWriteBpsDevice', 'writeBps'],
-          ['throttleReadIOPSDevice', 'readIops'],
-          ['throttleWriteIOPSDevice', 'writeIops'],
-        ];
-        for (const [key, kind] of lists) {
-          if (b[key] === undefined) continue;
-          const at = `linux.resources.blockIO.${key}`;
-          const list = Array.isArray(b[key]) ? (b[key] as Json[]) : fail(at, 'must be an array');
-          list.forEach((e, i) => {
-            const t = obj(e, `${at}[${i}]`);
-            (resources.blkioThrottle ??= []).push({
-              kind,
-              major: int(t.major, `${at}[${i}].major`, 0),
-              minor: int(t.minor, `${at}[${i}].minor`, 0),
-              rate: int(t.rate, `${at}[${i}].rate`, 1),
-            });
-          });
-        }
-      }
-      if (r.pids !== undefined) resources.pidsLimit = int(obj(r.pids, 'linux.resources.pids').limit, 'linux.resources.pids.limit', -1);
-      if (r.cpu !== undefined) {
-        const c = obj(r.cpu, 'linux.resources.cpu');
-        if (c.shares !== undefined) resources.cpuShares = int(c.shares, 'linux.resources.cpu.shares', 2);
-        if (c.quota !== undefined) resources.cpuQuota = int(c.quota, 'linux.resources.cpu.quota', -1);
-        if (c.period !== undefined) resources.cpuPeriod = int(c.period, 'linux.resources.cpu.period', 1000);
-        if (c.cpus !== undefined) {
-          resources.cpusetCpus = str(c.cpus, 'linux.resources.cpu.cpus');
-          if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(resources.cpusetCpus)) fail('linux.resources.cpu.cpus', `'${resources.cpusetCpus}' is not a CPU list like 0-2,4`);
-        }
-      }
-    }
-
-    if (linux.resources !== undefined) {
-      const d = obj(linux.resources, 'linux.resources').devices;
-      if (d !== undefined) {
-        const list = Array.isArray(d) ? d : fail('linux.resources.devices', 'must be an array');
-        resources.devices = list.map((x, i) => deviceRule(x, `linux.resources.devices[${i}]`, unsupported));
-      }
-    }
+    const resources = linux.resources === undefined ? {} : resourcesOf(linux.resources, unsupported);
 
     const mountList = top.mounts === undefined ? [] : Array.isArray(top.mounts) ? top.mounts : fail('mounts', 'must be an array');
     const mounts = mountList.map((m, i) => {
@@ -415,6 +358,88 @@ function hooks(v: unknown, unsupported: string[]): Hooks {
     });
   }
   return out;
+}
+
+/** linux.resources (also `update --resources`): the values tini-ts applies; unknown keys go to `unsupported`. */
+function resourcesOf(v: unknown, unsupported: string[]): ContainerPlan['resources'] {
+  const resources: ContainerPlan['resources'] = {};
+  const r = obj(v, 'linux.resources');
+  if (r.memory !== undefined) {
+    const m = obj(r.memory, 'linux.resources.memory');
+    if (m.limit !== undefined) resources.memoryLimit = int(m.limit, 'linux.resources.memory.limit', 1);
+    if (m.swap !== undefined) resources.memorySwap = int(m.swap, 'linux.resources.memory.swap', -1);
+    if (m.swappiness !== undefined) {
+      resources.memorySwappiness = int(m.swappiness, 'linux.resources.memory.swappiness', 0);
+      if (resources.memorySwappiness > 100) fail('linux.resources.memory.swappiness', 'must be from 0 to 100');
+    }
+  }
+  if (r.blockIO !== undefined) {
+    const b = obj(r.blockIO, 'linux.resources.blockIO');
+    if (b.weight !== undefined) {
+      resources.blkioWeight = int(b.weight, 'linux.resources.blockIO.weight', 10);
+      if (resources.blkioWeight > 1000) fail('linux.resources.blockIO.weight', 'must be from 10 to 1000');
+    }
+    const lists: [string, Throttle['kind']][] = [
+      ['throttleReadBpsDevice', 'readBps'],
+      ['throttleWriteBpsDevice', 'writeBps'],
+      ['throttleReadIOPSDevice', 'readIops'],
+      ['throttleWriteIOPSDevice', 'writeIops'],
+    ];
+    for (const [key, kind] of lists) {
+      if (b[key] === undefined) continue;
+      const at = `linux.resources.blockIO.${key}`;
+      const list = Array.isArray(b[key]) ? (b[key] as Json[]) : fail(at, 'must be an array');
+      list.forEach((e, i) => {
+        const t = obj(e, `${at}[${i}]`);
+        (resources.blkioThrottle ??= []).push({
+          kind,
+          major: int(t.major, `${at}[${i}].major`, 0),
+          minor: int(t.minor, `${at}[${i}].minor`, 0),
+          rate: int(t.rate, `${at}[${i}].rate`, 1),
+        });
+      });
+    }
+  }
+  if (r.pids !== undefined) {
+    const limit = obj(r.pids, 'linux.resources.pids').limit;
+    if (limit !== undefined) resources.pidsLimit = int(limit, 'linux.resources.pids.limit', -1);
+  }
+  if (r.cpu !== undefined) {
+    const c = obj(r.cpu, 'linux.resources.cpu');
+    if (c.shares !== undefined) resources.cpuShares = int(c.shares, 'linux.resources.cpu.shares', 2);
+    if (c.quota !== undefined) resources.cpuQuota = int(c.quota, 'linux.resources.cpu.quota', -1);
+    if (c.period !== undefined) resources.cpuPeriod = int(c.period, 'linux.resources.cpu.period', 1000);
+    if (c.cpus !== undefined) {
+      resources.cpusetCpus = str(c.cpus, 'linux.resources.cpu.cpus');
+      if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(resources.cpusetCpus)) fail('linux.resources.cpu.cpus', `'${resources.cpusetCpus}' is not a CPU list like 0-2,4`);
+    }
+    if (c.mems !== undefined) {
+      resources.cpusetMems = str(c.mems, 'linux.resources.cpu.mems');
+      if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(resources.cpusetMems)) fail('linux.resources.cpu.mems', `'${resources.cpusetMems}' is not a memory node list like 0-1`);
+    }
+  }
+  if (r.devices !== undefined) {
+    const list = Array.isArray(r.devices) ? r.devices : fail('linux.resources.devices', 'must be an array');
+    resources.devices = list.map((x, i) => deviceRule(x, `linux.resources.devices[${i}]`, unsupported));
+  }
+  return resources;
+}
+
+/**
+ * A LinuxResources object as `update` takes it (--resources, its flags):
+ * the same checks as config.json's linux.resources; errors name the field
+ * under `resources`.
+ */
+export function parseResources(v: unknown): { ok: true; resources: ContainerPlan['resources']; unsupported: string[] } | { ok: false; error: string } {
+  try {
+    const unsupported: string[] = [];
+    collectUnsupported(obj(v, 'linux.resources'), 'linux.resources', unsupported);
+    const resources = resourcesOf(v, unsupported);
+    return { ok: true, resources, unsupported: unsupported.map((u) => u.replace(/^linux\.resources\./, '')) };
+  } catch (e) {
+    if (e instanceof ConfigError) return { ok: false, error: e.message.replace(/^config\.json: linux\.resources/, 'resources') };
+    throw e;
+  }
 }
 
 /** The one warning for fields that were read but are not acted on. */
