@@ -4,6 +4,7 @@
  * `--flag value`, `--flag=value`, single-dash `-flag` alike. Pure: argv in,
  * a command or a one-line error out.
  */
+import { parseDuration } from '../cgroup/size.js';
 import { parseSignal } from '../libc/signals.js';
 
 export interface OciGlobal {
@@ -24,6 +25,9 @@ export type OciCommand =
   | { verb: 'pause' | 'resume'; id: string }
   | { verb: 'exec'; id: string; args: string[]; processFile: string | null; detach: boolean; pidFile: string | null; tty: boolean; consoleSocket: string | null }
   | { verb: 'update'; id: string; resources: string | null; flags: UpdateFlags }
+  | { verb: 'events'; id: string; stats: boolean; intervalMs: number }
+  | { verb: 'spec'; bundle: string | null; rootless: boolean }
+  | { verb: 'features' }
   | { verb: 'version' };
 
 /** `update`'s value flags as a LinuxResources fragment (sizes in bytes); --resources is merged under it. */
@@ -88,6 +92,9 @@ const VERB_FLAGS: Record<string, Record<string, boolean>> = {
   ps: { format: true, f: true },
   pause: {},
   resume: {},
+  events: { stats: false, interval: true },
+  spec: { bundle: true, b: true, rootless: false },
+  features: {},
   update: { resources: true, r: true, ...Object.fromEntries(Object.keys(UPDATE_VALUES).map((k) => [k, true])) },
   exec: { process: true, p: true, detach: false, d: false, 'pid-file': true, tty: false, t: false, 'console-socket': true, cwd: true, env: true, e: true, user: true, u: true, cap: true, c: true, 'no-new-privs': false, 'preserve-fds': true, 'process-label': true, 'apparmor': true },
 };
@@ -169,7 +176,19 @@ export function parseOciArgs(args: string[]): OciParse {
     if (f !== 'table' && f !== 'json') return fail(`list: invalid format '${f}' (table or json)`);
     return { kind: 'ok', global, command: { verb: 'list', format: f, quiet: bool(v.flags, 'quiet', 'q') } };
   }
+  if (verb === 'spec' || verb === 'features') {
+    if (v.rest.length > 0) return fail(`${verb}: unexpected argument '${v.rest[0]}'`);
+    if (verb === 'features') return { kind: 'ok', global, command: { verb } };
+    return { kind: 'ok', global, command: { verb, bundle: str(v.flags, 'bundle', 'b'), rootless: bool(v.flags, 'rootless') } };
+  }
   if (id === undefined) return fail(`${verb}: a container id is required`);
+  if (verb === 'events') {
+    if (extra.length > 0) return fail(`events: unexpected argument '${extra[0]}'`);
+    const text = str(v.flags, 'interval') ?? '5s';
+    const ms = parseDuration(text);
+    if (typeof ms === 'string' || ms <= 0) return fail(`events: invalid --interval '${text}' (a duration like 5s or 500ms)`);
+    return { kind: 'ok', global, command: { verb, id, stats: bool(v.flags, 'stats'), intervalMs: ms } };
+  }
   if (verb === 'exec') {
     const unsupported = ['cwd', 'env', 'e', 'user', 'u', 'cap', 'c', 'no-new-privs', 'preserve-fds', 'process-label', 'apparmor'].find((f) => v.flags.has(f));
     if (unsupported) return fail(`exec: --${unsupported} is not supported yet (give the process in --process FILE)`);

@@ -48,6 +48,17 @@ describe("runc's command line", () => {
     expect(parseOciArgs(['update', 'c1', 'extra'])).toMatchObject({ kind: 'error', message: "update: unexpected argument 'extra'" });
   });
 
+  it('events [--stats] [--interval D] ID, spec [--bundle D] [--rootless], features', () => {
+    expect(parseOciArgs(['events', 'c1'])).toMatchObject({ command: { verb: 'events', id: 'c1', stats: false, intervalMs: 5000 } });
+    expect(parseOciArgs(['events', '--stats', '--interval', '250ms', 'c1'])).toMatchObject({ command: { verb: 'events', id: 'c1', stats: true, intervalMs: 250 } });
+    expect(parseOciArgs(['events', '--interval', 'soon', 'c1'])).toMatchObject({ kind: 'error', message: "events: invalid --interval 'soon' (a duration like 5s or 500ms)" });
+    expect(parseOciArgs(['events'])).toMatchObject({ kind: 'error', message: 'events: a container id is required' });
+    expect(parseOciArgs(['spec'])).toMatchObject({ command: { verb: 'spec', bundle: null, rootless: false } });
+    expect(parseOciArgs(['spec', '-b', '/x', '--rootless'])).toMatchObject({ command: { verb: 'spec', bundle: '/x', rootless: true } });
+    expect(parseOciArgs(['spec', 'c1'])).toMatchObject({ kind: 'error', message: "spec: unexpected argument 'c1'" });
+    expect(parseOciArgs(['features'])).toMatchObject({ command: { verb: 'features' } });
+  });
+
   it('delete -f, list --format json -q, --version', () => {
     expect(parseOciArgs(['delete', '-f', 'c1'])).toMatchObject({ command: { verb: 'delete', id: 'c1', force: true } });
     expect(parseOciArgs(['list', '--format', 'json'])).toMatchObject({ command: { verb: 'list', format: 'json', quiet: false } });

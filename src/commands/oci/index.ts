@@ -17,6 +17,9 @@ import { ps } from './ps.js';
 import { start } from './start.js';
 import { state } from './state.js';
 import { update } from './update.js';
+import { spec } from './spec.js';
+import { features } from './features.js';
+import { events } from './events.js';
 
 export function runOci(args: string[]): void {
   const parsed = parseOciArgs(args);
@@ -48,5 +51,11 @@ export function runOci(args: string[]): void {
       return exec(cmd, ctx);
     case 'update':
       return update(cmd, ctx);
+    case 'spec':
+      return spec(cmd, ctx);
+    case 'features':
+      return features(ctx);
+    case 'events':
+      return events(cmd, ctx);
   }
 }
