@@ -23,12 +23,28 @@ export type OciCommand =
   | { verb: 'list'; format: 'table' | 'json'; quiet: boolean }
   | { verb: 'ps'; id: string }
   | { verb: 'pause' | 'resume'; id: string }
-  | { verb: 'exec'; id: string; args: string[]; processFile: string | null; detach: boolean; pidFile: string | null; tty: boolean; consoleSocket: string | null }
+  | { verb: 'exec'; id: string; args: string[]; processFile: string | null; detach: boolean; pidFile: string | null; tty: boolean; consoleSocket: string | null; flags: ExecFlags }
   | { verb: 'update'; id: string; resources: string | null; flags: UpdateFlags }
   | { verb: 'events'; id: string; stats: boolean; intervalMs: number }
   | { verb: 'spec'; bundle: string | null; rootless: boolean }
   | { verb: 'features' }
   | { verb: 'version' };
+
+/** exec's changes to the process (applied over --process FILE or the container's process, as runc does). */
+export interface ExecFlags {
+  cwd: string | null;
+  /** NAME=VALUE, appended: a name given again replaces the earlier value. */
+  env: string[];
+  user: { uid: number; gid: number | null } | null;
+  /** Added to the bounding, effective, permitted and ambient sets. */
+  caps: string[];
+  noNewPrivs: boolean;
+  additionalGids: number[];
+  /** fds 3 .. 3+N-1 of exec, passed to the process. */
+  preserveFds: number;
+  apparmor: string | null;
+  processLabel: string | null;
+}
 
 /** `update`'s value flags as a LinuxResources fragment (sizes in bytes); --resources is merged under it. */
 export interface UpdateFlags {
@@ -96,7 +112,7 @@ const VERB_FLAGS: Record<string, Record<string, boolean>> = {
   spec: { bundle: true, b: true, rootless: false },
   features: {},
   update: { resources: true, r: true, ...Object.fromEntries(Object.keys(UPDATE_VALUES).map((k) => [k, true])) },
-  exec: { process: true, p: true, detach: false, d: false, 'pid-file': true, tty: false, t: false, 'console-socket': true, cwd: true, env: true, e: true, user: true, u: true, cap: true, c: true, 'no-new-privs': false, 'preserve-fds': true, 'process-label': true, 'apparmor': true },
+  exec: { process: true, p: true, detach: false, d: false, 'pid-file': true, tty: false, t: false, 'console-socket': true, cwd: true, env: true, e: true, user: true, u: true, cap: true, c: true, 'no-new-privs': false, 'preserve-fds': true, 'process-label': true, 'apparmor': true, 'additional-gids': true, g: true },
 };
 
 /** Whether argv starts with one of runc's global flags (how an engine's call is told from the init's). */
@@ -107,6 +123,8 @@ export function looksLikeRuntimeCall(args: string[]): boolean {
 
 interface Scanned {
   flags: Map<string, string | true>;
+  /** Every value flag given, in order (repeatable flags and their aliases: --env and -e). */
+  lists: [string, string][];
   rest: string[];
   error?: string;
 }
@@ -114,6 +132,7 @@ interface Scanned {
 /** Flags anywhere before `--` (urfave stops at the first argument; runc users put them before the id anyway). */
 function scan(args: string[], known: Record<string, boolean>, stopAtWord: boolean): Scanned {
   const flags = new Map<string, string | true>();
+  const lists: [string, string][] = [];
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -131,17 +150,18 @@ function scan(args: string[], known: Record<string, boolean>, stopAtWord: boolea
       continue;
     }
     const [, name, inline] = m;
-    if (!(name in known)) return { flags, rest, error: `flag provided but not defined: -${name}` };
+    if (!(name in known)) return { flags, rest, lists, error: `flag provided but not defined: -${name}` };
     if (!known[name]) {
-      if (inline !== undefined && !/^(true|false)$/.test(inline)) return { flags, rest, error: `invalid boolean value "${inline}" for -${name}` };
+      if (inline !== undefined && !/^(true|false)$/.test(inline)) return { flags, rest, lists, error: `invalid boolean value "${inline}" for -${name}` };
       if (inline !== 'false') flags.set(name, true);
       continue;
     }
     const value = inline ?? args[++i];
-    if (value === undefined) return { flags, rest, error: `flag needs an argument: -${name}` };
+    if (value === undefined) return { flags, rest, lists, error: `flag needs an argument: -${name}` };
     flags.set(name, value);
+    lists.push([name, value]);
   }
-  return { flags, rest };
+  return { flags, rest, lists };
 }
 
 const str = (f: Map<string, string | true>, ...names: string[]): string | null => {
@@ -190,14 +210,14 @@ export function parseOciArgs(args: string[]): OciParse {
     return { kind: 'ok', global, command: { verb, id, stats: bool(v.flags, 'stats'), intervalMs: ms } };
   }
   if (verb === 'exec') {
-    const unsupported = ['cwd', 'env', 'e', 'user', 'u', 'cap', 'c', 'no-new-privs', 'preserve-fds', 'process-label', 'apparmor'].find((f) => v.flags.has(f));
-    if (unsupported) return fail(`exec: --${unsupported} is not supported yet (give the process in --process FILE)`);
+    const flags = execFlags(v);
+    if (typeof flags === 'string') return fail(`exec: ${flags}`);
     const processFile = str(v.flags, 'process', 'p');
     if (processFile !== null && extra.length > 0) return fail('exec: give either --process FILE or a command, not both');
     return {
       kind: 'ok',
       global,
-      command: { verb, id, args: extra, processFile, detach: bool(v.flags, 'detach', 'd'), pidFile: str(v.flags, 'pid-file'), tty: bool(v.flags, 'tty', 't'), consoleSocket: str(v.flags, 'console-socket') },
+      command: { verb, id, args: extra, processFile, detach: bool(v.flags, 'detach', 'd'), pidFile: str(v.flags, 'pid-file'), tty: bool(v.flags, 'tty', 't'), consoleSocket: str(v.flags, 'console-socket'), flags },
     };
   }
   if (verb === 'update') {
@@ -245,3 +265,41 @@ export function parseOciArgs(args: string[]): OciParse {
       return { kind: 'ok', global, command: { verb: verb as 'start' | 'state' | 'pause' | 'resume', id } };
   }
 }
+
+/** exec's process flags, checked: a one-line error (without the `exec: `) or the flags. */
+function execFlags(v: Scanned): ExecFlags | string {
+  const all = (...names: string[]) => v.lists.filter(([n]) => names.includes(n)).map(([, value]) => value);
+  const env = all('env', 'e');
+  const badEnv = env.find((e) => !/^[^=]+=/.test(e));
+  if (badEnv !== undefined) return `--env '${badEnv}' is not NAME=VALUE`;
+  let user: ExecFlags['user'] = null;
+  const u = str(v.flags, 'user', 'u');
+  if (u !== null) {
+    const m = /^([0-9]+)(?::([0-9]+))?$/.exec(u);
+    if (!m || Number(m[1]) > MAX_UID || Number(m[2] ?? 0) > MAX_UID) return `--user '${u}' is not UID[:GID] (numbers: names are not looked up)`;
+    user = { uid: Number(m[1]), gid: m[2] === undefined ? null : Number(m[2]) };
+  }
+  const gids: number[] = [];
+  for (const g of all('additional-gids', 'g')) {
+    if (!/^[0-9]+$/.test(g) || Number(g) > MAX_UID) return `--additional-gids '${g}' is not a group id`;
+    gids.push(Number(g));
+  }
+  const pf = str(v.flags, 'preserve-fds') ?? '0';
+  if (!/^[0-9]+$/.test(pf)) return `--preserve-fds: not a number: ${pf}`;
+  const cwd = str(v.flags, 'cwd');
+  if (cwd !== null && !cwd.startsWith('/')) return `--cwd '${cwd}' must be an absolute path`;
+  return {
+    cwd,
+    env,
+    user,
+    caps: all('cap', 'c'),
+    noNewPrivs: bool(v.flags, 'no-new-privs'),
+    additionalGids: gids,
+    preserveFds: Number(pf),
+    apparmor: str(v.flags, 'apparmor'),
+    processLabel: str(v.flags, 'process-label'),
+  };
+}
+
+/** The largest uid or gid ((uid_t)-1 means "unchanged"). */
+const MAX_UID = 4294967294;

@@ -25,7 +25,16 @@ describe("runc's command line", () => {
       command: { verb: 'exec', id: 'c1', args: [], processFile: '/p.json', detach: true, pidFile: '/e.pid', tty: false, consoleSocket: null },
     });
     expect(parseOciArgs(['exec', 'c1', 'sh', '-c', 'echo -n x'])).toMatchObject({ command: { verb: 'exec', id: 'c1', args: ['sh', '-c', 'echo -n x'] } });
-    expect(parseOciArgs(['exec', '--cwd', '/x', 'c1', 'true'])).toMatchObject({ kind: 'error', message: expect.stringContaining('--cwd is not supported yet') });
+    expect(parseOciArgs(['exec', '--cwd', '/x', '-e', 'A=1', '--env', 'B=2', '-u', '10:20', '-g', '5', '--additional-gids=6', '--cap', 'CAP_KILL', '-c', 'NET_RAW', '--no-new-privs', '--preserve-fds', '2', '--apparmor', 'unconfined', 'c1', 'true'])).toMatchObject({
+      command: { verb: 'exec', id: 'c1', args: ['true'], flags: { cwd: '/x', env: ['A=1', 'B=2'], user: { uid: 10, gid: 20 }, additionalGids: [5, 6], caps: ['CAP_KILL', 'NET_RAW'], noNewPrivs: true, preserveFds: 2, apparmor: 'unconfined', processLabel: null } },
+    });
+    expect(parseOciArgs(['exec', '-u', '7', 'c1', 'true'])).toMatchObject({ command: { flags: { user: { uid: 7, gid: null }, env: [], caps: [], noNewPrivs: false, preserveFds: 0 } } });
+    expect(parseOciArgs(['exec', '-u', 'root', 'c1', 'true'])).toMatchObject({ kind: 'error', message: "exec: --user 'root' is not UID[:GID] (numbers: names are not looked up)" });
+    expect(parseOciArgs(['exec', '-u', '4294967295', 'c1', 'true'])).toMatchObject({ kind: 'error', message: expect.stringContaining('is not UID[:GID]') });
+    expect(parseOciArgs(['exec', '-e', 'X', 'c1', 'true'])).toMatchObject({ kind: 'error', message: "exec: --env 'X' is not NAME=VALUE" });
+    expect(parseOciArgs(['exec', '-g', '-1', 'c1', 'true'])).toMatchObject({ kind: 'error', message: "exec: --additional-gids '-1' is not a group id" });
+    expect(parseOciArgs(['exec', '--cwd', 'rel', 'c1', 'true'])).toMatchObject({ kind: 'error', message: "exec: --cwd 'rel' must be an absolute path" });
+    expect(parseOciArgs(['exec', '--preserve-fds', 'x', 'c1', 'true'])).toMatchObject({ kind: 'error', message: 'exec: --preserve-fds: not a number: x' });
     expect(parseOciArgs(['exec', '-p', '/p.json', 'c1', 'true'])).toMatchObject({ kind: 'error', message: 'exec: give either --process FILE or a command, not both' });
   });
 
