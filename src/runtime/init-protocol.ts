@@ -52,6 +52,8 @@ export interface SetupPlan {
    * hooks in the container's namespaces (the host's root still in reach).
    */
   hooks?: { createContainer: Hook[] };
+  /** OCI create --preserve-fds N: fds 3 .. 3+N-1 kept across the exec into the supervising stage (Node marks them close-on-exec). */
+  preserveFds?: number;
 }
 
 /** What the supervising stage does. Byte strings are base64 (see channel.ts). */
@@ -76,6 +78,8 @@ export interface ProcessPlan {
   tiedToLauncher: boolean;
   /** OCI create: an O_PATH descriptor of the start FIFO; the workload is spawned once `start` opens it. */
   startGate: number | null;
+  /** OCI create --preserve-fds N: fds 3 .. 3+N-1 (inherited from the launcher) pass to the workload. */
+  preserveFds?: number;
   /** OCI startContainer hooks, run by the init once started, before the workload (pid: the init's own). */
   startContainer?: { hooks: Hook[]; state: HookState };
 }

@@ -74,6 +74,8 @@ export interface OciCreate {
   startGate: number;
   refuse(message: string): never;
   warn(message: string): void;
+  /** --preserve-fds N: the caller's fds 3 .. 3+N-1 go to the workload (through the init). */
+  preserveFds: number;
   /** The state a hook reads on its stdin (runtime-spec state JSON). */
   hookState(pid: number, status: HookState['status']): HookState;
   /** The init is ready at the gate: record it (with the hooks start and delete run); returns the exit code. */
@@ -227,6 +229,8 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     tiedToLauncher: !oci,
     startGate: oci?.startGate ?? null,
   };
+  const preserved = Array.from({ length: oci?.preserveFds ?? 0 }, (_, i) => 3 + i);
+  if (preserved.length > 0) processPlan.preserveFds = setup.preserveFds = preserved.length;
   if (oci && (hooks.startContainer ?? []).length > 0) processPlan.startContainer = { hooks: hooks.startContainer!, state: oci.hookState(0, 'created') };
   let addon: number;
   try {
@@ -240,6 +244,7 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     addon,
     ...(eventsFd !== null && eventsFd.fd > 2 ? [eventsFd.fd] : []),
     ...(oci ? [oci.startGate] : []),
+    ...preserved, // after the channel and addon: the init finds those as its first two
   ]);
   ns.close(initEnd);
   for (const j of joins.values()) ns.close(j.fd);

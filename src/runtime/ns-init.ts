@@ -237,6 +237,7 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
   for (const fd of [channel, addon, ...inherited]) t.must(cl!.keepOnExec(fd));
   // Node marks stdio close-on-exec at start-up: the workload's stdio must pass.
   for (const fd of [0, 1, 2]) cl!.keepOnExec(fd);
+  for (let fd = 3; fd < 3 + (plan.preserveFds ?? 0); fd++) t.must(cl!.keepOnExec(fd), `keeping the preserved fd ${fd}: `);
   // The root is the container's now, without the host's dynamic loader and
   // libraries: run the loader from its descriptor, given the libraries (and
   // the binary) as descriptors too, and no search path to look elsewhere.
@@ -380,7 +381,8 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
   const argv = decodeBytes(plan.argv);
   const w = workloadRequest({ argv, env: decodeBytes(plan.env), cwd: plan.cwd, programMustExist: plan.programMustExist, homeOf: plan.homeOf });
   if (w.kind === 'error') return t.fatal(w.message);
-  const req = w.req;
+  // OCI create --preserve-fds N: the caller's fds 3 .. 3+N-1, kept open through both stages, pass to the workload.
+  const req = { ...w.req, passFds: [0, 1, 2, ...Array.from({ length: plan.preserveFds ?? 0 }, (_, i) => 3 + i)] };
   // The gated spawn (see below) runs on the libuv pool: its thread is one of the init's tasks.
   if (plan.rlimits.length > 0) fs.access('/', () => {});
   // PDEATHSIG is set: if the launcher died before, nobody reads the channel

@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unmet } from '../helpers/prereq.js';
-import { canContainer, CONTAINER_NEEDS, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
-import { BIN } from './run-helpers.js';
+import { canContainer, CONTAINER_NEEDS, editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
+import { BIN, waitFor } from './run-helpers.js';
 
 const hasRunc = spawnSync('runc', ['--version']).status === 0;
 
@@ -108,6 +108,35 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     const none = execBoth([], 'cat <&3 2>/dev/null || echo no fd 3', files);
     expect(none.tini.stdout).toBe('no fd 3\n');
     expect(none.tini.stdout).toBe(none.runc.stdout);
+  });
+
+  it('create --preserve-fds N: the workload gets the caller\'s fds 3 .. 3+N-1, as with runc; an fd that is not open is refused', async () => {
+    const input = path.join(f.dir, 'create-in');
+    fs.writeFileSync(input, 'from fd 3\n');
+    editConfig(bundle, (config) => (config.process.args = ['sh', '-c', 'cat <&3 >&4; ls /proc/self/fd >&4']));
+    const seen: Record<string, string> = {};
+    for (const [who, rt] of Object.entries(both)) {
+      const c = `xf-create-${who}-${process.pid}`;
+      const output = path.join(f.dir, `create-out-${who}`);
+      const fds = [fs.openSync(input, 'r'), fs.openSync(output, 'w')];
+      try {
+        const r = rt(['create', '--preserve-fds', '2', '--bundle', bundle, c], fds);
+        expect(r.status, `${who}: ${r.stderr}`).toBe(0);
+      } finally {
+        fds.forEach((fd) => fs.closeSync(fd));
+      }
+      expect(rt(['start', c]).status).toBe(0);
+      expect(await waitFor(() => JSON.parse(rt(['state', c]).stdout).status === 'stopped', 10_000), who).toBe(true);
+      expect(rt(['delete', c]).status).toBe(0);
+      seen[who] = fs.readFileSync(output, 'utf8');
+    }
+    expect(seen.tini).toBe('from fd 3\n0\n1\n2\n3\n4\n5\n'); // 5: ls's own directory
+    expect(seen.tini).toBe(seen.runc);
+    editConfig(bundle, (config) => (config.process.args = ['sleep', '60']));
+    const bad = both.tini(['create', '--preserve-fds', '5', '--bundle', bundle, `xf-bad-${process.pid}`]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim()).toMatch(/^create: --preserve-fds 5: fd [3-7] was not passed by the caller \(it is the runtime's own anon_inode:\[(eventpoll|io_uring)\]\)$/);
+    expect(both.tini(['state', `xf-bad-${process.pid}`]).status).not.toBe(0);
   });
 
   it('--apparmor and --process-label: unconfined or empty is a warning, a profile an error; bad values are one line', () => {

@@ -12,7 +12,7 @@ import { S_IFIFO, createContainerLibc } from '../../libc/container.js';
 import { readConfigFile } from '../../runtime/container.js';
 import { cgroupPlace } from '../../runtime/oci/config.js';
 import { runLauncher } from '../../runtime/launcher.js';
-import { hookState, runcText, type OciContext } from './context.js';
+import { hookState, preservedFdsProblem, runcText, type OciContext } from './context.js';
 
 const O_PATH = 0o10000000;
 
@@ -20,7 +20,8 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
   const bad = idProblem(cmd.id);
   if (bad) ctx.fail(bad);
   if (cmd.consoleSocket !== null) ctx.fail('create: --console-socket (a terminal) is not supported yet');
-  if (cmd.preserveFds > 0) ctx.fail('create: --preserve-fds is not supported yet');
+  const badFds = preservedFdsProblem(cmd.preserveFds);
+  if (badFds) ctx.fail(`create: ${badFds}`);
   const bundle = path.resolve(cmd.bundle ?? process.cwd());
   const pidFile = cmd.pidFile === null ? null : path.resolve(cmd.pidFile);
   const text = readConfigFile(path.join(bundle, 'config.json'));
@@ -69,6 +70,7 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
     startGate: gate,
     refuse: (msg) => undo(runcText(msg)),
     warn: (msg) => ctx.log('warning', msg),
+    preserveFds: cmd.preserveFds,
     hookState: (pid, status) => hookState(record, status, pid),
     ready({ initPid, cgroup, hooks }) {
       const later = { poststart: hooks.poststart, poststop: hooks.poststop };

@@ -19,7 +19,7 @@ import { WNOHANG } from '../../libc/types.js';
 import { ociProcessSpec, readConfigFile } from '../../runtime/container.js';
 import { parseConfig } from '../../runtime/oci/config.js';
 import { dropPrivileges, workloadRequest } from '../../runtime/workload.js';
-import { runcText, type OciContext } from './context.js';
+import { preservedFdsProblem, runcText, type OciContext } from './context.js';
 import { applyExecFlags } from './exec-flags.js';
 import { loadContainer } from './load.js';
 
@@ -47,6 +47,8 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
     if (cmd.args.length === 0) ctx.fail('exec: a command is required (or --process FILE)');
     processJson = { ...(processJson as object), args: cmd.args, terminal: false };
   }
+  const badFds = preservedFdsProblem(cmd.flags.preserveFds);
+  if (badFds) ctx.fail(`exec: ${badFds}`);
   const withFlags = applyExecFlags(processJson, cmd.flags, (msg) => ctx.log('warning', msg));
   if (typeof withFlags === 'string') return ctx.fail(withFlags);
   processJson = withFlags;
