@@ -45,6 +45,8 @@ export interface Limits {
   blkioThrottle?: Throttle[];
   /** Join the v1 freezer hierarchy too (OCI containers: pause, resume, the paused status). */
   freezable?: boolean;
+  /** Join the cpuset controller even without cpuset limits (OCI containers: `update --cpuset-cpus` later). */
+  cpusetJoin?: boolean;
 }
 
 export interface Throttle {

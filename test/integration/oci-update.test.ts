@@ -15,6 +15,7 @@ const hasRunc = spawnSync('runc', ['--version']).status === 0;
 const FILES: Record<string, string[]> = {
   memory: ['memory.limit_in_bytes', 'memory.memsw.limit_in_bytes'],
   cpu: ['cpu.cfs_quota_us', 'cpu.cfs_period_us', 'cpu.shares'],
+  cpuset: ['cpuset.cpus', 'cpuset.mems'],
   pids: ['pids.max'],
 };
 
@@ -71,7 +72,7 @@ describe.skipIf(unmet(canContainer && hasRunc && CG_VERSION === 1 && fs.existsSy
   });
 
   it('the flags change the cgroup files as runc update changes them', () => {
-    const flags = ['--memory', '64m', '--memory-swap', '128m', '--cpu-quota', '20000', '--cpu-period', '50000', '--cpu-share', '512', '--pids-limit', '50'];
+    const flags = ['--memory', '64m', '--memory-swap', '128m', '--cpu-quota', '20000', '--cpu-period', '50000', '--cpu-share', '512', '--pids-limit', '50', '--cpuset-cpus', '1', '--cpuset-mems', '0'];
     const seen: Record<string, Record<string, string>> = {};
     for (const [who, rt] of Object.entries({ tini, runc })) {
       const c = `upd-${who}-${process.pid}`;
@@ -87,6 +88,8 @@ describe.skipIf(unmet(canContainer && hasRunc && CG_VERSION === 1 && fs.existsSy
       'cpu.cfs_period_us': '50000',
       'cpu.shares': '512',
       'pids.max': '50',
+      'cpuset.cpus': '1',
+      'cpuset.mems': '0',
     });
     expect(seen.tini).toEqual(seen.runc);
   });
@@ -108,7 +111,6 @@ describe.skipIf(unmet(canContainer && hasRunc && CG_VERSION === 1 && fs.existsSy
     const cases: [string[], string | undefined, string][] = [
       [['--memory', 'lots'], undefined, "update: invalid value for --memory: 'lots'"],
       [['--memory', '1m'], undefined, 'update: resources.memory.limit: at least 16 MiB (the init shares the cgroup)'],
-      [['--pids-limit', '40', '--cpuset-cpus', '0'], undefined, 'update: the container has no cpuset cgroup (it was created without that controller)'],
       [['--pids-limit', '40', '--cpuset-cpus', '64'], undefined, 'update: resources.cpu.cpus: CPU 64 does not exist'],
       [['--memory-swap', '128m'], undefined, 'update: resources.memory.swap: needs linux.resources.memory.limit'],
       [['--cpu-period', '50000'], undefined, 'update: resources.cpu.period: needs resources.cpu.quota in the same update'],
