@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unmet } from '../helpers/prereq.js';
 import { canContainer, CONTAINER_NEEDS, editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
-import { BIN, CG, waitFor } from './run-helpers.js';
+import { BIN, CG, parentDirs, run, waitFor } from './run-helpers.js';
 
 const hasRunc = spawnSync('runc', ['--version']).status === 0;
 const HOOK_ENV = ['PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'HOOKVAR=seen'];
@@ -154,5 +154,16 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     const last = JSON.parse(fs.readFileSync(path.join(f.dir, 'log.json'), 'utf8').trim().split('\n').pop()!);
     expect(last).toMatchObject({ level: 'warning', msg: 'error running poststop hook #0: error running hook: exit status 1, stdout: , stderr: ' });
     expect(tini('state', c).status).not.toBe(0);
+  });
+
+  it('tini-ts run --bundle does not run hooks, and says so', () => {
+    fs.rmSync(log, { force: true });
+    setHooks({ prestart: [h('prestart')], poststop: [h('poststop')] }, ['true']);
+    const r = run(['-q', '--bundle', bundle]);
+    // The --cgroup-parent run made (a launcher never removes a parent): empty once the run is over.
+    for (const d of parentDirs()) if (fs.existsSync(d)) fs.rmdirSync(d);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('tini-ts run: warning: config.json: hooks are run by the OCI create, start and delete, not by tini-ts run');
+    expect(fs.existsSync(log)).toBe(false);
   });
 });
