@@ -115,6 +115,33 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     expect(tini('delete', c).status).toBe(0);
     // delete: poststop on the host, no pid any more
     expect(entries().slice(4)).toEqual([{ kind: 'poststop', host, v: 'seen', state: { ...base, status: 'stopped' } }]);
+
+    // Beside runc on the same bundle: the same hooks see the same states (the container's pid as 1, the
+    // host's as "host"). Two known differences: runc 1.1 runs poststart during create (before start, status
+    // "created"; the spec says after the program started), and sets the hostname only after createContainer.
+    const normal = (list: ReturnType<typeof entries>, id: string, hostPid: number): { kind: string; v: string; state: Record<string, unknown> }[] =>
+      list.map((e) => ({ kind: e.kind, v: e.v, state: { ...e.state, ociVersion: 'v', id: e.state.id === id ? 'ID' : e.state.id, ...(e.state.pid === undefined ? {} : { pid: e.state.pid === hostPid ? 'host' : e.state.pid }) } }));
+    const ours = normal([...entries(), ...entries(inContainer).filter((e) => e.kind !== 'workload')], c, pid);
+    fs.rmSync(log, { force: true });
+    fs.rmSync(inContainer, { force: true });
+    const runcRoot = path.join(f.dir, 'runc-root');
+    const rc = `moments-runc-${process.pid}`;
+    const runc = (...args: string[]) => spawnSync('runc', ['--root', runcRoot, ...args], { stdio: 'ignore', timeout: 30_000 }); // never a pipe: after create the container holds its stdio
+    const runcPidFile = path.join(f.dir, 'runc.pid');
+    expect(runc('create', '--bundle', bundle, '--pid-file', runcPidFile, rc).status).toBe(0);
+    expect(runc('start', rc).status).toBe(0);
+    expect(await waitFor(() => JSON.parse(spawnSync('runc', ['--root', runcRoot, 'state', rc], { encoding: 'utf8' }).stdout).status === 'stopped', 10_000)).toBe(true);
+    expect(runc('delete', rc).status).toBe(0);
+    const fromContainer = fs.readFileSync(inContainer, 'utf8').trim().split('\n').filter((l) => l !== 'workload').map((l) => {
+      const [kind, , v, ...json] = l.split(' ');
+      return { kind, host: '', v, state: JSON.parse(json.join(' ')) };
+    });
+    const theirs = normal([...entries(), ...fromContainer], rc, Number(fs.readFileSync(runcPidFile, 'utf8')));
+    const runcPoststart = theirs.find((e) => e.kind === 'poststart')!;
+    expect(runcPoststart.state.status).toBe('created'); // runc 1.1's moment for it
+    const order = (l: typeof ours) => [...l].filter((e) => e.kind !== 'poststart').sort((x, y) => x.kind.localeCompare(y.kind));
+    expect(order(ours)).toEqual(order(theirs));
+    expect(ours.find((e) => e.kind === 'poststart')).toEqual({ ...runcPoststart, state: { ...runcPoststart.state, status: 'running' } });
   });
 
   it("a failing prestart, createRuntime or createContainer hook fails create with its output in runc's text, leaving nothing", () => {
