@@ -19,13 +19,13 @@ export interface DeviceRule {
 }
 
 export interface Limits {
-  /** memory limit in bytes */
+  /** memory limit in bytes; -1: none (OCI update removing a limit) */
   memoryBytes?: number;
   /** docker's --memory-swap: memory plus swap in bytes; -1 for unlimited swap */
   memorySwapBytes?: number;
-  /** maximum number of tasks (processes and threads) */
+  /** maximum number of tasks (processes and threads); -1: none */
   pids?: number;
-  /** CPU bandwidth in cores (0.5 = half of one core) */
+  /** CPU bandwidth in cores (0.5 = half of one core); Infinity: none */
   cpus?: number;
   /** CFS period in microseconds for --cpus (docker's default 100000) */
   cpuPeriodUs?: number;

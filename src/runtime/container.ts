@@ -197,11 +197,11 @@ export function readConfigFile(file: string): string | { error: string } {
 
 export function ociLimits(r: ContainerPlan['resources'], cpuCount: number): Limits | string {
   const limits: Limits = {};
-  if (r.memoryLimit !== undefined) {
+  if (r.memoryLimit !== undefined && r.memoryLimit !== -1) {
     if (r.memoryLimit < 16 * 1024 * 1024) return 'config.json: linux.resources.memory.limit: at least 16 MiB (the init shares the cgroup)';
     limits.memoryBytes = r.memoryLimit;
   }
-  if (r.memorySwap !== undefined) {
+  if (r.memorySwap !== undefined && r.memoryLimit !== -1) {
     if (r.memoryLimit === undefined) return 'config.json: linux.resources.memory.swap: needs linux.resources.memory.limit';
     if (r.memorySwap !== -1 && r.memorySwap < r.memoryLimit) return 'config.json: linux.resources.memory.swap: must be at least memory.limit (memory plus swap), or -1';
     limits.memorySwapBytes = r.memorySwap;

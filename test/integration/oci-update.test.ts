@@ -92,6 +92,16 @@ describe.skipIf(unmet(canContainer && hasRunc && CG_VERSION === 1 && fs.existsSy
       'cpuset.mems': '0',
     });
     expect(seen.tini).toEqual(seen.runc);
+    // -1 removes the limits again, as with runc
+    const unlimited: Record<string, Record<string, string>> = {};
+    for (const [who, rt] of Object.entries({ tini, runc })) {
+      const c = `upd-${who}-${process.pid}`;
+      const r = rt(['update', '--memory', '-1', '--memory-swap', '-1', '--cpu-quota', '-1', '--pids-limit', '-1', c]);
+      expect(r.status, `${who}: ${r.stderr}`).toBe(0);
+      unlimited[who] = values(Number(JSON.parse(rt(['state', c]).stdout).pid));
+    }
+    expect(unlimited.tini).toMatchObject({ 'memory.limit_in_bytes': '9223372036854771712', 'memory.memsw.limit_in_bytes': '9223372036854771712', 'cpu.cfs_quota_us': '-1', 'pids.max': 'max' });
+    expect(unlimited.tini).toEqual(unlimited.runc);
   });
 
   it('--resources - reads LinuxResources from stdin (containerd); zero means unchanged; the period stays when only the quota changes', () => {

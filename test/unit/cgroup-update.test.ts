@@ -48,6 +48,14 @@ describe('update on a fake v2 tree', () => {
     for (const f of ['memory.max', 'cpu.max', 'cpuset.cpus']) expect(read(path.join(dir(), f))).toBe('max\n');
   });
 
+  it('-1 removes a limit: max', () => {
+    expect(updateCgroup(root, 2, [dir()], { memoryBytes: -1, memorySwapBytes: -1, pids: -1, cpus: Infinity, cpuPeriodUs: 50_000 })).toBeNull();
+    expect(read(path.join(dir(), 'memory.max'))).toBe('max');
+    expect(read(path.join(dir(), 'memory.swap.max'))).toBe('max');
+    expect(read(path.join(dir(), 'pids.max'))).toBe('max');
+    expect(read(path.join(dir(), 'cpu.max'))).toBe('max 50000');
+  });
+
   it('a container whose cgroup is gone: one line, nothing written', () => {
     fs.rmSync(dir(), { recursive: true });
     expect(updateCgroup(root, 2, [dir()], { pids: 7 })).toBe('the container has no memory cgroup (it was created without that controller)');

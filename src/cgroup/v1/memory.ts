@@ -12,7 +12,9 @@ export function apply(dir: string, limits: Limits): void {
   }
   // memsw may never be below limit_in_bytes: raising both (an update) writes memsw first, lowering both writes it last.
   const current = readNumber(memsw);
-  const swapFirst = limits.memorySwapBytes !== undefined && limits.memoryBytes !== undefined && current !== null && limits.memoryBytes > current;
+  // No memory limit (-1) needs no memory+swap limit either (memsw may not be below it).
+  if (limits.memoryBytes !== undefined && limits.memoryBytes < 0 && exists(memsw)) limits = { ...limits, memorySwapBytes: -1 };
+  const swapFirst = limits.memorySwapBytes !== undefined && limits.memoryBytes !== undefined && current !== null && (limits.memoryBytes < 0 || limits.memoryBytes > current);
   const writeSwap = () => writeFile(memsw, String(limits.memorySwapBytes), 'the memory+swap limit');
   if (swapFirst) writeSwap();
   if (limits.memoryBytes !== undefined) {

@@ -47,9 +47,6 @@ export function update(cmd: Extract<OciCommand, { verb: 'update' }>, ctx: OciCon
   if (res.devices !== undefined) r.unsupported.push('devices (device rules are set at create only)');
   delete res.devices;
   if (r.unsupported.length > 0) ctx.log('warning', `update: not supported, ignored: ${r.unsupported.join(', ')}`);
-  if (res.cpuQuota === -1 || (res.pidsLimit !== undefined && res.pidsLimit <= 0) || res.memoryLimit === -1) {
-    return ctx.fail('update: removing a limit (-1) is not supported; give a new value');
-  }
   if (res.cpuPeriod !== undefined && res.cpuQuota === undefined) return ctx.fail('update: resources.cpu.period: needs resources.cpu.quota in the same update');
   const version = detectVersion(DEFAULT_ROOT);
   if (version === null) return ctx.fail(`update: no cgroup filesystem at ${DEFAULT_ROOT}`);
@@ -57,6 +54,13 @@ export function update(cmd: Extract<OciCommand, { verb: 'update' }>, ctx: OciCon
   if (res.cpuQuota !== undefined && res.cpuPeriod === undefined) res.cpuPeriod = currentPeriod(version, rec.cgroupDirs) ?? undefined;
   const limits = ociLimits(res, os.availableParallelism());
   if (typeof limits === 'string') return ctx.fail(`update: ${limits.replace(/^config\.json: linux\.resources/, 'resources')}`);
+  // -1 removes a limit (ociLimits reads it as "none given", a create's default); 0 leaves it, as in runc.
+  if (res.memoryLimit === -1) limits.memoryBytes = -1;
+  if (res.pidsLimit === -1) limits.pids = -1;
+  if (res.cpuQuota === -1) {
+    limits.cpus = Infinity;
+    if (res.cpuPeriod !== undefined) limits.cpuPeriodUs = res.cpuPeriod;
+  }
   const failed = updateCgroup(DEFAULT_ROOT, version, rec.cgroupDirs, limits);
   if (failed) return ctx.fail(`update: ${failed}`);
   ctx.log('debug', `updated ${cmd.id}`);

@@ -366,7 +366,8 @@ function resourcesOf(v: unknown, unsupported: string[]): ContainerPlan['resource
   const r = obj(v, 'linux.resources');
   if (r.memory !== undefined) {
     const m = obj(r.memory, 'linux.resources.memory');
-    if (m.limit !== undefined) resources.memoryLimit = int(m.limit, 'linux.resources.memory.limit', 1);
+    // -1: no limit (a create's default; update's way to remove one)
+    if (m.limit !== undefined) resources.memoryLimit = int(m.limit, 'linux.resources.memory.limit', -1);
     if (m.swap !== undefined) resources.memorySwap = int(m.swap, 'linux.resources.memory.swap', -1);
     if (m.swappiness !== undefined) {
       resources.memorySwappiness = int(m.swappiness, 'linux.resources.memory.swappiness', 0);
