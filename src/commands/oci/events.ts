@@ -5,10 +5,10 @@
  * kernel's OOM-kill counter of the container's memory cgroup goes up, until
  * the container stops.
  */
+import fs from 'node:fs';
 import type { OciCommand } from '../../cli/oci-args.js';
 import { DEFAULT_ROOT, detectVersion } from '../../cgroup/index.js';
 import { ociStats, oomKills } from '../../cgroup/oci-stats.js';
-import { writeStdout } from '../../log/log.js';
 import type { OciContext } from './context.js';
 import { currentStatus, loadContainer } from './load.js';
 
@@ -20,7 +20,13 @@ export function events(cmd: Extract<OciCommand, { verb: 'events' }>, ctx: OciCon
   if (status === 'stopped') ctx.fail(`container with id ${cmd.id} is not running`);
   const version = detectVersion(DEFAULT_ROOT);
   if (version === null) return ctx.fail(`events: no cgroup filesystem at ${DEFAULT_ROOT}`);
-  const emit = (e: Record<string, unknown>) => writeStdout(JSON.stringify(e) + '\n');
+  const emit = (e: Record<string, unknown>) => {
+    try {
+      fs.writeSync(1, JSON.stringify(e) + '\n');
+    } catch {
+      ctx.exit(0); // the reader is gone (EPIPE): nobody to tell any more
+    }
+  };
   const stats = () => emit({ type: 'stats', id: cmd.id, data: ociStats(DEFAULT_ROOT, version, rec.cgroupDirs) });
   if (cmd.stats) {
     stats();
