@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unmet } from '../helpers/prereq.js';
+import { sweepContainers } from './oci-helpers.js';
 import { canContainer, CONTAINER_NEEDS, editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
 import { BIN, CG, CG_VERSION } from './run-helpers.js';
 
@@ -46,8 +47,12 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
       tini('delete', '--force', i);
       runc('delete', '--force', i);
     }
-    expect(fs.existsSync(roots.tini) ? fs.readdirSync(roots.tini) : []).toEqual([]);
-    f?.cleanup();
+    const left = sweepContainers(roots);
+    try {
+      expect(left).toEqual([]);
+    } finally {
+      f?.cleanup();
+    }
   });
 
   it('events --stats prints one stats event with the fields runc gives, from the container\'s cgroup', () => {

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unmet } from '../helpers/prereq.js';
+import { sweepContainers } from './oci-helpers.js';
 import { canContainer, CONTAINER_NEEDS, editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
 import { BIN, waitFor } from './run-helpers.js';
 
@@ -62,8 +63,12 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   });
   afterAll(() => {
     for (const [who, rt] of Object.entries(both)) rt(['delete', '--force', ids[who]]);
-    expect(fs.existsSync(roots.tini) ? fs.readdirSync(roots.tini) : []).toEqual([]);
-    f?.cleanup();
+    const left = sweepContainers(roots);
+    try {
+      expect(left).toEqual([]);
+    } finally {
+      f?.cleanup();
+    }
   });
 
   it('--cwd, --env (repeatable, a name given again wins), --user, --additional-gids: what the process sees is what runc gives it', () => {

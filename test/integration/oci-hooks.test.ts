@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unmet } from '../helpers/prereq.js';
+import { sweepContainers } from './oci-helpers.js';
 import { canContainer, CONTAINER_NEEDS, editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
 import { BIN, CG, parentDirs, run, waitFor } from './run-helpers.js';
 
@@ -71,9 +72,13 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   });
   afterAll(() => {
     for (const i of ids) tini('delete', '--force', i);
-    expect(fs.existsSync(root) ? fs.readdirSync(root) : []).toEqual([]);
-    for (const i of ids) expect(fs.existsSync(path.join(CG, 'memory', 'tini-ts', `oci-${i}`)) || fs.existsSync(path.join(CG, 'tini-ts', `oci-${i}`))).toBe(false);
-    f?.cleanup();
+    const left = sweepContainers({ tini: root, runc: path.join(f.dir, 'runc-root') });
+    try {
+      expect(left).toEqual([]);
+      for (const i of ids) expect(fs.existsSync(path.join(CG, 'memory', 'tini-ts', `oci-${i}`)) || fs.existsSync(path.join(CG, 'tini-ts', `oci-${i}`))).toBe(false);
+    } finally {
+      f?.cleanup();
+    }
   });
 
   it('each kind runs at its moment, in its namespaces, with the state on stdin, its args and env', async () => {

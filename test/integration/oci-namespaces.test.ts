@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unmet } from '../helpers/prereq.js';
+import { sweepContainers } from './oci-helpers.js';
 import { canContainer, CONTAINER_NEEDS, editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
 import { BIN, CG, waitFor } from './run-helpers.js';
 
@@ -78,13 +79,17 @@ describe.skipIf(unmet(canContainer && hasRunc && hasIp, `${CONTAINER_NEEDS}, run
       tini('delete', '--force', i);
       runc('delete', '--force', i);
     }
+    const left = sweepContainers(roots);
     spawnSync('ip', ['netns', 'delete', netns]);
-    expect(fs.existsSync(`/run/netns/${netns}`)).toBe(false);
     // Not lazily: with another namespace bound there meanwhile, the mount is someone's and stays.
     if (!netnsWasMounted && fs.readdirSync('/run/netns').length === 0) spawnSync('umount', ['/run/netns']);
-    expect(fs.existsSync(roots.tini) ? fs.readdirSync(roots.tini) : []).toEqual([]);
-    for (const i of ids) expect(fs.existsSync(path.join(CG, 'memory', 'tini-ts', `oci-${i}`)) || fs.existsSync(path.join(CG, 'tini-ts', `oci-${i}`))).toBe(false);
-    f?.cleanup();
+    try {
+      expect(fs.existsSync(`/run/netns/${netns}`)).toBe(false);
+      expect(left).toEqual([]);
+      for (const i of ids) expect(fs.existsSync(path.join(CG, 'memory', 'tini-ts', `oci-${i}`)) || fs.existsSync(path.join(CG, 'tini-ts', `oci-${i}`))).toBe(false);
+    } finally {
+      f?.cleanup();
+    }
   });
 
   it('a network namespace made with `ip netns add` is joined by its path; the others are new, as with runc', async () => {

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unmet } from '../helpers/prereq.js';
+import { sweepContainers } from './oci-helpers.js';
 import { canContainer, CONTAINER_NEEDS, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
 import { BIN, CG, CG_VERSION, waitFor } from './run-helpers.js';
 
@@ -67,8 +68,12 @@ describe.skipIf(unmet(canContainer && hasRunc && CG_VERSION === 1 && fs.existsSy
       tini(['delete', '--force', i]);
       runc(['delete', '--force', i]);
     }
-    expect(fs.existsSync(roots.tini) ? fs.readdirSync(roots.tini) : []).toEqual([]);
-    f?.cleanup();
+    const left = sweepContainers(roots);
+    try {
+      expect(left).toEqual([]);
+    } finally {
+      f?.cleanup();
+    }
   });
 
   it('the flags change the cgroup files as runc update changes them', () => {
