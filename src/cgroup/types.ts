@@ -19,13 +19,13 @@ export interface DeviceRule {
 }
 
 export interface Limits {
-  /** memory limit in bytes */
+  /** memory limit in bytes; -1: none (OCI update removing a limit) */
   memoryBytes?: number;
   /** docker's --memory-swap: memory plus swap in bytes; -1 for unlimited swap */
   memorySwapBytes?: number;
-  /** maximum number of tasks (processes and threads) */
+  /** maximum number of tasks (processes and threads); -1: none */
   pids?: number;
-  /** CPU bandwidth in cores (0.5 = half of one core) */
+  /** CPU bandwidth in cores (0.5 = half of one core); Infinity: none */
   cpus?: number;
   /** CFS period in microseconds for --cpus (docker's default 100000) */
   cpuPeriodUs?: number;
@@ -33,6 +33,8 @@ export interface Limits {
   cpuShares?: number;
   /** cpuset.cpus, e.g. `0-1,3` */
   cpusetCpus?: string;
+  /** cpuset.mems, e.g. `0` */
+  cpusetMems?: string;
   /** Device rules applied in order (cgroup v1 devices controller), as runc does. */
   devices?: DeviceRule[];
   /** memory.swappiness (0..100; cgroup v1 only: v2 has no per-cgroup swappiness) */
@@ -43,6 +45,8 @@ export interface Limits {
   blkioThrottle?: Throttle[];
   /** Join the v1 freezer hierarchy too (OCI containers: pause, resume, the paused status). */
   freezable?: boolean;
+  /** Join the cpuset controller even without cpuset limits (OCI containers: `update --cpuset-cpus` later). */
+  cpusetJoin?: boolean;
 }
 
 export interface Throttle {

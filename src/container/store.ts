@@ -32,7 +32,13 @@ export interface ContainerRecord {
   annotations: Record<string, string>;
   /** The container's cgroup directories, one per hierarchy. */
   cgroupDirs: string[];
+  /** config.json's poststart and poststop hooks (run by start and delete, from the bundle as it was at create). */
+  hooks?: { poststart?: StoredHook[]; poststop?: StoredHook[] };
 }
+
+
+/** A hook as config.json gave it (runtime/oci/hooks.ts runs it). */
+export interface StoredHook { path: string; args: string[]; env: string[] | null; timeout: number | null }
 
 /** runc's rule for ids: word characters, '+', '-' and '.', never '.' or '..'. */
 export function idProblem(id: string | undefined): string | null {

@@ -167,6 +167,10 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
         checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, 0, 2));
       if (e) return failed(e);
     }
+    for (const [i, fd] of (req.stdio ?? []).entries()) {
+      const e = checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, fd, i));
+      if (e) return failed(e);
+    }
     // dup2(fd, fd) clears the FD_CLOEXEC that Node sets on stdio at start-up.
     for (const fd of req.passFds) {
       if (req.terminal !== undefined && fd <= 2) continue;

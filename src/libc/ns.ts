@@ -38,6 +38,8 @@ const SOCK_DGRAM = 2;
 export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;
 const SIOCGIFFLAGS = 0x8913;
+/** <linux/nsfs.h> _IO(0xb7, 0x3) */
+const NS_GET_NSTYPE = 0xb703;
 const SIOCSIFFLAGS = 0x8914;
 const IFF_UP = 0x1;
 const IFREQ_SIZE = 40;
@@ -52,6 +54,8 @@ export interface NsLibc {
   geteuid(): number;
   unshare(flags: number): Result<void>;
   setns(fd: number, nstype: number): Result<void>;
+  /** ioctl(NS_GET_NSTYPE): the CLONE_NEW* type of a namespace file (ENOTTY: not a namespace). */
+  nsType(fd: number): Result<number>;
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): Result<void>;
   umount2(target: string, flags: number): Result<void>;
   sethostname(name: string): Result<void>;
@@ -102,6 +106,10 @@ export function createNsLibc(koffi: Koffi = loadKoffi()): NsLibc {
     geteuid: () => geteuid(),
     unshare: (flags) => check('unshare', unshare(flags)),
     setns: (fd, type) => check('setns', setns(fd, type)),
+    nsType(fd) {
+      const r = ioctl(fd, NS_GET_NSTYPE, null);
+      return r === -1 ? fail('ioctl(NS_GET_NSTYPE)', errno()) : ok(r);
+    },
     mount: (source, target, fstype, flags, data) => check(`mount(${target})`, mount(source, target, fstype, flags, data)),
     umount2: (target, flags) => check(`umount2(${target})`, umount2(target, flags)),
     sethostname(name) {

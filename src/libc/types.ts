@@ -65,6 +65,8 @@ export interface SpawnRequest {
    * are duplicated from 0. `passFds` 0, 1 and 2 are then not passed.
    */
   terminal?: string;
+  /** Descriptors to become the child's 0, 1 and 2 (dup2 before passFds); default: its own 0, 1, 2. */
+  stdio?: [number, number, number];
 }
 
 export interface Libc {

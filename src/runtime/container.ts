@@ -5,6 +5,7 @@
  * generated /etc files, the overlay's mount point, work directory and
  * temporary upper layer), and its removal.
  */
+import type { Hooks } from './oci/hooks.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ownerAlive, processAlive } from '../cgroup/index.js';
@@ -35,6 +36,10 @@ export interface ContainerConfig {
   process: ProcessSpec;
   /** Namespaced kernel parameters (see sysctl.ts), set by the init in the container's namespaces. */
   sysctl: Record<string, string>;
+  /** OCI linux.namespaces[].path: namespaces the init joins instead of creating them. */
+  joinNamespaces?: { name: NamespaceName; path: string; field: string }[];
+  /** OCI hooks (run by the OCI create, start and delete). */
+  hooks?: Hooks;
 }
 
 /** Docker mounts /proc nosuid, noexec, nodev; `runc spec` leaves it without options. */
@@ -152,6 +157,8 @@ export function fromBundle(
       devices: [...(plan.resources.devices ?? []), ...DEFAULT_ALLOWED],
       process: ociProcessSpec(p, seccomp),
       sysctl: plan.sysctl,
+      hooks: plan.hooks,
+      joinNamespaces: plan.joinNamespaces.map((j) => ({ name: OCI_NS[j.type], path: j.path, field: j.field })),
     },
   };
 }
@@ -253,13 +260,13 @@ export function readConfigFile(file: string): string | { error: string } {
   }
 }
 
-function ociLimits(r: ContainerPlan['resources'], cpuCount: number): Limits | string {
+export function ociLimits(r: ContainerPlan['resources'], cpuCount: number): Limits | string {
   const limits: Limits = {};
-  if (r.memoryLimit !== undefined) {
+  if (r.memoryLimit !== undefined && r.memoryLimit !== -1) {
     if (r.memoryLimit < 16 * 1024 * 1024) return 'config.json: linux.resources.memory.limit: at least 16 MiB (the init shares the cgroup)';
     limits.memoryBytes = r.memoryLimit;
   }
-  if (r.memorySwap !== undefined) {
+  if (r.memorySwap !== undefined && r.memoryLimit !== -1) {
     if (r.memoryLimit === undefined) return 'config.json: linux.resources.memory.swap: needs linux.resources.memory.limit';
     if (r.memorySwap !== -1 && r.memorySwap < r.memoryLimit) return 'config.json: linux.resources.memory.swap: must be at least memory.limit (memory plus swap), or -1';
     limits.memorySwapBytes = r.memorySwap;
@@ -278,6 +285,7 @@ function ociLimits(r: ContainerPlan['resources'], cpuCount: number): Limits | st
     if (max >= cpuCount) return `config.json: linux.resources.cpu.cpus: CPU ${max} does not exist (CPUs 0-${cpuCount - 1})`;
     limits.cpusetCpus = r.cpusetCpus;
   }
+  if (r.cpusetMems !== undefined) limits.cpusetMems = r.cpusetMems;
   return limits;
 }
 

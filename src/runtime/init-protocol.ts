@@ -16,6 +16,7 @@
 import type { Op } from './rootfs/plan.js';
 import type { ProcessSpec } from './process.js';
 import type { TerminalSetup } from './terminal.js';
+import type { Hook, HookState } from './oci/hooks.js';
 
 export const INIT_MODE = '__run-init';
 export const SUPERVISE_MODE = '__run-supervise';
@@ -47,6 +48,15 @@ export interface SetupPlan {
   process?: ProcessSpec;
   /** OCI process.terminal: a pty made once the root is in place, its master sent to the console socket. */
   terminal?: TerminalSetup;
+  /**
+   * OCI hooks at the root's pivot: the init stops just before pivot_root
+   * ('hooks'), the launcher runs prestart and createRuntime, answers
+   * 'hooks-done' with the state, and the init runs these createContainer
+   * hooks in the container's namespaces (the host's root still in reach).
+   */
+  hooks?: { createContainer: Hook[] };
+  /** OCI create --preserve-fds N: fds 3 .. 3+N-1 kept across the exec into the supervising stage (Node marks them close-on-exec). */
+  preserveFds?: number;
 }
 
 /** What the supervising stage does. Byte strings are base64 (see channel.ts). */
@@ -81,14 +91,20 @@ export interface ProcessPlan {
     exitOnStop: number | null;
     preStop: string | null;
   };
+  /** OCI create --preserve-fds N: fds 3 .. 3+N-1 (inherited from the launcher) pass to the workload. */
+  preserveFds?: number;
+  /** OCI startContainer hooks, run by the init once started, before the workload (pid: the init's own). */
+  startContainer?: { hooks: Hook[]; state: HookState };
 }
 
-export type LauncherMessage = { kind: 'setup'; plan: SetupPlan } | { kind: 'process'; plan: ProcessPlan };
+export type LauncherMessage = { kind: 'setup'; plan: SetupPlan } | { kind: 'process'; plan: ProcessPlan } | { kind: 'hooks-done'; plan: { state: HookState } };
 
 /** What the init tells the launcher. */
 export type InitMessage =
   /** Listening to signals (the launcher forwards from now on); its own tasks in the cgroup. */
   | { kind: 'ready'; initTasks: number }
+  /** At the pivot (see SetupPlan.hooks): the launcher's hooks may run. */
+  | { kind: 'hooks' }
   /** The workload runs (the launcher protects the init from the OOM killer now, see launcher.ts). */
   | { kind: 'spawned' }
   /** The program's raw wait status, and the init's exit code for it (--exit-on-stop may differ from 128+N). */

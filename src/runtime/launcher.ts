@@ -38,6 +38,7 @@ import { quickExit } from './quick-exit.js';
 import { SECCOMP_KILLED_INIT } from './hardening/texts.js';
 import type { ContainerConfig } from './container.js';
 import type { TerminalSetup } from './terminal.js';
+import { HOOK_KINDS, runHooks, type HookKind, type HookState, type Hooks } from './oci/hooks.js';
 
 /**
  * container.ts (OCI config, seccomp policies, root filesystem plans) is loaded
@@ -78,8 +79,12 @@ export interface OciCreate {
   debug?(message: string): void;
   /** process.terminal with --console-socket: the connected socket (inherited by the init) and the size. */
   terminal?: TerminalSetup;
-  /** The init is ready at the gate: record it; returns the exit code. */
-  ready(c: { initPid: number; cgroup: Cgroup }): number;
+  /** --preserve-fds N: the caller's fds 3 .. 3+N-1 go to the workload (through the init). */
+  preserveFds: number;
+  /** The state a hook reads on its stdin (runtime-spec state JSON). */
+  hookState(pid: number, status: HookState['status']): HookState;
+  /** The init is ready at the gate: record it (with the hooks start and delete run); returns the exit code. */
+  ready(c: { initPid: number; cgroup: Cgroup; hooks: Hooks }): number;
 }
 
 export function runLauncher(args: string[], oci?: OciCreate): void {
@@ -130,6 +135,8 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
   const logger = createLogger(options.verbosity, libc.getpid());
   for (const n of notes) (oci?.debug ?? ((m: string) => logger.log('debug', m)))(n);
   if (ns.geteuid() !== 0) refuse('must run as root (namespaces and cgroups need CAP_SYS_ADMIN); run it with sudo or as root');
+  // OCI linux.namespaces[].path: opened and checked before anything is created.
+  const joins = openJoins(ns, config?.joinNamespaces ?? [], refuse);
 
   // --- the event stream: its destination, opened here on the host ---------
   // The init inherits it as a descriptor, so a path names a host file even
@@ -147,6 +154,8 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
   }
   // OCI containers can be paused: the v1 freezer hierarchy is joined too (v2 freezes any cgroup).
   if (oci && version === 1 && fs.existsSync(`${root}/freezer/cgroup.procs`)) options = { ...options, limits: { ...options.limits, freezable: true } };
+  // And the v1 cpuset hierarchy, as runc joins it: `update --cpuset-cpus` needs the container in it.
+  if (oci && version === 1 && fs.existsSync(`${root}/cpuset/cgroup.procs`)) options = { ...options, limits: { ...options.limits, cpusetJoin: true } };
   const missing = version === 2 ? v2Missing(root, v2Controllers(options.limits)) : v1Missing(root, v1Controllers(options.limits));
   if (missing) refuse(`the cgroup controller '${missing}' is not available under ${root} (cgroup v${version}); enable it or drop the option that needs it`);
   const name = oci?.cgroupName ?? cgroupName(process.pid, startTime('self'), randomHex(3));
@@ -197,7 +206,8 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     hostname: options.hostname,
     privateMounts: options.namespaces.has('mount') && !rootfsPlan,
     mountProc: options.namespaces.has('mount') && options.namespaces.has('pid') && !rootfsPlan,
-    loopbackUp: options.namespaces.has('net'),
+    // A joined network namespace is someone else's (a pod's, Podman's): left as it is.
+    loopbackUp: options.namespaces.has('net') && !joins.has('net'),
     cgroupNamespace: options.namespaces.has('cgroup'),
     procsFiles: cgroup.version === 1 ? cgroup.dirs.map((d) => `${d}/tasks`) : cgroup.procsFiles(),
     mainThreadOnly: cgroup.version === 1,
@@ -208,6 +218,11 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     process: config?.process,
     terminal: oci?.terminal,
   };
+  const hooks: Hooks = config?.hooks ?? {};
+  // Hooks at the pivot: prestart and createRuntime here, createContainer in the init.
+  const pivotHooks = oci !== undefined && ['prestart', 'createRuntime', 'createContainer'].some((k) => (hooks[k as HookKind] ?? []).length > 0);
+  if (pivotHooks) setup.hooks = { createContainer: hooks.createContainer ?? [] };
+  if (!oci && HOOK_KINDS.some((k) => (hooks[k] ?? []).length > 0)) writeStderr('tini-ts run: warning: config.json: hooks are run by the OCI create, start and delete, not by tini-ts run\n');
   const spec = config?.process;
   const processPlan: ProcessPlan = {
     // From the bundle, or the command line as the kernel passed it (bytes that are not UTF-8 kept).
@@ -226,6 +241,9 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     terminal: oci?.terminal !== undefined,
     stop: { ...options.stop, signalMap: [...options.stop.signalMap] },
   };
+  const preserved = Array.from({ length: oci?.preserveFds ?? 0 }, (_, i) => 3 + i);
+  if (preserved.length > 0) processPlan.preserveFds = setup.preserveFds = preserved.length;
+  if (oci && (hooks.startContainer ?? []).length > 0) processPlan.startContainer = { hooks: hooks.startContainer!, state: oci.hookState(0, 'created') };
   let addon: number;
   try {
     addon = addonFd();
@@ -233,15 +251,17 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     teardown.run();
     return refuse(`cannot hand the FFI addon to the init: ${(e as Error).message}`);
   }
-  const spawned = spawnInNamespaces(ns, libc, options, [
+  const spawned = spawnInNamespaces(ns, libc, options, joins, [
     initEnd,
     addon,
     ...(eventsFd !== null && eventsFd.fd > 2 ? [eventsFd.fd] : []),
     ...(oci ? [oci.startGate] : []),
     ...(oci?.terminal ? [oci.terminal.socket] : []),
+    ...preserved, // after the channel and addon: the init finds those as its first two
   ]);
   ns.close(initEnd);
   if (oci?.terminal) ns.close(oci.terminal.socket); // the init sends the master over its copy
+  for (const j of joins.values()) ns.close(j.fd);
   if (eventsFd?.opened) ns.close(eventsFd.fd); // the init has its own copy
   if (typeof spawned === 'string') {
     ns.close(channel);
@@ -255,7 +275,8 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
   // frame waits in the socket for the supervising stage. A failure means the
   // init is gone, which its exit status says.
   sendAll(ns, channel, encodeFrame({ kind: 'setup', plan: setup } satisfies LauncherMessage));
-  sendAll(ns, channel, encodeFrame({ kind: 'process', plan: processPlan } satisfies LauncherMessage));
+  // With hooks at the pivot the process plan follows their outcome (see onMessage).
+  if (!pivotHooks) sendAll(ns, channel, encodeFrame({ kind: 'process', plan: processPlan } satisfies LauncherMessage));
 
   // What launchers that died left behind, swept while the init starts up
   // (the launcher has nothing else to do until the init reports).
@@ -315,10 +336,22 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
       ready = true;
       if (oci) {
         // Handed over: the init waits at the start gate and outlives this process.
-        const code = oci.ready({ initPid, cgroup });
+        const code = oci.ready({ initPid, cgroup, hooks });
         quickExit(ns, code);
       }
       for (const sig of early.splice(0)) stop(sig);
+    } else if (m.kind === 'hooks' && oci) {
+      // The init waits before pivot_root: prestart and createRuntime run here, in the runtime's namespaces.
+      const state = oci.hookState(initPid, 'creating');
+      const failed = runHooks(libc, ns, 'prestart', hooks.prestart, state) ?? runHooks(libc, ns, 'createRuntime', hooks.createRuntime, state);
+      if (failed) {
+        // The create fails with it once the init is gone (see finish).
+        messages.push({ kind: 'error', message: failed });
+        libc.kill(initPid, SIG.KILL);
+        return;
+      }
+      sendAll(ns, channel, encodeFrame({ kind: 'hooks-done', plan: { state } } satisfies LauncherMessage));
+      sendAll(ns, channel, encodeFrame({ kind: 'process', plan: processPlan } satisfies LauncherMessage));
     } else if (m.kind === 'spawned') {
       // Not the OOM killer's choice while the workload runs. Set from here
       // (the init lacks CAP_SYS_RESOURCE) and only now: a value set before
@@ -447,8 +480,43 @@ function sweepLeftovers(root: string, parent: string, logger: Logger): void {
   }
 }
 
-/** unshare in the main thread, posix_spawn the init, setns back. Returns the pid or an error text. */
-function spawnInNamespaces(ns: NsLibc, libc: Libc, options: RunOptions, fds: number[]): number | string {
+type Joins = Map<NamespaceName, { fd: number; path: string; field: string }>;
+
+/**
+ * The namespaces to join (OCI linux.namespaces[].path), opened; a path that
+ * cannot be opened or is not a namespace of that type (the kernel says which
+ * through NS_GET_NSTYPE) is refused, naming the field, before anything is created.
+ */
+function openJoins(ns: NsLibc, list: NonNullable<ContainerConfig['joinNamespaces']>, refuse: (message: string) => never): Joins {
+  const joins: Joins = new Map();
+  const typeName = (flag: number) => Object.values(NS_TABLE).find((t) => t.flag === flag)?.file ?? (flag === CLONE.NEWCGROUP ? 'cgroup' : flag === CLONE.NEWUSER ? 'user' : `0x${flag.toString(16)}`);
+  for (const j of list) {
+    if (j.name === 'cgroup') refuse(`config.json: ${j.field}: joining an existing cgroup namespace is not supported`);
+    const { flag, file: kind } = NS_TABLE[j.name];
+    let fd: number;
+    try {
+      fd = fs.openSync(j.path, fs.constants.O_RDONLY);
+    } catch (e) {
+      return refuse(`config.json: ${j.field}: cannot open ${j.path}: ${(e as NodeJS.ErrnoException).code}`);
+    }
+    const t = ns.nsType(fd);
+    if (!t.ok || t.value !== flag) {
+      fs.closeSync(fd);
+      refuse(`config.json: ${j.field}: ${j.path} is not a namespace of type ${kind}${t.ok ? ` (it is of type ${typeName(t.value)})` : ''}`);
+    }
+    joins.set(j.name, { fd, path: j.path, field: j.field });
+  }
+  return joins;
+}
+
+/** runc's order for joining: user first, mnt last (a joined user namespace would own the others). */
+const JOIN_ORDER: (keyof typeof NS_TABLE)[] = ['ipc', 'uts', 'net', 'pid', 'mount'];
+
+/**
+ * Join the namespaces given by path and unshare the others in the main
+ * thread, posix_spawn the init, setns back. Returns the pid or an error text.
+ */
+function spawnInNamespaces(ns: NsLibc, libc: Libc, options: RunOptions, joins: Joins, fds: number[]): number | string {
   const wanted = (Object.keys(NS_TABLE) as (keyof typeof NS_TABLE)[]).filter((n) => options.namespaces.has(n));
   const saved: { fd: number; flag: number; name: string }[] = [];
   const closeSaved = () => saved.forEach((s) => ns.close(s.fd));
@@ -461,12 +529,26 @@ function spawnInNamespaces(ns: NsLibc, libc: Libc, options: RunOptions, fds: num
     closeSaved();
     return `cannot open /proc/thread-self/ns: ${(e as NodeJS.ErrnoException).code}`;
   }
-  const flags = saved.reduce((f, s) => f | s.flag, 0);
+  const restore = () => {
+    for (const s of saved) ns.setns(s.fd, s.flag);
+  };
+  for (const n of JOIN_ORDER) {
+    const j = joins.get(n);
+    if (!j || !wanted.includes(n)) continue;
+    const r = ns.setns(j.fd, NS_TABLE[n].flag);
+    if (!r.ok) {
+      restore();
+      closeSaved();
+      return `config.json: ${j.field}: joining ${j.path} failed: setns: ${r.code}`;
+    }
+  }
+  const flags = saved.filter((s) => !joins.has(s.name as NamespaceName)).reduce((f, s) => f | s.flag, 0);
   if (flags !== 0) {
     const u = ns.unshare(flags);
     if (!u.ok) {
+      restore();
       closeSaved();
-      return `unshare(${wanted.join(', ')}) failed: ${u.code}${u.code === 'EPERM' ? ' (run as root, outside a restricted container)' : ''}`;
+      return `unshare(${wanted.filter((n) => !joins.has(n)).join(', ')}) failed: ${u.code}${u.code === 'EPERM' ? ' (run as root, outside a restricted container)' : ''}`;
     }
   }
   // argv names the descriptors only (the plan comes over the channel), and

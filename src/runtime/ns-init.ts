@@ -56,6 +56,7 @@ import { quickExit } from './quick-exit.js';
 import { createTerminalLibc } from '../libc/terminal.js';
 import { bindConsole, makeTerminal, slaveAsStdio, stdioTerminal, type TerminalSetup } from './terminal.js';
 import { resolveCredentials, type ProcessSpec } from './process.js';
+import { runHooks } from './oci/hooks.js';
 
 export { INIT_MODE, SUPERVISE_MODE } from './init-protocol.js';
 
@@ -201,10 +202,20 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
   // What the re-execution needs from the host, opened while it is in reach.
   const image = plan.process ? openImage(t) : null;
   const gate = plan.process && plan.process.rlimits.length > 0 ? makeGate(cl!, t) : null;
+  let hooksRan = false;
+  const beforePivot = () => {
+    if (!plan.hooks || hooksRan) return;
+    hooksRan = true;
+    if (!t.send({ kind: 'hooks' })) t.exit(125);
+    const { state } = readMessage(channel, 'hooks-done', t);
+    const e = runHooks(libc, ns, 'createContainer', plan.hooks.createContainer, { ...state, pid: libc.getpid() });
+    if (e) t.fatal(e);
+  };
   if (container) {
-    const e = applyRootfs(container.ops, { ns, cl: cl!, root: container.root, cgroups: ownCgroups });
+    const e = applyRootfs(container.ops, { ns, cl: cl!, root: container.root, cgroups: ownCgroups, beforePivot });
     if (e) t.fatal(`setting up the root filesystem: ${e}`);
   }
+  beforePivot(); // the launcher waits for it, pivot or not
   // In the container's /dev/pts, as runc does: after the root is in place, while still privileged.
   if (plan.terminal) {
     const e = setUpTerminal(plan.terminal, plan.process, ns);
@@ -235,6 +246,7 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
   for (const fd of [channel, addon, ...inherited]) t.must(cl!.keepOnExec(fd));
   // Node marks stdio close-on-exec at start-up: the workload's stdio must pass.
   for (const fd of [0, 1, 2]) cl!.keepOnExec(fd);
+  for (let fd = 3; fd < 3 + (plan.preserveFds ?? 0); fd++) t.must(cl!.keepOnExec(fd), `keeping the preserved fd ${fd}: `);
   // The root is the container's now, without the host's dynamic loader and
   // libraries: run the loader from its descriptor, given the libraries (and
   // the binary) as descriptors too, and no search path to look elsewhere.
@@ -394,7 +406,8 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
   const argv = decodeBytes(plan.argv);
   const w = workloadRequest({ argv, env: decodeBytes(plan.env), cwd: plan.cwd, programMustExist: plan.programMustExist, homeOf: plan.homeOf });
   if (w.kind === 'error') return t.fatal(w.message);
-  let req = w.req;
+  // OCI create --preserve-fds N: the caller's fds 3 .. 3+N-1, kept open through both stages, pass to the workload.
+  let req = { ...w.req, passFds: [0, 1, 2, ...Array.from({ length: plan.preserveFds ?? 0 }, (_, i) => 3 + i)] };
   if (plan.terminal) {
     const tty = stdioTerminal();
     if ('error' in tty) return t.fatal(tty.error);
@@ -442,6 +455,10 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
       } catch (err) {
         return t.fatal(`waiting for start: ${(err as NodeJS.ErrnoException).code}`);
       }
+      // startContainer hooks: in the container, after `start`, before the workload (as runc's init).
+      const sc = plan.startContainer;
+      const failed = sc ? runHooks(libc, (t.ns ??= createNsLibc()), 'startContainer', sc.hooks, { ...sc.state, pid: libc.getpid() }) : null;
+      if (failed) t.fatal(failed);
       spawn();
     });
   }

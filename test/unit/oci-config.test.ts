@@ -71,6 +71,29 @@ describe('OCI config.json', () => {
     expect(unsupportedWarning([])).toBeNull();
   });
 
+  it('reads namespaces given by path as namespaces to join (an empty path means a new one, as in runc)', () => {
+    const r = parseConfig(minimal((c) => {
+      c.linux = { namespaces: [{ type: 'mount' }, { type: 'network', path: '/run/netns/pod' }, { type: 'ipc', path: '/proc/7/ns/ipc' }, { type: 'uts', path: '' }, { type: 'pid', path: '/proc/7/ns/pid' }] };
+    }), '/b');
+    expect(r.ok && r.plan.namespaces).toEqual(['mount', 'network', 'ipc', 'uts', 'pid']);
+    expect(r.ok && r.plan.joinNamespaces).toEqual([
+      { type: 'network', path: '/run/netns/pod', field: 'linux.namespaces[1].path' },
+      { type: 'ipc', path: '/proc/7/ns/ipc', field: 'linux.namespaces[2].path' },
+      { type: 'pid', path: '/proc/7/ns/pid', field: 'linux.namespaces[4].path' },
+    ]);
+    expect(r.ok && r.unsupported).toEqual([]);
+  });
+
+  it('reads hooks: path, args, env and timeout per kind, refusing bad ones by field', () => {
+    const withHooks = (hooks: unknown) => parseConfig(minimal((c) => (c.hooks = hooks)), '/b');
+    const r = withHooks({ prestart: [{ path: '/bin/p', args: ['p', '-x'], env: ['A=1'], timeout: 5 }], poststop: [{ path: '/bin/q' }] });
+    expect(r.ok && r.plan.hooks).toEqual({ prestart: [{ path: '/bin/p', args: ['p', '-x'], env: ['A=1'], timeout: 5 }], poststop: [{ path: '/bin/q', args: [], env: null, timeout: null }] });
+    expect(withHooks({ prestart: [{ path: 'bin/p' }] })).toEqual({ ok: false, error: "config.json: hooks.prestart[0].path: 'bin/p' must be an absolute path" });
+    expect(withHooks({ createRuntime: [{ path: '/p', timeout: 0 }] })).toEqual({ ok: false, error: 'config.json: hooks.createRuntime[0].timeout: must be an integer >= 1' });
+    expect(withHooks({ poststart: [{ path: '/p', env: ['NOEQUALS'] }] })).toEqual({ ok: false, error: "config.json: hooks.poststart[0].env[0]: 'NOEQUALS' is not NAME=VALUE" });
+    expect(withHooks({ poststart: {} })).toEqual({ ok: false, error: 'config.json: hooks.poststart: must be an array' });
+  });
+
   it('reads resources', () => {
     const r = parseConfig(minimal((c) => {
       c.linux = { resources: { memory: { limit: 67108864, swap: 134217728 }, pids: { limit: 32 }, cpu: { quota: 20000, period: 100000, shares: 512, cpus: '0-1' } } };
@@ -91,7 +114,9 @@ describe('OCI config.json', () => {
     ['soft above hard', minimal((c) => (c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 2, hard: 1 }])), 'config.json: process.rlimits[0]: soft (2) is above hard (1)'],
     ['user ns', minimal((c) => (c.linux = { namespaces: [{ type: 'user' }] })), 'config.json: linux.namespaces[0].type: user namespaces are not supported (run as root)'],
     ['ns path', minimal((c) => (c.linux = { namespaces: [{ type: 'net', path: '/x' }] })), "config.json: linux.namespaces[0].type: unknown namespace 'net'"],
-    ['join ns', minimal((c) => (c.linux = { namespaces: [{ type: 'network', path: '/run/netns/x' }] })), 'config.json: linux.namespaces[0].path: joining an existing namespace is not supported'],
+    ['relative ns path', minimal((c) => (c.linux = { namespaces: [{ type: 'network', path: 'run/netns/x' }] })), "config.json: linux.namespaces[0].path: 'run/netns/x' must be an absolute path"],
+    ['join mount ns', minimal((c) => (c.linux = { namespaces: [{ type: 'mount', path: '/proc/1/ns/mnt' }] })), 'config.json: linux.namespaces[0].path: joining an existing mount namespace is not supported (tini-ts builds the root filesystem in a new one)'],
+    ['join cgroup ns', minimal((c) => (c.linux = { namespaces: [{ type: 'cgroup', path: '/proc/1/ns/cgroup' }] })), 'config.json: linux.namespaces[0].path: joining an existing cgroup namespace is not supported'],
     ['hostname without uts', minimal((c) => (c.hostname = 'box')), 'config.json: hostname: needs a uts namespace in linux.namespaces'],
     ['bad cpus', minimal((c) => (c.linux = { resources: { cpu: { cpus: 'all' } } })), "config.json: linux.resources.cpu.cpus: 'all' is not a CPU list like 0-2,4"],
     ['relative mount', minimal((c) => (c.mounts = [{ destination: 'data', type: 'bind', source: '/x' }])), 'config.json: mounts[0].destination: "data" must be an absolute path'],
@@ -104,11 +129,11 @@ describe('OCI config.json', () => {
 
   it('lists unknown fields in one warning instead of ignoring them', () => {
     const r = parseConfig(minimal((c) => {
-      c.hooks = { prestart: [] };
+      c.hooks = { prestart: [], onReboot: [] };
       c.process.apparmorProfile = 'x';
       c.linux = { seccomp: { defaultAction: 'SCMP_ACT_ALLOW', listenerMetadata: '', comment: 'x' }, intelRdt: {} };
     }), '/b');
-    expect(r.ok && r.unsupported.sort()).toEqual(['hooks', 'linux.intelRdt', 'linux.seccomp.comment', 'process.apparmorProfile']);
+    expect(r.ok && r.unsupported.sort()).toEqual(['hooks.onReboot', 'linux.intelRdt', 'linux.seccomp.comment', 'process.apparmorProfile']);
   });
 
   it('checks linux.seccomp (the filter is the bundle\'s own, none without it) and names the field of an error', () => {

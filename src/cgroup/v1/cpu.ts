@@ -16,7 +16,7 @@ export function apply(dir: string, limits: Limits): void {
   if (limits.cpus !== undefined) {
     const period = limits.cpuPeriodUs ?? DEFAULT_PERIOD_US;
     writeFile(path.join(dir, 'cpu.cfs_period_us'), String(period), 'the CPU period');
-    writeFile(path.join(dir, 'cpu.cfs_quota_us'), String(quotaUs(limits.cpus, period)), 'the CPU quota');
+    writeFile(path.join(dir, 'cpu.cfs_quota_us'), Number.isFinite(limits.cpus) ? String(quotaUs(limits.cpus, period)) : '-1', 'the CPU quota');
   }
   if (limits.cpuShares !== undefined) writeFile(path.join(dir, 'cpu.shares'), String(limits.cpuShares), 'the CPU shares');
 }

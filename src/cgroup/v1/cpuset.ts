@@ -21,6 +21,7 @@ export function inherit(dir: string, parent: string): void {
 
 export function apply(dir: string, limits: Limits): void {
   if (limits.cpusetCpus !== undefined) writeFile(path.join(dir, 'cpuset.cpus'), limits.cpusetCpus, 'the CPU set');
+  if (limits.cpusetMems !== undefined) writeFile(path.join(dir, 'cpuset.mems'), limits.cpusetMems, 'the memory node set');
 }
 
-export const controller: Controller = { name, needed: (l) => l.cpusetCpus !== undefined, apply };
+export const controller: Controller = { name, needed: (l) => l.cpusetCpus !== undefined || l.cpusetMems !== undefined || l.cpusetJoin === true, apply };

@@ -6,17 +6,21 @@ import { CgroupError, type CgroupStats, type Controller, type Limits } from '../
 export const name = 'memory';
 
 export function apply(dir: string, limits: Limits): void {
+  const memsw = path.join(dir, 'memory.memsw.limit_in_bytes');
+  if (limits.memorySwapBytes !== undefined && !exists(memsw)) {
+    throw new CgroupError('--memory-swap needs swap accounting (memory.memsw.* files are missing; boot with swapaccount=1)');
+  }
+  // memsw may never be below limit_in_bytes: raising both (an update) writes memsw first, lowering both writes it last.
+  const current = readNumber(memsw);
+  // No memory limit (-1) needs no memory+swap limit either (memsw may not be below it).
+  if (limits.memoryBytes !== undefined && limits.memoryBytes < 0 && exists(memsw)) limits = { ...limits, memorySwapBytes: -1 };
+  const swapFirst = limits.memorySwapBytes !== undefined && limits.memoryBytes !== undefined && current !== null && (limits.memoryBytes < 0 || limits.memoryBytes > current);
+  const writeSwap = () => writeFile(memsw, String(limits.memorySwapBytes), 'the memory+swap limit');
+  if (swapFirst) writeSwap();
   if (limits.memoryBytes !== undefined) {
     writeFile(path.join(dir, 'memory.limit_in_bytes'), String(limits.memoryBytes), 'the memory limit');
   }
-  if (limits.memorySwapBytes !== undefined) {
-    const file = path.join(dir, 'memory.memsw.limit_in_bytes');
-    if (!exists(file)) {
-      throw new CgroupError('--memory-swap needs swap accounting (memory.memsw.* files are missing; boot with swapaccount=1)');
-    }
-    // memsw must be written after limit_in_bytes (it may not be below it)
-    writeFile(file, String(limits.memorySwapBytes), 'the memory+swap limit');
-  }
+  if (limits.memorySwapBytes !== undefined && !swapFirst) writeSwap();
   if (limits.memorySwappiness !== undefined) writeFile(path.join(dir, 'memory.swappiness'), String(limits.memorySwappiness), 'the swappiness');
 }
 

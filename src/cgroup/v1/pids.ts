@@ -6,7 +6,7 @@ import type { CgroupStats, Controller, Limits } from '../types.js';
 export const name = 'pids';
 
 export function apply(dir: string, limits: Limits): void {
-  if (limits.pids !== undefined) writeFile(path.join(dir, 'pids.max'), String(limits.pids), 'the pids limit');
+  if (limits.pids !== undefined) writeFile(path.join(dir, 'pids.max'), limits.pids < 0 ? 'max' : String(limits.pids), 'the pids limit');
 }
 
 export function current(dir: string): number | null {

@@ -18,7 +18,7 @@ export function sharesToWeight(shares: number): number {
 export function apply(dir: string, limits: Limits): void {
   if (limits.cpus !== undefined) {
     const period = limits.cpuPeriodUs ?? DEFAULT_PERIOD_US;
-    writeFile(path.join(dir, 'cpu.max'), `${quotaUs(limits.cpus, period)} ${period}`, 'the CPU quota');
+    writeFile(path.join(dir, 'cpu.max'), `${Number.isFinite(limits.cpus) ? quotaUs(limits.cpus, period) : 'max'} ${period}`, 'the CPU quota');
   }
   if (limits.cpuShares !== undefined) writeFile(path.join(dir, 'cpu.weight'), String(sharesToWeight(limits.cpuShares)), 'the CPU weight');
 }

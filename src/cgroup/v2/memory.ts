@@ -6,12 +6,12 @@ import { CgroupError, type CgroupStats, type Controller, type Limits } from '../
 export const name = 'memory';
 
 export function apply(dir: string, limits: Limits): void {
-  if (limits.memoryBytes !== undefined) writeFile(path.join(dir, 'memory.max'), String(limits.memoryBytes), 'the memory limit');
+  if (limits.memoryBytes !== undefined) writeFile(path.join(dir, 'memory.max'), limits.memoryBytes < 0 ? 'max' : String(limits.memoryBytes), 'the memory limit');
   if (limits.memorySwapBytes !== undefined) {
     const file = path.join(dir, 'memory.swap.max');
     if (!exists(file)) throw new CgroupError('--memory-swap needs swap accounting (memory.swap.max is missing)');
     // docker's --memory-swap is memory plus swap; v2 limits the swap alone
-    const swap = limits.memorySwapBytes < 0 ? 'max' : String(Math.max(0, limits.memorySwapBytes - (limits.memoryBytes ?? 0)));
+    const swap = limits.memorySwapBytes < 0 || (limits.memoryBytes ?? 0) < 0 ? 'max' : String(Math.max(0, limits.memorySwapBytes - (limits.memoryBytes ?? 0)));
     writeFile(file, swap, 'the swap limit');
   }
   // Refused rather than ignored: the workload would not get what it asked for.

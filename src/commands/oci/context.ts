@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { OciGlobal } from '../../cli/oci-args.js';
-import { DEFAULT_ROOT, Store } from '../../container/store.js';
+import { DEFAULT_ROOT, Store, type ContainerRecord } from '../../container/store.js';
+import type { HookState } from '../../runtime/oci/hooks.js';
 import { writeStderr } from '../../log/log.js';
 
 export const EXIT_FAILURE = 1;
@@ -61,4 +62,29 @@ export function createContext(global: OciGlobal, exit: (code: number) => never =
 export function runcText(msg: string): string {
   const m = /^(.+): not found in the root filesystem/.exec(msg);
   return m ? `exec: "${m[1]}": executable file not found in $PATH` : msg;
+}
+
+/** The runtime-spec state a hook reads on its stdin (no pid once there is none, no empty annotations: runc's omitempty). */
+export function hookState(rec: ContainerRecord, status: HookState['status'], pid = rec.pid): HookState {
+  const annotations = Object.keys(rec.annotations).length > 0 ? { annotations: rec.annotations } : {};
+  return { ociVersion: rec.ociVersion, id: rec.id, status, ...(pid > 0 ? { pid } : {}), bundle: rec.bundle, ...annotations };
+}
+
+/**
+ * --preserve-fds N: fds 3 .. 3+N-1 must be the caller's. Node fills the
+ * lowest free slots with its own event loop's descriptors at start-up, so a
+ * caller that passed fewer would hand those to the container: an epoll or
+ * io_uring instance there is refused (never something a caller passes on).
+ */
+export function preservedFdsProblem(n: number): string | null {
+  for (let fd = 3; fd < 3 + n; fd++) {
+    let link: string;
+    try {
+      link = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return `--preserve-fds ${n}: fd ${fd} is not open`;
+    }
+    if (/^anon_inode:\[(eventpoll|io_uring)\]$/.test(link)) return `--preserve-fds ${n}: fd ${fd} was not passed by the caller (it is the runtime's own ${link})`;
+  }
+  return null;
 }

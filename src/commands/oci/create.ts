@@ -12,7 +12,7 @@ import { S_IFIFO, createContainerLibc } from '../../libc/container.js';
 import { readConfigFile } from '../../runtime/container.js';
 import { cgroupPlace } from '../../runtime/oci/config.js';
 import { runLauncher } from '../../runtime/launcher.js';
-import { runcText, type OciContext } from './context.js';
+import { hookState, preservedFdsProblem, runcText, type OciContext } from './context.js';
 import { createTerminalLibc } from '../../libc/terminal.js';
 import { connectConsole, terminalProblem, type TerminalSetup } from '../../runtime/terminal.js';
 
@@ -21,7 +21,8 @@ const O_PATH = 0o10000000;
 export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciContext): void {
   const bad = idProblem(cmd.id);
   if (bad) ctx.fail(bad);
-  if (cmd.preserveFds > 0) ctx.fail('create: --preserve-fds is not supported yet');
+  const badFds = preservedFdsProblem(cmd.preserveFds);
+  if (badFds) ctx.fail(`create: ${badFds}`);
   const bundle = path.resolve(cmd.bundle ?? process.cwd());
   const pidFile = cmd.pidFile === null ? null : path.resolve(cmd.pidFile);
   const text = readConfigFile(path.join(bundle, 'config.json'));
@@ -91,8 +92,11 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
     refuse: (msg) => undo(runcText(msg)),
     warn: (msg) => ctx.log('warning', msg),
     debug: (msg) => ctx.log('debug', msg),
-    ready({ initPid, cgroup }) {
-      store.write({ ...record, pid: initPid, pidStart: procStartTime(initPid), cgroupDirs: [...cgroup.dirs] });
+    preserveFds: cmd.preserveFds,
+    hookState: (pid, status) => hookState(record, status, pid),
+    ready({ initPid, cgroup, hooks }) {
+      const later = { poststart: hooks.poststart, poststop: hooks.poststop };
+      store.write({ ...record, pid: initPid, pidStart: procStartTime(initPid), cgroupDirs: [...cgroup.dirs], ...(later.poststart || later.poststop ? { hooks: later } : {}) });
       if (pidFile !== null) {
         try {
           const tmp = path.join(path.dirname(pidFile), `.${path.basename(pidFile)}.${process.pid}`);

@@ -11,7 +11,10 @@ import { rmdirRetry } from '../../cgroup/fsutil.js';
 import { CGROUP_PARENT } from '../../cgroup/types.js';
 import { setFrozen } from '../../container/freeze.js';
 import { procStartTime } from '../../container/store.js';
-import type { OciContext } from './context.js';
+import { createLibc } from '../../libc/libc.js';
+import { createNsLibc } from '../../libc/ns.js';
+import { runHooks } from '../../runtime/oci/hooks.js';
+import { hookState, type OciContext } from './context.js';
 import { cgroupPids, signal } from './kill.js';
 import { currentStatus } from './load.js';
 
@@ -50,5 +53,8 @@ export function del(cmd: Extract<OciCommand, { verb: 'delete' }>, ctx: OciContex
     }
   }
   ctx.store.remove(cmd.id);
+  // poststop: once everything is gone; a failure is a warning (the container is deleted all the same).
+  const failed = runHooks(createLibc(), createNsLibc(), 'poststop', rec.hooks?.poststop, hookState(rec, 'stopped', 0));
+  if (failed) ctx.log('warning', failed);
   ctx.exit(0);
 }

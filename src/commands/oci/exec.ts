@@ -21,7 +21,8 @@ import { ociProcessSpec, ociSeccompOfConfig, readConfigFile } from '../../runtim
 import { parseConfig } from '../../runtime/oci/config.js';
 import { quickExit } from '../../runtime/quick-exit.js';
 import { dropPrivileges, workloadRequest } from '../../runtime/workload.js';
-import { runcText, type OciContext } from './context.js';
+import { preservedFdsProblem, runcText, type OciContext } from './context.js';
+import { applyExecFlags } from './exec-flags.js';
 import { loadContainer } from './load.js';
 import { createTerminalLibc } from '../../libc/terminal.js';
 import { connectConsole, makeTerminal, terminalProblem } from '../../runtime/terminal.js';
@@ -58,6 +59,11 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
     if (cmd.args.length === 0) ctx.fail('exec: a command is required (or --process FILE)');
     processJson = { ...(processJson as object), args: cmd.args, terminal: cmd.tty };
   }
+  const badFds = preservedFdsProblem(cmd.flags.preserveFds);
+  if (badFds) ctx.fail(`exec: ${badFds}`);
+  const withFlags = applyExecFlags(processJson, cmd.flags, (msg) => ctx.log('warning', msg));
+  if (typeof withFlags === 'string') return ctx.fail(withFlags);
+  processJson = withFlags;
   const parsed = parseConfig(JSON.stringify({ ociVersion: '1.0.2', process: processJson, root: { path: rec.rootfs }, linux: { namespaces: [{ type: 'mount' }] } }), rec.bundle);
   if (!parsed.ok) return ctx.fail(parsed.error.replace(/^config\.json/, 'process.json'));
   const p = parsed.plan.process;
@@ -134,7 +140,8 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
   }
   const dropped = dropPrivileges(spec, cl);
   if (dropped) ctx.fail(dropped);
-  const r = libc.spawn({ ...req, newProcessGroup: false });
+  // --preserve-fds N: this command's fds 3 .. 3+N-1 (the caller's) pass to the process.
+  const r = libc.spawn({ ...req, newProcessGroup: false, passFds: [0, 1, 2, ...Array.from({ length: cmd.flags.preserveFds }, (_, i) => 3 + i)] });
   if (!r.ok) return ctx.fail(`exec failed: ${r.call}: ${r.code}`);
   const pid = r.value;
   if (pidFile === null || pidDir === null) return finish(pid);

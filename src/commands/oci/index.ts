@@ -16,6 +16,10 @@ import { pause } from './pause.js';
 import { ps } from './ps.js';
 import { start } from './start.js';
 import { state } from './state.js';
+import { update } from './update.js';
+import { spec } from './spec.js';
+import { features } from './features.js';
+import { events } from './events.js';
 
 export function runOci(args: string[]): void {
   const parsed = parseOciArgs(args);
@@ -45,5 +49,13 @@ export function runOci(args: string[]): void {
       return pause(cmd, ctx);
     case 'exec':
       return exec(cmd, ctx);
+    case 'update':
+      return update(cmd, ctx);
+    case 'spec':
+      return spec(cmd, ctx);
+    case 'features':
+      return features(ctx);
+    case 'events':
+      return events(cmd, ctx);
   }
 }

@@ -2,7 +2,11 @@
 import fs from 'node:fs';
 import type { OciCommand } from '../../cli/oci-args.js';
 import { procStartTime } from '../../container/store.js';
-import type { OciContext } from './context.js';
+import { createLibc } from '../../libc/libc.js';
+import { createNsLibc } from '../../libc/ns.js';
+import { runHooks } from '../../runtime/oci/hooks.js';
+import { signal } from './kill.js';
+import { hookState, type OciContext } from './context.js';
 import { loadContainer } from './load.js';
 
 const WAIT_MS = 10_000;
@@ -36,6 +40,12 @@ export function start(cmd: Extract<OciCommand, { verb: 'start' }>, ctx: OciConte
   }
   fs.closeSync(fd);
   fs.rmSync(fifo, { force: true });
+  // poststart: in the runtime's namespaces once the workload is started; a failure kills the container and fails start, as runc.
+  const failed = runHooks(createLibc(), createNsLibc(), 'poststart', rec.hooks?.poststart, hookState(rec, 'running'));
+  if (failed) {
+    signal(rec.pid, 9);
+    ctx.fail(failed);
+  }
   ctx.log('debug', `started ${cmd.id}`);
   ctx.exit(0);
 }

@@ -12,6 +12,7 @@ import { sysctlProblem } from '../../libc/sysctl.js';
 import { MAX_ID } from '../process.js';
 import { cgroupParentProblem, cleanDestination } from '../../cli/run-options.js';
 import { parseJsonExact, parseSeccomp, type SeccompProfile } from '../hardening/oci-seccomp.js';
+import { HOOK_KINDS, type Hook, type HookKind, type Hooks } from './hooks.js';
 
 export type NamespaceType = 'pid' | 'network' | 'ipc' | 'uts' | 'mount' | 'cgroup';
 
@@ -39,6 +40,8 @@ export interface ContainerPlan {
   hostname: string | null;
   mounts: Mount[];
   namespaces: NamespaceType[];
+  /** linux.namespaces[].path: namespaces joined rather than created (also listed in `namespaces`). */
+  joinNamespaces: JoinNamespace[];
   resources: {
     memoryLimit?: number;
     memorySwap?: number;
@@ -47,6 +50,7 @@ export interface ContainerPlan {
     cpuQuota?: number;
     cpuPeriod?: number;
     cpusetCpus?: string;
+    cpusetMems?: string;
     /** linux.resources.devices, in order (the launcher appends runc's default allow list). */
     devices?: DeviceRule[];
     memorySwappiness?: number;
@@ -59,7 +63,12 @@ export interface ContainerPlan {
   readonlyPaths: string[];
   /** linux.seccomp, checked (compiled for the running architecture by the launcher); null: no filter, as runc. */
   seccomp: SeccompProfile | null;
+  /** hooks, by kind (run by the OCI create, start and delete; see hooks.ts). */
+  hooks: Hooks;
 }
+
+/** A namespace to join: its type, the path to open, and the field that named it (for errors). */
+export interface JoinNamespace { type: NamespaceType; path: string; field: string }
 
 export type ParsedConfig =
   | { ok: true; plan: ContainerPlan; unsupported: string[] }
@@ -76,7 +85,7 @@ const NAMESPACES: readonly string[] = ['pid', 'network', 'ipc', 'uts', 'mount', 
 
 /** Keys this parser reads, per object path; anything else is reported. */
 const KNOWN: Readonly<Record<string, readonly string[]>> = {
-  '': ['ociVersion', 'process', 'root', 'hostname', 'mounts', 'linux', 'annotations'],
+  '': ['ociVersion', 'process', 'root', 'hostname', 'mounts', 'linux', 'annotations', 'hooks'],
   process: ['terminal', 'consoleSize', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges', 'oomScoreAdj'],
   'process.user': ['uid', 'gid', 'additionalGids'],
   'process.consoleSize': ['height', 'width'],
@@ -87,7 +96,7 @@ const KNOWN: Readonly<Record<string, readonly string[]>> = {
   'linux.resources.memory': ['limit', 'swap', 'swappiness'],
   'linux.resources.blockIO': ['weight', 'throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice', 'throttleWriteIOPSDevice'],
   'linux.resources.pids': ['limit'],
-  'linux.resources.cpu': ['shares', 'quota', 'period', 'cpus'],
+  'linux.resources.cpu': ['shares', 'quota', 'period', 'cpus', 'mems'],
 };
 
 class ConfigError extends Error {}
@@ -199,6 +208,7 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
 
     const linux = top.linux === undefined ? {} : obj(top.linux, 'linux');
     const namespaces: NamespaceType[] = [];
+    const joinNamespaces: JoinNamespace[] = [];
     const nsList = linux.namespaces === undefined ? [] : Array.isArray(linux.namespaces) ? linux.namespaces : fail('linux.namespaces', 'must be an array');
     nsList.forEach((n, i) => {
       const o = obj(n, `linux.namespaces[${i}]`);
@@ -206,71 +216,22 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
       if (type === 'user') fail(`linux.namespaces[${i}].type`, 'user namespaces are not supported (run as root)');
       if (type === 'time') fail(`linux.namespaces[${i}].type`, 'time namespaces are not supported');
       if (!NAMESPACES.includes(type)) fail(`linux.namespaces[${i}].type`, `unknown namespace '${type}'`);
-      if (o.path !== undefined) fail(`linux.namespaces[${i}].path`, 'joining an existing namespace is not supported');
       if (namespaces.includes(type as NamespaceType)) fail(`linux.namespaces[${i}].type`, `'${type}' is listed twice`);
+      if (o.path !== undefined && o.path !== '') {
+        const field = `linux.namespaces[${i}].path`;
+        const p2 = str(o.path, field);
+        if (!p2.startsWith('/')) fail(field, `'${p2}' must be an absolute path`);
+        // The root filesystem is built in a mount namespace of tini-ts's own, and
+        // the cgroup namespace is made by the init after it joined the cgroup.
+        if (type === 'mount') fail(field, 'joining an existing mount namespace is not supported (tini-ts builds the root filesystem in a new one)');
+        if (type === 'cgroup') fail(field, 'joining an existing cgroup namespace is not supported');
+        joinNamespaces.push({ type: type as NamespaceType, path: p2, field });
+      }
       namespaces.push(type as NamespaceType);
     });
     if (linux.uidMappings !== undefined || linux.gidMappings !== undefined) fail('linux.uidMappings', 'user namespaces are not supported');
 
-    const resources: ContainerPlan['resources'] = {};
-    if (linux.resources !== undefined) {
-      const r = obj(linux.resources, 'linux.resources');
-      if (r.memory !== undefined) {
-        const m = obj(r.memory, 'linux.resources.memory');
-        if (m.limit !== undefined) resources.memoryLimit = int(m.limit, 'linux.resources.memory.limit', 1);
-        if (m.swap !== undefined) resources.memorySwap = int(m.swap, 'linux.resources.memory.swap', -1);
-        if (m.swappiness !== undefined) {
-          resources.memorySwappiness = int(m.swappiness, 'linux.resources.memory.swappiness', 0);
-          if (resources.memorySwappiness > 100) fail('linux.resources.memory.swappiness', 'must be from 0 to 100');
-        }
-      }
-      if (r.blockIO !== undefined) {
-        const b = obj(r.blockIO, 'linux.resources.blockIO');
-        if (b.weight !== undefined) {
-          resources.blkioWeight = int(b.weight, 'linux.resources.blockIO.weight', 10);
-          if (resources.blkioWeight > 1000) fail('linux.resources.blockIO.weight', 'must be from 10 to 1000');
-        }
-        const lists: [string, Throttle['kind']][] = [
-          ['throttleReadBpsDevice', 'readBps'],
-          ['throttleWriteBpsDevice', 'writeBps'],
-          ['throttleReadIOPSDevice', 'readIops'],
-          ['throttleWriteIOPSDevice', 'writeIops'],
-        ];
-        for (const [key, kind] of lists) {
-          if (b[key] === undefined) continue;
-          const at = `linux.resources.blockIO.${key}`;
-          const list = Array.isArray(b[key]) ? (b[key] as Json[]) : fail(at, 'must be an array');
-          list.forEach((e, i) => {
-            const t = obj(e, `${at}[${i}]`);
-            (resources.blkioThrottle ??= []).push({
-              kind,
-              major: int(t.major, `${at}[${i}].major`, 0),
-              minor: int(t.minor, `${at}[${i}].minor`, 0),
-              rate: int(t.rate, `${at}[${i}].rate`, 1),
-            });
-          });
-        }
-      }
-      if (r.pids !== undefined) resources.pidsLimit = int(obj(r.pids, 'linux.resources.pids').limit, 'linux.resources.pids.limit', -1);
-      if (r.cpu !== undefined) {
-        const c = obj(r.cpu, 'linux.resources.cpu');
-        if (c.shares !== undefined) resources.cpuShares = int(c.shares, 'linux.resources.cpu.shares', 2);
-        if (c.quota !== undefined) resources.cpuQuota = int(c.quota, 'linux.resources.cpu.quota', -1);
-        if (c.period !== undefined) resources.cpuPeriod = int(c.period, 'linux.resources.cpu.period', 1000);
-        if (c.cpus !== undefined) {
-          resources.cpusetCpus = str(c.cpus, 'linux.resources.cpu.cpus');
-          if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(resources.cpusetCpus)) fail('linux.resources.cpu.cpus', `'${resources.cpusetCpus}' is not a CPU list like 0-2,4`);
-        }
-      }
-    }
-
-    if (linux.resources !== undefined) {
-      const d = obj(linux.resources, 'linux.resources').devices;
-      if (d !== undefined) {
-        const list = Array.isArray(d) ? d : fail('linux.resources.devices', 'must be an array');
-        resources.devices = list.map((x, i) => deviceRule(x, `linux.resources.devices[${i}]`, unsupported));
-      }
-    }
+    const resources = linux.resources === undefined ? {} : resourcesOf(linux.resources, unsupported);
 
     const mountList = top.mounts === undefined ? [] : Array.isArray(top.mounts) ? top.mounts : fail('mounts', 'must be an array');
     const mounts = mountList.map((m, i) => {
@@ -305,10 +266,12 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
       hostname: top.hostname === undefined ? null : str(top.hostname, 'hostname'),
       mounts,
       namespaces,
+      joinNamespaces,
       resources,
       maskedPaths: linux.maskedPaths === undefined ? [] : strings(linux.maskedPaths, 'linux.maskedPaths'),
       readonlyPaths: linux.readonlyPaths === undefined ? [] : strings(linux.readonlyPaths, 'linux.readonlyPaths'),
       seccomp: linux.seccomp === undefined || linux.seccomp === null ? null : seccompProfile(linux.seccomp, unsupported),
+      hooks: top.hooks === undefined ? {} : hooks(top.hooks, unsupported),
       sysctl: {},
     };
     if (plan.process.oomScoreAdj !== null && plan.process.oomScoreAdj > 1000) fail('process.oomScoreAdj', 'must be from -1000 to 1000');
@@ -393,6 +356,113 @@ function deviceRule(v: unknown, field: string, unsupported: string[]): DeviceRul
   if (!/^[rwm]{1,3}$/.test(access) || new Set(access).size !== access.length) fail(`${field}.access`, `'${access}' is not made of r, w and m`);
   for (const k of Object.keys(o)) if (!['allow', 'type', 'major', 'minor', 'access'].includes(k)) unsupported.push(`${field}.${k}`);
   return { allow: o.allow as boolean, type, major: num(o.major, `${field}.major`), minor: num(o.minor, `${field}.minor`), access };
+}
+
+/** config.json `hooks`: per kind, a list of {path (absolute), args, env, timeout (seconds, > 0)}. */
+function hooks(v: unknown, unsupported: string[]): Hooks {
+  const o = obj(v, 'hooks');
+  const out: Hooks = {};
+  for (const [kind, list] of Object.entries(o)) {
+    if (!(HOOK_KINDS as readonly string[]).includes(kind)) {
+      unsupported.push(`hooks.${kind}`);
+      continue;
+    }
+    const at = `hooks.${kind}`;
+    out[kind as HookKind] = (Array.isArray(list) ? list : fail(at, 'must be an array')).map((h, i): Hook => {
+      const f = `${at}[${i}]`;
+      const e = obj(h, f);
+      const p = str(e.path, `${f}.path`);
+      if (!p.startsWith('/')) fail(`${f}.path`, `'${p}' must be an absolute path`);
+      const env = e.env === undefined ? null : strings(e.env, `${f}.env`);
+      env?.forEach((x, j) => x.includes('=') || fail(`${f}.env[${j}]`, `'${x}' is not NAME=VALUE`));
+      for (const k of Object.keys(e)) if (!['path', 'args', 'env', 'timeout'].includes(k)) unsupported.push(`${f}.${k}`);
+      return { path: p, args: e.args === undefined ? [] : strings(e.args, `${f}.args`), env, timeout: e.timeout === undefined ? null : int(e.timeout, `${f}.timeout`, 1) };
+    });
+  }
+  return out;
+}
+
+/** linux.resources (also `update --resources`): the values tini-ts applies; unknown keys go to `unsupported`. */
+function resourcesOf(v: unknown, unsupported: string[]): ContainerPlan['resources'] {
+  const resources: ContainerPlan['resources'] = {};
+  const r = obj(v, 'linux.resources');
+  if (r.memory !== undefined) {
+    const m = obj(r.memory, 'linux.resources.memory');
+    // -1: no limit (a create's default; update's way to remove one)
+    if (m.limit !== undefined) resources.memoryLimit = int(m.limit, 'linux.resources.memory.limit', -1);
+    if (m.swap !== undefined) resources.memorySwap = int(m.swap, 'linux.resources.memory.swap', -1);
+    if (m.swappiness !== undefined) {
+      resources.memorySwappiness = int(m.swappiness, 'linux.resources.memory.swappiness', 0);
+      if (resources.memorySwappiness > 100) fail('linux.resources.memory.swappiness', 'must be from 0 to 100');
+    }
+  }
+  if (r.blockIO !== undefined) {
+    const b = obj(r.blockIO, 'linux.resources.blockIO');
+    if (b.weight !== undefined) {
+      resources.blkioWeight = int(b.weight, 'linux.resources.blockIO.weight', 10);
+      if (resources.blkioWeight > 1000) fail('linux.resources.blockIO.weight', 'must be from 10 to 1000');
+    }
+    const lists: [string, Throttle['kind']][] = [
+      ['throttleReadBpsDevice', 'readBps'],
+      ['throttleWriteBpsDevice', 'writeBps'],
+      ['throttleReadIOPSDevice', 'readIops'],
+      ['throttleWriteIOPSDevice', 'writeIops'],
+    ];
+    for (const [key, kind] of lists) {
+      if (b[key] === undefined) continue;
+      const at = `linux.resources.blockIO.${key}`;
+      const list = Array.isArray(b[key]) ? (b[key] as Json[]) : fail(at, 'must be an array');
+      list.forEach((e, i) => {
+        const t = obj(e, `${at}[${i}]`);
+        (resources.blkioThrottle ??= []).push({
+          kind,
+          major: int(t.major, `${at}[${i}].major`, 0),
+          minor: int(t.minor, `${at}[${i}].minor`, 0),
+          rate: int(t.rate, `${at}[${i}].rate`, 1),
+        });
+      });
+    }
+  }
+  if (r.pids !== undefined) {
+    const limit = obj(r.pids, 'linux.resources.pids').limit;
+    if (limit !== undefined) resources.pidsLimit = int(limit, 'linux.resources.pids.limit', -1);
+  }
+  if (r.cpu !== undefined) {
+    const c = obj(r.cpu, 'linux.resources.cpu');
+    if (c.shares !== undefined) resources.cpuShares = int(c.shares, 'linux.resources.cpu.shares', 2);
+    if (c.quota !== undefined) resources.cpuQuota = int(c.quota, 'linux.resources.cpu.quota', -1);
+    if (c.period !== undefined) resources.cpuPeriod = int(c.period, 'linux.resources.cpu.period', 1000);
+    if (c.cpus !== undefined) {
+      resources.cpusetCpus = str(c.cpus, 'linux.resources.cpu.cpus');
+      if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(resources.cpusetCpus)) fail('linux.resources.cpu.cpus', `'${resources.cpusetCpus}' is not a CPU list like 0-2,4`);
+    }
+    if (c.mems !== undefined) {
+      resources.cpusetMems = str(c.mems, 'linux.resources.cpu.mems');
+      if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(resources.cpusetMems)) fail('linux.resources.cpu.mems', `'${resources.cpusetMems}' is not a memory node list like 0-1`);
+    }
+  }
+  if (r.devices !== undefined) {
+    const list = Array.isArray(r.devices) ? r.devices : fail('linux.resources.devices', 'must be an array');
+    resources.devices = list.map((x, i) => deviceRule(x, `linux.resources.devices[${i}]`, unsupported));
+  }
+  return resources;
+}
+
+/**
+ * A LinuxResources object as `update` takes it (--resources, its flags):
+ * the same checks as config.json's linux.resources; errors name the field
+ * under `resources`.
+ */
+export function parseResources(v: unknown): { ok: true; resources: ContainerPlan['resources']; unsupported: string[] } | { ok: false; error: string } {
+  try {
+    const unsupported: string[] = [];
+    collectUnsupported(obj(v, 'linux.resources'), 'linux.resources', unsupported);
+    const resources = resourcesOf(v, unsupported);
+    return { ok: true, resources, unsupported: unsupported.map((u) => u.replace(/^linux\.resources\./, '')) };
+  } catch (e) {
+    if (e instanceof ConfigError) return { ok: false, error: e.message.replace(/^config\.json: linux\.resources/, 'resources') };
+    throw e;
+  }
 }
 
 /** The one warning for fields that were read but are not acted on. */

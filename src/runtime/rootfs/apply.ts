@@ -28,6 +28,8 @@ export interface ApplyContext {
   at?: AtLibc;
   root: string;
   cgroups: CgroupMountInfo[];
+  /** Called just before pivot_root (OCI hooks); returns only if they succeeded. */
+  beforePivot?: () => void;
 }
 
 /** The cgroup hierarchies of this process, as the host sees them (read before a cgroup namespace). */
@@ -243,6 +245,7 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): string | nul
       case 'cgroup':
         return cgroupMounts(op);
       case 'pivot-root': {
+        ctx.beforePivot?.();
         closeRoot();
         const r = cl.pivotRoot(op.root);
         if (!r.ok) return `pivot_root into ${op.root}: ${r.call} failed: ${r.code}`;

@@ -126,6 +126,8 @@ const FLAG_OPTIONS: Readonly<Record<string, [set: boolean, flag: number]>> = {
   bind: [true, MS.BIND], rbind: [true, MS.BIND | MS.REC], remount: [true, MS.REMOUNT],
 };
 const PROPAGATION = new Set(['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared', 'unbindable', 'runbindable']);
+/** The mount options understood as flags (others pass to the filesystem as data): `features` lists them. */
+export const MOUNT_FLAG_OPTIONS: readonly string[] = [...Object.keys(FLAG_OPTIONS), ...PROPAGATION].sort();
 
 /** OCI mount options -> mount(2) flags and the data string (as runc's parseMountOptions). */
 export function mountOptions(options: readonly string[]): { flags: number; data: string } {

@@ -1,0 +1,88 @@
+/**
+ * OCI update on fake cgroupfs trees: the container's existing cgroup gets
+ * the new values through each version's controller list; a controller the
+ * container has no cgroup of refuses the whole update before any write.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { updateCgroup } from '../../src/cgroup/update.js';
+
+let root: string;
+const put = (file: string, text: string) => {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+};
+const read = (file: string) => fs.readFileSync(file, 'utf8');
+
+beforeEach(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-cgupdate-'));
+});
+afterEach(() => {
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+describe('update on a fake v2 tree', () => {
+  const dir = () => path.join(root, 'docker', 'c1');
+  beforeEach(() => {
+    for (const f of ['memory.max', 'memory.swap.max', 'pids.max', 'cpu.max', 'cpu.weight', 'cpuset.cpus', 'cpuset.mems', 'io.weight']) put(path.join(dir(), f), 'max\n');
+  });
+
+  it('writes every value in v2 terms into the one directory', () => {
+    const e = updateCgroup(root, 2, [dir()], { memoryBytes: 64 << 20, memorySwapBytes: 128 << 20, pids: 50, cpus: 0.2, cpuPeriodUs: 50_000, cpuShares: 1024, cpusetCpus: '0', cpusetMems: '0', blkioWeight: 300 });
+    expect(e).toBeNull();
+    expect(read(path.join(dir(), 'memory.max'))).toBe(String(64 << 20));
+    expect(read(path.join(dir(), 'memory.swap.max'))).toBe(String(64 << 20)); // memory plus swap, less the memory
+    expect(read(path.join(dir(), 'pids.max'))).toBe('50');
+    expect(read(path.join(dir(), 'cpu.max'))).toBe('10000 50000');
+    expect(read(path.join(dir(), 'cpu.weight'))).toBe('39');
+    expect(read(path.join(dir(), 'cpuset.cpus'))).toBe('0');
+    expect(read(path.join(dir(), 'cpuset.mems'))).toBe('0');
+    expect(read(path.join(dir(), 'io.weight'))).toBe('default 2930'); // runc's conversion of the blkio weight
+  });
+
+  it('touches only what the update names', () => {
+    expect(updateCgroup(root, 2, [dir()], { pids: 7 })).toBeNull();
+    expect(read(path.join(dir(), 'pids.max'))).toBe('7');
+    for (const f of ['memory.max', 'cpu.max', 'cpuset.cpus']) expect(read(path.join(dir(), f))).toBe('max\n');
+  });
+
+  it('-1 removes a limit: max', () => {
+    expect(updateCgroup(root, 2, [dir()], { memoryBytes: -1, memorySwapBytes: -1, pids: -1, cpus: Infinity, cpuPeriodUs: 50_000 })).toBeNull();
+    expect(read(path.join(dir(), 'memory.max'))).toBe('max');
+    expect(read(path.join(dir(), 'memory.swap.max'))).toBe('max');
+    expect(read(path.join(dir(), 'pids.max'))).toBe('max');
+    expect(read(path.join(dir(), 'cpu.max'))).toBe('max 50000');
+  });
+
+  it('a container whose cgroup is gone: one line, nothing written', () => {
+    fs.rmSync(dir(), { recursive: true });
+    expect(updateCgroup(root, 2, [dir()], { pids: 7 })).toBe('the container has no memory cgroup (it was created without that controller)');
+    expect(fs.existsSync(dir())).toBe(false);
+  });
+});
+
+describe('update on a fake v1 tree', () => {
+  const dirOf = (c: string) => path.join(root, c, 'tini-ts', 'oci-c1');
+  beforeEach(() => {
+    put(path.join(dirOf('memory'), 'memory.limit_in_bytes'), '9223372036854771712\n');
+    put(path.join(dirOf('memory'), 'memory.memsw.limit_in_bytes'), String(32 << 20));
+    put(path.join(dirOf('pids'), 'pids.max'), 'max\n');
+    put(path.join(dirOf('cpu'), 'cpu.shares'), '1024\n');
+  });
+  const dirs = () => ['memory', 'pids', 'cpu'].map(dirOf);
+
+  it('writes each value in its hierarchy; memsw first when the new memory limit is above the old memsw', () => {
+    expect(updateCgroup(root, 1, dirs(), { memoryBytes: 64 << 20, memorySwapBytes: 128 << 20, pids: 9, cpuShares: 512 })).toBeNull();
+    expect(read(path.join(dirOf('memory'), 'memory.limit_in_bytes'))).toBe(String(64 << 20));
+    expect(read(path.join(dirOf('memory'), 'memory.memsw.limit_in_bytes'))).toBe(String(128 << 20));
+    expect(read(path.join(dirOf('pids'), 'pids.max'))).toBe('9');
+    expect(read(path.join(dirOf('cpu'), 'cpu.shares'))).toBe('512');
+  });
+
+  it('a controller the container has no cgroup in (cpuset): refused before any write', () => {
+    expect(updateCgroup(root, 1, dirs(), { pids: 9, cpusetCpus: '0' })).toBe('the container has no cpuset cgroup (it was created without that controller)');
+    expect(read(path.join(dirOf('pids'), 'pids.max'))).toBe('max\n');
+  });
+});
