@@ -211,7 +211,8 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
       }
       if (r.blockIO !== undefined) {
         const b = obj(r.blockIO, 'linux.resources.blockIO');
-        if (b.weight !== undefined) {
+        // 0 means "not set", as runc reads it: Docker sends weight 0 in every config.json.
+        if (b.weight !== undefined && b.weight !== 0) {
           resources.blkioWeight = int(b.weight, 'linux.resources.blockIO.weight', 10);
           if (resources.blkioWeight > 1000) fail('linux.resources.blockIO.weight', 'must be from 10 to 1000');
         }
@@ -239,7 +240,8 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
       if (r.pids !== undefined) resources.pidsLimit = int(obj(r.pids, 'linux.resources.pids').limit, 'linux.resources.pids.limit', -1);
       if (r.cpu !== undefined) {
         const c = obj(r.cpu, 'linux.resources.cpu');
-        if (c.shares !== undefined) resources.cpuShares = int(c.shares, 'linux.resources.cpu.shares', 2);
+        // 0 means "not set" (runc), and Docker sends shares 0 unless --cpu-shares is given.
+        if (c.shares !== undefined && c.shares !== 0) resources.cpuShares = int(c.shares, 'linux.resources.cpu.shares', 2);
         if (c.quota !== undefined) resources.cpuQuota = int(c.quota, 'linux.resources.cpu.quota', -1);
         if (c.period !== undefined) resources.cpuPeriod = int(c.period, 'linux.resources.cpu.period', 1000);
         if (c.cpus !== undefined) {
