@@ -19,6 +19,8 @@ export interface OciContext {
   /** Logs the error, says it on stderr, exits 1. */
   fail(msg: string): never;
   exit(code: number): never;
+  /** The same context, ending through EXIT instead (exec: _exit once its thread is changed for good). */
+  withExit(exit: (code: number) => never): OciContext;
 }
 
 export function createContext(global: OciGlobal, exit: (code: number) => never = (code) => process.exit(code)): OciContext {
@@ -43,8 +45,9 @@ export function createContext(global: OciGlobal, exit: (code: number) => never =
       }
     }
   };
-  return {
-    store: new Store(path.resolve(global.root ?? DEFAULT_ROOT)),
+  const store = new Store(path.resolve(global.root ?? DEFAULT_ROOT));
+  const make = (exit: (code: number) => never): OciContext => ({
+    store,
     log,
     fail(msg) {
       log('error', msg);
@@ -52,7 +55,9 @@ export function createContext(global: OciGlobal, exit: (code: number) => never =
       return exit(EXIT_FAILURE);
     },
     exit,
-  };
+    withExit: make,
+  });
+  return make(exit);
 }
 
 /** runc's wording where engines match on it (Docker and Podman turn the missing program into 127). */
