@@ -1,0 +1,235 @@
+/**
+ * Docker drives tini-ts for real: Debian's docker.io 20.10, a dockerd of the
+ * test's own (test/helpers/docker.ts: its data root, exec root, socket and
+ * cgroup parent, the tests' own containerd, no bridge, no iptables, proxies
+ * at a closed port) with `--add-runtime tini-ts=dist/tini-ts` and
+ * `--init-path dist/tini-ts`. The image is imported offline (`docker
+ * import`) from a busybox root filesystem plus the host's glibc and
+ * libstdc++ (what the binary needs as docker-init). Every container runs
+ * with `--network none`. Where it makes sense the same scenario runs with
+ * Docker's runc, and the outcomes are compared.
+ *
+ * What Docker calls is containerd's runc shim (see containerd.test.ts), with
+ * Docker's config.json: its seccomp profile, hooks (libnetwork-setkey),
+ * sysctls, masked paths, `linux.cgroupsPath` /PARENT/ID.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { cgroupsUnder, dockerAvailable, mountsUnder, startDocker, type CmdResult, type Docker } from '../helpers/docker.js';
+import { unmet } from '../helpers/prereq.js';
+import { makeGlibcRootfs } from '../helpers/rootfs.js';
+import { canContainer, CONTAINER_NEEDS } from './container-helpers.js';
+import { BIN, waitFor } from './run-helpers.js';
+
+const IMAGE = 'tini-ts-test:latest';
+const RUNTIMES = ['tini-ts', 'runc'] as const;
+const show = (r: CmdResult) => `exit ${r.status}${r.signal ? ` (${r.signal})` : ''}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+const hostLinks = () => fs.readdirSync('/sys/class/net').sort();
+const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+
+describe.skipIf(unmet(canContainer && dockerAvailable(), `${CONTAINER_NEEDS} and Debian's docker.io and containerd (dockerd, docker, containerd, ctr, containerd-shim-runc-v2)`))('Docker drives tini-ts (docker run --runtime tini-ts, docker run --init)', () => {
+  let d: Docker;
+  let links: string[];
+  const docker = (...args: string[]) => d.docker(args);
+  const run = (runtime: string, ...args: string[]) => docker('run', '--rm', '--runtime', runtime, '--network', 'none', ...args);
+  /** `docker run -d`: the container's id. */
+  const detached = (runtime: string, ...args: string[]) => {
+    const r = docker('run', '-d', '--runtime', runtime, '--network', 'none', ...args);
+    expect(r.status, show(r)).toBe(0);
+    return r.stdout.trim();
+  };
+  const inspect = (id: string, format: string) => docker('inspect', '-f', format, id).stdout.trim();
+
+  beforeAll(async () => {
+    d = await startDocker({ runtimes: { 'tini-ts': BIN }, initPath: BIN });
+    const rootfs = makeGlibcRootfs(path.join(d.dir, 'rootfs'), BIN);
+    const tar = spawnSync('tar', ['--numeric-owner', '-C', rootfs, '-cf', path.join(d.dir, 'rootfs.tar'), '.']);
+    expect(tar.status).toBe(0);
+    fs.rmSync(rootfs, { recursive: true });
+    const imp = docker('import', '--change', 'CMD ["/bin/sh"]', path.join(d.dir, 'rootfs.tar'), IMAGE);
+    expect(imp.status, show(imp)).toBe(0);
+    links = hostLinks();
+  }, 120_000);
+
+  afterEach(async () => {
+    // Nothing of a test is left: no container, no cgroup under our parent, no runtime state, no
+    // container root mounted, no network interface on the host.
+    const ps = () => docker('ps', '-aq').stdout.split('\n').filter(Boolean);
+    expect(await waitFor(() => ps().length === 0, 20_000), `containers left: ${ps()}`).toBe(true);
+    expect(await waitFor(() => cgroupsUnder(d.cgroupParent).length === 0, 10_000), `${cgroupsUnder(d.cgroupParent)}`).toBe(true);
+    for (const root of d.runtimeRoots()) expect(fs.readdirSync(root), root).toEqual([]);
+    expect(mountsUnder(path.join(d.dir, 'data', 'overlay2'))).toEqual([]);
+    expect(hostLinks(), "the host's network interfaces").toEqual(links);
+  });
+
+  afterAll(async () => {
+    if (!d) return;
+    const dir = d.dir;
+    const left = await d.stop();
+    expect(left, 'what stop() had to clean up').toEqual([]);
+    expect(fs.existsSync(dir)).toBe(false);
+  }, 120_000);
+
+  it('exit codes as with runc: 0, 3, 127 for a missing program, 137 after kill -9; stdout and stderr pass; PID 1 is tini-ts, the program its child', () => {
+    const outcome = (runtime: string) => ({
+      ok: run(runtime, IMAGE, 'sh', '-c', 'echo out; echo err >&2'),
+      three: run(runtime, IMAGE, 'sh', '-c', 'exit 3'),
+      missing: run(runtime, IMAGE, 'no-such-program'),
+      selfKilled: run(runtime, IMAGE, 'sh', '-c', 'kill -9 $$'),
+      killed: (() => {
+        const id = detached(runtime, IMAGE, 'sleep', '1000');
+        const k = docker('kill', id); // SIGKILL
+        expect(k.status, show(k)).toBe(0);
+        const w = docker('wait', id);
+        docker('rm', id);
+        return w;
+      })(),
+    });
+    const o = Object.fromEntries(RUNTIMES.map((r) => [r, outcome(r)]));
+    for (const r of RUNTIMES) {
+      expect(o[r].ok.status, `${r}: ${show(o[r].ok)}`).toBe(0);
+      expect(o[r].ok.stdout, r).toBe('out\n');
+      expect(o[r].ok.stderr, r).toBe('err\n');
+      expect(o[r].three.status, `${r}: ${show(o[r].three)}`).toBe(3);
+      expect(o[r].missing.status, `${r}: ${show(o[r].missing)}`).toBe(127);
+      expect(o[r].missing.stderr, r).toContain('executable file not found in $PATH');
+      expect(o[r].killed.stdout.trim(), `${r}: ${show(o[r].killed)}`).toBe('137');
+    }
+    // kill -9 of the program by itself: 137 under tini-ts; runc's program is PID 1, which the kernel shields from it.
+    expect(o['tini-ts'].selfKilled.status, show(o['tini-ts'].selfKilled)).toBe(137);
+    expect(o.runc.selfKilled.status, show(o.runc.selfKilled)).toBe(0);
+    const tree = run('tini-ts', IMAGE, 'sh', '-c', 'echo "init=$(cat /proc/1/comm) ppid=$PPID pid=$$"');
+    expect(tree.stdout, show(tree)).toMatch(/^init=tini-ts ppid=1 pid=[0-9]+\n$/);
+    expect(tree.stdout).not.toMatch(/pid=1\n/);
+  });
+
+  it('run -d, exec, top, kill -s USR1 (the program traps it), pause/unpause (the freezer), stop (TERM reaches the program: 143, where runc\'s PID 1 shell ignores it: 137 after the timeout), rm', async () => {
+    const results: Record<string, { stopStatus: string; stopMs: number }> = {};
+    for (const runtime of RUNTIMES) {
+      const id = detached(runtime, IMAGE, 'sh', '-c', 'trap "echo got-usr1" USR1; echo ready; while :; do sleep 1; done');
+      try {
+        expect(await waitFor(() => docker('logs', id).stdout.includes('ready'), 20_000), runtime).toBe(true);
+        const pid = Number(inspect(id, '{{.State.Pid}}'));
+        expect(pid, runtime).toBeGreaterThan(0);
+        const e = docker('exec', id, 'sh', '-c', 'echo "pid1=$(cat /proc/1/comm)"; exit 5');
+        expect(e.status, `${runtime}: ${show(e)}`).toBe(5);
+        expect(e.stdout, runtime).toBe(`pid1=${runtime === 'tini-ts' ? 'tini-ts' : 'sh'}\n`);
+        const missing = docker('exec', id, 'no-such-program');
+        expect(missing.status, `${runtime}: ${show(missing)}`).toBe(126); // Docker's code for a failed exec, whatever the runtime
+        expect(missing.stdout + missing.stderr, runtime).toContain('executable file not found in $PATH');
+        const top = docker('top', id);
+        expect(top.status, `${runtime}: ${show(top)}`).toBe(0);
+        const topPids = top.stdout.split('\n').slice(1).map((l) => Number(l.trim().split(/\s+/)[1])).filter((p) => p > 0);
+        expect(topPids, `${runtime}: ${top.stdout}`).toContain(pid);
+        const k = docker('kill', '-s', 'USR1', id);
+        expect(k.status, `${runtime}: ${show(k)}`).toBe(0);
+        expect(await waitFor(() => docker('logs', id).stdout.includes('got-usr1'), 20_000), `${runtime}: ${docker('logs', id).stdout}`).toBe(true);
+        const p = docker('pause', id);
+        expect(p.status, `${runtime}: ${show(p)}`).toBe(0);
+        expect(inspect(id, '{{.State.Status}}'), runtime).toBe('paused');
+        const freezer = path.join('/sys/fs/cgroup/freezer', d.cgroupParent, id, 'freezer.state');
+        if (fs.existsSync(freezer)) expect(fs.readFileSync(freezer, 'utf8').trim(), runtime).toBe('FROZEN');
+        const u = docker('unpause', id);
+        expect(u.status, `${runtime}: ${show(u)}`).toBe(0);
+        expect(inspect(id, '{{.State.Status}}'), runtime).toBe('running');
+        const t0 = process.hrtime.bigint();
+        const s = docker('stop', '-t', '3', id);
+        const stopMs = ms(t0);
+        expect(s.status, `${runtime}: ${show(s)}`).toBe(0);
+        results[runtime] = { stopStatus: inspect(id, '{{.State.ExitCode}}'), stopMs };
+      } finally {
+        docker('rm', '-f', id);
+      }
+    }
+    expect(results['tini-ts'].stopStatus).toBe('143');
+    expect(results.runc.stopStatus).toBe('137');
+    console.log(`docker.test: docker stop -t 3 of a trapping shell: tini-ts ${results['tini-ts'].stopMs.toFixed(0)} ms (143), runc ${results.runc.stopMs.toFixed(0)} ms (137)`);
+  });
+
+  it('stats --no-stream reads the container cgroup: the memory limit given to run, the processes', () => {
+    const id = detached('tini-ts', '--memory', '64m', IMAGE, 'sleep', '1000');
+    try {
+      const s = docker('stats', '--no-stream', '--format', '{{.MemUsage}}|{{.PIDs}}', id);
+      expect(s.status, show(s)).toBe(0);
+      const [mem, pids] = s.stdout.trim().split('|');
+      expect(mem, s.stdout).toMatch(/ \/ 64MiB$/);
+      expect(Number(pids), s.stdout).toBeGreaterThanOrEqual(2); // the init and sleep (and the init's threads)
+    } finally {
+      docker('rm', '-f', id);
+    }
+  });
+
+  it("Docker's seccomp is in force: unshare is denied, ordinary calls pass; the same outcome as runc", () => {
+    for (const runtime of RUNTIMES) {
+      const denied = run(runtime, IMAGE, 'unshare', '-U', 'true');
+      expect(denied.status, `${runtime}: ${show(denied)}`).not.toBe(0);
+      expect(denied.stderr, runtime).toContain('Operation not permitted');
+      const ok = run(runtime, IMAGE, 'sh', '-c', 'echo x >/tmp/f && cat /tmp/f && grep "^Seccomp:" /proc/self/status');
+      expect(ok.status, `${runtime}: ${show(ok)}`).toBe(0);
+      expect(ok.stdout, runtime).toBe('x\nSeccomp:\t2\n');
+    }
+  });
+
+  it('docker run --init (default runtime runc, dockerd --init-path dist/tini-ts) as uid 65534: zombies reaped, docker stop ends the program with TERM (143), docker info shows the init version', async () => {
+    const version = spawnSync(BIN, ['--version'], { encoding: 'utf8' }).stdout;
+    const commit = /git\.(\S+)/.exec(version)?.[1];
+    expect(commit, version).toBeTruthy();
+    const info = docker('info', '--format', '{{.InitBinary}} {{.InitCommit.ID}}');
+    expect(info.stdout.trim(), show(info)).toBe(`${BIN} ${commit}`);
+    // Orphans: a background sleep whose parent is gone is re-parented to PID 1 and must be reaped there.
+    const id = detached('runc', '--init', '--user', '65534', IMAGE, 'sh', '-c', 'for i in 1 2 3 4 5; do (sleep 0.1 &); done; echo ready; exec sleep 1000');
+    try {
+      expect(await waitFor(() => docker('logs', id).stdout.includes('ready'), 20_000)).toBe(true);
+      const pid1 = docker('exec', id, 'sh', '-c', 'cat /proc/1/comm; id -u');
+      expect(pid1.stdout, show(pid1)).toBe('tini-ts\n65534\n'); // /sbin/docker-init, bound from dist/tini-ts
+      // No zombie once the sleeps are over (the init reaped them).
+      const zombies = () => docker('exec', id, 'sh', '-c', 'grep -l "^State:.*Z" /proc/[0-9]*/status 2>/dev/null | wc -l').stdout.trim();
+      expect(await waitFor(() => zombies() === '0', 10_000), `zombies: ${zombies()}`).toBe(true);
+      const t0 = process.hrtime.bigint();
+      const s = docker('stop', '-t', '10', id);
+      const stopMs = ms(t0);
+      expect(s.status, show(s)).toBe(0);
+      expect(inspect(id, '{{.State.ExitCode}}')).toBe('143');
+      console.log(`docker.test: docker stop of sleep under docker run --init (tini-ts as docker-init): ${stopMs.toFixed(0)} ms, exit 143`);
+    } finally {
+      docker('rm', '-f', id);
+    }
+  });
+
+  it.fails('the init is in every cgroup hierarchy of the container, as runc\'s process is (fails: tini-ts leaves blkio, cpuset and name=systemd at the root, so docker stats shows the host\'s block I/O)', () => {
+    const hierarchies: Record<string, string[]> = {};
+    for (const runtime of RUNTIMES) {
+      const id = detached(runtime, IMAGE, 'sleep', '1000');
+      try {
+        const pid = Number(inspect(id, '{{.State.Pid}}'));
+        hierarchies[runtime] = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').filter((l) => l.endsWith(`/${d.cgroupParent}/${id}`)).map((l) => l.split(':')[1]).sort();
+      } finally {
+        docker('rm', '-f', id);
+      }
+    }
+    expect(hierarchies['tini-ts']).toEqual(hierarchies.runc);
+  });
+
+  it.fails('docker update --memory changes the running container\'s limit (fails: "unknown command \'update\'")', () => {
+    const id = detached('tini-ts', '--memory', '64m', IMAGE, 'sleep', '1000');
+    try {
+      const u = docker('update', '--memory', '32m', '--memory-swap', '64m', id);
+      expect(u.status, show(u)).toBe(0);
+      const limit = path.join('/sys/fs/cgroup/memory', d.cgroupParent, id, 'memory.limit_in_bytes');
+      expect(fs.readFileSync(limit, 'utf8').trim()).toBe(String(32 * 1024 * 1024));
+    } finally {
+      docker('rm', '-f', id);
+    }
+  });
+
+  it.fails('docker run -t gives the program a terminal (fails: create --console-socket is refused: "a terminal is not supported yet")', () => {
+    // docker -t needs a terminal itself: script(1) gives it one.
+    const cmd = ['/usr/bin/docker', 'run', '--rm', '-t', '--runtime', 'tini-ts', '--network', 'none', IMAGE, 'sh', '-c', '[ -t 0 ] && [ -t 1 ] && echo tty-ok'].map((a) => `'${a}'`).join(' ');
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'], env: d.env });
+    expect(r.error).toBeUndefined();
+    expect(r.stdout, `${r.stdout}${r.stderr}`).toContain('tty-ok');
+    expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+  });
+});
