@@ -93,12 +93,12 @@ export function cgroupsUnder(name: string): string[] {
   return cgroupParentDirs(name).flatMap((d) => fs.readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => path.join(d, e.name)));
 }
 
-/** Removes the cgroup parent where it is empty; returns what could not be removed. */
-export function removeCgroupParent(name: string): string[] {
+/** Removes the cgroup parent and what is under it; returns what was under it but EXPECTED, and what could not be removed. */
+export function removeCgroupParent(name: string, expected: string[] = []): string[] {
   const left: string[] = [];
   for (const d of cgroupParentDirs(name)) {
     for (const sub of fs.readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory())) {
-      left.push(`cgroup ${path.join(d, sub.name)}`);
+      if (!expected.includes(sub.name)) left.push(`cgroup ${path.join(d, sub.name)}`);
       try {
         fs.rmdirSync(path.join(d, sub.name));
       } catch {
