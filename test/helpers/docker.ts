@@ -200,11 +200,10 @@ export async function startDocker(opts: { runtimes: Record<string, string>; init
     }
     // What a runtime still holds under its root (dockerd lost it): named, then deleted through that runtime.
     for (const root of runtimeRoots()) {
-      const name = path.basename(path.dirname(root)).slice('runtime-'.length);
+      // (every v2 runtime shares the runc root: each runtime is asked, the one that knows the id deletes it)
       for (const id of fs.readdirSync(root)) {
-        left.push(`runtime ${name} state ${id}`);
-        const bin = opts.runtimes[name] ?? 'runc';
-        spawnSync(bin, ['--root', root, 'delete', '--force', id], { stdio: 'ignore', timeout: 20_000 });
+        left.push(`runtime state ${id} in ${root}`);
+        for (const bin of [...Object.values(opts.runtimes), 'runc']) spawnSync(bin, ['--root', root, 'delete', '--force', id], { stdio: 'ignore', timeout: 20_000 });
       }
     }
     left.push(...(await c.stop()));
@@ -227,4 +226,54 @@ export async function startDocker(opts: { runtimes: Record<string, string>; init
     throw new Error(`dockerd did not come up (${exited !== undefined ? `exit ${exited}` : 'no answer in 60 s'}):\n${why.slice(-3000)}\nleft: ${left.join(', ')}`);
   }
   return { dir, sock, pid: daemon.pid!, cgroupParent, runtimeRoots, docker, dockerStart, env: clientEnv, stop, log };
+}
+
+/**
+ * A logging wrapper around RUNTIME, as engines are traced: DIR/NAME appends
+ * each call's argv and exit code to DIR/calls.log, and keeps a copy of the
+ * runtime's --log file after each call (DIR/log-<its directory>.json). It
+ * never reads stdin (`update --resources -`) nor writes to stdout/stderr
+ * (they are the container's), and leaves the runtime's environment as the
+ * engine gave it (Podman gives some calls no PATH: the wrapper's own commands
+ * run in a subshell that sets one). It does not exec the runtime, to record
+ * the exit code: the container's init is still re-parented to the engine's
+ * subreaper (shim, conmon) when the runtime exits.
+ */
+export function traceWrapper(dir: string, name: string, runtime: string): { path: string; calls: () => { argv: string; rc: number }[]; logs: () => string[] } {
+  const file = path.join(dir, name);
+  const log = path.join(dir, 'calls.log');
+  const q = JSON.stringify;
+  fs.writeFileSync(
+    file,
+    `#!/bin/sh
+( PATH=/usr/sbin:/usr/bin:/sbin:/bin; printf 'argv:'; for a in "$@"; do printf ' %s' "$a"; done; printf '\\n' ) >>${q(log)} 2>/dev/null
+${q(runtime)} "$@"
+rc=$?
+( PATH=/usr/sbin:/usr/bin:/sbin:/bin
+  printf 'rc=%s\\n' "$rc"
+  prev=
+  for a in "$@"; do
+    f=
+    [ "$prev" = --log ] && f=$a
+    case "$a" in --log=*) f=\${a#--log=} ;; esac
+    [ -n "$f" ] && cp "$f" ${q(dir)}/"log-$(basename "$(dirname "$f")").json"
+    prev=$a
+  done ) >>${q(log)} 2>/dev/null
+exit $rc
+`,
+    { mode: 0o755 },
+  );
+  return {
+    path: file,
+    calls: () => {
+      const lines = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n') : [];
+      const out: { argv: string; rc: number }[] = [];
+      for (const l of lines) {
+        if (l.startsWith('argv:')) out.push({ argv: l.slice(6), rc: -1 });
+        else if (l.startsWith('rc=') && out.length > 0) out[out.length - 1].rc = Number(l.slice(3));
+      }
+      return out;
+    },
+    logs: () => fs.readdirSync(dir).filter((n) => n.startsWith('log-')).flatMap((n) => fs.readFileSync(path.join(dir, n), 'utf8').split('\n').filter(Boolean)),
+  };
 }

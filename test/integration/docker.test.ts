@@ -17,7 +17,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cgroupsUnder, dockerAvailable, mountsUnder, startDocker, type CmdResult, type Docker } from '../helpers/docker.js';
+import { cgroupsUnder, dockerAvailable, mountsUnder, startDocker, traceWrapper, type CmdResult, type Docker } from '../helpers/docker.js';
+import os from 'node:os';
 import { unmet } from '../helpers/prereq.js';
 import { makeGlibcRootfs } from '../helpers/rootfs.js';
 import { canContainer, CONTAINER_NEEDS } from './container-helpers.js';
@@ -33,6 +34,8 @@ const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 describe.skipIf(unmet(canContainer && dockerAvailable(), `${CONTAINER_NEEDS} and Debian's docker.io and containerd (dockerd, docker, containerd, ctr, containerd-shim-runc-v2)`))('Docker drives tini-ts (docker run --runtime tini-ts, docker run --init)', () => {
   let d: Docker;
   let links: string[];
+  let traceDir: string;
+  let trace: ReturnType<typeof traceWrapper>;
   const docker = (...args: string[]) => d.docker(args);
   const run = (runtime: string, ...args: string[]) => docker('run', '--rm', '--runtime', runtime, '--network', 'none', ...args);
   /** `docker run -d`: the container's id. */
@@ -44,7 +47,9 @@ describe.skipIf(unmet(canContainer && dockerAvailable(), `${CONTAINER_NEEDS} and
   const inspect = (id: string, format: string) => docker('inspect', '-f', format, id).stdout.trim();
 
   beforeAll(async () => {
-    d = await startDocker({ runtimes: { 'tini-ts': BIN, crun: CRUN }, initPath: BIN });
+    traceDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-docker-trace-'));
+    trace = traceWrapper(traceDir, 'tini-ts-trace', BIN);
+    d = await startDocker({ runtimes: { 'tini-ts': BIN, crun: CRUN, 'tini-ts-trace': trace.path }, initPath: BIN });
     const rootfs = makeGlibcRootfs(path.join(d.dir, 'rootfs'), BIN);
     const tar = spawnSync('tar', ['--numeric-owner', '-C', rootfs, '-cf', path.join(d.dir, 'rootfs.tar'), '.']);
     expect(tar.status).toBe(0);
@@ -66,6 +71,7 @@ describe.skipIf(unmet(canContainer && dockerAvailable(), `${CONTAINER_NEEDS} and
   });
 
   afterAll(async () => {
+    if (traceDir) fs.rmSync(traceDir, { recursive: true, force: true });
     if (!d) return;
     const dir = d.dir;
     const left = await d.stop();
@@ -197,6 +203,35 @@ describe.skipIf(unmet(canContainer && dockerAvailable(), `${CONTAINER_NEEDS} and
     } finally {
       docker('rm', '-f', id);
     }
+  });
+
+  it("what Docker calls, traced (containerd's shim: create, start, exec, ps, pause, resume, update, kill, delete), and what tini-ts refuses: update at most (not implemented yet); the rest is warnings in the log", () => {
+    expect(run('tini-ts-trace', IMAGE, 'true').status).toBe(0);
+    const id = detached('tini-ts-trace', IMAGE, 'sleep', '1000');
+    try {
+      expect(docker('exec', id, 'true').status).toBe(0);
+      expect(docker('top', id).status).toBe(0);
+      expect(docker('pause', id).status).toBe(0);
+      expect(docker('unpause', id).status).toBe(0);
+      docker('update', '--memory', '32m', '--memory-swap', '64m', id); // refused today (the expected failure below)
+      expect(docker('stop', '-t', '1', id).status).toBe(0);
+    } finally {
+      docker('rm', '-f', id);
+    }
+    const calls = trace.calls();
+    // The word after the global flags (`--flag=value` or `--flag value`).
+    const verb = (argv: string) => {
+      const t = argv.split(' ');
+      let i = 0;
+      while (t[i]?.startsWith('--')) i += t[i].includes('=') ? 1 : 2;
+      return t[i];
+    };
+    console.log(`docker.test: what Docker called:\n${calls.map((c) => `  rc=${c.rc} ${c.argv}`).join('\n')}\nthe runtime's log:\n${trace.logs().map((l) => `  ${l}`).join('\n')}`);
+    expect(new Set(calls.map((c) => verb(c.argv)))).toEqual(new Set(['create', 'start', 'delete', 'exec', 'ps', 'pause', 'resume', 'update', 'kill']));
+    expect(calls.filter((c) => c.rc !== 0 && verb(c.argv) !== 'update')).toEqual([]);
+    // The log holds JSON lines only (containerd parses it), and no error but update's.
+    const lines = trace.logs().map((l) => JSON.parse(l) as { level: string; msg: string });
+    expect(lines.filter((l) => l.level === 'error' && !l.msg.includes("'update'"))).toEqual([]);
   });
 
   it('docker run --rm IMAGE true: the same outcome with tini-ts, runc and crun (times measured, interleaved, not asserted)', () => {

@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cgroupsUnder, type CmdResult } from '../helpers/docker.js';
+import { cgroupsUnder, traceWrapper, type CmdResult } from '../helpers/docker.js';
 import { podmanAvailable, startPodman, type Podman } from '../helpers/podman.js';
 import { unmet } from '../helpers/prereq.js';
 import { makeGlibcRootfs } from '../helpers/rootfs.js';
@@ -195,6 +195,35 @@ describe.skipIf(unmet(canContainer && podmanAvailable() && hasRunc, `${CONTAINER
     } finally {
       podman('rm', '-f', '-t', '0', id);
     }
+  });
+
+  it("what Podman and conmon call, traced (conmon: create, exec; Podman: start, pause, resume, update, kill, delete --force), and what tini-ts refuses: update at most (not implemented yet); nothing else fails", () => {
+    // The wrapper is named tini-ts-runc too (in a directory of its own): Podman then passes --log as to tini-ts.
+    const dir = path.join(p.dir, 'trace');
+    fs.mkdirSync(dir);
+    const trace = traceWrapper(dir, 'tini-ts-runc', p.runtime);
+    expect(run(trace.path, IMAGE, 'true').status).toBe(0);
+    const id = detached(trace.path, IMAGE, 'sleep', '1000');
+    try {
+      expect(podman('exec', id, 'true').status).toBe(0);
+      expect(podman('pause', id).status).toBe(0);
+      expect(podman('unpause', id).status).toBe(0);
+      podman('update', '--memory', '32m', id); // refused today (the expected failure below)
+      expect(podman('stop', '-t', '1', id).status).toBe(0);
+    } finally {
+      podman('rm', '-f', '-t', '0', id);
+    }
+    const calls = trace.calls();
+    // The word after the global flags (`--flag=value` or `--flag value`).
+    const verb = (argv: string) => {
+      const t = argv.split(' ');
+      let i = 0;
+      while (t[i]?.startsWith('--')) i += t[i].includes('=') ? 1 : 2;
+      return t[i];
+    };
+    console.log(`podman.test: what Podman called:\n${calls.map((c) => `  rc=${c.rc} ${c.argv}`).join('\n')}\nthe runtime's log:\n${trace.logs().map((l) => `  ${l}`).join('\n')}`);
+    for (const v of ['create', 'start', 'exec', 'pause', 'resume', 'kill', 'delete']) expect(calls.map((c) => verb(c.argv)), v).toContain(v);
+    expect(calls.filter((c) => c.rc !== 0 && verb(c.argv) !== 'update')).toEqual([]);
   });
 
   it('podman run --rm IMAGE true: the same outcome with tini-ts, runc and crun (times measured, interleaved, not asserted)', () => {
