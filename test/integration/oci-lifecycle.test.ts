@@ -256,6 +256,25 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     }
   });
 
+  it('a container whose process is not root starts, as with runc (its init opened the start FIFO as uid 1000: EACCES, the FIFO was 0600 after the umask)', async () => {
+    setArgs(['sh', '-c', 'echo "uid=$(id -u):$(id -g)" >/tmp/whoami; exit 4']);
+    editConfig(bundle, (config) => (config.process.user = { uid: 1000, gid: 1000 }));
+    try {
+      for (const [who, rt] of Object.entries(both)) {
+        const c = id(`user-${who}`);
+        expect(rt('create', '--bundle', bundle, c).status, who).toBe(0);
+        const st = rt('start', c);
+        expect(st.status, `${who}: ${st.stderr}`).toBe(0);
+        expect(await waitFor(() => JSON.parse(rt('state', c).stdout).status === 'stopped', 10_000), who).toBe(true);
+        expect(fs.readFileSync(path.join(bundle, 'rootfs/tmp/whoami'), 'utf8'), who).toBe('uid=1000:1000\n');
+        fs.rmSync(path.join(bundle, 'rootfs/tmp/whoami'));
+        expect(rt('delete', c).status, who).toBe(0);
+      }
+    } finally {
+      editConfig(bundle, (config) => (config.process.user = { uid: 0, gid: 0 }));
+    }
+  });
+
   it('list shows every container with its status', () => {
     setArgs(['sleep', '30']);
     const c = id('listed');
