@@ -27,6 +27,17 @@ import { BIN, waitFor } from './run-helpers.js';
 const IMAGE = 'tini-ts-test:latest';
 const RUNTIMES = ['tini-ts', 'runc'] as const;
 const CRUN = '/usr/bin/crun';
+/** What a workload sees of its container (run by sh -c). */
+const PROBE = `echo "id: $(id)"
+echo "hostname: $(hostname)"
+grep -E '^(Cap|Seccomp|NoNewPrivs)' /proc/self/status | tr '\\t' ' '
+echo "nofile: $(ulimit -n)"
+for f in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug /sys/firmware; do printf 'masked %s: %s\\n' "$f" "$(ls -la $f 2>&1 | head -2 | tr '\\n' ' ' | cut -c1-40)"; done
+for f in /proc/sysrq-trigger /proc/sys/kernel/domainname /proc/irq; do (echo x > $f) 2>/dev/null && echo "writable $f" || echo "not writable $f"; done
+echo '-- mounts'
+awk '{print $5, $6}' /proc/self/mountinfo | sed 's/,relatime//; s/,noatime//' | sort
+cat /proc/self/cgroup | sort
+`;
 const show = (r: CmdResult) => `exit ${r.status}${r.signal ? ` (${r.signal})` : ''}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 const hostLinks = () => fs.readdirSync('/sys/class/net').sort();
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
@@ -234,6 +245,30 @@ describe.skipIf(unmet(canContainer && dockerAvailable(), `${CONTAINER_NEEDS} and
     expect(lines.filter((l) => l.level === 'error' && !l.msg.includes("'update'"))).toEqual([]);
   });
 
+  /** The probe's output per runtime: [what the process is and may do, its mounts and cgroups]. */
+  const probe = () => {
+    const seen: Record<string, [string, string]> = {};
+    for (const runtime of RUNTIMES) {
+      const r = run(runtime, '--hostname', 'h1', '--user', '1000:1000', IMAGE, 'sh', '-c', PROBE);
+      expect(r.status, `${runtime}: ${show(r)}`).toBe(0);
+      // The container's id differs: it is the last component of every cgroup path.
+      const [proc, mounts] = r.stdout.replace(/\/[0-9a-f]{64}/g, '/ID').split('-- mounts\n');
+      seen[runtime] = [proc, mounts];
+    }
+    return seen;
+  };
+
+  it("what the workload is and may do under Docker's config.json, beside runc: credentials, hostname, capabilities, seccomp mode, no_new_privs, rlimits, masked and read-only paths", () => {
+    const seen = probe();
+    expect(seen['tini-ts'][0]).toBe(seen.runc[0]);
+    expect(seen.runc[0]).toContain('id: uid=1000 gid=1000');
+  });
+
+  it.fails("the workload's mounts and cgroups are runc's (fails: read-only paths such as /proc/sys lose nosuid,nodev,noexec; /sys/fs/cgroup and /proc/self/cgroup lack blkio, cpuset and name=systemd)", () => {
+    const seen = probe();
+    expect(seen['tini-ts'][1]).toBe(seen.runc[1]);
+  });
+
   it('docker run --rm IMAGE true: the same outcome with tini-ts, runc and crun (times measured, interleaved, not asserted)', () => {
     // crun 1.8 refuses a host whose cgroup v2 tree is mounted beside v1 (this one): then it is named, and left out.
     const crun = fs.existsSync(CRUN) ? run('crun', IMAGE, 'true') : null;
@@ -250,6 +285,13 @@ describe.skipIf(unmet(canContainer && dockerAvailable(), `${CONTAINER_NEEDS} and
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     console.log(`docker.test: docker run --rm --network none IMAGE true, median of 5: ${runtimes.map((r) => `${r} ${median(times[r]).toFixed(0)} ms`).join(', ')}`);
+  });
+
+  it.fails('docker run --init --read-only as uid 65534, with only the one binary (fails: "cannot load the FFI addon (koffi.node); tried /sbin/tini-ts-koffi-....node: not present; /tmp: EROFS...; /dev/shm: ... failed to map segment from shared object")', () => {
+    const r = run('runc', '--init', '--read-only', '--user', '65534', IMAGE, 'sh', '-c', 'echo "init=$(cat /proc/1/comm)"');
+    expect(r.stderr, show(r)).toBe('');
+    expect(r.stdout).toBe('init=tini-ts\n');
+    expect(r.status).toBe(0);
   });
 
   it.fails('the init is in every cgroup hierarchy of the container, as runc\'s process is (fails: tini-ts leaves blkio, cpuset and name=systemd at the root, so docker stats shows the host\'s block I/O)', () => {

@@ -244,6 +244,13 @@ describe.skipIf(unmet(canContainer && podmanAvailable() && hasRunc, `${CONTAINER
     console.log(`podman.test: podman run --rm --network none IMAGE true, median of 5: ${Object.keys(runtimes).map((r) => `${r} ${median(times[r]).toFixed(0)} ms`).join(', ')}`);
   });
 
+  it.fails('podman run --init --read-only as uid 65534, with only the one binary (fails: "cannot load the FFI addon (koffi.node); tried /run/tini-ts-koffi-....node: not present; /tmp: EROFS...")', () => {
+    const r = run(RUNTIMES.runc, '--init', '--init-path', BIN, '--read-only', '--read-only-tmpfs=false', '--user', '65534', IMAGE, 'sh', '-c', 'echo "init=$(cat /proc/1/comm)"');
+    expect(r.stderr, show(r)).toBe('');
+    expect(r.stdout).toBe('init=tini-ts\n');
+    expect(r.status).toBe(0);
+  });
+
   it.fails('podman update --memory changes the running container\'s limit (fails: "unknown command \'update\'")', () => {
     const id = detached(p.runtime, '--memory', '64m', IMAGE, 'sleep', '1000');
     try {
