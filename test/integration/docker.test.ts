@@ -166,6 +166,21 @@ describe.skipIf(unmet(canContainer && dockerAvailable(), `${CONTAINER_NEEDS} and
     console.log(`docker.test: docker stop -t 3 of a trapping shell: tini-ts ${results['tini-ts'].stopMs.toFixed(0)} ms (143), runc ${results.runc.stopMs.toFixed(0)} ms (137)`);
   });
 
+  it("the orphans of a docker exec are reaped by the container's init (tini-ts): no zombie is left", async () => {
+    const id = detached('tini-ts', IMAGE, 'sleep', '1000');
+    try {
+      // The exec'd shell leaves five sleeps behind and exits: they are re-parented to PID 1 of the container.
+      const e = docker('exec', id, 'sh', '-c', 'for i in 1 2 3 4 5; do sleep 3 </dev/null >/dev/null 2>&1 & done');
+      expect(e.status, show(e)).toBe(0);
+      const count = (state: string) => docker('exec', id, 'sh', '-c', `grep -l "^State:.*${state}" /proc/[0-9]*/status 2>/dev/null | wc -l`).stdout.trim();
+      const orphans = () => docker('exec', id, 'sh', '-c', 'for s in /proc/[0-9]*/stat; do set -- $(cat $s 2>/dev/null); [ "$4" = 1 ] && [ "$(tr "\\0" " " </proc/$1/cmdline 2>/dev/null)" = "sleep 3 " ] && echo $1; done | wc -l').stdout.trim();
+      expect(Number(orphans()), 'the sleeps are children of PID 1 meanwhile').toBeGreaterThan(0);
+      expect(await waitFor(() => count('Z') === '0' && orphans() === '0', 10_000), `zombies ${count('Z')}, orphans ${orphans()}`).toBe(true);
+    } finally {
+      docker('rm', '-f', id);
+    }
+  });
+
   it('stats --no-stream reads the container cgroup: the memory limit given to run, the processes', () => {
     const id = detached('tini-ts', '--memory', '64m', IMAGE, 'sleep', '1000');
     try {
