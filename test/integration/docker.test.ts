@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cgroupsUnder, dockerAvailable, mountsUnder, startDocker, traceWrapper, type CmdResult, type Docker } from '../helpers/docker.js';
+import { cgroupsUnder, DOCKER as DOCKER_BIN, dockerAvailable, mountsUnder, startDocker, traceWrapper, type CmdResult, type Docker } from '../helpers/docker.js';
 import os from 'node:os';
 import { unmet } from '../helpers/prereq.js';
 import { makeGlibcRootfs } from '../helpers/rootfs.js';
@@ -282,6 +282,46 @@ describe.skipIf(unmet(canContainer && dockerAvailable(), `${CONTAINER_NEEDS} and
   it.fails("the workload's mounts and cgroups are runc's (fails: /sys/fs/cgroup and /proc/self/cgroup lack blkio, cpuset, name=systemd and the v2 tree, which tini-ts does not join)", () => {
     const seen = probe();
     expect(seen['tini-ts'][1]).toBe(seen.runc[1]);
+  });
+
+  it('docker run flags give what runc gives: --read-only with --tmpfs, a read-only volume with -w and -e, --cap-drop/--cap-add, cgroup limits, --ulimit, --sysctl, --device, --shm-size, --pid host, --oom-score-adj, --group-add, -i (stdin), docker restart', () => {
+    const vol = path.join(d.dir, 'vol');
+    fs.mkdirSync(vol, { recursive: true });
+    fs.writeFileSync(path.join(vol, 'f'), 'volume-content\n');
+    const cases: string[][] = [
+      ['--read-only', '--tmpfs', '/scratch', IMAGE, 'sh', '-c', 'touch /x 2>&1; touch /scratch/y && echo tmpfs-ok; grep -E " / | /scratch " /proc/self/mountinfo | cut -d" " -f5,6'],
+      ['-v', `${vol}:/vol:ro`, '-w', '/vol', '-e', 'FOO=bar', IMAGE, 'sh', '-c', 'pwd; cat f; echo $FOO; touch g 2>&1; true'],
+      ['--cap-drop', 'ALL', '--cap-add', 'NET_RAW', IMAGE, 'sh', '-c', 'grep Cap /proc/self/status'],
+      // (pids.max is raised by the init's own 3 tasks, on purpose: not compared)
+      ['--cpus', '0.5', '--memory', '32m', '--memory-swap', '64m', '--cpu-shares', '512', IMAGE, 'sh', '-c', 'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes 2>&1'],
+      ['--ulimit', 'nofile=100:200', IMAGE, 'sh', '-c', 'ulimit -n; ulimit -Hn'],
+      ['--sysctl', 'net.ipv4.ip_forward=1', IMAGE, 'cat', '/proc/sys/net/ipv4/ip_forward'],
+      ['--device', '/dev/null:/dev/mynull', IMAGE, 'sh', '-c', 'echo x > /dev/mynull && echo dev-ok'],
+      ['--ipc', 'private', '--shm-size', '8m', IMAGE, 'sh', '-c', 'df -k /dev/shm | tail -1'],
+      ['--pid', 'host', IMAGE, 'sh', '-c', 'echo $$ >/dev/null; [ -d /proc/1 ] && echo host-pids'],
+      ['--oom-score-adj', '500', IMAGE, 'cat', '/proc/self/oom_score_adj'],
+      ['--group-add', '123', '-u', '1000', IMAGE, 'id'],
+    ];
+    for (const c of cases) {
+      const [tini, runc] = RUNTIMES.map((rt) => run(rt, ...c));
+      expect(tini.status, `${c.join(' ')}\n${show(tini)}`).toBe(runc.status);
+      expect(runc.status, `${c.join(' ')}\n${show(runc)}`).toBe(0);
+      expect(tini.stdout, c.join(' ')).toBe(runc.stdout);
+    }
+    for (const rt of RUNTIMES) {
+      const i = spawnSync(DOCKER_BIN, ['run', '-i', '--rm', '--runtime', rt, '--network', 'none', IMAGE, 'cat'], { input: 'from-stdin\n', encoding: 'utf8', env: d.env });
+      expect(i.stdout, `${rt}: ${i.stderr}`).toBe('from-stdin\n');
+      const id = detached(rt, IMAGE, 'sleep', '1000');
+      try {
+        const pid = inspect(id, '{{.State.Pid}}');
+        const r = docker('restart', '-t', '1', id);
+        expect(r.status, `${rt}: ${show(r)}`).toBe(0);
+        expect(inspect(id, '{{.State.Status}}'), rt).toBe('running');
+        expect(inspect(id, '{{.State.Pid}}'), rt).not.toBe(pid);
+      } finally {
+        docker('rm', '-f', id);
+      }
+    }
   });
 
   it('docker run --rm IMAGE true: the same outcome with tini-ts, runc and crun (times measured, interleaved, not asserted)', () => {
