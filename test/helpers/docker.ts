@@ -277,3 +277,15 @@ exit $rc
     logs: () => fs.readdirSync(dir).filter((n) => n.startsWith('log-')).flatMap((n) => fs.readFileSync(path.join(dir, n), 'utf8').split('\n').filter(Boolean)),
   };
 }
+
+/** What a workload sees of its container (run by sh -c): what it is and may do, then `-- mounts`, its mounts and cgroups. */
+export const PROBE = `echo "id: $(id)"
+echo "hostname: $(hostname)"
+grep -E '^(Cap|Seccomp|NoNewPrivs)' /proc/self/status | tr '\\t' ' '
+echo "nofile: $(ulimit -n)"
+for f in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug /sys/firmware; do printf 'masked %s: %s\\n' "$f" "$(ls -la $f 2>&1 | head -2 | tr '\\n' ' ' | cut -c1-40)"; done
+for f in /proc/sysrq-trigger /proc/sys/kernel/domainname /proc/irq; do (echo x > $f) 2>/dev/null && echo "writable $f" || echo "not writable $f"; done
+echo '-- mounts'
+awk '{print $5, $6}' /proc/self/mountinfo | sed 's/,relatime//; s/,noatime//' | sort
+cat /proc/self/cgroup | sort
+`;

@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cgroupsUnder, DOCKER as DOCKER_BIN, dockerAvailable, mountsUnder, startDocker, traceWrapper, type CmdResult, type Docker } from '../helpers/docker.js';
+import { cgroupsUnder, DOCKER as DOCKER_BIN, dockerAvailable, mountsUnder, PROBE, startDocker, traceWrapper, type CmdResult, type Docker } from '../helpers/docker.js';
 import os from 'node:os';
 import { unmet } from '../helpers/prereq.js';
 import { makeGlibcRootfs } from '../helpers/rootfs.js';
@@ -27,17 +27,6 @@ import { BIN, waitFor } from './run-helpers.js';
 const IMAGE = 'tini-ts-test:latest';
 const RUNTIMES = ['tini-ts', 'runc'] as const;
 const CRUN = '/usr/bin/crun';
-/** What a workload sees of its container (run by sh -c). */
-const PROBE = `echo "id: $(id)"
-echo "hostname: $(hostname)"
-grep -E '^(Cap|Seccomp|NoNewPrivs)' /proc/self/status | tr '\\t' ' '
-echo "nofile: $(ulimit -n)"
-for f in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug /sys/firmware; do printf 'masked %s: %s\\n' "$f" "$(ls -la $f 2>&1 | head -2 | tr '\\n' ' ' | cut -c1-40)"; done
-for f in /proc/sysrq-trigger /proc/sys/kernel/domainname /proc/irq; do (echo x > $f) 2>/dev/null && echo "writable $f" || echo "not writable $f"; done
-echo '-- mounts'
-awk '{print $5, $6}' /proc/self/mountinfo | sed 's/,relatime//; s/,noatime//' | sort
-cat /proc/self/cgroup | sort
-`;
 const show = (r: CmdResult) => `exit ${r.status}${r.signal ? ` (${r.signal})` : ''}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 const hostLinks = () => fs.readdirSync('/sys/class/net').sort();
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;

@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cgroupsUnder, traceWrapper, type CmdResult } from '../helpers/docker.js';
+import { cgroupsUnder, PROBE, traceWrapper, type CmdResult } from '../helpers/docker.js';
 import { podmanAvailable, startPodman, type Podman } from '../helpers/podman.js';
 import { unmet } from '../helpers/prereq.js';
 import { makeGlibcRootfs } from '../helpers/rootfs.js';
@@ -170,6 +170,18 @@ describe.skipIf(unmet(canContainer && podmanAvailable() && hasRunc, `${CONTAINER
       expect(ok.status, `${name}: ${show(ok)}`).toBe(0);
       expect(ok.stdout, name).toBe('x\nSeccomp:\t2\n');
     }
+  });
+
+  it("what the workload is and may do under Podman's config.json, beside runc: credentials, hostname, capabilities, seccomp mode, no_new_privs, rlimits, masked and read-only paths", () => {
+    const seen = Object.fromEntries(
+      Object.entries(RUNTIMES).map(([name, runtime]) => {
+        const r = run(runtime, '--hostname', 'h1', '--user', '1000:1000', IMAGE, 'sh', '-c', PROBE);
+        expect(r.status, `${name}: ${show(r)}`).toBe(0);
+        return [name, r.stdout.split('-- mounts\n')[0]];
+      }),
+    );
+    expect(seen['tini-ts']).toBe(seen.runc);
+    expect(seen.runc).toMatch(/^id: uid=1000\S* gid=1000/);
   });
 
   it.fails("Podman's own seccomp profile is the one in force: it allows unshare -U, as runc shows (fails: tini-ts replaces linux.seccomp with its default filter, which denies it: \"unshare(0x10000000): Operation not permitted\")", () => {
