@@ -364,7 +364,7 @@ describe.skipIf(unmet(canContainer && dockerAvailable(), `${CONTAINER_NEEDS} and
     }
   });
 
-  it.fails('docker run -t gives the program a terminal (fails: create --console-socket is refused: "a terminal is not supported yet")', () => {
+  it.fails('docker run -t gives the program a terminal (fails: "create: --console-socket (a terminal) is not supported yet")', () => {
     // docker -t needs a terminal itself: script(1) gives it one.
     const cmd = ['/usr/bin/docker', 'run', '--rm', '-t', '--runtime', 'tini-ts', '--network', 'none', IMAGE, 'sh', '-c', '[ -t 0 ] && [ -t 1 ] && echo tty-ok'].map((a) => `'${a}'`).join(' ');
     const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'], env: d.env });

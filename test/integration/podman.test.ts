@@ -275,7 +275,7 @@ describe.skipIf(unmet(canContainer && podmanAvailable() && hasRunc, `${CONTAINER
     }
   });
 
-  it.fails('podman run -t gives the program a terminal (fails: create --console-socket is refused: "a terminal is not supported yet")', () => {
+  it.fails('podman run -t gives the program a terminal (fails: "create: --console-socket (a terminal) is not supported yet")', () => {
     const cmd = ['/usr/bin/podman', ...p.globals, 'run', '--rm', '-t', ...runArgs(p.runtime), IMAGE, 'sh', '-c', '[ -t 0 ] && [ -t 1 ] && echo tty-ok'].map((a) => `'${a}'`).join(' ');
     const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'], env: p.env });
     expect(r.error).toBeUndefined();
