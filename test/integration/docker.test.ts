@@ -123,6 +123,8 @@ describe.skipIf(unmet(canContainer && dockerAvailable(), `${CONTAINER_NEEDS} and
         const e = docker('exec', id, 'sh', '-c', 'echo "pid1=$(cat /proc/1/comm)"; exit 5');
         expect(e.status, `${runtime}: ${show(e)}`).toBe(5);
         expect(e.stdout, runtime).toBe(`pid1=${runtime === 'tini-ts' ? 'tini-ts' : 'sh'}\n`);
+        const flags = docker('exec', '-w', '/tmp', '-e', 'X=1', '-u', '1000', id, 'sh', '-c', 'echo "$(pwd) $X $(id -u)"');
+        expect(flags.stdout, `${runtime}: ${show(flags)}`).toBe('/tmp 1 1000\n');
         const missing = docker('exec', id, 'no-such-program');
         expect(missing.status, `${runtime}: ${show(missing)}`).toBe(126); // Docker's code for a failed exec, whatever the runtime
         expect(missing.stdout + missing.stderr, runtime).toContain('executable file not found in $PATH');

@@ -121,6 +121,8 @@ describe.skipIf(unmet(canContainer && podmanAvailable() && hasRunc, `${CONTAINER
         const e = podman('exec', id, 'sh', '-c', 'echo "pid1=$(cat /proc/1/comm)"; exit 5');
         expect(e.status, `${name}: ${show(e)}`).toBe(5);
         expect(e.stdout, name).toBe(`pid1=${name === 'tini-ts' ? 'tini-ts' : 'sh'}\n`);
+        const flags = podman('exec', '-w', '/tmp', '-e', 'X=1', '-u', '1000', id, 'sh', '-c', 'echo "$(pwd) $X $(id -u)"');
+        expect(flags.stdout, `${name}: ${show(flags)}`).toBe('/tmp 1 1000\n');
         const missing = podman('exec', id, 'no-such-program');
         expect(missing.status, `${name}: ${show(missing)}`).toBe(127);
         const top = podman('top', id, 'pid', 'comm');
