@@ -354,6 +354,18 @@ describe.skipIf(unmet(canContainer && dockerAvailable(), `${CONTAINER_NEEDS} and
     expect(hierarchies['tini-ts']).toEqual(hierarchies.runc);
   });
 
+  it.fails('docker run --network container:X joins the network namespace of X, as with runc (fails: "config.json: linux.namespaces[1].path: joining an existing namespace is not supported")', () => {
+    const a = detached('tini-ts', IMAGE, 'sleep', '1000');
+    try {
+      const netOf = (pid: string) => fs.readlinkSync(`/proc/${pid}/ns/net`);
+      const b = docker('run', '--rm', '--runtime', 'tini-ts', '--network', `container:${a}`, IMAGE, 'readlink', '/proc/self/ns/net');
+      expect(b.status, show(b)).toBe(0);
+      expect(b.stdout.trim()).toBe(netOf(inspect(a, '{{.State.Pid}}')));
+    } finally {
+      docker('rm', '-f', a);
+    }
+  });
+
   it.fails('docker update --memory changes the running container\'s limit (fails: "unknown command \'update\'")', () => {
     const id = detached('tini-ts', '--memory', '64m', IMAGE, 'sleep', '1000');
     try {
