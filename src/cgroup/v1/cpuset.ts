@@ -23,4 +23,4 @@ export function apply(dir: string, limits: Limits): void {
   if (limits.cpusetCpus !== undefined) writeFile(path.join(dir, 'cpuset.cpus'), limits.cpusetCpus, 'the CPU set');
 }
 
-export const controller: Controller = { name, needed: (l) => l.cpusetCpus !== undefined, apply };
+export const controller: Controller = { name, needed: (l) => l.everyController === true || l.cpusetCpus !== undefined, apply };
