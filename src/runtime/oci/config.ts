@@ -86,6 +86,9 @@ const KNOWN: Readonly<Record<string, readonly string[]>> = {
   'linux.resources.cpu': ['shares', 'quota', 'period', 'cpus'],
 };
 
+/** Fields left out of KNOWN whose value here means "nothing to do" (Docker sends disableOOMKiller false every time). */
+const NEUTRAL: Readonly<Record<string, unknown>> = { 'linux.resources.memory.disableOOMKiller': false };
+
 class ConfigError extends Error {}
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -128,7 +131,9 @@ function collectUnsupported(v: Record<string, Json>, at: string, out: string[]):
   if (!known) return;
   for (const [k, child] of Object.entries(v)) {
     const here = at ? `${at}.${k}` : k;
-    if (!known.includes(k)) out.push(here);
+    if (!known.includes(k)) {
+      if (!(here in NEUTRAL && NEUTRAL[here] === child)) out.push(here);
+    }
     else if (isObject(child)) collectUnsupported(child, here, out);
   }
 }
