@@ -45,8 +45,11 @@ export interface Limits {
   blkioThrottle?: Throttle[];
   /** Join the v1 freezer hierarchy too (OCI containers: pause, resume, the paused status). */
   freezable?: boolean;
-  /** Join the cpuset controller even without cpuset limits (OCI containers: `update --cpuset-cpus` later). */
-  cpusetJoin?: boolean;
+  /**
+   * Join the v1 blkio and cpuset hierarchies too, limits or not (OCI containers, as runc:
+   * engines read a container's statistics, block I/O included, from its init's cgroups).
+   */
+  everyController?: boolean;
 }
 
 export interface Throttle {

@@ -76,6 +76,8 @@ export interface NsLibc {
   setCloexec(fd: number): Result<void>;
   close(fd: number): Result<void>;
   setParentDeathSignal(sig: number): Result<void>;
+  /** statfs(2)'s f_flags for the mount holding PATH: ST_RDONLY, ST_NOSUID, ST_NODEV, ST_NOEXEC... (the MS_* values). */
+  mountFlags(path: string): Result<number>;
 }
 
 let cached: NsLibc | undefined;
@@ -93,6 +95,7 @@ export function createNsLibc(koffi: Koffi = loadKoffi()): NsLibc {
   const socket = c.func('int socket(int domain, int type, int protocol)');
   const ioctl = c.func('int ioctl(int fd, unsigned long request, void *arg)');
   const close = c.func('int close(int fd)');
+  const statfs = c.func('int statfs(const char *path, void *buf)');
   const pipe2 = c.func('int pipe2(void *fds, int flags)');
   const socketpair = c.func('int socketpair(int domain, int type, int protocol, void *fds)');
   const exit = c.func('void _exit(int status)');
@@ -152,6 +155,11 @@ export function createNsLibc(koffi: Koffi = loadKoffi()): NsLibc {
     close: (fd) => check('close', close(fd)),
     setParentDeathSignal: (sig) =>
       check('prctl(PR_SET_PDEATHSIG)', prctl(PR_SET_PDEATHSIG, 'unsigned long', sig, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0)),
+    mountFlags(p) {
+      // struct statfs on 64-bit Linux: 120 bytes, f_flags (a long) at offset 80.
+      const buf = Buffer.alloc(120);
+      return statfs(p, buf) === -1 ? fail(`statfs(${p})`, errno()) : ok(Number(buf.readBigInt64LE(80)));
+    },
   };
   return cached;
 }

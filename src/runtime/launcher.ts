@@ -154,8 +154,8 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
   }
   // OCI containers can be paused: the v1 freezer hierarchy is joined too (v2 freezes any cgroup).
   if (oci && version === 1 && fs.existsSync(`${root}/freezer/cgroup.procs`)) options = { ...options, limits: { ...options.limits, freezable: true } };
-  // And the v1 cpuset hierarchy, as runc joins it: `update --cpuset-cpus` needs the container in it.
-  if (oci && version === 1 && fs.existsSync(`${root}/cpuset/cgroup.procs`)) options = { ...options, limits: { ...options.limits, cpusetJoin: true } };
+  // And, as runc, the blkio and cpuset hierarchies (where mounted): engines read the container's block I/O there.
+  if (oci && version === 1 && ['blkio', 'cpuset'].every((c) => fs.existsSync(`${root}/${c}/cgroup.procs`))) options = { ...options, limits: { ...options.limits, everyController: true } };
   const missing = version === 2 ? v2Missing(root, v2Controllers(options.limits)) : v1Missing(root, v1Controllers(options.limits));
   if (missing) refuse(`the cgroup controller '${missing}' is not available under ${root} (cgroup v${version}); enable it or drop the option that needs it`);
   const name = oci?.cgroupName ?? cgroupName(process.pid, startTime('self'), randomHex(3));

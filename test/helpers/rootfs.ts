@@ -36,3 +36,28 @@ export function makeBusyboxRootfs(dir: string): string {
   for (const f of ['hostname', 'hosts', 'resolv.conf']) fs.writeFileSync(path.join(dir, 'etc', f), '');
   return dir;
 }
+
+/**
+ * The busybox root filesystem plus what BINARY (and its FFI addon beside it)
+ * needs from the host to run inside (the dynamic loader, glibc, libstdc++):
+ * an image where tini-ts runs as docker-init or an ENTRYPOINT. Taken from
+ * `ldd`, each library copied (links resolved) to the path ldd names.
+ */
+export function makeGlibcRootfs(dir: string, binary: string): string {
+  makeBusyboxRootfs(dir);
+  const objects = [binary, ...fs.readdirSync(path.dirname(binary)).filter((n) => n.endsWith('.node')).map((n) => path.join(path.dirname(binary), n))];
+  const libs = new Set<string>();
+  for (const o of objects) {
+    for (const line of execFileSync('ldd', [o]).toString().split('\n')) {
+      const m = /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(line);
+      if (m) libs.add(m[1]);
+    }
+  }
+  for (const lib of libs) {
+    const dest = path.join(dir, lib);
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    fs.copyFileSync(fs.realpathSync(lib), dest);
+    fs.chmodSync(dest, 0o755);
+  }
+  return dir;
+}

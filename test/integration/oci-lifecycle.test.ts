@@ -227,6 +227,54 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     expect(tini('delete', stopped).status).toBe(0);
   });
 
+  it('exec under a seccomp filter that denies io_uring (as Docker\'s and the default filters do), as uid 65534: the status, --detach with the pid file (libuv aborted: exit 134)', async () => {
+    setArgs(['sleep', '30']);
+    const deny = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['io_uring_setup', 'io_uring_enter', 'io_uring_register'], action: 'SCMP_ACT_ERRNO' }] };
+    editConfig(bundle, (config) => (config.linux.seccomp = deny));
+    try {
+      const processJson = path.join(f.dir, 'process-nobody.json');
+      fs.writeFileSync(processJson, JSON.stringify({ args: ['sh', '-c', 'echo "uid=$(id -u)"; exit 5'], cwd: '/', env: ['PATH=/bin:/usr/bin'], user: { uid: 65534, gid: 65534 } }));
+      for (const [who, rt] of Object.entries(both)) {
+        const c = id(`exec-seccomp-${who}`);
+        expect(rt('create', '--bundle', bundle, c).status, who).toBe(0);
+        expect(rt('start', c).status, who).toBe(0);
+        const e = rt('exec', '--process', processJson, c);
+        expect(e.status, `${who}: ${e.stderr}`).toBe(5);
+        expect(e.stdout, who).toBe('uid=65534\n');
+        const pidFile = path.join(f.dir, `${c}.exec.pid`);
+        const d = rt('exec', '--process', processJson, '--detach', '--pid-file', pidFile, c);
+        expect(d.status, `${who}: ${d.stderr}`).toBe(0);
+        expect(fs.readFileSync(pidFile, 'utf8'), who).toMatch(/^[0-9]+$/);
+        expect(fs.readdirSync(f.dir).filter((n) => n.startsWith(`.${c}.exec.pid`)), `${who}: no temporary pid file left`).toEqual([]);
+        const missing = rt('exec', '--detach', '--pid-file', pidFile + '2', c, 'no-such-program');
+        expect(missing.status, who).not.toBe(0);
+        expect(missing.stderr, who).toContain('executable file not found');
+        expect(rt('delete', '--force', c).status, who).toBe(0);
+      }
+    } finally {
+      editConfig(bundle, (config) => delete config.linux.seccomp);
+    }
+  });
+
+  it('a container whose process is not root starts, as with runc (its init opened the start FIFO as uid 1000: EACCES, the FIFO was 0600 after the umask)', async () => {
+    setArgs(['sh', '-c', 'echo "uid=$(id -u):$(id -g)" >/tmp/whoami; exit 4']);
+    editConfig(bundle, (config) => (config.process.user = { uid: 1000, gid: 1000 }));
+    try {
+      for (const [who, rt] of Object.entries(both)) {
+        const c = id(`user-${who}`);
+        expect(rt('create', '--bundle', bundle, c).status, who).toBe(0);
+        const st = rt('start', c);
+        expect(st.status, `${who}: ${st.stderr}`).toBe(0);
+        expect(await waitFor(() => JSON.parse(rt('state', c).stdout).status === 'stopped', 10_000), who).toBe(true);
+        expect(fs.readFileSync(path.join(bundle, 'rootfs/tmp/whoami'), 'utf8'), who).toBe('uid=1000:1000\n');
+        fs.rmSync(path.join(bundle, 'rootfs/tmp/whoami'));
+        expect(rt('delete', c).status, who).toBe(0);
+      }
+    } finally {
+      editConfig(bundle, (config) => (config.process.user = { uid: 0, gid: 0 }));
+    }
+  });
+
   it('list shows every container with its status', () => {
     setArgs(['sleep', '30']);
     const c = id('listed');

@@ -1,12 +1,15 @@
 #!/bin/sh
 # Installs the Debian packages the test suite compares against or runs (idempotent).
-# Reference inits: tini, dumb-init, catatonit. Launchers: bubblewrap, runc.
+# Reference inits: tini, dumb-init, catatonit. Launchers: bubblewrap, runc, crun.
 # busybox-static builds test root filesystems (and the VM stage's initramfs); util-linux gives unshare/setpriv/script.
-# qemu-system-x86 boots the cgroup-v2 guest of the VM stage (test/setup/vm-image.sh).
-# containerd (with ctr and its runc shim v2) drives tini-ts as an engine does; the tests start
-# their own daemon (test/helpers/containerd.ts), so the package's own service must never run.
+# qemu-system-x86 boots the cgroup-v2 guest of the VM stage (test/setup/vm-image.sh); qemu-user-static
+# runs the arm64 binary's tests.
+# Engines that drive tini-ts as their runtime: containerd (with ctr and its runc shim v2), docker.io
+# (dockerd 20.10 and its client), podman with conmon; umoci builds images offline. The tests start
+# daemons of their own (test/helpers/containerd.ts, docker.ts, podman.ts), so the packages' own
+# services must never run.
 set -eu
-PKGS="tini dumb-init catatonit busybox-static bubblewrap runc util-linux procps python3 gcc libc6-dev iproute2 qemu-system-x86 containerd"
+PKGS="tini dumb-init catatonit busybox-static bubblewrap runc util-linux procps python3 gcc libc6-dev iproute2 qemu-system-x86 containerd docker.io podman conmon crun umoci qemu-user-static"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -19,40 +22,49 @@ fi
 echo "install-deps: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 
-# containerd's postinst enables containerd.service and, under systemd, starts it
-# (deb-systemd-invoke, which obeys policy-rc.d). Deny every start during the
-# install unless a policy is there already (then it is left as it is), and undo
-# whatever the install did to the unit afterwards: only what it did.
-case " $missing " in *" containerd "*) ctrd=1 ;; *) ctrd=0 ;; esac
+# Postinsts enable their units and, under systemd, start them (deb-systemd-invoke, which obeys
+# policy-rc.d): containerd, docker.service/docker.socket, podman's units. Deny every start during
+# the install unless a policy is there already (then it is left as it is), and afterwards undo only
+# what the install did: units it enabled are disabled again, units it started are stopped.
+WANTS_DIRS="/etc/systemd/system/multi-user.target.wants /etc/systemd/system/default.target.wants /etc/systemd/system/sockets.target.wants /etc/systemd/system/timers.target.wants"
+wants() { for d in $WANTS_DIRS; do [ -d "$d" ] && ls -1 "$d"; done 2>/dev/null | sort -u; }
+active() { [ -d /run/systemd/system ] && systemctl list-units --state=active --plain --no-legend 2>/dev/null | awk '{print $1}' | sort -u; true; }
+enabled_before=$(wants)
+active_before=$(active)
 own_policy=0
-was_active=0
-was_enabled=0
-WANTS=/etc/systemd/system/multi-user.target.wants/containerd.service
-if [ "$ctrd" = 1 ]; then
-  # (removed but not purged, an admin's choice may still be there: it is kept)
-  if [ -e "$WANTS" ] || [ -L "$WANTS" ]; then was_enabled=1; fi
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\n# install-deps.sh: no service starts while the test packages install\nexit 101\n' >/usr/sbin/policy-rc.d
-    chmod 755 /usr/sbin/policy-rc.d
-    own_policy=1
-    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-    trap 'exit 130' INT HUP TERM
-  fi
-  if [ -d /run/systemd/system ] && systemctl is-active --quiet containerd.service 2>/dev/null; then was_active=1; fi
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\n# install-deps.sh: no service starts while the test packages install\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  own_policy=1
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  trap 'exit 130' INT HUP TERM
 fi
 
 apt-get update -qq </dev/null >/dev/null
 apt-get install -y -qq --no-install-recommends $missing </dev/null >/dev/null
 
-if [ "$ctrd" = 1 ]; then
-  # The unit was not enabled before the install: disable it again. (deb-systemd-helper acts only
-  # for a package's maintainer script; it then records the unit as disabled, so upgrades keep it so.)
-  if [ "$was_enabled" = 0 ] && command -v deb-systemd-helper >/dev/null 2>&1; then
-    DPKG_MAINTSCRIPT_PACKAGE=containerd deb-systemd-helper disable containerd.service >/dev/null 2>&1 || true
-  fi
-  if [ -d /run/systemd/system ] && [ "$was_active" = 0 ] && systemctl is-active --quiet containerd.service 2>/dev/null; then
-    echo "install-deps: stopping the containerd.service the package started" >&2
-    systemctl stop containerd.service
-  fi
-  if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
-fi
+# (A unit removed but not purged keeps an admin's choice: it was in the list before, and is kept.)
+for unit in $(wants); do
+  case "
+$enabled_before
+" in *"
+$unit
+"*) continue ;; esac
+  pkg=$(dpkg -S "/lib/systemd/system/$unit" 2>/dev/null | cut -d: -f1 | head -n1)
+  [ -n "$pkg" ] || continue
+  case " $missing " in *" $pkg "*) ;; *) continue ;; esac
+  # deb-systemd-helper acts for a package's maintainer script; it records the unit as disabled, so upgrades keep it so.
+  DPKG_MAINTSCRIPT_PACKAGE=$pkg deb-systemd-helper disable "$unit" >/dev/null 2>&1 || true
+done
+for unit in $(active); do
+  case "
+$active_before
+" in *"
+$unit
+"*) continue ;; esac
+  case "$unit" in containerd.service|docker.service|docker.socket|podman*.service|podman*.socket|podman*.timer)
+    echo "install-deps: stopping $unit, which the install started" >&2
+    systemctl stop "$unit" || true ;;
+  esac
+done
+if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi

@@ -43,6 +43,8 @@ describe('controllers as lists', () => {
     expect(v1For({})).toEqual(['memory', 'pids', 'cpu', 'cpuacct']);
     expect(v1For({ blkioThrottle: throttle, cpusetCpus: '0' })).toEqual(['memory', 'pids', 'cpu', 'cpuacct', 'cpuset', 'blkio']);
     expect(v2For({ blkioWeight: 500 })).toEqual(['memory', 'pids', 'cpu', 'io']);
+    // an OCI container joins blkio and cpuset without limits (engines read its block I/O there), and the freezer
+    expect(v1For({ everyController: true, freezable: true })).toEqual(['memory', 'pids', 'cpu', 'cpuacct', 'cpuset', 'blkio', 'freezer']);
   });
 });
 

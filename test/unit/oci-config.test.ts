@@ -101,6 +101,20 @@ describe('OCI config.json', () => {
     expect(r.ok && r.plan.resources).toEqual({ memoryLimit: 67108864, memorySwap: 134217728, pidsLimit: 32, cpuQuota: 20000, cpuPeriod: 100000, cpuShares: 512, cpusetCpus: '0-1' });
   });
 
+  it("reads cpu.shares 0 and blockIO.weight 0 as not set, as runc does, and does not warn about disableOOMKiller false (Docker sends all three in every config.json)", () => {
+    const r = parseConfig(minimal((c) => {
+      c.linux = { resources: { memory: { disableOOMKiller: false }, cpu: { shares: 0 }, blockIO: { weight: 0 } } };
+    }), '/b');
+    if (!r.ok) throw new Error(r.error);
+    expect(r.plan.resources).toEqual({});
+    // disableOOMKiller false is what the kernel does anyway: nothing to warn about; true is named
+    expect(r.unsupported).toEqual([]);
+    const oom = parseConfig(minimal((c) => (c.linux = { resources: { memory: { disableOOMKiller: true } } })), '/b');
+    expect(oom.ok && oom.unsupported).toEqual(['linux.resources.memory.disableOOMKiller']);
+    const low = parseConfig(minimal((c) => (c.linux = { resources: { blockIO: { weight: 9 }, cpu: { shares: 1 } } })), '/b');
+    expect(!low.ok && low.error).toBe('config.json: linux.resources.blockIO.weight: must be an integer >= 10');
+  });
+
   it.each([
     ['not json', '{', "config.json: (file): not valid JSON at line 1 column 2: expected property name or '}'"],
     ['no process', JSON.stringify({ root: { path: 'r' } }), 'config.json: process: must be an object'],

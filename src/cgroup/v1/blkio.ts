@@ -30,6 +30,6 @@ export function apply(dir: string, limits: Limits): void {
 
 export const controller: Controller = {
   name,
-  needed: (l) => l.blkioWeight !== undefined || (l.blkioThrottle ?? []).length > 0,
+  needed: (l) => l.everyController === true || l.blkioWeight !== undefined || (l.blkioThrottle ?? []).length > 0,
   apply,
 };

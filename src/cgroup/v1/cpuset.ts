@@ -24,4 +24,4 @@ export function apply(dir: string, limits: Limits): void {
   if (limits.cpusetMems !== undefined) writeFile(path.join(dir, 'cpuset.mems'), limits.cpusetMems, 'the memory node set');
 }
 
-export const controller: Controller = { name, needed: (l) => l.cpusetCpus !== undefined || l.cpusetMems !== undefined || l.cpusetJoin === true, apply };
+export const controller: Controller = { name, needed: (l) => l.everyController === true || l.cpusetCpus !== undefined || l.cpusetMems !== undefined, apply };

@@ -19,8 +19,9 @@ export interface OciContext {
   log(level: 'debug' | 'info' | 'warning' | 'error', msg: string): void;
   /** Logs the error, says it on stderr, exits 1. */
   fail(msg: string): never;
-  /** Replaceable (exec leaves with _exit once its thread is under a seccomp filter); fail exits through it. */
   exit(code: number): never;
+  /** The same context, ending through EXIT instead (exec: _exit once its thread is changed for good). */
+  withExit(exit: (code: number) => never): OciContext;
 }
 
 export function createContext(global: OciGlobal, exit: (code: number) => never = (code) => process.exit(code)): OciContext {
@@ -45,17 +46,19 @@ export function createContext(global: OciGlobal, exit: (code: number) => never =
       }
     }
   };
-  const ctx: OciContext = {
-    store: new Store(path.resolve(global.root ?? DEFAULT_ROOT)),
+  const store = new Store(path.resolve(global.root ?? DEFAULT_ROOT));
+  const make = (exit: (code: number) => never): OciContext => ({
+    store,
     log,
     fail(msg) {
       log('error', msg);
       if (logFd === null || global.log !== '/dev/stderr') writeStderr(`${msg}\n`);
-      return ctx.exit(EXIT_FAILURE);
+      return exit(EXIT_FAILURE);
     },
     exit,
-  };
-  return ctx;
+    withExit: make,
+  });
+  return make(exit);
 }
 
 /** runc's wording where engines match on it (Docker and Podman turn the missing program into 127). */

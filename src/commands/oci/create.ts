@@ -64,7 +64,7 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
   try {
     const r = createContainerLibc().mknod(store.fifo(cmd.id), S_IFIFO | 0o622, 0, 0);
     if (!r.ok) return undo(`${r.call} failed: ${r.code}`);
-    // Past the umask: the init opens it with the workload's credentials (process.user), which need not be root's.
+    // 0622 past the umask (runc's mode): the init opens it as the workload's user, which may not be root.
     fs.chmodSync(store.fifo(cmd.id), 0o622);
     gate = fs.openSync(store.fifo(cmd.id), O_PATH);
   } catch (e) {

@@ -7,19 +7,23 @@
  * seccomp filter, and spawns it: a child of this command in the container's
  * pid namespace, left to the caller (a subreaper) with --detach, else waited
  * for, its status becoming this command's. Its orphans go to the container's
- * init. The main thread's changes are for good: this command ends after.
+ * init. The main thread's changes are for good: this command ends with
+ * _exit(2), never back in Node's event loop, whose epoll updates go through
+ * io_uring, which the process's seccomp filter may deny (libuv then aborts).
+ * The pid file (a host path, written once the pid is known) is written by a
+ * worker thread started first, which keeps the host's root and credentials
+ * (both are per thread here), driven through shared memory.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { OciCommand } from '../../cli/oci-args.js';
-import { O, createAtLibc } from '../../libc/at.js';
 import { createContainerLibc } from '../../libc/container.js';
 import { createLibc } from '../../libc/libc.js';
 import { CLONE, createNsLibc } from '../../libc/ns.js';
 import { WNOHANG } from '../../libc/types.js';
 import { ociProcessSpec, ociSeccompOfConfig, readConfigFile } from '../../runtime/container.js';
 import { parseConfig } from '../../runtime/oci/config.js';
-import { quickExit } from '../../runtime/quick-exit.js';
 import { dropPrivileges, workloadRequest } from '../../runtime/workload.js';
 import { preservedFdsProblem, runcText, type OciContext } from './context.js';
 import { applyExecFlags } from './exec-flags.js';
@@ -83,17 +87,7 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
   const ns = createNsLibc();
   const libc = createLibc();
   const cl = createContainerLibc();
-  // The pid file (a host path) is written relative to its directory, opened
-  // now with the host's view, synchronously: once a seccomp filter is on this
-  // thread, Node's event loop must not run (see quickExit below).
-  let pidDir: number | null = null;
-  if (pidFile !== null) {
-    try {
-      pidDir = fs.openSync(path.dirname(pidFile), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-    } catch (e) {
-      return ctx.fail(`exec: cannot write the pid file ${pidFile}: ${(e as NodeJS.ErrnoException).code}`);
-    }
-  }
+  const writePid = pidFile === null ? null : pidFileWriter(pidFile);
   // The cgroup first, by the host's paths; v1: this thread alone, the child inherits it.
   for (const dir of rec.cgroupDirs) {
     const file = fs.existsSync(path.join(dir, 'cgroup.type')) ? 'cgroup.procs' : 'tasks';
@@ -110,6 +104,8 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
       return ctx.fail(`exec: the container's ${n} namespace: ${(e as NodeJS.ErrnoException).code}`);
     }
   });
+  const exitNow = libc.exitNow;
+  if (exitNow) ctx = ctx.withExit((code) => exitNow(code));
   const u = ns.unshare(CLONE.FS);
   if (!u.ok) ctx.fail(`exec: ${u.call} failed: ${u.code}`);
   for (const { n, fd } of fds) {
@@ -119,9 +115,6 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
   }
   const w = workloadRequest({ argv: p.args.map((a) => Buffer.from(a)), env: p.env.map((e) => Buffer.from(e)), cwd: p.cwd, programMustExist: true, homeOf: spec.user });
   if (w.kind === 'error') return ctx.fail(runcText(w.message));
-  // Node's teardown at exit runs libuv's loop, whose io_uring ring predates a
-  // seccomp filter that may deny io_uring (Docker's does): _exit instead.
-  if (spec.seccomp !== null) ctx.exit = (code) => quickExit(ns, code);
   let req = w.req;
   if (tl && consoleSocket !== null) {
     // In the container's /dev/pts, while still privileged; the slave goes to the process's user.
@@ -144,13 +137,14 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
   const r = libc.spawn({ ...req, newProcessGroup: false, passFds: [0, 1, 2, ...Array.from({ length: cmd.flags.preserveFds }, (_, i) => 3 + i)] });
   if (!r.ok) return ctx.fail(`exec failed: ${r.call}: ${r.code}`);
   const pid = r.value;
-  if (pidFile === null || pidDir === null) return finish(pid);
-  const bad = writePidFile(pidDir, path.basename(pidFile), pid);
-  if (bad) {
-    process.kill(pid, 'SIGKILL');
-    ctx.fail(`exec: cannot write the pid file ${pidFile}: ${bad}`);
+  if (writePid) {
+    const e = writePid(pid);
+    if (e !== null) {
+      process.kill(pid, 'SIGKILL');
+      ctx.fail(`exec: cannot write the pid file ${pidFile}: ${e}`);
+    }
   }
-  finish(pid);
+  return finish(pid);
   function finish(pid: number): void {
     if (cmd.detach) return ctx.exit(0);
     // Waited for: this command's status is the process's.
@@ -167,21 +161,45 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
   }
 }
 
-/** PID written to NAME in the directory DIR, renamed into place; an errno name, or null. */
-function writePidFile(dir: number, name: string, pid: number): string | null {
-  const at = createAtLibc();
-  const tmp = `.${name}.${process.pid}`;
-  const fd = at.openat(dir, tmp, O.WRONLY | O.CREAT | O.TRUNC | O.NOFOLLOW | O.CLOEXEC, 0o644);
-  if (!fd.ok) return fd.code;
-  try {
-    fs.writeSync(fd.value, String(pid));
-  } catch (e) {
-    at.close(fd.value);
-    at.unlinkat(dir, tmp);
-    return (e as NodeJS.ErrnoException).code ?? 'EIO';
-  }
-  at.close(fd.value);
-  const r = at.renameat(dir, tmp, name);
-  if (!r.ok) at.unlinkat(dir, tmp);
-  return r.ok ? null : r.code;
+/**
+ * A thread that writes PIDFILE (digits, no newline, renamed into place) when
+ * given the pid; started before this thread leaves the host's root and
+ * credentials. The returned function hands it the pid and waits (never in the
+ * event loop): null once written, else the errno name.
+ */
+function pidFileWriter(pidFile: string): (pid: number) => string | null {
+  // [0]: 0 waiting, 1 pid given, 2 written, 3 failed; [1]: the pid; bytes from 8: the error.
+  const shared = new SharedArrayBuffer(8 + 64);
+  const tmp = path.join(path.dirname(pidFile), `.${path.basename(pidFile)}.${process.pid}`);
+  const code = `
+    const { workerData: { shared, tmp, file } } = require('node:worker_threads');
+    const fs = require('node:fs');
+    const s = new Int32Array(shared, 0, 2);
+    while (Atomics.load(s, 0) === 0) Atomics.wait(s, 0, 0);
+    let err = '';
+    try {
+      fs.writeFileSync(tmp, String(s[1]), { mode: 0o644 });
+      fs.renameSync(tmp, file);
+    } catch (e) {
+      err = String(e.code || e.message);
+      try { fs.unlinkSync(tmp); } catch {}
+    }
+    Buffer.from(shared, 8, 64).write(err);
+    Atomics.store(s, 0, err ? 3 : 2);
+    Atomics.notify(s, 0);
+  `;
+  const worker = new Worker(code, { eval: true, workerData: { shared, tmp, file: pidFile }, stdout: false, stderr: false });
+  worker.unref();
+  return (pid) => {
+    const s = new Int32Array(shared, 0, 2);
+    s[1] = pid;
+    Atomics.store(s, 0, 1);
+    Atomics.notify(s, 0);
+    const deadline = Date.now() + 30_000;
+    while (Atomics.load(s, 0) === 1 && Date.now() < deadline) Atomics.wait(s, 0, 1, 100);
+    const st = Atomics.load(s, 0);
+    if (st === 2) return null;
+    if (st === 1) return 'no answer from the writer in 30 s';
+    return Buffer.from(shared, 8, 64).toString().replace(/\0+$/, '') || 'unknown error';
+  };
 }

@@ -99,6 +99,9 @@ const KNOWN: Readonly<Record<string, readonly string[]>> = {
   'linux.resources.cpu': ['shares', 'quota', 'period', 'cpus', 'mems'],
 };
 
+/** Fields left out of KNOWN whose value here means "nothing to do" (Docker sends disableOOMKiller false every time). */
+const NEUTRAL: Readonly<Record<string, unknown>> = { 'linux.resources.memory.disableOOMKiller': false };
+
 class ConfigError extends Error {}
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -141,7 +144,9 @@ function collectUnsupported(v: Record<string, Json>, at: string, out: string[]):
   if (!known) return;
   for (const [k, child] of Object.entries(v)) {
     const here = at ? `${at}.${k}` : k;
-    if (!known.includes(k)) out.push(here);
+    if (!known.includes(k)) {
+      if (!(here in NEUTRAL && NEUTRAL[here] === child)) out.push(here);
+    }
     else if (isObject(child)) collectUnsupported(child, here, out);
   }
 }
@@ -398,7 +403,8 @@ function resourcesOf(v: unknown, unsupported: string[]): ContainerPlan['resource
   }
   if (r.blockIO !== undefined) {
     const b = obj(r.blockIO, 'linux.resources.blockIO');
-    if (b.weight !== undefined) {
+    // 0 means "not set", as runc reads it: Docker sends weight 0 in every config.json.
+    if (b.weight !== undefined && b.weight !== 0) {
       resources.blkioWeight = int(b.weight, 'linux.resources.blockIO.weight', 10);
       if (resources.blkioWeight > 1000) fail('linux.resources.blockIO.weight', 'must be from 10 to 1000');
     }
@@ -429,7 +435,8 @@ function resourcesOf(v: unknown, unsupported: string[]): ContainerPlan['resource
   }
   if (r.cpu !== undefined) {
     const c = obj(r.cpu, 'linux.resources.cpu');
-    if (c.shares !== undefined) resources.cpuShares = int(c.shares, 'linux.resources.cpu.shares', 2);
+    // 0 means "not set" (runc), and Docker sends shares 0 unless --cpu-shares is given.
+    if (c.shares !== undefined && c.shares !== 0) resources.cpuShares = int(c.shares, 'linux.resources.cpu.shares', 2);
     if (c.quota !== undefined) resources.cpuQuota = int(c.quota, 'linux.resources.cpu.quota', -1);
     if (c.period !== undefined) resources.cpuPeriod = int(c.period, 'linux.resources.cpu.period', 1000);
     if (c.cpus !== undefined) {

@@ -268,7 +268,12 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): string | nul
         });
         if (e !== null || !present) return e;
         return onTarget(op.path, null, 0, (t) => {
-          const r = ns.mount(null, t, null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC, null);
+          // A bind remount clears the flags it is not given: keep nosuid, nodev and noexec from
+          // the source (/proc has them all), as runc does.
+          const f = ns.mountFlags(t);
+          if (!f.ok) return `remounting ${op.path} read-only: ${f.call} failed: ${f.code}`;
+          const keep = f.value & (MS.NOSUID | MS.NODEV | MS.NOEXEC);
+          const r = ns.mount(null, t, null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC | keep, null);
           return r.ok ? null : `remounting ${op.path} read-only: ${r.code}`;
         });
       }
