@@ -132,7 +132,12 @@ export function resolveIn(root: string, p: string): string | null {
     }
     if (st.isSymbolicLink()) {
       if (++hops > 40) return null;
-      const target = fs.readlinkSync(next);
+      let target: string;
+      try {
+        target = fs.readlinkSync(next);
+      } catch {
+        return null;
+      }
       if (target.startsWith('/')) at = root;
       todo = [...target.split('/').filter(Boolean), ...todo];
     } else {

@@ -486,6 +486,8 @@ export class RunningInit {
       () => childrenOf(this.proc.pid).find((c) => {
         const exe = exeOf(c);
         if (exe === this.bin || exe === real) return true;
+        // test/setup/qemu-wrapper.sh: the wrapper execs qemu-user, which runs the arm64 binary.
+        if (exe && /\/qemu-[a-z0-9_]+-static$/.test(exe)) return true;
         try {
           return fs.readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0').slice(0, 3).includes(this.bin);
         } catch {

@@ -19,7 +19,15 @@ async function doctor(args: string[]) {
 const ARCH = () => ({ x64: 'amd64', arm64: 'arm64' })[buildInfo().arch];
 
 describe('tini-ts doctor', () => {
-  it("the host's own root: yes, exit 0, every library named", async () => {
+  it("the host's own root: yes, exit 0, every library named (another architecture's binary, under qemu: which one to use)", async () => {
+    if (buildInfo().arch !== process.arch) {
+      // qemu-user's -L maps paths under / to its sysroot: /proc/self/root is the host's / without that.
+      const r = await doctor(['/proc/self/root']);
+      const host = { x64: 'amd64', arm64: 'arm64' }[process.arch as 'x64'];
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stdout).toMatch(new RegExp(`^wrong .* this is a linux/${host} image \\(use tini-ts-linux-${host}\\)\n`));
+      return;
+    }
     const r = await doctor(['/']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stderr).toBe('');
