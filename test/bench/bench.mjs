@@ -600,7 +600,7 @@ async function mExit(subjects, helpers) {
 function mSize(subjects) {
   const res = { binary_size: {}, binary_size_gzip: {} };
   const size = (f) => fs.statSync(fs.realpathSync(f)).size / 1048576;
-  // What a download or an image layer costs (gzip -6, as registries compress layers).
+  // What a download or an image layer costs, about (registries gzip layers; Node's zlib at level 6).
   const gz = (f) => zlib.gzipSync(fs.readFileSync(fs.realpathSync(f)), { level: 6 }).length / 1048576;
   for (const s of subjects) {
     res.binary_size[s.label] = summary([size(s.path)], 'MiB');
@@ -658,7 +658,7 @@ const ROWS = [
   ['exit_latency_plain', 'exit latency: child exit -> init reaped, plain', true],
   ['exit_latency_pid1', 'exit latency: child exit -> init reaped, PID 1', true],
   ['binary_size', 'size of the binary', false],
-  ['binary_size_gzip', 'size of the binary, gzip -6', false],
+  ['binary_size_gzip', 'size of the binary, gzipped (Node zlib, level 6)', false],
   ['launcher_startup', 'launcher: `tini-ts run -- /bin/true` (hook)', true],
 ];
 
