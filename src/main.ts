@@ -10,6 +10,8 @@
  */
 import { runInit } from './init.js';
 import { MODES } from './modes.js';
+import { writeStderr } from './log/log.js';
+import { unsupportedArch } from './texts.js';
 
 /**
  * NODE_DEBUG is meant for the program's Node, not the init's: Node's
@@ -41,6 +43,11 @@ function isRuntimeCall(args: string[]): boolean {
 
 function main(): void {
   ignoreNodeDebug();
+  const badArch = unsupportedArch(process.arch, process.platform);
+  if (badArch) {
+    writeStderr(`[FATAL tini-ts (${process.pid})] ${badArch}\n`);
+    process.exit(1);
+  }
   const args = process.argv.slice(2);
   const mode = MODES[args[0] ?? ''];
   if (mode) mode(args.slice(1));

@@ -3,12 +3,29 @@ import LICENSE_TEXT from '../LICENSE';
 
 declare const TINI_TS_VERSION: string | undefined;
 declare const TINI_TS_COMMIT: string | undefined;
+declare const TINI_TS_ARCH: string | undefined;
 
 export const VERSION = typeof TINI_TS_VERSION === 'string' ? TINI_TS_VERSION : '0.0.0-dev';
 const COMMIT = typeof TINI_TS_COMMIT === 'string' ? TINI_TS_COMMIT : 'unknown';
 
+/** The architectures the binary is built for, by Node's name, with the name releases and Docker's TARGETARCH use. */
+export const ARCHS: Readonly<Record<string, string>> = { x64: 'amd64', arm64: 'arm64' };
+/** The build's target (the binary's Node), as releases name it. */
+export const ARCH = ARCHS[typeof TINI_TS_ARCH === 'string' ? TINI_TS_ARCH : process.arch] ?? process.arch;
+
+/**
+ * Why this machine cannot run tini-ts, or undefined. The binary is built per
+ * architecture, so this only trips for the sources under another Node (the
+ * prototypes and layouts in src/libc are those of x86_64 and aarch64 glibc).
+ */
+export function unsupportedArch(arch: string, platform: string): string | undefined {
+  if (platform !== 'linux') return `tini-ts runs on Linux only, not ${platform}`;
+  if (!ARCHS[arch]) return `tini-ts is built for linux/amd64 and linux/arm64 only, not ${arch}`;
+  return undefined;
+}
+
 /** `docker info` parses `tini version X - git.Y` from `docker-init --version`. */
-export const VERSION_LINE = `tini version ${VERSION} (tini-ts) - git.${COMMIT}`;
+export const VERSION_LINE = `tini version ${VERSION} (tini-ts linux/${ARCH}) - git.${COMMIT}`;
 
 export const LICENSE: string = LICENSE_TEXT;
 

@@ -7,36 +7,55 @@ import { loadKoffi, type Koffi } from './koffi-native.js';
 import { ERRNO, sysError as fail } from './errno.js';
 import { ok, type Libc, type Result, type SpawnRequest, type SysError, type WaitStatus, type WaitidInfo } from './types.js';
 
-// <spawn.h> flags and sizes on x86_64/arm64 glibc.
-const POSIX_SPAWN_RESETIDS = 0x01;
-const POSIX_SPAWN_SETPGROUP = 0x02;
-const POSIX_SPAWN_SETSIGDEF = 0x04;
-const POSIX_SPAWN_SETSIGMASK = 0x08;
-const POSIX_SPAWN_SETSID = 0x80;
-const O_RDWR = 2;
-const SIZEOF_SPAWNATTR = 336;
-const SIZEOF_FILE_ACTIONS = 80;
-const SIZEOF_SIGSET = 128;
-// siginfo_t: 128 bytes; for SIGCHLD, si_pid at 16, si_status at 24 (x86_64/arm64).
-const SIZEOF_SIGINFO = 128;
-const P_ALL = 0;
-// <sys/socket.h>
-const MSG_DONTWAIT = 0x40;
-const MSG_NOSIGNAL = 0x4000;
+/**
+ * glibc's struct sizes and offsets the init relies on, per architecture
+ * (test/integration/libc-layout.test.ts compiles each against that
+ * architecture's headers). siginfo_t for SIGCHLD: si_code, si_pid, si_status.
+ */
+export const LAYOUTS = {
+  x64: { posix_spawnattr_t: 336, posix_spawn_file_actions_t: 80, sigset_t: 128, siginfo_t: 128, si_code: 8, si_pid: 16, si_status: 24, rlimit: 16, rlim_cur: 0 },
+  arm64: { posix_spawnattr_t: 336, posix_spawn_file_actions_t: 80, sigset_t: 128, siginfo_t: 128, si_code: 8, si_pid: 16, si_status: 24, rlimit: 16, rlim_cur: 0 },
+} as const;
 
-// <sys/prctl.h>
-const PR_SET_PDEATHSIG = 1;
-const PR_SET_NAME = 15;
-const PR_SET_CHILD_SUBREAPER = 36;
-const PR_GET_CHILD_SUBREAPER = 37;
+/** Flags and numbers the init passes to libc, the same on x86_64 and aarch64 (the same test checks them on both). */
+export const CONSTANTS = {
+  POSIX_SPAWN_RESETIDS: 0x01,
+  POSIX_SPAWN_SETPGROUP: 0x02,
+  POSIX_SPAWN_SETSIGDEF: 0x04,
+  POSIX_SPAWN_SETSIGMASK: 0x08,
+  POSIX_SPAWN_SETSID: 0x80,
+  O_RDWR: 2,
+  P_ALL: 0,
+  MSG_DONTWAIT: 0x40,
+  MSG_NOSIGNAL: 0x4000,
+  PR_SET_PDEATHSIG: 1,
+  PR_SET_NAME: 15,
+  PR_SET_CHILD_SUBREAPER: 36,
+  PR_GET_CHILD_SUBREAPER: 37,
+  SIG_UNBLOCK: 1,
+  FIONREAD: 0x541b,
+  F_SETPIPE_SZ: 1031,
+  RLIMIT_SIGPENDING: 11,
+} as const;
 
-const SIG_UNBLOCK = 1;
-// <asm-generic/ioctls.h>, <fcntl.h>, <sys/resource.h>
-const FIONREAD = 0x541b;
-const F_SETPIPE_SZ = 1031;
-const RLIMIT_SIGPENDING = 11;
+const {
+  POSIX_SPAWN_RESETIDS, POSIX_SPAWN_SETPGROUP, POSIX_SPAWN_SETSIGDEF, POSIX_SPAWN_SETSIGMASK, POSIX_SPAWN_SETSID, O_RDWR, P_ALL, MSG_DONTWAIT, MSG_NOSIGNAL,
+  PR_SET_PDEATHSIG, PR_SET_NAME, PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER, SIG_UNBLOCK, FIONREAD, F_SETPIPE_SZ, RLIMIT_SIGPENDING,
+} = CONSTANTS;
 const RLIM_INFINITY = 0xffffffffffffffffn;
 const SIG_IGN = 1n;
+
+/** This architecture's layouts; src/main.ts refuses any other architecture before libc is loaded. */
+function layout(): (typeof LAYOUTS)[keyof typeof LAYOUTS] {
+  const l = LAYOUTS[process.arch as keyof typeof LAYOUTS];
+  if (!l) throw new Error(`no glibc struct layouts for ${process.arch} (only x64 and arm64)`);
+  return l;
+}
+const L = layout();
+const SIZEOF_SPAWNATTR = L.posix_spawnattr_t;
+const SIZEOF_FILE_ACTIONS = L.posix_spawn_file_actions_t;
+const SIZEOF_SIGSET = L.sigset_t;
+const SIZEOF_SIGINFO = L.siginfo_t;
 
 /** NUL-terminated copies and a final NULL: an argv or envp array. */
 const cstrings = (list: Buffer[]): (Buffer | null)[] => [...list.map((a) => Buffer.concat([a, Buffer.from([0])])), null];
@@ -358,16 +377,16 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
       return rc === -1 ? fail('fcntl(F_SETPIPE_SZ)', errno()) : ok(rc);
     },
     sigpendingLimit(): Result<number> {
-      const rlim = Buffer.alloc(16);
+      const rlim = Buffer.alloc(L.rlimit);
       if (getrlimit(RLIMIT_SIGPENDING, rlim) === -1) return fail('getrlimit(RLIMIT_SIGPENDING)', errno());
-      const cur = rlim.readBigUInt64LE(0);
+      const cur = rlim.readBigUInt64LE(L.rlim_cur);
       return ok(cur === RLIM_INFINITY ? Infinity : Number(cur));
     },
     waitid(options): Result<WaitidInfo> {
       siginfo.fill(0); // with WNOHANG and nothing waitable, si_pid stays 0
       const rc = waitid(P_ALL, 0, siginfo, options);
       if (rc === -1) return fail('waitid', errno());
-      return ok({ pid: siginfo.readInt32LE(16), code: siginfo.readInt32LE(8), status: siginfo.readInt32LE(24) });
+      return ok({ pid: siginfo.readInt32LE(L.si_pid), code: siginfo.readInt32LE(L.si_code), status: siginfo.readInt32LE(L.si_status) });
     },
   };
 }

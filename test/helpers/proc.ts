@@ -52,6 +52,13 @@ export function addonBeside(): string {
   return path.join(path.dirname(BIN), f);
 }
 
+/** What build/build.mjs wrote beside the binary: its Node, its arch, whether that Node has node:ffi. */
+export function buildInfo(): { node: string; arch: string; ffi: boolean } {
+  const f = path.join(path.dirname(BIN), 'build-info.json');
+  if (!fs.existsSync(f)) throw new Error(`no build-info.json next to ${BIN}: rebuild`);
+  return JSON.parse(fs.readFileSync(f, 'utf8'));
+}
+
 const compiled = new Map<string, string>();
 
 /** A C program of test/helpers/integration, compiled (cached by source hash; built once per machine). */
@@ -479,6 +486,8 @@ export class RunningInit {
       () => childrenOf(this.proc.pid).find((c) => {
         const exe = exeOf(c);
         if (exe === this.bin || exe === real) return true;
+        // test/setup/qemu-wrapper.sh: the wrapper execs qemu-user, which runs the arm64 binary.
+        if (exe && /\/qemu-[a-z0-9_]+-static$/.test(exe)) return true;
         try {
           return fs.readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0').slice(0, 3).includes(this.bin);
         } catch {

@@ -26,7 +26,7 @@ const METRICS = [
   'reap_init_cpu',
   'exit_latency_plain',
   'exit_latency_pid1',
-  'binary_size',
+  'binary_size', 'binary_size_gzip',
 ];
 const INITS = ['tini-ts', 'tini', 'dumb-init', 'catatonit'];
 const FLOOR_METRICS = [

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cleanup, launch, requireBinary, tempDir } from '../helpers/proc.js';
+import { BIN, buildInfo, cleanup, launch, requireBinary, tempDir } from '../helpers/proc.js';
 
 beforeAll(() => requireBinary());
 afterEach(cleanup);
@@ -24,7 +24,9 @@ describe('cli', () => {
     expect(r.stdout.endsWith('\n')).toBe(true);
     const lines = r.stdout.slice(0, -1).split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^tini version \d+\.\d+\.\d+ \(tini-ts\) - git\.(?:[0-9a-f]{7}(?:-dirty)?|unknown)$/);
+    // The architecture is the binary's (a qemu-run arm64 binary says arm64).
+    const arch = { x64: 'amd64', arm64: 'arm64' }[buildInfo().arch];
+    expect(lines[0]).toMatch(new RegExp(`^tini version \\d+\\.\\d+\\.\\d+ \\(tini-ts linux/${arch}\\) - git\\.(?:[0-9a-f]{7}(?:-dirty)?|unknown)$`));
   });
 
   it('-h prints the usage on stdout and exits 0', async () => {

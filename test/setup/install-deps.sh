@@ -2,14 +2,16 @@
 # Installs the Debian packages the test suite compares against or runs (idempotent).
 # Reference inits: tini, dumb-init, catatonit. Launchers: bubblewrap, runc, crun.
 # busybox-static builds test root filesystems (and the VM stage's initramfs); util-linux gives unshare/setpriv/script.
-# qemu-system-x86 boots the cgroup-v2 guest of the VM stage (test/setup/vm-image.sh); qemu-user-static
-# runs the arm64 binary's tests.
+# qemu-system-x86 boots the cgroup-v2 guest of the VM stage (test/setup/vm-image.sh).
 # Engines that drive tini-ts as their runtime: containerd (with ctr and its runc shim v2), docker.io
 # (dockerd 20.10 and its client), podman with conmon; umoci builds images offline. The tests start
 # daemons of their own (test/helpers/containerd.ts, docker.ts, podman.ts), so the packages' own
 # services must never run.
+# qemu-user-static and the arm64 cross libraries run the linux/arm64 binary (npm run test:arm64);
+# binutils-aarch64-linux-gnu strips it (npm run release); gcc-aarch64-linux-gnu and libc6-dev-arm64-cross
+# check the glibc struct layouts for arm64 (test/integration/libc-layout.test.ts).
 set -eu
-PKGS="tini dumb-init catatonit busybox-static bubblewrap runc util-linux procps python3 gcc libc6-dev iproute2 qemu-system-x86 containerd docker.io podman conmon crun umoci qemu-user-static"
+PKGS="tini dumb-init catatonit busybox-static bubblewrap runc util-linux procps python3 gcc libc6-dev iproute2 qemu-system-x86 containerd docker.io podman conmon crun umoci qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross libatomic1-arm64-cross binutils-aarch64-linux-gnu gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

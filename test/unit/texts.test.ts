@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { LICENSE, USAGE, VERSION_LINE } from '../../src/texts.js';
+import { LICENSE, unsupportedArch, USAGE, VERSION_LINE } from '../../src/texts.js';
 
 /** moby's parseInitVersion (daemon/info_unix.go), which `docker info` runs on `docker-init --version`. */
 function parseInitVersion(v: string): { version: string; commit: string } {
@@ -19,7 +19,8 @@ function parseInitVersion(v: string): { version: string; commit: string } {
 describe('texts', () => {
   it('--version parses as docker info parses docker-init', () => {
     const { version, commit } = parseInitVersion(VERSION_LINE);
-    expect(version).toMatch(/^\d+\.\d+\.\d+(-dev)? \(tini-ts\)$/);
+    expect(version).toMatch(/^\d+\.\d+\.\d+(-dev)? \(tini-ts linux\/(amd64|arm64)\)$/);
+    expect(version).toContain(`linux/${{ x64: 'amd64', arm64: 'arm64' }[process.arch as 'x64']}`);
     expect(commit).not.toBe('');
     expect(VERSION_LINE).not.toContain('\n');
   });
@@ -36,5 +37,14 @@ describe('texts', () => {
       expect(USAGE).toContain(f);
     }
     expect(USAGE).toMatch(/^Usage: tini-ts/m);
+  });
+
+  it('an architecture the binary is not built for is refused in one line naming it', () => {
+    expect(unsupportedArch('x64', 'linux')).toBeUndefined();
+    expect(unsupportedArch('arm64', 'linux')).toBeUndefined();
+    for (const a of ['riscv64', 'ppc64', 's390x', 'arm', 'ia32']) {
+      expect(unsupportedArch(a, 'linux')).toBe(`tini-ts is built for linux/amd64 and linux/arm64 only, not ${a}`);
+    }
+    expect(unsupportedArch('x64', 'darwin')).toBe('tini-ts runs on Linux only, not darwin');
   });
 });
