@@ -11,9 +11,11 @@
  *   2. an anonymous memory file (memfd_create through Node's built-in
  *      `node:ffi`, Node >= 26), dlopen'ed through /proc/self/fd: no file
  *      system at all, so read-only roots, noexec mounts and any uid work;
- *   3. an unnamed O_TMPFILE copy in $TMPDIR, /tmp, $XDG_RUNTIME_DIR or
- *      /dev/shm, for a Node without node:ffi (24) or a seccomp profile that
- *      refuses memfd_create;
+ *   3. an unnamed O_TMPFILE copy in $TMPDIR, /tmp, $XDG_RUNTIME_DIR,
+ *      /dev/shm or /dev, for a Node without node:ffi (24) or a seccomp
+ *      profile that refuses memfd_create. /dev last: in a container it is a
+ *      tmpfs that Docker, Podman and runc mount without noexec (/dev/shm
+ *      has it), so a root init on a read-only root still finds a place;
  * and fails with one message naming every attempt. The init that `tini-ts run`
  * starts inside a container is handed the launcher's copy as a descriptor
  * (useAddonFd): the container's own file system may have no place for it.
@@ -116,7 +118,7 @@ export function addonSources(beside: string, env: NodeJS.ProcessEnv, sys: AddonS
       throw e;
     }
   };
-  const dirs = [env.TMPDIR, '/tmp', env.XDG_RUNTIME_DIR, '/dev/shm'].filter(
+  const dirs = [env.TMPDIR, '/tmp', env.XDG_RUNTIME_DIR, '/dev/shm', '/dev'].filter(
     (d, i, all): d is string => !!d && all.indexOf(d) === i,
   );
   return [

@@ -103,8 +103,9 @@ exec "$1" -s -- /bin/sh -c 'touch "$0"' "$2"`,
     const hash = path.basename(addonBeside());
     expect(r.stderr).toContain(`${r.dir}/${hash}: not present; memfd_create: `);
     expect(r.stderr).toMatch(ffi() ? /memfd_create: EFBIG/ : /memfd_create: Node v\d+\.\d+\.\d+ has no node:ffi/);
-    for (const d of ['/tmp/tmpdir', '/tmp', '/dev/shm']) expect(r.stderr).toContain(`; ${d}: `);
+    for (const d of ['/tmp/tmpdir', '/tmp', '/dev/shm', '/dev']) expect(r.stderr).toContain(`; ${d}: `);
     expect(r.stderr).toMatch(/\/dev\/shm: EFBIG/);
+    expect(r.stderr).toMatch(/; \/dev: EFBIG/);
   });
 
   // (Before a fix made during this suite's writing, Node's uncaught-exception

@@ -50,12 +50,12 @@ function fakeSystem(works: { beside?: boolean; memfd?: boolean; tmp?: string[]; 
 const ENV = { TMPDIR: '/var/tmp/x', XDG_RUNTIME_DIR: '/run/user/0' };
 
 describe('addon loader', () => {
-  it('the places, in order: beside the binary, a memory file, $TMPDIR, /tmp, $XDG_RUNTIME_DIR, /dev/shm', () => {
+  it('the places, in order: beside the binary, a memory file, $TMPDIR, /tmp, $XDG_RUNTIME_DIR, /dev/shm, /dev', () => {
     expect(addonSources(BESIDE, ENV, fakeSystem().sys).map((s) => s.where)).toEqual([
-      BESIDE, 'memfd_create', '/var/tmp/x', '/tmp', '/run/user/0', '/dev/shm',
+      BESIDE, 'memfd_create', '/var/tmp/x', '/tmp', '/run/user/0', '/dev/shm', '/dev',
     ]);
     // unset variables and duplicates are left out
-    expect(addonSources(BESIDE, { TMPDIR: '/tmp' }, fakeSystem().sys).map((s) => s.where)).toEqual([BESIDE, 'memfd_create', '/tmp', '/dev/shm']);
+    expect(addonSources(BESIDE, { TMPDIR: '/tmp' }, fakeSystem().sys).map((s) => s.where)).toEqual([BESIDE, 'memfd_create', '/tmp', '/dev/shm', '/dev']);
   });
 
   it('a file beside the binary wins: nothing is created or written', () => {
@@ -101,7 +101,7 @@ describe('addon loader', () => {
         'memfd_create: Node v24.21.0 has no node:ffi to call it; ' +
         "/var/tmp/x: EROFS: read-only file system, open '/var/tmp/x'; /tmp: EROFS: read-only file system, open '/tmp'; " +
         "/run/user/0: EROFS: read-only file system, open '/run/user/0'; " +
-        '/dev/shm: /proc/self/fd/10: failed to map segment from shared object. ' +
+        "/dev/shm: /proc/self/fd/10: failed to map segment from shared object; /dev: EROFS: read-only file system, open '/dev'. " +
         `Ship ${NAME} beside the binary where none of these works.`,
     );
     expect(msg).not.toContain('\n');
