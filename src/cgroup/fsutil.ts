@@ -1,6 +1,7 @@
 /** Small synchronous file helpers for cgroupfs (and a fake tree standing in for it). */
 import fs from 'node:fs';
 import path from 'node:path';
+import { CGROUP2_SUPER_MAGIC, CGROUP_SUPER_MAGIC } from '../libc/consts.js';
 import { CgroupError } from './types.js';
 
 export function readText(file: string): string | null {
@@ -99,9 +100,6 @@ const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 export function sleepMs(ms: number): void {
   Atomics.wait(sleepCell, 0, 0, ms);
 }
-
-const CGROUP_SUPER_MAGIC = 0x27e0eb;
-const CGROUP2_SUPER_MAGIC = 0x63677270;
 
 export function onCgroupfs(dir: string): boolean {
   try {

@@ -24,7 +24,7 @@ const MESSAGES: Readonly<Record<string, string>> = {
 
 export const ERRNO = {
   EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, ENOEXEC: 8, EBADF: 9, ECHILD: 10, EAGAIN: 11,
-  ENOMEM: 12, EACCES: 13, EINVAL: 22, ENOTTY: 25, ENXIO: 6, EROFS: 30, ENOSYS: 38,
+  ENOMEM: 12, EACCES: 13, EINVAL: 22, ENOTTY: 25, ENXIO: 6, EROFS: 30, ENOSYS: 38, ENAMETOOLONG: 36,
 } as const;
 
 export function errnoName(n: number): string {

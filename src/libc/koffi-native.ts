@@ -17,12 +17,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type * as KoffiTypes from 'koffi';
+import { O } from './consts.js';
 
 export type Koffi = typeof KoffiTypes;
 
 declare const KOFFI_HASH: string | undefined;
 
-const O_TMPFILE_RDWR = 0o20200002; // O_TMPFILE | O_RDWR (O_TMPFILE includes O_DIRECTORY)
 
 function dlopen(file: string): Koffi {
   const mod = { exports: {} as Koffi };
@@ -79,7 +79,7 @@ function loadFromSea(): Koffi {
   for (const dir of dirs) {
     let fd = -1;
     try {
-      fd = fs.openSync(dir, O_TMPFILE_RDWR, 0o700);
+      fd = fs.openSync(dir, O.TMPFILE | O.RDWR, 0o700);
       bytes ??= new Uint8Array(sea.getRawAsset('koffi.node') as ArrayBuffer);
       fs.writeSync(fd, bytes);
       // The fd stays open (CLOEXEC, as Node opens every file) so the mapping's file lives on.

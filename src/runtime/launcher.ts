@@ -22,7 +22,8 @@ import { missingController as v1Missing, controllersFor as v1Controllers } from 
 import { missingController as v2Missing, controllersFor as v2Controllers } from '../cgroup/v2/index.js';
 import { EXIT_LAUNCHER, needsProcessSpec, parseRunArgs, type NamespaceName, type RunOptions } from '../cli/run-options.js';
 import { createLibc } from '../libc/libc.js';
-import { CLONE, SOCK_CLOEXEC, createNsLibc, type NsLibc } from '../libc/ns.js';
+import { CLONE, SOCK_CLOEXEC } from '../libc/consts.js';
+import { createNsLibc, type NsLibc } from '../libc/ns.js';
 import { SIG, forwardableSignals } from '../libc/signals.js';
 import { WNOHANG, type Libc, type WaitStatus } from '../libc/types.js';
 import { parseEventDest } from '../events/destination.js';

@@ -30,11 +30,12 @@
  * numbers them) to the descriptor the launcher handed over.
  */
 import fs from 'node:fs';
-import { S_IFIFO, createContainerLibc, type ContainerLibc } from '../libc/container.js';
+import { createContainerLibc, type ContainerLibc } from '../libc/container.js';
+import { CLONE, MS, O, S_IFIFO } from '../libc/consts.js';
 import { sysctlFile } from '../libc/sysctl.js';
 import { isSea, useAddonFd } from '../libc/koffi-native.js';
 import { createLibc } from '../libc/libc.js';
-import { CLONE, MS, createNsLibc, type NsLibc } from '../libc/ns.js';
+import { createNsLibc, type NsLibc } from '../libc/ns.js';
 import { SIG, forwardableSignals } from '../libc/signals.js';
 import type { Libc, Result } from '../libc/types.js';
 import { openEventDest } from '../events/destination.js';
@@ -48,7 +49,6 @@ import { listenToSignals } from '../supervisor/signal-source.js';
 import { signalPipeProbe, sizeSignalPipe } from '../supervisor/signal-pipe.js';
 import { decodeBytes, encodeFrame, readFrameSync } from './channel.js';
 import { applyRootfs, readCgroupMounts, type CgroupMountInfo } from './rootfs/apply.js';
-import { MS as RMS } from './rootfs/plan.js';
 import path from 'node:path';
 import { INIT_TASKS, SUPERVISE_MODE, pidsMaxValue, type InitMessage, type LauncherMessage, type ProcessPlan, type SetupPlan } from './init-protocol.js';
 import { dropPrivileges, limitChild, makeWorkdir, workloadRequest } from './workload.js';
@@ -285,9 +285,9 @@ function setUpTerminal(setup: TerminalSetup, spec: ProcessSpec | undefined, ns: 
  */
 function mountOwnCgroups(ns: NsLibc, own: CgroupMountInfo[]): string | null {
   const bind = (source: string, target: string): string | null => {
-    const b = ns.mount(source, target, null, RMS.BIND, null);
+    const b = ns.mount(source, target, null, MS.BIND, null);
     if (!b.ok) return `binding the workload's cgroup onto ${target}: ${b.code}`;
-    const r = ns.mount(null, target, null, RMS.BIND | RMS.REMOUNT | RMS.RDONLY | RMS.NOSUID | RMS.NODEV | RMS.NOEXEC, null);
+    const r = ns.mount(null, target, null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, null);
     return r.ok ? null : `making ${target} read-only: ${r.code}`;
   };
   const v2 = own.find((m) => m.fstype === 'cgroup2' && m.mountPoint === '/sys/fs/cgroup');
@@ -297,15 +297,15 @@ function mountOwnCgroups(ns: NsLibc, own: CgroupMountInfo[]): string | null {
   // The sources are reached through the host's tree: open them before the tmpfs hides it.
   const held: { fd: number; target: string }[] = [];
   try {
-    for (const m of v1) held.push({ fd: fs.openSync(m.source, O_PATH), target: m.mountPoint });
-    const t = ns.mount('tmpfs', '/sys/fs/cgroup', 'tmpfs', RMS.NOSUID | RMS.NODEV | RMS.NOEXEC, 'mode=755');
+    for (const m of v1) held.push({ fd: fs.openSync(m.source, O.PATH), target: m.mountPoint });
+    const t = ns.mount('tmpfs', '/sys/fs/cgroup', 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=755');
     if (!t.ok) return `mounting a tmpfs on /sys/fs/cgroup: ${t.code}`;
     for (const h of held) {
       fs.mkdirSync(h.target, { recursive: true });
       const e = bind(`/proc/self/fd/${h.fd}`, h.target);
       if (e) return e;
     }
-    const r = ns.mount(null, '/sys/fs/cgroup', null, RMS.REMOUNT | RMS.RDONLY | RMS.NOSUID | RMS.NODEV | RMS.NOEXEC, 'mode=755');
+    const r = ns.mount(null, '/sys/fs/cgroup', null, MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=755');
     return r.ok ? null : `making /sys/fs/cgroup read-only: ${r.code}`;
   } catch (e) {
     return `giving the workload its own /sys/fs/cgroup: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
@@ -329,7 +329,7 @@ function makeGate(cl: ContainerLibc, t: Tools): number {
     const fifo = `${dir}/gate`;
     t.must(cl.mknod(fifo, S_IFIFO | 0o666, 0, 0));
     fs.chmodSync(fifo, 0o666); // past the umask
-    const fd = fs.openSync(fifo, O_PATH);
+    const fd = fs.openSync(fifo, O.PATH);
     fs.unlinkSync(fifo);
     return fd;
   } catch (e) {
@@ -569,7 +569,6 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
 const GATE_MS = 10_000;
 /** What a `docker stop`-like signal is: it ends an init still waiting for start. */
 const STOPPING: ReadonlySet<number> = new Set([SIG.TERM, SIG.INT, SIG.HUP, SIG.QUIT]);
-const O_PATH = 0o10000000;
 /** The rlimit gate stage 1 made (see makeGate); null without rlimits. */
 let limitGateFd: number | null = null;
 

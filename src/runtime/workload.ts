@@ -21,7 +21,7 @@
  */
 import fs from 'node:fs';
 import type { ContainerLibc } from '../libc/container.js';
-import { RLIMIT } from '../libc/container.js';
+import { RLIMIT } from '../libc/consts.js';
 import type { Result, SpawnRequest } from '../libc/types.js';
 import { CAPABILITIES, capabilityWords } from '../libc/capabilities.js';
 import { findProgram, resolveCredentials, withHome, type ProcessSpec } from './process.js';

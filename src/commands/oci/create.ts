@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { OciCommand } from '../../cli/oci-args.js';
 import { OCI_VERSION, idProblem, procStartTime, type ContainerRecord } from '../../container/store.js';
-import { S_IFIFO, createContainerLibc } from '../../libc/container.js';
+import { createContainerLibc } from '../../libc/container.js';
+import { O, S_IFIFO } from '../../libc/consts.js';
 import { readConfigFile } from '../../runtime/container.js';
 import { cgroupPlace } from '../../runtime/oci/config.js';
 import { runLauncher } from '../../runtime/launcher.js';
@@ -16,7 +17,6 @@ import { hookState, preservedFdsProblem, runcText, type OciContext } from './con
 import { createTerminalLibc } from '../../libc/terminal.js';
 import { connectConsole, terminalProblem, type TerminalSetup } from '../../runtime/terminal.js';
 
-const O_PATH = 0o10000000;
 
 export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciContext): void {
   const bad = idProblem(cmd.id);
@@ -66,7 +66,7 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
     if (!r.ok) return undo(`${r.call} failed: ${r.code}`);
     // 0622 past the umask (runc's mode): the init opens it as the workload's user, which may not be root.
     fs.chmodSync(store.fifo(cmd.id), 0o622);
-    gate = fs.openSync(store.fifo(cmd.id), O_PATH);
+    gate = fs.openSync(store.fifo(cmd.id), O.PATH);
   } catch (e) {
     return undo(`cannot make the start gate: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

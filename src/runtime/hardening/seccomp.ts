@@ -13,6 +13,7 @@
  */
 
 import { AARCH64, AUDIT_ARCH, X32_SYSCALL_BIT, X86_64 } from '../../libc/arch.js';
+import { CLONE } from '../../libc/consts.js';
 
 // <linux/audit.h>, <linux/seccomp.h>, <linux/filter.h>
 export const AUDIT_ARCH_X86_64 = AUDIT_ARCH.X86_64;
@@ -44,8 +45,7 @@ const ARCHES = {
 
 /** Every namespace flag of clone(2)/unshare(2). */
 export const CLONE_NEW_ANY =
-  0x00020000 /* NEWNS */ | 0x02000000 /* NEWCGROUP */ | 0x04000000 /* NEWUTS */ | 0x08000000 /* NEWIPC */ |
-  0x10000000 /* NEWUSER */ | 0x20000000 /* NEWPID */ | 0x40000000 /* NEWNET */ | 0x00000080; /* NEWTIME */
+  CLONE.NEWNS | CLONE.NEWCGROUP | CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWUSER | CLONE.NEWPID | CLONE.NEWNET | CLONE.NEWTIME;
 
 /** Which syscalls each capability unlocks (as Docker's profile conditions them). */
 const GATED: Readonly<Record<string, readonly string[]>> = {

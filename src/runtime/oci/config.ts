@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { DeviceRule, Throttle } from '../../cgroup/types.js';
 import { normalizeCapability } from '../../libc/capabilities.js';
 import { sysctlProblem } from '../../libc/sysctl.js';
+import { RLIMIT } from '../../libc/consts.js';
 import { MAX_ID } from '../process.js';
 import { cgroupParentProblem, cleanDestination } from '../../cli/run-options.js';
 import { parseJsonExact, parseSeccomp, type SeccompProfile } from '../hardening/oci-seccomp.js';
@@ -74,12 +75,6 @@ export type ParsedConfig =
   | { ok: true; plan: ContainerPlan; unsupported: string[] }
   | { ok: false; error: string };
 
-/** RLIMIT_* names the kernel knows. */
-export const RLIMITS: readonly string[] = [
-  'RLIMIT_CPU', 'RLIMIT_FSIZE', 'RLIMIT_DATA', 'RLIMIT_STACK', 'RLIMIT_CORE', 'RLIMIT_RSS', 'RLIMIT_NPROC',
-  'RLIMIT_NOFILE', 'RLIMIT_MEMLOCK', 'RLIMIT_AS', 'RLIMIT_LOCKS', 'RLIMIT_SIGPENDING', 'RLIMIT_MSGQUEUE',
-  'RLIMIT_NICE', 'RLIMIT_RTPRIO', 'RLIMIT_RTTIME',
-];
 
 const NAMESPACES: readonly string[] = ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'];
 
@@ -201,7 +196,7 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
     const rlimits = (p.rlimits === undefined ? [] : (Array.isArray(p.rlimits) ? p.rlimits : fail('process.rlimits', 'must be an array'))).map((r, i) => {
       const o = obj(r, `process.rlimits[${i}]`);
       const type = str(o.type, `process.rlimits[${i}].type`);
-      if (!RLIMITS.includes(type)) fail(`process.rlimits[${i}].type`, `unknown limit '${type}'`);
+      if (!Object.hasOwn(RLIMIT, type)) fail(`process.rlimits[${i}].type`, `unknown limit '${type}'`);
       const soft = int(o.soft, `process.rlimits[${i}].soft`);
       const hard = int(o.hard, `process.rlimits[${i}].hard`);
       if (soft > hard) fail(`process.rlimits[${i}]`, `soft (${soft}) is above hard (${hard})`);

@@ -8,7 +8,8 @@
  */
 import fs from 'node:fs';
 import { errnoMessage } from '../../libc/errno.js';
-import { O_CLOEXEC, O_NONBLOCK, type NsLibc } from '../../libc/ns.js';
+import { O } from '../../libc/consts.js';
+import type { NsLibc } from '../../libc/ns.js';
 import { SIG } from '../../libc/signals.js';
 import { WNOHANG, decodeWaitStatus, type Libc } from '../../libc/types.js';
 
@@ -52,10 +53,10 @@ export function runHooks(libc: Libc, ns: NsLibc, kind: HookKind, hooks: readonly
 
 function runHook(libc: Libc, ns: NsLibc, h: Hook, state: string): string | null {
   if (Buffer.byteLength(state) > STATE_MAX) return `error running hook: the state JSON is larger than ${STATE_MAX} bytes`;
-  const stdin = ns.pipe(O_CLOEXEC);
+  const stdin = ns.pipe(O.CLOEXEC);
   if (!stdin.ok) return `error running hook: pipe2: ${stdin.code}`;
-  const out = ns.pipe(O_CLOEXEC | O_NONBLOCK);
-  const err = ns.pipe(O_CLOEXEC | O_NONBLOCK);
+  const out = ns.pipe(O.CLOEXEC | O.NONBLOCK);
+  const err = ns.pipe(O.CLOEXEC | O.NONBLOCK);
   const open = [...stdin.value, ...(out.ok ? out.value : []), ...(err.ok ? err.value : [])];
   const closeAll = () => open.splice(0).forEach((fd) => ns.close(fd));
   if (!out.ok || !err.ok) {

@@ -12,10 +12,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { O, createAtLibc, type AtLibc } from '../../libc/at.js';
+import { MS, O } from '../../libc/consts.js';
+import { createAtLibc, type AtLibc } from '../../libc/at.js';
 import type { ContainerLibc } from '../../libc/container.js';
 import type { NsLibc } from '../../libc/ns.js';
-import { MS, type Op } from './plan.js';
+import type { Op } from './plan.js';
 import { fdPath, resolveInRoot, type Create } from './resolve.js';
 
 /** A cgroup hierarchy the init belongs to: where the host mounts it and the init's cgroup in it. */
