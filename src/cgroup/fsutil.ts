@@ -2,7 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CGROUP2_SUPER_MAGIC, CGROUP_SUPER_MAGIC } from '../libc/consts.js';
-import { CgroupError } from './types.js';
+import type { ErrnoName } from '../libc/errno.js';
+import { RunFailure } from '../libc/error.js';
+import { cgroupFailure } from './types.js';
 
 export function readText(file: string): string | null {
   try {
@@ -38,7 +40,7 @@ export function writeFile(file: string, value: string, what: string): void {
     fs.writeFileSync(file, value);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? String(e);
-    throw new CgroupError(`cannot set ${what}: writing '${value}' to ${file} failed (${code})`);
+    throw cgroupFailure(`cannot set ${what}: writing '${value}' to ${file} failed (${code})`, { call: `write(${file})`, errno: code as ErrnoName });
   }
 }
 
@@ -188,8 +190,8 @@ export function mkdirUnder(parent: string, dir: string, onParent: () => void = (
       const code = (e as NodeJS.ErrnoException).code;
       if (created) removeMadeLevels(parent, created);
       if (code === 'ENOENT' && attempt < 5) continue;
-      if (e instanceof CgroupError) throw e;
-      throw new CgroupError(`cannot create ${dir}: ${code ?? (e as Error).message}`);
+      if (e instanceof RunFailure) throw e;
+      throw cgroupFailure(`cannot create ${dir}: ${code ?? (e as Error).message}`, code ? { call: `mkdir(${dir})`, errno: code as ErrnoName } : {});
     }
   }
 }

@@ -215,6 +215,13 @@ export function overlayPathProblem(p: string): string | null {
 
 export const DEFAULT_CGROUP_PARENT = 'tini-ts';
 
+/** The flag that sets each cgroup limit: errors about a limit name it so. */
+export const LIMIT_FLAGS: Readonly<Partial<Record<keyof Limits, string>>> = {
+  memoryBytes: '--memory', memorySwapBytes: '--memory-swap', memorySwappiness: '--memory-swappiness', pids: '--pids',
+  cpus: '--cpus', cpuShares: '--cpu-shares', cpusetCpus: '--cpuset-cpus', blkioWeight: '--blkio-weight',
+  blkioThrottle: '--device-read-bps/--device-write-bps/--device-read-iops/--device-write-iops',
+};
+
 /** Why PATH is not a usable --cgroup-parent, or null: relative, no '.', '..' or empty components, printable. */
 export function cgroupParentProblem(value: string): string | null {
   if (value === '') return 'an empty path';

@@ -6,8 +6,9 @@
  * Every call returns a Result: either its value, or the errno it failed with
  * (the number and its name) and the name of the call.
  */
+import type { ErrnoName } from './errno.js';
 
-export type SysError = { ok: false; call: string; errno: number; code: string };
+export type SysError = { ok: false; call: string; errno: number; code: ErrnoName };
 export type Ok<T> = { ok: true; value: T };
 export type Result<T> = Ok<T> | SysError;
 

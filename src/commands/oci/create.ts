@@ -26,7 +26,7 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
   const bundle = path.resolve(cmd.bundle ?? process.cwd());
   const pidFile = cmd.pidFile === null ? null : path.resolve(cmd.pidFile);
   const text = readConfigFile(path.join(bundle, 'config.json'));
-  if (typeof text !== 'string') return ctx.fail(text.error);
+  if (!text.ok) return ctx.fail(text.error);
   let spec: {
     root?: { path?: string };
     annotations?: Record<string, string>;
@@ -34,7 +34,7 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
     process?: { terminal?: unknown; consoleSize?: { height?: unknown; width?: unknown } };
   };
   try {
-    spec = JSON.parse(text);
+    spec = JSON.parse(text.value);
   } catch {
     return ctx.fail(`${bundle}/config.json: not valid JSON`);
   }

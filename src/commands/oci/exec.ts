@@ -51,8 +51,8 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
 
   // The process: process.json, or the container's own with other args.
   const configText = readConfigFile(path.join(rec.bundle, 'config.json'));
-  if (typeof configText !== 'string') return ctx.fail(configText.error);
-  const config = JSON.parse(configText) as { process?: unknown };
+  if (!configText.ok) return ctx.fail(configText.error);
+  const config = JSON.parse(configText.value) as { process?: unknown };
   let processJson: unknown = config.process;
   if (cmd.processFile !== null) {
     try {
@@ -77,7 +77,7 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
   if (badTerminal) ctx.fail(badTerminal);
   // runc without --detach makes the terminal itself and relays it to its own stdio; tini-ts does not.
   if (p.terminal && !cmd.detach) ctx.fail('exec: a terminal needs --detach and --console-socket (relaying it to this command\'s own stdio is not supported)');
-  const seccomp = ociSeccompOfConfig(configText);
+  const seccomp = ociSeccompOfConfig(configText.value);
   if (typeof seccomp === 'string') return ctx.fail(seccomp);
   const spec = ociProcessSpec(p, seccomp);
   const tl = p.terminal ? createTerminalLibc() : null;
