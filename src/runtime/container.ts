@@ -15,7 +15,7 @@ import { LIMIT_FLAGS, MIN_MEMORY, isContainer, type NamespaceName, type RunOptio
 import { DOCKER_DEFAULT_CAPS, resolveCapabilities } from '../libc/capabilities.js';
 import { nativeArch } from '../libc/arch.js';
 import type { ErrnoName } from '../libc/errno.js';
-import { failed, naming, within, type Outcome, type RunError } from '../libc/error.js';
+import { failed, naming, runError, within, type Outcome, type RunError } from '../libc/error.js';
 import { ok } from '../libc/types.js';
 import { compile, defaultPolicy } from './hardening/seccomp.js';
 import { compileSeccomp, parseJsonExact, parseSeccomp, type SeccompProfile } from './hardening/oci-seccomp.js';
@@ -444,8 +444,18 @@ export class ContainerState {
     this.dir = dir ?? path.join(STATE_ROOT, name);
   }
 
-  /** Creates the state directory; returns the init's rootfs plan. Throws on failure (the caller removes). */
-  create(hostname: string, newNetNs: boolean): { ops: Op[]; root: string } {
+  /** Creates the state directory; returns the init's rootfs plan, or why it could not (the caller removes what was made). */
+  create(hostname: string, newNetNs: boolean): Outcome<{ ops: Op[]; root: string }> {
+    try {
+      return ok(this.make(hostname, newNetNs));
+    } catch (e) {
+      const x = e as NodeJS.ErrnoException;
+      const sys = x.code ? { call: x.path ? `${x.syscall}(${x.path})` : x.syscall, errno: x.code as ErrnoName } : {};
+      return failed(x.code ?? x.message, { ...sys, context: [`cannot prepare the container's state in ${this.dir}`] });
+    }
+  }
+
+  private make(hostname: string, newNetNs: boolean): { ops: Op[]; root: string } {
     const c = this.config;
     fs.mkdirSync(path.dirname(this.dir), { recursive: true, mode: 0o700 });
     fs.mkdirSync(this.dir, { mode: 0o700 });
@@ -510,13 +520,14 @@ export class ContainerState {
    * (fs.rmSync unlinks a link, it does not descend through it). Returns
    * problems, if any.
    */
-  remove(): string[] {
-    const problems: string[] = [];
+  remove(): RunError[] {
+    const problems: RunError[] = [];
     const rm = (p: string) => {
       try {
         fs.rmSync(p, { recursive: true, force: true });
       } catch (e) {
-        problems.push(`could not remove ${p}: ${(e as NodeJS.ErrnoException).code}`);
+        const code = (e as NodeJS.ErrnoException).code as ErrnoName;
+        problems.push(runError(`could not remove ${p}: ${code}`, { call: `rm(${p})`, errno: code }));
       }
     };
     if (this.work && !this.work.startsWith(this.dir + '/')) rm(this.work);

@@ -21,7 +21,7 @@ import type { Cgroup } from '../cgroup/types.js';
 import { missingController as v1Missing, controllersFor as v1Controllers } from '../cgroup/v1/index.js';
 import { missingController as v2Missing, controllersFor as v2Controllers } from '../cgroup/v2/index.js';
 import { EXIT_LAUNCHER, needsProcessSpec, parseRunArgs, type NamespaceName, type RunOptions } from '../cli/run-options.js';
-import { caught, render, type RunError } from '../libc/error.js';
+import { caught, fromSys, render, type RunError } from '../libc/error.js';
 import { createLibc } from '../libc/libc.js';
 import { CLONE, SOCK_CLOEXEC } from '../libc/consts.js';
 import { createNsLibc, type NsLibc } from '../libc/ns.js';
@@ -193,17 +193,17 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
   const pair = ns.socketpair(SOCK_CLOEXEC);
   if (!pair.ok) {
     teardown.run();
-    refuse(`socketpair failed: ${pair.code}`);
+    refuse(fromSys(pair, `socketpair failed: ${pair.code}`));
   }
   const [channel, initEnd] = pair.value;
   let rootfsPlan: SetupPlan['container'];
   if (teardown.state) {
-    try {
-      rootfsPlan = teardown.state.create(options.hostname ?? os.hostname(), options.namespaces.has('net'));
-    } catch (e) {
+    const made = teardown.state.create(options.hostname ?? os.hostname(), options.namespaces.has('net'));
+    if (!made.ok) {
       teardown.run();
-      refuse(`cannot prepare the container's state in ${teardown.state.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      refuse(made.error);
     }
+    rootfsPlan = made.value;
   }
   const setup: SetupPlan = {
     hostname: options.hostname,
@@ -644,7 +644,7 @@ class Teardown {
   private removeState(): boolean {
     if (!this.state) return true;
     const problems = this.state.remove();
-    for (const p of problems) this.logger.log('warn', p);
+    for (const p of problems) this.logger.log('warn', render(p));
     this.state = null;
     return problems.length === 0;
   }

@@ -48,6 +48,7 @@ import { listReachable } from '../supervisor/reach.js';
 import { listenToSignals } from '../supervisor/signal-source.js';
 import { signalPipeProbe, sizeSignalPipe } from '../supervisor/signal-pipe.js';
 import { decodeBytes, encodeFrame, readFrameSync } from './channel.js';
+import { render, within } from '../libc/error.js';
 import { applyRootfs, readCgroupMounts, type CgroupMountInfo } from './rootfs/apply.js';
 import path from 'node:path';
 import { INIT_TASKS, SUPERVISE_MODE, pidsMaxValue, type InitMessage, type LauncherMessage, type ProcessPlan, type SetupPlan } from './init-protocol.js';
@@ -212,8 +213,8 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
     if (e) t.fatal(e);
   };
   if (container) {
-    const e = applyRootfs(container.ops, { ns, cl: cl!, root: container.root, cgroups: ownCgroups, beforePivot });
-    if (e) t.fatal(`setting up the root filesystem: ${e}`);
+    const r = applyRootfs(container.ops, { ns, cl: cl!, root: container.root, cgroups: ownCgroups, beforePivot });
+    if (!r.ok) t.fatal(render(within(r.error, 'setting up the root filesystem')));
   }
   beforePivot(); // the launcher waits for it, pivot or not
   // In the container's /dev/pts, as runc does: after the root is in place, while still privileged.

@@ -13,6 +13,10 @@ import { updateCgroup } from '../../src/cgroup/update.js';
 import { RunFailure, caught, fromSys, render, runError, within, type RunError } from '../../src/libc/error.js';
 import { sysError } from '../../src/libc/errno.js';
 import { checkInputs, limitNamed, ociLimits, readConfigFile } from '../../src/runtime/container.js';
+import { applyRootfs } from '../../src/runtime/rootfs/apply.js';
+import type { AtLibc } from '../../src/libc/at.js';
+import type { ContainerLibc } from '../../src/libc/container.js';
+import type { NsLibc } from '../../src/libc/ns.js';
 
 describe('RunError', () => {
   it('renders the context outermost first, then the field, then what failed', () => {
@@ -110,5 +114,16 @@ describe('container inputs as Outcomes', () => {
       process: {} as never, sysctl: {},
     });
     expect(r.ok ? null : render(r.error)).toBe('config.json: mounts: the source of /data (/nonexistent-tini-ts) does not exist');
+  });
+});
+
+describe('applyRootfs fails with the call and its errno', () => {
+  it('a refused mount: the op, the errno by name, the call', () => {
+    const ns = { mount: (_s: unknown, target: string) => sysError(`mount(${target})`, 1) } as unknown as NsLibc;
+    const r = applyRootfs([{ op: 'mount', source: '', target: '/', fstype: '', flags: 0, data: '' }], {
+      ns, cl: {} as ContainerLibc, at: { close: () => ({ ok: true, value: undefined }) } as unknown as AtLibc, root: '/nonexistent', cgroups: [],
+    });
+    expect(r.ok ? null : r.error).toMatchObject({ call: 'mount(/)', errno: 'EPERM' });
+    expect(r.ok ? null : render(within(r.error, 'setting up the root filesystem'))).toBe('setting up the root filesystem: mount(- at /): EPERM');
   });
 });
