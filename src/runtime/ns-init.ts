@@ -229,8 +229,8 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
   }
   const spec = plan.process;
   if (spec.cwd !== null) {
-    const e = makeWorkdir(spec.cwd);
-    if (e) t.fatal(e);
+    const made = makeWorkdir(spec.cwd);
+    if (!made.ok) t.fatal(render(made.error));
   }
   // The workload's OOM score: the supervising stage and the workload inherit it (lowering it needs the privileges still held here).
   if (spec.oomScoreAdj !== undefined && spec.oomScoreAdj !== null) {
@@ -241,7 +241,7 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
     }
   }
   const dropped = dropPrivileges(spec, cl!);
-  if (dropped) t.fatal(dropped);
+  if (!dropped.ok) t.fatal(render(dropped.error));
   const inherited = [image.exe, ...image.libs];
   if (gate !== null) t.must(cl!.keepOnExec(gate));
   for (const fd of [channel, addon, ...inherited]) t.must(cl!.keepOnExec(fd));
@@ -406,9 +406,9 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
   const early: number[] = [];
   const argv = decodeBytes(plan.argv);
   const w = workloadRequest({ argv, env: decodeBytes(plan.env), cwd: plan.cwd, programMustExist: plan.programMustExist, homeOf: plan.homeOf });
-  if (w.kind === 'error') return t.fatal(w.message);
+  if (!w.ok) return t.fatal(render(w.error));
   // OCI create --preserve-fds N: the caller's fds 3 .. 3+N-1, kept open through both stages, pass to the workload.
-  let req = { ...w.req, passFds: [0, 1, 2, ...Array.from({ length: plan.preserveFds ?? 0 }, (_, i) => 3 + i)] };
+  let req = { ...w.value, passFds: [0, 1, 2, ...Array.from({ length: plan.preserveFds ?? 0 }, (_, i) => 3 + i)] };
   if (plan.terminal) {
     const tty = stdioTerminal();
     if ('error' in tty) return t.fatal(tty.error);
@@ -493,10 +493,10 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
         if (Date.now() > deadline) return t.fatal(`the workload's process did not reach its start within ${GATE_MS / 1000}s`);
         return void setImmediate(poll);
       }
-      const e = limitChild(child, plan.rlimits, cl);
-      if (e) {
+      const limited = limitChild(child, plan.rlimits, cl);
+      if (!limited.ok) {
         libc.kill(child, SIG.KILL);
-        t.fatal(`setting up the workload's process: ${e}`);
+        t.fatal(render(within(limited.error, "setting up the workload's process")));
       }
       try {
         fs.closeSync(fs.openSync(`/proc/self/fd/${gateRead}`, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));

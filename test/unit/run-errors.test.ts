@@ -14,6 +14,7 @@ import { RunFailure, caught, fromSys, render, runError, within, type RunError } 
 import { sysError } from '../../src/libc/errno.js';
 import { checkInputs, limitNamed, ociLimits, readConfigFile } from '../../src/runtime/container.js';
 import { applyRootfs } from '../../src/runtime/rootfs/apply.js';
+import { limitChild, workloadRequest } from '../../src/runtime/workload.js';
 import type { AtLibc } from '../../src/libc/at.js';
 import type { ContainerLibc } from '../../src/libc/container.js';
 import type { NsLibc } from '../../src/libc/ns.js';
@@ -125,5 +126,20 @@ describe('applyRootfs fails with the call and its errno', () => {
     });
     expect(r.ok ? null : r.error).toMatchObject({ call: 'mount(/)', errno: 'EPERM' });
     expect(r.ok ? null : render(within(r.error, 'setting up the root filesystem'))).toBe('setting up the root filesystem: mount(- at /): EPERM');
+  });
+});
+
+describe('the workload set-up fails with the one error type', () => {
+  it('a program missing from the root: ENOENT, the text engines match on', () => {
+    const w = workloadRequest({ argv: [Buffer.from('tini-ts-no-such-program')], env: [Buffer.from('PATH=/nonexistent')], cwd: '/', programMustExist: true });
+    expect(w.ok ? null : w.error.errno).toBe('ENOENT');
+    expect(w.ok ? null : render(w.error)).toBe('tini-ts-no-such-program: not found in the root filesystem (along PATH)');
+  });
+
+  it('a refused prlimit keeps its call and errno', () => {
+    const cl = { prlimit: () => sysError('prlimit(42)', 1) } as unknown as ContainerLibc;
+    const r = limitChild(42, [{ type: 'RLIMIT_NOFILE', soft: 1, hard: 1 }], cl);
+    expect(r.ok ? null : r.error).toMatchObject({ call: 'prlimit(42)', errno: 'EPERM' });
+    expect(r.ok ? null : render(r.error)).toBe('setting the RLIMIT_NOFILE limit: prlimit(42) failed: EPERM');
   });
 });

@@ -23,6 +23,7 @@ import { createLibc } from '../../libc/libc.js';
 import { CLONE } from '../../libc/consts.js';
 import { createNsLibc } from '../../libc/ns.js';
 import { WNOHANG } from '../../libc/types.js';
+import { render } from '../../libc/error.js';
 import { ociProcessSpec, ociSeccompOfConfig, readConfigFile } from '../../runtime/container.js';
 import { parseConfig } from '../../runtime/oci/config.js';
 import { dropPrivileges, workloadRequest } from '../../runtime/workload.js';
@@ -115,8 +116,8 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
     ns.close(fd);
   }
   const w = workloadRequest({ argv: p.args.map((a) => Buffer.from(a)), env: p.env.map((e) => Buffer.from(e)), cwd: p.cwd, programMustExist: true, homeOf: spec.user });
-  if (w.kind === 'error') return ctx.fail(runcText(w.message));
-  let req = w.req;
+  if (!w.ok) return ctx.fail(runcText(render(w.error)));
+  let req = w.value;
   if (tl && consoleSocket !== null) {
     // In the container's /dev/pts, while still privileged; the slave goes to the process's user.
     const size = p.consoleSize ? { rows: p.consoleSize.height, cols: p.consoleSize.width } : null;
@@ -133,7 +134,7 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
     req = { ...req, terminal: made.slave };
   }
   const dropped = dropPrivileges(spec, cl);
-  if (dropped) ctx.fail(dropped);
+  if (!dropped.ok) ctx.fail(dropped.error);
   // --preserve-fds N: this command's fds 3 .. 3+N-1 (the caller's) pass to the process.
   const r = libc.spawn({ ...req, newProcessGroup: false, passFds: [0, 1, 2, ...Array.from({ length: cmd.flags.preserveFds }, (_, i) => 3 + i)] });
   if (!r.ok) return ctx.fail(`exec failed: ${r.call}: ${r.code}`);
