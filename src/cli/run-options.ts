@@ -547,29 +547,8 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number; c
     }
   }
 
-  if (container.bundle !== null) {
-    const other = given.find((f) => !WITH_BUNDLE.has(f));
-    if (other) return err(`${other} cannot be combined with --bundle (its config.json says how to run)`);
-  }
-  if (container.rootfs !== null && container.layers.length > 0) return err('--rootfs and --layer exclude each other (the layers build the root)');
-  if (container.upper !== null && container.layers.length === 0) return err('--upper needs --layer (it is the writable layer on top of them)');
-  if (!isContainer(container)) {
-    const needsRoot = given.find((f) => ['--read-only', '--volume', '--cap-add', '--cap-drop', '--seccomp', '--new-privileges'].includes(f));
-    if (needsRoot) return err(`${needsRoot} needs a root filesystem (--rootfs, --layer or --bundle)`);
-  }
-  if (isContainer(container) && !namespaces.has('mount')) return err('a root filesystem needs a mount namespace of its own; drop --share mount');
-
-  for (const kv of container.sysctls) {
-    const problem = sysctlProblem(kv.slice(0, kv.indexOf('=')), { ipc: namespaces.has('ipc'), net: namespaces.has('net') });
-    if (problem) return err(`--sysctl: ${problem}`);
-  }
-  if (limits.memorySwapBytes !== undefined) {
-    if (limits.memoryBytes === undefined) return err('--memory-swap needs --memory too (it is memory plus swap)');
-    if (limits.memorySwapBytes !== -1 && limits.memorySwapBytes < limits.memoryBytes) {
-      return err('--memory-swap must be at least --memory (it is memory plus swap), or -1 for unlimited swap');
-    }
-  }
-  if (hostname !== null && !namespaces.has('uts')) return err('--hostname needs a uts namespace of its own; drop --share uts');
+  const bad = crossCheck(given, container, namespaces, limits, hostname);
+  if (bad) return err(bad);
   if (i >= args.length && container.bundle === null) return err("no program to run given (e.g. 'tini-ts run -- /bin/true')");
   if (i < args.length && container.bundle !== null) return err('--bundle runs the program its config.json names (process.args); give no program');
   return {
@@ -577,6 +556,34 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number; c
     argv: args.slice(i),
     options: { limits, namespaces, hostname, timeoutMs, graceMs, reportFile, quiet, verbosity, cgroupRoot, cgroupParent, events, container, stop },
   };
+}
+
+/** The rules between flags, checked once every flag is read: a one-line error, or null. */
+function crossCheck(given: readonly string[], container: ContainerOptions, namespaces: ReadonlySet<NamespaceName>, limits: Limits, hostname: string | null): string | null {
+  if (container.bundle !== null) {
+    const other = given.find((f) => !WITH_BUNDLE.has(f));
+    if (other) return `${other} cannot be combined with --bundle (its config.json says how to run)`;
+  }
+  if (container.rootfs !== null && container.layers.length > 0) return '--rootfs and --layer exclude each other (the layers build the root)';
+  if (container.upper !== null && container.layers.length === 0) return '--upper needs --layer (it is the writable layer on top of them)';
+  if (!isContainer(container)) {
+    const needsRoot = given.find((f) => ['--read-only', '--volume', '--cap-add', '--cap-drop', '--seccomp', '--new-privileges'].includes(f));
+    if (needsRoot) return `${needsRoot} needs a root filesystem (--rootfs, --layer or --bundle)`;
+  }
+  if (isContainer(container) && !namespaces.has('mount')) return 'a root filesystem needs a mount namespace of its own; drop --share mount';
+
+  for (const kv of container.sysctls) {
+    const problem = sysctlProblem(kv.slice(0, kv.indexOf('=')), { ipc: namespaces.has('ipc'), net: namespaces.has('net') });
+    if (problem) return `--sysctl: ${problem}`;
+  }
+  if (limits.memorySwapBytes !== undefined) {
+    if (limits.memoryBytes === undefined) return '--memory-swap needs --memory too (it is memory plus swap)';
+    if (limits.memorySwapBytes !== -1 && limits.memorySwapBytes < limits.memoryBytes) {
+      return '--memory-swap must be at least --memory (it is memory plus swap), or -1 for unlimited swap';
+    }
+  }
+  if (hostname !== null && !namespaces.has('uts')) return '--hostname needs a uts namespace of its own; drop --share uts';
+  return null;
 }
 
 /** The numbers of a block device node (stat's rdev), or why the path is not one. */
