@@ -231,32 +231,8 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): Outcome<void
       case 'write-file':
         fs.writeFileSync(op.path, op.content, { mode: 0o644 });
         return null;
-      case 'mknod': {
-        let refused: SysError | null = null;
-        const e = inParent(op.path, (dirFd, name) => {
-          const r = at.mknodat(dirFd, name, op.mode, op.major, op.minor);
-          if (!r.ok) {
-            if (r.code !== 'EEXIST') refused = r;
-            return null; // EEXIST: there already, as it is
-          }
-          // The umask does not decide; the node is checked to be the one just made.
-          const o = at.openat(dirFd, name, O.PATH | O.NOFOLLOW | O.CLOEXEC);
-          if (!o.ok) return sys(o, `${describe(op)}`);
-          try {
-            if (fs.fstatSync(o.value).isCharacterDevice()) fs.chmodSync(fdPath(o.value), op.mode & 0o7777);
-          } finally {
-            at.close(o.value);
-          }
-          return null;
-        });
-        if (e || refused === null) return e;
-        const denied = refused as SysError;
-        return onTarget(op.path, 'file', 0o755, (t, dir) => {
-          if (dir) return sys(denied, `${describe(op)}`, `, and ${op.path} is a directory`);
-          const b = ns.mount(op.fallback, t, null, MS.BIND, null);
-          return b.ok ? null : sys(b, `${describe(op)}: ${denied.code}, and binding ${op.fallback}`);
-        });
-      }
+      case 'mknod':
+        return makeNode(op);
       case 'cgroup':
         return cgroupMounts(op);
       case 'pivot-root': {
@@ -276,23 +252,55 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): Outcome<void
           const r = dir ? ns.mount('tmpfs', t, 'tmpfs', MS.RDONLY, null) : ns.mount('/dev/null', t, null, MS.BIND, null);
           return r.ok ? null : sys(r, `masking ${op.path}`);
         });
-      case 'readonly': {
-        const e = ifPresent(op.path, (t) => {
-          const b = ns.mount(t, t, null, MS.BIND | MS.REC, null);
-          return b.ok ? null : sys(b, `binding ${op.path} read-only`);
-        });
-        if (e !== null || !present) return e;
-        return onTarget(op.path, null, 0, (t) => {
-          // A bind remount clears the flags it is not given: keep nosuid, nodev and noexec from
-          // the source (/proc has them all), as runc does.
-          const f = ns.mountFlags(t);
-          if (!f.ok) return sys(f, `remounting ${op.path} read-only: ${f.call} failed`);
-          const keep = f.value & (MS.NOSUID | MS.NODEV | MS.NOEXEC);
-          const r = ns.mount(null, t, null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC | keep, null);
-          return r.ok ? null : sys(r, `remounting ${op.path} read-only`);
-        });
-      }
+      case 'readonly':
+        return makeReadonly(op);
     }
+  }
+
+  /** A device node made in the root (its mode exact, whatever the umask); where mknod is refused, the host's node bound onto a file. */
+  function makeNode(op: Extract<Op, { op: 'mknod' }>): Step {
+    let refused: SysError | null = null;
+    const e = inParent(op.path, (dirFd, name) => {
+      const r = at.mknodat(dirFd, name, op.mode, op.major, op.minor);
+      if (!r.ok) {
+        if (r.code !== 'EEXIST') refused = r;
+        return null; // EEXIST: there already, as it is
+      }
+      // The umask does not decide; the node is checked to be the one just made.
+      const o = at.openat(dirFd, name, O.PATH | O.NOFOLLOW | O.CLOEXEC);
+      if (!o.ok) return sys(o, `${describe(op)}`);
+      try {
+        if (fs.fstatSync(o.value).isCharacterDevice()) fs.chmodSync(fdPath(o.value), op.mode & 0o7777);
+      } finally {
+        at.close(o.value);
+      }
+      return null;
+    });
+    if (e || refused === null) return e;
+    const denied = refused as SysError;
+    return onTarget(op.path, 'file', 0o755, (t, dir) => {
+      if (dir) return sys(denied, `${describe(op)}`, `, and ${op.path} is a directory`);
+      const b = ns.mount(op.fallback, t, null, MS.BIND, null);
+      return b.ok ? null : sys(b, `${describe(op)}: ${denied.code}, and binding ${op.fallback}`);
+    });
+  }
+
+  /** A path made read-only by a bind remount that keeps the source's nosuid, nodev and noexec. */
+  function makeReadonly(op: Extract<Op, { op: 'readonly' }>): Step {
+    const e = ifPresent(op.path, (t) => {
+      const b = ns.mount(t, t, null, MS.BIND | MS.REC, null);
+      return b.ok ? null : sys(b, `binding ${op.path} read-only`);
+    });
+    if (e !== null || !present) return e;
+    return onTarget(op.path, null, 0, (t) => {
+      // A bind remount clears the flags it is not given: keep nosuid, nodev and noexec from
+      // the source (/proc has them all), as runc does.
+      const f = ns.mountFlags(t);
+      if (!f.ok) return sys(f, `remounting ${op.path} read-only: ${f.call} failed`);
+      const keep = f.value & (MS.NOSUID | MS.NODEV | MS.NOEXEC);
+      const r = ns.mount(null, t, null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC | keep, null);
+      return r.ok ? null : sys(r, `remounting ${op.path} read-only`);
+    });
   }
 
   /** Like onTarget, but a path that does not exist is nothing to do (`present` says which). */
