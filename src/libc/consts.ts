@@ -104,6 +104,26 @@ export const PR = {
 /** <linux/seccomp.h> */
 export const SECCOMP_MODE_FILTER = 2;
 export const SECCOMP_SET_MODE_FILTER = 1;
+/** <linux/seccomp.h> what a filter returns (SECCOMP_RET_ERRNO's low 16 bits carry the errno). */
+export const SECCOMP_RET = {
+  KILL_PROCESS: 0x80000000,
+  KILL_THREAD: 0x00000000,
+  TRAP: 0x00030000,
+  ERRNO: 0x00050000,
+  TRACE: 0x7ff00000,
+  LOG: 0x7ffc0000,
+  ALLOW: 0x7fff0000,
+} as const;
+
+/** <linux/filter.h> classic BPF: an instruction's code is the OR of a class, a size or operation, and a source. */
+export const BPF = {
+  LD: 0x00, ALU: 0x04, JMP: 0x05, RET: 0x06,
+  W: 0x00, ABS: 0x20,
+  AND: 0x50, JA: 0x00, JEQ: 0x10, JGT: 0x20, JGE: 0x30, JSET: 0x40,
+  K: 0x00,
+  MAXINSNS: 4096,
+} as const;
+
 /** <linux/capability.h> capset(2)'s header version (two 32-bit words per set). */
 export const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 
@@ -169,4 +189,8 @@ export const OFFSETOF = {
   ifreq_ifr_flags: 16,
   /** struct statfs's f_flags (ST_RDONLY, ST_NOSUID...: the MS_* values). */
   statfs_f_flags: 80,
+  /** struct seccomp_data, what a seccomp filter reads: nr, arch, args[6] (64 bits each, low word first here). */
+  seccomp_data_nr: 0,
+  seccomp_data_arch: 4,
+  seccomp_data_args: 16,
 } as const;

@@ -15,8 +15,13 @@ import { unmet } from '../helpers/prereq.js';
 const HEADERS = [
   'sched.h', 'sys/mount.h', 'fcntl.h', 'sys/stat.h', 'sys/socket.h', 'sys/un.h', 'sys/ioctl.h', 'linux/nsfs.h',
   'net/if.h', 'sys/prctl.h', 'linux/seccomp.h', 'linux/capability.h', 'sys/resource.h', 'spawn.h', 'sys/wait.h',
-  'signal.h', 'linux/magic.h', 'linux/limits.h', 'sys/statfs.h', 'stddef.h', 'stdint.h', 'stdio.h',
+  'signal.h', 'linux/filter.h', 'linux/magic.h', 'linux/limits.h', 'sys/statfs.h', 'stddef.h', 'stdint.h', 'stdio.h',
 ];
+
+/** OFFSETOF's keys are `<struct>_<field>`: the C type of each struct prefix. */
+const STRUCTS: Record<string, string> = {
+  siginfo: 'siginfo_t', ifreq: 'struct ifreq', statfs: 'struct statfs', seccomp_data: 'struct seccomp_data',
+};
 
 /** Export name (and key, for the tables) -> the C expression of the same value. */
 const C_NAME: Record<string, (key: string) => string> = {
@@ -28,9 +33,12 @@ const C_NAME: Record<string, (key: string) => string> = {
   POSIX_SPAWN: (k) => `POSIX_SPAWN_${k}`,
   SIZEOF: (k) => `sizeof(${k.replace(/^struct_/, 'struct ')})`,
   OFFSETOF: (k) => {
-    const [, type, field] = /^([a-z]+)_(.+)$/.exec(k)!;
-    return `offsetof(${type === 'siginfo' ? 'siginfo_t' : `struct ${type}`}, ${field})`;
+    const prefix = Object.keys(STRUCTS).find((t) => k.startsWith(`${t}_`));
+    if (prefix === undefined) throw new Error(`OFFSETOF.${k}: list its struct in STRUCTS`);
+    return `offsetof(${STRUCTS[prefix]}, ${k.slice(prefix.length + 1)})`;
   },
+  SECCOMP_RET: (k) => `SECCOMP_RET_${k}`,
+  BPF: (k) => `BPF_${k}`,
   SIG_IGN: () => '(uintptr_t)SIG_IGN',
   LINUX_CAPABILITY_VERSION_3: () => '_LINUX_CAPABILITY_VERSION_3',
 };
