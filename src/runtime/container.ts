@@ -136,8 +136,9 @@ export function fromBundle(
   if (!limits.ok) return { ok: false, error: within(limits.error, 'config.json') };
   const namespaces = new Set<NamespaceName>(plan.namespaces.map((n) => OCI_NS[n]));
   const p = plan.process;
-  const seccomp = ociSeccomp(plan.seccomp);
-  if (typeof seccomp === 'string') return failed(seccomp);
+  const compiled = ociSeccomp(plan.seccomp);
+  if (!compiled.ok) return compiled;
+  const seccomp = compiled.value;
   const run: RunOptions = { ...options, limits: limits.value, namespaces, hostname: plan.hostname };
   return ok({
     options: run,
@@ -177,19 +178,17 @@ export interface OciSeccomp {
   debug: string[];
 }
 
-/**
- * linux.seccomp compiled for the running architecture; null when absent (no
- * filter, as runc); a one-line error otherwise.
- */
-export function ociSeccomp(profile: SeccompProfile | null, arch: string = process.arch): OciSeccomp | null | string {
-  if (profile === null) return null;
+/** linux.seccomp compiled for the running architecture; null when absent (no filter, as runc). */
+export function ociSeccomp(profile: SeccompProfile | null, arch: string = process.arch): Outcome<OciSeccomp | null> {
+  if (profile === null) return ok(null);
+  const refused = (what: string) => failed(what, { field: 'linux.seccomp', context: ['config.json'] });
   const native = nativeArch(arch);
-  if ('error' in native) return `config.json: linux.seccomp: ${native.error}`;
+  if ('error' in native) return refused(native.error);
   let c;
   try {
     c = compileSeccomp(profile, native.name);
   } catch (e) {
-    return `config.json: linux.seccomp: ${(e as Error).message}`;
+    return refused((e as Error).message);
   }
   const debug: string[] = [];
   const unsupported: string[] = [];
@@ -199,20 +198,20 @@ export function ociSeccomp(profile: SeccompProfile | null, arch: string = proces
     if (a === 'SCMP_ARCH_ARM' && native.name === 'aarch64') unsupported.push('linux.seccomp.architectures: SCMP_ARCH_ARM (no system call table: 32-bit ARM programs are killed at their first system call)');
     else debug.push(`seccomp: ${a} is not an architecture an ${native.name} kernel runs: left out`);
   }
-  return { program: c.program.toString('base64'), flags: c.flags, unsupported, debug };
+  return ok({ program: c.program.toString('base64'), flags: c.flags, unsupported, debug });
 }
 
 /** linux.seccomp of a config.json's text, compiled (for exec, which reads the bundle's config itself). */
-export function ociSeccompOfConfig(text: string): OciSeccomp | null | string {
+export function ociSeccompOfConfig(text: string): Outcome<OciSeccomp | null> {
   let v: unknown;
   try {
     v = (parseJsonExact(text) as { linux?: { seccomp?: unknown } } | null)?.linux?.seccomp;
   } catch {
-    return 'config.json: not valid JSON';
+    return failed('not valid JSON', { context: ['config.json'] });
   }
-  if (v === undefined || v === null) return null;
+  if (v === undefined || v === null) return ok(null);
   const r = parseSeccomp(v, 'linux.seccomp');
-  return r.ok ? ociSeccomp(r.profile) : `config.json: ${r.error}`;
+  return r.ok ? ociSeccomp(r.profile) : failed(r.error, { context: ['config.json'] });
 }
 
 /** A bundle's process (or an exec's process.json) as the init applies it; seccomp: the bundle's filter, if any. */

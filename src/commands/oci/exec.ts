@@ -79,8 +79,8 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
   // runc without --detach makes the terminal itself and relays it to its own stdio; tini-ts does not.
   if (p.terminal && !cmd.detach) ctx.fail('exec: a terminal needs --detach and --console-socket (relaying it to this command\'s own stdio is not supported)');
   const seccomp = ociSeccompOfConfig(configText.value);
-  if (typeof seccomp === 'string') return ctx.fail(seccomp);
-  const spec = ociProcessSpec(p, seccomp);
+  if (!seccomp.ok) return ctx.fail(seccomp.error);
+  const spec = ociProcessSpec(p, seccomp.value);
   const tl = p.terminal ? createTerminalLibc() : null;
   // Connected before joining the container: the path is the caller's.
   const consoleSocket = tl && cmd.consoleSocket !== null ? connectConsole(path.resolve(cmd.consoleSocket), tl) : null;
