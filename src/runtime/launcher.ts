@@ -346,10 +346,11 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     } else if (m.kind === 'hooks' && oci) {
       // The init waits before pivot_root: prestart and createRuntime run here, in the runtime's namespaces.
       const state = oci.hookState(initPid, 'creating');
-      const failed = runHooks(libc, ns, 'prestart', hooks.prestart, state) ?? runHooks(libc, ns, 'createRuntime', hooks.createRuntime, state);
-      if (failed) {
+      const pre = runHooks(libc, ns, 'prestart', hooks.prestart, state);
+      const ran = pre.ok ? runHooks(libc, ns, 'createRuntime', hooks.createRuntime, state) : pre;
+      if (!ran.ok) {
         // The create fails with it once the init is gone (see finish).
-        messages.push({ kind: 'error', message: failed });
+        messages.push({ kind: 'error', message: render(ran.error) });
         libc.kill(initPid, SIG.KILL);
         return;
       }

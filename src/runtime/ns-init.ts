@@ -209,8 +209,8 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
     hooksRan = true;
     if (!t.send({ kind: 'hooks' })) t.exit(125);
     const { state } = readMessage(channel, 'hooks-done', t);
-    const e = runHooks(libc, ns, 'createContainer', plan.hooks.createContainer, { ...state, pid: libc.getpid() });
-    if (e) t.fatal(e);
+    const ran = runHooks(libc, ns, 'createContainer', plan.hooks.createContainer, { ...state, pid: libc.getpid() });
+    if (!ran.ok) t.fatal(render(ran.error));
   };
   if (container) {
     const r = applyRootfs(container.ops, { ns, cl: cl!, root: container.root, cgroups: ownCgroups, beforePivot });
@@ -458,8 +458,8 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
       }
       // startContainer hooks: in the container, after `start`, before the workload (as runc's init).
       const sc = plan.startContainer;
-      const failed = sc ? runHooks(libc, (t.ns ??= createNsLibc()), 'startContainer', sc.hooks, { ...sc.state, pid: libc.getpid() }) : null;
-      if (failed) t.fatal(failed);
+      const ran = sc ? runHooks(libc, (t.ns ??= createNsLibc()), 'startContainer', sc.hooks, { ...sc.state, pid: libc.getpid() }) : null;
+      if (ran && !ran.ok) t.fatal(render(ran.error));
       spawn();
     });
   }

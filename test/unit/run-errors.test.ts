@@ -15,6 +15,9 @@ import { sysError } from '../../src/libc/errno.js';
 import { checkInputs, limitNamed, ociLimits, readConfigFile } from '../../src/runtime/container.js';
 import { applyRootfs } from '../../src/runtime/rootfs/apply.js';
 import { limitChild, workloadRequest } from '../../src/runtime/workload.js';
+import { runHooks } from '../../src/runtime/oci/hooks.js';
+import { createLibc } from '../../src/libc/libc.js';
+import { createNsLibc } from '../../src/libc/ns.js';
 import type { AtLibc } from '../../src/libc/at.js';
 import type { ContainerLibc } from '../../src/libc/container.js';
 import type { NsLibc } from '../../src/libc/ns.js';
@@ -141,5 +144,14 @@ describe('the workload set-up fails with the one error type', () => {
     const r = limitChild(42, [{ type: 'RLIMIT_NOFILE', soft: 1, hard: 1 }], cl);
     expect(r.ok ? null : r.error).toMatchObject({ call: 'prlimit(42)', errno: 'EPERM' });
     expect(r.ok ? null : render(r.error)).toBe('setting the RLIMIT_NOFILE limit: prlimit(42) failed: EPERM');
+  });
+});
+
+describe('OCI hooks fail with the one error type', () => {
+  it("a hook that cannot be executed: runc's text, the spawn's errno kept", () => {
+    const state = { ociVersion: '1.0.2', id: 'x', status: 'creating' as const, pid: 1, bundle: '/' };
+    const r = runHooks(createLibc(), createNsLibc(), 'prestart', [{ path: '/nonexistent-tini-ts-hook', args: [], env: null, timeout: null }], state);
+    expect(r.ok ? null : r.error.errno).toBe('ENOENT');
+    expect(r.ok ? null : render(r.error)).toBe('error running prestart hook #0: fork/exec /nonexistent-tini-ts-hook: no such file or directory');
   });
 });
