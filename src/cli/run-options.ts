@@ -333,78 +333,20 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number; c
         stop.preStop = value;
         break;
       case '-m':
-      case '--memory': {
-        const n = parseSize(value);
-        if (typeof n === 'string') return err(`--memory: ${n}`);
-        if (n < MIN_MEMORY) return err(`--memory: ${value} is too small; give at least 16m (the init shares the cgroup)`);
-        limits.memoryBytes = n;
-        break;
-      }
-      case '--memory-swap': {
-        if (value.trim() === '-1') {
-          limits.memorySwapBytes = -1;
-          break;
-        }
-        const n = parseSize(value);
-        if (typeof n === 'string') return err(`--memory-swap: ${n}`);
-        limits.memorySwapBytes = n;
-        break;
-      }
-      case '--pids': {
-        if (!/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > 4194304) {
-          return err(`--pids: not a number of tasks: '${value}' (give a whole number from 1 to 4194304)`);
-        }
-        limits.pids = Number(value);
-        break;
-      }
-      case '--cpus': {
-        const n = /^\s*(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*$/.test(value) ? Number(value) : NaN;
-        if (!(n > 0)) return err(`--cpus: not a positive number of CPUs: '${value}' (e.g. 0.5 or 2)`);
-        if (n > env.cpuCount) return err(`--cpus: ${value} is more than the ${env.cpuCount} CPUs available; give at most ${env.cpuCount}`);
-        if (n * 100_000 < 1000) return err(`--cpus: ${value} is below the kernel's minimum of 0.01`);
-        limits.cpus = n;
-        break;
-      }
-      case '--cpu-shares': {
-        const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
-        if (!(n >= 2 && n <= 262144)) return err(`--cpu-shares: '${value}' is not a whole number from 2 to 262144`);
-        limits.cpuShares = n;
-        break;
-      }
-      case '--cpuset-cpus': {
-        const list = parseCpuList(value);
-        if (Array.isArray(list)) return err(`--cpuset-cpus: ${list[0]}`);
-        const max = Math.max(...list.split(',').map((p) => Number(p.split('-').pop())));
-        if (max >= env.cpuCount) return err(`--cpuset-cpus: CPU ${max} does not exist (CPUs 0-${env.cpuCount - 1} are available)`);
-        limits.cpusetCpus = list;
-        break;
-      }
-      case '--memory-swappiness': {
-        const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
-        if (!(n >= 0 && n <= 100)) return err(`--memory-swappiness: '${value}' is not a whole number from 0 to 100`);
-        limits.memorySwappiness = n;
-        break;
-      }
-      case '--blkio-weight': {
-        const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
-        if (!(n >= 10 && n <= 1000)) return err(`--blkio-weight: '${value}' is not a whole number from 10 to 1000`);
-        limits.blkioWeight = n;
-        break;
-      }
+      case '--memory':
+      case '--memory-swap':
+      case '--pids':
+      case '--cpus':
+      case '--cpu-shares':
+      case '--cpuset-cpus':
+      case '--memory-swappiness':
+      case '--blkio-weight':
       case '--device-read-bps':
       case '--device-write-bps':
       case '--device-read-iops':
       case '--device-write-iops': {
-        const colon = value.lastIndexOf(':');
-        if (colon <= 0) return err(`${flag}: '${value}' is not DEVICE:RATE (e.g. /dev/sda:10mb)`);
-        const [device, rateText] = [value.slice(0, colon), value.slice(colon + 1)];
-        const bytes = flag.endsWith('bps');
-        const rate = bytes ? parseSize(rateText) : /^[0-9]+$/.test(rateText) ? Number(rateText) : `not a whole number: '${rateText}'`;
-        if (typeof rate === 'string') return err(`${flag}: ${rate}`);
-        if (rate <= 0) return err(`${flag}: the rate must be above 0`);
-        const dev = (env.deviceNumber ?? statBlockDevice)(host(device));
-        if (typeof dev === 'string') return err(`${flag}: ${dev}`);
-        limits.blkioThrottle = [...(limits.blkioThrottle ?? []).filter((t) => !(t.kind === THROTTLE_FLAGS[flag] && t.major === dev.major && t.minor === dev.minor)), { kind: THROTTLE_FLAGS[flag], ...dev, rate }];
+        const e = limitFlag(flag, value, limits, env, host);
+        if (e !== null) return err(e);
         break;
       }
       case '--share': {
@@ -556,6 +498,88 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number; c
     argv: args.slice(i),
     options: { limits, namespaces, hostname, timeoutMs, graceMs, reportFile, quiet, verbosity, cgroupRoot, cgroupParent, events, container, stop },
   };
+}
+
+/** A cgroup limit flag of `run`: sets its field of `limits`; a one-line error, or null. */
+function limitFlag(flag: string, value: string, limits: Limits, env: { cpuCount: number; deviceNumber?: DeviceNumber }, host: (p: string) => string): string | null {
+  switch (flag) {
+    case '-m':
+    case '--memory': {
+      const n = parseSize(value);
+      if (typeof n === 'string') return `--memory: ${n}`;
+      if (n < MIN_MEMORY) return `--memory: ${value} is too small; give at least 16m (the init shares the cgroup)`;
+      limits.memoryBytes = n;
+      return null;
+    }
+    case '--memory-swap': {
+      if (value.trim() === '-1') {
+        limits.memorySwapBytes = -1;
+        return null;
+      }
+      const n = parseSize(value);
+      if (typeof n === 'string') return `--memory-swap: ${n}`;
+      limits.memorySwapBytes = n;
+      return null;
+    }
+    case '--pids': {
+      if (!/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > 4194304) {
+        return `--pids: not a number of tasks: '${value}' (give a whole number from 1 to 4194304)`;
+      }
+      limits.pids = Number(value);
+      return null;
+    }
+    case '--cpus': {
+      const n = /^\s*(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*$/.test(value) ? Number(value) : NaN;
+      if (!(n > 0)) return `--cpus: not a positive number of CPUs: '${value}' (e.g. 0.5 or 2)`;
+      if (n > env.cpuCount) return `--cpus: ${value} is more than the ${env.cpuCount} CPUs available; give at most ${env.cpuCount}`;
+      if (n * 100_000 < 1000) return `--cpus: ${value} is below the kernel's minimum of 0.01`;
+      limits.cpus = n;
+      return null;
+    }
+    case '--cpu-shares': {
+      const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+      if (!(n >= 2 && n <= 262144)) return `--cpu-shares: '${value}' is not a whole number from 2 to 262144`;
+      limits.cpuShares = n;
+      return null;
+    }
+    case '--cpuset-cpus': {
+      const list = parseCpuList(value);
+      if (Array.isArray(list)) return `--cpuset-cpus: ${list[0]}`;
+      const max = Math.max(...list.split(',').map((p) => Number(p.split('-').pop())));
+      if (max >= env.cpuCount) return `--cpuset-cpus: CPU ${max} does not exist (CPUs 0-${env.cpuCount - 1} are available)`;
+      limits.cpusetCpus = list;
+      return null;
+    }
+    case '--memory-swappiness': {
+      const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+      if (!(n >= 0 && n <= 100)) return `--memory-swappiness: '${value}' is not a whole number from 0 to 100`;
+      limits.memorySwappiness = n;
+      return null;
+    }
+    case '--blkio-weight': {
+      const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+      if (!(n >= 10 && n <= 1000)) return `--blkio-weight: '${value}' is not a whole number from 10 to 1000`;
+      limits.blkioWeight = n;
+      return null;
+    }
+    case '--device-read-bps':
+    case '--device-write-bps':
+    case '--device-read-iops':
+    case '--device-write-iops': {
+      const colon = value.lastIndexOf(':');
+      if (colon <= 0) return `${flag}: '${value}' is not DEVICE:RATE (e.g. /dev/sda:10mb)`;
+      const [device, rateText] = [value.slice(0, colon), value.slice(colon + 1)];
+      const bytes = flag.endsWith('bps');
+      const rate = bytes ? parseSize(rateText) : /^[0-9]+$/.test(rateText) ? Number(rateText) : `not a whole number: '${rateText}'`;
+      if (typeof rate === 'string') return `${flag}: ${rate}`;
+      if (rate <= 0) return `${flag}: the rate must be above 0`;
+      const dev = (env.deviceNumber ?? statBlockDevice)(host(device));
+      if (typeof dev === 'string') return `${flag}: ${dev}`;
+      limits.blkioThrottle = [...(limits.blkioThrottle ?? []).filter((t) => !(t.kind === THROTTLE_FLAGS[flag] && t.major === dev.major && t.minor === dev.minor)), { kind: THROTTLE_FLAGS[flag], ...dev, rate }];
+      return null;
+    }
+  }
+  return null;
 }
 
 /** The rules between flags, checked once every flag is read: a one-line error, or null. */
