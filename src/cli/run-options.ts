@@ -397,93 +397,24 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number; c
       case '--rootfs':
       case '--upper':
       case '--bundle':
-      case '--layer': {
-        if (value === '') return err(`${flag} needs a directory`);
-        const dir = host(value);
-        if (flag === '--layer' || flag === '--upper') {
-          const problem = overlayPathProblem(dir);
-          if (problem) return err(`${flag} ${shown(dir)}: ${problem}`);
-        }
-        if (flag === '--rootfs') container.rootfs = dir;
-        else if (flag === '--upper') container.upper = dir;
-        else if (flag === '--bundle') container.bundle = dir;
-        else container.layers.push(dir);
-        break;
-      }
-      case '--volume': {
-        const parts = value.split(':');
-        const mode = parts.length === 3 ? parts[2] : 'rw';
-        if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1] || !['ro', 'rw'].includes(mode)) {
-          return err(`${flag}: '${value}' is not SRC:DST or SRC:DST:ro`);
-        }
-        if (!absolute(parts[1])) return err(`${flag}: '${value}': the destination must be an absolute path in the container`);
-        const destination = cleanDestination(parts[1]);
-        if (destination === '/') return err(`${flag}: '${value}': the destination cannot be the container's root`);
-        container.volumes.push({ source: host(parts[0]), destination, readonly: mode === 'ro' });
-        break;
-      }
+      case '--layer':
+      case '--volume':
       case '-u':
-      case '--user': {
-        const m = /^([A-Za-z0-9_][A-Za-z0-9_.-]*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]*))?$/.exec(value);
-        if (!m) return err(`${flag}: '${value}' is not USER[:GROUP] (names or numbers)`);
-        if (/^[0-9]+$/.test(m[1]) && parseId(m[1]) === null) return err(idRangeProblem(`${flag}: user`, m[1]));
-        if (m[2] !== undefined && /^[0-9]+$/.test(m[2]) && parseId(m[2]) === null) return err(idRangeProblem(`${flag}: group`, m[2]));
-        container.user = { user: m[1], group: m[2] ?? null };
-        break;
-      }
+      case '--user':
       case '--group-add':
-        if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(value)) return err(`--group-add: '${value}' is not a group name or number`);
-        if (/^[0-9]+$/.test(value) && parseId(value) === null) return err(idRangeProblem('--group-add: group', value));
-        container.groupAdd.push(value);
-        break;
       case '-w':
       case '--workdir':
-        if (!absolute(value)) return err(`${flag}: '${value}' must be an absolute path`);
-        container.workdir = value;
-        break;
       case '-e':
       case '--env':
-        if (value === '' || value.startsWith('=')) return err(`${flag}: '${value}' is not NAME=VALUE or NAME`);
-        container.env.push(value);
-        break;
       case '--env-file':
-        if (value === '') return err('--env-file needs a file name');
-        container.envFiles.push(host(value));
-        break;
       case '--cap-add':
       case '--cap-drop':
-        for (const c of value.split(',')) {
-          if (!normalizeCapability(c)) return err(`${flag}: unknown capability '${c}'`);
-          (flag === '--cap-add' ? container.capAdd : container.capDrop).push(c);
-        }
-        break;
       case '--seccomp':
-        if (value !== 'default' && value !== 'unconfined') return err(`--seccomp: '${value}' is not default or unconfined`);
-        container.seccomp = value;
-        break;
-      case '--sysctl': {
-        const eq = value.indexOf('=');
-        if (eq <= 0) return err(`--sysctl: '${value}' is not KEY=VALUE (e.g. net.ipv4.ip_forward=1)`);
-        container.sysctls.push(value); // checked once --share is known (below)
-        break;
-      }
-      case '--oom-score-adj': {
-        const n = /^-?[0-9]+$/.test(value) ? Number(value) : NaN;
-        if (!(n >= -1000 && n <= 1000)) return err(`--oom-score-adj: '${value}' is not a whole number from -1000 to 1000`);
-        container.oomScoreAdj = n;
-        break;
-      }
+      case '--sysctl':
+      case '--oom-score-adj':
       case '--ulimit': {
-        const m = /^([a-z]+)=(-1|[0-9]+)(?::(-1|[0-9]+))?$/.exec(value);
-        if (!m) return err(`--ulimit: '${value}' is not TYPE=SOFT[:HARD] (e.g. nofile=1024:2048)`);
-        const type = ULIMITS[m[1]];
-        if (!type) return err(`--ulimit: unknown limit '${m[1]}' (use ${Object.keys(ULIMITS).join(', ')})`);
-        const num = (v: string) => (v === '-1' ? UNLIMITED : Number(v));
-        const soft = num(m[2]);
-        const hard = m[3] === undefined ? soft : num(m[3]);
-        if (soft > hard) return err(`--ulimit: ${m[1]}: soft limit ${m[2]} is above the hard limit ${m[3]}`);
-        container.ulimits = container.ulimits.filter((u) => u.type !== type);
-        container.ulimits.push({ type, soft, hard });
+        const e = containerFlag(flag, value, container, host);
+        if (e !== null) return err(e);
         break;
       }
     }
@@ -498,6 +429,105 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number; c
     argv: args.slice(i),
     options: { limits, namespaces, hostname, timeoutMs, graceMs, reportFile, quiet, verbosity, cgroupRoot, cgroupParent, events, container, stop },
   };
+}
+
+/** A flag of `run` that describes the container (root filesystem, volumes, the process's user, environment, capabilities, limits): sets its field of `container`; a one-line error, or null. */
+function containerFlag(flag: string, value: string, container: ContainerOptions, host: (p: string) => string): string | null {
+  switch (flag) {
+    case '--rootfs':
+    case '--upper':
+    case '--bundle':
+    case '--layer': {
+      if (value === '') return `${flag} needs a directory`;
+      const dir = host(value);
+      if (flag === '--layer' || flag === '--upper') {
+        const problem = overlayPathProblem(dir);
+        if (problem) return `${flag} ${shown(dir)}: ${problem}`;
+      }
+      if (flag === '--rootfs') container.rootfs = dir;
+      else if (flag === '--upper') container.upper = dir;
+      else if (flag === '--bundle') container.bundle = dir;
+      else container.layers.push(dir);
+      return null;
+    }
+    case '--volume': {
+      const parts = value.split(':');
+      const mode = parts.length === 3 ? parts[2] : 'rw';
+      if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1] || !['ro', 'rw'].includes(mode)) {
+        return `${flag}: '${value}' is not SRC:DST or SRC:DST:ro`;
+      }
+      if (!absolute(parts[1])) return `${flag}: '${value}': the destination must be an absolute path in the container`;
+      const destination = cleanDestination(parts[1]);
+      if (destination === '/') return `${flag}: '${value}': the destination cannot be the container's root`;
+      container.volumes.push({ source: host(parts[0]), destination, readonly: mode === 'ro' });
+      return null;
+    }
+    case '-u':
+    case '--user': {
+      const m = /^([A-Za-z0-9_][A-Za-z0-9_.-]*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]*))?$/.exec(value);
+      if (!m) return `${flag}: '${value}' is not USER[:GROUP] (names or numbers)`;
+      if (/^[0-9]+$/.test(m[1]) && parseId(m[1]) === null) return idRangeProblem(`${flag}: user`, m[1]);
+      if (m[2] !== undefined && /^[0-9]+$/.test(m[2]) && parseId(m[2]) === null) return idRangeProblem(`${flag}: group`, m[2]);
+      container.user = { user: m[1], group: m[2] ?? null };
+      return null;
+    }
+    case '--group-add':
+      if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(value)) return `--group-add: '${value}' is not a group name or number`;
+      if (/^[0-9]+$/.test(value) && parseId(value) === null) return idRangeProblem('--group-add: group', value);
+      container.groupAdd.push(value);
+      return null;
+    case '-w':
+    case '--workdir':
+      if (!absolute(value)) return `${flag}: '${value}' must be an absolute path`;
+      container.workdir = value;
+      return null;
+    case '-e':
+    case '--env':
+      if (value === '' || value.startsWith('=')) return `${flag}: '${value}' is not NAME=VALUE or NAME`;
+      container.env.push(value);
+      return null;
+    case '--env-file':
+      if (value === '') return '--env-file needs a file name';
+      container.envFiles.push(host(value));
+      return null;
+    case '--cap-add':
+    case '--cap-drop':
+      for (const c of value.split(',')) {
+        if (!normalizeCapability(c)) return `${flag}: unknown capability '${c}'`;
+        (flag === '--cap-add' ? container.capAdd : container.capDrop).push(c);
+      }
+      return null;
+    case '--seccomp':
+      if (value !== 'default' && value !== 'unconfined') return `--seccomp: '${value}' is not default or unconfined`;
+      container.seccomp = value;
+      return null;
+    case '--sysctl': {
+      const eq = value.indexOf('=');
+      if (eq <= 0) return `--sysctl: '${value}' is not KEY=VALUE (e.g. net.ipv4.ip_forward=1)`;
+      container.sysctls.push(value); // checked once --share is known (below)
+      return null;
+    }
+    case '--oom-score-adj': {
+      const n = /^-?[0-9]+$/.test(value) ? Number(value) : NaN;
+      if (!(n >= -1000 && n <= 1000)) return `--oom-score-adj: '${value}' is not a whole number from -1000 to 1000`;
+      container.oomScoreAdj = n;
+      return null;
+    }
+    case '--ulimit': {
+      const m = /^([a-z]+)=(-1|[0-9]+)(?::(-1|[0-9]+))?$/.exec(value);
+      if (!m) return `--ulimit: '${value}' is not TYPE=SOFT[:HARD] (e.g. nofile=1024:2048)`;
+      const type = ULIMITS[m[1]];
+      if (!type) return `--ulimit: unknown limit '${m[1]}' (use ${Object.keys(ULIMITS).join(', ')})`;
+      const num = (v: string) => (v === '-1' ? UNLIMITED : Number(v));
+      const soft = num(m[2]);
+      const hard = m[3] === undefined ? soft : num(m[3]);
+      if (soft > hard) return `--ulimit: ${m[1]}: soft limit ${m[2]} is above the hard limit ${m[3]}`;
+      container.ulimits = container.ulimits.filter((u) => u.type !== type);
+      container.ulimits.push({ type, soft, hard });
+      return null;
+    }
+  }
+  return null;
 }
 
 /** A cgroup limit flag of `run`: sets its field of `limits`; a one-line error, or null. */
