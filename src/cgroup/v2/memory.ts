@@ -15,7 +15,7 @@ export function apply(dir: string, limits: Limits): void {
     writeFile(file, swap, 'the swap limit');
   }
   // Refused rather than ignored: the workload would not get what it asked for.
-  if (limits.memorySwappiness !== undefined) throw cgroupFailure('is not supported: cgroup v2 has no per-cgroup swappiness (only v1 has memory.swappiness)', { field: 'memorySwappiness' });
+  if (limits.memorySwappiness !== undefined) throw cgroupFailure('cgroup v2 has no per-cgroup swappiness (only v1 has memory.swappiness)', { field: 'memorySwappiness' });
 }
 
 export function stats(dir: string): Pick<CgroupStats, 'oomKills' | 'memoryLimitHits' | 'memoryPeakBytes'> {
