@@ -18,6 +18,7 @@ import { limitChild, workloadRequest } from '../../src/runtime/workload.js';
 import { runHooks } from '../../src/runtime/oci/hooks.js';
 import { createLibc } from '../../src/libc/libc.js';
 import { createNsLibc } from '../../src/libc/ns.js';
+import { Store } from '../../src/container/store.js';
 import type { AtLibc } from '../../src/libc/at.js';
 import type { ContainerLibc } from '../../src/libc/container.js';
 import type { NsLibc } from '../../src/libc/ns.js';
@@ -153,5 +154,19 @@ describe('OCI hooks fail with the one error type', () => {
     const r = runHooks(createLibc(), createNsLibc(), 'prestart', [{ path: '/nonexistent-tini-ts-hook', args: [], env: null, timeout: null }], state);
     expect(r.ok ? null : r.error.errno).toBe('ENOENT');
     expect(r.ok ? null : render(r.error)).toBe('error running prestart hook #0: fork/exec /nonexistent-tini-ts-hook: no such file or directory');
+  });
+});
+
+describe('the OCI store', () => {
+  it('claims an id once: the second claim says it is taken', () => {
+    const root = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-store-')), 'a', 'b');
+    try {
+      const store = new Store(root);
+      expect(store.claim('c1')).toEqual({ ok: true, value: true });
+      expect(store.claim('c1')).toEqual({ ok: true, value: false });
+      expect(fs.statSync(root).mode & 0o777).toBe(0o700);
+    } finally {
+      fs.rmSync(path.dirname(path.dirname(root)), { recursive: true, force: true });
+    }
   });
 });

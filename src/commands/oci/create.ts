@@ -53,7 +53,9 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
     terminal = { socket, size: size ? { rows: Number(size.height ?? 0), cols: Number(size.width ?? 0) } : null };
   }
   const store = ctx.store;
-  if (!store.claim(cmd.id)) ctx.fail('container with given ID already exists');
+  const claimed = store.claim(cmd.id);
+  if (!claimed.ok) ctx.fail(claimed.error);
+  if (!claimed.value) ctx.fail('container with given ID already exists');
   const undo = (msg: string): never => {
     store.remove(cmd.id);
     return ctx.fail(msg);
