@@ -98,11 +98,18 @@ export class Store {
   }
 
   /** Written whole or not at all (a temporary file renamed into place). */
-  write(rec: ContainerRecord): void {
+  write(rec: ContainerRecord): Outcome<void> {
     const file = path.join(this.dir(rec.id), STATE_FILE);
     const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(rec), { mode: 0o600 });
-    fs.renameSync(tmp, file);
+    try {
+      fs.writeFileSync(tmp, JSON.stringify(rec), { mode: 0o600 });
+      fs.renameSync(tmp, file);
+      return ok(undefined);
+    } catch (e) {
+      const x = e as NodeJS.ErrnoException;
+      fs.rmSync(tmp, { force: true });
+      return failed(`cannot write the container's state ${file}: ${x.code ?? x.message}`, x.code ? { call: `${x.syscall}(${x.path ?? file})`, errno: x.code as ErrnoName } : {});
+    }
   }
 
   /** The record, or null if there is no such container. */

@@ -165,6 +165,11 @@ describe('the OCI store', () => {
       expect(store.claim('c1')).toEqual({ ok: true, value: true });
       expect(store.claim('c1')).toEqual({ ok: true, value: false });
       expect(fs.statSync(root).mode & 0o777).toBe(0o700);
+      // A state file that cannot be written is an error value, never an exception (no stack trace for an engine).
+      const rec = { ociVersion: '1.0.2', id: 'gone', pid: 0, pidStart: null, bundle: '/', rootfs: '/', created: '', annotations: {}, cgroupDirs: [] };
+      const w = store.write(rec);
+      expect(w.ok ? null : w.error.errno).toBe('ENOENT');
+      expect(w.ok ? null : render(w.error)).toBe(`cannot write the container's state ${path.join(root, 'gone', 'state.json')}: ENOENT`);
     } finally {
       fs.rmSync(path.dirname(path.dirname(root)), { recursive: true, force: true });
     }

@@ -10,6 +10,7 @@ import type { OciCommand } from '../../cli/oci-args.js';
 import { OCI_VERSION, idProblem, procStartTime, type ContainerRecord } from '../../container/store.js';
 import { createContainerLibc } from '../../libc/container.js';
 import { O, S_IFIFO } from '../../libc/consts.js';
+import { render } from '../../libc/error.js';
 import { readConfigFile } from '../../runtime/container.js';
 import { cgroupPlace } from '../../runtime/oci/config.js';
 import { runLauncher } from '../../runtime/launcher.js';
@@ -83,7 +84,8 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
     annotations: spec.annotations ?? {},
     cgroupDirs: [],
   };
-  store.write(record);
+  const written = store.write(record);
+  if (!written.ok) undo(render(written.error));
 
   runLauncher(['-q', '--bundle', bundle], {
     cgroupParent: place.parent,
@@ -98,7 +100,11 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
     hookState: (pid, status) => hookState(record, status, pid),
     ready({ initPid, cgroup, hooks }) {
       const later = { poststart: hooks.poststart, poststop: hooks.poststop };
-      store.write({ ...record, pid: initPid, pidStart: procStartTime(initPid), cgroupDirs: [...cgroup.dirs], ...(later.poststart || later.poststop ? { hooks: later } : {}) });
+      const saved = store.write({ ...record, pid: initPid, pidStart: procStartTime(initPid), cgroupDirs: [...cgroup.dirs], ...(later.poststart || later.poststop ? { hooks: later } : {}) });
+      if (!saved.ok) {
+        process.kill(initPid, 'SIGKILL');
+        return undo(render(saved.error));
+      }
       if (pidFile !== null) {
         try {
           const tmp = path.join(path.dirname(pidFile), `.${path.basename(pidFile)}.${process.pid}`);
