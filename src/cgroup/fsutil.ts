@@ -1,7 +1,10 @@
 /** Small synchronous file helpers for cgroupfs (and a fake tree standing in for it). */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CgroupError } from './types.js';
+import { CGROUP2_SUPER_MAGIC, CGROUP_SUPER_MAGIC } from '../libc/consts.js';
+import type { ErrnoName } from '../libc/errno.js';
+import { RunFailure } from '../libc/error.js';
+import { cgroupFailure } from './types.js';
 
 export function readText(file: string): string | null {
   try {
@@ -37,7 +40,7 @@ export function writeFile(file: string, value: string, what: string): void {
     fs.writeFileSync(file, value);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? String(e);
-    throw new CgroupError(`cannot set ${what}: writing '${value}' to ${file} failed (${code})`);
+    throw cgroupFailure(`cannot set ${what}: writing '${value}' to ${file} failed (${code})`, { call: `write(${file})`, errno: code as ErrnoName });
   }
 }
 
@@ -99,9 +102,6 @@ const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 export function sleepMs(ms: number): void {
   Atomics.wait(sleepCell, 0, 0, ms);
 }
-
-const CGROUP_SUPER_MAGIC = 0x27e0eb;
-const CGROUP2_SUPER_MAGIC = 0x63677270;
 
 export function onCgroupfs(dir: string): boolean {
   try {
@@ -190,8 +190,8 @@ export function mkdirUnder(parent: string, dir: string, onParent: () => void = (
       const code = (e as NodeJS.ErrnoException).code;
       if (created) removeMadeLevels(parent, created);
       if (code === 'ENOENT' && attempt < 5) continue;
-      if (e instanceof CgroupError) throw e;
-      throw new CgroupError(`cannot create ${dir}: ${code ?? (e as Error).message}`);
+      if (e instanceof RunFailure) throw e;
+      throw cgroupFailure(`cannot create ${dir}: ${code ?? (e as Error).message}`, code ? { call: `mkdir(${dir})`, errno: code as ErrnoName } : {});
     }
   }
 }

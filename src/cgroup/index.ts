@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { exists, readPids, rmdirRetry } from './fsutil.js';
 import { LEVELS_DIR, sweepLevels } from './levels.js';
-import { CGROUP_PARENT, CgroupError, type Cgroup, type Limits } from './types.js';
+import { CGROUP_PARENT, cgroupFailure, type Cgroup, type Limits } from './types.js';
 import { CgroupV1, controllersFor as v1Controllers } from './v1/index.js';
 import { CgroupV2, controllersFor as v2Controllers } from './v2/index.js';
 
@@ -23,7 +23,7 @@ export function detectVersion(root: string): 1 | 2 | null {
 export function openCgroup(root: string, name: string, limits: Limits, version = detectVersion(root), parent = CGROUP_PARENT, levelsDir = LEVELS_DIR): Cgroup {
   if (version === 2) return new CgroupV2(root, name, v2Controllers(limits), parent, levelsDir);
   if (version === 1) return new CgroupV1(root, name, v1Controllers(limits), parent, levelsDir);
-  throw new CgroupError(`no cgroup hierarchy found at ${root} (mount cgroup2 or the v1 controllers there)`);
+  throw cgroupFailure(`no cgroup hierarchy found at ${root} (mount cgroup2 or the v1 controllers there)`);
 }
 
 /** This process's start time (field 22 of /proc/self/stat), to tell it from a later process with the same pid. */
@@ -101,5 +101,4 @@ export function sweepStale(root: string, isAlive = processAlive, parent = CGROUP
   return { removed, busy };
 }
 
-export { CgroupError };
 export type { Cgroup, Limits };

@@ -1,3 +1,5 @@
+import { RunFailure, runError, type RunError } from '../libc/error.js';
+
 /**
  * One interface for a cgroup, whatever the hierarchy: create, apply limits,
  * add a process, read statistics, kill everything in it, remove it.
@@ -52,6 +54,13 @@ export interface Limits {
   everyController?: boolean;
 }
 
+/** Where each limit sits in an OCI LinuxResources (config.json's `linux.resources`, `update`'s resources): errors name it so. */
+export const LIMIT_RESOURCES: Readonly<Partial<Record<keyof Limits, string>>> = {
+  memoryBytes: 'memory.limit', memorySwapBytes: 'memory.swap', memorySwappiness: 'memory.swappiness', pids: 'pids.limit',
+  cpus: 'cpu.quota', cpuPeriodUs: 'cpu.period', cpuShares: 'cpu.shares', cpusetCpus: 'cpu.cpus', cpusetMems: 'cpu.mems',
+  blkioWeight: 'blockIO.weight', blkioThrottle: 'blockIO', devices: 'devices',
+};
+
 export interface Throttle {
   kind: 'readBps' | 'writeBps' | 'readIops' | 'writeIops';
   major: number;
@@ -71,7 +80,7 @@ export interface Controller {
   readonly name: string;
   /** Used for every cgroup (the report reads its counters), or only when the limits ask for it. */
   needed(limits: Limits): boolean;
-  /** Writes the limits it handles; throws CgroupError naming the file and the value. */
+  /** Writes the limits it handles; throws a RunFailure naming the file and the value. */
   apply?(dir: string, limits: Limits): void;
   stats?(dir: string): Partial<CgroupStats>;
 }
@@ -96,9 +105,9 @@ export interface Cgroup {
   readonly name: string;
   /** the cgroup's directories (one per v1 hierarchy, one for v2) */
   readonly dirs: readonly string[];
-  /** create the directories; throws CgroupError */
+  /** create the directories; throws a RunFailure */
   create(): void;
-  /** write the limits; throws CgroupError naming the file and the value */
+  /** write the limits; throws a RunFailure naming the file and the value */
   apply(limits: Limits): void;
   /** move a process (pid as seen by the writer; 0 = the writer itself) */
   addProcess(pid: number): void;
@@ -115,7 +124,13 @@ export interface Cgroup {
   remove(): boolean;
 }
 
-export class CgroupError extends Error {}
+/**
+ * What the cgroup layer throws when a step fails (controllers' apply are list
+ * callbacks): the runtime's one error type, carrying the file written and its
+ * errno, and for a limit the kind can refuse, the Limits key it concerns
+ * (`field`), which the caller names as its user gave it.
+ */
+export const cgroupFailure = (what: string, more?: Partial<Omit<RunError, 'what'>>): RunFailure => new RunFailure(runError(what, more));
 
 /** The names a launcher gives its cgroups: `<pid>-<starttime>-<random>` under a common parent. */
 export const CGROUP_PARENT = 'tini-ts';

@@ -8,24 +8,26 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CONTROLLERS as V1 } from './v1/index.js';
 import { CONTROLLERS as V2 } from './v2/index.js';
-import { CgroupError, type Limits } from './types.js';
+import { RunFailure, failed, type Outcome } from '../libc/error.js';
+import { ok } from '../libc/types.js';
+import type { Limits } from './types.js';
 
-/** Returns null, or one line saying what could not be changed. */
-export function updateCgroup(root: string, version: 1 | 2, dirs: readonly string[], limits: Limits): string | null {
+/** Done, or what could not be changed (a limit's error names its Limits key as the field). */
+export function updateCgroup(root: string, version: 1 | 2, dirs: readonly string[], limits: Limits): Outcome<void> {
   const wanted = (version === 1 ? V1 : V2).filter((c) => c.apply && c.needed(limits) && c.name !== 'devices' && c.name !== 'freezer');
   const plan: { apply: (dir: string, l: Limits) => void; dir: string }[] = [];
   for (const c of wanted) {
     const dir = version === 2 ? dirs[0] : dirs.find((d) => d.startsWith(hierarchy(root, c.name) + '/'));
-    if (dir === undefined || !fs.existsSync(dir)) return `the container has no ${c.name} cgroup (it was created without that controller)`;
+    if (dir === undefined || !fs.existsSync(dir)) return failed(`the container has no ${c.name} cgroup (it was created without that controller)`);
     plan.push({ apply: c.apply!, dir });
   }
   try {
     for (const p of plan) p.apply(p.dir, limits);
   } catch (e) {
-    if (e instanceof CgroupError) return e.message;
+    if (e instanceof RunFailure) return { ok: false, error: e.error };
     throw e;
   }
-  return null;
+  return ok(undefined);
 }
 
 /** A v1 hierarchy's mount (cpu is a link to cpu,cpuacct where they are mounted together). */

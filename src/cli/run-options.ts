@@ -215,6 +215,13 @@ export function overlayPathProblem(p: string): string | null {
 
 export const DEFAULT_CGROUP_PARENT = 'tini-ts';
 
+/** The flag that sets each cgroup limit: errors about a limit name it so. */
+export const LIMIT_FLAGS: Readonly<Partial<Record<keyof Limits, string>>> = {
+  memoryBytes: '--memory', memorySwapBytes: '--memory-swap', memorySwappiness: '--memory-swappiness', pids: '--pids',
+  cpus: '--cpus', cpuShares: '--cpu-shares', cpusetCpus: '--cpuset-cpus', blkioWeight: '--blkio-weight',
+  blkioThrottle: '--device-read-bps/--device-write-bps/--device-read-iops/--device-write-iops',
+};
+
 /** Why PATH is not a usable --cgroup-parent, or null: relative, no '.', '..' or empty components, printable. */
 export function cgroupParentProblem(value: string): string | null {
   if (value === '') return 'an empty path';
@@ -326,78 +333,20 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number; c
         stop.preStop = value;
         break;
       case '-m':
-      case '--memory': {
-        const n = parseSize(value);
-        if (typeof n === 'string') return err(`--memory: ${n}`);
-        if (n < MIN_MEMORY) return err(`--memory: ${value} is too small; give at least 16m (the init shares the cgroup)`);
-        limits.memoryBytes = n;
-        break;
-      }
-      case '--memory-swap': {
-        if (value.trim() === '-1') {
-          limits.memorySwapBytes = -1;
-          break;
-        }
-        const n = parseSize(value);
-        if (typeof n === 'string') return err(`--memory-swap: ${n}`);
-        limits.memorySwapBytes = n;
-        break;
-      }
-      case '--pids': {
-        if (!/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > 4194304) {
-          return err(`--pids: not a number of tasks: '${value}' (give a whole number from 1 to 4194304)`);
-        }
-        limits.pids = Number(value);
-        break;
-      }
-      case '--cpus': {
-        const n = /^\s*(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*$/.test(value) ? Number(value) : NaN;
-        if (!(n > 0)) return err(`--cpus: not a positive number of CPUs: '${value}' (e.g. 0.5 or 2)`);
-        if (n > env.cpuCount) return err(`--cpus: ${value} is more than the ${env.cpuCount} CPUs available; give at most ${env.cpuCount}`);
-        if (n * 100_000 < 1000) return err(`--cpus: ${value} is below the kernel's minimum of 0.01`);
-        limits.cpus = n;
-        break;
-      }
-      case '--cpu-shares': {
-        const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
-        if (!(n >= 2 && n <= 262144)) return err(`--cpu-shares: '${value}' is not a whole number from 2 to 262144`);
-        limits.cpuShares = n;
-        break;
-      }
-      case '--cpuset-cpus': {
-        const list = parseCpuList(value);
-        if (Array.isArray(list)) return err(`--cpuset-cpus: ${list[0]}`);
-        const max = Math.max(...list.split(',').map((p) => Number(p.split('-').pop())));
-        if (max >= env.cpuCount) return err(`--cpuset-cpus: CPU ${max} does not exist (CPUs 0-${env.cpuCount - 1} are available)`);
-        limits.cpusetCpus = list;
-        break;
-      }
-      case '--memory-swappiness': {
-        const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
-        if (!(n >= 0 && n <= 100)) return err(`--memory-swappiness: '${value}' is not a whole number from 0 to 100`);
-        limits.memorySwappiness = n;
-        break;
-      }
-      case '--blkio-weight': {
-        const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
-        if (!(n >= 10 && n <= 1000)) return err(`--blkio-weight: '${value}' is not a whole number from 10 to 1000`);
-        limits.blkioWeight = n;
-        break;
-      }
+      case '--memory':
+      case '--memory-swap':
+      case '--pids':
+      case '--cpus':
+      case '--cpu-shares':
+      case '--cpuset-cpus':
+      case '--memory-swappiness':
+      case '--blkio-weight':
       case '--device-read-bps':
       case '--device-write-bps':
       case '--device-read-iops':
       case '--device-write-iops': {
-        const colon = value.lastIndexOf(':');
-        if (colon <= 0) return err(`${flag}: '${value}' is not DEVICE:RATE (e.g. /dev/sda:10mb)`);
-        const [device, rateText] = [value.slice(0, colon), value.slice(colon + 1)];
-        const bytes = flag.endsWith('bps');
-        const rate = bytes ? parseSize(rateText) : /^[0-9]+$/.test(rateText) ? Number(rateText) : `not a whole number: '${rateText}'`;
-        if (typeof rate === 'string') return err(`${flag}: ${rate}`);
-        if (rate <= 0) return err(`${flag}: the rate must be above 0`);
-        const dev = (env.deviceNumber ?? statBlockDevice)(host(device));
-        if (typeof dev === 'string') return err(`${flag}: ${dev}`);
-        limits.blkioThrottle = [...(limits.blkioThrottle ?? []).filter((t) => !(t.kind === THROTTLE_FLAGS[flag] && t.major === dev.major && t.minor === dev.minor)), { kind: THROTTLE_FLAGS[flag], ...dev, rate }];
+        const e = limitFlag(flag, value, limits, env, host);
+        if (e !== null) return err(e);
         break;
       }
       case '--share': {
@@ -448,121 +397,31 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number; c
       case '--rootfs':
       case '--upper':
       case '--bundle':
-      case '--layer': {
-        if (value === '') return err(`${flag} needs a directory`);
-        const dir = host(value);
-        if (flag === '--layer' || flag === '--upper') {
-          const problem = overlayPathProblem(dir);
-          if (problem) return err(`${flag} ${shown(dir)}: ${problem}`);
-        }
-        if (flag === '--rootfs') container.rootfs = dir;
-        else if (flag === '--upper') container.upper = dir;
-        else if (flag === '--bundle') container.bundle = dir;
-        else container.layers.push(dir);
-        break;
-      }
-      case '--volume': {
-        const parts = value.split(':');
-        const mode = parts.length === 3 ? parts[2] : 'rw';
-        if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1] || !['ro', 'rw'].includes(mode)) {
-          return err(`${flag}: '${value}' is not SRC:DST or SRC:DST:ro`);
-        }
-        if (!absolute(parts[1])) return err(`${flag}: '${value}': the destination must be an absolute path in the container`);
-        const destination = cleanDestination(parts[1]);
-        if (destination === '/') return err(`${flag}: '${value}': the destination cannot be the container's root`);
-        container.volumes.push({ source: host(parts[0]), destination, readonly: mode === 'ro' });
-        break;
-      }
+      case '--layer':
+      case '--volume':
       case '-u':
-      case '--user': {
-        const m = /^([A-Za-z0-9_][A-Za-z0-9_.-]*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]*))?$/.exec(value);
-        if (!m) return err(`${flag}: '${value}' is not USER[:GROUP] (names or numbers)`);
-        if (/^[0-9]+$/.test(m[1]) && parseId(m[1]) === null) return err(idRangeProblem(`${flag}: user`, m[1]));
-        if (m[2] !== undefined && /^[0-9]+$/.test(m[2]) && parseId(m[2]) === null) return err(idRangeProblem(`${flag}: group`, m[2]));
-        container.user = { user: m[1], group: m[2] ?? null };
-        break;
-      }
+      case '--user':
       case '--group-add':
-        if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(value)) return err(`--group-add: '${value}' is not a group name or number`);
-        if (/^[0-9]+$/.test(value) && parseId(value) === null) return err(idRangeProblem('--group-add: group', value));
-        container.groupAdd.push(value);
-        break;
       case '-w':
       case '--workdir':
-        if (!absolute(value)) return err(`${flag}: '${value}' must be an absolute path`);
-        container.workdir = value;
-        break;
       case '-e':
       case '--env':
-        if (value === '' || value.startsWith('=')) return err(`${flag}: '${value}' is not NAME=VALUE or NAME`);
-        container.env.push(value);
-        break;
       case '--env-file':
-        if (value === '') return err('--env-file needs a file name');
-        container.envFiles.push(host(value));
-        break;
       case '--cap-add':
       case '--cap-drop':
-        for (const c of value.split(',')) {
-          if (!normalizeCapability(c)) return err(`${flag}: unknown capability '${c}'`);
-          (flag === '--cap-add' ? container.capAdd : container.capDrop).push(c);
-        }
-        break;
       case '--seccomp':
-        if (value !== 'default' && value !== 'unconfined') return err(`--seccomp: '${value}' is not default or unconfined`);
-        container.seccomp = value;
-        break;
-      case '--sysctl': {
-        const eq = value.indexOf('=');
-        if (eq <= 0) return err(`--sysctl: '${value}' is not KEY=VALUE (e.g. net.ipv4.ip_forward=1)`);
-        container.sysctls.push(value); // checked once --share is known (below)
-        break;
-      }
-      case '--oom-score-adj': {
-        const n = /^-?[0-9]+$/.test(value) ? Number(value) : NaN;
-        if (!(n >= -1000 && n <= 1000)) return err(`--oom-score-adj: '${value}' is not a whole number from -1000 to 1000`);
-        container.oomScoreAdj = n;
-        break;
-      }
+      case '--sysctl':
+      case '--oom-score-adj':
       case '--ulimit': {
-        const m = /^([a-z]+)=(-1|[0-9]+)(?::(-1|[0-9]+))?$/.exec(value);
-        if (!m) return err(`--ulimit: '${value}' is not TYPE=SOFT[:HARD] (e.g. nofile=1024:2048)`);
-        const type = ULIMITS[m[1]];
-        if (!type) return err(`--ulimit: unknown limit '${m[1]}' (use ${Object.keys(ULIMITS).join(', ')})`);
-        const num = (v: string) => (v === '-1' ? UNLIMITED : Number(v));
-        const soft = num(m[2]);
-        const hard = m[3] === undefined ? soft : num(m[3]);
-        if (soft > hard) return err(`--ulimit: ${m[1]}: soft limit ${m[2]} is above the hard limit ${m[3]}`);
-        container.ulimits = container.ulimits.filter((u) => u.type !== type);
-        container.ulimits.push({ type, soft, hard });
+        const e = containerFlag(flag, value, container, host);
+        if (e !== null) return err(e);
         break;
       }
     }
   }
 
-  if (container.bundle !== null) {
-    const other = given.find((f) => !WITH_BUNDLE.has(f));
-    if (other) return err(`${other} cannot be combined with --bundle (its config.json says how to run)`);
-  }
-  if (container.rootfs !== null && container.layers.length > 0) return err('--rootfs and --layer exclude each other (the layers build the root)');
-  if (container.upper !== null && container.layers.length === 0) return err('--upper needs --layer (it is the writable layer on top of them)');
-  if (!isContainer(container)) {
-    const needsRoot = given.find((f) => ['--read-only', '--volume', '--cap-add', '--cap-drop', '--seccomp', '--new-privileges'].includes(f));
-    if (needsRoot) return err(`${needsRoot} needs a root filesystem (--rootfs, --layer or --bundle)`);
-  }
-  if (isContainer(container) && !namespaces.has('mount')) return err('a root filesystem needs a mount namespace of its own; drop --share mount');
-
-  for (const kv of container.sysctls) {
-    const problem = sysctlProblem(kv.slice(0, kv.indexOf('=')), { ipc: namespaces.has('ipc'), net: namespaces.has('net') });
-    if (problem) return err(`--sysctl: ${problem}`);
-  }
-  if (limits.memorySwapBytes !== undefined) {
-    if (limits.memoryBytes === undefined) return err('--memory-swap needs --memory too (it is memory plus swap)');
-    if (limits.memorySwapBytes !== -1 && limits.memorySwapBytes < limits.memoryBytes) {
-      return err('--memory-swap must be at least --memory (it is memory plus swap), or -1 for unlimited swap');
-    }
-  }
-  if (hostname !== null && !namespaces.has('uts')) return err('--hostname needs a uts namespace of its own; drop --share uts');
+  const bad = crossCheck(given, container, namespaces, limits, hostname);
+  if (bad) return err(bad);
   if (i >= args.length && container.bundle === null) return err("no program to run given (e.g. 'tini-ts run -- /bin/true')");
   if (i < args.length && container.bundle !== null) return err('--bundle runs the program its config.json names (process.args); give no program');
   return {
@@ -570,6 +429,215 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number; c
     argv: args.slice(i),
     options: { limits, namespaces, hostname, timeoutMs, graceMs, reportFile, quiet, verbosity, cgroupRoot, cgroupParent, events, container, stop },
   };
+}
+
+/** A flag of `run` that describes the container (root filesystem, volumes, the process's user, environment, capabilities, limits): sets its field of `container`; a one-line error, or null. */
+function containerFlag(flag: string, value: string, container: ContainerOptions, host: (p: string) => string): string | null {
+  switch (flag) {
+    case '--rootfs':
+    case '--upper':
+    case '--bundle':
+    case '--layer': {
+      if (value === '') return `${flag} needs a directory`;
+      const dir = host(value);
+      if (flag === '--layer' || flag === '--upper') {
+        const problem = overlayPathProblem(dir);
+        if (problem) return `${flag} ${shown(dir)}: ${problem}`;
+      }
+      if (flag === '--rootfs') container.rootfs = dir;
+      else if (flag === '--upper') container.upper = dir;
+      else if (flag === '--bundle') container.bundle = dir;
+      else container.layers.push(dir);
+      return null;
+    }
+    case '--volume': {
+      const parts = value.split(':');
+      const mode = parts.length === 3 ? parts[2] : 'rw';
+      if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1] || !['ro', 'rw'].includes(mode)) {
+        return `${flag}: '${value}' is not SRC:DST or SRC:DST:ro`;
+      }
+      if (!absolute(parts[1])) return `${flag}: '${value}': the destination must be an absolute path in the container`;
+      const destination = cleanDestination(parts[1]);
+      if (destination === '/') return `${flag}: '${value}': the destination cannot be the container's root`;
+      container.volumes.push({ source: host(parts[0]), destination, readonly: mode === 'ro' });
+      return null;
+    }
+    case '-u':
+    case '--user': {
+      const m = /^([A-Za-z0-9_][A-Za-z0-9_.-]*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]*))?$/.exec(value);
+      if (!m) return `${flag}: '${value}' is not USER[:GROUP] (names or numbers)`;
+      if (/^[0-9]+$/.test(m[1]) && parseId(m[1]) === null) return idRangeProblem(`${flag}: user`, m[1]);
+      if (m[2] !== undefined && /^[0-9]+$/.test(m[2]) && parseId(m[2]) === null) return idRangeProblem(`${flag}: group`, m[2]);
+      container.user = { user: m[1], group: m[2] ?? null };
+      return null;
+    }
+    case '--group-add':
+      if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(value)) return `--group-add: '${value}' is not a group name or number`;
+      if (/^[0-9]+$/.test(value) && parseId(value) === null) return idRangeProblem('--group-add: group', value);
+      container.groupAdd.push(value);
+      return null;
+    case '-w':
+    case '--workdir':
+      if (!absolute(value)) return `${flag}: '${value}' must be an absolute path`;
+      container.workdir = value;
+      return null;
+    case '-e':
+    case '--env':
+      if (value === '' || value.startsWith('=')) return `${flag}: '${value}' is not NAME=VALUE or NAME`;
+      container.env.push(value);
+      return null;
+    case '--env-file':
+      if (value === '') return '--env-file needs a file name';
+      container.envFiles.push(host(value));
+      return null;
+    case '--cap-add':
+    case '--cap-drop':
+      for (const c of value.split(',')) {
+        if (!normalizeCapability(c)) return `${flag}: unknown capability '${c}'`;
+        (flag === '--cap-add' ? container.capAdd : container.capDrop).push(c);
+      }
+      return null;
+    case '--seccomp':
+      if (value !== 'default' && value !== 'unconfined') return `--seccomp: '${value}' is not default or unconfined`;
+      container.seccomp = value;
+      return null;
+    case '--sysctl': {
+      const eq = value.indexOf('=');
+      if (eq <= 0) return `--sysctl: '${value}' is not KEY=VALUE (e.g. net.ipv4.ip_forward=1)`;
+      container.sysctls.push(value); // checked once --share is known (below)
+      return null;
+    }
+    case '--oom-score-adj': {
+      const n = /^-?[0-9]+$/.test(value) ? Number(value) : NaN;
+      if (!(n >= -1000 && n <= 1000)) return `--oom-score-adj: '${value}' is not a whole number from -1000 to 1000`;
+      container.oomScoreAdj = n;
+      return null;
+    }
+    case '--ulimit': {
+      const m = /^([a-z]+)=(-1|[0-9]+)(?::(-1|[0-9]+))?$/.exec(value);
+      if (!m) return `--ulimit: '${value}' is not TYPE=SOFT[:HARD] (e.g. nofile=1024:2048)`;
+      const type = ULIMITS[m[1]];
+      if (!type) return `--ulimit: unknown limit '${m[1]}' (use ${Object.keys(ULIMITS).join(', ')})`;
+      const num = (v: string) => (v === '-1' ? UNLIMITED : Number(v));
+      const soft = num(m[2]);
+      const hard = m[3] === undefined ? soft : num(m[3]);
+      if (soft > hard) return `--ulimit: ${m[1]}: soft limit ${m[2]} is above the hard limit ${m[3]}`;
+      container.ulimits = container.ulimits.filter((u) => u.type !== type);
+      container.ulimits.push({ type, soft, hard });
+      return null;
+    }
+  }
+  return null;
+}
+
+/** A cgroup limit flag of `run`: sets its field of `limits`; a one-line error, or null. */
+function limitFlag(flag: string, value: string, limits: Limits, env: { cpuCount: number; deviceNumber?: DeviceNumber }, host: (p: string) => string): string | null {
+  switch (flag) {
+    case '-m':
+    case '--memory': {
+      const n = parseSize(value);
+      if (typeof n === 'string') return `--memory: ${n}`;
+      if (n < MIN_MEMORY) return `--memory: ${value} is too small; give at least 16m (the init shares the cgroup)`;
+      limits.memoryBytes = n;
+      return null;
+    }
+    case '--memory-swap': {
+      if (value.trim() === '-1') {
+        limits.memorySwapBytes = -1;
+        return null;
+      }
+      const n = parseSize(value);
+      if (typeof n === 'string') return `--memory-swap: ${n}`;
+      limits.memorySwapBytes = n;
+      return null;
+    }
+    case '--pids': {
+      if (!/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > 4194304) {
+        return `--pids: not a number of tasks: '${value}' (give a whole number from 1 to 4194304)`;
+      }
+      limits.pids = Number(value);
+      return null;
+    }
+    case '--cpus': {
+      const n = /^\s*(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*$/.test(value) ? Number(value) : NaN;
+      if (!(n > 0)) return `--cpus: not a positive number of CPUs: '${value}' (e.g. 0.5 or 2)`;
+      if (n > env.cpuCount) return `--cpus: ${value} is more than the ${env.cpuCount} CPUs available; give at most ${env.cpuCount}`;
+      if (n * 100_000 < 1000) return `--cpus: ${value} is below the kernel's minimum of 0.01`;
+      limits.cpus = n;
+      return null;
+    }
+    case '--cpu-shares': {
+      const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+      if (!(n >= 2 && n <= 262144)) return `--cpu-shares: '${value}' is not a whole number from 2 to 262144`;
+      limits.cpuShares = n;
+      return null;
+    }
+    case '--cpuset-cpus': {
+      const list = parseCpuList(value);
+      if (Array.isArray(list)) return `--cpuset-cpus: ${list[0]}`;
+      const max = Math.max(...list.split(',').map((p) => Number(p.split('-').pop())));
+      if (max >= env.cpuCount) return `--cpuset-cpus: CPU ${max} does not exist (CPUs 0-${env.cpuCount - 1} are available)`;
+      limits.cpusetCpus = list;
+      return null;
+    }
+    case '--memory-swappiness': {
+      const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+      if (!(n >= 0 && n <= 100)) return `--memory-swappiness: '${value}' is not a whole number from 0 to 100`;
+      limits.memorySwappiness = n;
+      return null;
+    }
+    case '--blkio-weight': {
+      const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+      if (!(n >= 10 && n <= 1000)) return `--blkio-weight: '${value}' is not a whole number from 10 to 1000`;
+      limits.blkioWeight = n;
+      return null;
+    }
+    case '--device-read-bps':
+    case '--device-write-bps':
+    case '--device-read-iops':
+    case '--device-write-iops': {
+      const colon = value.lastIndexOf(':');
+      if (colon <= 0) return `${flag}: '${value}' is not DEVICE:RATE (e.g. /dev/sda:10mb)`;
+      const [device, rateText] = [value.slice(0, colon), value.slice(colon + 1)];
+      const bytes = flag.endsWith('bps');
+      const rate = bytes ? parseSize(rateText) : /^[0-9]+$/.test(rateText) ? Number(rateText) : `not a whole number: '${rateText}'`;
+      if (typeof rate === 'string') return `${flag}: ${rate}`;
+      if (rate <= 0) return `${flag}: the rate must be above 0`;
+      const dev = (env.deviceNumber ?? statBlockDevice)(host(device));
+      if (typeof dev === 'string') return `${flag}: ${dev}`;
+      limits.blkioThrottle = [...(limits.blkioThrottle ?? []).filter((t) => !(t.kind === THROTTLE_FLAGS[flag] && t.major === dev.major && t.minor === dev.minor)), { kind: THROTTLE_FLAGS[flag], ...dev, rate }];
+      return null;
+    }
+  }
+  return null;
+}
+
+/** The rules between flags, checked once every flag is read: a one-line error, or null. */
+function crossCheck(given: readonly string[], container: ContainerOptions, namespaces: ReadonlySet<NamespaceName>, limits: Limits, hostname: string | null): string | null {
+  if (container.bundle !== null) {
+    const other = given.find((f) => !WITH_BUNDLE.has(f));
+    if (other) return `${other} cannot be combined with --bundle (its config.json says how to run)`;
+  }
+  if (container.rootfs !== null && container.layers.length > 0) return '--rootfs and --layer exclude each other (the layers build the root)';
+  if (container.upper !== null && container.layers.length === 0) return '--upper needs --layer (it is the writable layer on top of them)';
+  if (!isContainer(container)) {
+    const needsRoot = given.find((f) => ['--read-only', '--volume', '--cap-add', '--cap-drop', '--seccomp', '--new-privileges'].includes(f));
+    if (needsRoot) return `${needsRoot} needs a root filesystem (--rootfs, --layer or --bundle)`;
+  }
+  if (isContainer(container) && !namespaces.has('mount')) return 'a root filesystem needs a mount namespace of its own; drop --share mount';
+
+  for (const kv of container.sysctls) {
+    const problem = sysctlProblem(kv.slice(0, kv.indexOf('=')), { ipc: namespaces.has('ipc'), net: namespaces.has('net') });
+    if (problem) return `--sysctl: ${problem}`;
+  }
+  if (limits.memorySwapBytes !== undefined) {
+    if (limits.memoryBytes === undefined) return '--memory-swap needs --memory too (it is memory plus swap)';
+    if (limits.memorySwapBytes !== -1 && limits.memorySwapBytes < limits.memoryBytes) {
+      return '--memory-swap must be at least --memory (it is memory plus swap), or -1 for unlimited swap';
+    }
+  }
+  if (hostname !== null && !namespaces.has('uts')) return '--hostname needs a uts namespace of its own; drop --share uts';
+  return null;
 }
 
 /** The numbers of a block device node (stat's rdev), or why the path is not one. */

@@ -10,6 +10,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { ErrnoName } from '../libc/errno.js';
+import { failed, type Outcome } from '../libc/error.js';
+import { ok } from '../libc/types.js';
 
 export const DEFAULT_ROOT = '/run/tini-ts';
 export const STATE_FILE = 'state.json';
@@ -47,6 +50,24 @@ export function idProblem(id: string | undefined): string | null {
   return null;
 }
 
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdir retries for ever
+ * where mkdir(2) says ENOENT under a parent that exists (as in /proc or
+ * /sys), so a --root there would hang at full CPU. Throws the first failure.
+ */
+function makeDirs(dir: string, mode: number): void {
+  const parts = path.resolve(dir).split('/').filter(Boolean);
+  for (let i = 1; i <= parts.length; i++) {
+    const d = `/${parts.slice(0, i).join('/')}`;
+    if (fs.existsSync(d)) continue;
+    try {
+      fs.mkdirSync(d, { mode });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; // made meanwhile by another command: fine
+    }
+  }
+}
+
 export class Store {
   constructor(readonly root: string) {}
 
@@ -58,24 +79,37 @@ export class Store {
     return path.join(this.dir(id), START_FIFO);
   }
 
-  /** Makes the container's directory; false if it exists (the id is taken). */
-  claim(id: string): boolean {
-    fs.mkdirSync(this.root, { recursive: true, mode: 0o700 });
+  /** Makes the container's directory (and the root, if missing); false if it exists (the id is taken). */
+  claim(id: string): Outcome<boolean> {
+    try {
+      makeDirs(this.root, 0o700);
+    } catch (e) {
+      const x = e as NodeJS.ErrnoException;
+      return failed(`cannot create ${x.path ?? this.root}: ${x.code}`, { field: '--root', call: `mkdir(${x.path ?? this.root})`, errno: x.code as ErrnoName });
+    }
     try {
       fs.mkdirSync(this.dir(id), { mode: 0o700 });
-      return true;
+      return ok(true);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw e;
+      const x = e as NodeJS.ErrnoException;
+      if (x.code === 'EEXIST') return ok(false);
+      return failed(`cannot create ${this.dir(id)}: ${x.code}`, { call: `mkdir(${this.dir(id)})`, errno: x.code as ErrnoName });
     }
   }
 
   /** Written whole or not at all (a temporary file renamed into place). */
-  write(rec: ContainerRecord): void {
+  write(rec: ContainerRecord): Outcome<void> {
     const file = path.join(this.dir(rec.id), STATE_FILE);
     const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(rec), { mode: 0o600 });
-    fs.renameSync(tmp, file);
+    try {
+      fs.writeFileSync(tmp, JSON.stringify(rec), { mode: 0o600 });
+      fs.renameSync(tmp, file);
+      return ok(undefined);
+    } catch (e) {
+      const x = e as NodeJS.ErrnoException;
+      fs.rmSync(tmp, { force: true });
+      return failed(`cannot write the container's state ${file}: ${x.code ?? x.message}`, x.code ? { call: `${x.syscall}(${x.path ?? file})`, errno: x.code as ErrnoName } : {});
+    }
   }
 
   /** The record, or null if there is no such container. */

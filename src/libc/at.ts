@@ -8,22 +8,9 @@
  */
 import { loadKoffi, type Koffi } from './koffi-native.js';
 import { sysError as fail } from './errno.js';
+import { PATH_MAX } from './consts.js';
 import { ok, type Result } from './types.js';
 
-/** <fcntl.h> on x86_64 */
-export const O = {
-  RDONLY: 0,
-  WRONLY: 1,
-  CREAT: 0o100,
-  TRUNC: 0o1000,
-  NONBLOCK: 0o4000,
-  DIRECTORY: 0o200000,
-  NOFOLLOW: 0o400000,
-  CLOEXEC: 0o2000000,
-  PATH: 0o10000000,
-} as const;
-
-const PATH_MAX = 4096;
 
 export interface AtLibc {
   /** open(2) of a host path (the root itself, given by the user): the new descriptor. */

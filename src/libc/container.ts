@@ -20,30 +20,10 @@ import { loadKoffi, type Koffi } from './koffi-native.js';
 import { sysError as fail } from './errno.js';
 import { ok, type Result } from './types.js';
 import { sysno } from './arch.js';
+import { F_SETFD, LINUX_CAPABILITY_VERSION_3, MNT_DETACH, PR, RLIM_INFINITY, SECCOMP_MODE_FILTER, SECCOMP_SET_MODE_FILTER, SIZEOF } from './consts.js';
 
-// <sys/prctl.h>, <linux/seccomp.h>
-const PR_SET_DUMPABLE = 4;
-const PR_SET_KEEPCAPS = 8;
-const PR_SET_SECCOMP = 22;
-const PR_CAPBSET_DROP = 24;
-const PR_SET_NO_NEW_PRIVS = 38;
-const PR_CAP_AMBIENT = 47;
-const PR_CAP_AMBIENT_RAISE = 2;
-const SECCOMP_MODE_FILTER = 2;
-const SECCOMP_SET_MODE_FILTER = 1;
-const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
-
-export const S_IFCHR = 0o020000;
-export const S_IFIFO = 0o010000;
-
-/** <sys/resource.h> RLIMIT_* numbers on Linux. */
-export const RLIMIT: Readonly<Record<string, number>> = {
-  RLIMIT_CPU: 0, RLIMIT_FSIZE: 1, RLIMIT_DATA: 2, RLIMIT_STACK: 3, RLIMIT_CORE: 4, RLIMIT_RSS: 5,
-  RLIMIT_NPROC: 6, RLIMIT_NOFILE: 7, RLIMIT_MEMLOCK: 8, RLIMIT_AS: 9, RLIMIT_LOCKS: 10,
-  RLIMIT_SIGPENDING: 11, RLIMIT_MSGQUEUE: 12, RLIMIT_NICE: 13, RLIMIT_RTPRIO: 14, RLIMIT_RTTIME: 15,
-};
 /** RLIM_INFINITY, as a JS number: anything at or above 2^63 means unlimited. */
-export const RLIM_INFINITY = 2 ** 64 - 1;
+const UNLIMITED = 2 ** 64 - 1;
 
 export interface CapSets {
   effective: [number, number];
@@ -122,27 +102,27 @@ export function createContainerLibc(koffi: Koffi = loadKoffi()): ContainerLibc {
       if (chdir(newRoot) === -1) return fail(`chdir(${newRoot})`, errno());
       if (Number(syscall(SYS_PIVOT_ROOT, 'const char *', '.', 'const char *', '.')) === -1) return fail('pivot_root', errno());
       // The old root is now stacked under the new one at "."; detach it.
-      if (umount2('.', 2 /* MNT_DETACH */) === -1) return fail('umount2(old root)', errno());
+      if (umount2('.', MNT_DETACH) === -1) return fail('umount2(old root)', errno());
       return check('chdir(/)', chdir('/'));
     },
     chdir: (path) => check(`chdir(${path})`, chdir(path)),
     setrlimit(resource, soft, hard) {
-      const b = Buffer.alloc(16);
-      const big = (v: number) => (v >= 2 ** 63 ? 0xffffffffffffffffn : BigInt(v));
+      const b = Buffer.alloc(SIZEOF.struct_rlimit);
+      const big = (v: number) => (v >= 2 ** 63 ? RLIM_INFINITY : BigInt(v));
       b.writeBigUInt64LE(big(soft), 0);
       b.writeBigUInt64LE(big(hard), 8);
       return check('setrlimit', setrlimit(resource, b));
     },
     prlimit(pid, resource, set) {
-      const big = (v: number) => (v >= 2 ** 63 ? 0xffffffffffffffffn : BigInt(v));
-      const num = (v: bigint) => (v >= 2n ** 63n ? RLIM_INFINITY : Number(v));
+      const big = (v: number) => (v >= 2 ** 63 ? RLIM_INFINITY : BigInt(v));
+      const num = (v: bigint) => (v >= 2n ** 63n ? UNLIMITED : Number(v));
       let b: Buffer | null = null;
       if (set) {
-        b = Buffer.alloc(16);
+        b = Buffer.alloc(SIZEOF.struct_rlimit);
         b.writeBigUInt64LE(big(set.soft), 0);
         b.writeBigUInt64LE(big(set.hard), 8);
       }
-      const old = Buffer.alloc(16);
+      const old = Buffer.alloc(SIZEOF.struct_rlimit);
       if (prlimit(pid, resource, b, old) === -1) return fail(`prlimit(${pid})`, errno());
       return ok({ soft: num(old.readBigUInt64LE(0)), hard: num(old.readBigUInt64LE(8)) });
     },
@@ -153,9 +133,9 @@ export function createContainerLibc(koffi: Koffi = loadKoffi()): ContainerLibc {
     },
     setresgid: (gid) => check('setresgid', syscall(SYS_SETRESGID, 'long', gid, 'long', gid, 'long', gid)),
     setresuid: (uid) => check('setresuid', syscall(SYS_SETRESUID, 'long', uid, 'long', uid, 'long', uid)),
-    setKeepCaps: (on) => pr('prctl(PR_SET_KEEPCAPS)', PR_SET_KEEPCAPS, on ? 1 : 0),
-    setDumpable: (on) => pr('prctl(PR_SET_DUMPABLE)', PR_SET_DUMPABLE, on ? 1 : 0),
-    dropBounding: (cap) => pr(`prctl(PR_CAPBSET_DROP, ${cap})`, PR_CAPBSET_DROP, cap),
+    setKeepCaps: (on) => pr('prctl(PR_SET_KEEPCAPS)', PR.SET_KEEPCAPS, on ? 1 : 0),
+    setDumpable: (on) => pr('prctl(PR_SET_DUMPABLE)', PR.SET_DUMPABLE, on ? 1 : 0),
+    dropBounding: (cap) => pr(`prctl(PR_CAPBSET_DROP, ${cap})`, PR.CAPBSET_DROP, cap),
     capset(sets) {
       const header = Buffer.alloc(8);
       header.writeUInt32LE(LINUX_CAPABILITY_VERSION_3, 0);
@@ -167,16 +147,16 @@ export function createContainerLibc(koffi: Koffi = loadKoffi()): ContainerLibc {
       }
       return check('capset', syscall(SYS_CAPSET, 'void *', header, 'void *', data));
     },
-    raiseAmbient: (cap) => pr(`prctl(PR_CAP_AMBIENT_RAISE, ${cap})`, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap),
-    setNoNewPrivs: () => pr('prctl(PR_SET_NO_NEW_PRIVS)', PR_SET_NO_NEW_PRIVS, 1),
+    raiseAmbient: (cap) => pr(`prctl(PR_CAP_AMBIENT_RAISE, ${cap})`, PR.CAP_AMBIENT, PR.CAP_AMBIENT_RAISE, cap),
+    setNoNewPrivs: () => pr('prctl(PR_SET_NO_NEW_PRIVS)', PR.SET_NO_NEW_PRIVS, 1),
     installSeccomp(program, flags = 0) {
       const prog = { len: program.length / 8, filter: program };
       if (flags !== 0) {
         return check('seccomp(SECCOMP_SET_MODE_FILTER)', syscall(SYS_SECCOMP, 'long', SECCOMP_SET_MODE_FILTER, 'long', flags, fprogPtr, prog));
       }
-      return check('prctl(PR_SET_SECCOMP)', prctl(PR_SET_SECCOMP, 'unsigned long', SECCOMP_MODE_FILTER, fprogPtr, prog, 'unsigned long', 0, 'unsigned long', 0));
+      return check('prctl(PR_SET_SECCOMP)', prctl(PR.SET_SECCOMP, 'unsigned long', SECCOMP_MODE_FILTER, fprogPtr, prog, 'unsigned long', 0, 'unsigned long', 0));
     },
-    keepOnExec: (fd) => check('fcntl(F_SETFD)', fcntl(fd, 2 /* F_SETFD */, 0)),
+    keepOnExec: (fd) => check('fcntl(F_SETFD)', fcntl(fd, F_SETFD, 0)),
     fexecve(fd, argv, env) {
       fexecve(fd, cstrings(argv), cstrings(env));
       return fail('fexecve', errno());

@@ -24,12 +24,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type * as KoffiTypes from 'koffi';
+import { O } from './consts.js';
 
 export type Koffi = typeof KoffiTypes;
 
 declare const KOFFI_HASH: string | undefined;
 
-const O_TMPFILE_RDWR = 0o20200002; // O_TMPFILE | O_RDWR (O_TMPFILE includes O_DIRECTORY)
 // <linux/memfd.h>. MFD_EXEC (Linux >= 6.3) says the file is meant to be
 // mapped executable; without it such kernels log a warning. Older kernels
 // reject the flag with EINVAL.
@@ -173,7 +173,7 @@ const realSystem = (): AddonSystem => ({
     return k;
   },
   memfd: memfdCreate,
-  tmpfile: (dir) => fs.openSync(dir, O_TMPFILE_RDWR, 0o700),
+  tmpfile: (dir) => fs.openSync(dir, O.TMPFILE | O.RDWR, 0o700),
   write: (fd, b) => {
     for (let off = 0; off < b.length;) off += fs.writeSync(fd, b, off);
   },

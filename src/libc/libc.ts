@@ -5,64 +5,17 @@
  */
 import { loadKoffi, type Koffi } from './koffi-native.js';
 import { ERRNO, sysError as fail } from './errno.js';
+import {
+  F_SETPIPE_SZ, FIONREAD, MSG_DONTWAIT, MSG_NOSIGNAL, O, OFFSETOF, P_ALL, POSIX_SPAWN, PR, RLIM_INFINITY, RLIMIT, SIG_IGN, SIG_UNBLOCK, SIZEOF,
+} from './consts.js';
 import { ok, type Libc, type Result, type SpawnRequest, type SysError, type WaitStatus, type WaitidInfo } from './types.js';
-
-/**
- * glibc's struct sizes and offsets the init relies on, per architecture
- * (test/integration/libc-layout.test.ts compiles each against that
- * architecture's headers). siginfo_t for SIGCHLD: si_code, si_pid, si_status.
- */
-export const LAYOUTS = {
-  x64: { posix_spawnattr_t: 336, posix_spawn_file_actions_t: 80, sigset_t: 128, siginfo_t: 128, si_code: 8, si_pid: 16, si_status: 24, rlimit: 16, rlim_cur: 0 },
-  arm64: { posix_spawnattr_t: 336, posix_spawn_file_actions_t: 80, sigset_t: 128, siginfo_t: 128, si_code: 8, si_pid: 16, si_status: 24, rlimit: 16, rlim_cur: 0 },
-} as const;
-
-/** Flags and numbers the init passes to libc, the same on x86_64 and aarch64 (the same test checks them on both). */
-export const CONSTANTS = {
-  POSIX_SPAWN_RESETIDS: 0x01,
-  POSIX_SPAWN_SETPGROUP: 0x02,
-  POSIX_SPAWN_SETSIGDEF: 0x04,
-  POSIX_SPAWN_SETSIGMASK: 0x08,
-  POSIX_SPAWN_SETSID: 0x80,
-  O_RDWR: 2,
-  P_ALL: 0,
-  MSG_DONTWAIT: 0x40,
-  MSG_NOSIGNAL: 0x4000,
-  PR_SET_PDEATHSIG: 1,
-  PR_SET_NAME: 15,
-  PR_SET_CHILD_SUBREAPER: 36,
-  PR_GET_CHILD_SUBREAPER: 37,
-  SIG_UNBLOCK: 1,
-  FIONREAD: 0x541b,
-  F_SETPIPE_SZ: 1031,
-  RLIMIT_SIGPENDING: 11,
-} as const;
-
-const {
-  POSIX_SPAWN_RESETIDS, POSIX_SPAWN_SETPGROUP, POSIX_SPAWN_SETSIGDEF, POSIX_SPAWN_SETSIGMASK, POSIX_SPAWN_SETSID, O_RDWR, P_ALL, MSG_DONTWAIT, MSG_NOSIGNAL,
-  PR_SET_PDEATHSIG, PR_SET_NAME, PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER, SIG_UNBLOCK, FIONREAD, F_SETPIPE_SZ, RLIMIT_SIGPENDING,
-} = CONSTANTS;
-const RLIM_INFINITY = 0xffffffffffffffffn;
-const SIG_IGN = 1n;
-
-/** This architecture's layouts; src/main.ts refuses any other architecture before libc is loaded. */
-function layout(): (typeof LAYOUTS)[keyof typeof LAYOUTS] {
-  const l = LAYOUTS[process.arch as keyof typeof LAYOUTS];
-  if (!l) throw new Error(`no glibc struct layouts for ${process.arch} (only x64 and arm64)`);
-  return l;
-}
-const L = layout();
-const SIZEOF_SPAWNATTR = L.posix_spawnattr_t;
-const SIZEOF_FILE_ACTIONS = L.posix_spawn_file_actions_t;
-const SIZEOF_SIGSET = L.sigset_t;
-const SIZEOF_SIGINFO = L.siginfo_t;
 
 /** NUL-terminated copies and a final NULL: an argv or envp array. */
 const cstrings = (list: Buffer[]): (Buffer | null)[] => [...list.map((a) => Buffer.concat([a, Buffer.from([0])])), null];
 
 /** A sigset_t with the given signals set (bit n-1 for signal n). */
 function sigset(sigs: number[]): Buffer {
-  const set = Buffer.alloc(SIZEOF_SIGSET);
+  const set = Buffer.alloc(SIZEOF.sigset_t);
   for (const s of sigs) set[(s - 1) >> 3] |= 1 << ((s - 1) & 7);
   return set;
 }
@@ -142,8 +95,8 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
 
   /** posix_spawn's attributes and file actions for a request; `release` frees them. */
   function prepareSpawn(req: SpawnRequest): Result<{ attr: Buffer; fa: Buffer; argv: (Buffer | null)[]; file: Buffer | string; release(): void }> {
-    const attr = Buffer.alloc(SIZEOF_SPAWNATTR);
-    const fa = Buffer.alloc(SIZEOF_FILE_ACTIONS);
+    const attr = Buffer.alloc(SIZEOF.posix_spawnattr_t);
+    const fa = Buffer.alloc(SIZEOF.posix_spawn_file_actions_t);
     const e1 = checkRc('posix_spawnattr_init', attrInit(attr));
     if (e1) return e1;
     const e2 = checkRc('posix_spawn_file_actions_init', faInit(fa));
@@ -159,18 +112,18 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
       release();
       return e;
     };
-    let flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    let flags = POSIX_SPAWN.SETSIGMASK | POSIX_SPAWN.SETSIGDEF;
     // glibc's child runs setsid before the file actions, so the open below makes the terminal its controlling one.
-    if (req.terminal !== undefined) flags |= POSIX_SPAWN_SETSID;
-    else if (req.newProcessGroup) flags |= POSIX_SPAWN_SETPGROUP;
-    if (req.credentials) flags |= POSIX_SPAWN_RESETIDS;
+    if (req.terminal !== undefined) flags |= POSIX_SPAWN.SETSID;
+    else if (req.newProcessGroup) flags |= POSIX_SPAWN.SETPGROUP;
+    if (req.credentials) flags |= POSIX_SPAWN.RESETIDS;
     const err =
       checkRc('posix_spawnattr_setflags', attrSetflags(attr, flags)) ??
       checkRc('posix_spawnattr_setpgroup', attrSetpgroup(attr, 0)) ??
-      checkRc('posix_spawnattr_setsigmask', attrSetsigmask(attr, Buffer.alloc(SIZEOF_SIGSET))) ??
+      checkRc('posix_spawnattr_setsigmask', attrSetsigmask(attr, Buffer.alloc(SIZEOF.sigset_t))) ??
       // Every bit, not sigfillset(): glibc leaves its internal 32/33 out of
       // sigfillset, and posix_spawn would then keep them ignored in the child.
-      checkRc('posix_spawnattr_setsigdefault', attrSetsigdefault(attr, Buffer.alloc(SIZEOF_SIGSET, 0xff)));
+      checkRc('posix_spawnattr_setsigdefault', attrSetsigdefault(attr, Buffer.alloc(SIZEOF.sigset_t, 0xff)));
     if (err) return failed(err);
     if (req.gate !== undefined) {
       // First of all: the child waits in this open until the parent opens the pipe for writing.
@@ -181,7 +134,7 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
     if (req.terminal !== undefined) {
       faAddopen ??= c.func('int posix_spawn_file_actions_addopen(void *fa, int fd, const char *path, int oflag, unsigned int mode)');
       const e =
-        checkRc('posix_spawn_file_actions_addopen', faAddopen(fa, 0, req.terminal, O_RDWR, 0)) ??
+        checkRc('posix_spawn_file_actions_addopen', faAddopen(fa, 0, req.terminal, O.RDWR, 0)) ??
         checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, 0, 1)) ??
         checkRc('posix_spawn_file_actions_adddup2', faAdddup2(fa, 0, 2));
       if (e) return failed(e);
@@ -219,15 +172,20 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
     return ok({ attr, fa, argv, file: req.file ?? argv[0]!, release });
   }
 
-  // x86_64 system calls, raw: glibc's wrappers would change every thread's ids (setxid broadcast).
-  const SYS_GETGROUPS = 115;
-  const SYS_SETGROUPS = 116;
-  const SYS_SETRESUID = 117;
-  const SYS_SETRESGID = 119;
+  // Raw system calls: glibc's wrappers would change every thread's ids (setxid broadcast). Their
+  // numbers are this architecture's, looked up on first use (--user only: the plain init's start-up
+  // never loads the tables).
   let rawSyscall: ((...args: unknown[]) => number) | undefined;
-  const sys = (...args: unknown[]): number => {
+  const sys = (name: string, ...args: unknown[]): number => {
     rawSyscall ??= c.func('long syscall(long number, ...)') as unknown as (...args: unknown[]) => number;
-    return Number(rawSyscall(...args));
+    return Number(rawSyscall(syscallNumber(name), ...args));
+  };
+  const syscallNumber = (name: string): number => {
+    try {
+      return (require('./arch.js') as typeof import('./arch.js')).sysno(name);
+    } catch {
+      return -1; // an architecture without tables: syscall(-1) fails with ENOSYS, never throws after the spawn
+    }
   };
   const getuid = c.func('unsigned int getuid(void)');
   const getgid = c.func('unsigned int getgid(void)');
@@ -239,29 +197,29 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
    * effective ids to the real ones before exec. Returns the undo, or the error.
    */
   function becomeForSpawn(cr: { uid: number; gid: number; groups: number[] }): Result<() => Result<void>> {
-    const n = sys(SYS_GETGROUPS, 'long', 0, 'void *', null);
+    const n = sys('getgroups', 'long', 0, 'void *', null);
     if (n < 0) return fail('getgroups', errno());
     const saved = Buffer.alloc(Math.max(1, n) * 4);
-    if (n > 0 && sys(SYS_GETGROUPS, 'long', n, 'void *', saved) < 0) return fail('getgroups', errno());
+    if (n > 0 && sys('getgroups', 'long', n, 'void *', saved) < 0) return fail('getgroups', errno());
     const groups = Buffer.alloc(Math.max(1, cr.groups.length) * 4);
     cr.groups.forEach((g, i) => groups.writeUInt32LE(g, i * 4));
     const ruid = getuid();
     const rgid = getgid();
     const undo = (): Result<void> => {
       const r = [
-        sys(SYS_SETRESUID, 'long', ruid, 'long', -1, 'long', -1) === -1 ? 'setresuid' : null,
-        sys(SYS_SETRESGID, 'long', rgid, 'long', -1, 'long', -1) === -1 ? 'setresgid' : null,
-        sys(SYS_SETGROUPS, 'long', n, 'void *', saved) === -1 ? 'setgroups' : null,
+        sys('setresuid', 'long', ruid, 'long', -1, 'long', -1) === -1 ? 'setresuid' : null,
+        sys('setresgid', 'long', rgid, 'long', -1, 'long', -1) === -1 ? 'setresgid' : null,
+        sys('setgroups', 'long', n, 'void *', saved) === -1 ? 'setgroups' : null,
       ].find((x) => x !== null);
       return r ? fail(r, errno()) : ok(undefined);
     };
-    if (sys(SYS_SETGROUPS, 'long', cr.groups.length, 'void *', groups) === -1) return fail('setgroups', errno());
-    if (sys(SYS_SETRESGID, 'long', cr.gid, 'long', -1, 'long', -1) === -1) {
+    if (sys('setgroups', 'long', cr.groups.length, 'void *', groups) === -1) return fail('setgroups', errno());
+    if (sys('setresgid', 'long', cr.gid, 'long', -1, 'long', -1) === -1) {
       const e = fail('setresgid', errno());
       undo();
       return e;
     }
-    if (sys(SYS_SETRESUID, 'long', cr.uid, 'long', -1, 'long', -1) === -1) {
+    if (sys('setresuid', 'long', cr.uid, 'long', -1, 'long', -1) === -1) {
       const e = fail('setresuid', errno());
       undo();
       return e;
@@ -318,7 +276,7 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
   }
 
   const statusOut = [0];
-  const siginfo = Buffer.alloc(SIZEOF_SIGINFO);
+  const siginfo = Buffer.alloc(SIZEOF.siginfo_t);
   return {
     getpid: () => getpid(),
     getpgrp: () => getpgrp(),
@@ -331,16 +289,16 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
       return rc === -1 ? fail('waitpid', errno()) : ok([rc, statusOut[0]]);
     },
     setChildSubreaper: () =>
-      check('prctl(PR_SET_CHILD_SUBREAPER)', prctl(PR_SET_CHILD_SUBREAPER, 'unsigned long', 1, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0)),
+      check('prctl(PR_SET_CHILD_SUBREAPER)', prctl(PR.SET_CHILD_SUBREAPER, 'unsigned long', 1, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0)),
     isChildSubreaper(): Result<boolean> {
       const out = Buffer.alloc(4);
-      const rc = prctl(PR_GET_CHILD_SUBREAPER, 'void *', out, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0);
+      const rc = prctl(PR.GET_CHILD_SUBREAPER, 'void *', out, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0);
       return rc === -1 ? fail('prctl(PR_GET_CHILD_SUBREAPER)', errno()) : ok(out.readInt32LE(0) !== 0);
     },
     setParentDeathSignal: (sig) =>
-      check('prctl(PR_SET_PDEATHSIG)', prctl(PR_SET_PDEATHSIG, 'unsigned long', sig, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0)),
+      check('prctl(PR_SET_PDEATHSIG)', prctl(PR.SET_PDEATHSIG, 'unsigned long', sig, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0)),
     setProcessName: (name) =>
-      check('prctl(PR_SET_NAME)', prctl(PR_SET_NAME, 'const char *', name.slice(0, 15), 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0)),
+      check('prctl(PR_SET_NAME)', prctl(PR.SET_NAME, 'const char *', name.slice(0, 15), 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0)),
     tcgetpgrp(fd): Result<number> {
       const rc = tcgetpgrp(fd);
       return rc === -1 ? fail('tcgetpgrp', errno()) : ok(rc);
@@ -377,16 +335,16 @@ export function createLibc(koffi: Koffi = loadKoffi()): Libc {
       return rc === -1 ? fail('fcntl(F_SETPIPE_SZ)', errno()) : ok(rc);
     },
     sigpendingLimit(): Result<number> {
-      const rlim = Buffer.alloc(L.rlimit);
-      if (getrlimit(RLIMIT_SIGPENDING, rlim) === -1) return fail('getrlimit(RLIMIT_SIGPENDING)', errno());
-      const cur = rlim.readBigUInt64LE(L.rlim_cur);
+      const rlim = Buffer.alloc(16);
+      if (getrlimit(RLIMIT.RLIMIT_SIGPENDING, rlim) === -1) return fail('getrlimit(RLIMIT_SIGPENDING)', errno());
+      const cur = rlim.readBigUInt64LE(0);
       return ok(cur === RLIM_INFINITY ? Infinity : Number(cur));
     },
     waitid(options): Result<WaitidInfo> {
       siginfo.fill(0); // with WNOHANG and nothing waitable, si_pid stays 0
       const rc = waitid(P_ALL, 0, siginfo, options);
       if (rc === -1) return fail('waitid', errno());
-      return ok({ pid: siginfo.readInt32LE(L.si_pid), code: siginfo.readInt32LE(L.si_code), status: siginfo.readInt32LE(L.si_status) });
+      return ok({ pid: siginfo.readInt32LE(OFFSETOF.siginfo_si_pid), code: siginfo.readInt32LE(OFFSETOF.siginfo_si_code), status: siginfo.readInt32LE(OFFSETOF.siginfo_si_status) });
     },
   };
 }

@@ -6,49 +6,12 @@
  */
 import { loadKoffi, type Koffi } from './koffi-native.js';
 import { sysError as fail } from './errno.js';
+import {
+  AF_INET, AF_UNIX, F_SETFD, FD_CLOEXEC, IFF_UP, MSG_NOSIGNAL, NS_GET_NSTYPE, OFFSETOF, PR, SIOCGIFFLAGS, SIOCSIFFLAGS, SIZEOF, SOCK_CLOEXEC,
+  SOCK_DGRAM, SOCK_STREAM,
+} from './consts.js';
 import { ok, type Result } from './types.js';
 
-/** <sched.h> clone flags. */
-export const CLONE = {
-  FS: 0x00000200,
-  NEWNS: 0x00020000,
-  NEWCGROUP: 0x02000000,
-  NEWUTS: 0x04000000,
-  NEWIPC: 0x08000000,
-  NEWUSER: 0x10000000,
-  NEWPID: 0x20000000,
-  NEWNET: 0x40000000,
-} as const;
-
-/** <sys/mount.h> */
-export const MS = {
-  NOSUID: 2,
-  NODEV: 4,
-  NOEXEC: 8,
-  REC: 0x4000,
-  PRIVATE: 1 << 18,
-} as const;
-
-export const MNT_DETACH = 2;
-
-const AF_UNIX = 1;
-const AF_INET = 2;
-const SOCK_STREAM = 1;
-const SOCK_DGRAM = 2;
-export const SOCK_NONBLOCK = 0o4000;
-export const SOCK_CLOEXEC = 0o2000000;
-const SIOCGIFFLAGS = 0x8913;
-/** <linux/nsfs.h> _IO(0xb7, 0x3) */
-const NS_GET_NSTYPE = 0xb703;
-const SIOCSIFFLAGS = 0x8914;
-const IFF_UP = 0x1;
-const IFREQ_SIZE = 40;
-const F_SETFD = 2;
-const FD_CLOEXEC = 1;
-const PR_SET_PDEATHSIG = 1;
-const MSG_NOSIGNAL = 0x4000;
-export const O_CLOEXEC = 0o2000000;
-export const O_NONBLOCK = 0o4000;
 
 export interface NsLibc {
   geteuid(): number;
@@ -123,10 +86,10 @@ export function createNsLibc(koffi: Koffi = loadKoffi()): NsLibc {
       const fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
       if (fd === -1) return fail('socket', errno());
       try {
-        const ifr = Buffer.alloc(IFREQ_SIZE);
+        const ifr = Buffer.alloc(SIZEOF.struct_ifreq);
         ifr.write(name.slice(0, 15), 0, 'latin1');
         if (ioctl(fd, SIOCGIFFLAGS, ifr) === -1) return fail(`ioctl(SIOCGIFFLAGS, ${name})`, errno());
-        ifr.writeUInt16LE(ifr.readUInt16LE(16) | IFF_UP, 16);
+        ifr.writeUInt16LE(ifr.readUInt16LE(OFFSETOF.ifreq_ifr_flags) | IFF_UP, OFFSETOF.ifreq_ifr_flags);
         if (ioctl(fd, SIOCSIFFLAGS, ifr) === -1) return fail(`ioctl(SIOCSIFFLAGS, ${name})`, errno());
         return ok(undefined);
       } finally {
@@ -154,11 +117,10 @@ export function createNsLibc(koffi: Koffi = loadKoffi()): NsLibc {
     setCloexec: (fd) => check('fcntl(F_SETFD)', fcntl(fd, F_SETFD, FD_CLOEXEC)),
     close: (fd) => check('close', close(fd)),
     setParentDeathSignal: (sig) =>
-      check('prctl(PR_SET_PDEATHSIG)', prctl(PR_SET_PDEATHSIG, 'unsigned long', sig, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0)),
+      check('prctl(PR_SET_PDEATHSIG)', prctl(PR.SET_PDEATHSIG, 'unsigned long', sig, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0)),
     mountFlags(p) {
-      // struct statfs on 64-bit Linux: 120 bytes, f_flags (a long) at offset 80.
-      const buf = Buffer.alloc(120);
-      return statfs(p, buf) === -1 ? fail(`statfs(${p})`, errno()) : ok(Number(buf.readBigInt64LE(80)));
+      const buf = Buffer.alloc(SIZEOF.struct_statfs);
+      return statfs(p, buf) === -1 ? fail(`statfs(${p})`, errno()) : ok(Number(buf.readBigInt64LE(OFFSETOF.statfs_f_flags)));
     },
   };
   return cached;

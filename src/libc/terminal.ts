@@ -7,21 +7,12 @@
  */
 import fs from 'node:fs';
 import { loadKoffi, type Koffi } from './koffi-native.js';
-import { sysError as fail } from './errno.js';
+import { ERRNO, sysError as fail } from './errno.js';
+import { AF_UNIX, MSG_NOSIGNAL, SCM_RIGHTS, SIZEOF, SOCK_CLOEXEC, SOCK_STREAM, SOL_SOCKET, TIOCGPTN, TIOCSPTLCK, TIOCSWINSZ } from './consts.js';
 import { ok, type Result } from './types.js';
 
-const AF_UNIX = 1;
-const SOCK_STREAM = 1;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
-const SCM_RIGHTS = 1;
-const MSG_NOSIGNAL = 0x4000;
-// <asm-generic/ioctls.h>
-const TIOCSWINSZ = 0x5414;
-const TIOCGPTN = 0x80045430;
-const TIOCSPTLCK = 0x40045431;
-/** sockaddr_un's sun_path (108 bytes, NUL included). */
-const SUN_PATH_MAX = 107;
+/** sockaddr_un's sun_path (after the 2-byte family): the path and its NUL. */
+const SUN_PATH_MAX = SIZEOF.struct_sockaddr_un - 2 - 1;
 
 export interface TerminalLibc {
   /** socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC) connected to PATH. */
@@ -51,8 +42,8 @@ export function createTerminalLibc(koffi: Koffi = loadKoffi()): TerminalLibc {
   cached = {
     connectUnix(path) {
       const bytes = Buffer.from(path);
-      if (bytes.length > SUN_PATH_MAX) return fail(`connect(${path})`, 36 /* ENAMETOOLONG */);
-      const addr = Buffer.alloc(110);
+      if (bytes.length > SUN_PATH_MAX) return fail(`connect(${path})`, ERRNO.ENAMETOOLONG);
+      const addr = Buffer.alloc(SIZEOF.struct_sockaddr_un);
       addr.writeUInt16LE(AF_UNIX, 0);
       bytes.copy(addr, 2);
       const fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -81,7 +72,7 @@ export function createTerminalLibc(koffi: Koffi = loadKoffi()): TerminalLibc {
       return ok({ master, slave: `/dev/pts/${n.readUInt32LE(0)}` });
     },
     setWindowSize(fd, rows, cols) {
-      const ws = Buffer.alloc(8);
+      const ws = Buffer.alloc(SIZEOF.struct_winsize);
       ws.writeUInt16LE(rows, 0);
       ws.writeUInt16LE(cols, 2);
       return ioctl(fd, TIOCSWINSZ, ws) === -1 ? fail('ioctl(TIOCSWINSZ)', errno()) : ok(undefined);
@@ -114,7 +105,7 @@ export function createTerminalLibc(koffi: Koffi = loadKoffi()): TerminalLibc {
           const rc = Number(sendmsg(sock, mem, MSG_NOSIGNAL));
           if (rc !== -1) return ok(undefined);
           const e = errno();
-          if (e !== 4 /* EINTR */) return fail('sendmsg(SCM_RIGHTS)', e);
+          if (e !== ERRNO.EINTR) return fail('sendmsg(SCM_RIGHTS)', e);
         }
       } finally {
         koffi.free(mem);

@@ -6,8 +6,9 @@
  * Every call returns a Result: either its value, or the errno it failed with
  * (the number and its name) and the name of the call.
  */
+import type { ErrnoName } from './errno.js';
 
-export type SysError = { ok: false; call: string; errno: number; code: string };
+export type SysError = { ok: false; call: string; errno: number; code: ErrnoName };
 export type Ok<T> = { ok: true; value: T };
 export type Result<T> = Ok<T> | SysError;
 
@@ -126,13 +127,8 @@ export interface WaitidInfo {
   status: number;
 }
 
-export const WNOHANG = 1;
-/** waitid(2) options and si_code values. */
-export const WEXITED = 4;
-export const WNOWAIT = 0x01000000;
-export const CLD_EXITED = 1;
-export const CLD_KILLED = 2;
-export const CLD_DUMPED = 3;
+/** waitpid(2)/waitid(2) options and si_code values, beside the calls that take them. */
+export { CLD_DUMPED, CLD_EXITED, CLD_KILLED, WEXITED, WNOHANG, WNOWAIT } from './consts.js';
 
 /** WIFEXITED / WEXITSTATUS / WIFSIGNALED / WTERMSIG / WCOREDUMP, as in <sys/wait.h>. */
 export function decodeWaitStatus(status: WaitStatus):

@@ -9,11 +9,14 @@ import type { Hooks } from './oci/hooks.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ownerAlive, processAlive } from '../cgroup/index.js';
-import { CGROUP_PARENT, type DeviceRule, type Limits } from '../cgroup/types.js';
+import { CGROUP_PARENT, LIMIT_RESOURCES, type DeviceRule, type Limits } from '../cgroup/types.js';
 import { DEFAULT_ALLOWED, DENY_ALL } from '../cgroup/v1/devices.js';
-import { isContainer, type NamespaceName, type RunOptions } from '../cli/run-options.js';
+import { LIMIT_FLAGS, MIN_MEMORY, isContainer, type NamespaceName, type RunOptions } from '../cli/run-options.js';
 import { DOCKER_DEFAULT_CAPS, resolveCapabilities } from '../libc/capabilities.js';
 import { nativeArch } from '../libc/arch.js';
+import type { ErrnoName } from '../libc/errno.js';
+import { failed, naming, runError, within, type Outcome, type RunError } from '../libc/error.js';
+import { ok } from '../libc/types.js';
 import { compile, defaultPolicy } from './hardening/seccomp.js';
 import { compileSeccomp, parseJsonExact, parseSeccomp, type SeccompProfile } from './hardening/oci-seccomp.js';
 import { parseConfig, unsupportedWarning, type ContainerPlan } from './oci/config.js';
@@ -53,33 +56,34 @@ const isDirectory = (p: string) => {
   }
 };
 
-/** The container as `tini-ts run --rootfs/--layer` describes it; a one-line error otherwise. */
-export function fromCommandLine(options: RunOptions, env: NodeJS.ProcessEnv): ContainerConfig | string {
+/** The container as `tini-ts run --rootfs/--layer` describes it, or what is wrong with the flags. */
+export function fromCommandLine(options: RunOptions, env: NodeJS.ProcessEnv): Outcome<ContainerConfig> {
   const c = options.container;
   const caps = resolveCapabilities(c.capAdd, c.capDrop, DOCKER_DEFAULT_CAPS);
-  if (!caps.ok) return caps.error;
+  if (!caps.ok) return failed(caps.error);
   const fileEnv: string[] = [];
   for (const f of c.envFiles) {
     let text: string;
     try {
       text = fs.readFileSync(f, 'utf8');
     } catch (e) {
-      return `--env-file: cannot read ${f}: ${(e as NodeJS.ErrnoException).code}`;
+      const code = (e as NodeJS.ErrnoException).code;
+      return failed(`cannot read ${f}: ${code}`, { field: '--env-file', call: `open(${f})`, errno: code as ErrnoName });
     }
     const parsed = parseEnvFile(text, f, env);
-    if (typeof parsed === 'string') return parsed;
+    if (typeof parsed === 'string') return failed(parsed);
     fileEnv.push(...parsed);
   }
   const given = c.env.flatMap((e) => (e.includes('=') ? [e] : env[e] !== undefined ? [`${e}=${env[e]}`] : []));
   const container = isContainer(c);
   // Without a root filesystem the workload's tree is the host's: a missing
   // --workdir is refused, never created on the host.
-  if (!container && c.workdir !== null && !isDirectory(c.workdir)) return `--workdir ${JSON.stringify(c.workdir)}: no such directory on the host (without a root filesystem the program runs in the host's tree)`;
+  if (!container && c.workdir !== null && !isDirectory(c.workdir)) return failed(`--workdir ${JSON.stringify(c.workdir)}: no such directory on the host (without a root filesystem the program runs in the host's tree)`);
   const hostname = options.hostname ?? null;
   let seccomp: string | null = null;
   if (container && c.seccomp === 'default') {
     const arch = nativeArch();
-    if ('error' in arch) return `--seccomp default: ${arch.error}`;
+    if ('error' in arch) return failed(arch.error, { field: '--seccomp default' });
     seccomp = compile(defaultPolicy(caps.caps), arch.name).toString('base64');
   }
   const processSpec: ProcessSpec = {
@@ -94,7 +98,7 @@ export function fromCommandLine(options: RunOptions, env: NodeJS.ProcessEnv): Co
     programMustExist: container,
     oomScoreAdj: c.oomScoreAdj,
   };
-  return {
+  return ok({
     rootfs: c.rootfs,
     layers: c.layers,
     upper: c.upper,
@@ -107,7 +111,7 @@ export function fromCommandLine(options: RunOptions, env: NodeJS.ProcessEnv): Co
     devices: [DENY_ALL, ...DEFAULT_ALLOWED],
     process: processSpec,
     sysctl: Object.fromEntries(c.sysctls.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
-  };
+  });
 }
 
 export { needsProcessSpec } from '../cli/run-options.js';
@@ -120,22 +124,23 @@ export function fromBundle(
   cpuCount: number,
   /** OCI create with --console-socket makes the terminal process.terminal asks for (run --bundle passes its stdio). */
   terminalMade = false,
-): { options: RunOptions; argv: string[]; config: ContainerConfig; warning: string | null; debug: string[] } | string {
+): Outcome<{ options: RunOptions; argv: string[]; config: ContainerConfig; warning: string | null; debug: string[] }> {
   const dir = path.resolve(options.container.bundle!);
   const text = readConfigFile(path.join(dir, 'config.json'));
-  if (typeof text !== 'string') return text.error;
-  const parsed = parseConfig(text, dir);
-  if (!parsed.ok) return parsed.error;
+  if (!text.ok) return text;
+  const parsed = parseConfig(text.value, dir);
+  if (!parsed.ok) return failed(parsed.error);
   const plan = parsed.plan;
-  if (!plan.namespaces.includes('mount')) return "config.json: linux.namespaces: must include 'mount' (tini-ts builds the root filesystem in a mount namespace of its own)";
+  if (!plan.namespaces.includes('mount')) return failed("must include 'mount' (tini-ts builds the root filesystem in a mount namespace of its own)", { field: 'linux.namespaces', context: ['config.json'] });
   const limits = ociLimits(plan.resources, cpuCount);
-  if (typeof limits === 'string') return limits;
+  if (!limits.ok) return { ok: false, error: within(limits.error, 'config.json') };
   const namespaces = new Set<NamespaceName>(plan.namespaces.map((n) => OCI_NS[n]));
   const p = plan.process;
-  const seccomp = ociSeccomp(plan.seccomp);
-  if (typeof seccomp === 'string') return seccomp;
-  const run: RunOptions = { ...options, limits, namespaces, hostname: plan.hostname };
-  return {
+  const compiled = ociSeccomp(plan.seccomp);
+  if (!compiled.ok) return compiled;
+  const seccomp = compiled.value;
+  const run: RunOptions = { ...options, limits: limits.value, namespaces, hostname: plan.hostname };
+  return ok({
     options: run,
     argv: p.args,
     warning: unsupportedWarning([
@@ -160,7 +165,7 @@ export function fromBundle(
       hooks: plan.hooks,
       joinNamespaces: plan.joinNamespaces.map((j) => ({ name: OCI_NS[j.type], path: j.path, field: j.field })),
     },
-  };
+  });
 }
 
 export interface OciSeccomp {
@@ -173,19 +178,17 @@ export interface OciSeccomp {
   debug: string[];
 }
 
-/**
- * linux.seccomp compiled for the running architecture; null when absent (no
- * filter, as runc); a one-line error otherwise.
- */
-export function ociSeccomp(profile: SeccompProfile | null, arch: string = process.arch): OciSeccomp | null | string {
-  if (profile === null) return null;
+/** linux.seccomp compiled for the running architecture; null when absent (no filter, as runc). */
+export function ociSeccomp(profile: SeccompProfile | null, arch: string = process.arch): Outcome<OciSeccomp | null> {
+  if (profile === null) return ok(null);
+  const refused = (what: string) => failed(what, { field: 'linux.seccomp', context: ['config.json'] });
   const native = nativeArch(arch);
-  if ('error' in native) return `config.json: linux.seccomp: ${native.error}`;
+  if ('error' in native) return refused(native.error);
   let c;
   try {
     c = compileSeccomp(profile, native.name);
   } catch (e) {
-    return `config.json: linux.seccomp: ${(e as Error).message}`;
+    return refused((e as Error).message);
   }
   const debug: string[] = [];
   const unsupported: string[] = [];
@@ -195,20 +198,20 @@ export function ociSeccomp(profile: SeccompProfile | null, arch: string = proces
     if (a === 'SCMP_ARCH_ARM' && native.name === 'aarch64') unsupported.push('linux.seccomp.architectures: SCMP_ARCH_ARM (no system call table: 32-bit ARM programs are killed at their first system call)');
     else debug.push(`seccomp: ${a} is not an architecture an ${native.name} kernel runs: left out`);
   }
-  return { program: c.program.toString('base64'), flags: c.flags, unsupported, debug };
+  return ok({ program: c.program.toString('base64'), flags: c.flags, unsupported, debug });
 }
 
 /** linux.seccomp of a config.json's text, compiled (for exec, which reads the bundle's config itself). */
-export function ociSeccompOfConfig(text: string): OciSeccomp | null | string {
+export function ociSeccompOfConfig(text: string): Outcome<OciSeccomp | null> {
   let v: unknown;
   try {
     v = (parseJsonExact(text) as { linux?: { seccomp?: unknown } } | null)?.linux?.seccomp;
   } catch {
-    return 'config.json: not valid JSON';
+    return failed('not valid JSON', { context: ['config.json'] });
   }
-  if (v === undefined || v === null) return null;
+  if (v === undefined || v === null) return ok(null);
   const r = parseSeccomp(v, 'linux.seccomp');
-  return r.ok ? ociSeccomp(r.profile) : `config.json: ${r.error}`;
+  return r.ok ? ociSeccomp(r.profile) : failed(r.error, { context: ['config.json'] });
 }
 
 /** A bundle's process (or an exec's process.json) as the init applies it; seccomp: the bundle's filter, if any. */
@@ -236,39 +239,47 @@ export const CONFIG_MAX_BYTES = 4 * 1024 * 1024;
  * opened non-blocking (a FIFO must not hang the launcher) and checked on the
  * descriptor (a link to /dev/zero must not be read to the end).
  */
-export function readConfigFile(file: string): string | { error: string } {
-  const where = `--bundle: ${file}`;
+export function readConfigFile(file: string): Outcome<string> {
+  const where = { field: `--bundle: ${file}` };
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
   } catch (e) {
-    return { error: `${where}: cannot open: ${(e as NodeJS.ErrnoException).code}` };
+    const code = (e as NodeJS.ErrnoException).code as ErrnoName;
+    return failed(`cannot open: ${code}`, { ...where, call: 'open', errno: code });
   }
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) return { error: `${where}: not a regular file` };
-    if (st.size > CONFIG_MAX_BYTES) return { error: `${where}: ${st.size} bytes, more than the ${CONFIG_MAX_BYTES / 1024 / 1024} MiB a config.json may have` };
+    if (!st.isFile()) return failed('not a regular file', where);
+    if (st.size > CONFIG_MAX_BYTES) return failed(`${st.size} bytes, more than the ${CONFIG_MAX_BYTES / 1024 / 1024} MiB a config.json may have`, where);
     const buf = Buffer.alloc(st.size + 1);
     let n = 0;
     for (let r; n < buf.length && (r = fs.readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += r;
-    if (n > st.size) return { error: `${where}: it grew while being read` };
-    return buf.subarray(0, n).toString('utf8');
+    if (n > st.size) return failed('it grew while being read', where);
+    return ok(buf.subarray(0, n).toString('utf8'));
   } catch (e) {
-    return { error: `${where}: cannot read: ${(e as NodeJS.ErrnoException).code}` };
+    const code = (e as NodeJS.ErrnoException).code as ErrnoName;
+    return failed(`cannot read: ${code}`, { ...where, call: 'read', errno: code });
   } finally {
     fs.closeSync(fd);
   }
 }
 
-export function ociLimits(r: ContainerPlan['resources'], cpuCount: number): Limits | string {
+/**
+ * The cgroup limits a LinuxResources asks for. `at` is where the object sits
+ * in the caller's input (config.json's `linux.resources`, `update`'s
+ * `resources`): errors name the field under it.
+ */
+export function ociLimits(r: ContainerPlan['resources'], cpuCount: number, at = 'linux.resources'): Outcome<Limits> {
   const limits: Limits = {};
+  const bad = (field: string, what: string) => failed(what, { field: `${at}.${field}` });
   if (r.memoryLimit !== undefined && r.memoryLimit !== -1) {
-    if (r.memoryLimit < 16 * 1024 * 1024) return 'config.json: linux.resources.memory.limit: at least 16 MiB (the init shares the cgroup)';
+    if (r.memoryLimit < MIN_MEMORY) return bad('memory.limit', 'at least 16 MiB (the init shares the cgroup)');
     limits.memoryBytes = r.memoryLimit;
   }
   if (r.memorySwap !== undefined && r.memoryLimit !== -1) {
-    if (r.memoryLimit === undefined) return 'config.json: linux.resources.memory.swap: needs linux.resources.memory.limit';
-    if (r.memorySwap !== -1 && r.memorySwap < r.memoryLimit) return 'config.json: linux.resources.memory.swap: must be at least memory.limit (memory plus swap), or -1';
+    if (r.memoryLimit === undefined) return bad('memory.swap', `needs ${at}.memory.limit`);
+    if (r.memorySwap !== -1 && r.memorySwap < r.memoryLimit) return bad('memory.swap', 'must be at least memory.limit (memory plus swap), or -1');
     limits.memorySwapBytes = r.memorySwap;
   }
   if (r.pidsLimit !== undefined && r.pidsLimit > 0) limits.pids = r.pidsLimit;
@@ -282,15 +293,27 @@ export function ociLimits(r: ContainerPlan['resources'], cpuCount: number): Limi
   if (r.blkioThrottle !== undefined) limits.blkioThrottle = r.blkioThrottle;
   if (r.cpusetCpus !== undefined) {
     const max = Math.max(...r.cpusetCpus.split(',').map((x) => Number(x.split('-').pop())));
-    if (max >= cpuCount) return `config.json: linux.resources.cpu.cpus: CPU ${max} does not exist (CPUs 0-${cpuCount - 1})`;
+    if (max >= cpuCount) return bad('cpu.cpus', `CPU ${max} does not exist (CPUs 0-${cpuCount - 1})`);
     limits.cpusetCpus = r.cpusetCpus;
   }
   if (r.cpusetMems !== undefined) limits.cpusetMems = r.cpusetMems;
-  return limits;
+  return ok(limits);
+}
+
+/**
+ * A cgroup limit's error under the name its user gave the limit: the flag for
+ * `run`, the config.json field for a bundle (the cgroup layer knows neither).
+ */
+export function limitNamed(e: RunError, fromBundle: boolean): RunError {
+  if (e.field === undefined) return e;
+  const key = e.field as keyof Limits;
+  if (!fromBundle) return naming(e, () => LIMIT_FLAGS[key]);
+  const at = LIMIT_RESOURCES[key];
+  return within(naming(e, () => (at === undefined ? undefined : `linux.resources.${at}`)), 'config.json');
 }
 
 /** Inputs that must exist on the host, checked before anything is created. */
-export function checkInputs(c: ContainerConfig): string | null {
+export function checkInputs(c: ContainerConfig): Outcome<void> {
   const dirOk = (p: string) => {
     try {
       return fs.statSync(p).isDirectory();
@@ -298,19 +321,19 @@ export function checkInputs(c: ContainerConfig): string | null {
       return false;
     }
   };
-  if (c.rootfs !== null && !dirOk(c.rootfs)) return `root filesystem ${c.rootfs}: not a directory (missing?)`;
-  for (const l of c.layers) if (!dirOk(l)) return `--layer ${l}: not a directory (missing?)`;
+  if (c.rootfs !== null && !dirOk(c.rootfs)) return failed(`root filesystem ${c.rootfs}: not a directory (missing?)`);
+  for (const l of c.layers) if (!dirOk(l)) return failed(`--layer ${l}: not a directory (missing?)`);
   if (c.upper !== null) {
-    if (fs.existsSync(c.upper) && !dirOk(c.upper)) return `--upper ${c.upper}: not a directory`;
-    if (!fs.existsSync(c.upper) && !dirOk(path.dirname(path.resolve(c.upper)))) return `--upper ${c.upper}: its parent directory does not exist`;
+    if (fs.existsSync(c.upper) && !dirOk(c.upper)) return failed(`--upper ${c.upper}: not a directory`);
+    if (!fs.existsSync(c.upper) && !dirOk(path.dirname(path.resolve(c.upper)))) return failed(`--upper ${c.upper}: its parent directory does not exist`);
   }
-  for (const v of c.volumes) if (!fs.existsSync(v.source)) return `--volume ${v.source}:${v.destination}: the source does not exist on the host`;
+  for (const v of c.volumes) if (!fs.existsSync(v.source)) return failed(`--volume ${v.source}:${v.destination}: the source does not exist on the host`);
   for (const m of c.mounts) {
     if ((m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind')) && path.isAbsolute(m.source) && !fs.existsSync(m.source)) {
-      return `config.json: mounts: the source of ${m.destination} (${m.source}) does not exist`;
+      return failed(`the source of ${m.destination} (${m.source}) does not exist`, { field: 'mounts', context: ['config.json'] });
     }
   }
-  return null;
+  return ok(undefined);
 }
 
 /** Where the launcher keeps a container's state: /run/tini-ts/NAME (NAME is the cgroup's, so unique). */
@@ -420,8 +443,18 @@ export class ContainerState {
     this.dir = dir ?? path.join(STATE_ROOT, name);
   }
 
-  /** Creates the state directory; returns the init's rootfs plan. Throws on failure (the caller removes). */
-  create(hostname: string, newNetNs: boolean): { ops: Op[]; root: string } {
+  /** Creates the state directory; returns the init's rootfs plan, or why it could not (the caller removes what was made). */
+  create(hostname: string, newNetNs: boolean): Outcome<{ ops: Op[]; root: string }> {
+    try {
+      return ok(this.make(hostname, newNetNs));
+    } catch (e) {
+      const x = e as NodeJS.ErrnoException;
+      const sys = x.code ? { call: x.path ? `${x.syscall}(${x.path})` : x.syscall, errno: x.code as ErrnoName } : {};
+      return failed(x.code ?? x.message, { ...sys, context: [`cannot prepare the container's state in ${this.dir}`] });
+    }
+  }
+
+  private make(hostname: string, newNetNs: boolean): { ops: Op[]; root: string } {
     const c = this.config;
     fs.mkdirSync(path.dirname(this.dir), { recursive: true, mode: 0o700 });
     fs.mkdirSync(this.dir, { mode: 0o700 });
@@ -486,13 +519,14 @@ export class ContainerState {
    * (fs.rmSync unlinks a link, it does not descend through it). Returns
    * problems, if any.
    */
-  remove(): string[] {
-    const problems: string[] = [];
+  remove(): RunError[] {
+    const problems: RunError[] = [];
     const rm = (p: string) => {
       try {
         fs.rmSync(p, { recursive: true, force: true });
       } catch (e) {
-        problems.push(`could not remove ${p}: ${(e as NodeJS.ErrnoException).code}`);
+        const code = (e as NodeJS.ErrnoException).code as ErrnoName;
+        problems.push(runError(`could not remove ${p}: ${code}`, { call: `rm(${p})`, errno: code }));
       }
     };
     if (this.work && !this.work.startsWith(this.dir + '/')) rm(this.work);

@@ -17,12 +17,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_ROOT, cgroupName, detectVersion, openCgroup, startTime, sweepStale } from '../cgroup/index.js';
-import { CgroupError, type Cgroup } from '../cgroup/types.js';
+import type { Cgroup } from '../cgroup/types.js';
 import { missingController as v1Missing, controllersFor as v1Controllers } from '../cgroup/v1/index.js';
 import { missingController as v2Missing, controllersFor as v2Controllers } from '../cgroup/v2/index.js';
 import { EXIT_LAUNCHER, needsProcessSpec, parseRunArgs, type NamespaceName, type RunOptions } from '../cli/run-options.js';
+import { caught, fromSys, render, type RunError } from '../libc/error.js';
 import { createLibc } from '../libc/libc.js';
-import { CLONE, SOCK_CLOEXEC, createNsLibc, type NsLibc } from '../libc/ns.js';
+import { CLONE, SOCK_CLOEXEC } from '../libc/consts.js';
+import { createNsLibc, type NsLibc } from '../libc/ns.js';
 import { SIG, forwardableSignals } from '../libc/signals.js';
 import { WNOHANG, type Libc, type WaitStatus } from '../libc/types.js';
 import { parseEventDest } from '../events/destination.js';
@@ -97,12 +99,13 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
   }
   let { options, argv } = parsed;
   const started = nowMs();
-  const refuse: (message: string) => never =
-    oci?.refuse ??
-    ((message) => {
-      writeStderr(`tini-ts run: ${message}\n`);
-      process.exit(EXIT_LAUNCHER);
-    });
+  // The one place `run` (and OCI create, through oci.refuse) renders an error.
+  const refuse: (error: string | RunError) => never = (error) => {
+    const message = typeof error === 'string' ? error : render(error);
+    if (oci) return oci.refuse(message);
+    writeStderr(`tini-ts run: ${message}\n`);
+    return process.exit(EXIT_LAUNCHER);
+  };
   // An unusable --report is refused before anything is created (not after the workload ran).
   const badReport = options.reportFile === null ? null : reportPathProblem(options.reportFile);
   if (badReport) refuse(badReport);
@@ -112,22 +115,22 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
   let notes: string[] = [];
   if (options.container.bundle !== null) {
     const b = containerModule().fromBundle(options, os.availableParallelism(), oci?.terminal !== undefined);
-    if (typeof b === 'string') refuse(b);
-    if (b.warning) {
-      if (oci) oci.warn(b.warning);
-      else writeStderr(`tini-ts run: warning: ${b.warning}\n`);
+    if (!b.ok) return refuse(b.error);
+    if (b.value.warning) {
+      if (oci) oci.warn(b.value.warning);
+      else writeStderr(`tini-ts run: warning: ${b.value.warning}\n`);
     }
-    ({ options, argv, debug: notes } = b);
-    config = b.config;
+    ({ options, argv, debug: notes } = b.value);
+    config = b.value.config;
   } else if (needsProcessSpec(options)) {
     const c = containerModule().fromCommandLine(options, process.env);
-    if (typeof c === 'string') refuse(c);
-    config = c;
+    if (!c.ok) return refuse(c.error);
+    config = c.value;
   }
   const inContainer = config !== null && (options.container.bundle !== null || isContainer(options.container));
   if (config && inContainer) {
-    const bad = containerModule().checkInputs(config);
-    if (bad) refuse(bad);
+    const checked = containerModule().checkInputs(config);
+    if (!checked.ok) refuse(checked.error);
   }
 
   const ns = createNsLibc();
@@ -170,7 +173,7 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     cgroup.apply(options.limits);
   } catch (e) {
     teardown.run();
-    refuse(e instanceof CgroupError ? e.message : `cgroup set-up failed: ${(e as Error).message}`);
+    refuse(containerModule().limitNamed(caught(e, 'cgroup set-up failed'), options.container.bundle !== null));
   }
 
   // Orphans of the program (with --share pid) come to the launcher to be reaped.
@@ -190,17 +193,17 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
   const pair = ns.socketpair(SOCK_CLOEXEC);
   if (!pair.ok) {
     teardown.run();
-    refuse(`socketpair failed: ${pair.code}`);
+    refuse(fromSys(pair, `socketpair failed: ${pair.code}`));
   }
   const [channel, initEnd] = pair.value;
   let rootfsPlan: SetupPlan['container'];
   if (teardown.state) {
-    try {
-      rootfsPlan = teardown.state.create(options.hostname ?? os.hostname(), options.namespaces.has('net'));
-    } catch (e) {
+    const made = teardown.state.create(options.hostname ?? os.hostname(), options.namespaces.has('net'));
+    if (!made.ok) {
       teardown.run();
-      refuse(`cannot prepare the container's state in ${teardown.state.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      refuse(made.error);
     }
+    rootfsPlan = made.value;
   }
   const setup: SetupPlan = {
     hostname: options.hostname,
@@ -343,10 +346,11 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     } else if (m.kind === 'hooks' && oci) {
       // The init waits before pivot_root: prestart and createRuntime run here, in the runtime's namespaces.
       const state = oci.hookState(initPid, 'creating');
-      const failed = runHooks(libc, ns, 'prestart', hooks.prestart, state) ?? runHooks(libc, ns, 'createRuntime', hooks.createRuntime, state);
-      if (failed) {
+      const pre = runHooks(libc, ns, 'prestart', hooks.prestart, state);
+      const ran = pre.ok ? runHooks(libc, ns, 'createRuntime', hooks.createRuntime, state) : pre;
+      if (!ran.ok) {
         // The create fails with it once the init is gone (see finish).
-        messages.push({ kind: 'error', message: failed });
+        messages.push({ kind: 'error', message: render(ran.error) });
         libc.kill(initPid, SIG.KILL);
         return;
       }
@@ -641,7 +645,7 @@ class Teardown {
   private removeState(): boolean {
     if (!this.state) return true;
     const problems = this.state.remove();
-    for (const p of problems) this.logger.log('warn', p);
+    for (const p of problems) this.logger.log('warn', render(p));
     this.state = null;
     return problems.length === 0;
   }

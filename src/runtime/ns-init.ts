@@ -30,11 +30,12 @@
  * numbers them) to the descriptor the launcher handed over.
  */
 import fs from 'node:fs';
-import { S_IFIFO, createContainerLibc, type ContainerLibc } from '../libc/container.js';
+import { createContainerLibc, type ContainerLibc } from '../libc/container.js';
+import { CLONE, MS, O, S_IFIFO } from '../libc/consts.js';
 import { sysctlFile } from '../libc/sysctl.js';
 import { isSea, useAddonFd } from '../libc/koffi-native.js';
 import { createLibc } from '../libc/libc.js';
-import { CLONE, MS, createNsLibc, type NsLibc } from '../libc/ns.js';
+import { createNsLibc, type NsLibc } from '../libc/ns.js';
 import { SIG, forwardableSignals } from '../libc/signals.js';
 import type { Libc, Result } from '../libc/types.js';
 import { openEventDest } from '../events/destination.js';
@@ -47,8 +48,8 @@ import { listReachable } from '../supervisor/reach.js';
 import { listenToSignals } from '../supervisor/signal-source.js';
 import { signalPipeProbe, sizeSignalPipe } from '../supervisor/signal-pipe.js';
 import { decodeBytes, encodeFrame, readFrameSync } from './channel.js';
+import { render, within } from '../libc/error.js';
 import { applyRootfs, readCgroupMounts, type CgroupMountInfo } from './rootfs/apply.js';
-import { MS as RMS } from './rootfs/plan.js';
 import path from 'node:path';
 import { INIT_TASKS, SUPERVISE_MODE, pidsMaxValue, type InitMessage, type LauncherMessage, type ProcessPlan, type SetupPlan } from './init-protocol.js';
 import { dropPrivileges, limitChild, makeWorkdir, workloadRequest } from './workload.js';
@@ -208,12 +209,12 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
     hooksRan = true;
     if (!t.send({ kind: 'hooks' })) t.exit(125);
     const { state } = readMessage(channel, 'hooks-done', t);
-    const e = runHooks(libc, ns, 'createContainer', plan.hooks.createContainer, { ...state, pid: libc.getpid() });
-    if (e) t.fatal(e);
+    const ran = runHooks(libc, ns, 'createContainer', plan.hooks.createContainer, { ...state, pid: libc.getpid() });
+    if (!ran.ok) t.fatal(render(ran.error));
   };
   if (container) {
-    const e = applyRootfs(container.ops, { ns, cl: cl!, root: container.root, cgroups: ownCgroups, beforePivot });
-    if (e) t.fatal(`setting up the root filesystem: ${e}`);
+    const r = applyRootfs(container.ops, { ns, cl: cl!, root: container.root, cgroups: ownCgroups, beforePivot });
+    if (!r.ok) t.fatal(render(within(r.error, 'setting up the root filesystem')));
   }
   beforePivot(); // the launcher waits for it, pivot or not
   // In the container's /dev/pts, as runc does: after the root is in place, while still privileged.
@@ -228,8 +229,8 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
   }
   const spec = plan.process;
   if (spec.cwd !== null) {
-    const e = makeWorkdir(spec.cwd);
-    if (e) t.fatal(e);
+    const made = makeWorkdir(spec.cwd);
+    if (!made.ok) t.fatal(render(made.error));
   }
   // The workload's OOM score: the supervising stage and the workload inherit it (lowering it needs the privileges still held here).
   if (spec.oomScoreAdj !== undefined && spec.oomScoreAdj !== null) {
@@ -240,7 +241,7 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
     }
   }
   const dropped = dropPrivileges(spec, cl!);
-  if (dropped) t.fatal(dropped);
+  if (!dropped.ok) t.fatal(render(dropped.error));
   const inherited = [image.exe, ...image.libs];
   if (gate !== null) t.must(cl!.keepOnExec(gate));
   for (const fd of [channel, addon, ...inherited]) t.must(cl!.keepOnExec(fd));
@@ -285,9 +286,9 @@ function setUpTerminal(setup: TerminalSetup, spec: ProcessSpec | undefined, ns: 
  */
 function mountOwnCgroups(ns: NsLibc, own: CgroupMountInfo[]): string | null {
   const bind = (source: string, target: string): string | null => {
-    const b = ns.mount(source, target, null, RMS.BIND, null);
+    const b = ns.mount(source, target, null, MS.BIND, null);
     if (!b.ok) return `binding the workload's cgroup onto ${target}: ${b.code}`;
-    const r = ns.mount(null, target, null, RMS.BIND | RMS.REMOUNT | RMS.RDONLY | RMS.NOSUID | RMS.NODEV | RMS.NOEXEC, null);
+    const r = ns.mount(null, target, null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, null);
     return r.ok ? null : `making ${target} read-only: ${r.code}`;
   };
   const v2 = own.find((m) => m.fstype === 'cgroup2' && m.mountPoint === '/sys/fs/cgroup');
@@ -297,15 +298,15 @@ function mountOwnCgroups(ns: NsLibc, own: CgroupMountInfo[]): string | null {
   // The sources are reached through the host's tree: open them before the tmpfs hides it.
   const held: { fd: number; target: string }[] = [];
   try {
-    for (const m of v1) held.push({ fd: fs.openSync(m.source, O_PATH), target: m.mountPoint });
-    const t = ns.mount('tmpfs', '/sys/fs/cgroup', 'tmpfs', RMS.NOSUID | RMS.NODEV | RMS.NOEXEC, 'mode=755');
+    for (const m of v1) held.push({ fd: fs.openSync(m.source, O.PATH), target: m.mountPoint });
+    const t = ns.mount('tmpfs', '/sys/fs/cgroup', 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=755');
     if (!t.ok) return `mounting a tmpfs on /sys/fs/cgroup: ${t.code}`;
     for (const h of held) {
       fs.mkdirSync(h.target, { recursive: true });
       const e = bind(`/proc/self/fd/${h.fd}`, h.target);
       if (e) return e;
     }
-    const r = ns.mount(null, '/sys/fs/cgroup', null, RMS.REMOUNT | RMS.RDONLY | RMS.NOSUID | RMS.NODEV | RMS.NOEXEC, 'mode=755');
+    const r = ns.mount(null, '/sys/fs/cgroup', null, MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=755');
     return r.ok ? null : `making /sys/fs/cgroup read-only: ${r.code}`;
   } catch (e) {
     return `giving the workload its own /sys/fs/cgroup: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
@@ -329,7 +330,7 @@ function makeGate(cl: ContainerLibc, t: Tools): number {
     const fifo = `${dir}/gate`;
     t.must(cl.mknod(fifo, S_IFIFO | 0o666, 0, 0));
     fs.chmodSync(fifo, 0o666); // past the umask
-    const fd = fs.openSync(fifo, O_PATH);
+    const fd = fs.openSync(fifo, O.PATH);
     fs.unlinkSync(fifo);
     return fd;
   } catch (e) {
@@ -405,9 +406,9 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
   const early: number[] = [];
   const argv = decodeBytes(plan.argv);
   const w = workloadRequest({ argv, env: decodeBytes(plan.env), cwd: plan.cwd, programMustExist: plan.programMustExist, homeOf: plan.homeOf });
-  if (w.kind === 'error') return t.fatal(w.message);
+  if (!w.ok) return t.fatal(render(w.error));
   // OCI create --preserve-fds N: the caller's fds 3 .. 3+N-1, kept open through both stages, pass to the workload.
-  let req = { ...w.req, passFds: [0, 1, 2, ...Array.from({ length: plan.preserveFds ?? 0 }, (_, i) => 3 + i)] };
+  let req = { ...w.value, passFds: [0, 1, 2, ...Array.from({ length: plan.preserveFds ?? 0 }, (_, i) => 3 + i)] };
   if (plan.terminal) {
     const tty = stdioTerminal();
     if ('error' in tty) return t.fatal(tty.error);
@@ -457,8 +458,8 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
       }
       // startContainer hooks: in the container, after `start`, before the workload (as runc's init).
       const sc = plan.startContainer;
-      const failed = sc ? runHooks(libc, (t.ns ??= createNsLibc()), 'startContainer', sc.hooks, { ...sc.state, pid: libc.getpid() }) : null;
-      if (failed) t.fatal(failed);
+      const ran = sc ? runHooks(libc, (t.ns ??= createNsLibc()), 'startContainer', sc.hooks, { ...sc.state, pid: libc.getpid() }) : null;
+      if (ran && !ran.ok) t.fatal(render(ran.error));
       spawn();
     });
   }
@@ -492,10 +493,10 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
         if (Date.now() > deadline) return t.fatal(`the workload's process did not reach its start within ${GATE_MS / 1000}s`);
         return void setImmediate(poll);
       }
-      const e = limitChild(child, plan.rlimits, cl);
-      if (e) {
+      const limited = limitChild(child, plan.rlimits, cl);
+      if (!limited.ok) {
         libc.kill(child, SIG.KILL);
-        t.fatal(`setting up the workload's process: ${e}`);
+        t.fatal(render(within(limited.error, "setting up the workload's process")));
       }
       try {
         fs.closeSync(fs.openSync(`/proc/self/fd/${gateRead}`, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
@@ -569,7 +570,6 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
 const GATE_MS = 10_000;
 /** What a `docker stop`-like signal is: it ends an init still waiting for start. */
 const STOPPING: ReadonlySet<number> = new Set([SIG.TERM, SIG.INT, SIG.HUP, SIG.QUIT]);
-const O_PATH = 0o10000000;
 /** The rlimit gate stage 1 made (see makeGate); null without rlimits. */
 let limitGateFd: number | null = null;
 

@@ -12,9 +12,8 @@
 import fs from 'node:fs';
 import type { NsLibc } from '../libc/ns.js';
 import type { TerminalLibc } from '../libc/terminal.js';
-import { MS } from './rootfs/plan.js';
+import { MS, O } from '../libc/consts.js';
 
-const O_PATH = 0o10000000;
 
 export interface TerminalSetup {
   /** The connected console socket (an inherited descriptor). */
@@ -102,7 +101,7 @@ export function bindConsole(slave: string, ns: Pick<NsLibc, 'mount'>): string | 
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    fd = fs.openSync('/dev/console', O_PATH | O_NOFOLLOW);
+    fd = fs.openSync('/dev/console', O.PATH | O_NOFOLLOW);
     const st = fs.fstatSync(fd);
     if (!st.isFile() && !st.isCharacterDevice()) return '/dev/console in the container is neither a file nor a device: the terminal cannot be bound over it';
     const r = ns.mount(slave, `/proc/self/fd/${fd}`, null, MS.BIND, null);

@@ -21,17 +21,12 @@
  */
 import fs from 'node:fs';
 import type { ContainerLibc } from '../libc/container.js';
-import { RLIMIT } from '../libc/container.js';
-import type { Result, SpawnRequest } from '../libc/types.js';
+import { RLIMIT } from '../libc/consts.js';
+import { ok, type Result, type SpawnRequest } from '../libc/types.js';
+import type { ErrnoName } from '../libc/errno.js';
+import { failed, fromSys, within, type Outcome, type RunError } from '../libc/error.js';
 import { CAPABILITIES, capabilityWords } from '../libc/capabilities.js';
 import { findProgram, resolveCredentials, withHome, type ProcessSpec } from './process.js';
-
-export type WorkloadStart =
-  | { kind: 'spawned'; pid: number }
-  /** Set-up failed before anything ran: exit 125. */
-  | { kind: 'error'; message: string }
-  /** posix_spawn failed (the program could not be executed). */
-  | { kind: 'exec-error'; code: string };
 
 const readOr = (file: string, dflt: string) => {
   try {
@@ -57,17 +52,18 @@ function lastCap(): number {
 }
 
 /** The working directory, created as runc and docker do (after pivot_root, so inside the root; kept, like mount points). */
-export function makeWorkdir(cwd: string): string | null {
-  if (fs.existsSync(cwd)) return null;
+export function makeWorkdir(cwd: string): Outcome<void> {
+  if (fs.existsSync(cwd)) return ok(undefined);
   try {
     const missing: string[] = [];
     for (let d = cwd; !fs.existsSync(d); d = d.slice(0, d.lastIndexOf('/')) || '/') missing.unshift(d);
     for (const d of missing) {
       fs.mkdirSync(d, { mode: 0o755 });
     }
-    return null;
+    return ok(undefined);
   } catch (e) {
-    return `cannot create the working directory ${cwd}: ${(e as NodeJS.ErrnoException).code}`;
+    const x = e as NodeJS.ErrnoException;
+    return failed(`cannot create the working directory ${cwd}: ${x.code}`, { call: `mkdir(${x.path ?? cwd})`, errno: x.code as ErrnoName });
   }
 }
 
@@ -79,37 +75,42 @@ export function makeWorkdir(cwd: string): string | null {
  * stage then sets the exact limits on the child with prlimit(2) while the
  * child waits at its gate, before exec (see ns-init.ts).
  */
-export function raiseHardLimits(rlimits: ProcessSpec['rlimits'], cl: ContainerLibc): string | null {
+export function raiseHardLimits(rlimits: ProcessSpec['rlimits'], cl: ContainerLibc): Outcome<void> {
   for (const l of rlimits) {
     const n = RLIMIT[l.type];
-    if (n === undefined) return `unknown rlimit ${l.type}`;
+    if (n === undefined) return failed(`unknown rlimit ${l.type}`);
     const cur = cl.prlimit(0, n, null);
-    if (!cur.ok) return `${cur.call}(${l.type}) failed: ${cur.code}`;
+    if (!cur.ok) return { ok: false, error: fromSys(cur, `${cur.call}(${l.type}) failed: ${cur.code}`) };
     if (l.hard <= cur.value.hard) continue;
     const r = cl.prlimit(0, n, { soft: cur.value.soft, hard: l.hard });
-    if (!r.ok) return `raising the hard ${l.type} limit to ${l.hard}: ${r.call} failed: ${r.code}`;
+    if (!r.ok) return { ok: false, error: fromSys(r, `raising the hard ${l.type} limit to ${l.hard}: ${r.call} failed: ${r.code}`) };
   }
-  return null;
+  return ok(undefined);
 }
 
-/** The workload's exact rlimits on the (gated) child; an error text, or null. */
-export function limitChild(pid: number, rlimits: ProcessSpec['rlimits'], cl: ContainerLibc): string | null {
+/** The workload's exact rlimits on the (gated) child. */
+export function limitChild(pid: number, rlimits: ProcessSpec['rlimits'], cl: ContainerLibc): Outcome<void> {
   for (const l of rlimits) {
     const n = RLIMIT[l.type];
-    if (n === undefined) return `unknown rlimit ${l.type}`;
+    if (n === undefined) return failed(`unknown rlimit ${l.type}`);
     const r = cl.prlimit(pid, n, { soft: l.soft, hard: l.hard });
-    if (!r.ok) return `setting the ${l.type} limit: ${r.call} failed: ${r.code}`;
+    if (!r.ok) return { ok: false, error: fromSys(r, `setting the ${l.type} limit: ${r.call} failed: ${r.code}`) };
   }
-  return null;
+  return ok(undefined);
 }
 
-/** The privileged stage's last steps on its main thread; an error text, or null. */
-export function dropPrivileges(spec: ProcessSpec, cl: ContainerLibc): string | null {
+/** The privileged stage's last steps on its main thread. */
+export function dropPrivileges(spec: ProcessSpec, cl: ContainerLibc): Outcome<void> {
   const creds = resolveCredentials(spec, readOr('/etc/passwd', ''), readOr('/etc/group', ''));
-  if (typeof creds === 'string') return creds;
-  const must = (r: Result<unknown>, ignore: string[] = []): string | null => (r.ok || ignore.includes(r.code) ? null : `${r.call} failed: ${r.code}`);
+  if (typeof creds === 'string') return failed(creds);
+  const must = (r: Result<unknown>, ignore: string[] = []): RunError | null => (r.ok || ignore.includes(r.code) ? null : fromSys(r, `${r.call} failed: ${r.code}`));
   const seccomp = spec.seccomp === null ? null : Buffer.from(spec.seccomp, 'base64');
-  const steps: (() => string | null)[] = [() => raiseHardLimits(spec.rlimits, cl)];
+  const steps: (() => RunError | null)[] = [
+    () => {
+      const r = raiseHardLimits(spec.rlimits, cl);
+      return r.ok ? null : r.error;
+    },
+  ];
   steps.push(() => must(cl.setDumpable(false)));
   const flags = spec.seccompFlags ?? 0;
   if (seccomp && !spec.noNewPrivs) steps.push(() => must(cl.installSeccomp(seccomp, flags)));
@@ -139,9 +140,9 @@ export function dropPrivileges(spec: ProcessSpec, cl: ContainerLibc): string | n
   if (seccomp && spec.noNewPrivs) steps.push(() => must(cl.installSeccomp(seccomp, flags)));
   for (const step of steps) {
     const e = step();
-    if (e) return `setting up the workload's process: ${e}`;
+    if (e) return { ok: false, error: within(e, "setting up the workload's process") };
   }
-  return null;
+  return ok(undefined);
 }
 
 export interface WorkloadSpec {
@@ -154,7 +155,7 @@ export interface WorkloadSpec {
 }
 
 /** The spawn request for the workload (new process group, stdio passed, everything else closed), or the reason it cannot start. */
-export function workloadRequest(w: WorkloadSpec): { kind: 'error'; message: string } | { kind: 'request'; req: SpawnRequest & { env: Buffer[] } } {
+export function workloadRequest(w: WorkloadSpec): Outcome<SpawnRequest & { env: Buffer[] }> {
   let env = w.env;
   if (w.homeOf !== undefined && !env.some((e) => e.subarray(0, 5).toString() === 'HOME=')) {
     const creds = resolveCredentials({ user: w.homeOf, groupAdd: [] }, readOr('/etc/passwd', ''), readOr('/etc/group', ''));
@@ -164,10 +165,10 @@ export function workloadRequest(w: WorkloadSpec): { kind: 'error'; message: stri
   const name = w.argv[0].toString();
   const program = findProgram(name, env.map((e) => e.toString()), cwd, isExecutable);
   if (program === null && w.programMustExist) {
-    return { kind: 'error', message: `${name}: not found in the root filesystem${name.includes('/') ? '' : ' (along PATH)'}` };
+    return failed(`${name}: not found in the root filesystem${name.includes('/') ? '' : ' (along PATH)'}`, { errno: 'ENOENT' });
   }
   // No PATH search of the init's own: the program found above (absolute), or
   // the name as given, relative to the working directory (as execve takes it).
   const file = program ?? (name.includes('/') ? name : `./${name}`);
-  return { kind: 'request', req: { file, argv: w.argv, env, cwd, newProcessGroup: true, foregroundTty: false, passFds: [0, 1, 2] } };
+  return ok({ file, argv: w.argv, env, cwd, newProcessGroup: true, foregroundTty: false, passFds: [0, 1, 2] });
 }

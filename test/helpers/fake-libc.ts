@@ -71,7 +71,8 @@ export function errnoNumber(name: string): number {
 }
 
 export function sysError(call: LibcCall, code: string): SysError {
-  return { ok: false, call: SYSCALL_NAMES[call], errno: errnoNumber(code), code };
+  const errno = errnoNumber(code);
+  return { ok: false, call: SYSCALL_NAMES[call], errno, code: errnoName(errno) };
 }
 
 export interface FakeProcess {

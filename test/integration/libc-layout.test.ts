@@ -1,6 +1,7 @@
 /**
- * The struct sizes, offsets and constants src/libc/libc.ts hands to glibc,
- * checked against each architecture's own headers: a C file of static
+ * The struct sizes, offsets and constants src/libc/libc.ts hands to glibc
+ * (from src/libc/consts.ts, one set for both), checked against each
+ * architecture's own headers: a C file of static
  * assertions compiled with this machine's gcc (x86_64) and with Debian's
  * aarch64 cross compiler (gcc-aarch64-linux-gnu, libc6-dev-arm64-cross).
  * Compiled only, never run: the compiler computes the layouts.
@@ -10,14 +11,47 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CONSTANTS, LAYOUTS } from '../../src/libc/libc.js';
+import {
+  F_SETPIPE_SZ, FIONREAD, MSG_DONTWAIT, MSG_NOSIGNAL, O, OFFSETOF, P_ALL, POSIX_SPAWN, PR, RLIMIT, SIG_UNBLOCK, SIZEOF,
+} from '../../src/libc/consts.js';
 import { unmet } from '../helpers/prereq.js';
 
 const COMPILERS = { x64: 'x86_64-linux-gnu-gcc', arm64: 'aarch64-linux-gnu-gcc' } as const;
+
+/** What libc.ts passes as raw buffers; the same numbers must hold on both architectures. */
+const LAYOUT = {
+  posix_spawnattr_t: SIZEOF.posix_spawnattr_t,
+  posix_spawn_file_actions_t: SIZEOF.posix_spawn_file_actions_t,
+  sigset_t: SIZEOF.sigset_t,
+  siginfo_t: SIZEOF.siginfo_t,
+  si_code: OFFSETOF.siginfo_si_code,
+  si_pid: OFFSETOF.siginfo_si_pid,
+  si_status: OFFSETOF.siginfo_si_status,
+  rlimit: SIZEOF.struct_rlimit,
+  rlim_cur: 0,
+};
+const LAYOUTS: Record<keyof typeof COMPILERS, typeof LAYOUT> = { x64: LAYOUT, arm64: LAYOUT };
+
+/** The flags and numbers libc.ts passes, by their C names. */
+const CONSTANTS: Record<string, number> = {
+  ...Object.fromEntries(Object.entries(POSIX_SPAWN).map(([k, v]) => [`POSIX_SPAWN_${k}`, v])),
+  O_RDWR: O.RDWR,
+  P_ALL,
+  MSG_DONTWAIT,
+  MSG_NOSIGNAL,
+  PR_SET_PDEATHSIG: PR.SET_PDEATHSIG,
+  PR_SET_NAME: PR.SET_NAME,
+  PR_SET_CHILD_SUBREAPER: PR.SET_CHILD_SUBREAPER,
+  PR_GET_CHILD_SUBREAPER: PR.GET_CHILD_SUBREAPER,
+  SIG_UNBLOCK,
+  FIONREAD,
+  F_SETPIPE_SZ,
+  RLIMIT_SIGPENDING: RLIMIT.RLIMIT_SIGPENDING,
+};
 const has = (cc: string) => spawnSync(cc, ['--version']).status === 0;
 
 /** C expressions for each layout field. */
-const EXPR: Record<keyof (typeof LAYOUTS)['x64'], string> = {
+const EXPR: Record<keyof typeof LAYOUT, string> = {
   posix_spawnattr_t: 'sizeof(posix_spawnattr_t)',
   posix_spawn_file_actions_t: 'sizeof(posix_spawn_file_actions_t)',
   sigset_t: 'sizeof(sigset_t)',

@@ -121,6 +121,15 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     expect(texts[2]).toMatch(/container with given ID already exists/);
   });
 
+  it('a --root that cannot be made (mkdir says ENOENT under /proc) fails create in one line at once, as runc fails it', () => {
+    setArgs(['true']);
+    const root = '/proc/nonexistent-tini-ts/state';
+    const r = call(BIN, root, ['create', '--bundle', bundle, id('badroot')]);
+    expect(r.status).toBe(1); // not null: spawnSync's timeout would have killed a create that spins
+    expect(r.stderr).toBe('--root: cannot create /proc/nonexistent-tini-ts: ENOENT\n');
+    expect(call('runc', root, ['create', '--bundle', bundle, id('badroot-runc')]).status).not.toBe(0);
+  });
+
   it("the shim waits on the init: its status is the program's; TERM reaches the program through the init (runc's PID 1 shell ignores it)", () => {
     setArgs(['sh', '-c', 'sleep 2; exit 3']);
     const shim = (rt: string, c: string, sig?: string) => JSON.parse(spawnSync('python3', [SHIM, rt, rt === 'runc' ? roots.runc : roots.tini, bundle, c, ...(sig ? [sig] : [])], { encoding: 'utf8', timeout: 30_000 }).stdout);

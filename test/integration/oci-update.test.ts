@@ -127,7 +127,7 @@ describe.skipIf(unmet(canContainer && hasRunc && CG_VERSION === 1 && fs.existsSy
       [['--memory', 'lots'], undefined, "update: invalid value for --memory: 'lots'"],
       [['--memory', '1m'], undefined, 'update: resources.memory.limit: at least 16 MiB (the init shares the cgroup)'],
       [['--pids-limit', '40', '--cpuset-cpus', '64'], undefined, 'update: resources.cpu.cpus: CPU 64 does not exist'],
-      [['--memory-swap', '128m'], undefined, 'update: resources.memory.swap: needs linux.resources.memory.limit'],
+      [['--memory-swap', '128m'], undefined, 'update: resources.memory.swap: needs resources.memory.limit'],
       [['--cpu-period', '50000'], undefined, 'update: resources.cpu.period: needs resources.cpu.quota in the same update'],
       [['--resources', '-'], '{"memory": {"limit": 1', 'update: --resources: not valid JSON at line 1 column'],
       [['--resources', '-'], '{"pids": {"limit": "many"}}', 'update: resources.pids.limit: must be an integer >= -1'],

@@ -55,6 +55,22 @@ describe.skipIf(unmet(canContainer, CONTAINER_NEEDS))('tini-ts run: inputs', () 
     return dir;
   }
 
+  it("a bundle's limit the cgroup cannot honour names config.json's field, not run's flag, and undoes the cgroup", () => {
+    // A cgroup v1 tree without swap accounting (no memory.memsw.* files).
+    const root = scratch();
+    const controllers = ['memory', 'pids', 'cpu', 'cpuacct'];
+    for (const c of controllers) {
+      fs.mkdirSync(path.join(root, c));
+      fs.writeFileSync(path.join(root, c, 'cgroup.procs'), '');
+    }
+    const b = bundle((c) => (c.linux.resources = { memory: { limit: 64 << 20, swap: 128 << 20 } }));
+    refused(
+      run(['-q', '--cgroup-root', root, '--bundle', b]),
+      'config.json: linux.resources.memory.swap: needs swap accounting (memory.memsw.* files are missing; boot with swapaccount=1)',
+    );
+    for (const c of controllers) expect(fs.readdirSync(path.join(root, c))).toEqual(['cgroup.procs']);
+  });
+
   it('uids and gids outside 0..2^32-2 are refused, never run as root (flags, bundle, the image\'s passwd)', () => {
     const range = `is outside 0..4294967294 (the kernel's range; -1 means "unchanged")`;
     refused(run(['-q', '--rootfs', f.rootfs, '--user', '4294967296', '--', 'id', '-u']), `--user: user 4294967296 ${range}`);

@@ -118,7 +118,7 @@ describe.skipIf(unmet(canRun, RUN_NEEDS))('tini-ts run: lifecycle', () => {
     for (const c of ['memory', 'pids', 'cpu', 'cpuacct']) fs.writeFileSync(path.join(root, c, 'cgroup.procs'), '');
     const r = run(['--cgroup-root', root, '-m', '64m', '--memory-swap', '128m', '--', 'true']);
     expect(r.status, hasSyncReturn(r)).toBe(125);
-    expect(r.stderr).toMatch(/^tini-ts run: --memory-swap needs swap accounting.*\n$/);
+    expect(r.stderr).toMatch(/^tini-ts run: --memory-swap: needs swap accounting.*\n$/);
     for (const c of ['memory', 'pids', 'cpu', 'cpuacct']) expect(fs.readdirSync(path.join(root, c))).toEqual(['cgroup.procs']);
     fs.rmSync(root, { recursive: true });
   });

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cgroupName, detectVersion, openCgroup, ownerAlive, sweepStale } from '../../src/cgroup/index.js';
-import { CgroupError } from '../../src/cgroup/types.js';
+import { RunFailure } from '../../src/libc/error.js';
 import { CgroupV1 } from '../../src/cgroup/v1/index.js';
 import { CgroupV2 } from '../../src/cgroup/v2/index.js';
 import { sharesToWeight } from '../../src/cgroup/v2/cpu.js';
@@ -96,7 +96,7 @@ describe('cgroup v2 on a fake tree', () => {
   it('a missing controller is an error before anything is created', () => {
     fakeV2('cpu io memory');
     const cg = openCgroup(root, 'r', {});
-    expect(() => cg.create()).toThrow(CgroupError);
+    expect(() => cg.create()).toThrow(RunFailure);
     expect(() => cg.create()).toThrow(/'pids' is not available/);
     expect(fs.existsSync(path.join(root, 'tini-ts'))).toBe(false);
   });
@@ -299,7 +299,7 @@ describe('--cgroup-parent levels: removed on every failure path, and after a lau
     fs.mkdirSync(path.join(root, 'pids', 'ci'));
     fs.writeFileSync(path.join(root, 'pids', 'ci', 'job-1'), 'a file where the level should go');
     const cg = openCgroup(root, '1-1-r', {}, 1, 'ci/job-1', levels);
-    expect(() => cg.create()).toThrow(CgroupError);
+    expect(() => cg.create()).toThrow(RunFailure);
     expect(cg.remove()).toBe(true);
     for (const c of ['memory', 'cpu', 'cpuacct']) expect(fs.existsSync(path.join(root, c, 'ci')), c).toBe(false);
     expect(fs.readdirSync(path.join(root, 'pids', 'ci'))).toEqual(['job-1']); // the user's

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openCgroup } from '../../src/cgroup/index.js';
-import { CgroupError, type Limits } from '../../src/cgroup/types.js';
+import type { Limits } from '../../src/cgroup/types.js';
+import { RunFailure } from '../../src/libc/error.js';
 import { CONTROLLERS as V1, controllersFor as v1For } from '../../src/cgroup/v1/index.js';
 import { CONTROLLERS as V2, controllersFor as v2For } from '../../src/cgroup/v2/index.js';
 import { blkioToIoWeight, ioMaxLines } from '../../src/cgroup/v2/io.js';
@@ -79,7 +80,7 @@ describe('block I/O and swappiness on fake trees', () => {
     cg.apply(limits);
     expect(read(path.join(dir, 'io.max'))).toBe('8:0 rbps=1048576 wiops=100');
     expect(read(path.join(dir, 'io.weight'))).toBe(`default ${blkioToIoWeight(500)}`);
-    expect(() => cg.apply({ memorySwappiness: 10 })).toThrow(CgroupError);
+    expect(() => cg.apply({ memorySwappiness: 10 })).toThrow(RunFailure);
   });
 
   it('conversions: one io.max line per device; blkio weight 10..1000 onto 1..10000 as runc', () => {

@@ -8,6 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { updateCgroup } from '../../src/cgroup/update.js';
+import { render, type Outcome } from '../../src/libc/error.js';
+
+/** What an update said: null when done, else its one line. */
+const said = (r: Outcome<void>) => (r.ok ? null : render(r.error));
 
 let root: string;
 const put = (file: string, text: string) => {
@@ -30,7 +34,7 @@ describe('update on a fake v2 tree', () => {
   });
 
   it('writes every value in v2 terms into the one directory', () => {
-    const e = updateCgroup(root, 2, [dir()], { memoryBytes: 64 << 20, memorySwapBytes: 128 << 20, pids: 50, cpus: 0.2, cpuPeriodUs: 50_000, cpuShares: 1024, cpusetCpus: '0', cpusetMems: '0', blkioWeight: 300 });
+    const e = said(updateCgroup(root, 2, [dir()], { memoryBytes: 64 << 20, memorySwapBytes: 128 << 20, pids: 50, cpus: 0.2, cpuPeriodUs: 50_000, cpuShares: 1024, cpusetCpus: '0', cpusetMems: '0', blkioWeight: 300 }));
     expect(e).toBeNull();
     expect(read(path.join(dir(), 'memory.max'))).toBe(String(64 << 20));
     expect(read(path.join(dir(), 'memory.swap.max'))).toBe(String(64 << 20)); // memory plus swap, less the memory
@@ -43,13 +47,13 @@ describe('update on a fake v2 tree', () => {
   });
 
   it('touches only what the update names', () => {
-    expect(updateCgroup(root, 2, [dir()], { pids: 7 })).toBeNull();
+    expect(said(updateCgroup(root, 2, [dir()], { pids: 7 }))).toBeNull();
     expect(read(path.join(dir(), 'pids.max'))).toBe('7');
     for (const f of ['memory.max', 'cpu.max', 'cpuset.cpus']) expect(read(path.join(dir(), f))).toBe('max\n');
   });
 
   it('-1 removes a limit: max', () => {
-    expect(updateCgroup(root, 2, [dir()], { memoryBytes: -1, memorySwapBytes: -1, pids: -1, cpus: Infinity, cpuPeriodUs: 50_000 })).toBeNull();
+    expect(said(updateCgroup(root, 2, [dir()], { memoryBytes: -1, memorySwapBytes: -1, pids: -1, cpus: Infinity, cpuPeriodUs: 50_000 }))).toBeNull();
     expect(read(path.join(dir(), 'memory.max'))).toBe('max');
     expect(read(path.join(dir(), 'memory.swap.max'))).toBe('max');
     expect(read(path.join(dir(), 'pids.max'))).toBe('max');
@@ -58,7 +62,7 @@ describe('update on a fake v2 tree', () => {
 
   it('a container whose cgroup is gone: one line, nothing written', () => {
     fs.rmSync(dir(), { recursive: true });
-    expect(updateCgroup(root, 2, [dir()], { pids: 7 })).toBe('the container has no memory cgroup (it was created without that controller)');
+    expect(said(updateCgroup(root, 2, [dir()], { pids: 7 }))).toBe('the container has no memory cgroup (it was created without that controller)');
     expect(fs.existsSync(dir())).toBe(false);
   });
 });
@@ -74,7 +78,7 @@ describe('update on a fake v1 tree', () => {
   const dirs = () => ['memory', 'pids', 'cpu'].map(dirOf);
 
   it('writes each value in its hierarchy; memsw first when the new memory limit is above the old memsw', () => {
-    expect(updateCgroup(root, 1, dirs(), { memoryBytes: 64 << 20, memorySwapBytes: 128 << 20, pids: 9, cpuShares: 512 })).toBeNull();
+    expect(said(updateCgroup(root, 1, dirs(), { memoryBytes: 64 << 20, memorySwapBytes: 128 << 20, pids: 9, cpuShares: 512 }))).toBeNull();
     expect(read(path.join(dirOf('memory'), 'memory.limit_in_bytes'))).toBe(String(64 << 20));
     expect(read(path.join(dirOf('memory'), 'memory.memsw.limit_in_bytes'))).toBe(String(128 << 20));
     expect(read(path.join(dirOf('pids'), 'pids.max'))).toBe('9');
@@ -82,7 +86,7 @@ describe('update on a fake v1 tree', () => {
   });
 
   it('a controller the container has no cgroup in (cpuset): refused before any write', () => {
-    expect(updateCgroup(root, 1, dirs(), { pids: 9, cpusetCpus: '0' })).toBe('the container has no cpuset cgroup (it was created without that controller)');
+    expect(said(updateCgroup(root, 1, dirs(), { pids: 9, cpusetCpus: '0' }))).toBe('the container has no cpuset cgroup (it was created without that controller)');
     expect(read(path.join(dirOf('pids'), 'pids.max'))).toBe('max\n');
   });
 });

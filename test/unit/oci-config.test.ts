@@ -125,6 +125,7 @@ describe('OCI config.json', () => {
     ['negative uid', minimal((c) => (c.process.user = { uid: -1 })), 'config.json: process.user.uid: must be an integer from 0 to 4294967294'],
     ['bad cap', minimal((c) => (c.process.capabilities = { bounding: ['CAP_FLY'] })), "config.json: process.capabilities.bounding[0]: unknown capability 'CAP_FLY'"],
     ['bad rlimit', minimal((c) => (c.process.rlimits = [{ type: 'RLIMIT_FOO', soft: 1, hard: 1 }])), "config.json: process.rlimits[0].type: unknown limit 'RLIMIT_FOO'"],
+    ['an rlimit named like an object property', minimal((c) => (c.process.rlimits = [{ type: 'toString', soft: 1, hard: 1 }])), "config.json: process.rlimits[0].type: unknown limit 'toString'"],
     ['soft above hard', minimal((c) => (c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 2, hard: 1 }])), 'config.json: process.rlimits[0]: soft (2) is above hard (1)'],
     ['user ns', minimal((c) => (c.linux = { namespaces: [{ type: 'user' }] })), 'config.json: linux.namespaces[0].type: user namespaces are not supported (run as root)'],
     ['ns path', minimal((c) => (c.linux = { namespaces: [{ type: 'net', path: '/x' }] })), "config.json: linux.namespaces[0].type: unknown namespace 'net'"],

@@ -12,6 +12,10 @@ import { DOCKER_DEFAULT_CAPS } from '../../src/libc/capabilities.js';
 import { compileSeccomp, MAX_INSNS, parseJsonExact, parseSeccomp, RET, type CompareOp, type SeccompProfile } from '../../src/runtime/hardening/oci-seccomp.js';
 import { evaluate } from '../../src/runtime/hardening/seccomp.js';
 import { ociSeccomp, ociSeccompOfConfig } from '../../src/runtime/container.js';
+import { render, type Outcome } from '../../src/libc/error.js';
+
+/** What an Outcome said when it failed (null when it did not). */
+const said = (r: Outcome<unknown>): string | null => (r.ok ? null : render(r.error));
 import { dockerSeccomp, PODMAN_DEFAULT } from '../helpers/docker-seccomp.js';
 
 const EPERM = (RET.ERRNO | 1) >>> 0;
@@ -342,29 +346,30 @@ describe('errors name the field, in one line', () => {
 describe('ociSeccomp: the bundle\'s filter for this machine', () => {
   const docker = (goArch: string) => profileOf(dockerSeccomp(DOCKER_CAPS, goArch));
   it('compiles for the running architecture, with what it skipped as debug lines', () => {
-    const s = ociSeccomp(docker('amd64'), 'x64');
-    if (s === null || typeof s === 'string') throw new Error(String(s));
+    const r = ociSeccomp(docker('amd64'), 'x64');
+    const s = r.ok ? r.value : null;
+    if (s === null) throw new Error(said(r) ?? 'no filter');
     expect(evaluate(Buffer.from(s.program, 'base64'), { nr: X86_64.unshare, args: [CLONE_NEWNS] })).toBe(EPERM);
     expect(s.unsupported).toEqual([]);
     expect(s.debug[0]).toMatch(/^seccomp: system calls unknown on x86_64, skipped \(as runc does\): .*fchmodat2/);
   });
   it('names SCMP_ARCH_ARM on aarch64 (no table) in the warning; is null without a profile', () => {
     const s = ociSeccomp(docker('arm64'), 'arm64');
-    expect(typeof s === 'object' && s?.unsupported).toEqual([expect.stringMatching(/^linux\.seccomp\.architectures: SCMP_ARCH_ARM \(no system call table/)]);
-    expect(ociSeccomp(null, 'x64')).toBeNull();
+    expect(s.ok && s.value?.unsupported).toEqual([expect.stringMatching(/^linux\.seccomp\.architectures: SCMP_ARCH_ARM \(no system call table/)]);
+    expect(ociSeccomp(null, 'x64')).toEqual({ ok: true, value: null });
   });
   it('refuses a profile beyond the kernel\'s 4096 instructions in one line', () => {
     const gt = (index: number) => ({ index, op: 'SCMP_CMP_GT', value: 2 ** 40 });
     const huge = profileOf({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: Object.keys(X86_64).map((n) => ({ names: [n], action: 'SCMP_ACT_ALLOW', args: [gt(0), gt(1), gt(2)] })) });
-    expect(ociSeccomp(huge, 'x64')).toMatch(/^config\.json: linux\.seccomp: the seccomp profile compiles to [0-9]+ BPF instructions, more than the kernel's 4096$/);
+    expect(said(ociSeccomp(huge, 'x64'))).toMatch(/^config\.json: linux\.seccomp: the seccomp profile compiles to [0-9]+ BPF instructions, more than the kernel's 4096$/);
   });
   it('refuses an architecture without tables in one line', () => {
-    expect(ociSeccomp(docker('amd64'), 'riscv64')).toBe('config.json: linux.seccomp: architecture riscv64 is not supported (tini-ts knows the system calls of x86_64 and aarch64)');
+    expect(said(ociSeccomp(docker('amd64'), 'riscv64'))).toBe('config.json: linux.seccomp: architecture riscv64 is not supported (tini-ts knows the system calls of x86_64 and aarch64)');
   });
   it('reads a config.json\'s text for exec', () => {
-    expect(ociSeccompOfConfig('{"process":{}}')).toBeNull();
-    expect(ociSeccompOfConfig('{"linux":{"seccomp":{"defaultAction":"SCMP_ACT_BOGUS"}}}')).toMatch(/^config\.json: linux\.seccomp\.defaultAction: "SCMP_ACT_BOGUS" is not a seccomp action/);
+    expect(ociSeccompOfConfig('{"process":{}}')).toEqual({ ok: true, value: null });
+    expect(said(ociSeccompOfConfig('{"linux":{"seccomp":{"defaultAction":"SCMP_ACT_BOGUS"}}}'))).toMatch(/^config\.json: linux\.seccomp\.defaultAction: "SCMP_ACT_BOGUS" is not a seccomp action/);
     const s = ociSeccompOfConfig(JSON.stringify({ linux: { seccomp: { defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_LOG'] } } }));
-    expect(typeof s === 'object' && s?.flags).toBe(2);
+    expect(s.ok && s.value?.flags).toBe(2);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MASKED_PATHS, DEFAULT_MOUNTS, DEFAULT_READONLY_PATHS, MS, cleanDestination, createdInRoot, mountOptions, planRootfs, type Op, type RootfsOptions } from '../../src/runtime/rootfs/plan.js';
+import { DEFAULT_MASKED_PATHS, DEFAULT_MOUNTS, DEFAULT_READONLY_PATHS, cleanDestination, createdInRoot, mountOptions, planRootfs, type Op, type RootfsOptions } from '../../src/runtime/rootfs/plan.js';
+import { MS } from '../../src/libc/consts.js';
 
 const base: RootfsOptions = {
   root: '/run/c1/root', readOnly: false, volumes: [], hostname: 'box', resolvConf: 'nameserver 10.0.0.1\n',

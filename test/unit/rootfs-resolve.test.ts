@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { O, createAtLibc } from '../../src/libc/at.js';
+import { O } from '../../src/libc/consts.js';
+import { createAtLibc } from '../../src/libc/at.js';
 import { components, fdPath, resolveInRoot, type Resolved } from '../../src/runtime/rootfs/resolve.js';
 
 const at = createAtLibc();

@@ -6,7 +6,8 @@
  */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { O_CLOEXEC, SOCK_CLOEXEC, SOCK_NONBLOCK, createNsLibc } from '../../src/libc/ns.js';
+import { O, SOCK_CLOEXEC, SOCK_NONBLOCK } from '../../src/libc/consts.js';
+import { createNsLibc } from '../../src/libc/ns.js';
 import { FrameReader, decodeBytes, encodeBytes, encodeFrame, readFrameSync } from '../../src/runtime/channel.js';
 import { sendMessage } from '../../src/runtime/ns-init.js';
 
@@ -77,7 +78,7 @@ describe('the status channel', () => {
       expect(sigpipes).toBe(0);
       ns.close(w);
       // the control: the same write on a pipe does raise one
-      const q = ns.pipe(O_CLOEXEC);
+      const q = ns.pipe(O.CLOEXEC);
       if (!q.ok) throw new Error(q.code);
       ns.close(q.value[0]);
       expect(() => fs.writeSync(q.value[1], 'x')).toThrow(/EPIPE/);

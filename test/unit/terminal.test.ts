@@ -124,9 +124,9 @@ describe('process.terminal in a bundle', () => {
       if (parsed.kind !== 'run') throw new Error('parse');
       const run = fromBundle(parsed.options, 2);
       const oci = fromBundle(parsed.options, 2, true);
-      if (typeof run === 'string' || typeof oci === 'string') throw new Error(String(run));
-      expect(run.warning).toContain('process.terminal (no pseudo-terminal is made');
-      expect(oci.warning).toBeNull();
+      if (!run.ok || !oci.ok) throw new Error('fromBundle failed');
+      expect(run.value.warning).toContain('process.terminal (no pseudo-terminal is made');
+      expect(oci.value.warning).toBeNull();
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { exists, writeFile } from '../fsutil.js';
-import { CgroupError, type Controller, type Limits, type Throttle } from '../types.js';
+import { cgroupFailure, type Controller, type Limits, type Throttle } from '../types.js';
 
 export const name = 'blkio';
 
@@ -20,7 +20,7 @@ export const THROTTLE_FILES: Record<Throttle['kind'], string> = {
 export function apply(dir: string, limits: Limits): void {
   if (limits.blkioWeight !== undefined) {
     const file = ['blkio.weight', 'blkio.bfq.weight'].map((f) => path.join(dir, f)).find(exists);
-    if (!file) throw new CgroupError('the block I/O weight needs the CFQ or BFQ I/O scheduler (no blkio.weight or blkio.bfq.weight here); throttles work with any');
+    if (!file) throw cgroupFailure('needs the CFQ or BFQ I/O scheduler (no blkio.weight or blkio.bfq.weight here); throttles work with any', { field: 'blkioWeight' });
     writeFile(file, String(limits.blkioWeight), 'the block I/O weight');
   }
   for (const t of limits.blkioThrottle ?? []) {

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { exists, killUntilEmpty, mkdirUnder, parentLevels, readPids, removeEmptyParent, rmdirRetry, writeFile } from '../fsutil.js';
 import { LEVELS_DIR, missingLevels, recordable, settleRecord, writeRecord } from '../levels.js';
-import { CGROUP_PARENT, CgroupError, type Cgroup, type CgroupStats, type Controller, type Limits } from '../types.js';
+import { CGROUP_PARENT, cgroupFailure, type Cgroup, type CgroupStats, type Controller, type Limits } from '../types.js';
 import * as memory from './memory.js';
 import * as pids from './pids.js';
 import * as cpu from './cpu.js';
@@ -73,7 +73,7 @@ export class CgroupV1 implements Cgroup {
 
   create(): void {
     const missing = missingController(this.root, this.controllers);
-    if (missing) throw new CgroupError(`the cgroup v1 controller '${missing}' is not mounted at ${path.join(this.root, missing)}`);
+    if (missing) throw cgroupFailure(`the cgroup v1 controller '${missing}' is not mounted at ${path.join(this.root, missing)}`);
     // The levels of a --cgroup-parent about to be made, in every hierarchy,
     // are recorded first: a launcher killed from here on leaves them to the
     // next run's sweep.

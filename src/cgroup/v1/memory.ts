@@ -1,14 +1,14 @@
 /** cgroup v1 memory controller: memory.limit_in_bytes, memory.memsw.limit_in_bytes; OOM and peak counters. */
 import path from 'node:path';
 import { exists, readKeyed, readNumber, writeFile } from '../fsutil.js';
-import { CgroupError, type CgroupStats, type Controller, type Limits } from '../types.js';
+import { cgroupFailure, type CgroupStats, type Controller, type Limits } from '../types.js';
 
 export const name = 'memory';
 
 export function apply(dir: string, limits: Limits): void {
   const memsw = path.join(dir, 'memory.memsw.limit_in_bytes');
   if (limits.memorySwapBytes !== undefined && !exists(memsw)) {
-    throw new CgroupError('--memory-swap needs swap accounting (memory.memsw.* files are missing; boot with swapaccount=1)');
+    throw cgroupFailure('needs swap accounting (memory.memsw.* files are missing; boot with swapaccount=1)', { field: 'memorySwapBytes' });
   }
   // memsw may never be below limit_in_bytes: raising both (an update) writes memsw first, lowering both writes it last.
   const current = readNumber(memsw);

@@ -8,8 +8,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { exists, killUntilEmpty, mkdirUnder, parentLevels, readPids, readText, removeEmptyParent, rmdirRetry, writeFile } from '../fsutil.js';
+import { RunFailure } from '../../libc/error.js';
 import { LEVELS_DIR, missingLevels, recordable, settleRecord, writeRecord } from '../levels.js';
-import { CGROUP_PARENT, CgroupError, type Cgroup, type CgroupStats, type Controller, type Limits } from '../types.js';
+import { CGROUP_PARENT, cgroupFailure, type Cgroup, type CgroupStats, type Controller, type Limits } from '../types.js';
 import * as memory from './memory.js';
 import * as pids from './pids.js';
 import * as cpu from './cpu.js';
@@ -39,10 +40,11 @@ function enable(dir: string, controllers: string[]): void {
     // v2's "no internal processes" rule: a cgroup with processes cannot hand
     // controllers to children (the root of a cgroup namespace included, as in
     // a container running tini-ts run). Say how to get out of it.
-    if (!(e instanceof CgroupError) || !e.message.endsWith('(EBUSY)')) throw e;
-    throw new CgroupError(
-      `${e.message}: ${dir} holds processes, and cgroup v2 enables controllers only below a cgroup without any; ` +
+    if (!(e instanceof RunFailure) || e.error.errno !== 'EBUSY') throw e;
+    throw cgroupFailure(
+      `${e.error.what}: ${dir} holds processes, and cgroup v2 enables controllers only below a cgroup without any; ` +
         `move them into a child cgroup first (mkdir ${dir}/init and write each pid of ${dir}/cgroup.procs to ${dir}/init/cgroup.procs), or give --cgroup-parent under a cgroup without processes`,
+      { call: e.error.call, errno: e.error.errno },
     );
   }
 }
@@ -67,7 +69,7 @@ export class CgroupV2 implements Cgroup {
 
   create(): void {
     const missing = missingController(this.root, this.controllers);
-    if (missing) throw new CgroupError(`the cgroup v2 controller '${missing}' is not available in ${path.join(this.root, 'cgroup.controllers')}`);
+    if (missing) throw cgroupFailure(`the cgroup v2 controller '${missing}' is not available in ${path.join(this.root, 'cgroup.controllers')}`);
     const parentDir = path.join(this.root, this.parent);
     const levels = parentLevels(this.root, this.parent);
     enable(this.root, this.controllers);

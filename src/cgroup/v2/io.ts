@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { exists, writeFile } from '../fsutil.js';
-import { CgroupError, type Controller, type Limits, type Throttle } from '../types.js';
+import { cgroupFailure, type Controller, type Limits, type Throttle } from '../types.js';
 
 export const name = 'io';
 
@@ -35,7 +35,7 @@ export function apply(dir: string, limits: Limits): void {
     const bfq = path.join(dir, 'io.bfq.weight');
     if (exists(bfq)) writeFile(bfq, String(limits.blkioWeight), 'the block I/O weight');
     else if (exists(weight)) writeFile(weight, `default ${blkioToIoWeight(limits.blkioWeight)}`, 'the block I/O weight');
-    else throw new CgroupError('the block I/O weight needs io.weight or io.bfq.weight (an I/O scheduler with weights); throttles work with any');
+    else throw cgroupFailure('needs io.weight or io.bfq.weight (an I/O scheduler with weights); throttles work with any', { field: 'blkioWeight' });
   }
   for (const line of ioMaxLines(limits.blkioThrottle ?? [])) writeFile(path.join(dir, 'io.max'), line, `the block I/O limit ${line}`);
 }

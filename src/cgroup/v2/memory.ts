@@ -1,7 +1,7 @@
 /** cgroup v2 memory controller: memory.max, memory.swap.max; memory.events and memory.peak. */
 import path from 'node:path';
 import { exists, readKeyed, readNumber, writeFile } from '../fsutil.js';
-import { CgroupError, type CgroupStats, type Controller, type Limits } from '../types.js';
+import { cgroupFailure, type CgroupStats, type Controller, type Limits } from '../types.js';
 
 export const name = 'memory';
 
@@ -9,13 +9,13 @@ export function apply(dir: string, limits: Limits): void {
   if (limits.memoryBytes !== undefined) writeFile(path.join(dir, 'memory.max'), limits.memoryBytes < 0 ? 'max' : String(limits.memoryBytes), 'the memory limit');
   if (limits.memorySwapBytes !== undefined) {
     const file = path.join(dir, 'memory.swap.max');
-    if (!exists(file)) throw new CgroupError('--memory-swap needs swap accounting (memory.swap.max is missing)');
+    if (!exists(file)) throw cgroupFailure('needs swap accounting (memory.swap.max is missing)', { field: 'memorySwapBytes' });
     // docker's --memory-swap is memory plus swap; v2 limits the swap alone
     const swap = limits.memorySwapBytes < 0 || (limits.memoryBytes ?? 0) < 0 ? 'max' : String(Math.max(0, limits.memorySwapBytes - (limits.memoryBytes ?? 0)));
     writeFile(file, swap, 'the swap limit');
   }
   // Refused rather than ignored: the workload would not get what it asked for.
-  if (limits.memorySwappiness !== undefined) throw new CgroupError('memory swappiness: cgroup v2 has no per-cgroup swappiness (only v1 has memory.swappiness)');
+  if (limits.memorySwappiness !== undefined) throw cgroupFailure('cgroup v2 has no per-cgroup swappiness (only v1 has memory.swappiness)', { field: 'memorySwappiness' });
 }
 
 export function stats(dir: string): Pick<CgroupStats, 'oomKills' | 'memoryLimitHits' | 'memoryPeakBytes'> {

@@ -11,14 +11,15 @@ import type { OciGlobal } from '../../cli/oci-args.js';
 import { DEFAULT_ROOT, Store, type ContainerRecord } from '../../container/store.js';
 import type { HookState } from '../../runtime/oci/hooks.js';
 import { writeStderr } from '../../log/log.js';
+import { render, type RunError } from '../../libc/error.js';
 
 export const EXIT_FAILURE = 1;
 
 export interface OciContext {
   store: Store;
   log(level: 'debug' | 'info' | 'warning' | 'error', msg: string): void;
-  /** Logs the error, says it on stderr, exits 1. */
-  fail(msg: string): never;
+  /** Logs the error, says it on stderr, exits 1: the one place an OCI verb renders a RunError. */
+  fail(msg: string | RunError): never;
   exit(code: number): never;
   /** The same context, ending through EXIT instead (exec: _exit once its thread is changed for good). */
   withExit(exit: (code: number) => never): OciContext;
@@ -50,7 +51,8 @@ export function createContext(global: OciGlobal, exit: (code: number) => never =
   const make = (exit: (code: number) => never): OciContext => ({
     store,
     log,
-    fail(msg) {
+    fail(error) {
+      const msg = typeof error === 'string' ? error : render(error);
       log('error', msg);
       if (logFd === null || global.log !== '/dev/stderr') writeStderr(`${msg}\n`);
       return exit(EXIT_FAILURE);

@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { OciCommand } from '../../cli/oci-args.js';
 import { OCI_VERSION, idProblem, procStartTime, type ContainerRecord } from '../../container/store.js';
-import { S_IFIFO, createContainerLibc } from '../../libc/container.js';
+import { createContainerLibc } from '../../libc/container.js';
+import { O, S_IFIFO } from '../../libc/consts.js';
+import { render } from '../../libc/error.js';
 import { readConfigFile } from '../../runtime/container.js';
 import { cgroupPlace } from '../../runtime/oci/config.js';
 import { runLauncher } from '../../runtime/launcher.js';
@@ -16,7 +18,6 @@ import { hookState, preservedFdsProblem, runcText, type OciContext } from './con
 import { createTerminalLibc } from '../../libc/terminal.js';
 import { connectConsole, terminalProblem, type TerminalSetup } from '../../runtime/terminal.js';
 
-const O_PATH = 0o10000000;
 
 export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciContext): void {
   const bad = idProblem(cmd.id);
@@ -26,7 +27,7 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
   const bundle = path.resolve(cmd.bundle ?? process.cwd());
   const pidFile = cmd.pidFile === null ? null : path.resolve(cmd.pidFile);
   const text = readConfigFile(path.join(bundle, 'config.json'));
-  if (typeof text !== 'string') return ctx.fail(text.error);
+  if (!text.ok) return ctx.fail(text.error);
   let spec: {
     root?: { path?: string };
     annotations?: Record<string, string>;
@@ -34,7 +35,7 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
     process?: { terminal?: unknown; consoleSize?: { height?: unknown; width?: unknown } };
   };
   try {
-    spec = JSON.parse(text);
+    spec = JSON.parse(text.value);
   } catch {
     return ctx.fail(`${bundle}/config.json: not valid JSON`);
   }
@@ -53,7 +54,9 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
     terminal = { socket, size: size ? { rows: Number(size.height ?? 0), cols: Number(size.width ?? 0) } : null };
   }
   const store = ctx.store;
-  if (!store.claim(cmd.id)) ctx.fail('container with given ID already exists');
+  const claimed = store.claim(cmd.id);
+  if (!claimed.ok) ctx.fail(claimed.error);
+  if (!claimed.value) ctx.fail('container with given ID already exists');
   const undo = (msg: string): never => {
     store.remove(cmd.id);
     return ctx.fail(msg);
@@ -66,7 +69,7 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
     if (!r.ok) return undo(`${r.call} failed: ${r.code}`);
     // 0622 past the umask (runc's mode): the init opens it as the workload's user, which may not be root.
     fs.chmodSync(store.fifo(cmd.id), 0o622);
-    gate = fs.openSync(store.fifo(cmd.id), O_PATH);
+    gate = fs.openSync(store.fifo(cmd.id), O.PATH);
   } catch (e) {
     return undo(`cannot make the start gate: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
@@ -81,7 +84,8 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
     annotations: spec.annotations ?? {},
     cgroupDirs: [],
   };
-  store.write(record);
+  const written = store.write(record);
+  if (!written.ok) undo(render(written.error));
 
   runLauncher(['-q', '--bundle', bundle], {
     cgroupParent: place.parent,
@@ -96,7 +100,11 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
     hookState: (pid, status) => hookState(record, status, pid),
     ready({ initPid, cgroup, hooks }) {
       const later = { poststart: hooks.poststart, poststop: hooks.poststop };
-      store.write({ ...record, pid: initPid, pidStart: procStartTime(initPid), cgroupDirs: [...cgroup.dirs], ...(later.poststart || later.poststop ? { hooks: later } : {}) });
+      const saved = store.write({ ...record, pid: initPid, pidStart: procStartTime(initPid), cgroupDirs: [...cgroup.dirs], ...(later.poststart || later.poststop ? { hooks: later } : {}) });
+      if (!saved.ok) {
+        process.kill(initPid, 'SIGKILL');
+        return undo(render(saved.error));
+      }
       if (pidFile !== null) {
         try {
           const tmp = path.join(path.dirname(pidFile), `.${path.basename(pidFile)}.${process.pid}`);

@@ -13,6 +13,7 @@ import { setFrozen } from '../../container/freeze.js';
 import { procStartTime } from '../../container/store.js';
 import { createLibc } from '../../libc/libc.js';
 import { createNsLibc } from '../../libc/ns.js';
+import { render } from '../../libc/error.js';
 import { runHooks } from '../../runtime/oci/hooks.js';
 import { hookState, type OciContext } from './context.js';
 import { cgroupPids, signal } from './kill.js';
@@ -54,7 +55,7 @@ export function del(cmd: Extract<OciCommand, { verb: 'delete' }>, ctx: OciContex
   }
   ctx.store.remove(cmd.id);
   // poststop: once everything is gone; a failure is a warning (the container is deleted all the same).
-  const failed = runHooks(createLibc(), createNsLibc(), 'poststop', rec.hooks?.poststop, hookState(rec, 'stopped', 0));
-  if (failed) ctx.log('warning', failed);
+  const ran = runHooks(createLibc(), createNsLibc(), 'poststop', rec.hooks?.poststop, hookState(rec, 'stopped', 0));
+  if (!ran.ok) ctx.log('warning', render(ran.error));
   ctx.exit(0);
 }

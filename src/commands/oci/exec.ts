@@ -20,8 +20,10 @@ import { Worker } from 'node:worker_threads';
 import type { OciCommand } from '../../cli/oci-args.js';
 import { createContainerLibc } from '../../libc/container.js';
 import { createLibc } from '../../libc/libc.js';
-import { CLONE, createNsLibc } from '../../libc/ns.js';
+import { CLONE } from '../../libc/consts.js';
+import { createNsLibc } from '../../libc/ns.js';
 import { WNOHANG } from '../../libc/types.js';
+import { render } from '../../libc/error.js';
 import { ociProcessSpec, ociSeccompOfConfig, readConfigFile } from '../../runtime/container.js';
 import { parseConfig } from '../../runtime/oci/config.js';
 import { dropPrivileges, workloadRequest } from '../../runtime/workload.js';
@@ -50,8 +52,8 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
 
   // The process: process.json, or the container's own with other args.
   const configText = readConfigFile(path.join(rec.bundle, 'config.json'));
-  if (typeof configText !== 'string') return ctx.fail(configText.error);
-  const config = JSON.parse(configText) as { process?: unknown };
+  if (!configText.ok) return ctx.fail(configText.error);
+  const config = JSON.parse(configText.value) as { process?: unknown };
   let processJson: unknown = config.process;
   if (cmd.processFile !== null) {
     try {
@@ -76,9 +78,9 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
   if (badTerminal) ctx.fail(badTerminal);
   // runc without --detach makes the terminal itself and relays it to its own stdio; tini-ts does not.
   if (p.terminal && !cmd.detach) ctx.fail('exec: a terminal needs --detach and --console-socket (relaying it to this command\'s own stdio is not supported)');
-  const seccomp = ociSeccompOfConfig(configText);
-  if (typeof seccomp === 'string') return ctx.fail(seccomp);
-  const spec = ociProcessSpec(p, seccomp);
+  const seccomp = ociSeccompOfConfig(configText.value);
+  if (!seccomp.ok) return ctx.fail(seccomp.error);
+  const spec = ociProcessSpec(p, seccomp.value);
   const tl = p.terminal ? createTerminalLibc() : null;
   // Connected before joining the container: the path is the caller's.
   const consoleSocket = tl && cmd.consoleSocket !== null ? connectConsole(path.resolve(cmd.consoleSocket), tl) : null;
@@ -114,8 +116,8 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
     ns.close(fd);
   }
   const w = workloadRequest({ argv: p.args.map((a) => Buffer.from(a)), env: p.env.map((e) => Buffer.from(e)), cwd: p.cwd, programMustExist: true, homeOf: spec.user });
-  if (w.kind === 'error') return ctx.fail(runcText(w.message));
-  let req = w.req;
+  if (!w.ok) return ctx.fail(runcText(render(w.error)));
+  let req = w.value;
   if (tl && consoleSocket !== null) {
     // In the container's /dev/pts, while still privileged; the slave goes to the process's user.
     const size = p.consoleSize ? { rows: p.consoleSize.height, cols: p.consoleSize.width } : null;
@@ -132,7 +134,7 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
     req = { ...req, terminal: made.slave };
   }
   const dropped = dropPrivileges(spec, cl);
-  if (dropped) ctx.fail(dropped);
+  if (!dropped.ok) ctx.fail(dropped.error);
   // --preserve-fds N: this command's fds 3 .. 3+N-1 (the caller's) pass to the process.
   const r = libc.spawn({ ...req, newProcessGroup: false, passFds: [0, 1, 2, ...Array.from({ length: cmd.flags.preserveFds }, (_, i) => 3 + i)] });
   if (!r.ok) return ctx.fail(`exec failed: ${r.call}: ${r.code}`);

@@ -8,7 +8,7 @@ export function pause(cmd: Extract<OciCommand, { verb: 'pause' | 'resume' }>, ct
   const { rec, status } = loadContainer(cmd.id, ctx);
   if (cmd.verb === 'pause' && status !== 'running') ctx.fail(status === 'paused' ? 'container already paused' : 'container not running');
   if (cmd.verb === 'resume' && status !== 'paused') ctx.fail('container not paused');
-  const err = setFrozen(rec.cgroupDirs, cmd.verb === 'pause');
-  if (err) ctx.fail(err);
+  const r = setFrozen(rec.cgroupDirs, cmd.verb === 'pause');
+  if (!r.ok) ctx.fail(r.error);
   ctx.exit(0);
 }

@@ -41,10 +41,10 @@ export function start(cmd: Extract<OciCommand, { verb: 'start' }>, ctx: OciConte
   fs.closeSync(fd);
   fs.rmSync(fifo, { force: true });
   // poststart: in the runtime's namespaces once the workload is started; a failure kills the container and fails start, as runc.
-  const failed = runHooks(createLibc(), createNsLibc(), 'poststart', rec.hooks?.poststart, hookState(rec, 'running'));
-  if (failed) {
+  const ran = runHooks(createLibc(), createNsLibc(), 'poststart', rec.hooks?.poststart, hookState(rec, 'running'));
+  if (!ran.ok) {
     signal(rec.pid, 9);
-    ctx.fail(failed);
+    ctx.fail(ran.error);
   }
   ctx.log('debug', `started ${cmd.id}`);
   ctx.exit(0);

@@ -11,6 +11,8 @@ import type { OciCommand } from '../../cli/oci-args.js';
 import { DEFAULT_ROOT, detectVersion } from '../../cgroup/index.js';
 import { readText } from '../../cgroup/fsutil.js';
 import { updateCgroup } from '../../cgroup/update.js';
+import { LIMIT_RESOURCES, type Limits } from '../../cgroup/types.js';
+import { naming, within } from '../../libc/error.js';
 import { ociLimits } from '../../runtime/container.js';
 import { jsonProblem, parseResources } from '../../runtime/oci/config.js';
 import type { OciContext } from './context.js';
@@ -52,8 +54,9 @@ export function update(cmd: Extract<OciCommand, { verb: 'update' }>, ctx: OciCon
   if (version === null) return ctx.fail(`update: no cgroup filesystem at ${DEFAULT_ROOT}`);
   // A quota without a period keeps the container's period (ociLimits would assume 100 ms).
   if (res.cpuQuota !== undefined && res.cpuPeriod === undefined) res.cpuPeriod = currentPeriod(version, rec.cgroupDirs) ?? undefined;
-  const limits = ociLimits(res, os.availableParallelism());
-  if (typeof limits === 'string') return ctx.fail(`update: ${limits.replace(/^config\.json: linux\.resources/, 'resources')}`);
+  const asked = ociLimits(res, os.availableParallelism(), 'resources');
+  if (!asked.ok) return ctx.fail(within(asked.error, 'update'));
+  const limits = asked.value;
   // -1 removes a limit (ociLimits reads it as "none given", a create's default); 0 leaves it, as in runc.
   if (res.memoryLimit === -1) limits.memoryBytes = -1;
   if (res.pidsLimit === -1) limits.pids = -1;
@@ -61,8 +64,8 @@ export function update(cmd: Extract<OciCommand, { verb: 'update' }>, ctx: OciCon
     limits.cpus = Infinity;
     if (res.cpuPeriod !== undefined) limits.cpuPeriodUs = res.cpuPeriod;
   }
-  const failed = updateCgroup(DEFAULT_ROOT, version, rec.cgroupDirs, limits);
-  if (failed) return ctx.fail(`update: ${failed}`);
+  const updated = updateCgroup(DEFAULT_ROOT, version, rec.cgroupDirs, limits);
+  if (!updated.ok) return ctx.fail(within(naming(updated.error, (f) => (Object.hasOwn(LIMIT_RESOURCES, f) ? `resources.${LIMIT_RESOURCES[f as keyof Limits]}` : undefined)), 'update'));
   ctx.log('debug', `updated ${cmd.id}`);
   ctx.exit(0);
 }

@@ -28,19 +28,11 @@
  *   _WAIT_KILLABLE_RECV) is refused.
  */
 import { AUDIT_ARCH, I386, X32, X32_SYSCALL_BIT, X86_64, AARCH64, type SyscallTable } from '../../libc/arch.js';
+import { BPF, OFFSETOF, SECCOMP_RET } from '../../libc/consts.js';
+import { ERRNO } from '../../libc/errno.js';
 
-// <linux/seccomp.h>
-export const RET = {
-  KILL_PROCESS: 0x80000000,
-  KILL_THREAD: 0x00000000,
-  TRAP: 0x00030000,
-  ERRNO: 0x00050000,
-  TRACE: 0x7ff00000,
-  LOG: 0x7ffc0000,
-  ALLOW: 0x7fff0000,
-} as const;
-const EPERM = 1;
-const ENOSYS = 38;
+export const RET = SECCOMP_RET;
+const { EPERM, ENOSYS } = ERRNO;
 
 export const FLAGS: Readonly<Record<string, number>> = {
   SECCOMP_FILTER_FLAG_TSYNC: 0, // implied (see above): nothing to pass
@@ -183,19 +175,19 @@ export function parseSeccomp(v: unknown, at: string): { ok: true; profile: Secco
 
 interface Insn { code: number; jt: number; jf: number; k: number }
 
-const LD_W_ABS = 0x20;
-const ALU_AND_K = 0x54;
-const JA = 0x05;
-const JEQ = 0x15;
-const JGT = 0x25;
-const JGE = 0x35;
-const RET_K = 0x06;
-const OFF_NR = 0;
-const OFF_ARCH = 4;
-const argLo = (i: number) => 16 + i * 8;
-const argHi = (i: number) => 20 + i * 8;
-/** BPF_MAXINSNS */
-export const MAX_INSNS = 4096;
+const LD_W_ABS = BPF.LD | BPF.W | BPF.ABS;
+const ALU_AND_K = BPF.ALU | BPF.AND | BPF.K;
+const JA = BPF.JMP | BPF.JA;
+const JEQ = BPF.JMP | BPF.JEQ | BPF.K;
+const JGT = BPF.JMP | BPF.JGT | BPF.K;
+const JGE = BPF.JMP | BPF.JGE | BPF.K;
+const RET_K = BPF.RET | BPF.K;
+const OFF_NR = OFFSETOF.seccomp_data_nr;
+const OFF_ARCH = OFFSETOF.seccomp_data_arch;
+// Each argument is 64 bits, its low half first (little-endian).
+const argLo = (i: number) => OFFSETOF.seccomp_data_args + i * 8;
+const argHi = (i: number) => OFFSETOF.seccomp_data_args + 4 + i * 8;
+export const MAX_INSNS = BPF.MAXINSNS;
 
 const insn = (code: number, k: number, jt = 0, jf = 0): Insn => ({ code, k: k >>> 0, jt, jf });
 const ret = (v: number): Insn => insn(RET_K, v);

@@ -13,26 +13,26 @@
  */
 
 import { AARCH64, AUDIT_ARCH, X32_SYSCALL_BIT, X86_64 } from '../../libc/arch.js';
+import { BPF, CLONE, OFFSETOF, SECCOMP_RET } from '../../libc/consts.js';
+import { ERRNO } from '../../libc/errno.js';
 
-// <linux/audit.h>, <linux/seccomp.h>, <linux/filter.h>
 export const AUDIT_ARCH_X86_64 = AUDIT_ARCH.X86_64;
-export const SECCOMP_RET_KILL_PROCESS = 0x80000000;
-export const SECCOMP_RET_ERRNO = 0x00050000;
-export const SECCOMP_RET_ALLOW = 0x7fff0000;
-const EPERM = 1;
-const ENOSYS = 38;
+export const SECCOMP_RET_KILL_PROCESS = SECCOMP_RET.KILL_PROCESS;
+export const SECCOMP_RET_ERRNO = SECCOMP_RET.ERRNO;
+export const SECCOMP_RET_ALLOW = SECCOMP_RET.ALLOW;
+const { EPERM, ENOSYS } = ERRNO;
 
-const BPF_LD_W_ABS = 0x20; // BPF_LD | BPF_W | BPF_ABS
-const BPF_JEQ_K = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
-const BPF_JGE_K = 0x35; // BPF_JMP | BPF_JGE | BPF_K
-const BPF_JSET_K = 0x45; // BPF_JMP | BPF_JSET | BPF_K
-const BPF_RET_K = 0x06; // BPF_RET | BPF_K
+const BPF_LD_W_ABS = BPF.LD | BPF.W | BPF.ABS;
+const BPF_JEQ_K = BPF.JMP | BPF.JEQ | BPF.K;
+const BPF_JGE_K = BPF.JMP | BPF.JGE | BPF.K;
+const BPF_JSET_K = BPF.JMP | BPF.JSET | BPF.K;
+const BPF_RET_K = BPF.RET | BPF.K;
 
-// struct seccomp_data offsets
-const OFF_NR = 0;
-const OFF_ARCH = 4;
-const OFF_ARG0_LO = 16;
-const OFF_ARG0_HI = 20;
+// struct seccomp_data: the first argument's two 32-bit halves, low first (little-endian)
+const OFF_NR = OFFSETOF.seccomp_data_nr;
+const OFF_ARCH = OFFSETOF.seccomp_data_arch;
+const OFF_ARG0_LO = OFFSETOF.seccomp_data_args;
+const OFF_ARG0_HI = OFFSETOF.seccomp_data_args + 4;
 
 export { X86_64 };
 
@@ -44,8 +44,7 @@ const ARCHES = {
 
 /** Every namespace flag of clone(2)/unshare(2). */
 export const CLONE_NEW_ANY =
-  0x00020000 /* NEWNS */ | 0x02000000 /* NEWCGROUP */ | 0x04000000 /* NEWUTS */ | 0x08000000 /* NEWIPC */ |
-  0x10000000 /* NEWUSER */ | 0x20000000 /* NEWPID */ | 0x40000000 /* NEWNET */ | 0x00000080; /* NEWTIME */
+  CLONE.NEWNS | CLONE.NEWCGROUP | CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWUSER | CLONE.NEWPID | CLONE.NEWNET | CLONE.NEWTIME;
 
 /** Which syscalls each capability unlocks (as Docker's profile conditions them). */
 const GATED: Readonly<Record<string, readonly string[]>> = {

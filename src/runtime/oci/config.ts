@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { DeviceRule, Throttle } from '../../cgroup/types.js';
 import { normalizeCapability } from '../../libc/capabilities.js';
 import { sysctlProblem } from '../../libc/sysctl.js';
+import { RLIMIT } from '../../libc/consts.js';
 import { MAX_ID } from '../process.js';
 import { cgroupParentProblem, cleanDestination } from '../../cli/run-options.js';
 import { parseJsonExact, parseSeccomp, type SeccompProfile } from '../hardening/oci-seccomp.js';
@@ -74,12 +75,6 @@ export type ParsedConfig =
   | { ok: true; plan: ContainerPlan; unsupported: string[] }
   | { ok: false; error: string };
 
-/** RLIMIT_* names the kernel knows. */
-export const RLIMITS: readonly string[] = [
-  'RLIMIT_CPU', 'RLIMIT_FSIZE', 'RLIMIT_DATA', 'RLIMIT_STACK', 'RLIMIT_CORE', 'RLIMIT_RSS', 'RLIMIT_NPROC',
-  'RLIMIT_NOFILE', 'RLIMIT_MEMLOCK', 'RLIMIT_AS', 'RLIMIT_LOCKS', 'RLIMIT_SIGPENDING', 'RLIMIT_MSGQUEUE',
-  'RLIMIT_NICE', 'RLIMIT_RTPRIO', 'RLIMIT_RTTIME',
-];
 
 const NAMESPACES: readonly string[] = ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'];
 
@@ -190,83 +185,16 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
     const unsupported: string[] = [];
     collectUnsupported(top, '', unsupported);
 
-    const p = obj(top.process, 'process');
-    const args = strings(p.args, 'process.args');
-    if (args.length === 0) fail('process.args', 'must name the program to run');
-    const user = p.user === undefined ? {} : obj(p.user, 'process.user');
-    const cwd = p.cwd === undefined ? '/' : str(p.cwd, 'process.cwd');
-    if (!cwd.startsWith('/')) fail('process.cwd', 'must be an absolute path');
-    const env = p.env === undefined ? [] : strings(p.env, 'process.env');
-    env.forEach((e, i) => e.includes('=') || fail(`process.env[${i}]`, `'${e}' is not NAME=VALUE`));
-    const rlimits = (p.rlimits === undefined ? [] : (Array.isArray(p.rlimits) ? p.rlimits : fail('process.rlimits', 'must be an array'))).map((r, i) => {
-      const o = obj(r, `process.rlimits[${i}]`);
-      const type = str(o.type, `process.rlimits[${i}].type`);
-      if (!RLIMITS.includes(type)) fail(`process.rlimits[${i}].type`, `unknown limit '${type}'`);
-      const soft = int(o.soft, `process.rlimits[${i}].soft`);
-      const hard = int(o.hard, `process.rlimits[${i}].hard`);
-      if (soft > hard) fail(`process.rlimits[${i}]`, `soft (${soft}) is above hard (${hard})`);
-      return { type, soft, hard };
-    });
-
+    const proc = processOf(obj(top.process, 'process'));
     const root = obj(top.root, 'root');
     const rootPath = str(root.path, 'root.path');
-
     const linux = top.linux === undefined ? {} : obj(top.linux, 'linux');
-    const namespaces: NamespaceType[] = [];
-    const joinNamespaces: JoinNamespace[] = [];
-    const nsList = linux.namespaces === undefined ? [] : Array.isArray(linux.namespaces) ? linux.namespaces : fail('linux.namespaces', 'must be an array');
-    nsList.forEach((n, i) => {
-      const o = obj(n, `linux.namespaces[${i}]`);
-      const type = str(o.type, `linux.namespaces[${i}].type`);
-      if (type === 'user') fail(`linux.namespaces[${i}].type`, 'user namespaces are not supported (run as root)');
-      if (type === 'time') fail(`linux.namespaces[${i}].type`, 'time namespaces are not supported');
-      if (!NAMESPACES.includes(type)) fail(`linux.namespaces[${i}].type`, `unknown namespace '${type}'`);
-      if (namespaces.includes(type as NamespaceType)) fail(`linux.namespaces[${i}].type`, `'${type}' is listed twice`);
-      if (o.path !== undefined && o.path !== '') {
-        const field = `linux.namespaces[${i}].path`;
-        const p2 = str(o.path, field);
-        if (!p2.startsWith('/')) fail(field, `'${p2}' must be an absolute path`);
-        // The root filesystem is built in a mount namespace of tini-ts's own, and
-        // the cgroup namespace is made by the init after it joined the cgroup.
-        if (type === 'mount') fail(field, 'joining an existing mount namespace is not supported (tini-ts builds the root filesystem in a new one)');
-        if (type === 'cgroup') fail(field, 'joining an existing cgroup namespace is not supported');
-        joinNamespaces.push({ type: type as NamespaceType, path: p2, field });
-      }
-      namespaces.push(type as NamespaceType);
-    });
-    if (linux.uidMappings !== undefined || linux.gidMappings !== undefined) fail('linux.uidMappings', 'user namespaces are not supported');
-
+    const { namespaces, joinNamespaces } = namespacesOf(linux);
     const resources = linux.resources === undefined ? {} : resourcesOf(linux.resources, unsupported);
-
-    const mountList = top.mounts === undefined ? [] : Array.isArray(top.mounts) ? top.mounts : fail('mounts', 'must be an array');
-    const mounts = mountList.map((m, i) => {
-      const o = obj(m, `mounts[${i}]`);
-      const given = str(o.destination, `mounts[${i}].destination`);
-      if (!given.startsWith('/')) fail(`mounts[${i}].destination`, `${JSON.stringify(given)} must be an absolute path`);
-      // Cleaned as docker and runc do (`/../x` is `/x`): never a way out of the root.
-      const destination = cleanDestination(given);
-      const type = o.type === undefined ? 'bind' : str(o.type, `mounts[${i}].type`);
-      const source = o.source === undefined ? type : str(o.source, `mounts[${i}].source`);
-      const options = o.options === undefined ? [] : strings(o.options, `mounts[${i}].options`);
-      for (const k of Object.keys(o)) if (!['destination', 'type', 'source', 'options'].includes(k)) unsupported.push(`mounts[${i}].${k}`);
-      return { destination, type, source, options };
-    });
+    const mounts = mountsOf(top.mounts, unsupported);
 
     const plan: ContainerPlan = {
-      process: {
-        args,
-        env,
-        cwd,
-        uid: user.uid === undefined ? 0 : id(user.uid, 'process.user.uid'),
-        gid: user.gid === undefined ? 0 : id(user.gid, 'process.user.gid'),
-        additionalGids: user.additionalGids === undefined ? [] : (Array.isArray(user.additionalGids) ? user.additionalGids : fail('process.user.additionalGids', 'must be an array')).map((g, i) => id(g, `process.user.additionalGids[${i}]`)),
-        terminal: bool(p.terminal, 'process.terminal', false),
-        consoleSize: p.consoleSize === undefined ? null : consoleSize(obj(p.consoleSize, 'process.consoleSize')),
-        capabilities: capabilities(p.capabilities),
-        rlimits,
-        noNewPrivileges: bool(p.noNewPrivileges, 'process.noNewPrivileges', false),
-        oomScoreAdj: p.oomScoreAdj === undefined ? null : int(p.oomScoreAdj, 'process.oomScoreAdj', -1000),
-      },
+      process: proc,
       root: { path: path.resolve(bundle, rootPath), readonly: bool(root.readonly, 'root.readonly', false) },
       hostname: top.hostname === undefined ? null : str(top.hostname, 'hostname'),
       mounts,
@@ -277,16 +205,8 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
       readonlyPaths: linux.readonlyPaths === undefined ? [] : strings(linux.readonlyPaths, 'linux.readonlyPaths'),
       seccomp: linux.seccomp === undefined || linux.seccomp === null ? null : seccompProfile(linux.seccomp, unsupported),
       hooks: top.hooks === undefined ? {} : hooks(top.hooks, unsupported),
-      sysctl: {},
+      sysctl: linux.sysctl === undefined ? {} : sysctlOf(obj(linux.sysctl, 'linux.sysctl'), namespaces),
     };
-    if (plan.process.oomScoreAdj !== null && plan.process.oomScoreAdj > 1000) fail('process.oomScoreAdj', 'must be from -1000 to 1000');
-    if (linux.sysctl !== undefined) {
-      for (const [key, value] of Object.entries(obj(linux.sysctl, 'linux.sysctl'))) {
-        const problem = sysctlProblem(key, { ipc: namespaces.includes('ipc'), net: namespaces.includes('network') });
-        if (problem) fail(`linux.sysctl.${key}`, problem);
-        plan.sysctl[key] = str(value, `linux.sysctl.${key}`);
-      }
-    }
     // runc would give the program a new pseudo-terminal; tini-ts run passes its own stdio (a terminal if it has one).
     if (plan.process.terminal) unsupported.push('process.terminal (no pseudo-terminal is made: the program gets tini-ts run\'s stdin, stdout and stderr)');
     for (const [i, p2] of [...plan.maskedPaths, ...plan.readonlyPaths].entries()) {
@@ -299,6 +219,98 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
     if (e instanceof ConfigError) return { ok: false, error: e.message };
     throw e;
   }
+}
+
+/** config.json `process`: the program, its environment, credentials, capabilities and limits. */
+function processOf(p: Record<string, Json>): ContainerPlan['process'] {
+  const args = strings(p.args, 'process.args');
+  if (args.length === 0) fail('process.args', 'must name the program to run');
+  const user = p.user === undefined ? {} : obj(p.user, 'process.user');
+  const cwd = p.cwd === undefined ? '/' : str(p.cwd, 'process.cwd');
+  if (!cwd.startsWith('/')) fail('process.cwd', 'must be an absolute path');
+  const env = p.env === undefined ? [] : strings(p.env, 'process.env');
+  env.forEach((e, i) => e.includes('=') || fail(`process.env[${i}]`, `'${e}' is not NAME=VALUE`));
+  const rlimits = (p.rlimits === undefined ? [] : (Array.isArray(p.rlimits) ? p.rlimits : fail('process.rlimits', 'must be an array'))).map((r, i) => {
+    const o = obj(r, `process.rlimits[${i}]`);
+    const type = str(o.type, `process.rlimits[${i}].type`);
+    if (!Object.hasOwn(RLIMIT, type)) fail(`process.rlimits[${i}].type`, `unknown limit '${type}'`);
+    const soft = int(o.soft, `process.rlimits[${i}].soft`);
+    const hard = int(o.hard, `process.rlimits[${i}].hard`);
+    if (soft > hard) fail(`process.rlimits[${i}]`, `soft (${soft}) is above hard (${hard})`);
+    return { type, soft, hard };
+  });
+  const oomScoreAdj = p.oomScoreAdj === undefined ? null : int(p.oomScoreAdj, 'process.oomScoreAdj', -1000);
+  if (oomScoreAdj !== null && oomScoreAdj > 1000) fail('process.oomScoreAdj', 'must be from -1000 to 1000');
+  return {
+    args,
+    env,
+    cwd,
+    uid: user.uid === undefined ? 0 : id(user.uid, 'process.user.uid'),
+    gid: user.gid === undefined ? 0 : id(user.gid, 'process.user.gid'),
+    additionalGids: user.additionalGids === undefined ? [] : (Array.isArray(user.additionalGids) ? user.additionalGids : fail('process.user.additionalGids', 'must be an array')).map((g, i) => id(g, `process.user.additionalGids[${i}]`)),
+    terminal: bool(p.terminal, 'process.terminal', false),
+    consoleSize: p.consoleSize === undefined ? null : consoleSize(obj(p.consoleSize, 'process.consoleSize')),
+    capabilities: capabilities(p.capabilities),
+    rlimits,
+    noNewPrivileges: bool(p.noNewPrivileges, 'process.noNewPrivileges', false),
+    oomScoreAdj,
+  };
+}
+
+/** linux.namespaces: those to create, and those joined by path (also listed in `namespaces`). */
+function namespacesOf(linux: Record<string, Json>): { namespaces: NamespaceType[]; joinNamespaces: JoinNamespace[] } {
+  const namespaces: NamespaceType[] = [];
+  const joinNamespaces: JoinNamespace[] = [];
+  const nsList = linux.namespaces === undefined ? [] : Array.isArray(linux.namespaces) ? linux.namespaces : fail('linux.namespaces', 'must be an array');
+  nsList.forEach((n, i) => {
+    const o = obj(n, `linux.namespaces[${i}]`);
+    const type = str(o.type, `linux.namespaces[${i}].type`);
+    if (type === 'user') fail(`linux.namespaces[${i}].type`, 'user namespaces are not supported (run as root)');
+    if (type === 'time') fail(`linux.namespaces[${i}].type`, 'time namespaces are not supported');
+    if (!NAMESPACES.includes(type)) fail(`linux.namespaces[${i}].type`, `unknown namespace '${type}'`);
+    if (namespaces.includes(type as NamespaceType)) fail(`linux.namespaces[${i}].type`, `'${type}' is listed twice`);
+    if (o.path !== undefined && o.path !== '') {
+      const field = `linux.namespaces[${i}].path`;
+      const p2 = str(o.path, field);
+      if (!p2.startsWith('/')) fail(field, `'${p2}' must be an absolute path`);
+      // The root filesystem is built in a mount namespace of tini-ts's own, and
+      // the cgroup namespace is made by the init after it joined the cgroup.
+      if (type === 'mount') fail(field, 'joining an existing mount namespace is not supported (tini-ts builds the root filesystem in a new one)');
+      if (type === 'cgroup') fail(field, 'joining an existing cgroup namespace is not supported');
+      joinNamespaces.push({ type: type as NamespaceType, path: p2, field });
+    }
+    namespaces.push(type as NamespaceType);
+  });
+  if (linux.uidMappings !== undefined || linux.gidMappings !== undefined) fail('linux.uidMappings', 'user namespaces are not supported');
+  return { namespaces, joinNamespaces };
+}
+
+/** config.json `mounts`: destinations cleaned; keys beyond the four read go to `unsupported`. */
+function mountsOf(v: unknown, unsupported: string[]): Mount[] {
+  const mountList = v === undefined ? [] : Array.isArray(v) ? v : fail('mounts', 'must be an array');
+  return mountList.map((m, i) => {
+    const o = obj(m, `mounts[${i}]`);
+    const given = str(o.destination, `mounts[${i}].destination`);
+    if (!given.startsWith('/')) fail(`mounts[${i}].destination`, `${JSON.stringify(given)} must be an absolute path`);
+    // Cleaned as docker and runc do (`/../x` is `/x`): never a way out of the root.
+    const destination = cleanDestination(given);
+    const type = o.type === undefined ? 'bind' : str(o.type, `mounts[${i}].type`);
+    const source = o.source === undefined ? type : str(o.source, `mounts[${i}].source`);
+    const options = o.options === undefined ? [] : strings(o.options, `mounts[${i}].options`);
+    for (const k of Object.keys(o)) if (!['destination', 'type', 'source', 'options'].includes(k)) unsupported.push(`mounts[${i}].${k}`);
+    return { destination, type, source, options };
+  });
+}
+
+/** linux.sysctl: namespaced keys only, of the namespaces the container has. */
+function sysctlOf(given: Record<string, Json>, namespaces: NamespaceType[]): Record<string, string> {
+  const sysctl: Record<string, string> = {};
+  for (const [key, value] of Object.entries(given)) {
+    const problem = sysctlProblem(key, { ipc: namespaces.includes('ipc'), net: namespaces.includes('network') });
+    if (problem) fail(`linux.sysctl.${key}`, problem);
+    sysctl[key] = str(value, `linux.sysctl.${key}`);
+  }
+  return sysctl;
 }
 
 function seccompProfile(v: unknown, unsupported: string[]): SeccompProfile {

@@ -8,9 +8,11 @@
  */
 import fs from 'node:fs';
 import { errnoMessage } from '../../libc/errno.js';
-import { O_CLOEXEC, O_NONBLOCK, type NsLibc } from '../../libc/ns.js';
+import { O } from '../../libc/consts.js';
+import type { NsLibc } from '../../libc/ns.js';
 import { SIG } from '../../libc/signals.js';
-import { WNOHANG, decodeWaitStatus, type Libc } from '../../libc/types.js';
+import { WNOHANG, decodeWaitStatus, ok, type Libc, type SysError } from '../../libc/types.js';
+import { fromSys, runError, within, type Outcome, type RunError } from '../../libc/error.js';
 
 export interface Hook {
   path: string;
@@ -41,26 +43,27 @@ export interface HookState {
 const STATE_MAX = 65536;
 const OUTPUT_MAX = 64 * 1024;
 
-/** Runs the hooks of one kind in order; the first failure stops them: null or runc's one-line error. */
-export function runHooks(libc: Libc, ns: NsLibc, kind: HookKind, hooks: readonly Hook[] | undefined, state: HookState): string | null {
+/** Runs the hooks of one kind in order; the first failure stops them (rendered, it is runc's one line). */
+export function runHooks(libc: Libc, ns: NsLibc, kind: HookKind, hooks: readonly Hook[] | undefined, state: HookState): Outcome<void> {
   for (const [i, h] of (hooks ?? []).entries()) {
     const e = runHook(libc, ns, h, JSON.stringify(state));
-    if (e) return `error running ${kind} hook #${i}: ${e}`;
+    if (e) return { ok: false, error: within(e, `error running ${kind} hook #${i}`) };
   }
-  return null;
+  return ok(undefined);
 }
 
-function runHook(libc: Libc, ns: NsLibc, h: Hook, state: string): string | null {
-  if (Buffer.byteLength(state) > STATE_MAX) return `error running hook: the state JSON is larger than ${STATE_MAX} bytes`;
-  const stdin = ns.pipe(O_CLOEXEC);
-  if (!stdin.ok) return `error running hook: pipe2: ${stdin.code}`;
-  const out = ns.pipe(O_CLOEXEC | O_NONBLOCK);
-  const err = ns.pipe(O_CLOEXEC | O_NONBLOCK);
+function runHook(libc: Libc, ns: NsLibc, h: Hook, state: string): RunError | null {
+  if (Buffer.byteLength(state) > STATE_MAX) return runError(`error running hook: the state JSON is larger than ${STATE_MAX} bytes`);
+  const stdin = ns.pipe(O.CLOEXEC);
+  if (!stdin.ok) return fromSys(stdin, `error running hook: pipe2: ${stdin.code}`);
+  const out = ns.pipe(O.CLOEXEC | O.NONBLOCK);
+  const err = ns.pipe(O.CLOEXEC | O.NONBLOCK);
   const open = [...stdin.value, ...(out.ok ? out.value : []), ...(err.ok ? err.value : [])];
   const closeAll = () => open.splice(0).forEach((fd) => ns.close(fd));
   if (!out.ok || !err.ok) {
     closeAll();
-    return `error running hook: pipe2: ${!out.ok ? out.code : !err.ok ? err.code : ''}`;
+    const bad = !out.ok ? out : (err as SysError);
+    return fromSys(bad, `error running hook: pipe2: ${bad.code}`);
   }
   try {
     // Written whole and closed first: the hook reads it, then end of file.
@@ -76,7 +79,7 @@ function runHook(libc: Libc, ns: NsLibc, h: Hook, state: string): string | null 
       stdio: [stdin.value[0], out.value[1], err.value[1]],
       passFds: [0, 1, 2],
     });
-    if (!r.ok) return `fork/exec ${h.path}: ${errnoMessage(r.errno).toLowerCase()}`;
+    if (!r.ok) return fromSys(r, `fork/exec ${h.path}: ${errnoMessage(r.errno).toLowerCase()}`);
     // Only our ends stay open here: the hook's end of file is its exit (or its children's).
     for (const fd of [stdin.value[0], out.value[1], err.value[1]]) {
       ns.close(fd);
@@ -94,18 +97,18 @@ function runHook(libc: Libc, ns: NsLibc, h: Hook, state: string): string | null 
       drain();
       const w = libc.waitpid(r.value, WNOHANG);
       if (w.ok && w.value[0] === r.value) status = w.value[1];
-      else if (!w.ok && w.code !== 'EINTR') return `error running hook: waitpid: ${w.code}`;
+      else if (!w.ok && w.code !== 'EINTR') return fromSys(w, `error running hook: waitpid: ${w.code}`);
       else if (Date.now() > deadline) {
         libc.kill(r.value, SIG.KILL);
         libc.waitpid(r.value, 0);
-        return `hook ran past specified timeout of ${h.timeout!.toFixed(1)}s`;
+        return runError(`hook ran past specified timeout of ${h.timeout!.toFixed(1)}s`);
       } else Atomics.wait(nap, 0, 0, 2);
     }
     drain();
     const d = decodeWaitStatus(status);
     if (d.kind === 'exited' && d.code === 0) return null;
     const why = d.kind === 'exited' ? `exit status ${d.code}` : d.kind === 'signaled' ? `signal: ${signalText(d.signal)}` : `wait status ${d.raw}`;
-    return `error running hook: ${why}, stdout: ${texts.out.trim()}, stderr: ${texts.err.trim()}`;
+    return runError(`error running hook: ${why}, stdout: ${texts.out.trim()}, stderr: ${texts.err.trim()}`);
   } finally {
     closeAll();
   }

@@ -12,10 +12,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { O, createAtLibc, type AtLibc } from '../../libc/at.js';
+import { MS, O } from '../../libc/consts.js';
+import { createAtLibc, type AtLibc } from '../../libc/at.js';
 import type { ContainerLibc } from '../../libc/container.js';
 import type { NsLibc } from '../../libc/ns.js';
-import { MS, type Op } from './plan.js';
+import type { ErrnoName } from '../../libc/errno.js';
+import { runError, type Outcome, type RunError } from '../../libc/error.js';
+import { ok, type SysError } from '../../libc/types.js';
+import type { Op } from './plan.js';
 import { fdPath, resolveInRoot, type Create } from './resolve.js';
 
 /** A cgroup hierarchy the init belongs to: where the host mounts it and the init's cgroup in it. */
@@ -63,8 +67,16 @@ export function readCgroupMounts(): CgroupMountInfo[] {
   return out;
 }
 
-/** Carries out `ops`; returns null or a one-line error. */
-export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): string | null {
+/** A step's failure, or null: what the steps below return (applyRootfs hands the first one up). */
+type Step = RunError | null;
+/** A call's failure: `what` was being done; the call and its errno kept. */
+const sys = (r: SysError, what: string, after = ''): RunError => runError(`${what}: ${r.code}${after}`, { call: r.call, errno: r.code });
+/** A path that did not resolve inside the root. */
+const unresolved = (r: { error: string; code: string }, what?: string): RunError =>
+  runError(what === undefined ? r.error : `${what}: ${r.error}`, { errno: r.code as ErrnoName });
+
+/** Carries out `ops`; the first failure stops it. */
+export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): Outcome<void> {
   const at = ctx.at ?? createAtLibc();
   const { ns, cl } = ctx;
   /** The new root (the top mount at its path), from the 'root' op to pivot_root. */
@@ -77,25 +89,25 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): string | nul
   };
   try {
     for (const op of ops) {
-      let err: string | null;
+      let err: Step;
       try {
         err = applyOne(op);
       } catch (e) {
         const x = e as NodeJS.ErrnoException;
-        err = `${describe(op)}: ${x.code ?? x.message}`;
+        err = runError(`${describe(op)}: ${x.code ?? x.message}`, x.code ? { call: x.syscall, errno: x.code as ErrnoName } : {});
       }
-      if (err) return err;
+      if (err) return { ok: false, error: err };
     }
-    return null;
+    return ok(undefined);
   } finally {
     closeRoot();
   }
 
   /** Resolves `p` inside the root (creating it as asked), then calls `use` with `/proc/self/fd/N` of it. */
-  function onTarget(p: string, create: Create, mode: number, use: (target: string, dir: boolean) => string | null): string | null {
-    if (rootFd < 0) return `${p}: no root to resolve it in`;
+  function onTarget(p: string, create: Create, mode: number, use: (target: string, dir: boolean) => Step): Step {
+    if (rootFd < 0) return runError(`${p}: no root to resolve it in`);
     const r = resolveInRoot(at, rootFd, p, create, mode);
-    if (!r.ok) return r.error;
+    if (!r.ok) return unresolved(r);
     try {
       return use(fdPath(r.fd), r.dir);
     } finally {
@@ -104,40 +116,40 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): string | nul
   }
 
   /** The parent directory of `p` inside the root (created if missing) and the last name. */
-  function inParent(p: string, use: (dirFd: number, name: string) => string | null): string | null {
+  function inParent(p: string, use: (dirFd: number, name: string) => Step): Step {
     const name = path.posix.basename(p);
-    if (name === '' || name === '.' || name === '..') return `${p}: not a name to create`;
+    if (name === '' || name === '.' || name === '..') return runError(`${p}: not a name to create`);
     const r = resolveInRoot(at, rootFd, path.posix.dirname(p), 'dir');
-    if (!r.ok) return r.error;
+    if (!r.ok) return unresolved(r);
     try {
-      return r.dir ? use(r.fd, name) : `${path.posix.dirname(p)}: not a directory`;
+      return r.dir ? use(r.fd, name) : runError(`${path.posix.dirname(p)}: not a directory`, { errno: 'ENOTDIR' });
     } finally {
       at.close(r.fd);
     }
   }
 
-  function remount(p: string, flags: number): string | null {
+  function remount(p: string, flags: number): Step {
     // Resolved again: the descriptor of the mount point still names what the bind covers.
     return onTarget(p, null, 0, (t) => {
       const r = ns.mount(null, t, null, MS.BIND | MS.REMOUNT | flags, null);
-      return r.ok ? null : `remounting ${p}: ${r.code}`;
+      return r.ok ? null : sys(r, `remounting ${p}`);
     });
   }
 
-  function openRoot(p: string): string | null {
+  function openRoot(p: string): Step {
     closeRoot();
     const o = at.open(p, O.PATH | O.DIRECTORY | O.CLOEXEC);
-    if (!o.ok) return `opening the root ${p}: ${o.code}`;
+    if (!o.ok) return sys(o, `opening the root ${p}`);
     rootFd = o.value;
     return null;
   }
 
-  function buildRoot(op: Extract<Op, { op: 'root' }>): string | null {
+  function buildRoot(op: Extract<Op, { op: 'root' }>): Step {
     if (op.layers) {
       // lowerdir lists the top layer first.
       const lower = [...op.layers.lower].reverse().join(':');
       const r = ns.mount('overlay', op.path, 'overlay', 0, `lowerdir=${lower},upperdir=${op.layers.upper},workdir=${op.layers.work}`);
-      return r.ok ? openRoot(op.path) : `mounting the overlay at ${op.path}: ${r.code}`;
+      return r.ok ? openRoot(op.path) : sys(r, `mounting the overlay at ${op.path}`);
     }
     if (op.probe) {
       const e = openRoot(op.path);
@@ -151,7 +163,7 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): string | nul
     }
     // pivot_root needs the new root to be a mount point.
     const b = ns.mount(op.path, op.path, null, MS.BIND | MS.REC, null);
-    return b.ok ? openRoot(op.path) : `binding the root ${op.path}: ${b.code}`;
+    return b.ok ? openRoot(op.path) : sys(b, `binding the root ${op.path}`);
   }
 
   /**
@@ -160,11 +172,11 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): string | nul
    * are on a tmpfs mounted over the root's path in this mount namespace only
    * (gone with it), so the user's directory is never written.
    */
-  function readOnlyOverlay(root: string, missing: string): string | null {
+  function readOnlyOverlay(root: string, missing: string): Step {
     const lower = fdPath(rootFd);
     const st = fs.fstatSync(rootFd);
     const t = ns.mount('tmpfs', root, 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=700');
-    if (!t.ok) return `mounting a tmpfs for the overlay over ${root} (${missing} is missing): ${t.code}`;
+    if (!t.ok) return sys(t, `mounting a tmpfs for the overlay over ${root} (${missing} is missing)`);
     const upper = path.join(root, 'upper');
     const work = path.join(root, 'work');
     fs.mkdirSync(upper);
@@ -173,37 +185,39 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): string | nul
     fs.chownSync(upper, st.uid, st.gid);
     fs.chmodSync(upper, st.mode & 0o7777);
     const r = ns.mount('overlay', root, 'overlay', 0, `lowerdir=${lower},upperdir=${upper},workdir=${work}`);
-    if (!r.ok) return `mounting an overlay over the read-only root ${root} (${missing} is missing): ${r.code}`;
+    if (!r.ok) return sys(r, `mounting an overlay over the read-only root ${root} (${missing} is missing)`);
     return openRoot(root);
   }
 
-  function mountInRoot(op: Extract<Op, { op: 'mount-in-root' }>): string | null {
+  function mountInRoot(op: Extract<Op, { op: 'mount-in-root' }>): Step {
     let create: 'dir' | 'file' = 'dir';
     if (op.create === 'source') {
       // A file (or a device, a socket) is bound onto a file, a directory onto a directory.
       create = fs.statSync(op.source).isDirectory() ? 'dir' : 'file';
     }
     const r = resolveInRoot(at, rootFd, op.target, create, op.mode);
-    if (!r.ok) return `${describe(op)}: ${r.error}`;
+    if (!r.ok) return unresolved(r, describe(op));
     try {
       if (r.dir !== (create === 'dir')) {
-        return create === 'dir'
-          ? `${op.target} exists in the root and is not a directory; ${op.fstype === '' ? `the source ${op.source} is a directory` : `a ${op.fstype} mount needs one`}`
-          : `${op.target} exists in the root and is a directory; the source ${op.source} is not`;
+        return runError(
+          create === 'dir'
+            ? `${op.target} exists in the root and is not a directory; ${op.fstype === '' ? `the source ${op.source} is a directory` : `a ${op.fstype} mount needs one`}`
+            : `${op.target} exists in the root and is a directory; the source ${op.source} is not`,
+        );
       }
       const m = ns.mount(op.source === '' ? null : op.source, fdPath(r.fd), op.fstype === '' ? null : op.fstype, op.flags, op.data === '' ? null : op.data);
-      if (!m.ok) return `${describe(op)}: ${m.code}`;
+      if (!m.ok) return sys(m, `${describe(op)}`);
     } finally {
       at.close(r.fd);
     }
     return op.remount === null ? null : remount(op.target, op.remount);
   }
 
-  function applyOne(op: Op): string | null {
+  function applyOne(op: Op): Step {
     switch (op.op) {
       case 'mount': {
         const r = ns.mount(op.source === '' ? null : op.source, op.target, op.fstype === '' ? null : op.fstype, op.flags, op.data === '' ? null : op.data);
-        return r.ok ? null : `${describe(op)}: ${r.code}`;
+        return r.ok ? null : sys(r, `${describe(op)}`);
       }
       case 'root':
         return buildRoot(op);
@@ -212,79 +226,88 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): string | nul
       case 'symlink':
         return inParent(op.path, (dirFd, name) => {
           const r = at.symlinkat(op.target, dirFd, name);
-          return r.ok || r.code === 'EEXIST' ? null : `${describe(op)}: ${r.code}`;
+          return r.ok || r.code === 'EEXIST' ? null : sys(r, `${describe(op)}`);
         });
       case 'write-file':
         fs.writeFileSync(op.path, op.content, { mode: 0o644 });
         return null;
-      case 'mknod': {
-        let refused: string | null = null;
-        const e = inParent(op.path, (dirFd, name) => {
-          const r = at.mknodat(dirFd, name, op.mode, op.major, op.minor);
-          if (!r.ok) {
-            if (r.code !== 'EEXIST') refused = r.code;
-            return null; // EEXIST: there already, as it is
-          }
-          // The umask does not decide; the node is checked to be the one just made.
-          const o = at.openat(dirFd, name, O.PATH | O.NOFOLLOW | O.CLOEXEC);
-          if (!o.ok) return `${describe(op)}: ${o.code}`;
-          try {
-            if (fs.fstatSync(o.value).isCharacterDevice()) fs.chmodSync(fdPath(o.value), op.mode & 0o7777);
-          } finally {
-            at.close(o.value);
-          }
-          return null;
-        });
-        if (e || refused === null) return e;
-        return onTarget(op.path, 'file', 0o755, (t, dir) => {
-          if (dir) return `${describe(op)}: ${refused}, and ${op.path} is a directory`;
-          const b = ns.mount(op.fallback, t, null, MS.BIND, null);
-          return b.ok ? null : `${describe(op)}: ${refused}, and binding ${op.fallback}: ${b.code}`;
-        });
-      }
+      case 'mknod':
+        return makeNode(op);
       case 'cgroup':
         return cgroupMounts(op);
       case 'pivot-root': {
         ctx.beforePivot?.();
         closeRoot();
         const r = cl.pivotRoot(op.root);
-        if (!r.ok) return `pivot_root into ${op.root}: ${r.call} failed: ${r.code}`;
+        if (!r.ok) return sys(r, `pivot_root into ${op.root}: ${r.call} failed`);
         // From here on the root is `/`: masked and read-only paths are resolved from it the same way.
         return openRoot('/');
       }
       case 'chdir': {
         const r = cl.chdir(op.path);
-        return r.ok ? null : `chdir(${op.path}): ${r.code}`;
+        return r.ok ? null : sys(r, `chdir(${op.path})`);
       }
       case 'mask':
         return ifPresent(op.path, (t, dir) => {
           const r = dir ? ns.mount('tmpfs', t, 'tmpfs', MS.RDONLY, null) : ns.mount('/dev/null', t, null, MS.BIND, null);
-          return r.ok ? null : `masking ${op.path}: ${r.code}`;
+          return r.ok ? null : sys(r, `masking ${op.path}`);
         });
-      case 'readonly': {
-        const e = ifPresent(op.path, (t) => {
-          const b = ns.mount(t, t, null, MS.BIND | MS.REC, null);
-          return b.ok ? null : `binding ${op.path} read-only: ${b.code}`;
-        });
-        if (e !== null || !present) return e;
-        return onTarget(op.path, null, 0, (t) => {
-          // A bind remount clears the flags it is not given: keep nosuid, nodev and noexec from
-          // the source (/proc has them all), as runc does.
-          const f = ns.mountFlags(t);
-          if (!f.ok) return `remounting ${op.path} read-only: ${f.call} failed: ${f.code}`;
-          const keep = f.value & (MS.NOSUID | MS.NODEV | MS.NOEXEC);
-          const r = ns.mount(null, t, null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC | keep, null);
-          return r.ok ? null : `remounting ${op.path} read-only: ${r.code}`;
-        });
-      }
+      case 'readonly':
+        return makeReadonly(op);
     }
   }
 
+  /** A device node made in the root (its mode exact, whatever the umask); where mknod is refused, the host's node bound onto a file. */
+  function makeNode(op: Extract<Op, { op: 'mknod' }>): Step {
+    let refused: SysError | null = null;
+    const e = inParent(op.path, (dirFd, name) => {
+      const r = at.mknodat(dirFd, name, op.mode, op.major, op.minor);
+      if (!r.ok) {
+        if (r.code !== 'EEXIST') refused = r;
+        return null; // EEXIST: there already, as it is
+      }
+      // The umask does not decide; the node is checked to be the one just made.
+      const o = at.openat(dirFd, name, O.PATH | O.NOFOLLOW | O.CLOEXEC);
+      if (!o.ok) return sys(o, `${describe(op)}`);
+      try {
+        if (fs.fstatSync(o.value).isCharacterDevice()) fs.chmodSync(fdPath(o.value), op.mode & 0o7777);
+      } finally {
+        at.close(o.value);
+      }
+      return null;
+    });
+    if (e || refused === null) return e;
+    const denied = refused as SysError;
+    return onTarget(op.path, 'file', 0o755, (t, dir) => {
+      if (dir) return sys(denied, `${describe(op)}`, `, and ${op.path} is a directory`);
+      const b = ns.mount(op.fallback, t, null, MS.BIND, null);
+      return b.ok ? null : sys(b, `${describe(op)}: ${denied.code}, and binding ${op.fallback}`);
+    });
+  }
+
+  /** A path made read-only by a bind remount that keeps the source's nosuid, nodev and noexec. */
+  function makeReadonly(op: Extract<Op, { op: 'readonly' }>): Step {
+    const e = ifPresent(op.path, (t) => {
+      const b = ns.mount(t, t, null, MS.BIND | MS.REC, null);
+      return b.ok ? null : sys(b, `binding ${op.path} read-only`);
+    });
+    if (e !== null || !present) return e;
+    return onTarget(op.path, null, 0, (t) => {
+      // A bind remount clears the flags it is not given: keep nosuid, nodev and noexec from
+      // the source (/proc has them all), as runc does.
+      const f = ns.mountFlags(t);
+      if (!f.ok) return sys(f, `remounting ${op.path} read-only: ${f.call} failed`);
+      const keep = f.value & (MS.NOSUID | MS.NODEV | MS.NOEXEC);
+      const r = ns.mount(null, t, null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC | keep, null);
+      return r.ok ? null : sys(r, `remounting ${op.path} read-only`);
+    });
+  }
+
   /** Like onTarget, but a path that does not exist is nothing to do (`present` says which). */
-  function ifPresent(p: string, use: (target: string, dir: boolean) => string | null): string | null {
+  function ifPresent(p: string, use: (target: string, dir: boolean) => Step): Step {
     const r = resolveInRoot(at, rootFd, p);
     present = r.ok;
-    if (!r.ok) return r.code === 'ENOENT' || r.code === 'ENOTDIR' ? null : r.error;
+    if (!r.ok) return r.code === 'ENOENT' || r.code === 'ENOTDIR' ? null : unresolved(r);
     try {
       return use(fdPath(r.fd), r.dir);
     } finally {
@@ -292,16 +315,16 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): string | nul
     }
   }
 
-  function cgroupMounts(op: Extract<Op, { op: 'cgroup' }>): string | null {
+  function cgroupMounts(op: Extract<Op, { op: 'cgroup' }>): Step {
     const ro = op.readonly ? MS.RDONLY : 0;
     const v2 = ctx.cgroups.find((c) => c.fstype === 'cgroup2' && c.mountPoint === '/sys/fs/cgroup');
-    const bindRo = (source: string, at: string, shown: string): string | null => {
+    const bindRo = (source: string, at: string, shown: string): Step => {
       const b = ns.mount(source, at, null, MS.BIND | MS.REC, null);
-      return b.ok ? null : `binding ${source} at ${shown}: ${b.code}`;
+      return b.ok ? null : sys(b, `binding ${source} at ${shown}`);
     };
-    const remountRo = (t: string, shown: string): string | null => {
+    const remountRo = (t: string, shown: string): Step => {
       const r = ns.mount(null, t, null, MS.BIND | MS.REMOUNT | MS.REC | ro | op.flags, null);
-      return r.ok ? null : `remounting ${shown}: ${r.code}`;
+      return r.ok ? null : sys(r, `remounting ${shown}`);
     };
     if (v2) {
       const e = onTarget(op.target, 'dir', 0o755, (t) => bindRo(v2.source, t, op.target));
@@ -310,7 +333,7 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): string | nul
     // v1: a tmpfs with one directory per hierarchy, each the init's own cgroup bound read-only (as runc).
     const e = onTarget(op.target, 'dir', 0o755, (t) => {
       const r = ns.mount('tmpfs', t, 'tmpfs', op.flags, 'mode=755');
-      return r.ok ? null : `mounting a tmpfs at ${op.target}: ${r.code}`;
+      return r.ok ? null : sys(r, `mounting a tmpfs at ${op.target}`);
     });
     if (e) return e;
     // Inside that tmpfs, made just now in this mount namespace: nothing else can reach it.

@@ -12,12 +12,7 @@
  * then write-protect and mask, and finally make the root read-only if asked.
  */
 
-// <sys/mount.h>
-export const MS = {
-  RDONLY: 0x1, NOSUID: 0x2, NODEV: 0x4, NOEXEC: 0x8, SYNCHRONOUS: 0x10, REMOUNT: 0x20, MANDLOCK: 0x40,
-  DIRSYNC: 0x80, NOATIME: 0x400, NODIRATIME: 0x800, BIND: 0x1000, REC: 0x4000, PRIVATE: 0x40000,
-  SLAVE: 0x80000, SHARED: 0x100000, RELATIME: 0x200000, STRICTATIME: 0x1000000,
-} as const;
+import { MS, S_IFCHR } from '../../libc/consts.js';
 
 export type Op =
   /** mount(2) by path: the host's `/` (made private) before anything, the new `/` after pivot_root. */
@@ -102,8 +97,6 @@ export const DEFAULT_MOUNTS: readonly MountSpec[] = [
 export const DEVICES: readonly (readonly [string, number, number])[] = [
   ['null', 1, 3], ['zero', 1, 5], ['full', 1, 7], ['tty', 5, 0], ['random', 1, 8], ['urandom', 1, 9],
 ];
-
-const S_IFCHR = 0o020000;
 
 const join = (root: string, p: string) => (root.endsWith('/') ? root.slice(0, -1) : root) + (p.startsWith('/') ? p : '/' + p);
 

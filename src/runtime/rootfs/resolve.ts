@@ -16,7 +16,8 @@
  * created is checked, never assumed.
  */
 import fs from 'node:fs';
-import { O, type AtLibc } from '../../libc/at.js';
+import { O } from '../../libc/consts.js';
+import type { AtLibc } from '../../libc/at.js';
 
 /** What to make of missing components: nothing, directories, or directories then an empty file. */
 export type Create = 'dir' | 'file' | null;
