@@ -58,6 +58,7 @@ const { values: opt } = parseArgs({
     markdown: { type: 'string' },
     only: { type: 'string', multiple: true, default: [] },
     'tini-ts': { type: 'string', default: path.join(ROOT, 'dist/tini-ts') },
+    baseline: { type: 'string' },
     init: { type: 'string', multiple: true },
     node: { type: 'string' },
     'ca-file': { type: 'string', default: '/etc/ssl/certs/ca-certificates.crt' },
@@ -79,6 +80,8 @@ if (opt.help) {
   --markdown FILE    write the report (date, machine, command, tables)
   --only GROUPS      comma-separated subset of: ${GROUPS.join(', ')}
   --tini-ts PATH     the tini-ts binary (default: dist/tini-ts)
+  --baseline PATH    another tini-ts binary (an earlier build) for the launcher
+                     group's tini-ts cases, in the same rounds (before/after)
   --init 'PATH ...'  the reference inits (repeatable; default /usr/bin/tini,
                      /usr/bin/dumb-init, /usr/bin/catatonit)
   --node PATH        the Node for the floors (default: the Node the SEA is
@@ -635,12 +638,19 @@ function mLauncher(subjects, helpers, tmp) {
     ...(bwrap ? [[L.bwrap, [[bwrap, '--bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-pid', TRUE]]]] : []),
   ];
   const errors = {};
+  // Each runtime its own root and its own container id (so its own cgroup).
   const lifecycle = (label, bin, root) => {
     const r = ['--root', path.join(tmp, root)];
-    return [label, [[bin, ...r, 'create', '--bundle', bundle, id], [bin, ...r, 'start', id], [bin, ...r, 'delete', '--force', id]]];
+    const cid = `${id}-${root}`;
+    return [label, [[bin, ...r, 'create', '--bundle', bundle, cid], [bin, ...r, 'start', cid], [bin, ...r, 'delete', '--force', cid]]];
   };
+  const base = opt.baseline;
+  if (base) {
+    cases.push([L.base(L.run), [[base, 'run', '--', TRUE]]], [L.base(L.runBundle), [[base, 'run', '--bundle', bundle]]]);
+  }
   const others = [
     lifecycle(L.oci('tini-ts'), tiniTs.path, 'tini-ts'),
+    ...(base ? [lifecycle(L.base(L.oci('tini-ts')), base, 'baseline')] : []),
     ...['runc', 'crun'].filter(which).flatMap((rt) => [
       [L.runcRun(rt), [[which(rt), '--root', path.join(tmp, rt), 'run', '--bundle', bundle, `${id}-${rt}`]]],
       lifecycle(L.oci(rt), which(rt), rt),
@@ -664,7 +674,7 @@ function mLauncher(subjects, helpers, tmp) {
       // Nothing of a failed try is left (the tries' own clean-up may have failed with it).
       const bin = cmds[0][0];
       const root = cmds[0][cmds[0].indexOf('--root') + 1];
-      spawnSync(bin, ['--root', root, 'delete', '--force', cmds.length > 1 ? id : cmds[0].at(-1)], { env: ENV, stdio: 'ignore', timeout: 30_000 });
+      spawnSync(bin, ['--root', root, 'delete', '--force', cmds[0].at(-1)], { env: ENV, stdio: 'ignore', timeout: 30_000 });
       log(`  ${label}: not measured: ${why}`);
     } else cases.push([label, cmds]);
   }
@@ -676,8 +686,9 @@ function mLauncher(subjects, helpers, tmp) {
     let k = 0;
     for (const [l, c] of order) {
       const part = out.slice(k, (k += c.length));
-      const failed = part.find((p) => p.status !== 0);
-      if (failed) errors[l] ??= `exit status ${failed.status} in a timed run`;
+      const bad = part.findIndex((p) => p.status !== 0);
+      const failed = bad >= 0 ? part[bad] : null;
+      if (failed) errors[l] ??= `wait status ${failed.status} of \`${c[bad].slice(0, 4).map((a) => path.basename(a)).join(' ')}\` in a timed run`;
       if (i && !failed) samples[l].push(part.reduce((s, p) => s + p.ms, 0));
     }
   }
@@ -697,6 +708,7 @@ const L = {
   bwrap: 'bwrap --unshare-pid /bin/true',
   runcRun: (rt) => `${rt} run --bundle B`,
   oci: (rt) => `${rt} create + start + delete --force`,
+  base: (l) => `${l} (baseline)`,
 };
 
 /**
@@ -747,6 +759,7 @@ function runtimeTable(results) {
     const f = floors.map((x) => `${x} ${cell(x)}: ${vs(l, x)}`).join('; ');
     const b = beside.filter((x) => m[x]).map((x) => `${x}: ${cell(x)}${m[x].n ? ` (tini-ts ${vs(l, x)})` : ''}`).join('; ');
     lines.push(`| ${what} | ${cell(l)} | ${f} | ${b || '-'} |`);
+    if (m[L.base(l)]) lines.push(`| the same, --baseline | ${cell(L.base(l))} | ${floors.map((x) => `${x}: ${vs(L.base(l), x)}`).join('; ')} | tini-ts / baseline: ${vs(l, L.base(l))} |`);
   }
   return lines.join('\n');
 }
