@@ -41,7 +41,8 @@ export function start(cmd: Extract<OciCommand, { verb: 'start' }>, ctx: OciConte
   fs.closeSync(fd);
   fs.rmSync(fifo, { force: true });
   // poststart: in the runtime's namespaces once the workload is started; a failure kills the container and fails start, as runc.
-  const failed = runHooks(createLibc(), createNsLibc(), 'poststart', rec.hooks?.poststart, hookState(rec, 'running'));
+  // (The C library is loaded only for hooks: most containers have none.)
+  const failed = rec.hooks?.poststart?.length ? runHooks(createLibc(), createNsLibc(), 'poststart', rec.hooks.poststart, hookState(rec, 'running')) : null;
   if (failed) {
     signal(rec.pid, 9);
     ctx.fail(failed);
