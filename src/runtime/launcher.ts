@@ -160,37 +160,15 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
   listenToSignals([...forwardableSignals(), SIG.CHLD], (sig) => onSignal(sig));
   libc.unblockSignals([...forwardableSignals(), SIG.CHLD]);
 
-  // A socket pair (blocking): the plan goes out framed, the init's messages come back.
-  const closeJoins = () => {
-    for (const j of joins.values()) ns.close(j.fd);
-  };
-  const pair = ns.socketpair(SOCK_CLOEXEC);
-  if (!pair.ok) refuse(`socketpair failed: ${pair.code}`);
-  const [channel, initEnd] = pair.value;
-  let addon: number;
-  try {
-    addon = addonFd();
-  } catch (e) {
-    return refuse(`cannot hand the FFI addon to the init: ${(e as Error).message}`);
-  }
   const preserved = Array.from({ length: oci?.preserveFds ?? 0 }, (_, i) => 3 + i);
-  const spawned = spawnInNamespaces(ns, libc, options, joins, [
-    initEnd,
-    addon,
+  const { initPid, channel } = startInit(ns, libc, options, joins, refuse, [
     ...(eventsFd !== null && eventsFd.fd > 2 ? [eventsFd.fd] : []),
     ...(oci ? [oci.startGate] : []),
     ...(oci?.terminal ? [oci.terminal.socket] : []),
-    ...preserved, // after the channel and addon: the init finds those as its first two
+    ...preserved,
   ]);
-  ns.close(initEnd);
   if (oci?.terminal) ns.close(oci.terminal.socket); // the init sends the master over its copy
-  closeJoins();
   if (eventsFd?.opened) ns.close(eventsFd.fd); // the init has its own copy
-  if (typeof spawned === 'string') {
-    ns.close(channel);
-    refuse(spawned);
-  }
-  const initPid = spawned as number;
   logger.log('info', `init started with pid ${initPid}; its cgroup is prepared meanwhile`);
   // From here on every way out kills the init first (Teardown.run).
   const teardown = new Teardown(logger, (pid) => libc.waitpid(pid, 0));
@@ -515,6 +493,32 @@ function openJoins(ns: NsLibc, list: NonNullable<ContainerConfig['joinNamespaces
     joins.set(j.name, { fd, path: j.path, field: j.field });
   }
   return joins;
+}
+
+/**
+ * The channel (a blocking socket pair: the plan goes out framed, the init's
+ * messages come back) and the init, spawned in its namespaces with the
+ * channel, the FFI addon and FDS; the joined namespaces' descriptors closed.
+ */
+function startInit(ns: NsLibc, libc: Libc, options: RunOptions, joins: Joins, refuse: (message: string) => never, fds: number[]): { initPid: number; channel: number } {
+  const pair = ns.socketpair(SOCK_CLOEXEC);
+  if (!pair.ok) refuse(`socketpair failed: ${pair.code}`);
+  const [channel, initEnd] = pair.value;
+  let addon: number;
+  try {
+    addon = addonFd();
+  } catch (e) {
+    return refuse(`cannot hand the FFI addon to the init: ${(e as Error).message}`);
+  }
+  // The channel and the addon first: the init finds them as its first two.
+  const spawned = spawnInNamespaces(ns, libc, options, joins, [initEnd, addon, ...fds]);
+  ns.close(initEnd);
+  for (const j of joins.values()) ns.close(j.fd);
+  if (typeof spawned === 'string') {
+    ns.close(channel);
+    return refuse(spawned);
+  }
+  return { initPid: spawned, channel };
 }
 
 /** runc's order for joining: user first, mnt last (a joined user namespace would own the others). */
