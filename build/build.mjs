@@ -215,8 +215,8 @@ fs.rmSync(cacheFile, { force: true });
 fs.writeFileSync(path.join(dist, 'empty.cache'), '');
 const stage1 = path.join(dist, `.tini-ts-stage1-${arch}`);
 
-/** Whether this Node, with the binary's flags, takes the cache for the bundle as sea-main.cjs wraps it. */
-function cacheAccepted() {
+/** Whether this Node, with the binary's flags, takes the cache FILE for the bundle as sea-main.cjs wraps it. */
+function cacheAccepted(file = cacheFile) {
   const head = '(function (exports, require, module, __filename, __dirname) {';
   const tail = '\n})';
   if (!seaMain.includes("`(function (exports, require, module, __filename, __dirname) {${getAsset('main.cjs', 'utf8')}\\n})`")) {
@@ -226,7 +226,7 @@ function cacheAccepted() {
     const script = new (require('node:vm').Script)(${JSON.stringify(head)} + fs.readFileSync(process.argv[1], 'utf8') + ${JSON.stringify(tail)},
       { cachedData: fs.readFileSync(process.argv[2]) });
     process.stdout.write(String(script.cachedDataRejected));`;
-  const out = execFileSync(runNode[0], [...runNode.slice(1), ...nodeFlags, '-e', check, bundle, cacheFile], { env: {}, stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync(runNode[0], [...runNode.slice(1), ...nodeFlags, '-e', check, bundle, file], { env: {}, stdio: ['ignore', 'pipe', 'inherit'] });
   return out.toString() === 'false';
 }
 await makeSea('sea-stage1', path.join(dist, 'sea-main-produce.cjs'), { 'main.cjs': bundle, 'main.cache': path.join(dist, 'empty.cache') }, stage1);
@@ -241,14 +241,35 @@ try {
   say(`the first stage failed (${e.message.split('\n')[0]}): no start-up code cache`);
   fs.rmSync(cacheFile, { force: true });
 }
+// The runtime's caches: `run -- /bin/true` once, in dist/ (root, namespaces
+// and a cgroup needed; where the build cannot, the runtime takes the init's
+// cache). The launcher writes run.cache, the init it starts run-init.cache.
+const runCacheFile = path.join(dist, 'run.cache');
+const runInitCacheFile = path.join(dist, 'run-init.cache');
+for (const f of [runCacheFile, runInitCacheFile]) fs.rmSync(f, { force: true });
+if (process.getuid?.() === 0) {
+  try {
+    execFileSync(stage1, ['run', '-q', '--', '/bin/true'], {
+      cwd: dist,
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin', TINI_TS_BUILD_CODE_CACHE: runCacheFile },
+      stdio: 'ignore',
+      timeout: 30_000,
+    });
+  } catch (e) {
+    say(`the first stage's run failed (${e.message.split('\n')[0]}): the runtime takes the init's code cache`);
+    for (const f of [runCacheFile, runInitCacheFile]) fs.rmSync(f, { force: true });
+  }
+}
 fs.rmSync(stage1, { force: true });
 if (fs.existsSync(cacheFile) && fs.statSync(cacheFile).size > 0 && !cacheAccepted()) {
   say('V8 rejects the start-up code cache (flags?): built without it');
   fs.rmSync(cacheFile);
 }
+const usable = (f) => fs.existsSync(cacheFile) && fs.existsSync(f) && fs.statSync(f).size > 0 && cacheAccepted(f);
+const runtimeCaches = Object.fromEntries([['run.cache', runCacheFile], ['run-init.cache', runInitCacheFile]].filter(([, f]) => usable(f)));
 if (fs.existsSync(cacheFile) && fs.statSync(cacheFile).size > 0) {
-  await makeSea('sea', path.join(root, 'build/sea-main.cjs'), { 'main.cjs': bundle, 'main.cache': cacheFile }, outFile);
-  say(`code cache ${fs.statSync(cacheFile).size} bytes`);
+  await makeSea('sea', path.join(root, 'build/sea-main.cjs'), { 'main.cjs': bundle, 'main.cache': cacheFile, ...runtimeCaches }, outFile);
+  say(`code cache ${fs.statSync(cacheFile).size} bytes${Object.entries(runtimeCaches).map(([n, f]) => `, ${n} ${fs.statSync(f).size} bytes`).join('')}`);
 } else {
   await makeSea('sea', bundle, {}, outFile);
 }

@@ -19,7 +19,28 @@ const { getAsset, getRawAsset } = require('node:sea');
 const { Script } = require('node:vm');
 
 const filename = process.execPath;
-const cache = getRawAsset('main.cache');
+/**
+ * The runtime's processes have caches of their own, made by running `tini-ts
+ * run` at build time (their functions are not the plain init's): the launcher
+ * (`run`, and an OCI call, whose `create` is the launcher), and the init it
+ * starts in the namespaces (both stages run the same supervision). Any other
+ * mode, or a build that could not make them, takes the init's. A cache only
+ * saves compiling: V8 checks it against the source, whichever is taken.
+ */
+function cacheFor(args) {
+  const mode = args[0] ?? '';
+  const own = mode === 'run' || /^--?(root|log|log-format|systemd-cgroup|criu|rootless)(=|$)/.test(mode) ? 'run.cache' : mode.startsWith('__run-') ? 'run-init.cache' : null;
+  if (own) {
+    try {
+      const bytes = getRawAsset(own);
+      if (bytes.byteLength) return bytes;
+    } catch {
+      // not in this build
+    }
+  }
+  return getRawAsset('main.cache');
+}
+const cache = cacheFor(process.argv.slice(2));
 const script = new Script(`(function (exports, require, module, __filename, __dirname) {${getAsset('main.cjs', 'utf8')}\n})`, {
   filename,
   cachedData: cache.byteLength ? Buffer.from(cache) : undefined,

@@ -5,10 +5,12 @@
  * _exit that the libc binding declares is wrapped too.
  */
 {
-  const out = process.env.TINI_TS_BUILD_CODE_CACHE;
+  // The init that `run` starts has an empty environment and the launcher's
+  // working directory: it writes its cache there (the build runs `run` in dist/).
+  const out = process.env.TINI_TS_BUILD_CODE_CACHE ?? (process.argv[2] === '__run-init' ? `${process.cwd()}/run-init.cache` : undefined);
   let written = false;
   const write = () => {
-    if (written) return;
+    if (written || !out) return;
     written = true;
     require('node:fs').writeFileSync(out, script.createCachedData());
   };

@@ -146,10 +146,45 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
   // with --rootfs (and is checked before anything is created).
   const eventsFd = options.events === null ? null : openEvents(options.events, refuse);
 
+  // --- the init, in new namespaces, started first --------------------------
+  // It takes as long to start as this process did (a Node start-up): it is
+  // spawned before the cgroup and the root filesystem are prepared, and waits
+  // for its set-up plan on the channel meanwhile. It joins the cgroup itself
+  // once the plan says which (ns-init.ts); until then nothing of the workload runs.
+  // Orphans of the program (with --share pid) come to the launcher to be reaped.
+  if (options.namespaces.has('pid') === false) libc.setChildSubreaper();
+
+  // Signals are listened to before the init exists: one that arrives during
+  // set-up is kept and passed on once the init runs.
+  const early: number[] = [];
+  let onSignal: (sig: number) => void = (sig) => {
+    if (sig !== SIG.CHLD) early.push(sig);
+  };
+  listenToSignals([...forwardableSignals(), SIG.CHLD], (sig) => onSignal(sig));
+  libc.unblockSignals([...forwardableSignals(), SIG.CHLD]);
+
+  const preserved = Array.from({ length: oci?.preserveFds ?? 0 }, (_, i) => 3 + i);
+  const { initPid, channel } = startInit(ns, libc, options, joins, refuse, [
+    ...(eventsFd !== null && eventsFd.fd > 2 ? [eventsFd.fd] : []),
+    ...(oci ? [oci.startGate] : []),
+    ...(oci?.terminal ? [oci.terminal.socket] : []),
+    ...preserved,
+  ]);
+  if (oci?.terminal) ns.close(oci.terminal.socket); // the init sends the master over its copy
+  if (eventsFd?.opened) ns.close(eventsFd.fd); // the init has its own copy
+  logger.log('info', `init started with pid ${initPid}; its cgroup is prepared meanwhile`);
+  // From here on every way out kills the init first (Teardown.run).
+  const teardown = new Teardown(logger, (pid) => libc.waitpid(pid, 0));
+  teardown.initPid = initPid;
+  const fail: (error: string | RunError) => never = (error) => {
+    teardown.run();
+    return refuse(error);
+  };
+
   // --- cgroup: check, sweep, create, limit -------------------------------
   const root = options.cgroupRoot ?? DEFAULT_ROOT;
   const version = detectVersion(root);
-  if (version === null) refuse(`no cgroup filesystem at ${root}; mount cgroup2 (or the v1 controllers) there or give --cgroup-root`);
+  if (version === null) fail(`no cgroup filesystem at ${root}; mount cgroup2 (or the v1 controllers) there or give --cgroup-root`);
   if (config && inContainer && config.devices.length > 0) {
     // The device cgroup: cgroup v1's devices controller (v2 needs eBPF programs, not done here).
     if (version === 1 && fs.existsSync(`${root}/devices/cgroup.procs`)) options = { ...options, limits: { ...options.limits, devices: config.devices } };
@@ -160,49 +195,25 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
   // And, as runc, the blkio and cpuset hierarchies (where mounted): engines read the container's block I/O there.
   if (oci && version === 1 && ['blkio', 'cpuset'].every((c) => fs.existsSync(`${root}/${c}/cgroup.procs`))) options = { ...options, limits: { ...options.limits, everyController: true } };
   const missing = version === 2 ? v2Missing(root, v2Controllers(options.limits)) : v1Missing(root, v1Controllers(options.limits));
-  if (missing) refuse(`the cgroup controller '${missing}' is not available under ${root} (cgroup v${version}); enable it or drop the option that needs it`);
+  if (missing) fail(`the cgroup controller '${missing}' is not available under ${root} (cgroup v${version}); enable it or drop the option that needs it`);
   const name = oci?.cgroupName ?? cgroupName(process.pid, startTime('self'), randomHex(3));
   const cgroupParent = oci?.cgroupParent ?? options.cgroupParent;
-  const cgroup = openCgroup(root, name, options.limits, version, cgroupParent);
+  const cgroup = openCgroup(root, name, options.limits, version!, cgroupParent);
 
-  const teardown = new Teardown(cgroup, logger);
+  teardown.cgroup = cgroup;
   if (config && inContainer) teardown.state = new (containerModule().ContainerState)(name, config, cgroupParent, oci ? path.join(oci.stateDir, 'rootfs') : undefined);
   try {
     teardown.cgroupCreated = true; // partial creation is undone as well
     cgroup.create();
     cgroup.apply(options.limits);
   } catch (e) {
-    teardown.run();
-    refuse(containerModule().limitNamed(caught(e, 'cgroup set-up failed'), options.container.bundle !== null));
+    fail(containerModule().limitNamed(caught(e, 'cgroup set-up failed'), options.container.bundle !== null));
   }
 
-  // Orphans of the program (with --share pid) come to the launcher to be reaped.
-  if (options.namespaces.has('pid') === false) libc.setChildSubreaper();
-
-  // --- signals: listened to before the init exists -------------------------
-  // A signal that arrives during set-up is kept and passed on once the init runs.
-  const early: number[] = [];
-  let onSignal: (sig: number) => void = (sig) => {
-    if (sig !== SIG.CHLD) early.push(sig);
-  };
-  listenToSignals([...forwardableSignals(), SIG.CHLD], (sig) => onSignal(sig));
-  libc.unblockSignals([...forwardableSignals(), SIG.CHLD]);
-
-  // --- the init, in new namespaces -----------------------------------------
-  // A socket pair (blocking): the plan goes out framed, the init's messages come back.
-  const pair = ns.socketpair(SOCK_CLOEXEC);
-  if (!pair.ok) {
-    teardown.run();
-    refuse(fromSys(pair, `socketpair failed: ${pair.code}`));
-  }
-  const [channel, initEnd] = pair.value;
   let rootfsPlan: SetupPlan['container'];
   if (teardown.state) {
     const made = teardown.state.create(options.hostname ?? os.hostname(), options.namespaces.has('net'));
-    if (!made.ok) {
-      teardown.run();
-      refuse(made.error);
-    }
+    if (!made.ok) fail(made.error);
     rootfsPlan = made.value;
   }
   const setup: SetupPlan = {
@@ -244,36 +255,9 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     terminal: oci?.terminal !== undefined,
     stop: { ...options.stop, signalMap: [...options.stop.signalMap] },
   };
-  const preserved = Array.from({ length: oci?.preserveFds ?? 0 }, (_, i) => 3 + i);
   if (preserved.length > 0) processPlan.preserveFds = setup.preserveFds = preserved.length;
   if (oci && (hooks.startContainer ?? []).length > 0) processPlan.startContainer = { hooks: hooks.startContainer!, state: oci.hookState(0, 'created') };
-  let addon: number;
-  try {
-    addon = addonFd();
-  } catch (e) {
-    teardown.run();
-    return refuse(`cannot hand the FFI addon to the init: ${(e as Error).message}`);
-  }
-  const spawned = spawnInNamespaces(ns, libc, options, joins, [
-    initEnd,
-    addon,
-    ...(eventsFd !== null && eventsFd.fd > 2 ? [eventsFd.fd] : []),
-    ...(oci ? [oci.startGate] : []),
-    ...(oci?.terminal ? [oci.terminal.socket] : []),
-    ...preserved, // after the channel and addon: the init finds those as its first two
-  ]);
-  ns.close(initEnd);
-  if (oci?.terminal) ns.close(oci.terminal.socket); // the init sends the master over its copy
-  for (const j of joins.values()) ns.close(j.fd);
-  if (eventsFd?.opened) ns.close(eventsFd.fd); // the init has its own copy
-  if (typeof spawned === 'string') {
-    ns.close(channel);
-    teardown.run();
-    refuse(spawned);
-  }
-  const initPid = spawned as number;
-  teardown.initPid = initPid;
-  logger.log('info', `init started with pid ${initPid} in cgroup ${name}`);
+  logger.log('info', `the init's cgroup: ${name}`);
   // Blocking sends: the init reads the set-up frame at once; the process
   // frame waits in the socket for the supervising stage. A failure means the
   // init is gone, which its exit status says.
@@ -513,6 +497,32 @@ function openJoins(ns: NsLibc, list: NonNullable<ContainerConfig['joinNamespaces
   return joins;
 }
 
+/**
+ * The channel (a blocking socket pair: the plan goes out framed, the init's
+ * messages come back) and the init, spawned in its namespaces with the
+ * channel, the FFI addon and FDS; the joined namespaces' descriptors closed.
+ */
+function startInit(ns: NsLibc, libc: Libc, options: RunOptions, joins: Joins, refuse: (error: string | RunError) => never, fds: number[]): { initPid: number; channel: number } {
+  const pair = ns.socketpair(SOCK_CLOEXEC);
+  if (!pair.ok) refuse(fromSys(pair, `socketpair failed: ${pair.code}`));
+  const [channel, initEnd] = pair.value;
+  let addon: number;
+  try {
+    addon = addonFd();
+  } catch (e) {
+    return refuse(`cannot hand the FFI addon to the init: ${(e as Error).message}`);
+  }
+  // The channel and the addon first: the init finds them as its first two.
+  const spawned = spawnInNamespaces(ns, libc, options, joins, [initEnd, addon, ...fds]);
+  ns.close(initEnd);
+  for (const j of joins.values()) ns.close(j.fd);
+  if (typeof spawned === 'string') {
+    ns.close(channel);
+    return refuse(spawned);
+  }
+  return { initPid: spawned, channel };
+}
+
 /** runc's order for joining: user first, mnt last (a joined user namespace would own the others). */
 const JOIN_ORDER: (keyof typeof NS_TABLE)[] = ['ipc', 'uts', 'net', 'pid', 'mount'];
 
@@ -613,11 +623,14 @@ function openEvents(text: string, refuse: (message: string) => never): { fd: num
 class Teardown {
   cgroupCreated = false;
   initPid: number | null = null;
+  /** Null until the cgroup is opened (the init is started before it). */
+  cgroup: Cgroup | null = null;
   /** The container's state directory (removed once the init and its mount namespace are gone). */
   state: import('./container.js').ContainerState | null = null;
   constructor(
-    private readonly cgroup: Cgroup,
     private readonly logger: Logger,
+    /** Blocking wait for a killed init that may not be in the cgroup yet (it joins it itself). */
+    private readonly waitInit: (pid: number) => unknown,
   ) {}
 
   run(): boolean {
@@ -625,17 +638,21 @@ class Teardown {
     if (this.initPid !== null) {
       try {
         process.kill(this.initPid, 'SIGKILL');
+        // Gone with its namespaces before anything it could hold is removed.
+        this.waitInit(this.initPid);
       } catch {
         // gone already
       }
+      this.initPid = null;
     }
-    if (!this.cgroupCreated) return this.removeState() && ok;
-    if (!this.cgroup.killAll(BACKSTOP_MS)) {
-      this.logger.log('warn', `processes survive in ${this.cgroup.dirs.join(', ')}`);
+    const cgroup = this.cgroup;
+    if (!this.cgroupCreated || cgroup === null) return this.removeState() && ok;
+    if (!cgroup.killAll(BACKSTOP_MS)) {
+      this.logger.log('warn', `processes survive in ${cgroup.dirs.join(', ')}`);
       ok = false;
     }
-    if (!this.cgroup.remove()) {
-      this.logger.log('warn', `could not remove ${this.cgroup.dirs.join(', ')}`);
+    if (!cgroup.remove()) {
+      this.logger.log('warn', `could not remove ${cgroup.dirs.join(', ')}`);
       ok = false;
     }
     this.cgroupCreated = false;

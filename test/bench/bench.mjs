@@ -6,7 +6,8 @@
  * helpers/node-floor.cjs), all in one run, interleaved. Metrics: start-up+exit
  * (plain, as PID 1, with an app's NODE_OPTIONS and NODE_EXTRA_CA_CERTS), memory
  * and threads, signal forwarding latency, reaping orphans, exit latency, the
- * binary's size, and (HOOK, see mLauncher) `tini-ts run` against unshare/bwrap.
+ * binary's size, and the container runtime (mLauncher: `tini-ts run`, OCI
+ * create+start+delete) beside Node started two or three times, runc and crun.
  *
  *   npm run bench -- [--quick] [--json FILE] [--markdown FILE] [--only GROUPS]
  *
@@ -58,6 +59,7 @@ const { values: opt } = parseArgs({
     markdown: { type: 'string' },
     only: { type: 'string', multiple: true, default: [] },
     'tini-ts': { type: 'string', default: path.join(ROOT, 'dist/tini-ts') },
+    baseline: { type: 'string' },
     init: { type: 'string', multiple: true },
     node: { type: 'string' },
     'ca-file': { type: 'string', default: '/etc/ssl/certs/ca-certificates.crt' },
@@ -79,6 +81,8 @@ if (opt.help) {
   --markdown FILE    write the report (date, machine, command, tables)
   --only GROUPS      comma-separated subset of: ${GROUPS.join(', ')}
   --tini-ts PATH     the tini-ts binary (default: dist/tini-ts)
+  --baseline PATH    another tini-ts binary (an earlier build) for the launcher
+                     group's tini-ts cases, in the same rounds (before/after)
   --init 'PATH ...'  the reference inits (repeatable; default /usr/bin/tini,
                      /usr/bin/dumb-init, /usr/bin/catatonit)
   --node PATH        the Node for the floors (default: the Node the SEA is
@@ -612,33 +616,164 @@ function mSize(subjects) {
 }
 
 /**
- * HOOK (launcher, a later issue): `tini-ts run -- /bin/true` against
- * `unshare --pid --fork --mount-proc`, `bwrap` and `runc run`, once the
- * launcher exists. Until `tini-ts run --help` exits 0 this measures nothing
- * and says so; the comparison commands are here so that the metric only needs
- * the tini-ts case (and a runc bundle) added.
+ * The container runtime (issue 11): `tini-ts run -- /bin/true`, `tini-ts run
+ * --bundle B` (a busybox bundle running /bin/true) and an OCI `create` +
+ * `start` + `delete --force` of that bundle, beside the floors of the Node
+ * starts each makes (the sum of two, three or five sequential `node -e 0` of
+ * the same round: the launcher and the init; with a bundle the init's second
+ * stage too; and the `start` and `delete` calls), runc and crun, `unshare`
+ * and `bwrap`.
+ * A case is a list of commands run one after the other in the same round and
+ * summed. A runtime that cannot run the bundle here (crun refuses a hybrid
+ * cgroup v1/v2 host) keeps its row, with its own error line.
  */
-function mLauncher(subjects, helpers) {
+function mLauncher(subjects, helpers, tmp) {
   const tiniTs = subjects.find((s) => s.label === 'tini-ts');
   const probe = tiniTs && spawnSync(tiniTs.path, ['run', '--help'], { env: ENV, stdio: 'ignore', timeout: 10_000 });
   if (!probe || probe.status !== 0) {
-    log('  launcher: not measured (tini-ts has no `run` sub-command yet)');
-    return { launcher_note: 'not measured: tini-ts has no `run` sub-command yet' };
+    log('  launcher: not measured (tini-ts has no `run` sub-command)');
+    return { launcher_note: 'not measured: tini-ts has no `run` sub-command' };
   }
+  const bundle = makeBundle(path.join(tmp, 'bundle'));
+  const id = `tini-ts-bench-${process.pid}`;
   const bwrap = which('bwrap');
+  const node0 = [NODE, '-e', '0'];
   const cases = [
-    ['tini-ts run', [tiniTs.path, 'run', '--', TRUE]],
-    ['unshare --pid --fork --mount-proc', [...UNSHARE, TRUE]],
-    ...(bwrap ? [['bwrap --unshare-pid', [bwrap, '--bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-pid', TRUE]]] : []),
-    // TODO(launcher): `runc run` needs a bundle (config.json + rootfs); add it with the launcher.
+    [L.run, [[tiniTs.path, 'run', '--', TRUE]]],
+    [L.runBundle, [[tiniTs.path, 'run', '--bundle', bundle]]],
+    [L.node2, [node0, node0]],
+    [L.node3, [node0, node0, node0]],
+    [L.node5, [node0, node0, node0, node0, node0]],
+    [L.unshare, [[...UNSHARE, TRUE]]],
+    ...(bwrap ? [[L.bwrap, [[bwrap, '--bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-pid', TRUE]]]] : []),
   ];
+  const errors = {};
+  // Each runtime its own root and its own container id (so its own cgroup).
+  const lifecycle = (label, bin, root) => {
+    const r = ['--root', path.join(tmp, root)];
+    const cid = `${id}-${root}`;
+    return [label, [[bin, ...r, 'create', '--bundle', bundle, cid], [bin, ...r, 'start', cid], [bin, ...r, 'delete', '--force', cid]]];
+  };
+  const base = opt.baseline;
+  if (base) {
+    cases.push([L.base(L.run), [[base, 'run', '--', TRUE]]], [L.base(L.runBundle), [[base, 'run', '--bundle', bundle]]]);
+  }
+  const others = [
+    lifecycle(L.oci('tini-ts'), tiniTs.path, 'tini-ts'),
+    ...(base ? [lifecycle(L.base(L.oci('tini-ts')), base, 'baseline')] : []),
+    ...['runc', 'crun'].filter(which).flatMap((rt) => [
+      [L.runcRun(rt), [[which(rt), '--root', path.join(tmp, rt), 'run', '--bundle', bundle, `${id}-${rt}`]]],
+      lifecycle(L.oci(rt), which(rt), rt),
+    ]),
+  ];
+  // Each runtime's bundle cases are tried once first: one that fails here
+  // keeps its row with the reason (its stderr's last line) and is not timed.
+  for (const [label, cmds] of others) {
+    let why = null;
+    for (const c of cmds) {
+      // stderr to a file: a created container's init keeps the stdio it was given (a pipe would not end).
+      const errFile = path.join(tmp, 'try.err');
+      const fd = fs.openSync(errFile, 'w');
+      const r = spawnSync(c[0], c.slice(1), { env: ENV, stdio: ['ignore', 'ignore', fd], timeout: 30_000 });
+      fs.closeSync(fd);
+      const err = fs.readFileSync(errFile, 'utf8').trim().split('\n').pop();
+      if (r.status !== 0 && why === null) why = `${path.basename(c[0])} ${c.find((a) => ['run', 'create', 'start', 'delete'].includes(a))} exited ${r.status ?? r.signal}: ${err}`;
+    }
+    if (why !== null) {
+      errors[label] = why;
+      // Nothing of a failed try is left (the tries' own clean-up may have failed with it).
+      const bin = cmds[0][0];
+      const root = cmds[0][cmds[0].indexOf('--root') + 1];
+      spawnSync(bin, ['--root', root, 'delete', '--force', cmds[0].at(-1)], { env: ENV, stdio: 'ignore', timeout: 30_000 });
+      log(`  ${label}: not measured: ${why}`);
+    } else cases.push([label, cmds]);
+  }
   const samples = Object.fromEntries(cases.map(([l]) => [l, []]));
   for (let i = 0; i <= S.runs; i++) {
     const order = roundOrder(i, cases);
-    const out = spawnRound(helpers, order.map(([, a]) => a));
-    if (i) order.forEach(([l], k) => samples[l].push(out[k].ms));
+    const cmds = order.flatMap(([, c]) => c);
+    const out = spawnRound(helpers, cmds);
+    let k = 0;
+    for (const [l, c] of order) {
+      const part = out.slice(k, (k += c.length));
+      const bad = part.findIndex((p) => p.status !== 0);
+      const failed = bad >= 0 ? part[bad] : null;
+      if (failed) errors[l] ??= `wait status ${failed.status} of \`${c[bad].slice(0, 4).map((a) => path.basename(a)).join(' ')}\` in a timed run`;
+      if (i && !failed) samples[l].push(part.reduce((s, p) => s + p.ms, 0));
+    }
   }
-  return { launcher_startup: Object.fromEntries(cases.map(([l]) => [l, summary(samples[l], 'ms')])) };
+  const res = Object.fromEntries(cases.map(([l]) => [l, summary(samples[l], 'ms')]));
+  for (const [l, e] of Object.entries(errors)) res[l] = { ...(res[l] ?? { unit: 'ms', n: 0 }), error: e };
+  log(`  runtime: ${Object.entries(res).map(([l, v]) => `${l} ${fmt(v.median)} ms`).join(', ')}`);
+  return { launcher_startup: res };
+}
+
+/** Labels of the runtime cases (the rows of runtimeTable read them). */
+const L = {
+  run: 'tini-ts run -- /bin/true',
+  runBundle: 'tini-ts run --bundle B',
+  node2: 'node -e 0 ×2 (sequential)',
+  node3: 'node -e 0 ×3 (sequential)',
+  // create (the launcher, the init and its second stage), start, delete: five Node starts.
+  node5: 'node -e 0 ×5 (sequential)',
+  unshare: 'unshare --pid --fork --mount-proc /bin/true',
+  bwrap: 'bwrap --unshare-pid /bin/true',
+  runcRun: (rt) => `${rt} run --bundle B`,
+  oci: (rt) => `${rt} create + start + delete --force`,
+  base: (l) => `${l} (baseline)`,
+};
+
+/**
+ * B: a busybox root filesystem (bin/busybox, bin/sh, bin/true) and runc's
+ * default config.json (`runc spec`, read-only root, all namespaces but the
+ * user's) running /bin/true without a terminal.
+ */
+function makeBundle(dir) {
+  const rootfs = path.join(dir, 'rootfs');
+  for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp', 'etc']) fs.mkdirSync(path.join(rootfs, d), { recursive: true });
+  fs.copyFileSync(which('busybox') ?? '/bin/busybox', path.join(rootfs, 'bin/busybox'));
+  fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
+  for (const a of ['sh', 'true']) fs.symlinkSync('busybox', path.join(rootfs, 'bin', a));
+  for (const f of ['hostname', 'hosts', 'resolv.conf']) fs.writeFileSync(path.join(rootfs, 'etc', f), '');
+  const runc = which('runc');
+  const r = runc
+    ? spawnSync(runc, ['spec', '--bundle', dir], { env: ENV, stdio: 'ignore' })
+    : spawnSync(opt['tini-ts'], ['oci', 'spec', '--bundle', dir], { env: ENV, stdio: 'ignore' });
+  if (r.status !== 0) die(`cannot write the bench bundle's config.json (${runc ? 'runc spec' : 'tini-ts oci spec'} exited ${r.status})`);
+  const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  config.process.terminal = false;
+  config.process.args = ['/bin/true'];
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 1));
+  return dir;
+}
+
+/** The issue's rows: each runtime case beside its floor (Node started two or three times) and the other runtimes. */
+function runtimeTable(results) {
+  const m = results.launcher_startup;
+  if (!m) return '';
+  const cell = (l) => {
+    const v = m[l];
+    if (!v) return '-';
+    if (!v.n) return `not measured: ${v.error ?? 'no data'}`;
+    return `${fmt(v.median, 'ms')} ms${v.n >= 20 ? ` (p99 ${fmt(v.p99, 'ms')})` : ''}${v.error ? ` ⚠ ${v.error}` : ''}`;
+  };
+  const vs = (l, floor) => {
+    const r = ratio(m[l]?.median, m[floor]?.median);
+    return r === null ? '-' : `×${r.toFixed(2)}`;
+  };
+  const rows = [
+    ['`tini-ts run -- /bin/true` (all namespaces, no rootfs)', L.run, [L.node2], [L.unshare, L.bwrap]],
+    ['`tini-ts run --bundle B` (busybox bundle, /bin/true)', L.runBundle, [L.node2, L.node3], [L.runcRun('runc'), L.runcRun('crun')]],
+    ['OCI `create` + `start` + `delete --force` of B', L.oci('tini-ts'), [L.node5], [L.oci('runc'), L.oci('crun')]],
+  ];
+  const lines = ['| what | tini-ts | Node floor: ratio | beside |', '|---|---|---|---|'];
+  for (const [what, l, floors, beside] of rows) {
+    const f = floors.map((x) => `${x} ${cell(x)}: ${vs(l, x)}`).join('; ');
+    const b = beside.filter((x) => m[x]).map((x) => `${x}: ${cell(x)}${m[x].n ? ` (tini-ts ${vs(l, x)})` : ''}`).join('; ');
+    lines.push(`| ${what} | ${cell(l)} | ${f} | ${b || '-'} |`);
+    if (m[L.base(l)]) lines.push(`| the same, --baseline | ${cell(L.base(l))} | ${floors.map((x) => `${x}: ${vs(L.base(l), x)}`).join('; ')} | tini-ts / baseline: ${vs(l, L.base(l))} |`);
+  }
+  return lines.join('\n');
 }
 
 /**
@@ -713,7 +848,6 @@ const ROWS = [
   ['exit_latency_pid1', 'exit latency: child exit -> init reaped, PID 1', true],
   ['binary_size', 'size of the binary', false],
   ['binary_size_gzip', 'size of the binary, gzipped (Node zlib, level 6)', false],
-  ['launcher_startup', 'launcher: `tini-ts run -- /bin/true` (hook)', true],
   ['staged_stop', `stop of a ${STOP_TREE}-process tree (49 daemons out of the group, ${STOP_DELAY * 1000} ms each to stop), PID 1: SIGTERM -> init exited; tini-ts with \`--stop-scope all\``, false],
 ];
 
@@ -750,7 +884,7 @@ function table(results, subjects) {
     };
     const cells = labels.map((l) => {
       const v = m[l] ?? {};
-      if (key === 'launcher_startup' || (key === 'staged_stop' && !v.n && !v.error)) return '-';
+      if ((key === 'staged_stop' && !v.n && !v.error)) return '-';
       if (!v.n) return `error: ${v.error ?? 'no data'}`;
       let c = cell(v);
       const rs = [];
@@ -877,7 +1011,7 @@ async function main() {
     if (groups.includes('reap')) Object.assign(results, await mReap(subjects, helpers));
     if (groups.includes('exit')) Object.assign(results, await mExit(subjects, helpers));
     if (groups.includes('size')) Object.assign(results, mSize(subjects));
-    if (groups.includes('launcher')) Object.assign(results, mLauncher(subjects, helpers));
+    if (groups.includes('launcher')) Object.assign(results, mLauncher(subjects, helpers, tmp));
     if (groups.includes('stop')) Object.assign(results, await mStop(subjects));
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -886,7 +1020,8 @@ async function main() {
   const checks = floorChecks(results);
   const tab = table(results, subjects);
   const ftab = floorTable(checks);
-  process.stdout.write(`${tab}\n\nFloors (ratios from this run):\n\n${ftab}\n`);
+  const rtab = runtimeTable(results);
+  process.stdout.write(`${tab}\n\nFloors (ratios from this run):\n\n${ftab}\n${rtab ? `\nThe container runtime (medians; a case of several commands is their sum in one round):\n\n${rtab}\n` : ''}`);
   const date = new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
   const mach = machine();
   const command = ['npm run bench --', ...process.argv.slice(2)].join(' ').replace(/ --$/, '');
@@ -911,6 +1046,7 @@ async function main() {
       '',
       ftab,
       '',
+      ...(rtab ? ['## The container runtime', '', rtab, ''] : []),
     ];
     fs.writeFileSync(opt.markdown, md.join('\n'));
   }

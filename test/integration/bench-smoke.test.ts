@@ -86,5 +86,14 @@ describe('npm run bench -- --quick', () => {
     expect(r.stdout).toContain('| start-up+exit `INIT -- /bin/true`, plain |');
     expect(r.stdout.match(/\| (PASS|MISS) \|/g)?.length).toBe(FLOOR_METRICS.length);
     expect(fs.readFileSync(md, 'utf8')).toContain('## Floors');
+    // The container runtime's rows (issue 11): each tini-ts case measured, each floor too; a
+    // runtime that cannot run the bundle here (crun on a hybrid cgroup host) says why.
+    const runtime = (report.metrics as Record<string, Record<string, Summary>>).launcher_startup;
+    for (const l of ['tini-ts run -- /bin/true', 'tini-ts run --bundle B', 'tini-ts create + start + delete --force', 'node -e 0 ×2 (sequential)', 'node -e 0 ×3 (sequential)', 'node -e 0 ×5 (sequential)']) {
+      expect(runtime?.[l]?.error, l).toBeUndefined();
+      expect(runtime?.[l]?.n, l).toBeGreaterThan(0);
+    }
+    for (const [l, v] of Object.entries(runtime ?? {})) expect(v.n > 0 || typeof v.error === 'string', l).toBe(true);
+    expect(r.stdout).toContain('| OCI `create` + `start` + `delete --force` of B |');
   }, 180_000);
 });

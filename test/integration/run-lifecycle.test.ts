@@ -123,6 +123,22 @@ describe.skipIf(unmet(canRun, RUN_NEEDS))('tini-ts run: lifecycle', () => {
     fs.rmSync(root, { recursive: true });
   });
 
+  it('a cgroup failure after the init started (it starts first, while the cgroup is prepared) kills and reaps that init', () => {
+    const root = path.dirname(tmpFile('x'));
+    for (const c of ['memory', 'pids', 'cpu', 'cpuacct']) fs.mkdirSync(path.join(root, c));
+    for (const c of ['memory', 'pids', 'cpu', 'cpuacct']) fs.writeFileSync(path.join(root, c, 'cgroup.procs'), '');
+    const r = run(['-vv', '--cgroup-root', root, '-m', '64m', '--memory-swap', '128m', '--', 'true']);
+    expect(r.status, hasSyncReturn(r)).toBe(125);
+    const lines = r.stderr.trimEnd().split('\n');
+    const pid = Number(/init started with pid (\d+)/.exec(r.stderr)?.[1]);
+    expect(pid, r.stderr).toBeGreaterThan(0);
+    expect(lines.at(-1)).toMatch(/^tini-ts run: --memory-swap needs swap accounting/);
+    // Reaped by the launcher before it exited: no such process, not even a zombie.
+    expect(fs.existsSync(`/proc/${pid}`) ? fs.readFileSync(`/proc/${pid}/stat`, 'latin1') : '').not.toMatch(/^\d+ \(tini-ts\)/);
+    for (const c of ['memory', 'pids', 'cpu', 'cpuacct']) expect(fs.readdirSync(path.join(root, c))).toEqual(['cgroup.procs']);
+    fs.rmSync(root, { recursive: true });
+  });
+
   it('not root: one line, exit 125', () => {
     // From a world-readable copy: the clone may be under a directory uid 65534 cannot reach.
     const staged = stagePublic(BIN);

@@ -42,6 +42,22 @@ function imports(file: string): string[] {
   return out;
 }
 
+/** What loading FILE loads at once: its static value imports, transitively (`import type` is erased, `require` in a function waits for its call). */
+function loadedWith(file: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (f: string) => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    const text = fs.readFileSync(f, 'utf8');
+    for (const m of text.matchAll(/(?:^|\n)(?:import|export)(?!\s+type\b)[^'";]*?from\s+['"](\.[^'"]+)['"]/g)) {
+      const target = path.resolve(path.dirname(f), m[1]).replace(/\.js$/, '.ts');
+      if (target.startsWith(SRC + path.sep) && target.endsWith('.ts')) visit(target);
+    }
+  };
+  visit(file);
+  return seen;
+}
+
 describe('the import graph', () => {
   const all = files(SRC);
 
@@ -59,6 +75,15 @@ describe('the import graph', () => {
       }
     }
     expect(upward).toEqual([]);
+  });
+
+  it('an OCI verb is a Node start of its own: the front door and start, state, kill, delete load neither the runtime nor the other verbs', () => {
+    const oci = path.join(SRC, 'commands/oci');
+    const heavy = ['runtime/launcher.ts', 'runtime/container.ts', 'runtime/ns-init.ts', 'commands/oci/create.ts', 'commands/oci/exec.ts'];
+    for (const f of ['index.ts', 'start.ts', 'state.ts', 'kill.ts', 'delete.ts']) {
+      const loaded = [...loadedWith(path.join(oci, f))].map((x) => path.relative(SRC, x));
+      expect(loaded.filter((x) => heavy.includes(x)), f).toEqual([]);
+    }
   });
 
   it('no module imports itself back through others (no cycles between files)', () => {

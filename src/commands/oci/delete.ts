@@ -37,7 +37,7 @@ export function del(cmd: Extract<OciCommand, { verb: 'delete' }>, ctx: OciContex
     if (status === 'paused') setFrozen(rec.cgroupDirs, false); // a frozen init dies only once thawed
     const deadline = Date.now() + WAIT_MS;
     const nap = new Int32Array(new SharedArrayBuffer(4));
-    while (procStartTime(rec.pid) === rec.pidStart && Date.now() < deadline) Atomics.wait(nap, 0, 0, 5);
+    while (procStartTime(rec.pid) === rec.pidStart && Date.now() < deadline) Atomics.wait(nap, 0, 0, 1);
     if (procStartTime(rec.pid) === rec.pidStart) ctx.fail(`the container's init (${rec.pid}) survived SIGKILL for ${WAIT_MS / 1000}s`);
   }
   // Whatever is left in the cgroup (with a shared pid namespace, or a process that escaped the init).
@@ -55,7 +55,10 @@ export function del(cmd: Extract<OciCommand, { verb: 'delete' }>, ctx: OciContex
   }
   ctx.store.remove(cmd.id);
   // poststop: once everything is gone; a failure is a warning (the container is deleted all the same).
-  const ran = runHooks(createLibc(), createNsLibc(), 'poststop', rec.hooks?.poststop, hookState(rec, 'stopped', 0));
-  if (!ran.ok) ctx.log('warning', render(ran.error));
+  // (The C library is loaded only for hooks: most containers have none.)
+  if (rec.hooks?.poststop?.length) {
+    const ran = runHooks(createLibc(), createNsLibc(), 'poststop', rec.hooks.poststop, hookState(rec, 'stopped', 0));
+    if (!ran.ok) ctx.log('warning', render(ran.error));
+  }
   ctx.exit(0);
 }

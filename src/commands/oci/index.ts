@@ -7,20 +7,13 @@ import { parseOciArgs } from '../../cli/oci-args.js';
 import { writeStdout } from '../../log/log.js';
 import { VERSION } from '../../texts.js';
 import { createContext } from './context.js';
-import { create } from './create.js';
-import { del } from './delete.js';
-import { exec } from './exec.js';
-import { kill } from './kill.js';
-import { list } from './list.js';
-import { pause } from './pause.js';
-import { ps } from './ps.js';
-import { start } from './start.js';
-import { state } from './state.js';
-import { update } from './update.js';
-import { spec } from './spec.js';
-import { features } from './features.js';
-import { events } from './events.js';
 
+/*
+ * Each verb is loaded when called (require inside the case): every call is a
+ * Node start, and `start`, `state`, `kill` or `delete` need neither the
+ * runtime (launcher, root filesystem, seccomp) nor each other.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
 export function runOci(args: string[]): void {
   const parsed = parseOciArgs(args);
   const ctx = createContext(parsed.global);
@@ -31,31 +24,31 @@ export function runOci(args: string[]): void {
       writeStdout(`tini-ts version ${VERSION}\nspec: 1.0.2\n`);
       return ctx.exit(0);
     case 'create':
-      return create(cmd, ctx);
+      return (require('./create.js') as typeof import('./create.js')).create(cmd, ctx);
     case 'start':
-      return start(cmd, ctx);
+      return (require('./start.js') as typeof import('./start.js')).start(cmd, ctx);
     case 'state':
-      return state(cmd, ctx);
+      return (require('./state.js') as typeof import('./state.js')).state(cmd, ctx);
     case 'kill':
-      return kill(cmd, ctx);
+      return (require('./kill.js') as typeof import('./kill.js')).kill(cmd, ctx);
     case 'delete':
-      return del(cmd, ctx);
+      return (require('./delete.js') as typeof import('./delete.js')).del(cmd, ctx);
     case 'list':
-      return list(cmd, ctx);
+      return (require('./list.js') as typeof import('./list.js')).list(cmd, ctx);
     case 'ps':
-      return ps(cmd, ctx);
+      return (require('./ps.js') as typeof import('./ps.js')).ps(cmd, ctx);
     case 'pause':
     case 'resume':
-      return pause(cmd, ctx);
+      return (require('./pause.js') as typeof import('./pause.js')).pause(cmd, ctx);
     case 'exec':
-      return exec(cmd, ctx);
+      return (require('./exec.js') as typeof import('./exec.js')).exec(cmd, ctx);
     case 'update':
-      return update(cmd, ctx);
+      return (require('./update.js') as typeof import('./update.js')).update(cmd, ctx);
     case 'spec':
-      return spec(cmd, ctx);
+      return (require('./spec.js') as typeof import('./spec.js')).spec(cmd, ctx);
     case 'features':
-      return features(ctx);
+      return (require('./features.js') as typeof import('./features.js')).features(ctx);
     case 'events':
-      return events(cmd, ctx);
+      return (require('./events.js') as typeof import('./events.js')).events(cmd, ctx);
   }
 }

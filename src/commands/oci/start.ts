@@ -26,26 +26,42 @@ export function start(cmd: Extract<OciCommand, { verb: 'start' }>, ctx: OciConte
   const buf = Buffer.alloc(1);
   const deadline = Date.now() + WAIT_MS;
   const nap = new Int32Array(new SharedArrayBuffer(4));
-  for (;;) {
-    let n = 0;
+  const read = (): number => {
     try {
-      n = fs.readSync(fd, buf, 0, 1, null);
+      return fs.readSync(fd, buf, 0, 1, null);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') return ctx.fail(`reading the start gate: ${(e as NodeJS.ErrnoException).code}`);
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return 0;
+      return ctx.fail(`reading the start gate: ${(e as NodeJS.ErrnoException).code}`);
     }
-    if (n === 1) break;
-    if (procStartTime(rec.pid) === null) ctx.fail('container process is already dead');
-    if (Date.now() > deadline) ctx.fail(`the container's init did not take the start within ${WAIT_MS / 1000}s`);
-    Atomics.wait(nap, 0, 0, 1);
-  }
+  };
+  const outcome = waitAtGate(read, () => procStartTime(rec.pid) !== null, () => Date.now() > deadline, () => Atomics.wait(nap, 0, 0, 1));
+  if (outcome === 'dead') ctx.fail('container process is already dead');
+  if (outcome === 'timeout') ctx.fail(`the container's init did not take the start within ${WAIT_MS / 1000}s`);
   fs.closeSync(fd);
   fs.rmSync(fifo, { force: true });
   // poststart: in the runtime's namespaces once the workload is started; a failure kills the container and fails start, as runc.
-  const ran = runHooks(createLibc(), createNsLibc(), 'poststart', rec.hooks?.poststart, hookState(rec, 'running'));
-  if (!ran.ok) {
+  // (The C library is loaded only for hooks: most containers have none.)
+  const ran = rec.hooks?.poststart?.length ? runHooks(createLibc(), createNsLibc(), 'poststart', rec.hooks.poststart, hookState(rec, 'running')) : null;
+  if (ran && !ran.ok) {
     signal(rec.pid, 9);
     ctx.fail(ran.error);
   }
   ctx.log('debug', `started ${cmd.id}`);
   ctx.exit(0);
+}
+
+/**
+ * Waits for the init to take the start: its byte in the FIFO (READ returns
+ * how many bytes it read, 0 while there is none). An init found gone may have
+ * taken the start, run its workload and ended since the last read (a short
+ * workload on a busy machine): its byte is still in the FIFO, which this
+ * process holds open, so the gate is read once more before calling it dead.
+ */
+export function waitAtGate(read: () => number, alive: () => boolean, timedOut: () => boolean, nap: () => void): 'taken' | 'dead' | 'timeout' {
+  for (;;) {
+    if (read() === 1) return 'taken';
+    if (!alive()) return read() === 1 ? 'taken' : 'dead';
+    if (timedOut()) return 'timeout';
+    nap();
+  }
 }

@@ -1,0 +1,46 @@
+/**
+ * The V8 code caches the build makes (build/build.mjs, build/sea-main.cjs):
+ * the plain init's (main.cache), and, when the build runs as root, the
+ * runtime's own, made by running `tini-ts run -- /bin/true` once: the
+ * launcher's (run.cache) and the init's in the namespaces (run-init.cache).
+ * Each must be taken by V8 for the bundle as the binary wraps it, with the
+ * binary's V8 flags: a rejected cache costs every start its compilation.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, requireBinary } from '../helpers/proc.js';
+import { unmet } from '../helpers/prereq.js';
+
+const DIST = path.join(ROOT, 'dist');
+// The flags of the binary (build/build.mjs execArgv) that V8 hashes into a cache.
+const FLAGS = ['--disable-sigusr1', '--expose-internals', '--no-warnings', '--v8-pool-size=1'];
+
+beforeAll(() => requireBinary());
+
+/** Whether V8 rejects FILE as the cache of dist/main.cjs wrapped as sea-main.cjs wraps it. */
+function rejected(file: string): boolean {
+  const check = `const fs = require('node:fs');
+    const s = new (require('node:vm').Script)('(function (exports, require, module, __filename, __dirname) {' + fs.readFileSync(process.argv[1], 'utf8') + '\\n})',
+      { cachedData: fs.readFileSync(process.argv[2]) });
+    process.stdout.write(String(s.cachedDataRejected));`;
+  return execFileSync(process.execPath, [...FLAGS, '-e', check, path.join(DIST, 'main.cjs'), file], { env: {} }).toString() !== 'false';
+}
+
+describe('the code caches in the binary', () => {
+  it("the plain init's is taken", () => {
+    expect(rejected(path.join(DIST, 'main.cache'))).toBe(false);
+  });
+
+  it.skipIf(unmet(process.getuid?.() === 0, 'root (the build makes the runtime caches as root only)'))(
+    "the launcher's and the namespaced init's, made by a run at build time, are taken",
+    () => {
+      for (const name of ['run.cache', 'run-init.cache']) {
+        const file = path.join(DIST, name);
+        expect(fs.existsSync(file) && fs.statSync(file).size > 0, `${name} (built as root?)`).toBe(true);
+        expect(rejected(file), name).toBe(false);
+      }
+    },
+  );
+});
