@@ -132,7 +132,7 @@ describe.skipIf(unmet(canRun, RUN_NEEDS))('tini-ts run: lifecycle', () => {
     const lines = r.stderr.trimEnd().split('\n');
     const pid = Number(/init started with pid (\d+)/.exec(r.stderr)?.[1]);
     expect(pid, r.stderr).toBeGreaterThan(0);
-    expect(lines.at(-1)).toMatch(/^tini-ts run: --memory-swap needs swap accounting/);
+    expect(lines.at(-1)).toMatch(/^tini-ts run: --memory-swap: needs swap accounting/);
     // Reaped by the launcher before it exited: no such process, not even a zombie.
     expect(fs.existsSync(`/proc/${pid}`) ? fs.readFileSync(`/proc/${pid}/stat`, 'latin1') : '').not.toMatch(/^\d+ \(tini-ts\)/);
     for (const c of ['memory', 'pids', 'cpu', 'cpuacct']) expect(fs.readdirSync(path.join(root, c))).toEqual(['cgroup.procs']);
