@@ -50,6 +50,12 @@ export interface Limits {
    * engines read a container's statistics, block I/O included, from its init's cgroups).
    */
   everyController?: boolean;
+  /**
+   * Join every other hierarchy mounted under the root too, as runc does (OCI containers on v1):
+   * named ones (name=systemd), controllers tini-ts sets nothing through (net_cls, perf_event...)
+   * and a hybrid host's cgroup v2 tree (`unified`). Only the process is written there.
+   */
+  everyHierarchy?: boolean;
 }
 
 export interface Throttle {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cgroupName, detectVersion, openCgroup, ownerAlive, sweepStale } from '../../src/cgroup/index.js';
 import { CgroupError } from '../../src/cgroup/types.js';
-import { CgroupV1 } from '../../src/cgroup/v1/index.js';
+import { CgroupV1, otherHierarchies } from '../../src/cgroup/v1/index.js';
 import { CgroupV2 } from '../../src/cgroup/v2/index.js';
 import { sharesToWeight } from '../../src/cgroup/v2/cpu.js';
 
@@ -134,6 +134,28 @@ describe('cgroup v1 on a fake tree', () => {
     expect(read(path.join(dir('cpuset'), 'cpuset.mems'))).toBe('0');
     expect(read(path.join(dir('cpuset'), 'cpuset.cpus'))).toBe('1');
     expect(cg.procsFiles()).toHaveLength(5);
+  });
+
+  it('everyHierarchy (OCI containers): also name=systemd, other controllers and a hybrid host\'s v2 tree, each once; removed with the rest', () => {
+    fakeV1(['memory', 'pids', 'cpu,cpuacct', 'net_cls,net_prio']);
+    for (const c of ['cpu', 'cpuacct']) fs.symlinkSync('cpu,cpuacct', path.join(root, c));
+    for (const c of ['net_cls', 'net_prio']) fs.symlinkSync('net_cls,net_prio', path.join(root, c));
+    put(path.join(root, 'systemd', 'cgroup.procs'), '');
+    put(path.join(root, 'unified', 'cgroup.procs'), '');
+    put(path.join(root, 'unified', 'cgroup.controllers'), '');
+    fs.mkdirSync(path.join(root, 'not-a-hierarchy'));
+    const real = (d: string) => fs.realpathSync(path.join(root, d));
+    expect(otherHierarchies(root)).toEqual(['net_cls,net_prio', 'systemd', 'unified'].map(real));
+    const plain = openCgroup(root, 'r', {}, 1, 'docker');
+    expect(plain.dirs).toHaveLength(3); // memory, pids, cpu,cpuacct: `tini-ts run` stays in its caller's other hierarchies
+    const cg = openCgroup(root, 'r', { everyHierarchy: true }, 1, 'docker');
+    cg.create();
+    const dirs = ['memory', 'pids', 'cpu,cpuacct', 'net_cls,net_prio', 'systemd', 'unified'].map((c) => path.join(real(c), 'docker', 'r'));
+    expect(cg.dirs).toEqual(dirs);
+    for (const d of dirs) expect(fs.statSync(d).isDirectory(), d).toBe(true);
+    expect(cg.remove()).toBe(true);
+    for (const d of dirs) expect(fs.existsSync(d), d).toBe(false);
+    for (const c of ['memory', 'systemd', 'unified']) expect(fs.existsSync(path.join(root, c, 'docker')), c).toBe(false);
   });
 
   it('co-mounted controllers (cpu,cpuacct) share one directory', () => {
