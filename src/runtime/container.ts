@@ -155,7 +155,8 @@ export function fromBundle(
       readonlyPaths: plan.readonlyPaths,
       // runc: the config's rules, then its default allow list
       devices: [...(plan.resources.devices ?? []), ...DEFAULT_ALLOWED],
-      process: ociProcessSpec(p, seccomp),
+      // runc's workload gets 0022 when process.user.umask is not given, whatever its caller's mask.
+      process: { ...ociProcessSpec(p, seccomp), umask: p.umask ?? 0o022 },
       sysctl: plan.sysctl,
       hooks: plan.hooks,
       joinNamespaces: plan.joinNamespaces.map((j) => ({ name: OCI_NS[j.type], path: j.path, field: j.field })),
@@ -225,6 +226,7 @@ export function ociProcessSpec(p: ContainerPlan['process'], seccomp: OciSeccomp 
     seccompFlags: seccomp?.flags ?? 0,
     programMustExist: true,
     oomScoreAdj: p.oomScoreAdj,
+    umask: p.umask,
   };
 }
 

@@ -238,6 +238,9 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
       t.fatal(`setting the OOM score adjustment ${spec.oomScoreAdj}: ${(e as NodeJS.ErrnoException).code}`);
     }
   }
+  // After the root filesystem and the working directory are made (their modes are runc's, whatever the mask):
+  // the supervising stage and the workload inherit it through the exec and the spawn.
+  if (spec.umask !== undefined && spec.umask !== null) process.umask(spec.umask);
   const dropped = dropPrivileges(spec, cl!);
   if (dropped) t.fatal(dropped);
   const inherited = [image.exe, ...image.libs];

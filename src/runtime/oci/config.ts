@@ -35,6 +35,8 @@ export interface ContainerPlan {
     rlimits: Rlimit[];
     noNewPrivileges: boolean;
     oomScoreAdj: number | null;
+    /** process.user.umask (0..0o777); null: not given. */
+    umask: number | null;
   };
   root: { path: string; readonly: boolean };
   hostname: string | null;
@@ -87,7 +89,7 @@ const NAMESPACES: readonly string[] = ['pid', 'network', 'ipc', 'uts', 'mount', 
 const KNOWN: Readonly<Record<string, readonly string[]>> = {
   '': ['ociVersion', 'process', 'root', 'hostname', 'mounts', 'linux', 'annotations', 'hooks'],
   process: ['terminal', 'consoleSize', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges', 'oomScoreAdj'],
-  'process.user': ['uid', 'gid', 'additionalGids'],
+  'process.user': ['uid', 'gid', 'additionalGids', 'umask'],
   'process.consoleSize': ['height', 'width'],
   root: ['path', 'readonly'],
   // cgroupsPath is read by the OCI create (cgroupPlace below), which every engine sends.
@@ -266,6 +268,7 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
         rlimits,
         noNewPrivileges: bool(p.noNewPrivileges, 'process.noNewPrivileges', false),
         oomScoreAdj: p.oomScoreAdj === undefined ? null : int(p.oomScoreAdj, 'process.oomScoreAdj', -1000),
+        umask: user.umask === undefined || user.umask === null ? null : int(user.umask, 'process.user.umask'),
       },
       root: { path: path.resolve(bundle, rootPath), readonly: bool(root.readonly, 'root.readonly', false) },
       hostname: top.hostname === undefined ? null : str(top.hostname, 'hostname'),
@@ -280,6 +283,7 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
       sysctl: {},
     };
     if (plan.process.oomScoreAdj !== null && plan.process.oomScoreAdj > 1000) fail('process.oomScoreAdj', 'must be from -1000 to 1000');
+    if (plan.process.umask !== null && plan.process.umask > 0o777) fail('process.user.umask', `must be from 0 to 511 (0777 in octal), not ${plan.process.umask}`);
     if (linux.sysctl !== undefined) {
       for (const [key, value] of Object.entries(obj(linux.sysctl, 'linux.sysctl'))) {
         const problem = sysctlProblem(key, { ipc: namespaces.includes('ipc'), net: namespaces.includes('network') });

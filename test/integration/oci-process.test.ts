@@ -1,0 +1,101 @@
+/**
+ * What the OCI runtime makes of the process it is given, beside runc on the
+ * same bundle: process.user.umask (Podman sends it in every config.json and
+ * process.json), and runc's 0022 when there is none, whatever the caller's
+ * mask. Every call here runs with the caller's mask at 077, so a mask that
+ * is merely inherited shows.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { unmet } from '../helpers/prereq.js';
+import { sweepContainers } from './oci-helpers.js';
+import { canContainer, CONTAINER_NEEDS, editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
+import { BIN, waitFor } from './run-helpers.js';
+
+const hasRunc = spawnSync('runc', ['--version']).status === 0;
+
+describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('the process beside runc: umask', () => {
+  let f: Fixture;
+  let bundle: string;
+  let roots: { tini: string; runc: string };
+  const runtimes = () => ({ tini: { file: BIN, root: roots.tini }, runc: { file: 'runc', root: roots.runc } });
+  /** `RUNTIME --root R --log L ARGS` with the caller's umask at 077; stdout (a create's: the container's) is the file `out`. */
+  const call = (who: 'tini' | 'runc', args: string[], out = path.join(f.dir, `out-${who}`)) => {
+    const { file, root } = runtimes()[who];
+    // Files, not pipes: a created container holds its stdio open.
+    const err = path.join(f.dir, `err-${who}`);
+    const fds = [fs.openSync(out, 'w'), fs.openSync(err, 'w')];
+    try {
+      const r = spawnSync('/bin/sh', ['-c', 'umask 077; exec "$@"', 'sh', file, '--root', root, '--log', path.join(f.dir, `log-${who}.json`), '--log-format', 'json', ...args], { stdio: ['ignore', ...fds], timeout: 30_000 });
+      return { status: r.status, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(err, 'utf8') };
+    } finally {
+      fds.forEach((fd) => fs.closeSync(fd));
+    }
+  };
+  /** create + start + wait + delete of the bundle as it is: the workload's stdout. */
+  const runBoth = async (tag: string) => {
+    const seen: Record<string, string> = {};
+    for (const who of ['tini', 'runc'] as const) {
+      const id = `um-${tag}-${who}-${process.pid}`;
+      const workload = path.join(f.dir, `workload-${who}`);
+      const c = call(who, ['create', '--bundle', bundle, id], workload);
+      expect(c.status, `${who}: ${c.stderr}`).toBe(0);
+      expect(call(who, ['start', id]).status).toBe(0);
+      expect(await waitFor(() => JSON.parse(call(who, ['state', id]).stdout).status === 'stopped', 10_000), who).toBe(true);
+      seen[who] = fs.readFileSync(workload, 'utf8');
+      expect(call(who, ['delete', id]).status).toBe(0);
+    }
+    return seen;
+  };
+
+  beforeAll(() => {
+    f = makeFixture();
+    bundle = makeRuncBundle(f, () => {});
+    roots = { tini: path.join(f.dir, 'root-tini'), runc: path.join(f.dir, 'root-runc') };
+  });
+  afterEach(() => {
+    expect(sweepContainers(roots)).toEqual([]);
+  });
+  afterAll(() => {
+    f?.cleanup();
+  });
+
+  it('process.user.umask is the workload\'s mask (0027); without one it is 0022, not the caller\'s 077: as runc', async () => {
+    editConfig(bundle, (config) => {
+      config.process.args = ['sh', '-c', 'umask'];
+      config.process.user.umask = 0o027;
+    });
+    const given = await runBoth('given');
+    expect(given.tini).toBe('0027\n');
+    expect(given.tini).toBe(given.runc);
+    editConfig(bundle, (config) => delete config.process.user.umask);
+    const none = await runBoth('none');
+    expect(none.tini).toBe('0022\n');
+    expect(none.tini).toBe(none.runc);
+    // Nothing named as ignored any more.
+    expect(fs.existsSync(path.join(f.dir, 'log-tini.json')) ? fs.readFileSync(path.join(f.dir, 'log-tini.json'), 'utf8') : '').not.toMatch(/umask/);
+  });
+
+  it("exec --process: process.json's umask is the process's; a mask out of range is refused in one line", async () => {
+    editConfig(bundle, (config) => {
+      config.process.args = ['sleep', '60'];
+      config.process.user.umask = 0o027;
+    });
+    const id = `um-exec-${process.pid}`;
+    expect(call('tini', ['create', '--bundle', bundle, id]).status).toBe(0);
+    expect(call('tini', ['start', id]).status).toBe(0);
+    const proc = path.join(f.dir, 'process.json');
+    const write = (umask: number) => fs.writeFileSync(proc, JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8')).process, args: ['sh', '-c', 'umask'], user: { uid: 0, gid: 0, umask } }));
+    write(0o007);
+    const e = call('tini', ['exec', '--process', proc, id]);
+    expect(e.status, e.stderr).toBe(0);
+    expect(e.stdout).toBe('0007\n');
+    write(0o1000);
+    const bad = call('tini', ['exec', '--process', proc, id]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim()).toBe('process.json: process.user.umask: must be from 0 to 511 (0777 in octal), not 512');
+    expect(call('tini', ['delete', '--force', id]).status).toBe(0);
+  });
+});
