@@ -99,3 +99,101 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     expect(call('tini', ['delete', '--force', id]).status).toBe(0);
   });
 });
+
+/**
+ * Podman runs the runtime with no PATH in its environment (start, kill,
+ * delete get XDG_RUNTIME_DIR alone), and an init may be started so too:
+ * every command, and the init's --pre-stop, must work with an empty
+ * environment (hooks are covered in oci-hooks.test.ts, whose calls have none
+ * either).
+ */
+describe.skipIf(unmet(canContainer, CONTAINER_NEEDS))('no PATH in the environment', () => {
+  let f: Fixture;
+  let bundle: string;
+  let root: string;
+  /** BIN ARGS with an empty environment; stdout and stderr through files (a created container holds them). */
+  const bare = (args: string[], out = path.join(f.dir, 'out')) => {
+    const err = path.join(f.dir, 'err');
+    const fds = [fs.openSync(out, 'w'), fs.openSync(err, 'w')];
+    try {
+      const r = spawnSync(BIN, args, { stdio: ['ignore', ...fds], timeout: 30_000, env: {} });
+      return { status: r.status, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(err, 'utf8') };
+    } finally {
+      fds.forEach((fd) => fs.closeSync(fd));
+    }
+  };
+  const oci = (...args: string[]) => bare(['--root', root, '--log', path.join(f.dir, 'log.json'), '--log-format', 'json', ...args]);
+  beforeAll(() => {
+    f = makeFixture();
+    root = path.join(f.dir, 'root');
+    bundle = path.join(f.dir, 'bundle');
+    fs.mkdirSync(bundle);
+    fs.renameSync(f.rootfs, path.join(bundle, 'rootfs'));
+    f.rootfs = path.join(bundle, 'rootfs');
+    // tini-ts's own `spec` (runc's default config.json), run with no PATH either
+    const s = bare(['--root', root, 'spec', '--bundle', bundle]);
+    expect(s.status, s.stderr).toBe(0);
+    editConfig(bundle, (config) => {
+      config.process.terminal = false;
+      config.process.args = ['sh', '-c', 'echo started; exec sleep 60'];
+    });
+  });
+  afterAll(() => {
+    const left = sweepContainers({ tini: root });
+    try {
+      expect(left).toEqual([]);
+    } finally {
+      f?.cleanup();
+    }
+  });
+
+  it('create, start, state, ps, exec (waited, detached, --process), pause, resume, update, events --stats, kill, delete: each exits 0, no warning or error logged', async () => {
+    const id = `nopath-${process.pid}`;
+    const workload = path.join(f.dir, 'workload');
+    const c = bare(['--root', root, '--log', path.join(f.dir, 'log.json'), '--log-format', 'json', 'create', '--bundle', bundle, id], workload);
+    expect(c.status, c.stderr).toBe(0);
+    expect(oci('start', id).status).toBe(0);
+    expect(await waitFor(() => fs.readFileSync(workload, 'utf8') === 'started\n', 10_000)).toBe(true);
+    expect(JSON.parse(oci('state', id).stdout).status).toBe('running');
+    expect(JSON.parse(oci('ps', '--format', 'json', id).stdout)).toHaveLength(2); // the init and sleep
+    // The process's PATH is its own (runc spec's config.json has one): sh and id are found in the container.
+    const e = oci('exec', id, 'sh', '-c', 'id -u; exit 4');
+    expect(e.status, e.stderr).toBe(4);
+    expect(e.stdout).toBe('0\n');
+    const proc = path.join(f.dir, 'process.json');
+    fs.writeFileSync(proc, JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8')).process, args: ['true'] }));
+    const p = oci('exec', '--process', proc, id);
+    expect(p.status, p.stderr).toBe(0);
+    const pid = path.join(f.dir, 'exec.pid');
+    expect(oci('exec', '--detach', '--pid-file', pid, id, 'true').status).toBe(0);
+    expect(Number(fs.readFileSync(pid, 'utf8'))).toBeGreaterThan(0);
+    expect(oci('pause', id).status).toBe(0);
+    expect(JSON.parse(oci('state', id).stdout).status).toBe('paused');
+    expect(oci('resume', id).status).toBe(0);
+    const u = oci('update', '--memory', String(64 << 20), id);
+    expect(u.status, u.stderr).toBe(0);
+    const ev = oci('events', '--stats', id);
+    expect(ev.status, ev.stderr).toBe(0);
+    expect(JSON.parse(ev.stdout)).toMatchObject({ type: 'stats', id });
+    expect(oci('kill', id, 'KILL').status).toBe(0);
+    expect(await waitFor(() => JSON.parse(oci('state', id).stdout).status === 'stopped', 10_000)).toBe(true);
+    const d = oci('delete', id);
+    expect(d.status, d.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(f.dir, 'log.json'), 'utf8')).toBe('');
+  });
+
+  it("the init's --pre-stop (/bin/sh -c) runs on SIGTERM, and its command is found by the shell", async () => {
+    const mark = path.join(f.dir, 'pre-stop');
+    const { spawn } = await import('node:child_process');
+    const init = spawn(BIN, ['--grace', '5', '--pre-stop', `printf ran | tee ${mark} >/dev/null`, '--', '/bin/sleep', '60'], { stdio: 'ignore', env: {} });
+    try {
+      expect(await waitFor(() => fs.existsSync(`/proc/${init.pid}/task`) && fs.readFileSync(`/proc/${init.pid}/task/${init.pid}/children`, 'utf8').trim() !== '', 10_000)).toBe(true);
+      const done = new Promise<number | null>((resolve) => init.on('exit', (code) => resolve(code)));
+      init.kill('SIGTERM');
+      expect(await done).toBe(143);
+      expect(fs.readFileSync(mark, 'utf8')).toBe('ran');
+    } finally {
+      if (init.exitCode === null) init.kill('SIGKILL');
+    }
+  });
+});
