@@ -1,9 +1,10 @@
 /**
- * What the OCI runtime makes of the process it is given, beside runc on the
- * same bundle: process.user.umask (Podman sends it in every config.json and
- * process.json), and runc's 0022 when there is none, whatever the caller's
- * mask. Every call here runs with the caller's mask at 077, so a mask that
- * is merely inherited shows.
+ * What the OCI runtime makes of what Podman sends, beside runc on the same
+ * bundle: process.user.umask (in every config.json and process.json), and
+ * runc's 0022 when there is none, whatever the caller's mask; tmpfs mounts
+ * with runc's `tmpcopyup` option (Podman's --tmpfs, --read-only, --systemd).
+ * Every call here runs with the caller's mask at 077, so a mask that is
+ * merely inherited shows.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,7 +17,7 @@ import { BIN, waitFor } from './run-helpers.js';
 
 const hasRunc = spawnSync('runc', ['--version']).status === 0;
 
-describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('the process beside runc: umask', () => {
+describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('the process and its mounts beside runc: umask, tmpcopyup', () => {
   let f: Fixture;
   let bundle: string;
   let roots: { tini: string; runc: string };
@@ -76,6 +77,33 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     expect(none.tini).toBe(none.runc);
     // Nothing named as ignored any more.
     expect(fs.existsSync(path.join(f.dir, 'log-tini.json')) ? fs.readFileSync(path.join(f.dir, 'log-tini.json'), 'utf8') : '').not.toMatch(/umask/);
+  });
+
+  it("a tmpfs with runc's tmpcopyup option (Podman's --tmpfs, --read-only) holds what the image had there: names, modes, owners, links, as with runc", async () => {
+    fs.mkdirSync(path.join(f.rootfs, 'seeded', 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(f.rootfs, 'seeded', 'file'), 'content\n', { mode: 0o604 });
+    fs.chownSync(path.join(f.rootfs, 'seeded', 'file'), 1000, 1001);
+    // (runc makes subdirectories with their mode less the caller's mask, 077 here: 0700 is the same for both)
+    fs.chmodSync(path.join(f.rootfs, 'seeded', 'sub'), 0o700);
+    fs.chmodSync(path.join(f.rootfs, 'seeded'), 0o750);
+    fs.symlinkSync('file', path.join(f.rootfs, 'seeded', 'link'));
+    try {
+      editConfig(bundle, (config) => {
+        config.process.args = ['sh', '-c', 'for p in $(find /seeded | sort); do stat -c "%n %a %u %g %F" $p; done; readlink /seeded/link; cat /seeded/link; grep " /seeded " /proc/self/mountinfo | cut -d" " -f5,6,9; echo x >/seeded/new && echo writable'];
+        config.mounts.push({ destination: '/seeded', type: 'tmpfs', source: 'tmpfs', options: ['rw', 'rprivate', 'nosuid', 'nodev', 'tmpcopyup'] });
+      });
+      const seen = await runBoth('copyup');
+      expect(seen.tini).toMatch(/^\/seeded\/file 604 1000 1001 regular file$/m);
+      expect(seen.tini).toMatch(/^\/seeded 750 0 0 directory$/m); // the directory's mode, not the tmpfs's 1777
+      expect(seen.tini).toMatch(/^\/seeded\/sub 700 0 0 directory$/m);
+      expect(seen.tini).toMatch(/^\/seeded\/link 777 0 0 symbolic link$/m);
+      expect(seen.tini).toMatch(/^file\ncontent\n\/seeded rw,nosuid,nodev[^ ]* tmpfs\nwritable\n$/m);
+      expect(seen.tini).toBe(seen.runc);
+      expect(fs.existsSync(path.join(f.rootfs, 'seeded', 'new')), 'the image is not written').toBe(false);
+    } finally {
+      editConfig(bundle, (config) => (config.mounts = config.mounts.filter((m: { destination: string }) => m.destination !== '/seeded')));
+      fs.rmSync(path.join(f.rootfs, 'seeded'), { recursive: true });
+    }
   });
 
   it("exec --process: process.json's umask is the process's; a mask out of range is refused in one line", async () => {

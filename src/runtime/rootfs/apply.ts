@@ -193,6 +193,16 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): string | nul
       }
       const m = ns.mount(op.source === '' ? null : op.source, fdPath(r.fd), op.fstype === '' ? null : op.fstype, op.flags, op.data === '' ? null : op.data);
       if (!m.ok) return `${describe(op)}: ${m.code}`;
+      // The descriptor still names the directory the tmpfs covers; the path, resolved again, the tmpfs.
+      if (op.copyUp) {
+        const lower = fdPath(r.fd);
+        const e = onTarget(op.target, null, 0, (tmpfs) => {
+          // The tmpfs takes the directory's own mode, as runc's does.
+          fs.chmodSync(tmpfs, fs.statSync(lower).mode & 0o7777);
+          return copyTree(lower, tmpfs);
+        });
+        if (e) return `${describe(op)}: copying up what ${op.target} held: ${e}`;
+      }
     } finally {
       at.close(r.fd);
     }
@@ -330,6 +340,34 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): string | nul
       return null;
     });
   }
+}
+
+/**
+ * Copies the tree under `from` into `to` (an empty tmpfs), as runc's
+ * tmpcopyup: directories, regular files and symbolic links (as links, never
+ * followed) with their modes and owners; other kinds (device nodes, sockets,
+ * FIFOs) are left out. Returns null, or the errno name and the entry.
+ */
+export function copyTree(from: string, to: string): string | null {
+  for (const e of fs.readdirSync(from, { withFileTypes: true })) {
+    const src = path.join(from, e.name);
+    const dst = path.join(to, e.name);
+    try {
+      const st = fs.lstatSync(src);
+      if (st.isDirectory()) {
+        fs.mkdirSync(dst);
+        const sub = copyTree(src, dst);
+        if (sub) return sub;
+      } else if (st.isFile()) fs.copyFileSync(src, dst);
+      else if (st.isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(src), dst);
+      else continue;
+      fs.lchownSync(dst, st.uid, st.gid);
+      if (!st.isSymbolicLink()) fs.chmodSync(dst, st.mode & 0o7777);
+    } catch (x) {
+      return `${(x as NodeJS.ErrnoException).code ?? (x as Error).message} (${e.name})`;
+    }
+  }
+  return null;
 }
 
 function describe(op: Op): string {

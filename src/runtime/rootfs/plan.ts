@@ -36,8 +36,10 @@ export type Op =
    * descriptors (rootfs/resolve.ts) and created if missing: a directory
    * (`mode`), or for 'source' what the bind's source is (a directory, or an
    * empty file for anything else). `remount`: flags to remount the bind with.
+   * `copyUp` (a tmpfs with runc's `tmpcopyup` option): what the directory held
+   * in the image is copied into the new tmpfs.
    */
-  | { op: 'mount-in-root'; source: string; target: string; fstype: string; flags: number; data: string; create: 'dir' | 'source'; mode: number; remount: number | null }
+  | { op: 'mount-in-root'; source: string; target: string; fstype: string; flags: number; data: string; create: 'dir' | 'source'; mode: number; remount: number | null; copyUp?: boolean }
   /** A symbolic link inside the root (left as it is if the name exists). */
   | { op: 'symlink'; target: string; path: string }
   /** A file of the runtime's own state directory on the host (never inside the root). */
@@ -126,8 +128,8 @@ const FLAG_OPTIONS: Readonly<Record<string, [set: boolean, flag: number]>> = {
   bind: [true, MS.BIND], rbind: [true, MS.BIND | MS.REC], remount: [true, MS.REMOUNT],
 };
 const PROPAGATION = new Set(['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared', 'unbindable', 'runbindable']);
-/** The mount options understood as flags (others pass to the filesystem as data): `features` lists them. */
-export const MOUNT_FLAG_OPTIONS: readonly string[] = [...Object.keys(FLAG_OPTIONS), ...PROPAGATION].sort();
+/** The mount options understood as flags (others pass to the filesystem as data), and runc's tmpcopyup: `features` lists them. */
+export const MOUNT_FLAG_OPTIONS: readonly string[] = [...Object.keys(FLAG_OPTIONS), ...PROPAGATION, 'tmpcopyup'].sort();
 
 /** OCI mount options -> mount(2) flags and the data string (as runc's parseMountOptions). */
 export function mountOptions(options: readonly string[]): { flags: number; data: string } {
@@ -193,6 +195,9 @@ export function planRootfs(o: RootfsOptions): Op[] {
       // A bind ignores most flags: bind first, then remount with them.
       const rest = flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
       inRoot(m.source, target, '', MS.BIND | (flags & MS.REC), '', 'source', mode, rest !== 0 ? rest : null);
+    } else if (m.type === 'tmpfs' && m.options.includes('tmpcopyup')) {
+      // runc's own option (Podman's --tmpfs, --read-only, --systemd): never the kernel's.
+      ops.push({ op: 'mount-in-root', source: m.source, target, fstype: m.type, flags, data: mountOptions(m.options.filter((x) => x !== 'tmpcopyup')).data, create: 'dir', mode, remount: null, copyUp: true });
     } else {
       inRoot(m.source, target, m.type, flags, data, 'dir', mode, null);
     }
