@@ -553,7 +553,7 @@ export function parseRunArgs(args: readonly string[], env: { cpuCount: number; c
   if (isContainer(container) && !namespaces.has('mount')) return err('a root filesystem needs a mount namespace of its own; drop --share mount');
 
   for (const kv of container.sysctls) {
-    const problem = sysctlProblem(kv.slice(0, kv.indexOf('=')), { ipc: namespaces.has('ipc'), net: namespaces.has('net') });
+    const problem = sysctlProblem(kv.slice(0, kv.indexOf('=')), { ipc: namespaces.has('ipc'), net: namespaces.has('net'), uts: namespaces.has('uts') });
     if (problem) return err(`--sysctl: ${problem}`);
   }
   if (limits.memorySwapBytes !== undefined) {

@@ -286,7 +286,7 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
     if (plan.process.umask !== null && plan.process.umask > 0o777) fail('process.user.umask', `must be from 0 to 511 (0777 in octal), not ${plan.process.umask}`);
     if (linux.sysctl !== undefined) {
       for (const [key, value] of Object.entries(obj(linux.sysctl, 'linux.sysctl'))) {
-        const problem = sysctlProblem(key, { ipc: namespaces.includes('ipc'), net: namespaces.includes('network') });
+        const problem = sysctlProblem(key, { ipc: namespaces.includes('ipc'), net: namespaces.includes('network'), uts: namespaces.includes('uts') });
         if (problem) fail(`linux.sysctl.${key}`, problem);
         plan.sysctl[key] = str(value, `linux.sysctl.${key}`);
       }
