@@ -16,7 +16,7 @@ import { DOCKER_DEFAULT_CAPS, resolveCapabilities } from '../libc/capabilities.j
 import { nativeArch } from '../libc/arch.js';
 import { compile, defaultPolicy } from './hardening/seccomp.js';
 import { compileSeccomp, parseJsonExact, parseSeccomp, type SeccompProfile } from './hardening/oci-seccomp.js';
-import { parseConfig, unsupportedWarning, type ContainerPlan } from './oci/config.js';
+import { parseConfig, unsupportedWarning, type ContainerPlan, type DeviceNode } from './oci/config.js';
 import { DEFAULT_PATH, mergeEnv, parseEnvFile, type ProcessSpec } from './process.js';
 import { DEFAULT_MASKED_PATHS, DEFAULT_MOUNTS, DEFAULT_READONLY_PATHS, planRootfs, type MountSpec, type Op, type Volume } from './rootfs/plan.js';
 
@@ -33,6 +33,8 @@ export interface ContainerConfig {
   readonlyPaths: string[];
   /** Device cgroup rules, in order (docker's and runc's defaults at the end); applied where the v1 devices controller is. */
   devices: DeviceRule[];
+  /** OCI linux.devices: nodes made in the root's /dev. */
+  deviceNodes?: DeviceNode[];
   process: ProcessSpec;
   /** Namespaced kernel parameters (see sysctl.ts), set by the init in the container's namespaces. */
   sysctl: Record<string, string>;
@@ -155,6 +157,7 @@ export function fromBundle(
       readonlyPaths: plan.readonlyPaths,
       // runc: the config's rules, then its default allow list
       devices: [...(plan.resources.devices ?? []), ...DEFAULT_ALLOWED],
+      deviceNodes: plan.devices,
       // runc's workload gets 0022 when process.user.umask is not given, whatever its caller's mask.
       process: { ...ociProcessSpec(p, seccomp), umask: p.umask ?? 0o022 },
       sysctl: plan.sysctl,
@@ -475,6 +478,7 @@ export class ContainerState {
       newNetNs,
       maskedPaths: c.maskedPaths,
       readonlyPaths: c.readonlyPaths,
+      devices: c.deviceNodes,
     });
     return { ops, root: this.root };
   }

@@ -289,7 +289,7 @@ describe.skipIf(unmet(canContainer && dockerAvailable(), `${CONTAINER_NEEDS} and
       ['--cpus', '0.5', '--memory', '32m', '--memory-swap', '64m', '--cpu-shares', '512', IMAGE, 'sh', '-c', 'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes 2>&1'],
       ['--ulimit', 'nofile=100:200', IMAGE, 'sh', '-c', 'ulimit -n; ulimit -Hn'],
       ['--sysctl', 'net.ipv4.ip_forward=1', IMAGE, 'cat', '/proc/sys/net/ipv4/ip_forward'],
-      ['--device', '/dev/null:/dev/mynull', IMAGE, 'sh', '-c', 'echo x > /dev/mynull && echo dev-ok'],
+      ['--device', '/dev/null:/dev/mynull', IMAGE, 'sh', '-c', '[ -c /dev/mynull ] && echo x > /dev/mynull && echo dev-ok'],
       ['--ipc', 'private', '--shm-size', '8m', IMAGE, 'sh', '-c', 'df -k /dev/shm | tail -1'],
       ['--pid', 'host', IMAGE, 'sh', '-c', 'echo $$ >/dev/null; [ -d /proc/1 ] && echo host-pids'],
       ['--oom-score-adj', '500', IMAGE, 'cat', '/proc/self/oom_score_adj'],

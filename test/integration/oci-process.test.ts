@@ -17,7 +17,7 @@ import { BIN, waitFor } from './run-helpers.js';
 
 const hasRunc = spawnSync('runc', ['--version']).status === 0;
 
-describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('the process and its mounts beside runc: umask, tmpcopyup', () => {
+describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('the process, its mounts and devices beside runc: umask, tmpcopyup, linux.devices', () => {
   let f: Fixture;
   let bundle: string;
   let roots: { tini: string; runc: string };
@@ -103,6 +103,24 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     } finally {
       editConfig(bundle, (config) => (config.mounts = config.mounts.filter((m: { destination: string }) => m.destination !== '/seeded')));
       fs.rmSync(path.join(f.rootfs, 'seeded'), { recursive: true });
+    }
+  });
+
+  it('linux.devices (--device): the nodes are made with their type, numbers, mode and owner, as with runc', async () => {
+    editConfig(bundle, (config) => {
+      config.process.args = ['sh', '-c', 'stat -c "%n %a %u %g %F %t:%T" /dev/mynull /dev/sub/fifo /dev/myzero; head -c 3 /dev/myzero | od -An -tx1'];
+      config.linux.devices = [
+        { path: '/dev/mynull', type: 'c', major: 1, minor: 3, fileMode: 0o20640, uid: 1000, gid: 1001 },
+        { path: '/dev/sub/fifo', type: 'p', fileMode: 0o600 },
+        { path: '/dev/myzero', type: 'c', major: 1, minor: 5 },
+      ];
+    });
+    try {
+      const seen = await runBoth('devices');
+      expect(seen.tini).toBe('/dev/mynull 640 1000 1001 character special file 1:3\n/dev/sub/fifo 600 0 0 fifo 0:0\n/dev/myzero 666 0 0 character special file 1:5\n 00 00 00\n');
+      expect(seen.tini).toBe(seen.runc);
+    } finally {
+      editConfig(bundle, (config) => delete config.linux.devices);
     }
   });
 

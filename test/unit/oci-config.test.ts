@@ -64,6 +64,30 @@ describe('OCI config.json', () => {
     expect(withDevices([{ allow: true, access: 'rx' }])).toEqual({ ok: false, error: "config.json: linux.resources.devices[0].access: 'rx' is not made of r, w and m" });
   });
 
+  it('reads linux.devices (Docker\'s and Podman\'s --device): the mode without its type bits, u as c, and refuses bad entries by field', () => {
+    const r = parseConfig(minimal((c) => (c.linux = { devices: [
+      { path: '/dev/mynull', type: 'c', major: 1, minor: 3, fileMode: 0o20666, uid: 0, gid: 0 },
+      { path: '/dev/x', type: 'u', major: 4, minor: 1 },
+      { path: '/dev/f', type: 'p' },
+    ] })), '/b');
+    if (!r.ok) throw new Error(r.error);
+    expect(r.plan.devices).toEqual([
+      { path: '/dev/mynull', type: 'c', major: 1, minor: 3, mode: 0o666, uid: 0, gid: 0 },
+      { path: '/dev/x', type: 'c', major: 4, minor: 1, mode: 0o666, uid: 0, gid: 0 },
+      { path: '/dev/f', type: 'p', major: 0, minor: 0, mode: 0o666, uid: 0, gid: 0 },
+    ]);
+    expect(r.unsupported).toEqual([]);
+    const bad = (d: unknown) => {
+      const x = parseConfig(minimal((c) => (c.linux = { devices: [d] })), '/b');
+      return x.ok ? 'ok' : x.error;
+    };
+    expect(bad({ path: '/etc/passwd', type: 'c', major: 1, minor: 3 })).toBe("config.json: linux.devices[0].path: '/etc/passwd' is not under /dev");
+    expect(bad({ path: '/dev/../etc/x', type: 'c', major: 1, minor: 3 })).toBe("config.json: linux.devices[0].path: '/etc/x' is not under /dev");
+    expect(bad({ path: 'dev/x', type: 'c', major: 1, minor: 3 })).toBe("config.json: linux.devices[0].path: 'dev/x' must be an absolute path");
+    expect(bad({ path: '/dev/x', type: 's', major: 1, minor: 3 })).toBe("config.json: linux.devices[0].type: 's' is not c, u, b or p");
+    expect(bad({ path: '/dev/x', type: 'c', minor: 3 })).toBe('config.json: linux.devices[0].major: must be an integer >= 0');
+  });
+
   it('applies defaults', () => {
     const r = parseConfig(minimal(), '/b');
     expect(r.ok && r.plan.process).toMatchObject({ cwd: '/', uid: 0, gid: 0, env: [], terminal: false, noNewPrivileges: false });

@@ -60,6 +60,8 @@ export interface ContainerPlan {
     blkioThrottle?: Throttle[];
   };
   maskedPaths: string[];
+  /** linux.devices: device nodes made in the container (Docker's and Podman's --device). */
+  devices: DeviceNode[];
   /** linux.sysctl: namespaced keys only (see libc/sysctl.ts). */
   sysctl: Record<string, string>;
   readonlyPaths: string[];
@@ -68,6 +70,9 @@ export interface ContainerPlan {
   /** hooks, by kind (run by the OCI create, start and delete; see hooks.ts). */
   hooks: Hooks;
 }
+
+/** A linux.devices[] entry: a node at `path` inside the root (its parents made), mode and owner set. */
+export interface DeviceNode { path: string; type: 'c' | 'b' | 'p'; major: number; minor: number; mode: number; uid: number; gid: number }
 
 /** A namespace to join: its type, the path to open, and the field that named it (for errors). */
 export interface JoinNamespace { type: NamespaceType; path: string; field: string }
@@ -93,7 +98,7 @@ const KNOWN: Readonly<Record<string, readonly string[]>> = {
   'process.consoleSize': ['height', 'width'],
   root: ['path', 'readonly'],
   // cgroupsPath is read by the OCI create (cgroupPlace below), which every engine sends.
-  linux: ['namespaces', 'resources', 'maskedPaths', 'readonlyPaths', 'uidMappings', 'gidMappings', 'seccomp', 'sysctl', 'cgroupsPath'],
+  linux: ['namespaces', 'resources', 'maskedPaths', 'readonlyPaths', 'uidMappings', 'gidMappings', 'seccomp', 'sysctl', 'cgroupsPath', 'devices'],
   'linux.resources': ['memory', 'pids', 'cpu', 'devices', 'blockIO'],
   'linux.resources.memory': ['limit', 'swap', 'swappiness'],
   'linux.resources.blockIO': ['weight', 'throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice', 'throttleWriteIOPSDevice'],
@@ -280,6 +285,7 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
       readonlyPaths: linux.readonlyPaths === undefined ? [] : strings(linux.readonlyPaths, 'linux.readonlyPaths'),
       seccomp: linux.seccomp === undefined || linux.seccomp === null ? null : seccompProfile(linux.seccomp, unsupported),
       hooks: top.hooks === undefined ? {} : hooks(top.hooks, unsupported),
+      devices: linux.devices === undefined || linux.devices === null ? [] : (Array.isArray(linux.devices) ? linux.devices : fail('linux.devices', 'must be an array')).map((d, i) => deviceNode(d, `linux.devices[${i}]`, unsupported)),
       sysctl: {},
     };
     if (plan.process.oomScoreAdj !== null && plan.process.oomScoreAdj > 1000) fail('process.oomScoreAdj', 'must be from -1000 to 1000');
@@ -365,6 +371,24 @@ function deviceRule(v: unknown, field: string, unsupported: string[]): DeviceRul
   if (!/^[rwm]{1,3}$/.test(access) || new Set(access).size !== access.length) fail(`${field}.access`, `'${access}' is not made of r, w and m`);
   for (const k of Object.keys(o)) if (!['allow', 'type', 'major', 'minor', 'access'].includes(k)) unsupported.push(`${field}.${k}`);
   return { allow: o.allow as boolean, type, major: num(o.major, `${field}.major`), minor: num(o.minor, `${field}.minor`), access };
+}
+
+/**
+ * One linux.devices[] entry: path (absolute, under /dev), type c, b or p (u is c, as runc), major and
+ * minor (not for p), fileMode (permission bits; default 0666 as runc), uid and gid (default 0).
+ */
+function deviceNode(v: unknown, field: string, unsupported: string[]): DeviceNode {
+  const o = obj(v, field);
+  const p = cleanDestination(str(o.path, `${field}.path`));
+  if (!str(o.path, `${field}.path`).startsWith('/')) fail(`${field}.path`, `'${o.path}' must be an absolute path`);
+  if (!p.startsWith('/dev/')) fail(`${field}.path`, `'${p}' is not under /dev`);
+  const t = str(o.type, `${field}.type`);
+  if (!['c', 'u', 'b', 'p'].includes(t)) fail(`${field}.type`, `'${t}' is not c, u, b or p`);
+  const type = t === 'u' ? 'c' : (t as DeviceNode['type']);
+  const num = (k: 'major' | 'minor') => (type === 'p' && o[k] === undefined ? 0 : int(o[k], `${field}.${k}`));
+  const mode = o.fileMode === undefined || o.fileMode === null ? 0o666 : int(o.fileMode, `${field}.fileMode`) & 0o7777;
+  for (const k of Object.keys(o)) if (!['path', 'type', 'major', 'minor', 'fileMode', 'uid', 'gid'].includes(k)) unsupported.push(`${field}.${k}`);
+  return { path: p, type, major: num('major'), minor: num('minor'), mode, uid: o.uid === undefined ? 0 : id(o.uid, `${field}.uid`), gid: o.gid === undefined ? 0 : id(o.gid, `${field}.gid`) };
 }
 
 /** config.json `hooks`: per kind, a list of {path (absolute), args, env, timeout (seconds, > 0)}. */

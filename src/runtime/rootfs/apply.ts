@@ -18,6 +18,10 @@ import type { NsLibc } from '../../libc/ns.js';
 import { MS, type Op } from './plan.js';
 import { fdPath, resolveInRoot, type Create } from './resolve.js';
 
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const S_IFIFO = 0o010000;
+
 /** A cgroup hierarchy the init belongs to: where the host mounts it and the init's cgroup in it. */
 export interface CgroupMountInfo { mountPoint: string; source: string; fstype: 'cgroup' | 'cgroup2' }
 
@@ -252,6 +256,22 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): string | nul
           return b.ok ? null : `${describe(op)}: ${refused}, and binding ${op.fallback}: ${b.code}`;
         });
       }
+      case 'device':
+        return inParent(op.path, (dirFd, name) => {
+          const kind = op.type === 'c' ? S_IFCHR : op.type === 'b' ? S_IFBLK : S_IFIFO;
+          const r = at.mknodat(dirFd, name, kind | op.mode, op.major, op.minor);
+          if (!r.ok) return r.code === 'EEXIST' ? null : `${describe(op)}: ${r.code}`; // there already (a default node): kept, as runc
+          // Mode and owner through the node just made (the umask does not decide; a link is never followed).
+          const o = at.openat(dirFd, name, O.PATH | O.NOFOLLOW | O.CLOEXEC);
+          if (!o.ok) return `${describe(op)}: ${o.code}`;
+          try {
+            fs.chmodSync(fdPath(o.value), op.mode);
+            fs.chownSync(fdPath(o.value), op.uid, op.gid);
+          } finally {
+            at.close(o.value);
+          }
+          return null;
+        });
       case 'cgroup':
         return cgroupMounts(op);
       case 'pivot-root': {
@@ -380,6 +400,8 @@ function describe(op: Op): string {
       return op.layers ? `mounting the overlay at ${op.path}` : `the root ${op.path}`;
     case 'pivot-root':
       return `pivot_root into ${op.root}`;
+    case 'device':
+      return `device ${op.path} (${op.type} ${op.major}:${op.minor})`;
     case 'mask':
     case 'readonly':
     case 'symlink':

@@ -46,6 +46,8 @@ export type Op =
   | { op: 'write-file'; path: string; content: string }
   /** A character device node inside the root; if mknod is refused, bind the host's `fallback` onto an empty file instead. */
   | { op: 'mknod'; path: string; major: number; minor: number; mode: number; fallback: string }
+  /** A device node of config.json's linux.devices (c, b or p) at `path` inside the root, its parents made; `mode` and owner set as given. */
+  | { op: 'device'; path: string; type: 'c' | 'b' | 'p'; major: number; minor: number; mode: number; uid: number; gid: number }
   /** The cgroup hierarchies the init belongs to, each bound read-only under `target` inside the root (runc's v1 layout; v2: one cgroup2 mount). */
   | { op: 'cgroup'; target: string; readonly: boolean; flags: number }
   | { op: 'pivot-root'; root: string }
@@ -78,6 +80,8 @@ export interface RootfsOptions {
   newNetNs: boolean;
   maskedPaths: string[];
   readonlyPaths: string[];
+  /** linux.devices: nodes made after the default ones (a path given twice keeps the first). */
+  devices?: readonly { path: string; type: 'c' | 'b' | 'p'; major: number; minor: number; mode: number; uid: number; gid: number }[];
 }
 
 /** Docker's defaults (moby oci/defaults.go). */
@@ -207,6 +211,7 @@ export function planRootfs(o: RootfsOptions): Op[] {
   for (const [name, major, minor] of DEVICES) {
     ops.push({ op: 'mknod', path: `/dev/${name}`, major, minor, mode: S_IFCHR | 0o666, fallback: `/dev/${name}` });
   }
+  for (const d of o.devices ?? []) ops.push({ op: 'device', ...d });
   if (devIsTmpfs) {
     ops.push({ op: 'symlink', target: 'pts/ptmx', path: '/dev/ptmx' });
     for (const [name, target] of [['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'], ['stderr', '/proc/self/fd/2']] as const) {
@@ -239,10 +244,10 @@ export function createdInRoot(ops: readonly Op[]): string[] {
   const mounted: string[] = [];
   const out: string[] = [];
   for (const op of ops) {
-    const p = op.op === 'mount-in-root' || op.op === 'cgroup' ? op.target : op.op === 'mknod' || op.op === 'symlink' ? op.path : null;
+    const p = op.op === 'mount-in-root' || op.op === 'cgroup' ? op.target : op.op === 'mknod' || op.op === 'symlink' || op.op === 'device' ? op.path : null;
     if (p === null) continue;
     if (!mounted.some((m) => under(p, m)) && !out.includes(p)) out.push(p);
-    if (op.op !== 'mknod' && op.op !== 'symlink') mounted.push(p);
+    if (op.op !== 'mknod' && op.op !== 'symlink' && op.op !== 'device') mounted.push(p);
   }
   return out;
 }
