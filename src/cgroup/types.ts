@@ -21,6 +21,8 @@ export interface DeviceRule {
 export interface Limits {
   /** memory limit in bytes; -1: none (OCI update removing a limit) */
   memoryBytes?: number;
+  /** docker's --memory-reservation, a soft limit: v1 memory.soft_limit_in_bytes, v2 memory.low; -1: none */
+  memoryReservationBytes?: number;
   /** docker's --memory-swap: memory plus swap in bytes; -1 for unlimited swap */
   memorySwapBytes?: number;
   /** maximum number of tasks (processes and threads); -1: none */

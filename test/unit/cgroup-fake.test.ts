@@ -46,7 +46,7 @@ describe('cgroup v2 on a fake tree', () => {
   it('is detected, enables controllers, writes every limit in v2 terms', () => {
     fakeV2();
     expect(detectVersion(root)).toBe(2);
-    const limits = { memoryBytes: 64 << 20, pids: 32, cpus: 0.2, cpuShares: 512, cpusetCpus: '0' };
+    const limits = { memoryBytes: 64 << 20, memoryReservationBytes: 32 << 20, pids: 32, cpus: 0.2, cpuShares: 512, cpusetCpus: '0' };
     const cg = openCgroup(root, 'run1', limits);
     expect(cg).toBeInstanceOf(CgroupV2);
     cg.create();
@@ -56,6 +56,7 @@ describe('cgroup v2 on a fake tree', () => {
     expect(read(path.join(root, 'cgroup.subtree_control'))).toBe('+memory +pids +cpu +cpuset');
     expect(read(path.join(root, 'tini-ts', 'cgroup.subtree_control'))).toBe('+memory +pids +cpu +cpuset');
     expect(read(path.join(dir, 'memory.max'))).toBe(String(64 << 20));
+    expect(read(path.join(dir, 'memory.low'))).toBe(String(32 << 20));
     expect(read(path.join(dir, 'pids.max'))).toBe('32');
     expect(read(path.join(dir, 'cpu.max'))).toBe('20000 100000');
     expect(read(path.join(dir, 'cpu.weight'))).toBe(String(sharesToWeight(512)));

@@ -88,6 +88,21 @@ describe('OCI config.json', () => {
     expect(bad({ path: '/dev/x', type: 'c', minor: 3 })).toBe('config.json: linux.devices[0].major: must be an integer >= 0');
   });
 
+  it('AppArmor and SELinux labels: a real one is refused (the container would be less confined than asked), unconfined or empty is named in the warning', () => {
+    const parse = (patch: (c: any) => void) => {
+      const r = parseConfig(minimal(patch), '/b');
+      return r.ok ? r.unsupported : r.error;
+    };
+    expect(parse((c) => (c.process.apparmorProfile = 'docker-default'))).toBe("config.json: process.apparmorProfile: 'docker-default': AppArmor is not supported by tini-ts (the container would run unconfined; give 'unconfined' to accept that)");
+    expect(parse((c) => (c.process.selinuxLabel = 'system_u:system_r:container_t:s0:c1,c2'))).toBe("config.json: process.selinuxLabel: 'system_u:system_r:container_t:s0:c1,c2': SELinux is not supported by tini-ts (the container would run without the label)");
+    expect(parse((c) => (c.linux = { mountLabel: 'system_u:object_r:container_file_t:s0' }))).toMatch(/^config\.json: linux\.mountLabel: .*SELinux is not supported/);
+    expect(parse((c) => (c.process.apparmorProfile = 'unconfined'))).toEqual(["process.apparmorProfile ('unconfined': nothing to confine, as asked)"]);
+    expect(parse((c) => {
+      c.process.selinuxLabel = '';
+      c.linux = { mountLabel: '' };
+    })).toEqual(['process.selinuxLabel (empty)', 'linux.mountLabel (empty)']);
+  });
+
   it('applies defaults', () => {
     const r = parseConfig(minimal(), '/b');
     expect(r.ok && r.plan.process).toMatchObject({ cwd: '/', uid: 0, gid: 0, env: [], terminal: false, noNewPrivileges: false });
@@ -168,10 +183,10 @@ describe('OCI config.json', () => {
   it('lists unknown fields in one warning instead of ignoring them', () => {
     const r = parseConfig(minimal((c) => {
       c.hooks = { prestart: [], onReboot: [] };
-      c.process.apparmorProfile = 'x';
+      c.process.ioPriority = { class: 'IOPRIO_CLASS_IDLE' };
       c.linux = { seccomp: { defaultAction: 'SCMP_ACT_ALLOW', listenerMetadata: '', comment: 'x' }, intelRdt: {} };
     }), '/b');
-    expect(r.ok && r.unsupported.sort()).toEqual(['hooks.onReboot', 'linux.intelRdt', 'linux.seccomp.comment', 'process.apparmorProfile']);
+    expect(r.ok && r.unsupported.sort()).toEqual(['hooks.onReboot', 'linux.intelRdt', 'linux.seccomp.comment', 'process.ioPriority']);
   });
 
   it('checks linux.seccomp (the filter is the bundle\'s own, none without it) and names the field of an error', () => {

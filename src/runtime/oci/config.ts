@@ -47,6 +47,8 @@ export interface ContainerPlan {
   resources: {
     memoryLimit?: number;
     memorySwap?: number;
+    /** -1: none (update's way to remove one) */
+    memoryReservation?: number;
     pidsLimit?: number;
     cpuShares?: number;
     cpuQuota?: number;
@@ -93,14 +95,14 @@ const NAMESPACES: readonly string[] = ['pid', 'network', 'ipc', 'uts', 'mount', 
 /** Keys this parser reads, per object path; anything else is reported. */
 const KNOWN: Readonly<Record<string, readonly string[]>> = {
   '': ['ociVersion', 'process', 'root', 'hostname', 'mounts', 'linux', 'annotations', 'hooks'],
-  process: ['terminal', 'consoleSize', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges', 'oomScoreAdj'],
+  process: ['terminal', 'consoleSize', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges', 'oomScoreAdj', 'apparmorProfile', 'selinuxLabel'],
   'process.user': ['uid', 'gid', 'additionalGids', 'umask'],
   'process.consoleSize': ['height', 'width'],
   root: ['path', 'readonly'],
   // cgroupsPath is read by the OCI create (cgroupPlace below), which every engine sends.
-  linux: ['namespaces', 'resources', 'maskedPaths', 'readonlyPaths', 'uidMappings', 'gidMappings', 'seccomp', 'sysctl', 'cgroupsPath', 'devices'],
+  linux: ['namespaces', 'resources', 'maskedPaths', 'readonlyPaths', 'uidMappings', 'gidMappings', 'seccomp', 'sysctl', 'cgroupsPath', 'devices', 'mountLabel'],
   'linux.resources': ['memory', 'pids', 'cpu', 'devices', 'blockIO'],
-  'linux.resources.memory': ['limit', 'swap', 'swappiness'],
+  'linux.resources.memory': ['limit', 'swap', 'swappiness', 'reservation'],
   'linux.resources.blockIO': ['weight', 'throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice', 'throttleWriteIOPSDevice'],
   'linux.resources.pids': ['limit'],
   'linux.resources.cpu': ['shares', 'quota', 'period', 'cpus', 'mems'],
@@ -242,6 +244,18 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
       namespaces.push(type as NamespaceType);
     });
     if (linux.uidMappings !== undefined || linux.gidMappings !== undefined) fail('linux.uidMappings', 'user namespaces are not supported');
+    // Security labels tini-ts cannot apply: ignoring one would leave the container less confined than asked.
+    if (p.apparmorProfile !== undefined) {
+      const profile = str(p.apparmorProfile, 'process.apparmorProfile');
+      if (profile !== '' && profile !== 'unconfined') fail('process.apparmorProfile', `'${profile}': AppArmor is not supported by tini-ts (the container would run unconfined; give 'unconfined' to accept that)`);
+      unsupported.push(`process.apparmorProfile ('${profile}': nothing to confine, as asked)`);
+    }
+    for (const [field, v] of [['process.selinuxLabel', p.selinuxLabel], ['linux.mountLabel', linux.mountLabel]] as const) {
+      if (v === undefined) continue;
+      const label = str(v, field);
+      if (label !== '') fail(field, `'${label}': SELinux is not supported by tini-ts (the container would run without the label)`);
+      unsupported.push(`${field} (empty)`);
+    }
 
     const resources = linux.resources === undefined ? {} : resourcesOf(linux.resources, unsupported);
 
@@ -424,6 +438,8 @@ function resourcesOf(v: unknown, unsupported: string[]): ContainerPlan['resource
     // -1: no limit (a create's default; update's way to remove one)
     if (m.limit !== undefined) resources.memoryLimit = int(m.limit, 'linux.resources.memory.limit', -1);
     if (m.swap !== undefined) resources.memorySwap = int(m.swap, 'linux.resources.memory.swap', -1);
+    // 0 means "not set", as runc reads it
+    if (m.reservation !== undefined && m.reservation !== 0) resources.memoryReservation = int(m.reservation, 'linux.resources.memory.reservation', -1);
     if (m.swappiness !== undefined) {
       resources.memorySwappiness = int(m.swappiness, 'linux.resources.memory.swappiness', 0);
       if (resources.memorySwappiness > 100) fail('linux.resources.memory.swappiness', 'must be from 0 to 100');
