@@ -23,6 +23,8 @@ export interface Limits {
   memoryBytes?: number;
   /** docker's --memory-reservation, a soft limit: v1 memory.soft_limit_in_bytes, v2 memory.low; -1: none */
   memoryReservationBytes?: number;
+  /** docker's --oom-kill-disable: v1 memory.oom_control 1 (v2 has no such switch: the launcher warns and drops it) */
+  oomKillDisable?: boolean;
   /** docker's --memory-swap: memory plus swap in bytes; -1 for unlimited swap */
   memorySwapBytes?: number;
   /** maximum number of tasks (processes and threads); -1: none */

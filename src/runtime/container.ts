@@ -285,6 +285,7 @@ export function ociLimits(r: ContainerPlan['resources'], cpuCount: number): Limi
   if (r.memorySwappiness !== undefined) limits.memorySwappiness = r.memorySwappiness;
   // -1 passes: a create's soft limit of "none" is the kernel's default already, an update's removes one
   if (r.memoryReservation !== undefined) limits.memoryReservationBytes = r.memoryReservation;
+  if (r.disableOomKiller) limits.oomKillDisable = true;
   if (r.blkioWeight !== undefined) limits.blkioWeight = r.blkioWeight;
   if (r.blkioThrottle !== undefined) limits.blkioThrottle = r.blkioThrottle;
   if (r.cpusetCpus !== undefined) {

@@ -152,6 +152,13 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     if (version === 1 && fs.existsSync(`${root}/devices/cgroup.procs`)) options = { ...options, limits: { ...options.limits, devices: config.devices } };
     else logger.log('info', `no cgroup v1 devices controller under ${root}: device rules not applied`);
   }
+  if (version === 2 && options.limits.oomKillDisable) {
+    const { oomKillDisable: _, ...rest } = options.limits;
+    options = { ...options, limits: rest };
+    const w = 'config.json: not supported, ignored: linux.resources.memory.disableOOMKiller (cgroup v2 has no switch for it)';
+    if (oci) oci.warn(w);
+    else writeStderr(`tini-ts run: warning: ${w}\n`);
+  }
   // OCI containers can be paused: the v1 freezer hierarchy is joined too (v2 freezes any cgroup).
   if (oci && version === 1 && fs.existsSync(`${root}/freezer/cgroup.procs`)) options = { ...options, limits: { ...options.limits, freezable: true } };
   // And, as runc, the blkio and cpuset hierarchies (where mounted): engines read the container's block I/O there.

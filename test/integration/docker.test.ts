@@ -277,7 +277,7 @@ describe.skipIf(unmet(canContainer && dockerAvailable(), `${CONTAINER_NEEDS} and
     if (fs.existsSync('/sys/fs/cgroup/unified/cgroup.procs')) expect(seen.runc[1]).toMatch(/^0::\/tini-ts-docker-[^/]+\/ID$/m);
   });
 
-  it('docker run flags give what runc gives: --read-only with --tmpfs, a read-only volume with -w and -e, --cap-drop/--cap-add, cgroup limits, --ulimit, --sysctl, --device, --shm-size, --pid host, --oom-score-adj, --memory-reservation, --domainname, --group-add, -i (stdin), docker restart', () => {
+  it('docker run flags give what runc gives: --read-only with --tmpfs, a read-only volume with -w and -e, --cap-drop/--cap-add, cgroup limits, --ulimit, --sysctl, --device, --shm-size, --pid host, --oom-score-adj, --memory-reservation, --oom-kill-disable, --domainname, --group-add, -i (stdin), docker restart', () => {
     const vol = path.join(d.dir, 'vol');
     fs.mkdirSync(vol, { recursive: true });
     fs.writeFileSync(path.join(vol, 'f'), 'volume-content\n');
@@ -293,7 +293,7 @@ describe.skipIf(unmet(canContainer && dockerAvailable(), `${CONTAINER_NEEDS} and
       ['--ipc', 'private', '--shm-size', '8m', IMAGE, 'sh', '-c', 'df -k /dev/shm | tail -1'],
       ['--pid', 'host', IMAGE, 'sh', '-c', 'echo $$ >/dev/null; [ -d /proc/1 ] && echo host-pids'],
       ['--oom-score-adj', '500', IMAGE, 'cat', '/proc/self/oom_score_adj'],
-      ['--memory', '64m', '--memory-reservation', '32m', IMAGE, 'cat', '/sys/fs/cgroup/memory/memory.soft_limit_in_bytes'],
+      ['--memory', '64m', '--memory-reservation', '32m', '--oom-kill-disable', IMAGE, 'sh', '-c', 'cat /sys/fs/cgroup/memory/memory.soft_limit_in_bytes; head -1 /sys/fs/cgroup/memory/memory.oom_control'],
       ['--domainname', 'example.test', IMAGE, 'cat', '/proc/sys/kernel/domainname'],
       ['--group-add', '123', '-u', '1000', IMAGE, 'id'],
     ];

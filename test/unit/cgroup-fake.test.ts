@@ -118,7 +118,7 @@ describe('cgroup v1 on a fake tree', () => {
   it('one directory per hierarchy, cpuset filled from the parent, v1 file names', () => {
     fakeV1();
     expect(detectVersion(root)).toBe(1);
-    const limits = { memoryBytes: 64 << 20, pids: 32, cpus: 0.2, cpuShares: 512, cpusetCpus: '1' };
+    const limits = { memoryBytes: 64 << 20, memoryReservationBytes: 32 << 20, oomKillDisable: true, pids: 32, cpus: 0.2, cpuShares: 512, cpusetCpus: '1' };
     const cg = openCgroup(root, 'run1', limits);
     expect(cg).toBeInstanceOf(CgroupV1);
     cg.create();
@@ -126,6 +126,8 @@ describe('cgroup v1 on a fake tree', () => {
     const dir = (c: string) => path.join(root, c, 'tini-ts', 'run1');
     expect(cg.dirs).toEqual(['memory', 'pids', 'cpu', 'cpuacct', 'cpuset'].map(dir));
     expect(read(path.join(dir('memory'), 'memory.limit_in_bytes'))).toBe(String(64 << 20));
+    expect(read(path.join(dir('memory'), 'memory.soft_limit_in_bytes'))).toBe(String(32 << 20));
+    expect(read(path.join(dir('memory'), 'memory.oom_control'))).toBe('1');
     expect(read(path.join(dir('pids'), 'pids.max'))).toBe('32');
     expect(read(path.join(dir('cpu'), 'cpu.cfs_period_us'))).toBe('100000');
     expect(read(path.join(dir('cpu'), 'cpu.cfs_quota_us'))).toBe('20000');

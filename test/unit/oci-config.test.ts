@@ -103,6 +103,15 @@ describe('OCI config.json', () => {
     })).toEqual(['process.selinuxLabel (empty)', 'linux.mountLabel (empty)']);
   });
 
+  it('reads memory.reservation and disableOOMKiller (true only: false is the default, sent by Docker every time)', () => {
+    const r = parseConfig(minimal((c) => (c.linux = { resources: { memory: { limit: 64 << 20, reservation: 32 << 20, disableOOMKiller: true } } })), '/b');
+    if (!r.ok) throw new Error(r.error);
+    expect(r.plan.resources).toMatchObject({ memoryLimit: 64 << 20, memoryReservation: 32 << 20, disableOomKiller: true });
+    expect(r.unsupported).toEqual([]);
+    const off = parseConfig(minimal((c) => (c.linux = { resources: { memory: { reservation: 0, disableOOMKiller: false } } })), '/b');
+    expect(off.ok && [off.plan.resources, off.unsupported]).toEqual([{}, []]);
+  });
+
   it('applies defaults', () => {
     const r = parseConfig(minimal(), '/b');
     expect(r.ok && r.plan.process).toMatchObject({ cwd: '/', uid: 0, gid: 0, env: [], terminal: false, noNewPrivileges: false });
@@ -146,10 +155,10 @@ describe('OCI config.json', () => {
     }), '/b');
     if (!r.ok) throw new Error(r.error);
     expect(r.plan.resources).toEqual({});
-    // disableOOMKiller false is what the kernel does anyway: nothing to warn about; true is named
+    // disableOOMKiller false is what the kernel does anyway: nothing to warn about; true is applied (v1; v2 warns at create)
     expect(r.unsupported).toEqual([]);
     const oom = parseConfig(minimal((c) => (c.linux = { resources: { memory: { disableOOMKiller: true } } })), '/b');
-    expect(oom.ok && oom.unsupported).toEqual(['linux.resources.memory.disableOOMKiller']);
+    expect(oom.ok && [oom.plan.resources.disableOomKiller, oom.unsupported]).toEqual([true, []]);
     const low = parseConfig(minimal((c) => (c.linux = { resources: { blockIO: { weight: 9 }, cpu: { shares: 1 } } })), '/b');
     expect(!low.ok && low.error).toBe('config.json: linux.resources.blockIO.weight: must be an integer >= 10');
   });

@@ -23,6 +23,7 @@ export function apply(dir: string, limits: Limits): void {
   if (limits.memorySwapBytes !== undefined && !swapFirst) writeSwap();
   if (limits.memorySwappiness !== undefined) writeFile(path.join(dir, 'memory.swappiness'), String(limits.memorySwappiness), 'the swappiness');
   if (limits.memoryReservationBytes !== undefined) writeFile(path.join(dir, 'memory.soft_limit_in_bytes'), String(limits.memoryReservationBytes), 'the memory reservation');
+  if (limits.oomKillDisable) writeFile(path.join(dir, 'memory.oom_control'), '1', 'disableOOMKiller');
 }
 
 export function stats(dir: string): Pick<CgroupStats, 'oomKills' | 'memoryLimitHits' | 'memoryPeakBytes'> {

@@ -61,6 +61,10 @@ export function update(cmd: Extract<OciCommand, { verb: 'update' }>, ctx: OciCon
     limits.cpus = Infinity;
     if (res.cpuPeriod !== undefined) limits.cpuPeriodUs = res.cpuPeriod;
   }
+  if (version === 2 && limits.oomKillDisable) {
+    delete limits.oomKillDisable;
+    ctx.log('warning', 'update: not supported, ignored: memory.disableOOMKiller (cgroup v2 has no switch for it)');
+  }
   const failed = updateCgroup(DEFAULT_ROOT, version, rec.cgroupDirs, limits);
   if (failed) return ctx.fail(`update: ${failed}`);
   ctx.log('debug', `updated ${cmd.id}`);

@@ -49,6 +49,8 @@ export interface ContainerPlan {
     memorySwap?: number;
     /** -1: none (update's way to remove one) */
     memoryReservation?: number;
+    /** memory.disableOOMKiller: true (Docker sends false in every config.json: nothing to do) */
+    disableOomKiller?: boolean;
     pidsLimit?: number;
     cpuShares?: number;
     cpuQuota?: number;
@@ -102,14 +104,14 @@ const KNOWN: Readonly<Record<string, readonly string[]>> = {
   // cgroupsPath is read by the OCI create (cgroupPlace below), which every engine sends.
   linux: ['namespaces', 'resources', 'maskedPaths', 'readonlyPaths', 'uidMappings', 'gidMappings', 'seccomp', 'sysctl', 'cgroupsPath', 'devices', 'mountLabel'],
   'linux.resources': ['memory', 'pids', 'cpu', 'devices', 'blockIO'],
-  'linux.resources.memory': ['limit', 'swap', 'swappiness', 'reservation'],
+  'linux.resources.memory': ['limit', 'swap', 'swappiness', 'reservation', 'disableOOMKiller'],
   'linux.resources.blockIO': ['weight', 'throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice', 'throttleWriteIOPSDevice'],
   'linux.resources.pids': ['limit'],
   'linux.resources.cpu': ['shares', 'quota', 'period', 'cpus', 'mems'],
 };
 
-/** Fields left out of KNOWN whose value here means "nothing to do" (Docker sends disableOOMKiller false every time). */
-const NEUTRAL: Readonly<Record<string, unknown>> = { 'linux.resources.memory.disableOOMKiller': false };
+/** Fields left out of KNOWN whose value here means "nothing to do". */
+const NEUTRAL: Readonly<Record<string, unknown>> = {};
 
 class ConfigError extends Error {}
 
@@ -440,6 +442,7 @@ function resourcesOf(v: unknown, unsupported: string[]): ContainerPlan['resource
     if (m.swap !== undefined) resources.memorySwap = int(m.swap, 'linux.resources.memory.swap', -1);
     // 0 means "not set", as runc reads it
     if (m.reservation !== undefined && m.reservation !== 0) resources.memoryReservation = int(m.reservation, 'linux.resources.memory.reservation', -1);
+    if (bool(m.disableOOMKiller, 'linux.resources.memory.disableOOMKiller', false)) resources.disableOomKiller = true;
     if (m.swappiness !== undefined) {
       resources.memorySwappiness = int(m.swappiness, 'linux.resources.memory.swappiness', 0);
       if (resources.memorySwappiness > 100) fail('linux.resources.memory.swappiness', 'must be from 0 to 100');
