@@ -89,20 +89,23 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     fs.symlinkSync('file', path.join(f.rootfs, 'seeded', 'link'));
     try {
       editConfig(bundle, (config) => {
-        config.process.args = ['sh', '-c', 'for p in $(find /seeded | sort); do stat -c "%n %a %u %g %F" $p; done; readlink /seeded/link; cat /seeded/link; grep " /seeded " /proc/self/mountinfo | cut -d" " -f5,6,9; echo x >/seeded/new && echo writable'];
+        config.process.args = ['sh', '-c', 'for p in $(find /seeded | sort); do stat -c "%n %a %u %g %F" $p; done; readlink /seeded/link; cat /seeded/link; grep " /seeded " /proc/self/mountinfo | cut -d" " -f5,6,9; echo x >/seeded/new && echo writable; stat -c "%n %a" /fresh'];
         config.mounts.push({ destination: '/seeded', type: 'tmpfs', source: 'tmpfs', options: ['rw', 'rprivate', 'nosuid', 'nodev', 'tmpcopyup'] });
+        // a directory the image lacks: made, and the tmpfs keeps its own mode
+        config.mounts.push({ destination: '/fresh', type: 'tmpfs', source: 'tmpfs', options: ['rw', 'nosuid', 'tmpcopyup'] });
       });
       const seen = await runBoth('copyup');
       expect(seen.tini).toMatch(/^\/seeded\/file 604 1000 1001 regular file$/m);
       expect(seen.tini).toMatch(/^\/seeded 750 0 0 directory$/m); // the directory's mode, not the tmpfs's 1777
       expect(seen.tini).toMatch(/^\/seeded\/sub 700 0 0 directory$/m);
       expect(seen.tini).toMatch(/^\/seeded\/link 777 0 0 symbolic link$/m);
-      expect(seen.tini).toMatch(/^file\ncontent\n\/seeded rw,nosuid,nodev[^ ]* tmpfs\nwritable\n$/m);
+      expect(seen.tini).toMatch(/^file\ncontent\n\/seeded rw,nosuid,nodev[^ ]* tmpfs\nwritable\n\/fresh 1777\n$/m);
       expect(seen.tini).toBe(seen.runc);
       expect(fs.existsSync(path.join(f.rootfs, 'seeded', 'new')), 'the image is not written').toBe(false);
     } finally {
-      editConfig(bundle, (config) => (config.mounts = config.mounts.filter((m: { destination: string }) => m.destination !== '/seeded')));
+      editConfig(bundle, (config) => (config.mounts = config.mounts.filter((m: { destination: string }) => !['/seeded', '/fresh'].includes(m.destination))));
       fs.rmSync(path.join(f.rootfs, 'seeded'), { recursive: true });
+      fs.rmSync(path.join(f.rootfs, 'fresh'), { recursive: true, force: true });
     }
   });
 

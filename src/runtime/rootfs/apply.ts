@@ -187,6 +187,13 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): string | nul
       // A file (or a device, a socket) is bound onto a file, a directory onto a directory.
       create = fs.statSync(op.source).isDirectory() ? 'dir' : 'file';
     }
+    // tmpcopyup: a directory the image had gives the tmpfs its mode; one made here does not (runc's rule).
+    let existed = false;
+    if (op.copyUp) {
+      const probe = resolveInRoot(at, rootFd, op.target);
+      existed = probe.ok;
+      if (probe.ok) at.close(probe.fd);
+    }
     const r = resolveInRoot(at, rootFd, op.target, create, op.mode);
     if (!r.ok) return `${describe(op)}: ${r.error}`;
     try {
@@ -201,8 +208,7 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): string | nul
       if (op.copyUp) {
         const lower = fdPath(r.fd);
         const e = onTarget(op.target, null, 0, (tmpfs) => {
-          // The tmpfs takes the directory's own mode, as runc's does.
-          fs.chmodSync(tmpfs, fs.statSync(lower).mode & 0o7777);
+          if (existed) fs.chmodSync(tmpfs, fs.statSync(lower).mode & 0o7777);
           return copyTree(lower, tmpfs);
         });
         if (e) return `${describe(op)}: copying up what ${op.target} held: ${e}`;
