@@ -8,7 +8,7 @@ import path from 'node:path';
 import { exists, readPids, rmdirRetry } from './fsutil.js';
 import { LEVELS_DIR, sweepLevels } from './levels.js';
 import { CGROUP_PARENT, cgroupFailure, type Cgroup, type Limits } from './types.js';
-import { CgroupV1, controllersFor as v1Controllers } from './v1/index.js';
+import { CgroupV1, controllersFor as v1Controllers, otherHierarchies } from './v1/index.js';
 import { CgroupV2, controllersFor as v2Controllers } from './v2/index.js';
 
 export const DEFAULT_ROOT = '/sys/fs/cgroup';
@@ -22,7 +22,7 @@ export function detectVersion(root: string): 1 | 2 | null {
 /** The cgroup `<parent>/<name>` in each hierarchy under root (`parent`: relative, possibly nested; default `tini-ts`). */
 export function openCgroup(root: string, name: string, limits: Limits, version = detectVersion(root), parent = CGROUP_PARENT, levelsDir = LEVELS_DIR): Cgroup {
   if (version === 2) return new CgroupV2(root, name, v2Controllers(limits), parent, levelsDir);
-  if (version === 1) return new CgroupV1(root, name, v1Controllers(limits), parent, levelsDir);
+  if (version === 1) return new CgroupV1(root, name, v1Controllers(limits), parent, levelsDir, limits.everyHierarchy ? otherHierarchies(root) : []);
   throw cgroupFailure(`no cgroup hierarchy found at ${root} (mount cgroup2 or the v1 controllers there)`);
 }
 

@@ -23,6 +23,10 @@ export interface DeviceRule {
 export interface Limits {
   /** memory limit in bytes; -1: none (OCI update removing a limit) */
   memoryBytes?: number;
+  /** docker's --memory-reservation, a soft limit: v1 memory.soft_limit_in_bytes, v2 memory.low; -1: none */
+  memoryReservationBytes?: number;
+  /** docker's --oom-kill-disable: v1 memory.oom_control 1 (v2 has no such switch: the launcher warns and drops it) */
+  oomKillDisable?: boolean;
   /** docker's --memory-swap: memory plus swap in bytes; -1 for unlimited swap */
   memorySwapBytes?: number;
   /** maximum number of tasks (processes and threads); -1: none */
@@ -52,6 +56,12 @@ export interface Limits {
    * engines read a container's statistics, block I/O included, from its init's cgroups).
    */
   everyController?: boolean;
+  /**
+   * Join every other hierarchy mounted under the root too, as runc does (OCI containers on v1):
+   * named ones (name=systemd), controllers tini-ts sets nothing through (net_cls, perf_event...)
+   * and a hybrid host's cgroup v2 tree (`unified`). Only the process is written there.
+   */
+  everyHierarchy?: boolean;
 }
 
 /** Where each limit sits in an OCI LinuxResources (config.json's `linux.resources`, `update`'s resources): errors name it so. */

@@ -48,7 +48,7 @@ export interface ExecFlags {
 
 /** `update`'s value flags as a LinuxResources fragment (sizes in bytes); --resources is merged under it. */
 export interface UpdateFlags {
-  memory?: { limit?: number; swap?: number };
+  memory?: { limit?: number; swap?: number; reservation?: number };
   cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
   pids?: { limit?: number };
   blockIO?: { weight?: number };
@@ -66,7 +66,7 @@ const UPDATE_VALUES: Record<string, [keyof UpdateFlags, string, 'size' | 'int' |
   'cpuset-mems': ['cpu', 'mems', 'list'],
   'pids-limit': ['pids', 'limit', 'int'],
   'blkio-weight': ['blockIO', 'weight', 'int'],
-  'memory-reservation': null,
+  'memory-reservation': ['memory', 'reservation', 'size'],
   'kernel-memory': null,
   'kernel-memory-tcp': null,
   'cpu-rt-period': null,

@@ -627,7 +627,7 @@ function crossCheck(given: readonly string[], container: ContainerOptions, names
   if (isContainer(container) && !namespaces.has('mount')) return 'a root filesystem needs a mount namespace of its own; drop --share mount';
 
   for (const kv of container.sysctls) {
-    const problem = sysctlProblem(kv.slice(0, kv.indexOf('=')), { ipc: namespaces.has('ipc'), net: namespaces.has('net') });
+    const problem = sysctlProblem(kv.slice(0, kv.indexOf('=')), { ipc: namespaces.has('ipc'), net: namespaces.has('net'), uts: namespaces.has('uts') });
     if (problem) return `--sysctl: ${problem}`;
   }
   if (limits.memorySwapBytes !== undefined) {

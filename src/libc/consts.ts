@@ -57,6 +57,7 @@ export const O = { ...O_COMMON, ...oArch, TMPFILE: O_TMPFILE_BIT | oArch.DIRECTO
 /** <sys/stat.h> file types (mknod's mode). */
 export const S_IFCHR = 0o020000;
 export const S_IFIFO = 0o010000;
+export const S_IFBLK = 0o060000;
 
 /** <fcntl.h> fcntl(2) commands. */
 export const F_SETFD = 2;

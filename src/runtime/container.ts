@@ -19,7 +19,7 @@ import { failed, naming, runError, within, type Outcome, type RunError } from '.
 import { ok } from '../libc/types.js';
 import { compile, defaultPolicy } from './hardening/seccomp.js';
 import { compileSeccomp, parseJsonExact, parseSeccomp, type SeccompProfile } from './hardening/oci-seccomp.js';
-import { parseConfig, unsupportedWarning, type ContainerPlan } from './oci/config.js';
+import { parseConfig, unsupportedWarning, type ContainerPlan, type DeviceNode } from './oci/config.js';
 import { DEFAULT_PATH, mergeEnv, parseEnvFile, type ProcessSpec } from './process.js';
 import { DEFAULT_MASKED_PATHS, DEFAULT_MOUNTS, DEFAULT_READONLY_PATHS, planRootfs, type MountSpec, type Op, type Volume } from './rootfs/plan.js';
 
@@ -36,6 +36,8 @@ export interface ContainerConfig {
   readonlyPaths: string[];
   /** Device cgroup rules, in order (docker's and runc's defaults at the end); applied where the v1 devices controller is. */
   devices: DeviceRule[];
+  /** OCI linux.devices: nodes made in the root's /dev. */
+  deviceNodes?: DeviceNode[];
   process: ProcessSpec;
   /** Namespaced kernel parameters (see sysctl.ts), set by the init in the container's namespaces. */
   sysctl: Record<string, string>;
@@ -160,7 +162,9 @@ export function fromBundle(
       readonlyPaths: plan.readonlyPaths,
       // runc: the config's rules, then its default allow list
       devices: [...(plan.resources.devices ?? []), ...DEFAULT_ALLOWED],
-      process: ociProcessSpec(p, seccomp),
+      deviceNodes: plan.devices,
+      // runc's workload gets 0022 when process.user.umask is not given, whatever its caller's mask.
+      process: { ...ociProcessSpec(p, seccomp), umask: p.umask ?? 0o022 },
       sysctl: plan.sysctl,
       hooks: plan.hooks,
       joinNamespaces: plan.joinNamespaces.map((j) => ({ name: OCI_NS[j.type], path: j.path, field: j.field })),
@@ -228,6 +232,7 @@ export function ociProcessSpec(p: ContainerPlan['process'], seccomp: OciSeccomp 
     seccompFlags: seccomp?.flags ?? 0,
     programMustExist: true,
     oomScoreAdj: p.oomScoreAdj,
+    umask: p.umask,
   };
 }
 
@@ -289,6 +294,9 @@ export function ociLimits(r: ContainerPlan['resources'], cpuCount: number, at = 
     if (r.cpuPeriod !== undefined) limits.cpuPeriodUs = r.cpuPeriod; // the bundle's period, not docker's default
   }
   if (r.memorySwappiness !== undefined) limits.memorySwappiness = r.memorySwappiness;
+  // -1 passes: a create's soft limit of "none" is the kernel's default already, an update's removes one
+  if (r.memoryReservation !== undefined) limits.memoryReservationBytes = r.memoryReservation;
+  if (r.disableOomKiller) limits.oomKillDisable = true;
   if (r.blkioWeight !== undefined) limits.blkioWeight = r.blkioWeight;
   if (r.blkioThrottle !== undefined) limits.blkioThrottle = r.blkioThrottle;
   if (r.cpusetCpus !== undefined) {
@@ -506,6 +514,7 @@ export class ContainerState {
       newNetNs,
       maskedPaths: c.maskedPaths,
       readonlyPaths: c.readonlyPaths,
+      devices: c.deviceNodes,
     });
     return { ops, root: this.root };
   }

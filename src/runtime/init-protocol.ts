@@ -28,7 +28,7 @@ export interface SetupPlan {
   mountProc: boolean;
   loopbackUp: boolean;
   cgroupNamespace: boolean;
-  /** Files to write 0 into to join the cgroup: cgroup.procs, or v1's `tasks` with `mainThreadOnly`. */
+  /** Files to write 0 into to join the cgroup: cgroup.procs (the whole init), or v1's `tasks` (its main thread; `mainThreadOnly`). */
   procsFiles: string[];
   /**
    * cgroup v1: only the init's main thread joins (through `tasks`): moving a

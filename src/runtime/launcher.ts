@@ -190,10 +190,20 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     if (version === 1 && fs.existsSync(`${root}/devices/cgroup.procs`)) options = { ...options, limits: { ...options.limits, devices: config.devices } };
     else logger.log('info', `no cgroup v1 devices controller under ${root}: device rules not applied`);
   }
+  if (version === 2 && options.limits.oomKillDisable) {
+    const { oomKillDisable: _, ...rest } = options.limits;
+    options = { ...options, limits: rest };
+    const w = 'config.json: not supported, ignored: linux.resources.memory.disableOOMKiller (cgroup v2 has no switch for it)';
+    if (oci) oci.warn(w);
+    else writeStderr(`tini-ts run: warning: ${w}\n`);
+  }
   // OCI containers can be paused: the v1 freezer hierarchy is joined too (v2 freezes any cgroup).
   if (oci && version === 1 && fs.existsSync(`${root}/freezer/cgroup.procs`)) options = { ...options, limits: { ...options.limits, freezable: true } };
   // And, as runc, the blkio and cpuset hierarchies (where mounted): engines read the container's block I/O there.
   if (oci && version === 1 && ['blkio', 'cpuset'].every((c) => fs.existsSync(`${root}/${c}/cgroup.procs`))) options = { ...options, limits: { ...options.limits, everyController: true } };
+  // And every other hierarchy (name=systemd, a hybrid host's v2 tree), as runc: engines and the
+  // workload see the container's cgroup there. Not `tini-ts run`: it stays in its caller's unit.
+  if (oci && version === 1) options = { ...options, limits: { ...options.limits, everyHierarchy: true } };
   const missing = version === 2 ? v2Missing(root, v2Controllers(options.limits)) : v1Missing(root, v1Controllers(options.limits));
   if (missing) fail(`the cgroup controller '${missing}' is not available under ${root} (cgroup v${version}); enable it or drop the option that needs it`);
   const name = oci?.cgroupName ?? cgroupName(process.pid, startTime('self'), randomHex(3));
@@ -223,7 +233,8 @@ export function runLauncher(args: string[], oci?: OciCreate): void {
     // A joined network namespace is someone else's (a pod's, Podman's): left as it is.
     loopbackUp: options.namespaces.has('net') && !joins.has('net'),
     cgroupNamespace: options.namespaces.has('cgroup'),
-    procsFiles: cgroup.version === 1 ? cgroup.dirs.map((d) => `${d}/tasks`) : cgroup.procsFiles(),
+    // v1: `tasks` (the init's main thread alone); a hybrid host's v2 tree has none: cgroup.procs.
+    procsFiles: cgroup.version === 1 ? cgroup.dirs.map((d) => (fs.existsSync(`${d}/cgroup.type`) ? `${d}/cgroup.procs` : `${d}/tasks`)) : cgroup.procsFiles(),
     mainThreadOnly: cgroup.version === 1,
     pidsMax: options.limits.pids === undefined ? null : { file: `${pidsDir(cgroup)}/pids.max`, limit: options.limits.pids },
     verbosity: options.verbosity,

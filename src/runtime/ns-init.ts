@@ -131,27 +131,26 @@ export function runNsInit(args: string[]): void {
     }
   }
   const joinErrors: (string | null)[] = joinFds.map(() => null);
-  let pending = joinFds.length;
-  if (plan.mainThreadOnly) {
-    joinFds.forEach((fd, i) => {
+  let pending = 0;
+  joinFds.forEach((fd, i) => {
+    if (plan.procsFiles[i].endsWith('/tasks')) {
+      // v1 `tasks`: this thread alone, at once.
       try {
         fs.writeSync(fd, '0');
       } catch (e) {
         joinErrors[i] = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
       }
       fs.closeSync(fd);
+      return;
+    }
+    // cgroup.procs (v2, or a hybrid host's v2 tree) makes the kernel wait for an RCU grace period: on the pool.
+    pending++;
+    fs.write(fd, '0', (e) => {
+      fs.close(fd, () => {});
+      if (e) joinErrors[i] = e.code ?? e.message;
+      if (--pending === 0) afterJoin();
     });
-    pending = 0;
-  } else {
-    // cgroup.procs makes the kernel wait for an RCU grace period: on the pool.
-    joinFds.forEach((fd, i) =>
-      fs.write(fd, '0', (e) => {
-        fs.close(fd, () => {});
-        if (e) joinErrors[i] = e.code ?? e.message;
-        if (--pending === 0) afterJoin();
-      }),
-    );
-  }
+  });
 
   const ns = (t.ns = createNsLibc());
   const libc = createLibc();
@@ -240,6 +239,9 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
       t.fatal(`setting the OOM score adjustment ${spec.oomScoreAdj}: ${(e as NodeJS.ErrnoException).code}`);
     }
   }
+  // After the root filesystem and the working directory are made (their modes are runc's, whatever the mask):
+  // the supervising stage and the workload inherit it through the exec and the spawn.
+  if (spec.umask !== undefined && spec.umask !== null) process.umask(spec.umask);
   const dropped = dropPrivileges(spec, cl!);
   if (!dropped.ok) t.fatal(render(dropped.error));
   const inherited = [image.exe, ...image.libs];

@@ -35,6 +35,8 @@ export interface ProcessSpec {
   programMustExist: boolean;
   /** /proc/PID/oom_score_adj of the workload (and of the init that spawns it); null: inherited. */
   oomScoreAdj?: number | null;
+  /** The workload's file mode creation mask (set in the init before it spawns); null or absent: inherited. */
+  umask?: number | null;
 }
 
 export interface Credentials { uid: number; gid: number; groups: number[]; home: string | null }

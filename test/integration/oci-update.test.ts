@@ -14,7 +14,7 @@ import { BIN, CG, CG_VERSION, waitFor } from './run-helpers.js';
 
 const hasRunc = spawnSync('runc', ['--version']).status === 0;
 const FILES: Record<string, string[]> = {
-  memory: ['memory.limit_in_bytes', 'memory.memsw.limit_in_bytes'],
+  memory: ['memory.limit_in_bytes', 'memory.memsw.limit_in_bytes', 'memory.soft_limit_in_bytes'],
   cpu: ['cpu.cfs_quota_us', 'cpu.cfs_period_us', 'cpu.shares'],
   cpuset: ['cpuset.cpus', 'cpuset.mems'],
   pids: ['pids.max'],
@@ -77,7 +77,7 @@ describe.skipIf(unmet(canContainer && hasRunc && CG_VERSION === 1 && fs.existsSy
   });
 
   it('the flags change the cgroup files as runc update changes them', () => {
-    const flags = ['--memory', '64m', '--memory-swap', '128m', '--cpu-quota', '20000', '--cpu-period', '50000', '--cpu-share', '512', '--pids-limit', '50', '--cpuset-cpus', '1', '--cpuset-mems', '0'];
+    const flags = ['--memory', '64m', '--memory-swap', '128m', '--memory-reservation', '32m', '--cpu-quota', '20000', '--cpu-period', '50000', '--cpu-share', '512', '--pids-limit', '50', '--cpuset-cpus', '1', '--cpuset-mems', '0'];
     const seen: Record<string, Record<string, string>> = {};
     for (const [who, rt] of Object.entries({ tini, runc })) {
       const c = `upd-${who}-${process.pid}`;
@@ -89,6 +89,7 @@ describe.skipIf(unmet(canContainer && hasRunc && CG_VERSION === 1 && fs.existsSy
     expect(seen.tini).toEqual({
       'memory.limit_in_bytes': String(64 << 20),
       'memory.memsw.limit_in_bytes': String(128 << 20),
+      'memory.soft_limit_in_bytes': String(32 << 20),
       'cpu.cfs_quota_us': '20000',
       'cpu.cfs_period_us': '50000',
       'cpu.shares': '512',
@@ -101,11 +102,11 @@ describe.skipIf(unmet(canContainer && hasRunc && CG_VERSION === 1 && fs.existsSy
     const unlimited: Record<string, Record<string, string>> = {};
     for (const [who, rt] of Object.entries({ tini, runc })) {
       const c = `upd-${who}-${process.pid}`;
-      const r = rt(['update', '--memory', '-1', '--memory-swap', '-1', '--cpu-quota', '-1', '--pids-limit', '-1', c]);
+      const r = rt(['update', '--memory', '-1', '--memory-swap', '-1', '--memory-reservation', '-1', '--cpu-quota', '-1', '--pids-limit', '-1', c]);
       expect(r.status, `${who}: ${r.stderr}`).toBe(0);
       unlimited[who] = values(Number(JSON.parse(rt(['state', c]).stdout).pid));
     }
-    expect(unlimited.tini).toMatchObject({ 'memory.limit_in_bytes': '9223372036854771712', 'memory.memsw.limit_in_bytes': '9223372036854771712', 'cpu.cfs_quota_us': '-1', 'pids.max': 'max' });
+    expect(unlimited.tini).toMatchObject({ 'memory.limit_in_bytes': '9223372036854771712', 'memory.memsw.limit_in_bytes': '9223372036854771712', 'memory.soft_limit_in_bytes': '9223372036854771712', 'cpu.cfs_quota_us': '-1', 'pids.max': 'max' });
     expect(unlimited.tini).toEqual(unlimited.runc);
   });
 

@@ -186,6 +186,22 @@ describe.skipIf(unmet(canContainer && podmanAvailable() && hasRunc, `${CONTAINER
     expect(seen.runc).toMatch(/^id: uid=1000\S* gid=1000/);
   });
 
+  it('podman run --read-only and --tmpfs (tmpfs mounts with runc\'s tmpcopyup), --umask: the workload sees what runc gives it', () => {
+    const cases: string[][] = [
+      ['--read-only', IMAGE, 'sh', '-c', 'touch /x 2>&1; echo y >/tmp/y && cat /tmp/y; grep -E " /(tmp|run|var/tmp) " /proc/self/mountinfo | cut -d" " -f5,6 | sort'],
+      // what /etc held in the image is copied into the tmpfs
+      ['--tmpfs', '/etc', IMAGE, 'sh', '-c', 'ls -ln /etc | awk "NR > 1 {print \\$1, \\$3, \\$4, \\$NF}" | sort; grep -E " /etc " /proc/self/mountinfo | cut -d" " -f5,6'],
+      ['--umask', '0027', IMAGE, 'sh', '-c', 'umask'],
+    ];
+    for (const c of cases) {
+      const [tini, runc] = Object.values(RUNTIMES).map((rt) => run(rt, ...c));
+      expect(runc.status, `${c.join(' ')}\n${show(runc)}`).toBe(0);
+      expect(tini.status, `${c.join(' ')}\n${show(tini)}`).toBe(0);
+      expect(tini.stdout, c.join(' ')).toBe(runc.stdout);
+    }
+    expect(run(RUNTIMES['tini-ts'], '--tmpfs', '/etc', IMAGE, 'cat', '/etc/passwd').stdout).toMatch(/^root:/);
+  });
+
   it("Podman's own seccomp profile is the one in force: it allows unshare -U, as runc shows", () => {
     const outcomes = Object.fromEntries(Object.entries(RUNTIMES).map(([name, runtime]) => [name, run(runtime, IMAGE, 'unshare', '-U', 'true').status]));
     expect(outcomes.runc).toBe(0);
@@ -211,7 +227,7 @@ describe.skipIf(unmet(canContainer && podmanAvailable() && hasRunc, `${CONTAINER
     }
   });
 
-  it("what Podman and conmon call, traced (conmon: create, exec; Podman: start, pause, resume, update, kill, delete --force), and every call succeeds", () => {
+  it("what Podman and conmon call, traced (conmon: create, exec; Podman: start, pause, resume, update, kill, delete --force), and every call succeeds; the log holds no warning or error", () => {
     // The wrapper is named tini-ts-runc too (in a directory of its own): Podman then passes --log as to tini-ts.
     const dir = path.join(p.dir, 'trace');
     fs.mkdirSync(dir);
@@ -238,6 +254,8 @@ describe.skipIf(unmet(canContainer && podmanAvailable() && hasRunc, `${CONTAINER
     console.log(`podman.test: what Podman called:\n${calls.map((c) => `  rc=${c.rc} ${c.argv}`).join('\n')}\nthe runtime's log:\n${trace.logs().map((l) => `  ${l}`).join('\n')}`);
     for (const v of ['create', 'start', 'exec', 'pause', 'resume', 'update', 'kill', 'delete']) expect(calls.map((c) => verb(c.argv)), v).toContain(v);
     expect(calls.filter((c) => c.rc !== 0)).toEqual([]);
+    // Everything Podman's config.json and process.json carry is acted on (process.user.umask was named as ignored).
+    expect(trace.logs().map((l) => JSON.parse(l) as { level: string; msg: string }).filter((l) => l.level !== 'debug' && l.level !== 'info')).toEqual([]);
   });
 
   it('podman run --rm IMAGE true: the same outcome with tini-ts, runc and crun (times measured, interleaved, not asserted)', () => {

@@ -18,6 +18,10 @@ describe('which kernel parameters a container may set', () => {
     expect(sysctlProblem('net.ipv4.ip_forward', { ipc: true, net: false })).toMatch(/needs a new network namespace/);
     expect(sysctlProblem('kernel.shmmax', { ipc: false, net: true })).toMatch(/needs a new ipc namespace/);
     expect(sysctlProblem('../../etc/passwd', all)).toMatch(/not a sysctl name/);
+    // The uts namespace's domain name (Docker's --domainname), as runc allows it; the host name has its own field.
+    expect(sysctlProblem('kernel.domainname', { ...all, uts: true })).toBeNull();
+    expect(sysctlProblem('kernel.domainname', all)).toMatch(/not namespaced/);
+    expect(sysctlProblem('kernel.hostname', { ...all, uts: true })).toBe('kernel.hostname is not allowed: it conflicts with the hostname field (--hostname)');
   });
 });
 
@@ -27,10 +31,12 @@ describe.skipIf(unmet(canRun, RUN_NEEDS))('tini-ts run: sysctls and the OOM scor
 
   it('are set inside the container only', () => {
     const before = host();
-    const r = run(['-q', '--sysctl', 'net.ipv4.ip_forward=1', '--sysctl', 'kernel.shmmax=123456', '--oom-score-adj', '300', '--', 'sh', '-c', 'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax /proc/self/oom_score_adj']);
+    const domain = fs.readFileSync('/proc/sys/kernel/domainname', 'utf8');
+    const r = run(['-q', '--sysctl', 'net.ipv4.ip_forward=1', '--sysctl', 'kernel.shmmax=123456', '--sysctl', 'kernel.domainname=example.test', '--oom-score-adj', '300', '--', 'sh', '-c', 'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax /proc/sys/kernel/domainname /proc/self/oom_score_adj']);
     expect(r.status, hasSyncReturn(r)).toBe(0);
-    expect(r.stdout).toBe('1\n123456\n300\n');
+    expect(r.stdout).toBe('1\n123456\nexample.test\n300\n');
     expect(host()).toEqual(before);
+    expect(fs.readFileSync('/proc/sys/kernel/domainname', 'utf8')).toBe(domain);
   });
 
   it('one that is not namespaced, or without its namespace, is refused in one line', () => {

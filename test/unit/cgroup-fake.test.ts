@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cgroupName, detectVersion, openCgroup, ownerAlive, sweepStale } from '../../src/cgroup/index.js';
 import { RunFailure } from '../../src/libc/error.js';
-import { CgroupV1 } from '../../src/cgroup/v1/index.js';
+import { CgroupV1, otherHierarchies } from '../../src/cgroup/v1/index.js';
 import { CgroupV2 } from '../../src/cgroup/v2/index.js';
 import { sharesToWeight } from '../../src/cgroup/v2/cpu.js';
 
@@ -46,7 +46,7 @@ describe('cgroup v2 on a fake tree', () => {
   it('is detected, enables controllers, writes every limit in v2 terms', () => {
     fakeV2();
     expect(detectVersion(root)).toBe(2);
-    const limits = { memoryBytes: 64 << 20, pids: 32, cpus: 0.2, cpuShares: 512, cpusetCpus: '0' };
+    const limits = { memoryBytes: 64 << 20, memoryReservationBytes: 32 << 20, pids: 32, cpus: 0.2, cpuShares: 512, cpusetCpus: '0' };
     const cg = openCgroup(root, 'run1', limits);
     expect(cg).toBeInstanceOf(CgroupV2);
     cg.create();
@@ -56,6 +56,7 @@ describe('cgroup v2 on a fake tree', () => {
     expect(read(path.join(root, 'cgroup.subtree_control'))).toBe('+memory +pids +cpu +cpuset');
     expect(read(path.join(root, 'tini-ts', 'cgroup.subtree_control'))).toBe('+memory +pids +cpu +cpuset');
     expect(read(path.join(dir, 'memory.max'))).toBe(String(64 << 20));
+    expect(read(path.join(dir, 'memory.low'))).toBe(String(32 << 20));
     expect(read(path.join(dir, 'pids.max'))).toBe('32');
     expect(read(path.join(dir, 'cpu.max'))).toBe('20000 100000');
     expect(read(path.join(dir, 'cpu.weight'))).toBe(String(sharesToWeight(512)));
@@ -117,7 +118,7 @@ describe('cgroup v1 on a fake tree', () => {
   it('one directory per hierarchy, cpuset filled from the parent, v1 file names', () => {
     fakeV1();
     expect(detectVersion(root)).toBe(1);
-    const limits = { memoryBytes: 64 << 20, pids: 32, cpus: 0.2, cpuShares: 512, cpusetCpus: '1' };
+    const limits = { memoryBytes: 64 << 20, memoryReservationBytes: 32 << 20, oomKillDisable: true, pids: 32, cpus: 0.2, cpuShares: 512, cpusetCpus: '1' };
     const cg = openCgroup(root, 'run1', limits);
     expect(cg).toBeInstanceOf(CgroupV1);
     cg.create();
@@ -125,6 +126,8 @@ describe('cgroup v1 on a fake tree', () => {
     const dir = (c: string) => path.join(root, c, 'tini-ts', 'run1');
     expect(cg.dirs).toEqual(['memory', 'pids', 'cpu', 'cpuacct', 'cpuset'].map(dir));
     expect(read(path.join(dir('memory'), 'memory.limit_in_bytes'))).toBe(String(64 << 20));
+    expect(read(path.join(dir('memory'), 'memory.soft_limit_in_bytes'))).toBe(String(32 << 20));
+    expect(read(path.join(dir('memory'), 'memory.oom_control'))).toBe('1');
     expect(read(path.join(dir('pids'), 'pids.max'))).toBe('32');
     expect(read(path.join(dir('cpu'), 'cpu.cfs_period_us'))).toBe('100000');
     expect(read(path.join(dir('cpu'), 'cpu.cfs_quota_us'))).toBe('20000');
@@ -134,6 +137,28 @@ describe('cgroup v1 on a fake tree', () => {
     expect(read(path.join(dir('cpuset'), 'cpuset.mems'))).toBe('0');
     expect(read(path.join(dir('cpuset'), 'cpuset.cpus'))).toBe('1');
     expect(cg.procsFiles()).toHaveLength(5);
+  });
+
+  it('everyHierarchy (OCI containers): also name=systemd, other controllers and a hybrid host\'s v2 tree, each once; removed with the rest', () => {
+    fakeV1(['memory', 'pids', 'cpu,cpuacct', 'net_cls,net_prio']);
+    for (const c of ['cpu', 'cpuacct']) fs.symlinkSync('cpu,cpuacct', path.join(root, c));
+    for (const c of ['net_cls', 'net_prio']) fs.symlinkSync('net_cls,net_prio', path.join(root, c));
+    put(path.join(root, 'systemd', 'cgroup.procs'), '');
+    put(path.join(root, 'unified', 'cgroup.procs'), '');
+    put(path.join(root, 'unified', 'cgroup.controllers'), '');
+    fs.mkdirSync(path.join(root, 'not-a-hierarchy'));
+    const real = (d: string) => fs.realpathSync(path.join(root, d));
+    expect(otherHierarchies(root)).toEqual(['net_cls,net_prio', 'systemd', 'unified'].map(real));
+    const plain = openCgroup(root, 'r', {}, 1, 'docker');
+    expect(plain.dirs).toHaveLength(3); // memory, pids, cpu,cpuacct: `tini-ts run` stays in its caller's other hierarchies
+    const cg = openCgroup(root, 'r', { everyHierarchy: true }, 1, 'docker');
+    cg.create();
+    const dirs = ['memory', 'pids', 'cpu,cpuacct', 'net_cls,net_prio', 'systemd', 'unified'].map((c) => path.join(real(c), 'docker', 'r'));
+    expect(cg.dirs).toEqual(dirs);
+    for (const d of dirs) expect(fs.statSync(d).isDirectory(), d).toBe(true);
+    expect(cg.remove()).toBe(true);
+    for (const d of dirs) expect(fs.existsSync(d), d).toBe(false);
+    for (const c of ['memory', 'systemd', 'unified']) expect(fs.existsSync(path.join(root, c, 'docker')), c).toBe(false);
   });
 
   it('co-mounted controllers (cpu,cpuacct) share one directory', () => {

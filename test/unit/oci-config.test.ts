@@ -64,6 +64,54 @@ describe('OCI config.json', () => {
     expect(withDevices([{ allow: true, access: 'rx' }])).toEqual({ ok: false, error: "config.json: linux.resources.devices[0].access: 'rx' is not made of r, w and m" });
   });
 
+  it('reads linux.devices (Docker\'s and Podman\'s --device): the mode without its type bits, u as c, and refuses bad entries by field', () => {
+    const r = parseConfig(minimal((c) => (c.linux = { devices: [
+      { path: '/dev/mynull', type: 'c', major: 1, minor: 3, fileMode: 0o20666, uid: 0, gid: 0 },
+      { path: '/dev/x', type: 'u', major: 4, minor: 1 },
+      { path: '/dev/f', type: 'p' },
+    ] })), '/b');
+    if (!r.ok) throw new Error(r.error);
+    expect(r.plan.devices).toEqual([
+      { path: '/dev/mynull', type: 'c', major: 1, minor: 3, mode: 0o666, uid: 0, gid: 0 },
+      { path: '/dev/x', type: 'c', major: 4, minor: 1, mode: 0o666, uid: 0, gid: 0 },
+      { path: '/dev/f', type: 'p', major: 0, minor: 0, mode: 0o666, uid: 0, gid: 0 },
+    ]);
+    expect(r.unsupported).toEqual([]);
+    const bad = (d: unknown) => {
+      const x = parseConfig(minimal((c) => (c.linux = { devices: [d] })), '/b');
+      return x.ok ? 'ok' : x.error;
+    };
+    expect(bad({ path: '/etc/passwd', type: 'c', major: 1, minor: 3 })).toBe("config.json: linux.devices[0].path: '/etc/passwd' is not under /dev");
+    expect(bad({ path: '/dev/../etc/x', type: 'c', major: 1, minor: 3 })).toBe("config.json: linux.devices[0].path: '/etc/x' is not under /dev");
+    expect(bad({ path: 'dev/x', type: 'c', major: 1, minor: 3 })).toBe("config.json: linux.devices[0].path: 'dev/x' must be an absolute path");
+    expect(bad({ path: '/dev/x', type: 's', major: 1, minor: 3 })).toBe("config.json: linux.devices[0].type: 's' is not c, u, b or p");
+    expect(bad({ path: '/dev/x', type: 'c', minor: 3 })).toBe('config.json: linux.devices[0].major: must be an integer >= 0');
+  });
+
+  it('AppArmor and SELinux labels: a real one is refused (the container would be less confined than asked), unconfined or empty is named in the warning', () => {
+    const parse = (patch: (c: any) => void) => {
+      const r = parseConfig(minimal(patch), '/b');
+      return r.ok ? r.unsupported : r.error;
+    };
+    expect(parse((c) => (c.process.apparmorProfile = 'docker-default'))).toBe("config.json: process.apparmorProfile: 'docker-default': AppArmor is not supported by tini-ts (the container would run unconfined; give 'unconfined' to accept that)");
+    expect(parse((c) => (c.process.selinuxLabel = 'system_u:system_r:container_t:s0:c1,c2'))).toBe("config.json: process.selinuxLabel: 'system_u:system_r:container_t:s0:c1,c2': SELinux is not supported by tini-ts (the container would run without the label)");
+    expect(parse((c) => (c.linux = { mountLabel: 'system_u:object_r:container_file_t:s0' }))).toMatch(/^config\.json: linux\.mountLabel: .*SELinux is not supported/);
+    expect(parse((c) => (c.process.apparmorProfile = 'unconfined'))).toEqual(["process.apparmorProfile ('unconfined': nothing to confine, as asked)"]);
+    expect(parse((c) => {
+      c.process.selinuxLabel = '';
+      c.linux = { mountLabel: '' };
+    })).toEqual(['process.selinuxLabel (empty)', 'linux.mountLabel (empty)']);
+  });
+
+  it('reads memory.reservation and disableOOMKiller (true only: false is the default, sent by Docker every time)', () => {
+    const r = parseConfig(minimal((c) => (c.linux = { resources: { memory: { limit: 64 << 20, reservation: 32 << 20, disableOOMKiller: true } } })), '/b');
+    if (!r.ok) throw new Error(r.error);
+    expect(r.plan.resources).toMatchObject({ memoryLimit: 64 << 20, memoryReservation: 32 << 20, disableOomKiller: true });
+    expect(r.unsupported).toEqual([]);
+    const off = parseConfig(minimal((c) => (c.linux = { resources: { memory: { reservation: 0, disableOOMKiller: false } } })), '/b');
+    expect(off.ok && [off.plan.resources, off.unsupported]).toEqual([{}, []]);
+  });
+
   it('applies defaults', () => {
     const r = parseConfig(minimal(), '/b');
     expect(r.ok && r.plan.process).toMatchObject({ cwd: '/', uid: 0, gid: 0, env: [], terminal: false, noNewPrivileges: false });
@@ -107,10 +155,10 @@ describe('OCI config.json', () => {
     }), '/b');
     if (!r.ok) throw new Error(r.error);
     expect(r.plan.resources).toEqual({});
-    // disableOOMKiller false is what the kernel does anyway: nothing to warn about; true is named
+    // disableOOMKiller false is what the kernel does anyway: nothing to warn about; true is applied (v1; v2 warns at create)
     expect(r.unsupported).toEqual([]);
     const oom = parseConfig(minimal((c) => (c.linux = { resources: { memory: { disableOOMKiller: true } } })), '/b');
-    expect(oom.ok && oom.unsupported).toEqual(['linux.resources.memory.disableOOMKiller']);
+    expect(oom.ok && [oom.plan.resources.disableOomKiller, oom.unsupported]).toEqual([true, []]);
     const low = parseConfig(minimal((c) => (c.linux = { resources: { blockIO: { weight: 9 }, cpu: { shares: 1 } } })), '/b');
     expect(!low.ok && low.error).toBe('config.json: linux.resources.blockIO.weight: must be an integer >= 10');
   });
@@ -145,10 +193,10 @@ describe('OCI config.json', () => {
   it('lists unknown fields in one warning instead of ignoring them', () => {
     const r = parseConfig(minimal((c) => {
       c.hooks = { prestart: [], onReboot: [] };
-      c.process.apparmorProfile = 'x';
+      c.process.ioPriority = { class: 'IOPRIO_CLASS_IDLE' };
       c.linux = { seccomp: { defaultAction: 'SCMP_ACT_ALLOW', listenerMetadata: '', comment: 'x' }, intelRdt: {} };
     }), '/b');
-    expect(r.ok && r.unsupported.sort()).toEqual(['hooks.onReboot', 'linux.intelRdt', 'linux.seccomp.comment', 'process.apparmorProfile']);
+    expect(r.ok && r.unsupported.sort()).toEqual(['hooks.onReboot', 'linux.intelRdt', 'linux.seccomp.comment', 'process.ioPriority']);
   });
 
   it('checks linux.seccomp (the filter is the bundle\'s own, none without it) and names the field of an error', () => {

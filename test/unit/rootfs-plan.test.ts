@@ -112,6 +112,12 @@ describe('root filesystem plan', () => {
     expect(mountOptions(['ro', 'rw']).flags).toBe(0);
   });
 
+  it("runc's tmpcopyup never reaches the kernel: the tmpfs is marked to be filled with what the image had there", () => {
+    const ops = inRoot(planRootfs({ ...base, mounts: [{ destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['rw', 'rprivate', 'nosuid', 'nodev', 'tmpcopyup', 'size=1m'] }] }));
+    expect(ops.find((o) => o.target === '/run')).toMatchObject({ fstype: 'tmpfs', flags: MS.NOSUID | MS.NODEV, data: 'size=1m', copyUp: true });
+    expect(inRoot(planRootfs(base)).some((o) => o.copyUp)).toBe(false);
+  });
+
   it('binds a bind mount first, then remounts it with its flags', () => {
     const ops = planRootfs({ ...base, volumes: [], mounts: [{ destination: '/data', type: 'bind', source: '/srv', options: ['rbind', 'ro', 'nosuid'] }] });
     expect(inRoot(ops).filter((m) => m.target === '/data')).toEqual([expect.objectContaining({ flags: MS.BIND | MS.REC, remount: MS.RDONLY | MS.NOSUID })]);

@@ -4,7 +4,10 @@
  * memory, pids, cpu and cpuacct are always used (the report needs their
  * counters); cpuset only with --cpuset-cpus, devices only with device rules
  * (a container). Controllers mounted together
- * (cpu,cpuacct) share one directory.
+ * (cpu,cpuacct) share one directory. With `everyHierarchy` (OCI containers)
+ * the cgroup is also made in every other hierarchy mounted under the root
+ * (name=systemd, a hybrid host's v2 tree...), where nothing but the process
+ * goes, as runc does.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,6 +28,29 @@ export const CONTROLLERS: readonly Controller[] = [memory.controller, pids.contr
 
 export function controllersFor(limits: Limits): string[] {
   return CONTROLLERS.filter((c) => c.needed(limits)).map((c) => c.name);
+}
+
+/**
+ * The hierarchies mounted under root that hold none of CONTROLLERS (real
+ * paths, each once): named ones (`systemd`, name=systemd), controllers
+ * tini-ts drives nothing through (net_cls, perf_event...), and a hybrid
+ * host's cgroup v2 tree (`unified`). runc joins every one of them.
+ */
+export function otherHierarchies(root: string): string[] {
+  const known = new Set(CONTROLLERS.map((c) => realpathOr(path.join(root, c.name))));
+  const out: string[] = [];
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(root).sort();
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const mount = realpathOr(path.join(root, e));
+    if (known.has(mount) || out.includes(mount) || !exists(path.join(mount, 'cgroup.procs'))) continue;
+    out.push(mount);
+  }
+  return out;
 }
 
 /** The first missing controller, or undefined when all are mounted under root. */
@@ -48,14 +74,16 @@ export class CgroupV1 implements Cgroup {
     readonly controllers: string[],
     readonly parent = CGROUP_PARENT,
     readonly levelsDir = LEVELS_DIR,
+    /** Other hierarchies to join (their mounts, absolute: otherHierarchies), keyed by that path. */
+    others: readonly string[] = [],
   ) {
     this.byController = new Map();
     this.parentDirs = new Map();
     this.mounts = new Map();
     const seen = new Set<string>();
     this.dirs = [];
-    for (const c of controllers) {
-      const mount = realpathOr(path.join(root, c));
+    for (const c of [...controllers, ...others]) {
+      const mount = realpathOr(path.isAbsolute(c) ? c : path.join(root, c));
       const dir = path.join(mount, parent, name);
       this.byController.set(c, dir);
       this.parentDirs.set(c, path.join(mount, parent));
@@ -99,7 +127,7 @@ export class CgroupV1 implements Cgroup {
 
   private makeDirs(): void {
     const made = new Set<string>();
-    for (const c of this.controllers) {
+    for (const c of this.byController.keys()) {
       const dir = this.dir(c);
       if (made.has(dir)) continue;
       made.add(dir);

@@ -1,4 +1,4 @@
-/** cgroup v1 memory controller: memory.limit_in_bytes, memory.memsw.limit_in_bytes; OOM and peak counters. */
+/** cgroup v1 memory controller: memory.limit_in_bytes, memory.memsw.limit_in_bytes, memory.soft_limit_in_bytes; OOM and peak counters. */
 import path from 'node:path';
 import { exists, readKeyed, readNumber, writeFile } from '../fsutil.js';
 import { cgroupFailure, type CgroupStats, type Controller, type Limits } from '../types.js';
@@ -22,6 +22,8 @@ export function apply(dir: string, limits: Limits): void {
   }
   if (limits.memorySwapBytes !== undefined && !swapFirst) writeSwap();
   if (limits.memorySwappiness !== undefined) writeFile(path.join(dir, 'memory.swappiness'), String(limits.memorySwappiness), 'the swappiness');
+  if (limits.memoryReservationBytes !== undefined) writeFile(path.join(dir, 'memory.soft_limit_in_bytes'), String(limits.memoryReservationBytes), 'the memory reservation');
+  if (limits.oomKillDisable) writeFile(path.join(dir, 'memory.oom_control'), '1', 'disableOOMKiller');
 }
 
 export function stats(dir: string): Pick<CgroupStats, 'oomKills' | 'memoryLimitHits' | 'memoryPeakBytes'> {

@@ -1,4 +1,4 @@
-/** cgroup v2 memory controller: memory.max, memory.swap.max; memory.events and memory.peak. */
+/** cgroup v2 memory controller: memory.max, memory.swap.max, memory.low; memory.events and memory.peak. */
 import path from 'node:path';
 import { exists, readKeyed, readNumber, writeFile } from '../fsutil.js';
 import { cgroupFailure, type CgroupStats, type Controller, type Limits } from '../types.js';
@@ -14,6 +14,8 @@ export function apply(dir: string, limits: Limits): void {
     const swap = limits.memorySwapBytes < 0 || (limits.memoryBytes ?? 0) < 0 ? 'max' : String(Math.max(0, limits.memorySwapBytes - (limits.memoryBytes ?? 0)));
     writeFile(file, swap, 'the swap limit');
   }
+  // A reservation protects that much from reclaim; -1 (none) protects nothing.
+  if (limits.memoryReservationBytes !== undefined) writeFile(path.join(dir, 'memory.low'), String(Math.max(0, limits.memoryReservationBytes)), 'the memory reservation');
   // Refused rather than ignored: the workload would not get what it asked for.
   if (limits.memorySwappiness !== undefined) throw cgroupFailure('cgroup v2 has no per-cgroup swappiness (only v1 has memory.swappiness)', { field: 'memorySwappiness' });
 }

@@ -25,7 +25,7 @@ import { createNsLibc } from '../../libc/ns.js';
 import { WNOHANG } from '../../libc/types.js';
 import { render } from '../../libc/error.js';
 import { ociProcessSpec, ociSeccompOfConfig, readConfigFile } from '../../runtime/container.js';
-import { parseConfig } from '../../runtime/oci/config.js';
+import { parseConfig, unsupportedWarning } from '../../runtime/oci/config.js';
 import { dropPrivileges, workloadRequest } from '../../runtime/workload.js';
 import { preservedFdsProblem, runcText, type OciContext } from './context.js';
 import { applyExecFlags } from './exec-flags.js';
@@ -73,6 +73,9 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
   const parsed = parseConfig(JSON.stringify({ ociVersion: '1.0.2', process: processJson, root: { path: rec.rootfs }, linux: { namespaces: [{ type: 'mount' }] } }), rec.bundle);
   if (!parsed.ok) return ctx.fail(parsed.error.replace(/^config\.json/, 'process.json'));
   const p = parsed.plan.process;
+  // What process.json carries that exec does not act on is named, as create names config.json's (the terminal is made here).
+  const ignored = unsupportedWarning(parsed.unsupported.filter((u) => !u.startsWith('process.terminal ')));
+  if (ignored) ctx.log('warning', ignored.replace(/^config\.json/, 'process.json'));
   // With --process, the file's terminal counts and --tty is ignored (as runc and crun do).
   const badTerminal = terminalProblem(p.terminal, cmd.consoleSocket, cmd.detach);
   if (badTerminal) ctx.fail(badTerminal);
@@ -133,6 +136,8 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
     }
     req = { ...req, terminal: made.slave };
   }
+  // This thread's own (unshared) mask: the pid-file writer keeps the caller's.
+  if (spec.umask !== undefined && spec.umask !== null) process.umask(spec.umask);
   const dropped = dropPrivileges(spec, cl);
   if (!dropped.ok) ctx.fail(dropped.error);
   // --preserve-fds N: this command's fds 3 .. 3+N-1 (the caller's) pass to the process.

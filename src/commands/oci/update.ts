@@ -64,6 +64,10 @@ export function update(cmd: Extract<OciCommand, { verb: 'update' }>, ctx: OciCon
     limits.cpus = Infinity;
     if (res.cpuPeriod !== undefined) limits.cpuPeriodUs = res.cpuPeriod;
   }
+  if (version === 2 && limits.oomKillDisable) {
+    delete limits.oomKillDisable;
+    ctx.log('warning', 'update: not supported, ignored: memory.disableOOMKiller (cgroup v2 has no switch for it)');
+  }
   const updated = updateCgroup(DEFAULT_ROOT, version, rec.cgroupDirs, limits);
   if (!updated.ok) return ctx.fail(within(naming(updated.error, (f) => (Object.hasOwn(LIMIT_RESOURCES, f) ? `resources.${LIMIT_RESOURCES[f as keyof Limits]}` : undefined)), 'update'));
   ctx.log('debug', `updated ${cmd.id}`);

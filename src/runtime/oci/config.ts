@@ -36,6 +36,8 @@ export interface ContainerPlan {
     rlimits: Rlimit[];
     noNewPrivileges: boolean;
     oomScoreAdj: number | null;
+    /** process.user.umask (0..0o777); null: not given. */
+    umask: number | null;
   };
   root: { path: string; readonly: boolean };
   hostname: string | null;
@@ -46,6 +48,10 @@ export interface ContainerPlan {
   resources: {
     memoryLimit?: number;
     memorySwap?: number;
+    /** -1: none (update's way to remove one) */
+    memoryReservation?: number;
+    /** memory.disableOOMKiller: true (Docker sends false in every config.json: nothing to do) */
+    disableOomKiller?: boolean;
     pidsLimit?: number;
     cpuShares?: number;
     cpuQuota?: number;
@@ -59,6 +65,8 @@ export interface ContainerPlan {
     blkioThrottle?: Throttle[];
   };
   maskedPaths: string[];
+  /** linux.devices: device nodes made in the container (Docker's and Podman's --device). */
+  devices: DeviceNode[];
   /** linux.sysctl: namespaced keys only (see libc/sysctl.ts). */
   sysctl: Record<string, string>;
   readonlyPaths: string[];
@@ -67,6 +75,9 @@ export interface ContainerPlan {
   /** hooks, by kind (run by the OCI create, start and delete; see hooks.ts). */
   hooks: Hooks;
 }
+
+/** A linux.devices[] entry: a node at `path` inside the root (its parents made), mode and owner set. */
+export interface DeviceNode { path: string; type: 'c' | 'b' | 'p'; major: number; minor: number; mode: number; uid: number; gid: number }
 
 /** A namespace to join: its type, the path to open, and the field that named it (for errors). */
 export interface JoinNamespace { type: NamespaceType; path: string; field: string }
@@ -81,21 +92,21 @@ const NAMESPACES: readonly string[] = ['pid', 'network', 'ipc', 'uts', 'mount', 
 /** Keys this parser reads, per object path; anything else is reported. */
 const KNOWN: Readonly<Record<string, readonly string[]>> = {
   '': ['ociVersion', 'process', 'root', 'hostname', 'mounts', 'linux', 'annotations', 'hooks'],
-  process: ['terminal', 'consoleSize', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges', 'oomScoreAdj'],
-  'process.user': ['uid', 'gid', 'additionalGids'],
+  process: ['terminal', 'consoleSize', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges', 'oomScoreAdj', 'apparmorProfile', 'selinuxLabel'],
+  'process.user': ['uid', 'gid', 'additionalGids', 'umask'],
   'process.consoleSize': ['height', 'width'],
   root: ['path', 'readonly'],
   // cgroupsPath is read by the OCI create (cgroupPlace below), which every engine sends.
-  linux: ['namespaces', 'resources', 'maskedPaths', 'readonlyPaths', 'uidMappings', 'gidMappings', 'seccomp', 'sysctl', 'cgroupsPath'],
+  linux: ['namespaces', 'resources', 'maskedPaths', 'readonlyPaths', 'uidMappings', 'gidMappings', 'seccomp', 'sysctl', 'cgroupsPath', 'devices', 'mountLabel'],
   'linux.resources': ['memory', 'pids', 'cpu', 'devices', 'blockIO'],
-  'linux.resources.memory': ['limit', 'swap', 'swappiness'],
+  'linux.resources.memory': ['limit', 'swap', 'swappiness', 'reservation', 'disableOOMKiller'],
   'linux.resources.blockIO': ['weight', 'throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice', 'throttleWriteIOPSDevice'],
   'linux.resources.pids': ['limit'],
   'linux.resources.cpu': ['shares', 'quota', 'period', 'cpus', 'mems'],
 };
 
-/** Fields left out of KNOWN whose value here means "nothing to do" (Docker sends disableOOMKiller false every time). */
-const NEUTRAL: Readonly<Record<string, unknown>> = { 'linux.resources.memory.disableOOMKiller': false };
+/** Fields left out of KNOWN whose value here means "nothing to do". */
+const NEUTRAL: Readonly<Record<string, unknown>> = {};
 
 class ConfigError extends Error {}
 
@@ -185,11 +196,24 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
     const unsupported: string[] = [];
     collectUnsupported(top, '', unsupported);
 
-    const proc = processOf(obj(top.process, 'process'));
+    const pObj = obj(top.process, 'process');
+    const proc = processOf(pObj);
     const root = obj(top.root, 'root');
     const rootPath = str(root.path, 'root.path');
     const linux = top.linux === undefined ? {} : obj(top.linux, 'linux');
     const { namespaces, joinNamespaces } = namespacesOf(linux);
+    // Security labels tini-ts cannot apply: ignoring one would leave the container less confined than asked.
+    if (pObj.apparmorProfile !== undefined) {
+      const profile = str(pObj.apparmorProfile, 'process.apparmorProfile');
+      if (profile !== '' && profile !== 'unconfined') fail('process.apparmorProfile', `'${profile}': AppArmor is not supported by tini-ts (the container would run unconfined; give 'unconfined' to accept that)`);
+      unsupported.push(`process.apparmorProfile ('${profile}': nothing to confine, as asked)`);
+    }
+    for (const [field, v] of [['process.selinuxLabel', pObj.selinuxLabel], ['linux.mountLabel', linux.mountLabel]] as const) {
+      if (v === undefined) continue;
+      const label = str(v, field);
+      if (label !== '') fail(field, `'${label}': SELinux is not supported by tini-ts (the container would run without the label)`);
+      unsupported.push(`${field} (empty)`);
+    }
     const resources = linux.resources === undefined ? {} : resourcesOf(linux.resources, unsupported);
     const mounts = mountsOf(top.mounts, unsupported);
 
@@ -205,6 +229,7 @@ export function parseConfig(text: string, bundle: string): ParsedConfig {
       readonlyPaths: linux.readonlyPaths === undefined ? [] : strings(linux.readonlyPaths, 'linux.readonlyPaths'),
       seccomp: linux.seccomp === undefined || linux.seccomp === null ? null : seccompProfile(linux.seccomp, unsupported),
       hooks: top.hooks === undefined ? {} : hooks(top.hooks, unsupported),
+      devices: linux.devices === undefined || linux.devices === null ? [] : (Array.isArray(linux.devices) ? linux.devices : fail('linux.devices', 'must be an array')).map((d, i) => deviceNode(d, `linux.devices[${i}]`, unsupported)),
       sysctl: linux.sysctl === undefined ? {} : sysctlOf(obj(linux.sysctl, 'linux.sysctl'), namespaces),
     };
     // runc would give the program a new pseudo-terminal; tini-ts run passes its own stdio (a terminal if it has one).
@@ -241,6 +266,8 @@ function processOf(p: Record<string, Json>): ContainerPlan['process'] {
   });
   const oomScoreAdj = p.oomScoreAdj === undefined ? null : int(p.oomScoreAdj, 'process.oomScoreAdj', -1000);
   if (oomScoreAdj !== null && oomScoreAdj > 1000) fail('process.oomScoreAdj', 'must be from -1000 to 1000');
+  const umask = user.umask === undefined || user.umask === null ? null : int(user.umask, 'process.user.umask');
+  if (umask !== null && umask > 0o777) fail('process.user.umask', `must be from 0 to 511 (0777 in octal), not ${umask}`);
   return {
     args,
     env,
@@ -254,6 +281,7 @@ function processOf(p: Record<string, Json>): ContainerPlan['process'] {
     rlimits,
     noNewPrivileges: bool(p.noNewPrivileges, 'process.noNewPrivileges', false),
     oomScoreAdj,
+    umask,
   };
 }
 
@@ -306,7 +334,7 @@ function mountsOf(v: unknown, unsupported: string[]): Mount[] {
 function sysctlOf(given: Record<string, Json>, namespaces: NamespaceType[]): Record<string, string> {
   const sysctl: Record<string, string> = {};
   for (const [key, value] of Object.entries(given)) {
-    const problem = sysctlProblem(key, { ipc: namespaces.includes('ipc'), net: namespaces.includes('network') });
+    const problem = sysctlProblem(key, { ipc: namespaces.includes('ipc'), net: namespaces.includes('network'), uts: namespaces.includes('uts') });
     if (problem) fail(`linux.sysctl.${key}`, problem);
     sysctl[key] = str(value, `linux.sysctl.${key}`);
   }
@@ -375,6 +403,24 @@ function deviceRule(v: unknown, field: string, unsupported: string[]): DeviceRul
   return { allow: o.allow as boolean, type, major: num(o.major, `${field}.major`), minor: num(o.minor, `${field}.minor`), access };
 }
 
+/**
+ * One linux.devices[] entry: path (absolute, under /dev), type c, b or p (u is c, as runc), major and
+ * minor (not for p), fileMode (permission bits; default 0666 as runc), uid and gid (default 0).
+ */
+function deviceNode(v: unknown, field: string, unsupported: string[]): DeviceNode {
+  const o = obj(v, field);
+  const p = cleanDestination(str(o.path, `${field}.path`));
+  if (!str(o.path, `${field}.path`).startsWith('/')) fail(`${field}.path`, `'${o.path}' must be an absolute path`);
+  if (!p.startsWith('/dev/')) fail(`${field}.path`, `'${p}' is not under /dev`);
+  const t = str(o.type, `${field}.type`);
+  if (!['c', 'u', 'b', 'p'].includes(t)) fail(`${field}.type`, `'${t}' is not c, u, b or p`);
+  const type = t === 'u' ? 'c' : (t as DeviceNode['type']);
+  const num = (k: 'major' | 'minor') => (type === 'p' && o[k] === undefined ? 0 : int(o[k], `${field}.${k}`));
+  const mode = o.fileMode === undefined || o.fileMode === null ? 0o666 : int(o.fileMode, `${field}.fileMode`) & 0o7777;
+  for (const k of Object.keys(o)) if (!['path', 'type', 'major', 'minor', 'fileMode', 'uid', 'gid'].includes(k)) unsupported.push(`${field}.${k}`);
+  return { path: p, type, major: num('major'), minor: num('minor'), mode, uid: o.uid === undefined ? 0 : id(o.uid, `${field}.uid`), gid: o.gid === undefined ? 0 : id(o.gid, `${field}.gid`) };
+}
+
 /** config.json `hooks`: per kind, a list of {path (absolute), args, env, timeout (seconds, > 0)}. */
 function hooks(v: unknown, unsupported: string[]): Hooks {
   const o = obj(v, 'hooks');
@@ -408,6 +454,9 @@ function resourcesOf(v: unknown, unsupported: string[]): ContainerPlan['resource
     // -1: no limit (a create's default; update's way to remove one)
     if (m.limit !== undefined) resources.memoryLimit = int(m.limit, 'linux.resources.memory.limit', -1);
     if (m.swap !== undefined) resources.memorySwap = int(m.swap, 'linux.resources.memory.swap', -1);
+    // 0 means "not set", as runc reads it
+    if (m.reservation !== undefined && m.reservation !== 0) resources.memoryReservation = int(m.reservation, 'linux.resources.memory.reservation', -1);
+    if (bool(m.disableOOMKiller, 'linux.resources.memory.disableOOMKiller', false)) resources.disableOomKiller = true;
     if (m.swappiness !== undefined) {
       resources.memorySwappiness = int(m.swappiness, 'linux.resources.memory.swappiness', 0);
       if (resources.memorySwappiness > 100) fail('linux.resources.memory.swappiness', 'must be from 0 to 100');

@@ -12,15 +12,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { MS, O } from '../../libc/consts.js';
+import { MS, O, S_IFBLK, S_IFCHR, S_IFIFO } from '../../libc/consts.js';
 import { createAtLibc, type AtLibc } from '../../libc/at.js';
 import type { ContainerLibc } from '../../libc/container.js';
 import type { NsLibc } from '../../libc/ns.js';
 import type { ErrnoName } from '../../libc/errno.js';
-import { runError, type Outcome, type RunError } from '../../libc/error.js';
+import { runError, within, type Outcome, type RunError } from '../../libc/error.js';
 import { ok, type SysError } from '../../libc/types.js';
 import type { Op } from './plan.js';
 import { fdPath, resolveInRoot, type Create } from './resolve.js';
+
 
 /** A cgroup hierarchy the init belongs to: where the host mounts it and the init's cgroup in it. */
 export interface CgroupMountInfo { mountPoint: string; source: string; fstype: 'cgroup' | 'cgroup2' }
@@ -195,6 +196,13 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): Outcome<void
       // A file (or a device, a socket) is bound onto a file, a directory onto a directory.
       create = fs.statSync(op.source).isDirectory() ? 'dir' : 'file';
     }
+    // tmpcopyup: a directory the image had gives the tmpfs its mode; one made here does not (runc's rule).
+    let existed = false;
+    if (op.copyUp) {
+      const probe = resolveInRoot(at, rootFd, op.target);
+      existed = probe.ok;
+      if (probe.ok) at.close(probe.fd);
+    }
     const r = resolveInRoot(at, rootFd, op.target, create, op.mode);
     if (!r.ok) return unresolved(r, describe(op));
     try {
@@ -207,6 +215,16 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): Outcome<void
       }
       const m = ns.mount(op.source === '' ? null : op.source, fdPath(r.fd), op.fstype === '' ? null : op.fstype, op.flags, op.data === '' ? null : op.data);
       if (!m.ok) return sys(m, `${describe(op)}`);
+      // The descriptor still names the directory the tmpfs covers; the path, resolved again, the tmpfs.
+      if (op.copyUp) {
+        const lower = fdPath(r.fd);
+        const e = onTarget(op.target, null, 0, (tmpfs) => {
+          if (existed) fs.chmodSync(tmpfs, fs.statSync(lower).mode & 0o7777);
+          const copied = copyTree(lower, tmpfs);
+          return copied === null ? null : runError(copied);
+        });
+        if (e) return within(e, `${describe(op)}: copying up what ${op.target} held`);
+      }
     } finally {
       at.close(r.fd);
     }
@@ -233,6 +251,22 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): Outcome<void
         return null;
       case 'mknod':
         return makeNode(op);
+      case 'device':
+        return inParent(op.path, (dirFd, name) => {
+          const kind = op.type === 'c' ? S_IFCHR : op.type === 'b' ? S_IFBLK : S_IFIFO;
+          const r = at.mknodat(dirFd, name, kind | op.mode, op.major, op.minor);
+          if (!r.ok) return r.code === 'EEXIST' ? null : sys(r, `${describe(op)}`); // there already (a default node): kept, as runc
+          // Mode and owner through the node just made (the umask does not decide; a link is never followed).
+          const o = at.openat(dirFd, name, O.PATH | O.NOFOLLOW | O.CLOEXEC);
+          if (!o.ok) return sys(o, `${describe(op)}`);
+          try {
+            fs.chmodSync(fdPath(o.value), op.mode);
+            fs.chownSync(fdPath(o.value), op.uid, op.gid);
+          } finally {
+            at.close(o.value);
+          }
+          return null;
+        });
       case 'cgroup':
         return cgroupMounts(op);
       case 'pivot-root': {
@@ -355,6 +389,34 @@ export function applyRootfs(ops: readonly Op[], ctx: ApplyContext): Outcome<void
   }
 }
 
+/**
+ * Copies the tree under `from` into `to` (an empty tmpfs), as runc's
+ * tmpcopyup: directories, regular files and symbolic links (as links, never
+ * followed) with their modes and owners; other kinds (device nodes, sockets,
+ * FIFOs) are left out. Returns null, or the errno name and the entry.
+ */
+export function copyTree(from: string, to: string): string | null {
+  for (const e of fs.readdirSync(from, { withFileTypes: true })) {
+    const src = path.join(from, e.name);
+    const dst = path.join(to, e.name);
+    try {
+      const st = fs.lstatSync(src);
+      if (st.isDirectory()) {
+        fs.mkdirSync(dst);
+        const sub = copyTree(src, dst);
+        if (sub) return sub;
+      } else if (st.isFile()) fs.copyFileSync(src, dst);
+      else if (st.isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(src), dst);
+      else continue;
+      fs.lchownSync(dst, st.uid, st.gid);
+      if (!st.isSymbolicLink()) fs.chmodSync(dst, st.mode & 0o7777);
+    } catch (x) {
+      return `${(x as NodeJS.ErrnoException).code ?? (x as Error).message} (${e.name})`;
+    }
+  }
+  return null;
+}
+
 function describe(op: Op): string {
   switch (op.op) {
     case 'mount':
@@ -365,6 +427,8 @@ function describe(op: Op): string {
       return op.layers ? `mounting the overlay at ${op.path}` : `the root ${op.path}`;
     case 'pivot-root':
       return `pivot_root into ${op.root}`;
+    case 'device':
+      return `device ${op.path} (${op.type} ${op.major}:${op.minor})`;
     case 'mask':
     case 'readonly':
     case 'symlink':

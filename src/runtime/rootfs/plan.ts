@@ -31,14 +31,18 @@ export type Op =
    * descriptors (rootfs/resolve.ts) and created if missing: a directory
    * (`mode`), or for 'source' what the bind's source is (a directory, or an
    * empty file for anything else). `remount`: flags to remount the bind with.
+   * `copyUp` (a tmpfs with runc's `tmpcopyup` option): what the directory held
+   * in the image is copied into the new tmpfs.
    */
-  | { op: 'mount-in-root'; source: string; target: string; fstype: string; flags: number; data: string; create: 'dir' | 'source'; mode: number; remount: number | null }
+  | { op: 'mount-in-root'; source: string; target: string; fstype: string; flags: number; data: string; create: 'dir' | 'source'; mode: number; remount: number | null; copyUp?: boolean }
   /** A symbolic link inside the root (left as it is if the name exists). */
   | { op: 'symlink'; target: string; path: string }
   /** A file of the runtime's own state directory on the host (never inside the root). */
   | { op: 'write-file'; path: string; content: string }
   /** A character device node inside the root; if mknod is refused, bind the host's `fallback` onto an empty file instead. */
   | { op: 'mknod'; path: string; major: number; minor: number; mode: number; fallback: string }
+  /** A device node of config.json's linux.devices (c, b or p) at `path` inside the root, its parents made; `mode` and owner set as given. */
+  | { op: 'device'; path: string; type: 'c' | 'b' | 'p'; major: number; minor: number; mode: number; uid: number; gid: number }
   /** The cgroup hierarchies the init belongs to, each bound read-only under `target` inside the root (runc's v1 layout; v2: one cgroup2 mount). */
   | { op: 'cgroup'; target: string; readonly: boolean; flags: number }
   | { op: 'pivot-root'; root: string }
@@ -71,6 +75,8 @@ export interface RootfsOptions {
   newNetNs: boolean;
   maskedPaths: string[];
   readonlyPaths: string[];
+  /** linux.devices: nodes made after the default ones (a path given twice keeps the first). */
+  devices?: readonly { path: string; type: 'c' | 'b' | 'p'; major: number; minor: number; mode: number; uid: number; gid: number }[];
 }
 
 /** Docker's defaults (moby oci/defaults.go). */
@@ -119,8 +125,8 @@ const FLAG_OPTIONS: Readonly<Record<string, [set: boolean, flag: number]>> = {
   bind: [true, MS.BIND], rbind: [true, MS.BIND | MS.REC], remount: [true, MS.REMOUNT],
 };
 const PROPAGATION = new Set(['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared', 'unbindable', 'runbindable']);
-/** The mount options understood as flags (others pass to the filesystem as data): `features` lists them. */
-export const MOUNT_FLAG_OPTIONS: readonly string[] = [...Object.keys(FLAG_OPTIONS), ...PROPAGATION].sort();
+/** The mount options understood as flags (others pass to the filesystem as data), and runc's tmpcopyup: `features` lists them. */
+export const MOUNT_FLAG_OPTIONS: readonly string[] = [...Object.keys(FLAG_OPTIONS), ...PROPAGATION, 'tmpcopyup'].sort();
 
 /** OCI mount options -> mount(2) flags and the data string (as runc's parseMountOptions). */
 export function mountOptions(options: readonly string[]): { flags: number; data: string } {
@@ -186,6 +192,9 @@ export function planRootfs(o: RootfsOptions): Op[] {
       // A bind ignores most flags: bind first, then remount with them.
       const rest = flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
       inRoot(m.source, target, '', MS.BIND | (flags & MS.REC), '', 'source', mode, rest !== 0 ? rest : null);
+    } else if (m.type === 'tmpfs' && m.options.includes('tmpcopyup')) {
+      // runc's own option (Podman's --tmpfs, --read-only, --systemd): never the kernel's.
+      ops.push({ op: 'mount-in-root', source: m.source, target, fstype: m.type, flags, data: mountOptions(m.options.filter((x) => x !== 'tmpcopyup')).data, create: 'dir', mode, remount: null, copyUp: true });
     } else {
       inRoot(m.source, target, m.type, flags, data, 'dir', mode, null);
     }
@@ -195,6 +204,7 @@ export function planRootfs(o: RootfsOptions): Op[] {
   for (const [name, major, minor] of DEVICES) {
     ops.push({ op: 'mknod', path: `/dev/${name}`, major, minor, mode: S_IFCHR | 0o666, fallback: `/dev/${name}` });
   }
+  for (const d of o.devices ?? []) ops.push({ op: 'device', ...d });
   if (devIsTmpfs) {
     ops.push({ op: 'symlink', target: 'pts/ptmx', path: '/dev/ptmx' });
     for (const [name, target] of [['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'], ['stderr', '/proc/self/fd/2']] as const) {
@@ -227,10 +237,10 @@ export function createdInRoot(ops: readonly Op[]): string[] {
   const mounted: string[] = [];
   const out: string[] = [];
   for (const op of ops) {
-    const p = op.op === 'mount-in-root' || op.op === 'cgroup' ? op.target : op.op === 'mknod' || op.op === 'symlink' ? op.path : null;
+    const p = op.op === 'mount-in-root' || op.op === 'cgroup' ? op.target : op.op === 'mknod' || op.op === 'symlink' || op.op === 'device' ? op.path : null;
     if (p === null) continue;
     if (!mounted.some((m) => under(p, m)) && !out.includes(p)) out.push(p);
-    if (op.op !== 'mknod' && op.op !== 'symlink') mounted.push(p);
+    if (op.op !== 'mknod' && op.op !== 'symlink' && op.op !== 'device') mounted.push(p);
   }
   return out;
 }
