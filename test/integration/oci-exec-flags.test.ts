@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unmet } from '../helpers/prereq.js';
-import { expectNothingLeft, hasRunc, runtimeCall } from './oci-helpers.js';
+import { expectNothingLeft, hasRunc, ociRoots, runtimeCall } from './oci-helpers.js';
 import { canContainer, CONTAINER_NEEDS, editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
 import { waitFor } from './run-helpers.js';
 
@@ -42,7 +42,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
       config.process.args = ['sleep', '60'];
       config.process.noNewPrivileges = false; // so that --no-new-privs shows
     });
-    roots = { tini: path.join(f.dir, 'root-tini'), runc: path.join(f.dir, 'root-runc') };
+    roots = ociRoots(f.dir);
     for (const [who, rt] of Object.entries(both)) {
       ids[who] = `xf-${who}-${process.pid}`;
       expect(rt(['create', '--bundle', bundle, ids[who]]).status).toBe(0);
@@ -50,8 +50,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     }
   });
   afterAll(() => {
-    for (const [who, rt] of Object.entries(both)) rt(['delete', '--force', ids[who]]);
-    expectNothingLeft(roots, () => f?.cleanup());
+    expectNothingLeft(roots, () => f?.cleanup(), Object.values(ids));
   });
 
   it('--cwd, --env (repeatable, a name given again wins), --user, --additional-gids: what the process sees is what runc gives it', () => {

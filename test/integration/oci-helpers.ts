@@ -76,12 +76,32 @@ export function runtimeCall(who: 'tini' | 'runc', dir: string, root: string, arg
   return ociCall(dir, who === 'tini' ? BIN : 'runc', ['--root', root, ...(opts.global ?? []), ...args], opts);
 }
 
+/** The two runtimes' --root directories, in the fixture's directory. */
+export const ociRoots = (dir: string): { tini: string; runc: string } => ({ tini: path.join(dir, 'root-tini'), runc: path.join(dir, 'root-runc') });
+
+/** Container ids unique to this process (`PREFIXWHAT-PID-N`), each remembered in `ids` for afterAll. */
+export function containerIds(prefix = ''): { ids: string[]; id: (what: string) => string } {
+  const ids: string[] = [];
+  const id = (what: string) => {
+    const i = `${prefix}${what}-${process.pid}-${ids.length}`;
+    ids.push(i);
+    return i;
+  };
+  return { ids, id };
+}
+
 /**
- * afterAll's checks: no container left under either root (any found is
- * force-deleted first), no cgroup left under this file's parent (which is
- * then removed); `cleanup` runs whatever they find.
+ * afterAll's checks. The test's own containers (`ids`, last made first: one
+ * may share an earlier one's namespaces) are force-deleted in both runtimes,
+ * as a test may end with them running; then no container may be left under
+ * either root (any found is force-deleted too) and no cgroup under this
+ * file's parent (which is then removed); `cleanup` runs whatever they find.
  */
-export function expectNothingLeft(roots: { tini?: string; runc?: string }, cleanup: () => void): void {
+export function expectNothingLeft(roots: { tini?: string; runc?: string }, cleanup: () => void, ids: string[] = []): void {
+  for (const id of [...ids].reverse()) {
+    if (roots.tini) spawnSync(BIN, ['--root', roots.tini, 'delete', '--force', id], { stdio: 'ignore', timeout: 30_000 });
+    if (roots.runc) spawnSync('runc', ['--root', roots.runc, 'delete', '--force', id], { stdio: 'ignore', timeout: 30_000 });
+  }
   const left = sweepContainers(roots);
   try {
     expect(left).toEqual([]);

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unmet } from '../helpers/prereq.js';
-import { cgroupExists, expectNothingLeft, hasRunc, placeCgroup, runtimeCall } from './oci-helpers.js';
+import { cgroupExists, containerIds, expectNothingLeft, hasRunc, placeCgroup, runtimeCall } from './oci-helpers.js';
 import { canContainer, CONTAINER_NEEDS, editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
 import { run, waitFor } from './run-helpers.js';
 
@@ -23,12 +23,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   let root: string;
   let log: string;
   let hook: string;
-  const ids: string[] = [];
-  const id = (what: string) => {
-    const i = `${what}-${process.pid}-${ids.length}`;
-    ids.push(i);
-    return i;
-  };
+  const { ids, id } = containerIds();
   // No PATH at all.
   const tini = (...args: string[]) => runtimeCall('tini', f.dir, root, args, { global: ['--log', path.join(f.dir, 'log.json'), '--log-format', 'json'], env: {} });
   const state = (c: string) => JSON.parse(tini('state', c).stdout);
@@ -60,8 +55,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     fs.writeFileSync(path.join(bundle, 'rootfs/hook.sh'), script.replace(log, '/tmp/hooks.log'), { mode: 0o755 });
   });
   afterAll(() => {
-    for (const i of ids) tini('delete', '--force', i);
-    expectNothingLeft({ tini: root, runc: path.join(f.dir, 'runc-root') }, () => f?.cleanup());
+    expectNothingLeft({ tini: root, runc: path.join(f.dir, 'runc-root') }, () => f?.cleanup(), ids);
   });
 
   it('each kind runs at its moment, in its namespaces, with the state on stdin, its args and env', async () => {

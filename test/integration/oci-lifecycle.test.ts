@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELPERS } from '../helpers/proc.js';
 import { unmet } from '../helpers/prereq.js';
 import { canContainer, CONTAINER_NEEDS, editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
-import { cgroupExists, expectNothingLeft, hasRunc, ociCall, placeCgroup, runtimeCall, tiniParents } from './oci-helpers.js';
+import { cgroupExists, containerIds, expectNothingLeft, hasRunc, ociCall, ociRoots, placeCgroup, runtimeCall, tiniParents } from './oci-helpers.js';
 import { BIN, run, waitFor } from './run-helpers.js';
 const SHIM = path.join(HELPERS, 'oci_shim.py');
 
@@ -20,12 +20,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   let f: Fixture;
   let bundle: string;
   let roots: { tini: string; runc: string };
-  const ids: string[] = [];
-  const id = (what: string) => {
-    const i = `${what}-${process.pid}-${ids.length}`;
-    ids.push(i);
-    return i;
-  };
+  const { ids, id } = containerIds();
   const tini = (...args: string[]) => runtimeCall('tini', f.dir, roots.tini, args);
   const runc = (...args: string[]) => runtimeCall('runc', f.dir, roots.runc, args);
   const both = { tini, runc };
@@ -34,15 +29,11 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   beforeAll(() => {
     f = makeFixture();
     bundle = makeRuncBundle(f, (config) => (config.root.readonly = false)); // the programs leave a marker in the root
-    roots = { tini: path.join(f.dir, 'root-tini'), runc: path.join(f.dir, 'root-runc') };
+    roots = ociRoots(f.dir);
   });
   afterAll(() => {
-    for (const i of ids) {
-      tini('delete', '--force', i);
-      runc('delete', '--force', i);
-    }
     // Nothing of ours is left: no container directory, no cgroup.
-    expectNothingLeft(roots, () => f?.cleanup());
+    expectNothingLeft(roots, () => f?.cleanup(), ids);
   });
 
   it('create leaves the init waiting at the start gate; start runs the program; statuses and state JSON as runc gives them', async () => {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unmet } from '../helpers/prereq.js';
-import { expectNothingLeft, hasRunc, runtimeCall } from './oci-helpers.js';
+import { containerIds, expectNothingLeft, hasRunc, ociRoots, runtimeCall } from './oci-helpers.js';
 import { canContainer, CONTAINER_NEEDS, editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
 import { waitFor } from './run-helpers.js';
 
@@ -22,12 +22,7 @@ describe.skipIf(unmet(canContainer && hasRunc && hasIp, `${CONTAINER_NEEDS}, run
   let bundle: string;
   let roots: { tini: string; runc: string };
   const netns = `tini-ts-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  const ids: string[] = [];
-  const id = (what: string) => {
-    const i = `${what}-${process.pid}-${ids.length}`;
-    ids.push(i);
-    return i;
-  };
+  const { ids, id } = containerIds();
   const tini = (...args: string[]) => runtimeCall('tini', f.dir, roots.tini, args);
   const runc = (...args: string[]) => runtimeCall('runc', f.dir, roots.runc, args);
   const both = { tini, runc };
@@ -56,20 +51,16 @@ describe.skipIf(unmet(canContainer && hasRunc && hasIp, `${CONTAINER_NEEDS}, run
   beforeAll(() => {
     f = makeFixture();
     bundle = makeRuncBundle(f, (config) => (config.root.readonly = false));
-    roots = { tini: path.join(f.dir, 'root-tini'), runc: path.join(f.dir, 'root-runc') };
+    roots = ociRoots(f.dir);
     netnsWasMounted = netnsMounted();
     const r = spawnSync('ip', ['netns', 'add', netns], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`ip netns add failed: ${r.stderr}`);
   });
   afterAll(() => {
-    for (const i of [...ids].reverse()) {
-      tini('delete', '--force', i);
-      runc('delete', '--force', i);
-    }
     spawnSync('ip', ['netns', 'delete', netns]);
     // Not lazily: with another namespace bound there meanwhile, the mount is someone's and stays.
     if (!netnsWasMounted && fs.readdirSync('/run/netns').length === 0) spawnSync('umount', ['/run/netns']);
-    expectNothingLeft(roots, () => f?.cleanup());
+    expectNothingLeft(roots, () => f?.cleanup(), ids);
     expect(fs.existsSync(`/run/netns/${netns}`)).toBe(false);
   });
 

@@ -18,7 +18,7 @@ import { HELPERS } from '../helpers/proc.js';
 import { unmet } from '../helpers/prereq.js';
 import { dockerSeccomp } from '../helpers/docker-seccomp.js';
 import { canContainer, CONTAINER_NEEDS, editConfig, fields, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
-import { expectNothingLeft, hasRunc, placeCgroup, runtimeCall } from './oci-helpers.js';
+import { containerIds, expectNothingLeft, hasRunc, ociRoots, placeCgroup, runtimeCall } from './oci-helpers.js';
 import { ownStateDirs, runArgs, runBin, snapshot, waitFor } from './run-helpers.js';
 
 const CLONE_NEWUSER = 0x10000000;
@@ -50,13 +50,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))("
   let bundle: string;
   let probeDir: string;
   let root: { tini: string; runc: string };
-  let n = 0;
-  const ids: string[] = [];
-  const id = (what: string) => {
-    const i = `sc-${what}-${process.pid}-${n++}`;
-    ids.push(i);
-    return i;
-  };
+  const { ids, id } = containerIds('sc-');
 
   beforeAll(() => {
     probeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-probe-'));
@@ -71,17 +65,13 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))("
       config.root.readonly = false; // a detached exec leaves its answer in /tmp
     });
     fs.mkdirSync(path.join(f.rootfs, 'probe'));
-    root = { tini: path.join(f.dir, 'root-tini'), runc: path.join(f.dir, 'root-runc') };
+    root = ociRoots(f.dir);
   });
   afterAll(() => {
-    for (const i of ids) {
-      call('tini', ['delete', '--force', i]);
-      call('runc', ['delete', '--force', i]);
-    }
     expectNothingLeft(root, () => {
       f?.cleanup();
       fs.rmSync(probeDir, { recursive: true, force: true });
-    });
+    }, ids);
   });
 
   /** A runtime call, its output through files (a created container's init holds its stdio). */

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELPERS } from '../helpers/proc.js';
 import { unmet } from '../helpers/prereq.js';
 import { canContainer, CONTAINER_NEEDS, editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
-import { expectNothingLeft, hasRunc, placeCgroup, runtimeCall } from './oci-helpers.js';
+import { containerIds, expectNothingLeft, hasRunc, ociRoots, placeCgroup, runtimeCall } from './oci-helpers.js';
 import { BIN, waitFor } from './run-helpers.js';
 const RECEIVER = path.join(HELPERS, 'console_socket.py');
 
@@ -38,12 +38,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   let f: Fixture;
   let bundle: string;
   let roots: { tini: string; runc: string };
-  const ids: string[] = [];
-  const id = (what: string) => {
-    const i = `${what}-${process.pid}-${ids.length}`;
-    ids.push(i);
-    return i;
-  };
+  const { ids, id } = containerIds();
   const tini = (...args: string[]) => runtimeCall('tini', f.dir, roots.tini, args);
   const runc = (...args: string[]) => runtimeCall('runc', f.dir, roots.runc, args);
   const both = { tini, runc };
@@ -83,14 +78,10 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     });
     // A user for the non-root case.
     fs.appendFileSync(path.join(f.rootfs, 'etc/passwd'), 'app:x:1000:1000:app:/:/bin/sh\n');
-    roots = { tini: path.join(f.dir, 'root-tini'), runc: path.join(f.dir, 'root-runc') };
+    roots = ociRoots(f.dir);
   });
   afterAll(() => {
-    for (const i of ids) {
-      tini('delete', '--force', i);
-      runc('delete', '--force', i);
-    }
-    expectNothingLeft(roots, () => f?.cleanup());
+    expectNothingLeft(roots, () => f?.cleanup(), ids);
   });
 
   it('create sends the master (one message, one descriptor, named /dev/ptmx); the workload has the pty as its controlling terminal, in the foreground, at consoleSize, also as /dev/console; ^C reaches it', async () => {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unmet } from '../helpers/prereq.js';
-import { expectNothingLeft, hasRunc, runtimeCall } from './oci-helpers.js';
+import { expectNothingLeft, hasRunc, ociRoots, runtimeCall } from './oci-helpers.js';
 import { canContainer, CONTAINER_NEEDS, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
 import { CG, CG_VERSION, waitFor } from './run-helpers.js';
 
@@ -48,14 +48,10 @@ describe.skipIf(unmet(canContainer && hasRunc && CG_VERSION === 1 && fs.existsSy
   beforeAll(() => {
     f = makeFixture();
     bundle = makeRuncBundle(f, (config) => (config.process.args = ['sleep', '60']));
-    roots = { tini: path.join(f.dir, 'root-tini'), runc: path.join(f.dir, 'root-runc') };
+    roots = ociRoots(f.dir);
   });
   afterAll(() => {
-    for (const i of ids) {
-      tini(['delete', '--force', i]);
-      runc(['delete', '--force', i]);
-    }
-    expectNothingLeft(roots, () => f?.cleanup());
+    expectNothingLeft(roots, () => f?.cleanup(), ids);
   });
 
   it('the flags change the cgroup files as runc update changes them', () => {
