@@ -18,7 +18,8 @@ import signal
 import sys
 import time
 
-from pty_spawn import exit_code, spawn_on_pty
+sys.dont_write_bytecode = True  # importing pty_spawn leaves no __pycache__ in the tree
+from pty_spawn import exit_code, spawn_on_pty  # noqa: E402
 
 
 def main():
