@@ -6,7 +6,8 @@
  * one sharing the root) cannot send a mkdir, a file creation or a mount
  * outside it. Every call returns a Result carrying the errno by name.
  */
-import { loadKoffi, type Koffi } from './koffi-native.js';
+import type { Koffi } from './koffi-native.js';
+import { libcGroup } from './lazy.js';
 import { sysError as fail } from './errno.js';
 import { PATH_MAX } from './consts.js';
 import { ok, type Result } from './types.js';
@@ -27,12 +28,7 @@ export interface AtLibc {
   close(fd: number): Result<void>;
 }
 
-let cached: AtLibc | undefined;
-
-export function createAtLibc(koffi: Koffi = loadKoffi()): AtLibc {
-  if (cached) return cached;
-  const c = koffi.load('libc.so.6');
-  const errno = () => koffi.errno();
+export const createAtLibc: (koffi?: Koffi) => AtLibc = libcGroup((c, errno) => {
   const open = c.func('int open(const char *path, int flags, ...)');
   const openat = c.func('int openat(int dirfd, const char *path, int flags, ...)');
   const mkdirat = c.func('int mkdirat(int dirfd, const char *path, unsigned int mode)');
@@ -44,7 +40,7 @@ export function createAtLibc(koffi: Koffi = loadKoffi()): AtLibc {
   const close = c.func('int close(int fd)');
   const check = (call: string, rc: number): Result<void> => (rc === -1 ? fail(call, errno()) : ok(undefined));
 
-  cached = {
+  return {
     open(path, flags) {
       const fd = open(path, flags, 'unsigned int', 0);
       return fd === -1 ? fail(`open(${path})`, errno()) : ok(fd);
@@ -68,5 +64,4 @@ export function createAtLibc(koffi: Koffi = loadKoffi()): AtLibc {
     unlinkat: (dirfd, name) => check(`unlinkat(${name})`, unlinkat(dirfd, name, 0)),
     close: (fd) => check('close', close(fd)),
   };
-  return cached;
-}
+});

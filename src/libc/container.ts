@@ -16,7 +16,8 @@
  * kernel keeps per thread anyway. Every call returns a Result carrying the
  * errno by name.
  */
-import { loadKoffi, type Koffi } from './koffi-native.js';
+import type { Koffi } from './koffi-native.js';
+import { libcGroup } from './lazy.js';
 import { sysError as fail } from './errno.js';
 import { ok, type Result } from './types.js';
 import { sysno } from './arch.js';
@@ -63,10 +64,7 @@ export interface ContainerLibc {
 
 const cstrings = (list: Buffer[]): (Buffer | null)[] => [...list.map((a) => Buffer.concat([a, Buffer.from([0])])), null];
 
-let cached: ContainerLibc | undefined;
-
-export function createContainerLibc(koffi: Koffi = loadKoffi()): ContainerLibc {
-  if (cached) return cached;
+export const createContainerLibc: (koffi?: Koffi) => ContainerLibc = libcGroup((c, errno, koffi) => {
   // This architecture's numbers (throws one line on an architecture tini-ts does not know).
   const SYS_SETGROUPS = sysno('setgroups');
   const SYS_SETRESUID = sysno('setresuid');
@@ -74,8 +72,6 @@ export function createContainerLibc(koffi: Koffi = loadKoffi()): ContainerLibc {
   const SYS_CAPSET = sysno('capset');
   const SYS_PIVOT_ROOT = sysno('pivot_root');
   const SYS_SECCOMP = sysno('seccomp');
-  const c = koffi.load('libc.so.6');
-  const errno = () => koffi.errno();
   const mknod = c.func('int mknod(const char *path, unsigned int mode, unsigned long dev)');
   const chdir = c.func('int chdir(const char *path)');
   const umount2 = c.func('int umount2(const char *target, int flags)');
@@ -93,7 +89,7 @@ export function createContainerLibc(koffi: Koffi = loadKoffi()): ContainerLibc {
   const pr = (call: string, option: number, a = 0, b = 0, c2 = 0, d = 0) =>
     check(call, prctl(option, ...ul(a), ...ul(b), ...ul(c2), ...ul(d)));
 
-  cached = {
+  return {
     mknod(path, mode, major, minor) {
       const dev = ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & ~0xff) << 12);
       return check(`mknod(${path})`, mknod(path, mode, dev));
@@ -162,5 +158,4 @@ export function createContainerLibc(koffi: Koffi = loadKoffi()): ContainerLibc {
       return fail('fexecve', errno());
     },
   };
-  return cached;
-}
+});

@@ -4,7 +4,8 @@
  * the plain init never declares (or pays for) them. Every call returns a
  * Result carrying the errno by name.
  */
-import { loadKoffi, type Koffi } from './koffi-native.js';
+import type { Koffi } from './koffi-native.js';
+import { libcGroup } from './lazy.js';
 import { sysError as fail } from './errno.js';
 import {
   AF_INET, AF_UNIX, F_SETFD, FD_CLOEXEC, IFF_UP, MSG_NOSIGNAL, NS_GET_NSTYPE, OFFSETOF, PR, SIOCGIFFLAGS, SIOCSIFFLAGS, SIZEOF, SOCK_CLOEXEC,
@@ -43,12 +44,7 @@ export interface NsLibc {
   mountFlags(path: string): Result<number>;
 }
 
-let cached: NsLibc | undefined;
-
-export function createNsLibc(koffi: Koffi = loadKoffi()): NsLibc {
-  if (cached) return cached;
-  const c = koffi.load('libc.so.6');
-  const errno = () => koffi.errno();
+export const createNsLibc: (koffi?: Koffi) => NsLibc = libcGroup((c, errno) => {
   const geteuid = c.func('unsigned int geteuid(void)');
   const unshare = c.func('int unshare(int flags)');
   const setns = c.func('int setns(int fd, int nstype)');
@@ -68,7 +64,7 @@ export function createNsLibc(koffi: Koffi = loadKoffi()): NsLibc {
 
   const check = (call: string, rc: number): Result<void> => (rc === -1 ? fail(call, errno()) : ok(undefined));
 
-  cached = {
+  return {
     geteuid: () => geteuid(),
     unshare: (flags) => check('unshare', unshare(flags)),
     setns: (fd, type) => check('setns', setns(fd, type)),
@@ -123,5 +119,4 @@ export function createNsLibc(koffi: Koffi = loadKoffi()): NsLibc {
       return statfs(p, buf) === -1 ? fail(`statfs(${p})`, errno()) : ok(Number(buf.readBigInt64LE(OFFSETOF.statfs_f_flags)));
     },
   };
-  return cached;
-}
+});

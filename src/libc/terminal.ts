@@ -6,7 +6,8 @@
  * set. Every call returns a Result carrying the errno by name.
  */
 import fs from 'node:fs';
-import { loadKoffi, type Koffi } from './koffi-native.js';
+import type { Koffi } from './koffi-native.js';
+import { libcGroup } from './lazy.js';
 import { ERRNO, sysError as fail } from './errno.js';
 import { AF_UNIX, MSG_NOSIGNAL, SCM_RIGHTS, SIZEOF, SOCK_CLOEXEC, SOCK_STREAM, SOL_SOCKET, TIOCGPTN, TIOCSPTLCK, TIOCSWINSZ } from './consts.js';
 import { ok, type Result } from './types.js';
@@ -26,12 +27,7 @@ export interface TerminalLibc {
   dup2(from: number, to: number): Result<void>;
 }
 
-let cached: TerminalLibc | undefined;
-
-export function createTerminalLibc(koffi: Koffi = loadKoffi()): TerminalLibc {
-  if (cached) return cached;
-  const c = koffi.load('libc.so.6');
-  const errno = () => koffi.errno();
+export const createTerminalLibc: (koffi?: Koffi) => TerminalLibc = libcGroup((c, errno, koffi) => {
   const socket = c.func('int socket(int domain, int type, int protocol)');
   const connect = c.func('int connect(int fd, void *addr, unsigned int len)');
   const close = c.func('int close(int fd)');
@@ -39,7 +35,7 @@ export function createTerminalLibc(koffi: Koffi = loadKoffi()): TerminalLibc {
   const sendmsg = c.func('long sendmsg(int fd, void *msg, int flags)');
   const dup2 = c.func('int dup2(int from, int to)');
 
-  cached = {
+  return {
     connectUnix(path) {
       const bytes = Buffer.from(path);
       if (bytes.length > SUN_PATH_MAX) return fail(`connect(${path})`, ERRNO.ENAMETOOLONG);
@@ -113,5 +109,4 @@ export function createTerminalLibc(koffi: Koffi = loadKoffi()): TerminalLibc {
     },
     dup2: (from, to) => (dup2(from, to) === -1 ? fail(`dup2(${from}, ${to})`, errno()) : ok(undefined)),
   };
-  return cached;
-}
+});

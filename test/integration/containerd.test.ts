@@ -226,23 +226,9 @@ describe.skipIf(unmet(canContainer && containerdAvailable(), `${CONTAINER_NEEDS}
 
   it('ctr run -t gives the program a terminal: its controlling tty, the size of ctr\'s own, ^C typed reaches it', () => {
     const id = newId('tty');
-    // ctr -t needs a terminal itself: pty_drive.py gives it one (40x120), then types ^C once the program is ready.
-    // ctr resizes the container's terminal to its own through the master once the task started: the program waits for that.
-    const script = 'trap "echo got-INT; exit 5" INT; tty; until [ "$(stty size 2>/dev/null)" = "40 120" ]; do sleep 0.1; done; echo size-ok; set -- $(cat /proc/$$/stat); echo "sid=$6 pid=$1 fg=$8 pgrp=$5"; echo ready; while :; do sleep 1; done';
-    const r = spawnSync('python3', [path.join(HELPERS, 'pty_drive.py'), '40', '120', 'ready', '03', 'ctr', '-a', c.sock, '-n', c.ns, 'run', '--rm', '-t', ...rt(), IMAGE, id, 'sh', '-c', script], { encoding: 'utf8', timeout: 90_000 });
+    const r = onTerminal(40, 120, 5, ['run', '--rm', '-t', ...rt(), IMAGE, id]);
     c.ctr(['containers', 'rm', id]);
-    expect(r.status, r.stderr).toBe(0);
-    const res = JSON.parse(r.stdout) as { status: number | null; output: string };
-    const lines = res.output.replace(/\r/g, '').replace(/\^C/g, '').split('\n'); // ^C: the terminal's echo
-    expect(lines, res.output).toContain('/dev/pts/0');
-    expect(lines, res.output).toContain('size-ok');
-    // A session of its own (sid = pid), its group in the terminal's foreground.
-    const ids = /sid=(\d+) pid=(\d+) fg=(\d+) pgrp=(\d+)/.exec(res.output);
-    expect(ids, res.output).not.toBeNull();
-    expect(ids![1]).toBe(ids![2]);
-    expect(ids![3]).toBe(ids![4]);
-    expect(lines, res.output).toContain('got-INT');
-    expect(res.status, res.output).toBe(5);
+    expectTerminal(r, 5);
   });
 
   it('ctr task exec -t gives the exec\'d process a terminal of its own (exec --console-socket)', () => {
@@ -250,24 +236,38 @@ describe.skipIf(unmet(canContainer && containerdAvailable(), `${CONTAINER_NEEDS}
     try {
       const run = c.ctr(['run', '-d', ...rt(), IMAGE, id, 'sleep', '1000']);
       expect(run.status, show(run)).toBe(0);
-      const script = 'trap "echo got-INT; exit 6" INT; tty; until [ "$(stty size 2>/dev/null)" = "30 90" ]; do sleep 0.1; done; echo size-ok; set -- $(cat /proc/$$/stat); echo "sid=$6 pid=$1 fg=$8 pgrp=$5"; echo ready; while :; do sleep 1; done';
-      const r = spawnSync('python3', [path.join(HELPERS, 'pty_drive.py'), '30', '90', 'ready', '03', 'ctr', '-a', c.sock, '-n', c.ns, 'task', 'exec', '-t', '--fifo-dir', c.fifoDir, '--exec-id', 'e1', id, 'sh', '-c', script], { encoding: 'utf8', timeout: 90_000 });
-      expect(r.status, r.stderr).toBe(0);
-      const res = JSON.parse(r.stdout) as { status: number | null; output: string };
-      const lines = res.output.replace(/\r/g, '').replace(/\^C/g, '').split('\n'); // ^C: the terminal's echo
       // The container's own program has no terminal: this one is a new pty of the container's devpts.
-      expect(lines, res.output).toContain('/dev/pts/0');
-      expect(lines, res.output).toContain('size-ok');
-      const ids = /sid=(\d+) pid=(\d+) fg=(\d+) pgrp=(\d+)/.exec(res.output);
-      expect(ids, res.output).not.toBeNull();
-      expect(ids![1]).toBe(ids![2]);
-      expect(ids![3]).toBe(ids![4]);
-      expect(lines, res.output).toContain('got-INT');
-      expect(res.status, res.output).toBe(6);
+      expectTerminal(onTerminal(30, 90, 6, ['task', 'exec', '-t', '--fifo-dir', c.fifoDir, '--exec-id', 'e1', id]), 6);
     } finally {
       removeTask(c, id);
     }
   });
+
+  /**
+   * `ctr ARGS... sh -c SCRIPT` on a terminal of ROWS x COLS: ctr -t needs a
+   * terminal itself, which pty_drive.py gives it, then types ^C once the
+   * program is ready. ctr resizes the container's terminal to its own through
+   * the master once the task started: the program waits for that, prints its
+   * tty and ids, and exits CODE on ^C.
+   */
+  const onTerminal = (rows: number, cols: number, code: number, args: string[]) => {
+    const script = `trap "echo got-INT; exit ${code}" INT; tty; until [ "$(stty size 2>/dev/null)" = "${rows} ${cols}" ]; do sleep 0.1; done; echo size-ok; set -- $(cat /proc/$$/stat); echo "sid=$6 pid=$1 fg=$8 pgrp=$5"; echo ready; while :; do sleep 1; done`;
+    return spawnSync('python3', [path.join(HELPERS, 'pty_drive.py'), String(rows), String(cols), 'ready', '03', 'ctr', '-a', c.sock, '-n', c.ns, ...args, 'sh', '-c', script], { encoding: 'utf8', timeout: 90_000 });
+  };
+  /** What onTerminal's program printed: the first pty, the size, a session of its own (sid = pid) whose group is in the foreground, ^C reaching it. */
+  const expectTerminal = (r: ReturnType<typeof onTerminal>, code: number) => {
+    expect(r.status, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout) as { status: number | null; output: string };
+    const lines = res.output.replace(/\r/g, '').replace(/\^C/g, '').split('\n'); // ^C: the terminal's echo
+    expect(lines, res.output).toContain('/dev/pts/0');
+    expect(lines, res.output).toContain('size-ok');
+    const ids = /sid=(\d+) pid=(\d+) fg=(\d+) pgrp=(\d+)/.exec(res.output);
+    expect(ids, res.output).not.toBeNull();
+    expect(ids![1]).toBe(ids![2]);
+    expect(ids![3]).toBe(ids![4]);
+    expect(lines, res.output).toContain('got-INT');
+    expect(res.status, res.output).toBe(code);
+  };
 });
 
 /** Waits until the background `ctr run` printed LINE (or ended). */

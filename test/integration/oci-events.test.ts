@@ -2,35 +2,21 @@
  * `events` (stats once, a stream with OOM events until the container stops),
  * `spec` and `features`, beside runc.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unmet } from '../helpers/prereq.js';
-import { sweepContainers } from './oci-helpers.js';
+import { expectNothingLeft, hasRunc, ociRoots, runtimeCall } from './oci-helpers.js';
 import { canContainer, CONTAINER_NEEDS, editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
-import { BIN, CG, CG_VERSION } from './run-helpers.js';
-
-const hasRunc = spawnSync('runc', ['--version']).status === 0;
+import { CG, CG_VERSION } from './run-helpers.js';
 
 describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('OCI events, spec, features', () => {
   let f: Fixture;
   let bundle: string;
   let roots: { tini: string; runc: string };
   const ids: string[] = [];
-  const call = (file: string, root: string, args: string[], cwd?: string) => {
-    const out = path.join(f.dir, 'out');
-    const err = path.join(f.dir, 'err');
-    const fds = [fs.openSync(out, 'w'), fs.openSync(err, 'w')];
-    try {
-      const r = spawnSync(file, ['--root', root, ...args], { stdio: ['ignore', fds[0], fds[1]], timeout: 30_000, cwd });
-      return { status: r.status, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(err, 'utf8') };
-    } finally {
-      fds.forEach((fd) => fs.closeSync(fd));
-    }
-  };
-  const tini = (...args: string[]) => call(BIN, roots.tini, args);
-  const runc = (...args: string[]) => call('runc', roots.runc, args);
+  const tini = (...args: string[]) => runtimeCall('tini', f.dir, roots.tini, args);
+  const runc = (...args: string[]) => runtimeCall('runc', f.dir, roots.runc, args);
   const running = (rt: typeof tini, c: string) => {
     ids.push(c);
     expect(rt('create', '--bundle', bundle, c).status).toBe(0);
@@ -40,19 +26,10 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   beforeAll(() => {
     f = makeFixture();
     bundle = makeRuncBundle(f, () => {});
-    roots = { tini: path.join(f.dir, 'root-tini'), runc: path.join(f.dir, 'root-runc') };
+    roots = ociRoots(f.dir);
   });
   afterAll(() => {
-    for (const i of ids) {
-      tini('delete', '--force', i);
-      runc('delete', '--force', i);
-    }
-    const left = sweepContainers(roots);
-    try {
-      expect(left).toEqual([]);
-    } finally {
-      f?.cleanup();
-    }
+    expectNothingLeft(roots, () => f?.cleanup(), ids);
   });
 
   it('events --stats prints one stats event with the fields runc gives, from the container\'s cgroup', () => {

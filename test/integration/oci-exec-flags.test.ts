@@ -3,16 +3,13 @@
  * --cwd, --env/-e, --user/-u, --additional-gids/-g, --cap/-c, --no-new-privs,
  * --preserve-fds; --apparmor/--process-label named as unsupported.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unmet } from '../helpers/prereq.js';
-import { sweepContainers } from './oci-helpers.js';
+import { expectNothingLeft, hasRunc, ociRoots, runtimeCall } from './oci-helpers.js';
 import { canContainer, CONTAINER_NEEDS, editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
-import { BIN, waitFor } from './run-helpers.js';
-
-const hasRunc = spawnSync('runc', ['--version']).status === 0;
+import { waitFor } from './run-helpers.js';
 
 describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('exec flags, beside runc', () => {
   let f: Fixture;
@@ -20,20 +17,11 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   let roots: { tini: string; runc: string };
   const ids: Record<string, string> = {};
   /** A call with `extra` as fds 3, 4, ... (files opened by the test). */
-  const call = (file: string, root: string, args: string[], extra: number[] = []) => {
-    const out = path.join(f.dir, 'out');
-    const err = path.join(f.dir, 'err');
-    const fds = [fs.openSync(out, 'w'), fs.openSync(err, 'w')];
-    try {
-      const r = spawnSync(file, ['--root', root, '--log', path.join(f.dir, `log-${path.basename(file)}.json`), '--log-format', 'json', ...args], { stdio: ['ignore', fds[0], fds[1], ...extra], timeout: 30_000 });
-      return { status: r.status, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(err, 'utf8') };
-    } finally {
-      fds.forEach((fd) => fs.closeSync(fd));
-    }
-  };
+  const call = (who: 'tini' | 'runc', args: string[], extraFds: number[] = []) =>
+    runtimeCall(who, f.dir, roots[who], args, { global: ['--log', path.join(f.dir, `log-${who === 'tini' ? 'tini-ts' : 'runc'}.json`), '--log-format', 'json'], extraFds });
   const both = {
-    tini: (args: string[], extra?: number[]) => call(BIN, roots.tini, args, extra),
-    runc: (args: string[], extra?: number[]) => call('runc', roots.runc, args, extra),
+    tini: (args: string[], extra?: number[]) => call('tini', args, extra),
+    runc: (args: string[], extra?: number[]) => call('runc', args, extra),
   };
   /** Runs `exec FLAGS ID sh -c SCRIPT` in both; `files` are opened afresh for each (an offset is shared) as fds 3, 4, ... */
   const execBoth = (flags: string[], script: string, files: string[] = []) =>
@@ -54,7 +42,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
       config.process.args = ['sleep', '60'];
       config.process.noNewPrivileges = false; // so that --no-new-privs shows
     });
-    roots = { tini: path.join(f.dir, 'root-tini'), runc: path.join(f.dir, 'root-runc') };
+    roots = ociRoots(f.dir);
     for (const [who, rt] of Object.entries(both)) {
       ids[who] = `xf-${who}-${process.pid}`;
       expect(rt(['create', '--bundle', bundle, ids[who]]).status).toBe(0);
@@ -62,13 +50,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     }
   });
   afterAll(() => {
-    for (const [who, rt] of Object.entries(both)) rt(['delete', '--force', ids[who]]);
-    const left = sweepContainers(roots);
-    try {
-      expect(left).toEqual([]);
-    } finally {
-      f?.cleanup();
-    }
+    expectNothingLeft(roots, () => f?.cleanup(), Object.values(ids));
   });
 
   it('--cwd, --env (repeatable, a name given again wins), --user, --additional-gids: what the process sees is what runc gives it', () => {

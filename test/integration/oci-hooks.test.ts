@@ -11,11 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unmet } from '../helpers/prereq.js';
-import { sweepContainers } from './oci-helpers.js';
+import { cgroupExists, containerIds, expectNothingLeft, hasRunc, placeCgroup, runtimeCall } from './oci-helpers.js';
 import { canContainer, CONTAINER_NEEDS, editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
-import { BIN, CG, parentDirs, run, waitFor } from './run-helpers.js';
+import { run, waitFor } from './run-helpers.js';
 
-const hasRunc = spawnSync('runc', ['--version']).status === 0;
 const HOOK_ENV = ['PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'HOOKVAR=seen'];
 
 describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('OCI hooks', () => {
@@ -24,24 +23,9 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   let root: string;
   let log: string;
   let hook: string;
-  const ids: string[] = [];
-  const id = (what: string) => {
-    const i = `${what}-${process.pid}-${ids.length}`;
-    ids.push(i);
-    return i;
-  };
-  // stdout and stderr through files (the container's init holds them after create); no PATH at all.
-  const tini = (...args: string[]) => {
-    const out = path.join(f.dir, 'out');
-    const err = path.join(f.dir, 'err');
-    const fds = [fs.openSync(out, 'w'), fs.openSync(err, 'w')];
-    try {
-      const r = spawnSync(BIN, ['--root', root, '--log', path.join(f.dir, 'log.json'), '--log-format', 'json', ...args], { stdio: ['ignore', fds[0], fds[1]], timeout: 30_000, env: {} });
-      return { status: r.status, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(err, 'utf8') };
-    } finally {
-      fds.forEach((fd) => fs.closeSync(fd));
-    }
-  };
+  const { ids, id } = containerIds();
+  // No PATH at all.
+  const tini = (...args: string[]) => runtimeCall('tini', f.dir, root, args, { global: ['--log', path.join(f.dir, 'log.json'), '--log-format', 'json'], env: {} });
   const state = (c: string) => JSON.parse(tini('state', c).stdout);
   /** The lines hooks appended: [kind, hostname, HOOKVAR, the state JSON]. */
   const entries = (file = log): { kind: string; host: string; v: string; state: Record<string, unknown> }[] =>
@@ -71,14 +55,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     fs.writeFileSync(path.join(bundle, 'rootfs/hook.sh'), script.replace(log, '/tmp/hooks.log'), { mode: 0o755 });
   });
   afterAll(() => {
-    for (const i of ids) tini('delete', '--force', i);
-    const left = sweepContainers({ tini: root, runc: path.join(f.dir, 'runc-root') });
-    try {
-      expect(left).toEqual([]);
-      for (const i of ids) expect(fs.existsSync(path.join(CG, 'memory', 'tini-ts', `oci-${i}`)) || fs.existsSync(path.join(CG, 'tini-ts', `oci-${i}`))).toBe(false);
-    } finally {
-      f?.cleanup();
-    }
+    expectNothingLeft({ tini: root, runc: path.join(f.dir, 'runc-root') }, () => f?.cleanup(), ids);
   });
 
   it('each kind runs at its moment, in its namespaces, with the state on stdin, its args and env', async () => {
@@ -133,6 +110,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     const rc = `moments-runc-${process.pid}`;
     const runc = (...args: string[]) => spawnSync('runc', ['--root', runcRoot, ...args], { stdio: 'ignore', timeout: 30_000 }); // never a pipe: after create the container holds its stdio
     const runcPidFile = path.join(f.dir, 'runc.pid');
+    placeCgroup(bundle, 'runc', rc);
     expect(runc('create', '--bundle', bundle, '--pid-file', runcPidFile, rc).status).toBe(0);
     expect(runc('start', rc).status).toBe(0);
     expect(await waitFor(() => JSON.parse(spawnSync('runc', ['--root', runcRoot, 'state', rc], { encoding: 'utf8' }).stdout).status === 'stopped', 10_000)).toBe(true);
@@ -168,7 +146,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
       const last = JSON.parse(fs.readFileSync(path.join(f.dir, 'log.json'), 'utf8').trim().split('\n').pop()!);
       expect(last).toMatchObject({ level: 'error', msg: message });
       expect(tini('state', c).status, 'nothing created').not.toBe(0);
-      expect(fs.existsSync(path.join(CG, 'memory', 'tini-ts', `oci-${c}`)) || fs.existsSync(path.join(CG, 'tini-ts', `oci-${c}`))).toBe(false);
+      expect(cgroupExists('tini', c)).toBe(false);
     }
     expect(fs.readdirSync(root)).toEqual([]);
   });
@@ -192,8 +170,6 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     fs.rmSync(log, { force: true });
     setHooks({ prestart: [h('prestart')], poststop: [h('poststop')] }, ['true']);
     const r = run(['-q', '--bundle', bundle]);
-    // The --cgroup-parent run made (a launcher never removes a parent): empty once the run is over.
-    for (const d of parentDirs()) if (fs.existsSync(d)) fs.rmdirSync(d);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain('tini-ts run: warning: config.json: hooks are run by the OCI create, start and delete, not by tini-ts run');
     expect(fs.existsSync(log)).toBe(false);

@@ -12,61 +12,28 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELPERS } from '../helpers/proc.js';
 import { unmet } from '../helpers/prereq.js';
 import { canContainer, CONTAINER_NEEDS, editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
-import { BIN, CG, run, waitFor } from './run-helpers.js';
-
-const hasRunc = spawnSync('runc', ['--version']).status === 0;
+import { cgroupExists, containerIds, expectNothingLeft, hasRunc, ociCall, ociRoots, placeCgroup, runtimeCall, tiniParents } from './oci-helpers.js';
+import { BIN, run, waitFor } from './run-helpers.js';
 const SHIM = path.join(HELPERS, 'oci_shim.py');
 
 describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('the OCI lifecycle, beside runc', () => {
   let f: Fixture;
   let bundle: string;
   let roots: { tini: string; runc: string };
-  const ids: string[] = [];
-  const id = (what: string) => {
-    const i = `${what}-${process.pid}-${ids.length}`;
-    ids.push(i);
-    return i;
-  };
-  /**
-   * A runtime call. stdout and stderr go through files, not pipes: after
-   * create, the container's init holds them (they are the container's stdio),
-   * so a pipe would not end before the container does.
-   */
-  const call = (file: string, root: string, args: string[]) => {
-    const out = path.join(f.dir, 'out');
-    const err = path.join(f.dir, 'err');
-    const fds = [fs.openSync(out, 'w'), fs.openSync(err, 'w')];
-    try {
-      const r = spawnSync(file, ['--root', root, ...args], { stdio: ['ignore', fds[0], fds[1]], timeout: 30_000 });
-      return { status: r.status, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(err, 'utf8') };
-    } finally {
-      fds.forEach((fd) => fs.closeSync(fd));
-    }
-  };
-  const tini = (...args: string[]) => call(BIN, roots.tini, args);
-  const runc = (...args: string[]) => call('runc', roots.runc, args);
+  const { ids, id } = containerIds();
+  const tini = (...args: string[]) => runtimeCall('tini', f.dir, roots.tini, args);
+  const runc = (...args: string[]) => runtimeCall('runc', f.dir, roots.runc, args);
   const both = { tini, runc };
   const setArgs = (args: string[]) => editConfig(bundle, (config) => (config.process.args = args));
 
-  const parentsNow = () => [CG, ...fs.readdirSync(CG).map((h) => path.join(CG, h))].map((d) => path.join(d, 'tini-ts')).filter((d) => fs.existsSync(d));
-  let parentsBefore: string[] = [];
   beforeAll(() => {
-    parentsBefore = parentsNow();
     f = makeFixture();
     bundle = makeRuncBundle(f, (config) => (config.root.readonly = false)); // the programs leave a marker in the root
-    roots = { tini: path.join(f.dir, 'root-tini'), runc: path.join(f.dir, 'root-runc') };
+    roots = ociRoots(f.dir);
   });
   afterAll(() => {
-    for (const i of ids) {
-      tini('delete', '--force', i);
-      runc('delete', '--force', i);
-    }
     // Nothing of ours is left: no container directory, no cgroup.
-    expect(fs.existsSync(roots.tini) ? fs.readdirSync(roots.tini) : []).toEqual([]);
-    for (const i of ids) expect(fs.existsSync(path.join(CG, 'memory', 'tini-ts', `oci-${i}`)) || fs.existsSync(path.join(CG, 'tini-ts', `oci-${i}`))).toBe(false);
-    // nor the tini-ts parent level in a hierarchy where there was none before
-    expect(parentsNow().filter((p) => !parentsBefore.includes(p))).toEqual([]);
-    f?.cleanup();
+    expectNothingLeft(roots, () => f?.cleanup(), ids);
   });
 
   it('create leaves the init waiting at the start gate; start runs the program; statuses and state JSON as runc gives them', async () => {
@@ -124,15 +91,18 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   it('a --root that cannot be made (mkdir says ENOENT under /proc) fails create in one line at once, as runc fails it', () => {
     setArgs(['true']);
     const root = '/proc/nonexistent-tini-ts/state';
-    const r = call(BIN, root, ['create', '--bundle', bundle, id('badroot')]);
+    const r = runtimeCall('tini', f.dir, root, ['create', '--bundle', bundle, id('badroot')]);
     expect(r.status).toBe(1); // not null: spawnSync's timeout would have killed a create that spins
     expect(r.stderr).toBe('--root: cannot create /proc/nonexistent-tini-ts: ENOENT\n');
-    expect(call('runc', root, ['create', '--bundle', bundle, id('badroot-runc')]).status).not.toBe(0);
+    expect(runtimeCall('runc', f.dir, root, ['create', '--bundle', bundle, id('badroot-runc')]).status).not.toBe(0);
   });
 
   it("the shim waits on the init: its status is the program's; TERM reaches the program through the init (runc's PID 1 shell ignores it)", () => {
     setArgs(['sh', '-c', 'sleep 2; exit 3']);
-    const shim = (rt: string, c: string, sig?: string) => JSON.parse(spawnSync('python3', [SHIM, rt, rt === 'runc' ? roots.runc : roots.tini, bundle, c, ...(sig ? [sig] : [])], { encoding: 'utf8', timeout: 30_000 }).stdout);
+    const shim = (rt: string, c: string, sig?: string) => {
+      placeCgroup(bundle, rt === 'runc' ? 'runc' : 'tini', c);
+      return JSON.parse(spawnSync('python3', [SHIM, rt, rt === 'runc' ? roots.runc : roots.tini, bundle, c, ...(sig ? [sig] : [])], { encoding: 'utf8', timeout: 30_000 }).stdout);
+    };
     const [a, b] = [id('shim-tini'), id('shim-runc')];
     expect(shim(BIN, a)).toMatchObject({ create: 0, start: 0, status: 3 });
     expect(shim('runc', b)).toMatchObject({ create: 0, start: 0, status: 3 });
@@ -147,7 +117,9 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     const c = id('created');
     expect(tini('create', '--bundle', bundle, '--pid-file', path.join(f.dir, 'p'), c).status).toBe(0);
     const pid = Number(fs.readFileSync(path.join(f.dir, 'p'), 'utf8'));
+    expect(cgroupExists('tini', c), 'the cgroup is under this file\'s parent').toBe(true);
     expect(tini('delete', c).status).toBe(0);
+    expect(cgroupExists('tini', c)).toBe(false);
     expect(await waitFor(() => !fs.existsSync(`/proc/${pid}`) || fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '))).toBe(true);
     expect(fs.existsSync(path.join(roots.tini, c))).toBe(false);
 
@@ -158,6 +130,21 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     expect(tini('kill', '--all', k, 'KILL').status).toBe(0);
     expect(await waitFor(() => JSON.parse(tini('state', k).stdout).status === 'stopped')).toBe(true);
     expect(tini('delete', k).status).toBe(0);
+  });
+
+  it("without linux.cgroupsPath the cgroup is tini-ts/oci-ID; delete removes it, and tini-ts's parent level once no container is left in it", () => {
+    setArgs(['sleep', '30']);
+    const c = id('default-cgroup');
+    editConfig(bundle, (config) => delete config.linux.cgroupsPath);
+    // Straight through ociCall: runtimeCall would give it a cgroupsPath under this file's parent.
+    const cr = ociCall(f.dir, BIN, ['--root', roots.tini, 'create', '--bundle', bundle, c]);
+    expect(cr.status, cr.stderr).toBe(0);
+    const mine = () => tiniParents().map((p) => path.join(p, `oci-${c}`)).filter((d) => fs.existsSync(d));
+    expect(mine().length).toBeGreaterThan(0);
+    expect(tini('delete', c).status).toBe(0);
+    expect(mine()).toEqual([]);
+    // A parent level still there holds another container (a test run beside this one): never an empty one.
+    for (const p of tiniParents()) expect(fs.readdirSync(p, { withFileTypes: true }).filter((e) => e.isDirectory()).length, p).toBeGreaterThan(0);
   });
 
   it('a missing program fails create with runc\'s text, before start, leaving nothing', () => {

@@ -8,11 +8,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unmet } from '../helpers/prereq.js';
-import { sweepContainers } from './oci-helpers.js';
+import { containerIds, expectNothingLeft, hasRunc, ociRoots, runtimeCall } from './oci-helpers.js';
 import { canContainer, CONTAINER_NEEDS, editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
-import { BIN, CG, waitFor } from './run-helpers.js';
+import { waitFor } from './run-helpers.js';
 
-const hasRunc = spawnSync('runc', ['--version']).status === 0;
 const hasIp = spawnSync('ip', ['-V']).status === 0;
 
 /** What the workload writes: its namespaces as the kernel names them. */
@@ -23,26 +22,9 @@ describe.skipIf(unmet(canContainer && hasRunc && hasIp, `${CONTAINER_NEEDS}, run
   let bundle: string;
   let roots: { tini: string; runc: string };
   const netns = `tini-ts-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  const ids: string[] = [];
-  const id = (what: string) => {
-    const i = `${what}-${process.pid}-${ids.length}`;
-    ids.push(i);
-    return i;
-  };
-  // stdout and stderr through files: after create the container's init holds them.
-  const call = (file: string, root: string, args: string[]) => {
-    const out = path.join(f.dir, 'out');
-    const err = path.join(f.dir, 'err');
-    const fds = [fs.openSync(out, 'w'), fs.openSync(err, 'w')];
-    try {
-      const r = spawnSync(file, ['--root', root, ...args], { stdio: ['ignore', fds[0], fds[1]], timeout: 30_000 });
-      return { status: r.status, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(err, 'utf8') };
-    } finally {
-      fds.forEach((fd) => fs.closeSync(fd));
-    }
-  };
-  const tini = (...args: string[]) => call(BIN, roots.tini, args);
-  const runc = (...args: string[]) => call('runc', roots.runc, args);
+  const { ids, id } = containerIds();
+  const tini = (...args: string[]) => runtimeCall('tini', f.dir, roots.tini, args);
+  const runc = (...args: string[]) => runtimeCall('runc', f.dir, roots.runc, args);
   const both = { tini, runc };
   const setNamespaces = (paths: Record<string, string>, args = ['sh', '-c', SHOW_NS]) =>
     editConfig(bundle, (config) => {
@@ -69,27 +51,17 @@ describe.skipIf(unmet(canContainer && hasRunc && hasIp, `${CONTAINER_NEEDS}, run
   beforeAll(() => {
     f = makeFixture();
     bundle = makeRuncBundle(f, (config) => (config.root.readonly = false));
-    roots = { tini: path.join(f.dir, 'root-tini'), runc: path.join(f.dir, 'root-runc') };
+    roots = ociRoots(f.dir);
     netnsWasMounted = netnsMounted();
     const r = spawnSync('ip', ['netns', 'add', netns], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`ip netns add failed: ${r.stderr}`);
   });
   afterAll(() => {
-    for (const i of [...ids].reverse()) {
-      tini('delete', '--force', i);
-      runc('delete', '--force', i);
-    }
-    const left = sweepContainers(roots);
     spawnSync('ip', ['netns', 'delete', netns]);
     // Not lazily: with another namespace bound there meanwhile, the mount is someone's and stays.
     if (!netnsWasMounted && fs.readdirSync('/run/netns').length === 0) spawnSync('umount', ['/run/netns']);
-    try {
-      expect(fs.existsSync(`/run/netns/${netns}`)).toBe(false);
-      expect(left).toEqual([]);
-      for (const i of ids) expect(fs.existsSync(path.join(CG, 'memory', 'tini-ts', `oci-${i}`)) || fs.existsSync(path.join(CG, 'tini-ts', `oci-${i}`))).toBe(false);
-    } finally {
-      f?.cleanup();
-    }
+    expectNothingLeft(roots, () => f?.cleanup(), ids);
+    expect(fs.existsSync(`/run/netns/${netns}`)).toBe(false);
   });
 
   it('a network namespace made with `ip netns add` is joined by its path; the others are new, as with runc', async () => {

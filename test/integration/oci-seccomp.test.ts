@@ -18,9 +18,8 @@ import { HELPERS } from '../helpers/proc.js';
 import { unmet } from '../helpers/prereq.js';
 import { dockerSeccomp } from '../helpers/docker-seccomp.js';
 import { canContainer, CONTAINER_NEEDS, editConfig, fields, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
-import { BIN, CG, ownStateDirs, parentLeft, runArgs, runBin, snapshot, waitFor } from './run-helpers.js';
-
-const hasRunc = spawnSync('runc', ['--version']).status === 0;
+import { containerIds, expectNothingLeft, hasRunc, ociRoots, placeCgroup, runtimeCall } from './oci-helpers.js';
+import { ownStateDirs, runArgs, runBin, snapshot, waitFor } from './run-helpers.js';
 
 const CLONE_NEWUSER = 0x10000000;
 const CLONE_NEWNS = 0x20000;
@@ -51,18 +50,9 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))("
   let bundle: string;
   let probeDir: string;
   let root: { tini: string; runc: string };
-  let n = 0;
-  const ids: string[] = [];
-  const id = (what: string) => {
-    const i = `sc-${what}-${process.pid}-${n++}`;
-    ids.push(i);
-    return i;
-  };
-  let parentsBefore: string[] = [];
-  const parentsNow = () => [CG, ...fs.readdirSync(CG).map((h) => path.join(CG, h))].map((d) => path.join(d, 'tini-ts')).filter((d) => fs.existsSync(d));
+  const { ids, id } = containerIds('sc-');
 
   beforeAll(() => {
-    parentsBefore = parentsNow();
     probeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-probe-'));
     fs.chmodSync(probeDir, 0o755);
     const r = spawnSync('gcc', ['-static', '-O2', '-Wall', '-o', path.join(probeDir, 'probe'), path.join(HELPERS, 'syscall_probe.c')], { encoding: 'utf8' });
@@ -75,32 +65,17 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))("
       config.root.readonly = false; // a detached exec leaves its answer in /tmp
     });
     fs.mkdirSync(path.join(f.rootfs, 'probe'));
-    root = { tini: path.join(f.dir, 'root-tini'), runc: path.join(f.dir, 'root-runc') };
+    root = ociRoots(f.dir);
   });
   afterAll(() => {
-    for (const i of ids) {
-      call(BIN, root.tini, ['delete', '--force', i]);
-      call('runc', root.runc, ['delete', '--force', i]);
-    }
-    expect(fs.existsSync(root.tini) ? fs.readdirSync(root.tini) : []).toEqual([]);
-    expect(parentsNow().filter((p) => !parentsBefore.includes(p))).toEqual([]);
-    f?.cleanup();
-    fs.rmSync(probeDir, { recursive: true, force: true });
-    expect(parentLeft()).toEqual([]);
+    expectNothingLeft(root, () => {
+      f?.cleanup();
+      fs.rmSync(probeDir, { recursive: true, force: true });
+    }, ids);
   });
 
   /** A runtime call, its output through files (a created container's init holds its stdio). */
-  function call(file: string, rootDir: string, args: string[]) {
-    const out = path.join(f.dir, 'out');
-    const err = path.join(f.dir, 'err');
-    const fds = [fs.openSync(out, 'w'), fs.openSync(err, 'w')];
-    try {
-      const r = spawnSync(file, ['--root', rootDir, ...args], { stdio: ['ignore', fds[0], fds[1]], timeout: 60_000 });
-      return { status: r.status, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(err, 'utf8') };
-    } finally {
-      fds.forEach((fd) => fs.closeSync(fd));
-    }
-  }
+  const call = (who: 'tini' | 'runc', args: string[]) => runtimeCall(who, f.dir, root[who], args, { timeout: 60_000 });
   /** What a run could leave: our cgroups, and host mounts of our fixture (other suites on the machine mount their own meanwhile). */
   const ours = () => {
     const s = snapshot();
@@ -109,6 +84,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))("
   const tiniRun = () => runBin(runArgs(['-q', '--bundle', bundle]), { timeout: 60_000 });
   const runcRun = () => {
     const c = id('runc');
+    placeCgroup(bundle, 'runc', c);
     const r = spawnSync('runc', ['--root', root.runc, 'run', '--bundle', bundle, c], { encoding: 'utf8', timeout: 60_000 });
     spawnSync('runc', ['--root', root.runc, 'delete', '-f', c]);
     return r;
@@ -161,9 +137,9 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))("
     const answer = path.join(f.rootfs, 'tmp/detached');
     try {
       const outs: Record<string, Record<string, string>> = {};
-      for (const [who, file] of [['tini', BIN], ['runc', 'runc']] as const) {
+      for (const who of ['tini', 'runc'] as const) {
         const c = id(`exec-${who}`);
-        const rt = (...args: string[]) => call(file, root[who], args);
+        const rt = (...args: string[]) => call(who, args);
         const cr = rt('create', '--bundle', bundle, c);
         expect(cr.status, `${who}: ${cr.stderr}`).toBe(0);
         expect(rt('start', c).status, who).toBe(0);
@@ -219,11 +195,11 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))("
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toContain(want);
       const c = id('bad');
-      const cr = call(BIN, root.tini, ['create', '--bundle', bundle, c]);
+      const cr = call('tini', ['create', '--bundle', bundle, c]);
       expect(cr.status).not.toBe(0);
       expect(cr.stderr).toContain(want);
       expect(cr.stderr.trim().split('\n')).toHaveLength(1);
-      expect(call(BIN, root.tini, ['state', c]).status).not.toBe(0);
+      expect(call('tini', ['state', c]).status).not.toBe(0);
       expect(ours()).toEqual(before);
       expect(ownStateDirs()).toEqual([]);
     } finally {

@@ -18,9 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELPERS } from '../helpers/proc.js';
 import { unmet } from '../helpers/prereq.js';
 import { canContainer, CONTAINER_NEEDS, editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
-import { BIN, CG, waitFor } from './run-helpers.js';
-
-const hasRunc = spawnSync('runc', ['--version']).status === 0;
+import { containerIds, expectNothingLeft, hasRunc, ociRoots, placeCgroup, runtimeCall } from './oci-helpers.js';
+import { BIN, waitFor } from './run-helpers.js';
 const RECEIVER = path.join(HELPERS, 'console_socket.py');
 
 interface Received {
@@ -39,26 +38,9 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   let f: Fixture;
   let bundle: string;
   let roots: { tini: string; runc: string };
-  const ids: string[] = [];
-  const id = (what: string) => {
-    const i = `${what}-${process.pid}-${ids.length}`;
-    ids.push(i);
-    return i;
-  };
-  /** A runtime call, stdout and stderr through files (the container may hold what it inherited). */
-  const call = (file: string, root: string, args: string[]) => {
-    const out = path.join(f.dir, 'out');
-    const err = path.join(f.dir, 'err');
-    const fds = [fs.openSync(out, 'w'), fs.openSync(err, 'w')];
-    try {
-      const r = spawnSync(file, ['--root', root, ...args], { stdio: ['ignore', fds[0], fds[1]], timeout: 30_000 });
-      return { status: r.status, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(err, 'utf8') };
-    } finally {
-      fds.forEach((fd) => fs.closeSync(fd));
-    }
-  };
-  const tini = (...args: string[]) => call(BIN, roots.tini, args);
-  const runc = (...args: string[]) => call('runc', roots.runc, args);
+  const { ids, id } = containerIds();
+  const tini = (...args: string[]) => runtimeCall('tini', f.dir, roots.tini, args);
+  const runc = (...args: string[]) => runtimeCall('runc', f.dir, roots.runc, args);
   const both = { tini, runc };
 
   /** A console socket with a receiver behind it; `done` gives what it received once the terminal's last slave closed. */
@@ -88,10 +70,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     return { pid, pgrp, sid, ttynr, fg };
   };
 
-  const parentsNow = () => [CG, ...fs.readdirSync(CG).map((h) => path.join(CG, h))].map((d) => path.join(d, 'tini-ts')).filter((d) => fs.existsSync(d));
-  let parentsBefore: string[] = [];
   beforeAll(() => {
-    parentsBefore = parentsNow();
     f = makeFixture();
     bundle = makeRuncBundle(f, (config) => {
       config.process.terminal = true;
@@ -99,17 +78,10 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     });
     // A user for the non-root case.
     fs.appendFileSync(path.join(f.rootfs, 'etc/passwd'), 'app:x:1000:1000:app:/:/bin/sh\n');
-    roots = { tini: path.join(f.dir, 'root-tini'), runc: path.join(f.dir, 'root-runc') };
+    roots = ociRoots(f.dir);
   });
   afterAll(() => {
-    for (const i of ids) {
-      tini('delete', '--force', i);
-      runc('delete', '--force', i);
-    }
-    expect(fs.existsSync(roots.tini) ? fs.readdirSync(roots.tini) : []).toEqual([]);
-    for (const i of ids) expect(fs.existsSync(path.join(CG, 'memory', 'tini-ts', `oci-${i}`)) || fs.existsSync(path.join(CG, 'tini-ts', `oci-${i}`))).toBe(false);
-    expect(parentsNow().filter((p) => !parentsBefore.includes(p))).toEqual([]);
-    f?.cleanup();
+    expectNothingLeft(roots, () => f?.cleanup(), ids);
   });
 
   it('create sends the master (one message, one descriptor, named /dev/ptmx); the workload has the pty as its controlling terminal, in the foreground, at consoleSize, also as /dev/console; ^C reaches it', async () => {
@@ -152,6 +124,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     const c = id('eof');
     const r = await receiver();
     // Pipes, not files: spawnSync returns only once both reach EOF.
+    placeCgroup(bundle, 'tini', c);
     const cr = spawnSync(BIN, ['--root', roots.tini, 'create', '--bundle', bundle, '--console-socket', r.sock, c], { encoding: 'utf8', timeout: 20_000 });
     expect(cr.error, 'create returned').toBeUndefined();
     expect({ status: cr.status, stdout: cr.stdout, stderr: cr.stderr }).toEqual({ status: 0, stdout: '', stderr: '' });
@@ -171,11 +144,12 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
         c.process.user = { uid: 1000, gid: 1000 };
         c.process.args = ['sh', '-c', '[ "$(id -u)" = 1000 ] && exit 7'];
       });
-      for (const [bin, root] of [[BIN, roots.tini], ['runc', roots.runc]]) {
+      for (const [who, bin, root] of [['tini', BIN, roots.tini], ['runc', 'runc', roots.runc]] as const) {
         const c = id('user-shim');
+        placeCgroup(bundle, who, c);
         const shim = spawnSync('python3', [path.join(HELPERS, 'oci_shim.py'), bin, root, bundle, c], { encoding: 'utf8', timeout: 30_000 });
         expect(JSON.parse(shim.stdout), `${bin}: ${shim.stderr}`).toMatchObject({ create: 0, start: 0, status: 7 });
-        expect(call(bin, root, ['delete', c]).status).toBe(0);
+        expect(runtimeCall(who, f.dir, root, ['delete', c]).status).toBe(0);
       }
       editConfig(bundle, (c) => {
         c.process.terminal = true;

@@ -3,16 +3,14 @@
  * beside runc update on the same bundle; LinuxResources on stdin as
  * containerd sends it; bad values are refused in one line, changing nothing.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unmet } from '../helpers/prereq.js';
-import { sweepContainers } from './oci-helpers.js';
+import { expectNothingLeft, hasRunc, ociRoots, runtimeCall } from './oci-helpers.js';
 import { canContainer, CONTAINER_NEEDS, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
-import { BIN, CG, CG_VERSION, waitFor } from './run-helpers.js';
+import { CG, CG_VERSION, waitFor } from './run-helpers.js';
 
-const hasRunc = spawnSync('runc', ['--version']).status === 0;
 const FILES: Record<string, string[]> = {
   memory: ['memory.limit_in_bytes', 'memory.memsw.limit_in_bytes', 'memory.soft_limit_in_bytes'],
   cpu: ['cpu.cfs_quota_us', 'cpu.cfs_period_us', 'cpu.shares'],
@@ -25,19 +23,8 @@ describe.skipIf(unmet(canContainer && hasRunc && CG_VERSION === 1 && fs.existsSy
   let bundle: string;
   let roots: { tini: string; runc: string };
   const ids: string[] = [];
-  const call = (file: string, root: string, args: string[], input?: string) => {
-    const out = path.join(f.dir, 'out');
-    const err = path.join(f.dir, 'err');
-    const fds = [fs.openSync(out, 'w'), fs.openSync(err, 'w')];
-    try {
-      const r = spawnSync(file, ['--root', root, ...args], { stdio: [input === undefined ? 'ignore' : 'pipe', fds[0], fds[1]], input, timeout: 30_000 });
-      return { status: r.status, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(err, 'utf8') };
-    } finally {
-      fds.forEach((fd) => fs.closeSync(fd));
-    }
-  };
-  const tini = (args: string[], input?: string) => call(BIN, roots.tini, args, input);
-  const runc = (args: string[], input?: string) => call('runc', roots.runc, args, input);
+  const tini = (args: string[], input?: string) => runtimeCall('tini', f.dir, roots.tini, args, { input });
+  const runc = (args: string[], input?: string) => runtimeCall('runc', f.dir, roots.runc, args, { input });
   /** A running container (sleep); returns its init's pid. */
   const running = (rt: typeof tini, c: string): number => {
     ids.push(c);
@@ -61,19 +48,10 @@ describe.skipIf(unmet(canContainer && hasRunc && CG_VERSION === 1 && fs.existsSy
   beforeAll(() => {
     f = makeFixture();
     bundle = makeRuncBundle(f, (config) => (config.process.args = ['sleep', '60']));
-    roots = { tini: path.join(f.dir, 'root-tini'), runc: path.join(f.dir, 'root-runc') };
+    roots = ociRoots(f.dir);
   });
   afterAll(() => {
-    for (const i of ids) {
-      tini(['delete', '--force', i]);
-      runc(['delete', '--force', i]);
-    }
-    const left = sweepContainers(roots);
-    try {
-      expect(left).toEqual([]);
-    } finally {
-      f?.cleanup();
-    }
+    expectNothingLeft(roots, () => f?.cleanup(), ids);
   });
 
   it('the flags change the cgroup files as runc update changes them', () => {

@@ -9,22 +9,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { validate } from '../../src/events/validate.js';
+import { readEvents, type Ev } from '../helpers/events.js';
 import { cleanup, HELPERS, isDead, isRunning, requireBinary, ROOT, SIG, startInit, tempDir, TINI, track, waitFor, type Mode, type Ref } from '../helpers/proc.js';
 
-const schema = JSON.parse(fs.readFileSync(path.join(ROOT, 'src/events/events.schema.json'), 'utf8'));
 const DAEMON = path.join(HELPERS, 'daemon.py');
 
 beforeAll(() => requireBinary());
 afterEach(cleanup);
-
-type Ev = Record<string, any>;
-
-function readEvents(file: string): Ev[] {
-  const evs = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Ev);
-  for (const e of evs) expect(validate(schema, e), JSON.stringify(e)).toEqual([]);
-  return evs;
-}
 
 /**
  * The main program: starts the daemons (each double-forks into a session of

@@ -7,21 +7,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { validate } from '../../src/events/validate.js';
+import { readEvents } from '../helpers/events.js';
 import { cleanup, isRunning, Recorder, requireBinary, ROOT, SIG, startInit, tempDir, track, waitFor, type Mode } from '../helpers/proc.js';
-
-const schema = JSON.parse(fs.readFileSync(path.join(ROOT, 'src/events/events.schema.json'), 'utf8'));
 
 beforeAll(() => requireBinary());
 afterEach(cleanup);
-
-type Ev = Record<string, any>;
-
-function readEvents(file: string): Ev[] {
-  const evs = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Ev);
-  for (const e of evs) expect(validate(schema, e), JSON.stringify(e)).toEqual([]);
-  return evs;
-}
 
 /**
  * A shell program that writes the name of each USR1/USR2 it gets to LOG and

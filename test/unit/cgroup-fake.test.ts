@@ -3,9 +3,9 @@
  * values written, the counters read, the stale sweep.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { eachTempDir, put, read } from '../helpers/fake-cgroup.js';
 import { cgroupName, detectVersion, openCgroup, ownerAlive, sweepStale } from '../../src/cgroup/index.js';
 import { RunFailure } from '../../src/libc/error.js';
 import { CgroupV1, otherHierarchies } from '../../src/cgroup/v1/index.js';
@@ -15,20 +15,9 @@ import { sharesToWeight } from '../../src/cgroup/v2/cpu.js';
 let root: string;
 /** Where launchers record the --cgroup-parent levels they made (never the machine's /run here). */
 let levels: string;
-const put = (file: string, text: string) => {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, text);
-};
-const read = (file: string) => fs.readFileSync(file, 'utf8');
 
-beforeEach(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-cgfake-'));
-  levels = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-cglevels-'));
-});
-afterEach(() => {
-  fs.rmSync(root, { recursive: true, force: true });
-  fs.rmSync(levels, { recursive: true, force: true });
-});
+eachTempDir('tini-ts-cgfake-', (d) => (root = d));
+eachTempDir('tini-ts-cglevels-', (d) => (levels = d));
 
 function fakeV2(controllers = 'cpuset cpu io memory pids') {
   put(path.join(root, 'cgroup.controllers'), controllers + '\n');

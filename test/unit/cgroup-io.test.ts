@@ -3,10 +3,9 @@
  * limits need), block I/O on v1 (blkio) and v2 (io), memory swappiness, and
  * the new limits from the command line and from config.json.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { eachTempDir, put, read } from '../helpers/fake-cgroup.js';
 import { openCgroup } from '../../src/cgroup/index.js';
 import type { Limits } from '../../src/cgroup/types.js';
 import { RunFailure } from '../../src/libc/error.js';
@@ -18,19 +17,8 @@ import { parseConfig } from '../../src/runtime/oci/config.js';
 
 let root: string;
 let levels: string;
-const put = (file: string, text = '') => {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, text);
-};
-const read = (file: string) => fs.readFileSync(file, 'utf8');
-beforeEach(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-cgio-'));
-  levels = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-cglevels-'));
-});
-afterEach(() => {
-  fs.rmSync(root, { recursive: true, force: true });
-  fs.rmSync(levels, { recursive: true, force: true });
-});
+eachTempDir('tini-ts-cgio-', (d) => (root = d));
+eachTempDir('tini-ts-cglevels-', (d) => (levels = d));
 
 const throttle = [
   { kind: 'readBps' as const, major: 8, minor: 0, rate: 1048576 },

@@ -4,9 +4,9 @@
  * container has no cgroup of refuses the whole update before any write.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { eachTempDir, put, read } from '../helpers/fake-cgroup.js';
 import { updateCgroup } from '../../src/cgroup/update.js';
 import { render, type Outcome } from '../../src/libc/error.js';
 
@@ -14,18 +14,8 @@ import { render, type Outcome } from '../../src/libc/error.js';
 const said = (r: Outcome<void>) => (r.ok ? null : render(r.error));
 
 let root: string;
-const put = (file: string, text: string) => {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, text);
-};
-const read = (file: string) => fs.readFileSync(file, 'utf8');
 
-beforeEach(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-cgupdate-'));
-});
-afterEach(() => {
-  fs.rmSync(root, { recursive: true, force: true });
-});
+eachTempDir('tini-ts-cgupdate-', (d) => (root = d));
 
 describe('update on a fake v2 tree', () => {
   const dir = () => path.join(root, 'docker', 'c1');

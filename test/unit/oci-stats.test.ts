@@ -2,23 +2,13 @@
  * runc's `events` stats from fake cgroupfs trees (v1 and v2): the fields and
  * the kernel's digits kept exact (u64 values do not fit a double).
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { eachTempDir, put } from '../helpers/fake-cgroup.js';
 import { ociStats, oomKills } from '../../src/cgroup/oci-stats.js';
 
 let root: string;
-const put = (file: string, text: string) => {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, text);
-};
-beforeEach(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-ocistats-'));
-});
-afterEach(() => {
-  fs.rmSync(root, { recursive: true, force: true });
-});
+eachTempDir('tini-ts-ocistats-', (d) => (root = d));
 
 describe('events stats', () => {
   it('v1: cpuacct, cpu, memory, pids and blkio in runc\'s shape, u64 digits exact', () => {

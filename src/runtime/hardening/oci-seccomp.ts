@@ -28,8 +28,9 @@
  *   _WAIT_KILLABLE_RECV) is refused.
  */
 import { AUDIT_ARCH, I386, X32, X32_SYSCALL_BIT, X86_64, AARCH64, type SyscallTable } from '../../libc/arch.js';
-import { BPF, OFFSETOF, SECCOMP_RET } from '../../libc/consts.js';
+import { SECCOMP_RET } from '../../libc/consts.js';
 import { ERRNO } from '../../libc/errno.js';
+import { argHi, argLo, assemble, insn, MAX_INSNS, OFF_ARCH, OFF_NR, OP, ret, type Insn } from './bpf.js';
 
 export const RET = SECCOMP_RET;
 const { EPERM, ENOSYS } = ERRNO;
@@ -173,24 +174,8 @@ export function parseSeccomp(v: unknown, at: string): { ok: true; profile: Secco
 
 // ---- the compiler ----------------------------------------------------------
 
-interface Insn { code: number; jt: number; jf: number; k: number }
-
-const LD_W_ABS = BPF.LD | BPF.W | BPF.ABS;
-const ALU_AND_K = BPF.ALU | BPF.AND | BPF.K;
-const JA = BPF.JMP | BPF.JA;
-const JEQ = BPF.JMP | BPF.JEQ | BPF.K;
-const JGT = BPF.JMP | BPF.JGT | BPF.K;
-const JGE = BPF.JMP | BPF.JGE | BPF.K;
-const RET_K = BPF.RET | BPF.K;
-const OFF_NR = OFFSETOF.seccomp_data_nr;
-const OFF_ARCH = OFFSETOF.seccomp_data_arch;
-// Each argument is 64 bits, its low half first (little-endian).
-const argLo = (i: number) => OFFSETOF.seccomp_data_args + i * 8;
-const argHi = (i: number) => OFFSETOF.seccomp_data_args + 4 + i * 8;
-export const MAX_INSNS = BPF.MAXINSNS;
-
-const insn = (code: number, k: number, jt = 0, jf = 0): Insn => ({ code, k: k >>> 0, jt, jf });
-const ret = (v: number): Insn => insn(RET_K, v);
+const { LD_W_ABS, ALU_AND_K, JA, JEQ_K: JEQ, JGT_K: JGT, JGE_K: JGE } = OP;
+export { MAX_INSNS };
 
 /** One architecture block: its AUDIT_ARCH value, table, word size, and which numbers it owns. */
 interface Block { name: string; audit: number; table: SyscallTable; is64: boolean; lo: number; hi: number }
@@ -376,12 +361,5 @@ export function compileSeccomp(profile: SeccompProfile, native: 'x86_64' | 'aarc
   head.push(ret(RET.KILL_PROCESS));
   const prog = [...head, ...sections.flatMap((s) => s.code)];
   if (prog.length > MAX_INSNS) throw new Error(`the seccomp profile compiles to ${prog.length} BPF instructions, more than the kernel's ${MAX_INSNS}`);
-  const buf = Buffer.alloc(prog.length * 8);
-  prog.forEach((x, i) => {
-    buf.writeUInt16LE(x.code, i * 8);
-    buf.writeUInt8(x.jt, i * 8 + 2);
-    buf.writeUInt8(x.jf, i * 8 + 3);
-    buf.writeUInt32LE(x.k >>> 0, i * 8 + 4);
-  });
-  return { program: buf, flags: profile.flags, skipped, leftOut };
+  return { program: assemble(prog), flags: profile.flags, skipped, leftOut };
 }

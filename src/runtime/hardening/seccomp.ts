@@ -13,8 +13,9 @@
  */
 
 import { AARCH64, AUDIT_ARCH, X32_SYSCALL_BIT, X86_64 } from '../../libc/arch.js';
-import { BPF, CLONE, OFFSETOF, SECCOMP_RET } from '../../libc/consts.js';
+import { CLONE, SECCOMP_RET } from '../../libc/consts.js';
 import { ERRNO } from '../../libc/errno.js';
+import { argHi, argLo, assemble, insn, MAX_INSNS, OFF_ARCH, OFF_NR, OP, type Insn } from './bpf.js';
 
 export const AUDIT_ARCH_X86_64 = AUDIT_ARCH.X86_64;
 export const SECCOMP_RET_KILL_PROCESS = SECCOMP_RET.KILL_PROCESS;
@@ -22,17 +23,9 @@ export const SECCOMP_RET_ERRNO = SECCOMP_RET.ERRNO;
 export const SECCOMP_RET_ALLOW = SECCOMP_RET.ALLOW;
 const { EPERM, ENOSYS } = ERRNO;
 
-const BPF_LD_W_ABS = BPF.LD | BPF.W | BPF.ABS;
-const BPF_JEQ_K = BPF.JMP | BPF.JEQ | BPF.K;
-const BPF_JGE_K = BPF.JMP | BPF.JGE | BPF.K;
-const BPF_JSET_K = BPF.JMP | BPF.JSET | BPF.K;
-const BPF_RET_K = BPF.RET | BPF.K;
-
-// struct seccomp_data: the first argument's two 32-bit halves, low first (little-endian)
-const OFF_NR = OFFSETOF.seccomp_data_nr;
-const OFF_ARCH = OFFSETOF.seccomp_data_arch;
-const OFF_ARG0_LO = OFFSETOF.seccomp_data_args;
-const OFF_ARG0_HI = OFFSETOF.seccomp_data_args + 4;
+const { LD_W_ABS, JEQ_K, JGE_K, JSET_K, RET_K } = OP;
+const OFF_ARG0_LO = argLo(0);
+const OFF_ARG0_HI = argHi(0);
 
 export { X86_64 };
 
@@ -104,8 +97,6 @@ export function defaultPolicy(caps: readonly string[]): SeccompPolicy {
   return { denied: [...denied].sort(), denyNamespaces, personalities: PERSONALITIES };
 }
 
-interface Insn { code: number; jt: number; jf: number; k: number }
-
 /**
  * Compiles the policy for x86_64 or aarch64 (calls the architecture lacks are
  * left out): wrong architecture -> kill; x32 system calls -> EPERM; clone3 -> ENOSYS (so libc falls back to clone, whose flags
@@ -116,54 +107,47 @@ interface Insn { code: number; jt: number; jf: number; k: number }
 export function compile(policy: SeccompPolicy, arch: keyof typeof ARCHES = 'x86_64'): Buffer {
   const { audit, table, x32 } = ARCHES[arch];
   const prog: Insn[] = [];
-  const emit = (code: number, k: number, jt = 0, jf = 0) => prog.push({ code, jt, jf, k });
-  const ret = (v: number) => emit(BPF_RET_K, v >>> 0);
+  const emit = (code: number, k: number, jt = 0, jf = 0) => prog.push(insn(code, k, jt, jf));
+  const ret = (v: number) => emit(RET_K, v);
   const eperm = (SECCOMP_RET_ERRNO | EPERM) >>> 0;
 
-  emit(BPF_LD_W_ABS, OFF_ARCH);
-  emit(BPF_JEQ_K, audit, 1, 0);
+  emit(LD_W_ABS, OFF_ARCH);
+  emit(JEQ_K, audit, 1, 0);
   ret(SECCOMP_RET_KILL_PROCESS);
-  emit(BPF_LD_W_ABS, OFF_NR);
+  emit(LD_W_ABS, OFF_NR);
   if (x32) {
-    emit(BPF_JGE_K, X32_SYSCALL_BIT, 0, 1);
+    emit(JGE_K, X32_SYSCALL_BIT, 0, 1);
     ret(eperm);
   }
   if (policy.denyNamespaces) {
-    emit(BPF_JEQ_K, table.clone3, 0, 1);
+    emit(JEQ_K, table.clone3, 0, 1);
     ret((SECCOMP_RET_ERRNO | ENOSYS) >>> 0);
     for (const name of ['clone', 'unshare']) {
       // if (nr == name && (arg0 & CLONE_NEW_ANY)) return EPERM; (reload nr afterwards)
-      emit(BPF_JEQ_K, table[name], 0, 4);
-      emit(BPF_LD_W_ABS, OFF_ARG0_LO);
-      emit(BPF_JSET_K, CLONE_NEW_ANY, 0, 1);
+      emit(JEQ_K, table[name], 0, 4);
+      emit(LD_W_ABS, OFF_ARG0_LO);
+      emit(JSET_K, CLONE_NEW_ANY, 0, 1);
       ret(eperm);
-      emit(BPF_LD_W_ABS, OFF_NR);
+      emit(LD_W_ABS, OFF_NR);
     }
   }
   for (const name of policy.denied.filter((d) => d in table)) {
-    emit(BPF_JEQ_K, table[name], 0, 1);
+    emit(JEQ_K, table[name], 0, 1);
     ret(eperm);
   }
   // if (nr == personality) return (arg0 >> 32 == 0 && (u32)arg0 in list) ? ALLOW : EPERM;
   const n = policy.personalities.length;
-  emit(BPF_JEQ_K, table.personality, 0, 5 + n);
-  emit(BPF_LD_W_ABS, OFF_ARG0_HI);
-  emit(BPF_JEQ_K, 0, 0, n + 1);
-  emit(BPF_LD_W_ABS, OFF_ARG0_LO);
-  policy.personalities.forEach((v, j) => emit(BPF_JEQ_K, v >>> 0, n - j, 0));
+  emit(JEQ_K, table.personality, 0, 5 + n);
+  emit(LD_W_ABS, OFF_ARG0_HI);
+  emit(JEQ_K, 0, 0, n + 1);
+  emit(LD_W_ABS, OFF_ARG0_LO);
+  policy.personalities.forEach((v, j) => emit(JEQ_K, v >>> 0, n - j, 0));
   ret(eperm);
   ret(SECCOMP_RET_ALLOW);
   ret(SECCOMP_RET_ALLOW);
 
-  if (prog.length > 4096) throw new Error('seccomp program too long'); // BPF_MAXINSNS
-  const buf = Buffer.alloc(prog.length * 8);
-  prog.forEach((insn, i) => {
-    buf.writeUInt16LE(insn.code, i * 8);
-    buf.writeUInt8(insn.jt, i * 8 + 2);
-    buf.writeUInt8(insn.jf, i * 8 + 3);
-    buf.writeUInt32LE(insn.k >>> 0, i * 8 + 4);
-  });
-  return buf;
+  if (prog.length > MAX_INSNS) throw new Error('seccomp program too long');
+  return assemble(prog);
 }
 
 /**
@@ -183,14 +167,14 @@ export function evaluate(program: Buffer, call: { nr: number; arch?: number; arg
     const jf = program.readUInt8(pc * 8 + 3);
     const k = program.readUInt32LE(pc * 8 + 4);
     switch (code) {
-      case BPF_LD_W_ABS: acc = data.readUInt32LE(k); break;
-      case 0x54 /* BPF_ALU | BPF_AND | BPF_K */: acc = (acc & k) >>> 0; break;
-      case 0x05 /* BPF_JMP | BPF_JA */: pc += k; break;
-      case BPF_JEQ_K: pc += acc === k ? jt : jf; break;
-      case 0x25 /* BPF_JMP | BPF_JGT | BPF_K */: pc += acc > k ? jt : jf; break;
-      case BPF_JGE_K: pc += acc >= k ? jt : jf; break;
-      case BPF_JSET_K: pc += (acc & k) !== 0 ? jt : jf; break;
-      case BPF_RET_K: return k;
+      case LD_W_ABS: acc = data.readUInt32LE(k); break;
+      case OP.ALU_AND_K: acc = (acc & k) >>> 0; break;
+      case OP.JA: pc += k; break;
+      case JEQ_K: pc += acc === k ? jt : jf; break;
+      case OP.JGT_K: pc += acc > k ? jt : jf; break;
+      case JGE_K: pc += acc >= k ? jt : jf; break;
+      case JSET_K: pc += (acc & k) !== 0 ? jt : jf; break;
+      case RET_K: return k;
       default: throw new Error(`unknown BPF instruction ${code.toString(16)} at ${pc}`);
     }
   }

@@ -11,35 +11,20 @@ Prints one JSON object at the end: the command's exit status (its code, or
 128+N for signal N; null if it outlived the 60 s limit, then it is killed)
 and the terminal's output.
 """
-import fcntl
 import json
 import os
 import select
 import signal
-import struct
 import sys
-import termios
 import time
+
+sys.dont_write_bytecode = True  # importing pty_spawn leaves no __pycache__ in the tree
+from pty_spawn import exit_code, spawn_on_pty  # noqa: E402
 
 
 def main():
     rows, cols, marker, data = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].encode(), bytes.fromhex(sys.argv[4])
-    master, slave = os.openpty()
-    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-    pid = os.fork()
-    if pid == 0:
-        os.close(master)
-        os.setsid()
-        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-        for fd in (0, 1, 2):
-            os.dup2(slave, fd)
-        if slave > 2:
-            os.close(slave)
-        try:
-            os.execvp(sys.argv[5], sys.argv[5:])
-        finally:
-            os._exit(127)
-    os.close(slave)
+    pid, master = spawn_on_pty(sys.argv[5:], (rows, cols))
     end = time.monotonic() + 60
     out = b""
     written = False
@@ -59,8 +44,7 @@ def main():
                 continue
         done, st = os.waitpid(pid, os.WNOHANG)
         if done:
-            code = os.waitstatus_to_exitcode(st)
-            status = code if code >= 0 else 128 - code
+            status = exit_code(st)
             break
     if status is None:
         os.kill(pid, signal.SIGKILL)

@@ -11,30 +11,17 @@ Each line read on stdin is hex bytes to write to the terminal's master side
 (e.g. "03" for ^C). Everything the command writes on the terminal is read and
 dropped (so it never blocks). A 60 s limit bounds the whole run.
 """
-import fcntl
 import os
 import select
 import sys
-import termios
 import time
+
+sys.dont_write_bytecode = True  # importing pty_spawn leaves no __pycache__ in the tree
+from pty_spawn import exit_code, spawn_on_pty  # noqa: E402
 
 
 def main():
-    master, slave = os.openpty()
-    pid = os.fork()
-    if pid == 0:
-        os.close(master)
-        os.setsid()
-        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-        for fd in (0, 1, 2):
-            os.dup2(slave, fd)
-        if slave > 2:
-            os.close(slave)
-        try:
-            os.execvp(sys.argv[1], sys.argv[1:])
-        finally:
-            os._exit(127)
-    os.close(slave)
+    pid, master = spawn_on_pty(sys.argv[1:])
     out = sys.stdout
     out.write("pid %d\n" % pid)
     out.flush()
@@ -46,8 +33,7 @@ def main():
     while time.monotonic() < end:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
-            code = os.waitstatus_to_exitcode(status)
-            out.write("exit %d\n" % (code if code >= 0 else 128 - code))
+            out.write("exit %d\n" % exit_code(status))
             out.flush()
             return
         fds = ([master] if master_open else []) + ([stdin] if stdin_open else [])
