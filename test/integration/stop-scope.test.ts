@@ -81,9 +81,13 @@ describe.each<Mode>(['pid1', 'sub'])('--stop-scope all (%s)', (mode) => {
     expect(stages[1].procs.map((p: Ev) => p.comm)).toEqual(['stubd']);
     // The slow daemon was done before the deadline's SIGKILL (one clock: CLOCK_MONOTONIC).
     expect(monoOf(dir, 'slowd.graceful')).toBeLessThan(BigInt(stages[1].mono_ns));
-    // The deadline is the grace period after the forward, not earlier.
+    // The deadline is the grace period after the forward, not earlier: the grace event announces it
+    // (taken when the init decided to forward; the forward event's own stamp comes a little later).
     const forward = evs.find((e) => e.event === 'forward')!;
-    expect(BigInt(stages[1].mono_ns) - BigInt(forward.mono_ns)).toBeGreaterThanOrEqual(4_000_000_000n);
+    const grace = evs.find((e) => e.event === 'grace')!;
+    expect(grace).toMatchObject({ grace_ms: 4000 });
+    expect(BigInt(grace.deadline_mono_ns)).toBeGreaterThan(BigInt(forward.mono_ns) + 3_900_000_000n);
+    expect(BigInt(stages[1].mono_ns)).toBeGreaterThanOrEqual(BigInt(grace.deadline_mono_ns));
     const exit = evs.at(-1)!;
     const stubdPid = stages[1].procs[0].pid;
     expect(exit).toMatchObject({ event: 'exit', code: 0, stop: { sigkill: true, scope: 'all', left: [{ pid: stubdPid, comm: 'stubd' }], left_count: 1 } });
