@@ -63,8 +63,10 @@ const koffiHash = crypto.createHash('sha256').update(koffiBytes).digest('hex').s
 // 1. One CommonJS bundle.
 const t0 = Date.now();
 await esbuild.build({
-  entryPoints: [path.join(root, 'src/main.ts')],
-  outfile: path.join(dist, 'main.cjs'),
+  // main.cjs: every mode; init.cjs: the plain init alone (build/sea-main.cjs picks it from argv).
+  entryPoints: { main: path.join(root, 'src/main.ts'), init: path.join(root, 'src/init-main.ts') },
+  outdir: dist,
+  outExtension: { '.js': '.cjs' },
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -92,7 +94,9 @@ await esbuild.build({
   }],
   logLevel: 'warning',
 });
-say(`bundle ${fs.statSync(path.join(dist, 'main.cjs')).size} bytes in ${Date.now() - t0} ms (${plainBuiltins()} built-in imports without interop)`);
+const wrapped = plainBuiltins(path.join(dist, 'main.cjs'));
+plainBuiltins(path.join(dist, 'init.cjs'));
+say(`bundle ${fs.statSync(path.join(dist, 'main.cjs')).size} bytes, the init's own ${fs.statSync(path.join(dist, 'init.cjs')).size} bytes, in ${Date.now() - t0} ms (${wrapped} built-in imports without interop)`);
 
 /**
  * Start-up: esbuild turns `import fs from 'node:fs'` into
@@ -103,8 +107,7 @@ say(`bundle ${fs.statSync(path.join(dist, 'main.cjs')).size} bytes in ${Date.now
  * and whose prototype is the module (named imports read through it).
  * Measured: about 1 ms less start-up (test/bench/NOTES.md).
  */
-function plainBuiltins() {
-  const file = path.join(dist, 'main.cjs');
+function plainBuiltins(file) {
   let code = fs.readFileSync(file, 'utf8');
   let count = 0;
   code = code.replace(/__toESM\(require\("((?:node:)?[a-z_/]+)"\)(?:,\s*1)?\)/g, (m, id) => {
@@ -206,6 +209,7 @@ async function makeSea(name, main, assets, out) {
 // signal, reap, exit. Without a cache (the first stage cannot run here), the
 // bundle itself is the main script, as Node's own code cache covers it.
 const bundle = path.join(dist, 'main.cjs');
+const initBundle = path.join(dist, 'init.cjs');
 const cacheFile = path.join(dist, 'main.cache');
 const seaMain = fs.readFileSync(path.join(root, 'build/sea-main.cjs'), 'utf8');
 const marker = "/* build: the first stage's cache writer goes here */";
@@ -215,21 +219,21 @@ fs.rmSync(cacheFile, { force: true });
 fs.writeFileSync(path.join(dist, 'empty.cache'), '');
 const stage1 = path.join(dist, `.tini-ts-stage1-${arch}`);
 
-/** Whether this Node, with the binary's flags, takes the cache FILE for the bundle as sea-main.cjs wraps it. */
-function cacheAccepted(file = cacheFile) {
+/** Whether this Node, with the binary's flags, takes the cache FILE for SCRIPT as sea-main.cjs wraps it. */
+function cacheAccepted(file = cacheFile, script = initBundle) {
   const head = '(function (exports, require, module, __filename, __dirname) {';
   const tail = '\n})';
-  if (!seaMain.includes("`(function (exports, require, module, __filename, __dirname) {${getAsset('main.cjs', 'utf8')}\\n})`")) {
+  if (!seaMain.includes("`(function (exports, require, module, __filename, __dirname) {${getAsset(scriptName, 'utf8')}\\n})`")) {
     throw new Error('build/sea-main.cjs wraps the bundle differently now: update cacheAccepted() in build/build.mjs');
   }
   const check = `const fs = require('node:fs');
     const script = new (require('node:vm').Script)(${JSON.stringify(head)} + fs.readFileSync(process.argv[1], 'utf8') + ${JSON.stringify(tail)},
       { cachedData: fs.readFileSync(process.argv[2]) });
     process.stdout.write(String(script.cachedDataRejected));`;
-  const out = execFileSync(runNode[0], [...runNode.slice(1), ...nodeFlags, '-e', check, bundle, file], { env: {}, stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync(runNode[0], [...runNode.slice(1), ...nodeFlags, '-e', check, script, file], { env: {}, stdio: ['ignore', 'pipe', 'inherit'] });
   return out.toString() === 'false';
 }
-await makeSea('sea-stage1', path.join(dist, 'sea-main-produce.cjs'), { 'main.cjs': bundle, 'main.cache': path.join(dist, 'empty.cache') }, stage1);
+await makeSea('sea-stage1', path.join(dist, 'sea-main-produce.cjs'), { 'main.cjs': bundle, 'init.cjs': initBundle, 'main.cache': path.join(dist, 'empty.cache') }, stage1);
 try {
   const [cmd, ...pre] = [...qemuPrefix(arch), stage1];
   execFileSync(cmd, [...pre, '--', '/bin/sh', '-c', 'trap "" USR1; kill -USR1 "$PPID"; sleep 0.1'], {
@@ -265,10 +269,10 @@ if (fs.existsSync(cacheFile) && fs.statSync(cacheFile).size > 0 && !cacheAccepte
   say('V8 rejects the start-up code cache (flags?): built without it');
   fs.rmSync(cacheFile);
 }
-const usable = (f) => fs.existsSync(cacheFile) && fs.existsSync(f) && fs.statSync(f).size > 0 && cacheAccepted(f);
+const usable = (f) => fs.existsSync(cacheFile) && fs.existsSync(f) && fs.statSync(f).size > 0 && cacheAccepted(f, bundle);
 const runtimeCaches = Object.fromEntries([['run.cache', runCacheFile], ['run-init.cache', runInitCacheFile]].filter(([, f]) => usable(f)));
 if (fs.existsSync(cacheFile) && fs.statSync(cacheFile).size > 0) {
-  await makeSea('sea', path.join(root, 'build/sea-main.cjs'), { 'main.cjs': bundle, 'main.cache': cacheFile, ...runtimeCaches }, outFile);
+  await makeSea('sea', path.join(root, 'build/sea-main.cjs'), { 'main.cjs': bundle, 'init.cjs': initBundle, 'main.cache': cacheFile, ...runtimeCaches }, outFile);
   say(`code cache ${fs.statSync(cacheFile).size} bytes${Object.entries(runtimeCaches).map(([n, f]) => `, ${n} ${fs.statSync(f).size} bytes`).join('')}`);
 } else {
   await makeSea('sea', bundle, {}, outFile);

@@ -19,29 +19,41 @@ const { getAsset, getRawAsset } = require('node:sea');
 const { Script } = require('node:vm');
 
 const filename = process.execPath;
+const args = process.argv.slice(2);
 /**
- * The runtime's processes have caches of their own, made by running `tini-ts
- * run` at build time (their functions are not the plain init's): the launcher
- * (`run`, and an OCI call, whose `create` is the launcher), and the init it
- * starts in the namespaces (both stages run the same supervision). Any other
- * mode, or a build that could not make them, takes the init's. A cache only
- * saves compiling: V8 checks it against the source, whichever is taken.
+ * Which bundle: the plain init (tini's command line) has one of its own,
+ * init.cjs, with none of the runtime's code to parse; every other mode runs
+ * main.cjs. This mirrors src/main.ts's dispatch: a mode word (src/modes.ts),
+ * a runc global flag first, or a name with `runc` in it is not the plain init.
  */
-function cacheFor(args) {
-  const mode = args[0] ?? '';
-  const own = mode === 'run' || /^--?(root|log|log-format|systemd-cgroup|criu|rootless)(=|$)/.test(mode) ? 'run.cache' : mode.startsWith('__run-') ? 'run-init.cache' : null;
-  if (own) {
-    try {
-      const bytes = getRawAsset(own);
-      if (bytes.byteLength) return bytes;
-    } catch {
-      // not in this build
-    }
+const MODE_WORDS = new Set(['check', 'doctor', 'oci', 'run', '__run-init', '__run-supervise']);
+const RUNTIME_FLAG = /^--?(root|log|log-format|systemd-cgroup|criu|rootless)(=|$)/;
+const plainInit = !MODE_WORDS.has(args[0] ?? '') && !RUNTIME_FLAG.test(args[0] ?? '') && !((process.argv0 ?? '').split('/').pop() ?? '').includes('runc');
+const asset = (name) => {
+  try {
+    return getRawAsset(name);
+  } catch {
+    return null; // not in this build
   }
-  return getRawAsset('main.cache');
+};
+const scriptName = plainInit && asset('init.cjs') ? 'init.cjs' : 'main.cjs';
+/**
+ * Its V8 code cache, made at build time: main.cache by running the plain
+ * init once (for init.cjs, or main.cjs in a build without the split); the
+ * runtime's by running `tini-ts run` (run.cache: the launcher and every other
+ * main.cjs mode; run-init.cache: the init it starts in the namespaces). A
+ * cache only saves compiling: V8 checks it against the source, whichever is
+ * taken.
+ */
+function cacheFor() {
+  if (scriptName === 'main.cjs' && (args[0] ?? '') !== '' && !plainInit) {
+    const own = asset((args[0] ?? '').startsWith('__run-') ? 'run-init.cache' : 'run.cache');
+    if (own && own.byteLength) return own;
+  }
+  return asset('main.cache') ?? new ArrayBuffer(0);
 }
-const cache = cacheFor(process.argv.slice(2));
-const script = new Script(`(function (exports, require, module, __filename, __dirname) {${getAsset('main.cjs', 'utf8')}\n})`, {
+const cache = cacheFor();
+const script = new Script(`(function (exports, require, module, __filename, __dirname) {${getAsset(scriptName, 'utf8')}\n})`, {
   filename,
   cachedData: cache.byteLength ? Buffer.from(cache) : undefined,
 });

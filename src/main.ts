@@ -7,28 +7,12 @@
  *   tini-ts run [OPTIONS] -- PROGRAM... the launcher (namespaces, cgroup, report)
  *   tini-ts check [OPTIONS] -- PROGRAM... signal-semantics checks
  * A program literally named `run` or `check` is started with `tini-ts -- run`.
+ * (The binary runs src/init-main.ts instead when argv is the plain init's:
+ * build/sea-main.cjs mirrors the dispatch below.)
  */
 import { runInit } from './init.js';
 import { MODES } from './modes.js';
-import { writeStderr } from './log/log.js';
-import { unsupportedArch } from './texts.js';
-
-/**
- * NODE_DEBUG is meant for the program's Node, not the init's: Node's
- * debuglog would print through process.stderr, which switches the shared
- * stderr to O_NONBLOCK under the child. Its categories are read at start-up,
- * before any of ours; clear them before the first timer (needs the SEA's
- * --expose-internals; elsewhere there is nothing to fix).
- */
-function ignoreNodeDebug(): void {
-  if (!process.env.NODE_DEBUG) return;
-  try {
-    const req = typeof require === 'function' ? require : undefined;
-    (req?.('internal/util/debuglog') as { initializeDebugEnv(v: string): void } | undefined)?.initializeDebugEnv('');
-  } catch {
-    // not a SEA: nothing to do
-  }
-}
+import { preamble } from './preamble.js';
 
 /**
  * An engine's call (containerd, Docker, Podman drive runc's command line):
@@ -42,12 +26,7 @@ function isRuntimeCall(args: string[]): boolean {
 }
 
 function main(): void {
-  ignoreNodeDebug();
-  const badArch = unsupportedArch(process.arch, process.platform);
-  if (badArch) {
-    writeStderr(`[FATAL tini-ts (${process.pid})] ${badArch}\n`);
-    process.exit(1);
-  }
+  preamble();
   const args = process.argv.slice(2);
   const mode = MODES[args[0] ?? ''];
   if (mode) mode(args.slice(1));

@@ -18,8 +18,8 @@ const LAYERS: string[][] = [
   ['cli'],
   ['runtime', 'container'],
   ['check', 'commands'],
-  ['init', 'modes'],
-  ['main'],
+  ['init', 'modes', 'preamble'],
+  ['main', 'init-main'],
 ];
 const layerOf = (unit: string): number => LAYERS.findIndex((l) => l.includes(unit));
 
