@@ -71,7 +71,8 @@ async function closedPort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitUntil(pred: () => boolean, ms: number): Promise<boolean> {
+/** Polls PRED every 20 ms for up to MS; its last answer. */
+export async function waitUntil(pred: () => boolean, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (pred()) return true;
@@ -97,7 +98,8 @@ export function processesNaming(needle: string): number[] {
   return allPids().filter((p) => p !== process.pid && cmdline(p).some((a) => a.includes(needle)));
 }
 
-function mountsUnder(dir: string): string[] {
+/** Mount points at DIR or below it, from this process's mountinfo. */
+export function mountsUnder(dir: string): string[] {
   return fs
     .readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')

@@ -28,7 +28,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { containerdAvailable, processesNaming, startContainerd, type Containerd } from './containerd.js';
+import { containerdAvailable, mountsUnder, processesNaming, startContainerd, waitUntil, type Containerd } from './containerd.js';
 
 export const DOCKERD = '/usr/sbin/dockerd';
 /** Debian's client (/usr/local/bin/docker may be another one). */
@@ -60,25 +60,10 @@ export interface Docker {
   log(): string;
 }
 
+
+export { mountsUnder };
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitUntil(pred: () => boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (pred()) return true;
-    await sleep(50);
-  }
-  return pred();
-}
-
-export function mountsUnder(dir: string): string[] {
-  return fs
-    .readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((m): m is string => m !== undefined && (m === dir || m.startsWith(dir + '/')))
-    .map((m) => m.replace(/\\040/g, ' '));
-}
 
 /** NAME (one component) in every cgroup v1 hierarchy, or the v2 tree, that has it. */
 export function cgroupParentDirs(name: string): string[] {
