@@ -339,7 +339,7 @@ export function patchNode(input) {
   buf.fill(0, dynEnd - 16, dynEnd);
 
   verify(buf);
-  return { buf, patched: true, arch: arch.name, at: vaddr, sites: use.sites.map((s) => s.at) };
+  return { buf, patched: true, arch: arch.name, at: vaddr, sites: use.sites.map((s) => s.at), siteOffsets: use.sites.map((s) => elf.off(s.at)) };
 }
 
 /**
@@ -349,11 +349,16 @@ export function patchNode(input) {
  * executable segment. Returns whether it was patched.
  */
 export function verify(buf) {
+  return implementation(buf) !== null;
+}
+
+/** Where BUF's built-in implementation is (file offset, address, length), null if it needs none; throws as verify() does. */
+export function implementation(buf) {
   const elf = parse(buf);
   if (elf.dyn.some((d) => d.tag === DT.NEEDED && elf.str(d.val) === LIBATOMIC)) refuse(`${LIBATOMIC} is still DT_NEEDED`);
   if (elf.verneed.some((v) => v.file === LIBATOMIC || v.auxs.some((a) => a.name.startsWith('LIBATOMIC')))) refuse(`a version of ${LIBATOMIC} is still required`);
   const rel = elf.jmprel.filter((r) => r.type === elf.arch.RELATIVE);
-  if (rel.length === 0) return false;
+  if (rel.length === 0) return null;
   if (rel.length !== 1) refuse(`${rel.length} RELATIVE relocations in .rela.plt, not one`);
   const text = elf.loads.find((l) => l.flags & PF_X && rel[0].addend >= l.vaddr && rel[0].addend + elf.arch.code.length <= l.vaddr + l.filesz);
   if (!text) refuse(`the implementation's address 0x${rel[0].addend.toString(16)} is outside the executable segment`);
@@ -363,7 +368,7 @@ export function verify(buf) {
     const s = elf.sym(i);
     if (s.name === SYMBOL && ((s.info >> 4) !== STB_WEAK || s.version !== 1)) refuse(`${SYMBOL} is still a strong or versioned symbol`);
   }
-  return true;
+  return { offset: at, address: rel[0].addend, length: elf.arch.code.length, arch: elf.arch.name };
 }
 
 if (process.argv[1] && fs.realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
