@@ -140,6 +140,43 @@ describe('libatomic', () => {
       expect(refusal('/etc/passwd')).toBe('patch-node: /etc/passwd: not a 64-bit little-endian ELF file\n');
     });
 
+    /** The bytes of the build's Node that needs libatomic, or null (then asserted: it needs none). */
+    const libatomicNode = (): Buffer | null => {
+      if (!info().libatomicPatched) {
+        expect(needed(sourceNode())).not.toContain('libatomic.so.1');
+        return null;
+      }
+      return fs.readFileSync(sourceNode());
+    };
+    const unique = (buf: Buffer, bytes: Buffer) => {
+      const at = buf.indexOf(bytes);
+      expect(at).toBeGreaterThan(0);
+      expect(buf.indexOf(bytes, at + 1)).toBe(-1);
+      return at;
+    };
+
+    it("another symbol of libatomic (the build's Node with the symbol's name changed)", () => {
+      const bad = libatomicNode();
+      if (!bad) return;
+      const at = bad.indexOf(Buffer.from('__atomic_compare_exchange\0'));
+      bad.write('f', at + '__atomic_compare_exchange'.length - 1, 'latin1');
+      expect(() => patchNode(bad)).toThrow('this binary uses __atomic_compare_exchangf of libatomic.so.1; the patch knows only __atomic_compare_exchange');
+    });
+
+    it("a binary bound lazily (the build's Node with DT_FLAGS BIND_NOW and DT_FLAGS_1 NOW cleared)", () => {
+      const bad = libatomicNode();
+      if (!bad) return;
+      const entry = (tag: number, val: number) => {
+        const e = Buffer.alloc(16);
+        e.writeBigInt64LE(BigInt(tag));
+        e.writeBigUInt64LE(BigInt(val), 8);
+        return e;
+      };
+      bad.writeBigUInt64LE(0n, unique(bad, entry(30, 8)) + 8); // DT_FLAGS: DF_BIND_NOW
+      bad.writeBigUInt64LE(0n, unique(bad, entry(0x6ffffffb, 1)) + 8); // DT_FLAGS_1: DF_1_NOW
+      expect(() => patchNode(bad)).toThrow('the binary is not BIND_NOW (a RELATIVE relocation in .rela.plt needs it)');
+    });
+
     it("a call site that passes a size other than 8 (the build's Node with one site's size changed to 4)", () => {
       const source = fs.readFileSync(sourceNode());
       const first = patchNode(source);
