@@ -36,10 +36,12 @@
 //     never a silent wrong answer.
 // Before patching, the binary's libatomic use must be exactly that: one
 // libatomic version need with one version, one symbol of it, the expected
-// name, one JUMP_SLOT relocation and nothing else referring to it, and every
-// direct call of its PLT stub passing the size 8 (the instruction setting
-// the first argument to 8 just before the call). Anything else is refused
-// with one line. verify() checks a binary afterwards (build.mjs runs it on
+// name, one JUMP_SLOT relocation and nothing else referring to it, no call
+// through its GOT slot bypassing the PLT stub (x64), and every direct call or
+// jump to the stub passing the size 8 (the nearest instruction before it that
+// sets the first argument sets 8). Anything else is refused with one line.
+// (A call through a pointer to the stub cannot be seen here: the traps above
+// are for that.) verify() checks a binary afterwards (build.mjs runs it on
 // the final SEA, after postject): no libatomic anywhere in the dynamic
 // section, the one RELATIVE relocation in .rela.plt pointing at exactly
 // these bytes inside the executable segment.
@@ -182,12 +184,15 @@ function callSites(buf, elf, slot) {
   const exec = elf.loads.filter((l) => l.flags & PF_X);
   const stubs = [];
   if (elf.arch.name === 'x64') {
-    // jmp *disp32(%rip): ff 25, in the executable sections (.plt, .plt.sec)
+    // jmp *disp32(%rip): ff 25, in the executable sections (.plt, .plt.sec); a call *disp32(%rip)
+    // (ff 15) of the slot itself would bypass the stub and the size check below.
     for (const l of exec) {
       for (let o = l.offset; o < l.offset + l.filesz - 6; o++) {
-        if (buf[o] !== 0xff || buf[o + 1] !== 0x25) continue;
+        if (buf[o] !== 0xff || (buf[o + 1] !== 0x25 && buf[o + 1] !== 0x15)) continue;
         const next = l.vaddr + (o - l.offset) + 6;
-        if (next + buf.readInt32LE(o + 2) === slot) stubs.push(next - 6);
+        if (next + buf.readInt32LE(o + 2) !== slot) continue;
+        if (buf[o + 1] === 0x15) refuse(`${SYMBOL} is called through its GOT slot directly at 0x${(next - 6).toString(16)}`);
+        stubs.push(next - 6);
       }
     }
   } else {
