@@ -26,7 +26,7 @@ function rejected(file: string, script = 'main.cjs'): boolean {
       { cachedData: fs.readFileSync(process.argv[2]) });
     process.stdout.write(String(s.cachedDataRejected));`;
   // The Node the binary was built from (a cache is only for the V8 that made it), else the pinned one.
-  return execFileSync(buildInfo().nodeBinary ?? process.execPath, [...FLAGS, '-e', check, path.join(DIST, script), file], { env: {} }).toString() !== 'false';
+  return execFileSync(buildInfo(path.join(DIST, 'tini-ts')).nodeBinary ?? process.execPath, [...FLAGS, '-e', check, path.join(DIST, script), file], { env: {} }).toString() !== 'false';
 }
 
 describe('the code caches in the binary', () => {

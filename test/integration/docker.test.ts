@@ -27,7 +27,7 @@ import { BIN, waitFor } from './run-helpers.js';
 
 const IMAGE = 'tini-ts-test:latest';
 /** Whether the binary's Node has node:ffi (Node >= 26): its addon then comes from memory, and read-only non-root inits work. */
-const FFI = buildInfo().ffi;
+const FFI = buildInfo(BIN).ffi;
 /** The init's mapping of its addon when only the one binary is there: an anonymous memory file, else an unnamed file in the container's /dev. */
 const ADDON_MAPPING = FFI ? String.raw`/memfd:tini-ts-koffi (deleted)` : String.raw`/dev/#[0-9]* (deleted)`;
 const RUNTIMES = ['tini-ts', 'runc'] as const;

@@ -28,7 +28,7 @@ import { BIN, waitFor } from './run-helpers.js';
 
 const IMAGE = 'localhost/tini-ts-test:latest';
 /** Whether the binary's Node has node:ffi (Node >= 26): its addon then comes from memory, where Podman's noexec /dev leaves Node 24 no place. */
-const FFI = buildInfo().ffi;
+const FFI = buildInfo(BIN).ffi;
 const TINI_ROOT = '/run/tini-ts';
 const show = (r: CmdResult) => `exit ${r.status}${r.signal ? ` (${r.signal})` : ''}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 const hostLinks = () => fs.readdirSync('/sys/class/net').sort();
