@@ -8,9 +8,10 @@
 // `__atomic_compare_exchange@LIBATOMIC_1.0` (the generic one that takes the
 // size), through one PLT slot (one JUMP_SLOT relocation), called from V8
 // (JSDispatchTable's free list, the wasm code pointer table) with the size 8
-// at every call site: clang calls the library for std::atomic<T> whose T
-// (two uint32s) is 4-byte aligned, although libstdc++'s std::atomic aligns
-// the object itself to 8.
+// at every call site: the compiler calls the library for std::atomic<T>
+// whose T (two uint32s) is only 4-byte aligned as a type, while the C++
+// library aligns the atomic object to its size, 8 (the arm64 implementation
+// checks that, and traps if not; no start-up or test workload ever hit it).
 //
 // The patch (plain JS, no tool beyond Node):
 //   1. the DT_NEEDED entry of libatomic.so.1 goes (the later entries move up);
