@@ -300,5 +300,5 @@ if (fs.existsSync(cacheFile) && fs.statSync(cacheFile).size > 0) {
   await makeSea('sea', bundle, {}, outFile);
 }
 // What the tests need to know about this build (which loader routes exist, which arch).
-fs.writeFileSync(path.join(dist, 'build-info.json'), `${JSON.stringify({ binary: path.basename(outFile), node: nodeVersion, arch, koffiHash, ffi: nodeMajor >= 26, libatomicPatched: patchLibatomic, nodeBinary: nodeBin }, null, 1)}\n`);
+fs.writeFileSync(path.join(dist, 'build-info.json'), `${JSON.stringify({ binary: path.basename(outFile), node: nodeVersion, arch, koffiHash, ffi: nodeMajor >= 26, libatomicPatched: patchLibatomic && verifyPatched(fs.readFileSync(outFile)), nodeBinary: nodeBin }, null, 1)}\n`);
 say(`${path.relative(root, outFile)} ${(fs.statSync(outFile).size / 1e6).toFixed(1)} MB in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
