@@ -3,7 +3,7 @@
  * lack it). Node's own binaries link it from Node 25 on; the build patches
  * them (build/patch-node.mjs) and build-info.json says so. Here: the dynamic
  * loader loads no libatomic for the binary; it runs in a root file system
- * made from the host's libraries with none; so does the patched plain Node,
+ * made from the host's libraries with none (and `doctor` says so); so does the patched plain Node,
  * with a workload that allocates many functions and wasm modules (V8's
  * dispatch and code pointer tables, the paths that call the built-in
  * compare-exchange), while the unpatched Node fails there (the root is not
@@ -83,6 +83,11 @@ describe('libatomic', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('ran\n');
     expect(r.status).toBe(7);
+    // doctor reads the binary's own needs: it asks nothing of libatomic either.
+    const d = spawnSync(BIN, ['doctor', root], { encoding: 'utf8', env: BASE_ENV });
+    expect(d.status, d.stdout + d.stderr).toBe(0);
+    expect(d.stdout).toMatch(/^ok +libstdc\+\+\.so\.6 /m);
+    expect(d.stdout).not.toMatch(/libatomic/);
 
     fs.writeFileSync(path.join(root, 'workload.js'), WORKLOAD);
     const source = fs.readFileSync(sourceNode());
