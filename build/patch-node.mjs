@@ -93,6 +93,9 @@ const ARCHS = {
   },
 };
 
+/** The implementation's machine code per architecture (the tests run it alone). */
+export const IMPLEMENTATIONS = Object.fromEntries(Object.values(ARCHS).map((a) => [a.name, a.code]));
+
 class Refused extends Error {}
 const refuse = (m) => {
   throw new Refused(m);

@@ -16,9 +16,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain JS build script, no types
-import { implementation, patchNode } from '../../build/patch-node.mjs';
+import { implementation, IMPLEMENTATIONS, patchNode } from '../../build/patch-node.mjs';
 import { makeGlibcRootfs } from '../helpers/rootfs.js';
-import { BASE_ENV, BIN, buildInfo, cleanup, requireBinary, ROOT, tempDir } from '../helpers/proc.js';
+import { BASE_ENV, BIN, buildInfo, cleanup, compiledHelper, HELPERS, requireBinary, ROOT, tempDir } from '../helpers/proc.js';
 
 beforeAll(() => requireBinary());
 afterEach(cleanup);
@@ -203,6 +203,38 @@ describe('libatomic', () => {
       const file = path.join(tempDir('tini-ts-patch-'), 'node-size4');
       fs.writeFileSync(file, bad);
       expect(refusal(file)).toBe(`patch-node: ${file}: __atomic_compare_exchange is called with a size other than 8 (or one not found) at 0x${first.sites[0].toString(16)}\n`);
+    });
+  });
+
+  describe("the built-in compare-exchange alone (helpers/integration/cas_harness.c): a match, a mismatch, 4 threads' 800000 CAS increments exact; any size but 8 traps", () => {
+    const codeFile = (arch: 'x64' | 'arm64') => {
+      const f = path.join(tempDir('tini-ts-cas-'), `${arch}.code`);
+      fs.writeFileSync(f, IMPLEMENTATIONS[arch]);
+      return f;
+    };
+    const run = (cmd: string[], ...args: string[]) => spawnSync(cmd[0], [...cmd.slice(1), ...args], { encoding: 'utf8', timeout: 120_000 });
+
+    it('x64, natively: right on an 8-byte-aligned and on a 4-byte-aligned operand (lock cmpxchg); size 4: SIGILL', () => {
+      const h = [compiledHelper('cas_harness'), codeFile('x64')];
+      for (const mode of [[], ['misaligned']]) {
+        const r = run(h, ...mode);
+        expect(r.stdout, `${mode}: ${r.stderr}`).toBe('ok\n');
+        expect(r.status).toBe(0);
+      }
+      expect(run(h, 'size4').signal).toBe('SIGILL');
+    });
+
+    it('arm64, under qemu-user (ldaxr/stlxr): right on an 8-byte-aligned operand; a 4-byte-aligned one and size 4: SIGTRAP', () => {
+      const dir = tempDir('tini-ts-cas-arm64-');
+      const bin = path.join(dir, 'cas_harness');
+      const cc = spawnSync('aarch64-linux-gnu-gcc', ['-O2', '-Wall', '-static', '-pthread', '-o', bin, path.join(HELPERS, 'cas_harness.c')], { encoding: 'utf8' });
+      expect(cc.status, `aarch64-linux-gnu-gcc (Debian: gcc-aarch64-linux-gnu): ${cc.stderr ?? cc.error}`).toBe(0);
+      const h = ['/usr/bin/qemu-aarch64-static', bin, codeFile('arm64')];
+      const r = run(h);
+      expect(r.stdout, r.stderr).toBe('ok\n');
+      expect(r.status).toBe(0);
+      expect(run(h, 'misaligned').signal).toBe('SIGTRAP');
+      expect(run(h, 'size4').signal).toBe('SIGTRAP');
     });
   });
 });
