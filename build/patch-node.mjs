@@ -8,7 +8,8 @@
 // `__atomic_compare_exchange@LIBATOMIC_1.0` (the generic one that takes the
 // size), through one PLT slot (one JUMP_SLOT relocation), called from V8
 // (JSDispatchTable's free list, the wasm code pointer table) with the size 8
-// at every call site: the compiler calls the library for std::atomic<T>
+// at every call site (8 on x64, 12 on arm64; V8 calls it about 3400 times
+// in `node -e 1`): the compiler calls the library for std::atomic<T>
 // whose T (two uint32s) is only 4-byte aligned as a type, while the C++
 // library aligns the atomic object to its size, 8 (the arm64 implementation
 // checks that, and traps if not; no start-up or test workload ever hit it).
