@@ -206,7 +206,13 @@ async function makeSea(name, main, assets, out) {
   };
   const configFile = path.join(dist, `${name}-config.json`);
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
-  execFileSync(runNode[0], [...runNode.slice(1), '--experimental-sea-config', configFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // Node 26 says "Wrote single executable preparation blob" on stderr: shown only when the step fails.
+  try {
+    execFileSync(runNode[0], [...runNode.slice(1), '--experimental-sea-config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    process.stderr.write(e.stderr ?? '');
+    throw e;
+  }
   const tmp = `${out}.tmp`;
   fs.copyFileSync(stripped, tmp);
   const { inject } = require('postject');
