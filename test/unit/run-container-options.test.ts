@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EXIT_LAUNCHER, UNLIMITED, parseRunArgs } from '../../src/cli/run-options.js';
+import { expectRunRefused, parseRun as parse, parsedRun } from './support.js';
 
-const parse = (...args: string[]) => parseRunArgs(args, { cpuCount: 2 });
-function ok(...args: string[]) {
-  const r = parse(...args);
-  if (r.kind !== 'run') throw new Error(`expected run, got ${JSON.stringify(r)}`);
-  return r.options.container;
-}
+const ok = (...args: string[]) => parsedRun(...args).options.container;
 
 describe('tini-ts run: container options', () => {
   it('defaults: no root filesystem, no_new_privs and the default seccomp filter for when there is one', () => {
@@ -58,14 +54,7 @@ describe('tini-ts run: container options', () => {
     [['--rootfs', '/r', '--share', 'mount', 'x'], /needs a mount namespace/],
     [['--bundle', '/b', '--rootfs', '/r'], /--rootfs cannot be combined with --bundle/],
     [['--bundle', '/b', '--', 'sh'], /give no program/],
-  ])('rejects %j with one line and exit 125', (args, pattern) => {
-    const r = parse(...args);
-    expect(r.kind).toBe('exit');
-    if (r.kind !== 'exit') return;
-    expect(r.code).toBe(EXIT_LAUNCHER);
-    expect(r.stderr).toMatch(pattern);
-    expect(r.stderr!.trimEnd().split('\n')).toHaveLength(1);
-  });
+  ])('rejects %j with one line and exit 125', (args, pattern) => expectRunRefused(args, pattern));
 
   it('refuses uids and gids outside 0..2^32-2 in --user and --group-add (one line, 125)', () => {
     for (const [args, line] of [

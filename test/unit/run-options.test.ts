@@ -1,22 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXIT_LAUNCHER, NAMESPACES, RUN_USAGE, cgroupParentProblem, parseRunArgs } from '../../src/cli/run-options.js';
-
-const env = { cpuCount: 2 };
-const parse = (...args: string[]) => parseRunArgs(args, env);
-function ok(...args: string[]) {
-  const r = parse(...args);
-  if (r.kind !== 'run') throw new Error(`expected run, got ${JSON.stringify(r)}`);
-  return r;
-}
-function fails(args: string[], pattern: RegExp) {
-  const r = parse(...args);
-  expect(r.kind).toBe('exit');
-  if (r.kind !== 'exit') return;
-  expect(r.code).toBe(EXIT_LAUNCHER);
-  expect(r.stderr).toMatch(pattern);
-  expect(r.stderr!.trimEnd().split('\n')).toHaveLength(1);
-}
+import { NAMESPACES, RUN_USAGE, cgroupParentProblem } from '../../src/cli/run-options.js';
+import { expectRunRefused as fails, parseRun as parse, parsedRun as ok } from './support.js';
 
 describe('tini-ts run: command line', () => {
   it('defaults: every namespace, no limits, 10s grace', () => {

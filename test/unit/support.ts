@@ -1,4 +1,6 @@
 /** Small doubles shared by the unit tests (not a test file: vitest runs *.test.ts only). */
+import { expect } from 'vitest';
+import { EXIT_LAUNCHER, parseRunArgs } from '../../src/cli/run-options.js';
 import { createLogger, type Logger } from '../../src/log/log.js';
 import type { LogLevel } from '../../src/supervisor/core.js';
 
@@ -31,4 +33,24 @@ export class ExitCalled extends Error {
   constructor(readonly code: number) {
     super(`exit(${code})`);
   }
+}
+
+/** `tini-ts run ARGS` parsed on a 2-CPU machine. */
+export const parseRun = (...args: string[]): ReturnType<typeof parseRunArgs> => parseRunArgs(args, { cpuCount: 2 });
+
+/** `tini-ts run ARGS` that must parse into a run (throws with what it gave otherwise). */
+export function parsedRun(...args: string[]): Extract<ReturnType<typeof parseRunArgs>, { kind: 'run' }> {
+  const r = parseRun(...args);
+  if (r.kind !== 'run') throw new Error(`expected run, got ${JSON.stringify(r)}`);
+  return r;
+}
+
+/** `tini-ts run ARGS` that must be refused: exit 125 and one line matching PATTERN. */
+export function expectRunRefused(args: string[], pattern: RegExp): void {
+  const r = parseRun(...args);
+  expect(r.kind).toBe('exit');
+  if (r.kind !== 'exit') return;
+  expect(r.code).toBe(EXIT_LAUNCHER);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.stderr!.trimEnd().split('\n')).toHaveLength(1);
 }
