@@ -7,6 +7,9 @@ import path from 'node:path';
 import { busyboxAvailable, makeBusyboxRootfs } from '../helpers/rootfs.js';
 import { canRun, RUN_NEEDS, ownStateDirs, parentLeft, snapshot } from './run-helpers.js';
 
+/** (the container tests import it from here with the fixture) */
+export { fields } from './run-helpers.js';
+
 export const canContainer = canRun && busyboxAvailable();
 export const CONTAINER_NEEDS = `${RUN_NEEDS} and a static busybox at /bin/busybox`;
 
@@ -49,10 +52,6 @@ export function hostState(f: Fixture): Record<string, unknown> {
     layer: tree(f.layer),
     work: fs.readdirSync(f.dir).filter((n) => n.startsWith('.tini-ts-work')),
   };
-}
-
-export function fields(text: string): Record<string, string> {
-  return Object.fromEntries(text.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]));
 }
 
 /**

@@ -169,6 +169,11 @@ export function processesWith(marker: string): number[] {
   return out;
 }
 
+/** A probe's `key=value` lines (others skipped), values trimmed. */
+export function fields(text: string): Record<string, string> {
+  return Object.fromEntries(text.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]));
+}
+
 export async function waitFor(cond: () => boolean, ms = 5000): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { canRun, CG_VERSION, cgroupPathIn, RUN_NEEDS, hasSyncReturn, PARENT, run, tmpFile, expectNothingLeftBehind } from './run-helpers.js';
+import { canRun, CG_VERSION, cgroupPathIn, fields, RUN_NEEDS, hasSyncReturn, PARENT, run, tmpFile, expectNothingLeftBehind } from './run-helpers.js';
 import { unmet } from '../helpers/prereq.js';
 
 const probe = [
@@ -18,12 +18,6 @@ const probe = [
   'echo "nspid=$(grep NSpid /proc/self/status | wc -w)"',
   'echo "init=$(cat /proc/1/comm)"',
 ].join('; ');
-
-function fields(text: string): Record<string, string> {
-  return Object.fromEntries(
-    text.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]),
-  );
-}
 
 describe.skipIf(unmet(canRun, RUN_NEEDS))('tini-ts run: namespaces', () => {
   expectNothingLeftBehind();
