@@ -9,8 +9,8 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { expect } from 'vitest';
-import { editConfig } from './container-helpers.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
 import { BIN, CG, CG_VERSION, PARENT, parentLeft } from './run-helpers.js';
 
 export const hasRunc = spawnSync('runc', ['--version']).status === 0;
@@ -139,4 +139,41 @@ export function sweepContainers(roots: { tini?: string; runc?: string }): string
     }
   }
   return left;
+}
+
+/** What a file running tini-ts beside runc on one bundle works on (`f`, `bundle`, `roots` are there from its beforeAll on). */
+export interface BesideRunc {
+  f: Fixture;
+  bundle: string;
+  roots: { tini: string; runc: string };
+  /** The containers made (for afterAll), and a new unique id. */
+  ids: string[];
+  id: (what: string) => string;
+  tini: (...args: string[]) => Answer;
+  runc: (...args: string[]) => Answer;
+  both: { tini: (...args: string[]) => Answer; runc: (...args: string[]) => Answer };
+}
+
+/**
+ * A fixture and a runc bundle (`runc spec`, then `patch`; then `prepare`) for
+ * the calling describe, made in beforeAll; afterAll checks nothing is left
+ * (expectNothingLeft) and removes the fixture.
+ */
+export function besideRunc(patch: (config: Record<string, any>) => void, prepare?: (f: Fixture, bundle: string) => void): BesideRunc {
+  const { ids, id } = containerIds();
+  const pair = { ids, id } as BesideRunc;
+  pair.tini = (...args) => runtimeCall('tini', pair.f.dir, pair.roots.tini, args);
+  pair.runc = (...args) => runtimeCall('runc', pair.f.dir, pair.roots.runc, args);
+  pair.both = { tini: pair.tini, runc: pair.runc };
+  beforeAll(() => {
+    pair.f = makeFixture();
+    pair.bundle = makeRuncBundle(pair.f, patch);
+    prepare?.(pair.f, pair.bundle);
+    pair.roots = ociRoots(pair.f.dir);
+  });
+  afterAll(() => {
+    // Nothing of ours is left: no container directory, no cgroup.
+    expectNothingLeft(pair.roots ?? {}, () => pair.f?.cleanup(), ids);
+  });
+  return pair;
 }

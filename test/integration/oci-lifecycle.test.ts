@@ -8,53 +8,39 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HELPERS } from '../helpers/proc.js';
 import { unmet } from '../helpers/prereq.js';
-import { canContainer, CONTAINER_NEEDS, editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
-import { cgroupExists, containerIds, expectNothingLeft, hasRunc, ociCall, ociRoots, placeCgroup, runtimeCall, tiniParents } from './oci-helpers.js';
+import { canContainer, CONTAINER_NEEDS, editConfig } from './container-helpers.js';
+import { besideRunc, cgroupExists, hasRunc, ociCall, placeCgroup, runtimeCall, tiniParents } from './oci-helpers.js';
 import { BIN, run, waitFor } from './run-helpers.js';
 const SHIM = path.join(HELPERS, 'oci_shim.py');
 
 describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('the OCI lifecycle, beside runc', () => {
-  let f: Fixture;
-  let bundle: string;
-  let roots: { tini: string; runc: string };
-  const { ids, id } = containerIds();
-  const tini = (...args: string[]) => runtimeCall('tini', f.dir, roots.tini, args);
-  const runc = (...args: string[]) => runtimeCall('runc', f.dir, roots.runc, args);
-  const both = { tini, runc };
-  const setArgs = (args: string[]) => editConfig(bundle, (config) => (config.process.args = args));
+  const oci = besideRunc((config) => (config.root.readonly = false)); // the programs leave a marker in the root
+  const { id, tini, both } = oci;
+  const setArgs = (args: string[]) => editConfig(oci.bundle, (config) => (config.process.args = args));
 
-  beforeAll(() => {
-    f = makeFixture();
-    bundle = makeRuncBundle(f, (config) => (config.root.readonly = false)); // the programs leave a marker in the root
-    roots = ociRoots(f.dir);
-  });
-  afterAll(() => {
-    // Nothing of ours is left: no container directory, no cgroup.
-    expectNothingLeft(roots, () => f?.cleanup(), ids);
-  });
 
   it('create leaves the init waiting at the start gate; start runs the program; statuses and state JSON as runc gives them', async () => {
     setArgs(['sh', '-c', 'echo ran >/tmp/marker; sleep 1; exit 3']);
     for (const [who, rt] of Object.entries(both)) {
       const c = id(`life-${who}`);
-      const pidFile = path.join(f.dir, `${c}.pid`);
-      const cr = rt('create', '--bundle', bundle, '--pid-file', pidFile, c);
+      const pidFile = path.join(oci.f.dir, `${c}.pid`);
+      const cr = rt('create', '--bundle', oci.bundle, '--pid-file', pidFile, c);
       expect(cr.status, `${who}: ${cr.stderr}`).toBe(0);
       const pid = fs.readFileSync(pidFile, 'utf8');
       expect(pid, who).toMatch(/^[0-9]+$/); // digits, no newline
       const created = JSON.parse(rt('state', c).stdout);
       expect(Object.keys(created).sort(), who).toEqual(['bundle', 'created', 'id', 'ociVersion', 'owner', 'pid', 'rootfs', 'status']);
-      expect(created, who).toMatchObject({ id: c, status: 'created', pid: Number(pid), bundle, rootfs: path.join(bundle, 'rootfs') });
-      expect(fs.existsSync(path.join(bundle, 'rootfs/tmp/marker')), `${who}: nothing runs before start`).toBe(false);
+      expect(created, who).toMatchObject({ id: c, status: 'created', pid: Number(pid), bundle: oci.bundle, rootfs: path.join(oci.bundle, 'rootfs') });
+      expect(fs.existsSync(path.join(oci.bundle, 'rootfs/tmp/marker')), `${who}: nothing runs before start`).toBe(false);
       expect(rt('start', c).status, who).toBe(0);
       expect(JSON.parse(rt('state', c).stdout).status, who).toBe('running');
       expect(await waitFor(() => JSON.parse(rt('state', c).stdout).status === 'stopped', 10_000), who).toBe(true);
       expect(JSON.parse(rt('state', c).stdout).pid, who).toBe(0);
-      expect(fs.readFileSync(path.join(bundle, 'rootfs/tmp/marker'), 'utf8'), who).toBe('ran\n');
-      fs.rmSync(path.join(bundle, 'rootfs/tmp/marker'));
+      expect(fs.readFileSync(path.join(oci.bundle, 'rootfs/tmp/marker'), 'utf8'), who).toBe('ran\n');
+      fs.rmSync(path.join(oci.bundle, 'rootfs/tmp/marker'));
       expect(rt('delete', c).status, who).toBe(0);
       expect(rt('state', c).status, `${who}: gone`).not.toBe(0);
     }
@@ -71,12 +57,12 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
       o.deleteUnknown = rt('delete', `${c}-nope`).status;
       o.deleteForceUnknown = rt('delete', '--force', `${c}-nope`).status;
       o.killUnknown = rt('kill', `${c}-nope`).status;
-      o.create = rt('create', '--bundle', bundle, c).status;
-      o.createAgain = rt('create', '--bundle', bundle, c).status;
+      o.create = rt('create', '--bundle', oci.bundle, c).status;
+      o.createAgain = rt('create', '--bundle', oci.bundle, c).status;
       o.startTwice = (rt('start', c).status ?? 0) + (rt('start', c).status === 0 ? 0 : 100);
       const del = rt('delete', c);
       o.deleteRunning = del.status;
-      if (who === 'tini') texts.push(del.stderr, tini('state', `${c}-nope`).stderr, tini('create', '--bundle', bundle, c).stderr);
+      if (who === 'tini') texts.push(del.stderr, tini('state', `${c}-nope`).stderr, tini('create', '--bundle', oci.bundle, c).stderr);
       o.kill = rt('kill', c, 'KILL').status;
       o.deleteForce = rt('delete', '--force', c).status;
       outcomes[who] = Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v === 0 ? 0 : 1]));
@@ -91,17 +77,17 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   it('a --root that cannot be made (mkdir says ENOENT under /proc) fails create in one line at once, as runc fails it', () => {
     setArgs(['true']);
     const root = '/proc/nonexistent-tini-ts/state';
-    const r = runtimeCall('tini', f.dir, root, ['create', '--bundle', bundle, id('badroot')]);
+    const r = runtimeCall('tini', oci.f.dir, root, ['create', '--bundle', oci.bundle, id('badroot')]);
     expect(r.status).toBe(1); // not null: spawnSync's timeout would have killed a create that spins
     expect(r.stderr).toBe('--root: cannot create /proc/nonexistent-tini-ts: ENOENT\n');
-    expect(runtimeCall('runc', f.dir, root, ['create', '--bundle', bundle, id('badroot-runc')]).status).not.toBe(0);
+    expect(runtimeCall('runc', oci.f.dir, root, ['create', '--bundle', oci.bundle, id('badroot-runc')]).status).not.toBe(0);
   });
 
   it("the shim waits on the init: its status is the program's; TERM reaches the program through the init (runc's PID 1 shell ignores it)", () => {
     setArgs(['sh', '-c', 'sleep 2; exit 3']);
     const shim = (rt: string, c: string, sig?: string) => {
-      placeCgroup(bundle, rt === 'runc' ? 'runc' : 'tini', c);
-      return JSON.parse(spawnSync('python3', [SHIM, rt, rt === 'runc' ? roots.runc : roots.tini, bundle, c, ...(sig ? [sig] : [])], { encoding: 'utf8', timeout: 30_000 }).stdout);
+      placeCgroup(oci.bundle, rt === 'runc' ? 'runc' : 'tini', c);
+      return JSON.parse(spawnSync('python3', [SHIM, rt, rt === 'runc' ? oci.roots.runc : oci.roots.tini, oci.bundle, c, ...(sig ? [sig] : [])], { encoding: 'utf8', timeout: 30_000 }).stdout);
     };
     const [a, b] = [id('shim-tini'), id('shim-runc')];
     expect(shim(BIN, a)).toMatchObject({ create: 0, start: 0, status: 3 });
@@ -115,17 +101,17 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   it('delete kills a created container and removes everything; kill --all reaches every process of the cgroup', async () => {
     setArgs(['sleep', '30']);
     const c = id('created');
-    expect(tini('create', '--bundle', bundle, '--pid-file', path.join(f.dir, 'p'), c).status).toBe(0);
-    const pid = Number(fs.readFileSync(path.join(f.dir, 'p'), 'utf8'));
+    expect(tini('create', '--bundle', oci.bundle, '--pid-file', path.join(oci.f.dir, 'p'), c).status).toBe(0);
+    const pid = Number(fs.readFileSync(path.join(oci.f.dir, 'p'), 'utf8'));
     expect(cgroupExists('tini', c), 'the cgroup is under this file\'s parent').toBe(true);
     expect(tini('delete', c).status).toBe(0);
     expect(cgroupExists('tini', c)).toBe(false);
     expect(await waitFor(() => !fs.existsSync(`/proc/${pid}`) || fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '))).toBe(true);
-    expect(fs.existsSync(path.join(roots.tini, c))).toBe(false);
+    expect(fs.existsSync(path.join(oci.roots.tini, c))).toBe(false);
 
     const k = id('killall');
     setArgs(['sh', '-c', 'sleep 30 & sleep 30']);
-    expect(tini('create', '--bundle', bundle, k).status).toBe(0);
+    expect(tini('create', '--bundle', oci.bundle, k).status).toBe(0);
     expect(tini('start', k).status).toBe(0);
     expect(tini('kill', '--all', k, 'KILL').status).toBe(0);
     expect(await waitFor(() => JSON.parse(tini('state', k).stdout).status === 'stopped')).toBe(true);
@@ -135,9 +121,9 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   it("without linux.cgroupsPath the cgroup is tini-ts/oci-ID; delete removes it, and tini-ts's parent level once no container is left in it", () => {
     setArgs(['sleep', '30']);
     const c = id('default-cgroup');
-    editConfig(bundle, (config) => delete config.linux.cgroupsPath);
+    editConfig(oci.bundle, (config) => delete config.linux.cgroupsPath);
     // Straight through ociCall: runtimeCall would give it a cgroupsPath under this file's parent.
-    const cr = ociCall(f.dir, BIN, ['--root', roots.tini, 'create', '--bundle', bundle, c]);
+    const cr = ociCall(oci.f.dir, BIN, ['--root', oci.roots.tini, 'create', '--bundle', oci.bundle, c]);
     expect(cr.status, cr.stderr).toBe(0);
     const mine = () => tiniParents().map((p) => path.join(p, `oci-${c}`)).filter((d) => fs.existsSync(d));
     expect(mine().length).toBeGreaterThan(0);
@@ -150,18 +136,18 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   it('a missing program fails create with runc\'s text, before start, leaving nothing', () => {
     setArgs(['no-such-program']);
     const c = id('missing');
-    const r = tini('--log', path.join(f.dir, 'log.json'), '--log-format', 'json', 'create', '--bundle', bundle, c);
+    const r = tini('--log', path.join(oci.f.dir, 'log.json'), '--log-format', 'json', 'create', '--bundle', oci.bundle, c);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('exec: "no-such-program": executable file not found in $PATH');
-    const last = fs.readFileSync(path.join(f.dir, 'log.json'), 'utf8').trim().split('\n').pop()!;
+    const last = fs.readFileSync(path.join(oci.f.dir, 'log.json'), 'utf8').trim().split('\n').pop()!;
     expect(JSON.parse(last)).toMatchObject({ level: 'error', msg: 'exec: "no-such-program": executable file not found in $PATH', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
-    expect(fs.existsSync(path.join(roots.tini, c))).toBe(false);
+    expect(fs.existsSync(path.join(oci.roots.tini, c))).toBe(false);
   });
 
   it('a created container survives an unrelated `tini-ts run` (ownership is by id, not by a live launcher)', () => {
     setArgs(['sleep', '30']);
     const c = id('survives');
-    expect(tini('create', '--bundle', bundle, c).status).toBe(0);
+    expect(tini('create', '--bundle', oci.bundle, c).status).toBe(0);
     expect(run(['-q', '--', 'true']).status).toBe(0);
     expect(JSON.parse(tini('state', c).stdout).status).toBe('created');
     expect(tini('delete', c).status).toBe(0);
@@ -171,7 +157,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     setArgs(['sh', '-c', 'while :; do :; done']);
     for (const [who, rt] of Object.entries(both)) {
       const c = id(`pause-${who}`);
-      expect(rt('create', '--bundle', bundle, c).status, who).toBe(0);
+      expect(rt('create', '--bundle', oci.bundle, c).status, who).toBe(0);
       expect(rt('start', c).status, who).toBe(0);
       expect(rt('resume', c).status, `${who}: resume of a running one`).not.toBe(0);
       const pid = JSON.parse(rt('state', c).stdout).pid as number;
@@ -195,18 +181,18 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
 
   it('exec runs a process in the running container, as runc: its namespaces, the process.json credentials, the status; --detach leaves it', async () => {
     setArgs(['sleep', '30']);
-    const processJson = path.join(f.dir, 'process.json');
+    const processJson = path.join(oci.f.dir, 'process.json');
     fs.writeFileSync(processJson, JSON.stringify({ args: ['sh', '-c', 'echo "uid=$(id -u) host=$(hostname) nnp=$(grep NoNewPrivs /proc/self/status | tr -dc 0-9)"; exit 6'], cwd: '/', env: ['PATH=/bin:/usr/bin'], user: { uid: 65534, gid: 65534 }, noNewPrivileges: true }));
     for (const [who, rt] of Object.entries(both)) {
       const c = id(`exec-${who}`);
-      expect(rt('create', '--bundle', bundle, c).status, who).toBe(0);
+      expect(rt('create', '--bundle', oci.bundle, c).status, who).toBe(0);
       expect(rt('start', c).status, who).toBe(0);
       const e = rt('exec', '--process', processJson, c);
       expect(e.status, `${who}: ${e.stderr}`).toBe(6);
       expect(e.stdout, who).toBe('uid=65534 host=runc nnp=1\n');
       const args = rt('exec', c, 'sh', '-c', 'exit 3');
       expect(args.status, who).toBe(3);
-      const pidFile = path.join(f.dir, `${c}.exec.pid`);
+      const pidFile = path.join(oci.f.dir, `${c}.exec.pid`);
       const d = rt('exec', '--detach', '--pid-file', pidFile, c, 'sleep', '30');
       expect(d.status, `${who}: ${d.stderr}`).toBe(0);
       expect(fs.readFileSync(pidFile, 'utf8'), who).toMatch(/^[0-9]+$/);
@@ -216,7 +202,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     }
     const stopped = id('exec-stopped');
     setArgs(['true']);
-    expect(tini('create', '--bundle', bundle, stopped).status).toBe(0);
+    expect(tini('create', '--bundle', oci.bundle, stopped).status).toBe(0);
     expect(tini('start', stopped).status).toBe(0);
     expect(await waitFor(() => JSON.parse(tini('state', stopped).stdout).status === 'stopped')).toBe(true);
     expect(tini('exec', stopped, 'true').stderr).toContain('cannot exec in a stopped container');
@@ -226,55 +212,55 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   it('exec under a seccomp filter that denies io_uring (as Docker\'s and the default filters do), as uid 65534: the status, --detach with the pid file (libuv aborted: exit 134)', async () => {
     setArgs(['sleep', '30']);
     const deny = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['io_uring_setup', 'io_uring_enter', 'io_uring_register'], action: 'SCMP_ACT_ERRNO' }] };
-    editConfig(bundle, (config) => (config.linux.seccomp = deny));
+    editConfig(oci.bundle, (config) => (config.linux.seccomp = deny));
     try {
-      const processJson = path.join(f.dir, 'process-nobody.json');
+      const processJson = path.join(oci.f.dir, 'process-nobody.json');
       fs.writeFileSync(processJson, JSON.stringify({ args: ['sh', '-c', 'echo "uid=$(id -u)"; exit 5'], cwd: '/', env: ['PATH=/bin:/usr/bin'], user: { uid: 65534, gid: 65534 } }));
       for (const [who, rt] of Object.entries(both)) {
         const c = id(`exec-seccomp-${who}`);
-        expect(rt('create', '--bundle', bundle, c).status, who).toBe(0);
+        expect(rt('create', '--bundle', oci.bundle, c).status, who).toBe(0);
         expect(rt('start', c).status, who).toBe(0);
         const e = rt('exec', '--process', processJson, c);
         expect(e.status, `${who}: ${e.stderr}`).toBe(5);
         expect(e.stdout, who).toBe('uid=65534\n');
-        const pidFile = path.join(f.dir, `${c}.exec.pid`);
+        const pidFile = path.join(oci.f.dir, `${c}.exec.pid`);
         const d = rt('exec', '--process', processJson, '--detach', '--pid-file', pidFile, c);
         expect(d.status, `${who}: ${d.stderr}`).toBe(0);
         expect(fs.readFileSync(pidFile, 'utf8'), who).toMatch(/^[0-9]+$/);
-        expect(fs.readdirSync(f.dir).filter((n) => n.startsWith(`.${c}.exec.pid`)), `${who}: no temporary pid file left`).toEqual([]);
+        expect(fs.readdirSync(oci.f.dir).filter((n) => n.startsWith(`.${c}.exec.pid`)), `${who}: no temporary pid file left`).toEqual([]);
         const missing = rt('exec', '--detach', '--pid-file', pidFile + '2', c, 'no-such-program');
         expect(missing.status, who).not.toBe(0);
         expect(missing.stderr, who).toContain('executable file not found');
         expect(rt('delete', '--force', c).status, who).toBe(0);
       }
     } finally {
-      editConfig(bundle, (config) => delete config.linux.seccomp);
+      editConfig(oci.bundle, (config) => delete config.linux.seccomp);
     }
   });
 
   it('a container whose process is not root starts, as with runc (its init opened the start FIFO as uid 1000: EACCES, the FIFO was 0600 after the umask)', async () => {
     setArgs(['sh', '-c', 'echo "uid=$(id -u):$(id -g)" >/tmp/whoami; exit 4']);
-    editConfig(bundle, (config) => (config.process.user = { uid: 1000, gid: 1000 }));
+    editConfig(oci.bundle, (config) => (config.process.user = { uid: 1000, gid: 1000 }));
     try {
       for (const [who, rt] of Object.entries(both)) {
         const c = id(`user-${who}`);
-        expect(rt('create', '--bundle', bundle, c).status, who).toBe(0);
+        expect(rt('create', '--bundle', oci.bundle, c).status, who).toBe(0);
         const st = rt('start', c);
         expect(st.status, `${who}: ${st.stderr}`).toBe(0);
         expect(await waitFor(() => JSON.parse(rt('state', c).stdout).status === 'stopped', 10_000), who).toBe(true);
-        expect(fs.readFileSync(path.join(bundle, 'rootfs/tmp/whoami'), 'utf8'), who).toBe('uid=1000:1000\n');
-        fs.rmSync(path.join(bundle, 'rootfs/tmp/whoami'));
+        expect(fs.readFileSync(path.join(oci.bundle, 'rootfs/tmp/whoami'), 'utf8'), who).toBe('uid=1000:1000\n');
+        fs.rmSync(path.join(oci.bundle, 'rootfs/tmp/whoami'));
         expect(rt('delete', c).status, who).toBe(0);
       }
     } finally {
-      editConfig(bundle, (config) => (config.process.user = { uid: 0, gid: 0 }));
+      editConfig(oci.bundle, (config) => (config.process.user = { uid: 0, gid: 0 }));
     }
   });
 
   it('list shows every container with its status', () => {
     setArgs(['sleep', '30']);
     const c = id('listed');
-    expect(tini('create', '--bundle', bundle, c).status).toBe(0);
+    expect(tini('create', '--bundle', oci.bundle, c).status).toBe(0);
     const listed = JSON.parse(tini('list', '--format', 'json').stdout) as { id: string; status: string }[];
     expect(listed.find((s) => s.id === c)).toMatchObject({ status: 'created' });
     expect(tini('list', '-q').stdout.split('\n')).toContain(c);

@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unmet } from '../helpers/prereq.js';
-import { containerIds, expectNothingLeft, hasRunc, ociRoots, runtimeCall } from './oci-helpers.js';
-import { canContainer, CONTAINER_NEEDS, editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
+import { besideRunc, hasRunc } from './oci-helpers.js';
+import { canContainer, CONTAINER_NEEDS, editConfig } from './container-helpers.js';
 import { waitFor } from './run-helpers.js';
 
 const hasIp = spawnSync('ip', ['-V']).status === 0;
@@ -18,16 +18,11 @@ const hasIp = spawnSync('ip', ['-V']).status === 0;
 const SHOW_NS = 'for n in net ipc uts pid; do readlink /proc/self/ns/$n; done >/tmp/ns';
 
 describe.skipIf(unmet(canContainer && hasRunc && hasIp, `${CONTAINER_NEEDS}, runc and ip(8)`))('namespaces given by path', () => {
-  let f: Fixture;
-  let bundle: string;
-  let roots: { tini: string; runc: string };
+  const oci = besideRunc((config) => (config.root.readonly = false));
+  const { id, tini, both } = oci;
   const netns = `tini-ts-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  const { ids, id } = containerIds();
-  const tini = (...args: string[]) => runtimeCall('tini', f.dir, roots.tini, args);
-  const runc = (...args: string[]) => runtimeCall('runc', f.dir, roots.runc, args);
-  const both = { tini, runc };
   const setNamespaces = (paths: Record<string, string>, args = ['sh', '-c', SHOW_NS]) =>
-    editConfig(bundle, (config) => {
+    editConfig(oci.bundle, (config) => {
       config.process.args = args;
       config.linux.namespaces = ['pid', 'network', 'ipc', 'uts', 'mount'].map((type) => (paths[type] ? { type, path: paths[type] } : { type }));
     });
@@ -37,21 +32,18 @@ describe.skipIf(unmet(canContainer && hasRunc && hasIp, `${CONTAINER_NEEDS}, run
   let netnsWasMounted = true;
   /** Runs the bundle to its end; returns the lines the workload wrote. */
   const runToEnd = async (rt: typeof tini, c: string): Promise<string[]> => {
-    const cr = rt('create', '--bundle', bundle, c);
+    const cr = rt('create', '--bundle', oci.bundle, c);
     expect(cr.status, cr.stderr).toBe(0);
     expect(rt('start', c).status).toBe(0);
     expect(await waitFor(() => JSON.parse(rt('state', c).stdout).status === 'stopped', 10_000)).toBe(true);
     expect(rt('delete', c).status).toBe(0);
-    const file = path.join(bundle, 'rootfs/tmp/ns');
+    const file = path.join(oci.bundle, 'rootfs/tmp/ns');
     const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
     fs.rmSync(file);
     return lines;
   };
 
   beforeAll(() => {
-    f = makeFixture();
-    bundle = makeRuncBundle(f, (config) => (config.root.readonly = false));
-    roots = ociRoots(f.dir);
     netnsWasMounted = netnsMounted();
     const r = spawnSync('ip', ['netns', 'add', netns], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`ip netns add failed: ${r.stderr}`);
@@ -60,8 +52,8 @@ describe.skipIf(unmet(canContainer && hasRunc && hasIp, `${CONTAINER_NEEDS}, run
     spawnSync('ip', ['netns', 'delete', netns]);
     // Not lazily: with another namespace bound there meanwhile, the mount is someone's and stays.
     if (!netnsWasMounted && fs.readdirSync('/run/netns').length === 0) spawnSync('umount', ['/run/netns']);
-    expectNothingLeft(roots, () => f?.cleanup(), ids);
     expect(fs.existsSync(`/run/netns/${netns}`)).toBe(false);
+    // (then besideRunc's afterAll, registered first, runs last: nothing of the containers is left)
   });
 
   it('a network namespace made with `ip netns add` is joined by its path; the others are new, as with runc', async () => {
@@ -81,8 +73,8 @@ describe.skipIf(unmet(canContainer && hasRunc && hasIp, `${CONTAINER_NEEDS}, run
   it("a container shares another's net, ipc, uts and pid namespaces through /proc/PID/ns (a Kubernetes pod)", async () => {
     setNamespaces({}, ['sleep', '60']);
     const pod = id('pod');
-    const pidFile = path.join(f.dir, 'pod.pid');
-    expect(tini('create', '--bundle', bundle, '--pid-file', pidFile, pod).status).toBe(0);
+    const pidFile = path.join(oci.f.dir, 'pod.pid');
+    expect(tini('create', '--bundle', oci.bundle, '--pid-file', pidFile, pod).status).toBe(0);
     expect(tini('start', pod).status).toBe(0);
     const podPid = fs.readFileSync(pidFile, 'utf8');
     const podNs = ['net', 'ipc', 'uts', 'pid'].map((n) => fs.readlinkSync(`/proc/${podPid}/ns/${n}`));
@@ -107,7 +99,7 @@ describe.skipIf(unmet(canContainer && hasRunc && hasIp, `${CONTAINER_NEEDS}, run
       setNamespaces(paths, ['true']);
       for (const [who, rt] of Object.entries(both)) {
         const c = id(`badns-${who}`);
-        const r = rt('create', '--bundle', bundle, c);
+        const r = rt('create', '--bundle', oci.bundle, c);
         expect(r.status, `${who} ${JSON.stringify(paths)}`).not.toBe(0);
         if (who === 'tini') {
           expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -116,6 +108,6 @@ describe.skipIf(unmet(canContainer && hasRunc && hasIp, `${CONTAINER_NEEDS}, run
         expect(rt('state', c).status, `${who}: nothing created`).not.toBe(0);
       }
     }
-    expect(fs.readdirSync(roots.tini)).toEqual([]);
+    expect(fs.readdirSync(oci.roots.tini)).toEqual([]);
   });
 });

@@ -14,11 +14,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HELPERS } from '../helpers/proc.js';
 import { unmet } from '../helpers/prereq.js';
-import { canContainer, CONTAINER_NEEDS, editConfig, makeFixture, makeRuncBundle, type Fixture } from './container-helpers.js';
-import { containerIds, expectNothingLeft, hasRunc, ociRoots, placeCgroup, runtimeCall } from './oci-helpers.js';
+import { canContainer, CONTAINER_NEEDS, editConfig } from './container-helpers.js';
+import { besideRunc, hasRunc, placeCgroup, runtimeCall } from './oci-helpers.js';
 import { BIN, waitFor } from './run-helpers.js';
 const RECEIVER = path.join(HELPERS, 'console_socket.py');
 
@@ -35,17 +35,19 @@ interface Received {
 const SELF = 'tty; stty size; set -- $(cat /proc/$$/stat); echo "ids pid=$1 pgrp=$5 sid=$6 ttynr=$7 fg=$8"';
 
 describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('OCI terminals (--console-socket), beside runc', () => {
-  let f: Fixture;
-  let bundle: string;
-  let roots: { tini: string; runc: string };
-  const { ids, id } = containerIds();
-  const tini = (...args: string[]) => runtimeCall('tini', f.dir, roots.tini, args);
-  const runc = (...args: string[]) => runtimeCall('runc', f.dir, roots.runc, args);
-  const both = { tini, runc };
+  const oci = besideRunc(
+    (config) => {
+      config.process.terminal = true;
+      config.process.consoleSize = { height: 33, width: 111 };
+    },
+    // A user for the non-root case.
+    (f) => fs.appendFileSync(path.join(f.rootfs, 'etc/passwd'), 'app:x:1000:1000:app:/:/bin/sh\n'),
+  );
+  const { id, tini, both } = oci;
 
   /** A console socket with a receiver behind it; `done` gives what it received once the terminal's last slave closed. */
   const receiver = async (typeAfter?: { marker: string; hex: string } | 'hang-up') => {
-    const sock = path.join(f.dir, `console-${Math.random().toString(36).slice(2, 8)}.sock`);
+    const sock = path.join(oci.f.dir, `console-${Math.random().toString(36).slice(2, 8)}.sock`);
     const out = `${sock}.json`;
     const p = spawn('python3', [RECEIVER, sock, out, ...(typeAfter === 'hang-up' ? ['--hang-up'] : typeAfter ? [typeAfter.marker, typeAfter.hex] : [])], { stdio: ['pipe', 'pipe', 'inherit'] });
     let said = '';
@@ -70,22 +72,8 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     return { pid, pgrp, sid, ttynr, fg };
   };
 
-  beforeAll(() => {
-    f = makeFixture();
-    bundle = makeRuncBundle(f, (config) => {
-      config.process.terminal = true;
-      config.process.consoleSize = { height: 33, width: 111 };
-    });
-    // A user for the non-root case.
-    fs.appendFileSync(path.join(f.rootfs, 'etc/passwd'), 'app:x:1000:1000:app:/:/bin/sh\n');
-    roots = ociRoots(f.dir);
-  });
-  afterAll(() => {
-    expectNothingLeft(roots, () => f?.cleanup(), ids);
-  });
-
   it('create sends the master (one message, one descriptor, named /dev/ptmx); the workload has the pty as its controlling terminal, in the foreground, at consoleSize, also as /dev/console; ^C reaches it', async () => {
-    editConfig(bundle, (c) => {
+    editConfig(oci.bundle, (c) => {
       c.process.user = { uid: 0, gid: 0 };
       c.process.args = ['sh', '-c', `trap "echo got-INT; exit 5" INT; ${SELF}; echo via-console >/dev/console; echo ready; while :; do sleep 1; done`];
     });
@@ -93,11 +81,11 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     for (const [who, rt] of Object.entries(both)) {
       const c = id(`tty-${who}`);
       const r = await receiver({ marker: 'ready', hex: '03' });
-      const cr = rt('create', '--bundle', bundle, '--console-socket', r.sock, '--pid-file', path.join(f.dir, `${c}.pid`), c);
+      const cr = rt('create', '--bundle', oci.bundle, '--console-socket', r.sock, '--pid-file', path.join(oci.f.dir, `${c}.pid`), c);
       expect(cr.status, `${who}: ${cr.stderr}`).toBe(0);
       if (who === 'tini') {
         // The init keeps none of the caller's stdio: its 0, 1 and 2 are the container's pty.
-        const init = Number(fs.readFileSync(path.join(f.dir, `${c}.pid`), 'utf8'));
+        const init = Number(fs.readFileSync(path.join(oci.f.dir, `${c}.pid`), 'utf8'));
         for (const fd of [0, 1, 2]) expect(fs.readlinkSync(`/proc/${init}/fd/${fd}`), `init fd ${fd}`).toBe('/dev/pts/0');
       }
       expect(rt('start', c).status, who).toBe(0);
@@ -120,12 +108,12 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   });
 
   it('create returns with its stdout and stderr at EOF while the container waits (containerd reads them to the end)', async () => {
-    editConfig(bundle, (c) => (c.process.args = ['sh', '-c', 'echo on-the-terminal']));
+    editConfig(oci.bundle, (c) => (c.process.args = ['sh', '-c', 'echo on-the-terminal']));
     const c = id('eof');
     const r = await receiver();
     // Pipes, not files: spawnSync returns only once both reach EOF.
-    placeCgroup(bundle, 'tini', c);
-    const cr = spawnSync(BIN, ['--root', roots.tini, 'create', '--bundle', bundle, '--console-socket', r.sock, c], { encoding: 'utf8', timeout: 20_000 });
+    placeCgroup(oci.bundle, 'tini', c);
+    const cr = spawnSync(BIN, ['--root', oci.roots.tini, 'create', '--bundle', oci.bundle, '--console-socket', r.sock, c], { encoding: 'utf8', timeout: 20_000 });
     expect(cr.error, 'create returned').toBeUndefined();
     expect({ status: cr.status, stdout: cr.stdout, stderr: cr.stderr }).toEqual({ status: 0, stdout: '', stderr: '' });
     expect(JSON.parse(tini('state', c).stdout).status).toBe('created');
@@ -139,25 +127,25 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   it('a non-root workload starts (the start FIFO is writable past the umask) and gets the terminal too (it owns the slave; /dev/tty is its terminal)', async () => {
     try {
       // Without a terminal, beside runc, through a shim that waits for the container's process.
-      editConfig(bundle, (c) => {
+      editConfig(oci.bundle, (c) => {
         c.process.terminal = false;
         c.process.user = { uid: 1000, gid: 1000 };
         c.process.args = ['sh', '-c', '[ "$(id -u)" = 1000 ] && exit 7'];
       });
-      for (const [who, bin, root] of [['tini', BIN, roots.tini], ['runc', 'runc', roots.runc]] as const) {
+      for (const [who, bin, root] of [['tini', BIN, oci.roots.tini], ['runc', 'runc', oci.roots.runc]] as const) {
         const c = id('user-shim');
-        placeCgroup(bundle, who, c);
-        const shim = spawnSync('python3', [path.join(HELPERS, 'oci_shim.py'), bin, root, bundle, c], { encoding: 'utf8', timeout: 30_000 });
+        placeCgroup(oci.bundle, who, c);
+        const shim = spawnSync('python3', [path.join(HELPERS, 'oci_shim.py'), bin, root, oci.bundle, c], { encoding: 'utf8', timeout: 30_000 });
         expect(JSON.parse(shim.stdout), `${bin}: ${shim.stderr}`).toMatchObject({ create: 0, start: 0, status: 7 });
-        expect(runtimeCall(who, f.dir, root, ['delete', c]).status).toBe(0);
+        expect(runtimeCall(who, oci.f.dir, root, ['delete', c]).status).toBe(0);
       }
-      editConfig(bundle, (c) => {
+      editConfig(oci.bundle, (c) => {
         c.process.terminal = true;
         c.process.args = ['sh', '-c', `${SELF}; id -u; echo via-dev-tty >/dev/tty`];
       });
       const c = id('user');
       const r = await receiver();
-      expect(tini('create', '--bundle', bundle, '--console-socket', r.sock, c).status).toBe(0);
+      expect(tini('create', '--bundle', oci.bundle, '--console-socket', r.sock, c).status).toBe(0);
       expect(tini('start', c).status).toBe(0);
       const got = await r.done();
       expect(got.error).toBeNull();
@@ -165,7 +153,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
       expect(await waitFor(() => JSON.parse(tini('state', c).stdout).status === 'stopped', 10_000)).toBe(true);
       expect(tini('delete', c).status).toBe(0);
     } finally {
-      editConfig(bundle, (cfg) => {
+      editConfig(oci.bundle, (cfg) => {
         cfg.process.terminal = true;
         cfg.process.user = { uid: 0, gid: 0 };
       });
@@ -173,20 +161,20 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   });
 
   it("a terminal without a console socket, a socket without a terminal, a socket nobody listens on: runc's errors, nothing created", () => {
-    editConfig(bundle, (c) => (c.process.args = ['true']));
+    editConfig(oci.bundle, (c) => (c.process.args = ['true']));
     const texts: Record<string, string[]> = { tini: [], runc: [] };
-    const missing = path.join(f.dir, 'nobody-listens.sock');
+    const missing = path.join(oci.f.dir, 'nobody-listens.sock');
     for (const [who, rt] of Object.entries(both)) {
       const c = id(`bad-${who}`);
-      const noSocket = rt('create', '--bundle', bundle, c);
+      const noSocket = rt('create', '--bundle', oci.bundle, c);
       expect(noSocket.status, who).not.toBe(0);
       texts[who].push(noSocket.stderr);
-      editConfig(bundle, (cfg) => (cfg.process.terminal = false));
-      const noTerminal = rt('create', '--bundle', bundle, '--console-socket', missing, c);
-      editConfig(bundle, (cfg) => (cfg.process.terminal = true));
+      editConfig(oci.bundle, (cfg) => (cfg.process.terminal = false));
+      const noTerminal = rt('create', '--bundle', oci.bundle, '--console-socket', missing, c);
+      editConfig(oci.bundle, (cfg) => (cfg.process.terminal = true));
       expect(noTerminal.status, who).not.toBe(0);
       texts[who].push(noTerminal.stderr);
-      const nobody = rt('create', '--bundle', bundle, '--console-socket', missing, c);
+      const nobody = rt('create', '--bundle', oci.bundle, '--console-socket', missing, c);
       expect(nobody.status, who).not.toBe(0);
       expect(rt('state', c).status, `${who}: nothing was created`).not.toBe(0);
     }
@@ -194,41 +182,41 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
       expect(texts[who][0], who).toContain('cannot allocate tty if runc will detach without setting console socket');
       expect(texts[who][1], who).toContain('cannot use console socket if runc will not detach or allocate tty');
     }
-    expect(tini('create', '--bundle', bundle, '--console-socket', missing, id('nobody')).stderr).toBe(`cannot connect to the console socket ${missing}: ENOENT\n`);
-    expect(fs.readdirSync(roots.tini).filter((n) => /^(bad|nobody)-/.test(n))).toEqual([]);
+    expect(tini('create', '--bundle', oci.bundle, '--console-socket', missing, id('nobody')).stderr).toBe(`cannot connect to the console socket ${missing}: ENOENT\n`);
+    expect(fs.readdirSync(oci.roots.tini).filter((n) => /^(bad|nobody)-/.test(n))).toEqual([]);
   });
 
   it('a receiver that hangs up (closes the master) after create: the program cannot start on the dead terminal, the container stops, delete leaves nothing', async () => {
-    editConfig(bundle, (c) => (c.process.args = ['sh', '-c', 'echo never-seen']));
+    editConfig(oci.bundle, (c) => (c.process.args = ['sh', '-c', 'echo never-seen']));
     const c = id('hangup');
     const r = await receiver('hang-up');
-    expect(tini('create', '--bundle', bundle, '--console-socket', r.sock, c).status).toBe(0);
+    expect(tini('create', '--bundle', oci.bundle, '--console-socket', r.sock, c).status).toBe(0);
     r.hangUp();
     const got = await r.done();
     expect({ fds: got.fds, output: got.output, error: got.error }).toEqual({ fds: 1, output: '', error: null });
     expect(tini('start', c).status).toBe(0);
     expect(await waitFor(() => JSON.parse(tini('state', c).stdout).status === 'stopped', 10_000)).toBe(true);
     expect(tini('delete', c).status).toBe(0);
-    expect(fs.existsSync(path.join(roots.tini, c))).toBe(false);
+    expect(fs.existsSync(path.join(oci.roots.tini, c))).toBe(false);
   });
 
   it('exec --tty --console-socket --detach: a pty of its own for the process (its size from process.json), ^C reaches it, a non-root user too; the errors as runc words them', async () => {
-    editConfig(bundle, (c) => {
+    editConfig(oci.bundle, (c) => {
       c.process.terminal = false;
       c.process.args = ['sleep', '60'];
     });
-    const processJson = path.join(f.dir, 'process.json');
+    const processJson = path.join(oci.f.dir, 'process.json');
     const seen: Record<string, Received> = {};
     const errs: Record<string, string[]> = { tini: [], runc: [] };
     try {
       for (const [who, rt] of Object.entries(both)) {
         const c = id(`exec-${who}`);
-        expect(rt('create', '--bundle', bundle, c).status, who).toBe(0);
+        expect(rt('create', '--bundle', oci.bundle, c).status, who).toBe(0);
         expect(rt('start', c).status, who).toBe(0);
-        const config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'));
+        const config = JSON.parse(fs.readFileSync(path.join(oci.bundle, 'config.json'), 'utf8'));
         fs.writeFileSync(processJson, JSON.stringify({ ...config.process, terminal: true, consoleSize: { height: 21, width: 77 }, args: ['sh', '-c', `trap "echo got-INT; exit 6" INT; ${SELF}; echo ready; while :; do sleep 1; done`] }));
         const r = await receiver({ marker: 'ready', hex: '03' });
-        const e = rt('exec', '--process', processJson, '--console-socket', r.sock, '--detach', '--pid-file', path.join(f.dir, `${c}.exec.pid`), c);
+        const e = rt('exec', '--process', processJson, '--console-socket', r.sock, '--detach', '--pid-file', path.join(oci.f.dir, `${c}.exec.pid`), c);
         expect(e.status, `${who}: ${e.stderr}`).toBe(0);
         seen[who] = await r.done();
         // As a non-root user: the terminal is still its own to open.
@@ -244,7 +232,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
         expect(rt('delete', c).status, who).toBe(0);
       }
     } finally {
-      editConfig(bundle, (c) => (c.process.terminal = true));
+      editConfig(oci.bundle, (c) => (c.process.terminal = true));
     }
     for (const [who, r] of Object.entries(seen)) {
       expect(r.error, who).toBeNull();
