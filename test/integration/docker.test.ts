@@ -23,9 +23,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cgroupsUnder, DOCKER as DOCKER_BIN, dockerAvailable, mountsUnder, startDocker, traceWrapper, type Docker } from '../helpers/docker.js';
 import os from 'node:os';
 import { unmet } from '../helpers/prereq.js';
-import { makeGlibcRootfs } from '../helpers/rootfs.js';
 import { canContainer, CONTAINER_NEEDS } from './container-helpers.js';
-import { engineCalls, engineScenarios, hostLinks, probe, show, type Engine } from './engine-scenarios.js';
+import { engineCalls, engineScenarios, expectEngineStopped, expectNoContainers, hostLinks, importImage, probe, show, type Engine } from './engine-scenarios.js';
 import { BIN, waitFor } from './run-helpers.js';
 
 const IMAGE = 'tini-ts-test:latest';
@@ -71,20 +70,14 @@ describe.skipIf(unmet(canContainer && dockerAvailable(), `${CONTAINER_NEEDS} and
     traceDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-docker-trace-'));
     trace = traceWrapper(traceDir, 'tini-ts-trace', BIN);
     d = await startDocker({ runtimes: { 'tini-ts': BIN, crun: CRUN, 'tini-ts-trace': trace.path }, initPath: BIN });
-    const rootfs = makeGlibcRootfs(path.join(d.dir, 'rootfs'), BIN);
-    const tar = spawnSync('tar', ['--numeric-owner', '-C', rootfs, '-cf', path.join(d.dir, 'rootfs.tar'), '.']);
-    expect(tar.status).toBe(0);
-    fs.rmSync(rootfs, { recursive: true });
-    const imp = docker('import', '--change', 'CMD ["/bin/sh"]', path.join(d.dir, 'rootfs.tar'), IMAGE);
-    expect(imp.status, show(imp)).toBe(0);
+    importImage(engine, d.dir, 'CMD ["/bin/sh"]');
     links = hostLinks();
   }, 120_000);
 
   afterEach(async () => {
     // Nothing of a test is left: no container, no cgroup under our parent, no runtime state, no
     // container root mounted, no network interface on the host.
-    const ps = () => docker('ps', '-aq').stdout.split('\n').filter(Boolean);
-    expect(await waitFor(() => ps().length === 0, 20_000), `containers left: ${ps()}`).toBe(true);
+    await expectNoContainers(engine);
     expect(await waitFor(() => cgroupsUnder(d.cgroupParent).length === 0, 10_000), `${cgroupsUnder(d.cgroupParent)}`).toBe(true);
     for (const root of d.runtimeRoots()) expect(fs.readdirSync(root), root).toEqual([]);
     expect(mountsUnder(path.join(d.dir, 'data', 'overlay2'))).toEqual([]);
@@ -93,11 +86,7 @@ describe.skipIf(unmet(canContainer && dockerAvailable(), `${CONTAINER_NEEDS} and
 
   afterAll(async () => {
     if (traceDir) fs.rmSync(traceDir, { recursive: true, force: true });
-    if (!d) return;
-    const dir = d.dir;
-    const left = await d.stop();
-    expect(left, 'what stop() had to clean up').toEqual([]);
-    expect(fs.existsSync(dir)).toBe(false);
+    await expectEngineStopped(d);
   }, 120_000);
 
   engineScenarios(engine);

@@ -17,16 +17,14 @@
  * The scenarios Docker runs too are engine-scenarios.ts's; this file keeps
  * Podman's start-up, its quirks (the `Engine` below) and its own cases.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cgroupsUnder, traceWrapper } from '../helpers/docker.js';
 import { PODMAN, podmanAvailable, startPodman, type Podman } from '../helpers/podman.js';
 import { unmet } from '../helpers/prereq.js';
-import { makeGlibcRootfs } from '../helpers/rootfs.js';
 import { canContainer, CONTAINER_NEEDS } from './container-helpers.js';
-import { engineCalls, engineScenarios, hostLinks, show, type Engine } from './engine-scenarios.js';
+import { engineCalls, engineScenarios, expectEngineStopped, expectNoContainers, hostLinks, importImage, show, type Engine } from './engine-scenarios.js';
 import { BIN, waitFor } from './run-helpers.js';
 
 const IMAGE = 'localhost/tini-ts-test:latest';
@@ -74,23 +72,16 @@ describe.skipIf(unmet(canContainer && podmanAvailable() && hasRunc, `${CONTAINER
     },
     terminal: () => ({ argv: [PODMAN, ...p.globals], env: p.env }),
   };
-  const { cli: podman, run } = engineCalls(engine);
+  const { run } = engineCalls(engine);
 
   beforeAll(async () => {
     p = await startPodman(BIN);
-    const rootfs = makeGlibcRootfs(path.join(p.dir, 'rootfs'), BIN);
-    const tar = spawnSync('tar', ['--numeric-owner', '-C', rootfs, '-cf', path.join(p.dir, 'rootfs.tar'), '.']);
-    expect(tar.status).toBe(0);
-    fs.rmSync(rootfs, { recursive: true });
-    const imp = podman('import', '--change', 'CMD=/bin/sh', path.join(p.dir, 'rootfs.tar'), IMAGE);
-    expect(imp.status, show(imp)).toBe(0);
-    fs.rmSync(path.join(p.dir, 'rootfs.tar'));
+    importImage(engine, p.dir, 'CMD=/bin/sh');
     links = hostLinks();
   }, 120_000);
 
   afterEach(async () => {
-    const ps = () => podman('ps', '-aq').stdout.split('\n').filter(Boolean);
-    expect(await waitFor(() => ps().length === 0, 20_000), `containers left: ${ps()}`).toBe(true);
+    await expectNoContainers(engine);
     expect(await waitFor(() => cgroupsUnder(p.cgroupParent).filter((d) => !d.endsWith('/conmon')).length === 0, 10_000), `${cgroupsUnder(p.cgroupParent)}`).toBe(true);
     // tini-ts's state of these containers (under its default root: Podman passes no --root).
     for (const id of ids) expect(fs.existsSync(path.join(TINI_ROOT, id)), `state of ${id}`).toBe(false);
@@ -98,11 +89,7 @@ describe.skipIf(unmet(canContainer && podmanAvailable() && hasRunc, `${CONTAINER
   });
 
   afterAll(async () => {
-    if (!p) return;
-    const dir = p.dir;
-    const left = await p.stop();
-    expect(left, 'what stop() had to clean up').toEqual([]);
-    expect(fs.existsSync(dir)).toBe(false);
+    await expectEngineStopped(p);
   }, 120_000);
 
   engineScenarios(engine);
