@@ -53,14 +53,11 @@ describe.skipIf(unmet(canContainer && dockerAvailable(), `${CONTAINER_NEEDS} and
     init: { args: ['--init'], as: 'docker-init' }, // /sbin/docker-init, bound from dist/tini-ts (dockerd --init-path)
     readOnly: ['--read-only'],
     devNoexec: false,
-    updateMemory: ['--memory', '32m', '--memory-swap', '64m'],
     trace: {
       // Registered with dockerd at its start (--add-runtime tini-ts-trace=...), in beforeAll.
       wrapper: () => ({ runtime: 'tini-ts-trace', calls: trace.calls, logs: trace.logs }),
-      top: true,
       verbs: ['create', 'start', 'delete', 'exec', 'ps', 'pause', 'resume', 'update', 'kill'],
       exactly: true,
-      logLevelOk: (level) => level !== 'error',
     },
     terminal: () => ({ argv: [DOCKER_BIN], env: d.env }),
   };

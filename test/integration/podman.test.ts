@@ -54,7 +54,6 @@ describe.skipIf(unmet(canContainer && podmanAvailable() && hasRunc, `${CONTAINER
     init: { args: ['--init', '--init-path', BIN], as: 'podman-init' }, // /run/podman-init, bound from dist/tini-ts
     readOnly: ['--read-only', '--read-only-tmpfs=false'],
     devNoexec: true,
-    updateMemory: ['--memory', '32m'],
     trace: {
       wrapper: () => {
         // Named tini-ts-runc too (in a directory of its own): Podman then passes --log as to tini-ts.
@@ -63,12 +62,9 @@ describe.skipIf(unmet(canContainer && podmanAvailable() && hasRunc, `${CONTAINER
         const t = traceWrapper(dir, 'tini-ts-runc', p.runtime);
         return { runtime: t.path, calls: t.calls, logs: t.logs };
       },
-      top: false,
       // conmon: create, exec; Podman: start, pause, resume, update, kill, delete --force.
       verbs: ['create', 'start', 'exec', 'pause', 'resume', 'update', 'kill', 'delete'],
       exactly: false,
-      // Everything Podman's config.json and process.json carry is acted on (process.user.umask was named as ignored).
-      logLevelOk: (level) => level === 'debug' || level === 'info',
     },
     terminal: () => ({ argv: [PODMAN, ...p.globals], env: p.env }),
   };
