@@ -1,10 +1,12 @@
 /**
- * `create ID`: everything is set up as `tini-ts run --bundle` sets it up; the
- * init (PID 1 in the container) waits at the start FIFO, its host pid goes to
- * --pid-file (digits, no newline, renamed into place), and this process exits
- * 0, leaving the init to the caller (a subreaper: the shim, conmon).
+ * `create ID`: the container is made as `tini-ts run --bundle` makes it
+ * (createContainer) and its record persisted; the init (PID 1 in the
+ * container) waits at the start FIFO, its host pid goes to --pid-file
+ * (digits, no newline, renamed into place), and this process exits 0,
+ * leaving the init to the caller (a subreaper: the shim, conmon).
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { OciCommand } from '../../cli/oci-args.js';
 import { OCI_VERSION, idProblem, procStartTime, type ContainerRecord } from '../../container/store.js';
@@ -13,7 +15,11 @@ import { O, S_IFIFO } from '../../libc/consts.js';
 import { render } from '../../libc/error.js';
 import { readConfigFile } from '../../runtime/container.js';
 import { cgroupPlace } from '../../runtime/oci/config.js';
-import { runLauncher } from '../../runtime/launcher.js';
+import { parseRunArgs } from '../../cli/run-options.js';
+import { createContainer, type Container } from '../../container/create.js';
+import { describeStatus, destroy, ending } from '../../container/destroy.js';
+import { planContainer, type OciPlan, type Say } from '../../container/plan.js';
+import { quickExit } from '../../runtime/quick-exit.js';
 import { hookState, preservedFdsProblem, runcText, type OciContext } from './context.js';
 import { createTerminalLibc } from '../../libc/terminal.js';
 import { connectConsole, terminalProblem, type TerminalSetup } from '../../runtime/terminal.js';
@@ -87,35 +93,52 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
   const written = store.write(record);
   if (!written.ok) undo(render(written.error));
 
-  runLauncher(['-q', '--bundle', bundle], {
+  const say: Say = { warn: (msg) => ctx.log('warning', msg), debug: (msg) => ctx.log('debug', msg) };
+  const parsed = parseRunArgs(['-q', '--bundle', bundle], { cpuCount: os.availableParallelism() });
+  if (parsed.kind === 'exit') return undo(runcText((parsed.stderr ?? '').trim()));
+  const base = hookState(record, 'creating', 0);
+  const oci: OciPlan = {
     cgroupParent: place.parent,
     cgroupName: place.name,
     stateDir: store.dir(cmd.id),
     startGate: gate,
     terminal,
-    refuse: (msg) => undo(runcText(msg)),
-    warn: (msg) => ctx.log('warning', msg),
-    debug: (msg) => ctx.log('debug', msg),
     preserveFds: cmd.preserveFds,
-    hookState: (pid, status) => hookState(record, status, pid),
-    ready({ initPid, cgroup, hooks }) {
-      const later = { poststart: hooks.poststart, poststop: hooks.poststop };
-      const saved = store.write({ ...record, pid: initPid, pidStart: procStartTime(initPid), cgroupDirs: [...cgroup.dirs], ...(later.poststart || later.poststop ? { hooks: later } : {}) });
-      if (!saved.ok) {
-        process.kill(initPid, 'SIGKILL');
-        return undo(render(saved.error));
-      }
-      if (pidFile !== null) {
-        try {
-          const tmp = path.join(path.dirname(pidFile), `.${path.basename(pidFile)}.${process.pid}`);
-          fs.writeFileSync(tmp, String(initPid));
-          fs.renameSync(tmp, pidFile);
-        } catch (e) {
-          process.kill(initPid, 'SIGKILL');
-          return undo(`cannot write the pid file ${pidFile}: ${(e as NodeJS.ErrnoException).code}`);
-        }
-      }
-      return 0;
-    },
+    hookState: { ociVersion: base.ociVersion, id: base.id, bundle: base.bundle, ...(base.annotations ? { annotations: base.annotations } : {}) },
+  };
+  const plan = planContainer([], parsed.options, parsed.argv, say, oci);
+  if (!plan.ok) return undo(runcText(render(plan.error)));
+  createContainer(plan.value, say, (created) => {
+    if (created.kind === 'failed') return undo(runcText(render(created.error)));
+    const c = created.container;
+    if (created.kind === 'ended') {
+      // The init ended before it was ready: the create failed (everything is removed).
+      const end = ending(c, created.status, destroy(c));
+      return undo(runcText(end.failure ?? (end.execError ? `exec failed: ${end.execError.code}` : `the container's init ended before it was ready (init ${describeStatus(created.status)})`)));
+    }
+    // Handed over: the init waits at the start gate and outlives this process.
+    const recorded = persist(c, record, pidFile, store);
+    if (recorded !== null) {
+      destroy(c);
+      return undo(recorded);
+    }
+    quickExit(c.ns, 0);
   });
+}
+
+/** The record (with the init's pid and cgroup, and the hooks start and delete run) and the pid file; an error text, or null. */
+function persist(c: Container, record: ContainerRecord, pidFile: string | null, store: OciContext['store']): string | null {
+  const later = { poststart: c.hooks.poststart, poststop: c.hooks.poststop };
+  const saved = store.write({ ...record, pid: c.initPid, pidStart: procStartTime(c.initPid), cgroupDirs: [...c.cgroup.dirs], ...(later.poststart || later.poststop ? { hooks: later } : {}) });
+  if (!saved.ok) return render(saved.error);
+  if (pidFile !== null) {
+    try {
+      const tmp = path.join(path.dirname(pidFile), `.${path.basename(pidFile)}.${process.pid}`);
+      fs.writeFileSync(tmp, String(c.initPid));
+      fs.renameSync(tmp, pidFile);
+    } catch (e) {
+      return `cannot write the pid file ${pidFile}: ${(e as NodeJS.ErrnoException).code}`;
+    }
+  }
+  return null;
 }
