@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_ROOT, cgroupName, detectVersion, openCgroup, startTime, sweepStale } from '../cgroup/index.js';
-import type { Cgroup } from '../cgroup/types.js';
+import type { Cgroup, CgroupStats } from '../cgroup/types.js';
 import { missingController as v1Missing, controllersFor as v1Controllers } from '../cgroup/v1/index.js';
 import { missingController as v2Missing, controllersFor as v2Controllers } from '../cgroup/v2/index.js';
 import type { RunOptions } from '../cli/run-options.js';
@@ -52,6 +52,8 @@ export interface Container {
   /** The highest pids.current seen while it ran (where the kernel keeps no peak). */
   sampledPeak: number | null;
   timedOut: boolean;
+  /** The counters as the init reported the workload's status (read while the init ends: off the path to the exit). */
+  finalStats?: CgroupStats | null;
   /** Stops the timers start() armed (--timeout, the backstop). */
   stopTimers(): void;
 }
@@ -155,9 +157,6 @@ function spawnEarly(plan: ContainerPlan, ns: NsLibc, libc: Libc, joins: Joins, e
   const { oci, options } = plan;
   // Orphans of the program (with --share pid) come to the launcher to be reaped.
   if (!options.namespaces.has('pid')) libc.setChildSubreaper();
-  // Signals are listened to before the init exists: one that arrives during set-up is kept and passed on once the init runs.
-  const link = new InitLink(libc, ns);
-  link.listen();
   const preserved = Array.from({ length: oci?.preserveFds ?? 0 }, (_, i) => 3 + i);
   const started = startInit(ns, libc, options, joins, [
     ...(events !== null && events.fd > 2 ? [events.fd] : []),
@@ -168,6 +167,13 @@ function spawnEarly(plan: ContainerPlan, ns: NsLibc, libc: Libc, joins: Joins, e
   if (oci?.terminal) ns.close(oci.terminal.socket); // the init sends the master over its copy
   if (events?.opened) ns.close(events.fd); // the init has its own copy
   if (!started.ok) return started;
+  // Signals are listened to from here on (a signal that arrives during set-up is kept and passed on
+  // once the init runs): after the spawn, which it would delay, as the launcher's own start-up does.
+  // One that comes first ends the launcher as it would have a moment before; the init, finding the
+  // channel closed, ends too, and nothing else exists yet. An init that ends meanwhile is reaped
+  // once the channel is read (createContainer's last step).
+  const link = new InitLink(libc, ns);
+  link.listen();
   return ok({ ...started.value, link });
 }
 

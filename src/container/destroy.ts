@@ -22,18 +22,23 @@ export interface Destroyed {
 /** Statistics first (before anything is killed or removed), then kill all, remove the cgroup and the state. */
 export function destroy(c: Container): Destroyed {
   c.link.detach();
-  let stats: CgroupStats | null = null;
-  try {
-    stats = c.cgroup.stats();
-  } catch (e) {
-    c.logger.log('warn', `could not read the cgroup's counters: ${(e as Error).message}`);
-  }
+  const stats = c.finalStats !== undefined ? c.finalStats : readStats(c);
   if (stats && stats.pidsPeak !== null) stats.pidsPeak = Math.max(0, stats.pidsPeak - c.initTasks);
   const sampled = c.sampledPeak === null ? null : Math.max(0, c.sampledPeak - c.initTasks);
   // A reaped init's pid may be another process's by now.
   if (c.link.reaped) c.teardown.initPid = null;
   const clean = c.teardown.run();
   return { stats, sampledPidsPeak: sampled, clean };
+}
+
+/** The cgroup's counters now, or null (said as a warning). */
+export function readStats(c: Container): CgroupStats | null {
+  try {
+    return c.cgroup.stats();
+  } catch (e) {
+    c.logger.log('warn', `could not read the cgroup's counters: ${(e as Error).message}`);
+    return null;
+  }
 }
 
 export interface Ending {

@@ -10,6 +10,7 @@
  */
 import { SIG } from '../libc/signals.js';
 import type { WaitStatus } from '../libc/types.js';
+import { readStats } from './destroy.js';
 import { BACKSTOP_MS } from './teardown.js';
 import { writeQuietly, type Container } from './create.js';
 
@@ -51,6 +52,9 @@ export function start(c: Container): void {
     // the spawn would be inherited by the workload, with the right to lower
     // its own score that far.
     if (m.kind === 'spawned') writeQuietly(`/proc/${c.initPid}/oom_score_adj`, '-1000', logger);
+    // The workload's end, the init's last word: the counters are final (the init itself
+    // runs no more code) and are read while the kernel tears the init down.
+    else if (m.kind === 'status') c.finalStats = readStats(c);
   };
   // Signals that waited until the init listened to them (an init that is still starting would die of them), in order.
   link.onSignal = forward;
