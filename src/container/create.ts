@@ -72,25 +72,19 @@ export function createContainer(plan: ContainerPlan, say: Say, done: (outcome: C
   const logger = createLogger(plan.options.verbosity, libc.getpid());
   for (const n of plan.notes) (say.debug ?? ((m: string) => logger.log('debug', m)))(n);
   if (ns.geteuid() !== 0) return refused(runError('must run as root (namespaces and cgroups need CAP_SYS_ADMIN); run it with sudo or as root'));
-  // OCI linux.namespaces[].path: opened and checked before anything is created.
-  const joins = openJoins(ns, plan.config?.joinNamespaces ?? []);
-  if (!joins.ok) return refused(joins.error);
-  // --events: opened here on the host (the init inherits it as a descriptor, so a path names a host file even with --rootfs).
-  const events = plan.options.events === null ? null : openEvents(plan.options.events);
-  if (events && !events.ok) {
-    joins.value.forEach((j) => ns.close(j.fd));
-    return refused(events.error);
-  }
-  const init = spawnEarly(plan, ns, libc, joins.value, events?.value ?? null);
+  const inputs = openInputs(plan, ns);
+  if (!inputs.ok) return refused(inputs.error);
+  const { joins, events } = inputs.value;
+  const init = spawnEarly(plan, ns, libc, joins, events);
   if (!init.ok) return refused(init.error);
   const { initPid, channel, link } = init.value;
   logger.log('info', `init started with pid ${initPid}; its cgroup is prepared meanwhile`);
   // From here on every way out kills the init first (Teardown.run).
   const teardown = new Teardown(logger, (pid) => libc.waitpid(pid, 0));
   teardown.initPid = initPid;
-  const fail = (error: string | RunError) => {
+  const fail = (error: RunError) => {
     teardown.run();
-    refused(typeof error === 'string' ? runError(error) : error);
+    refused(error);
   };
 
   const made = makeCgroup(plan, say, logger, teardown);
@@ -103,41 +97,73 @@ export function createContainer(plan: ContainerPlan, say: Say, done: (outcome: C
     rootfsPlan = state.value;
   }
   const c: Container = { plan, options, initPid, cgroup, cgroupName: name, hooks: plan.config?.hooks ?? {}, link, teardown, libc, ns, logger, pidsMax: null, initTasks: 0, sampledPeak: null, timedOut: false, stopTimers: () => {} };
-  const setup = setupPlan(c, joins.value, rootfsPlan);
-  c.pidsMax = setup.pidsMax;
-  const processPlan = processPlanOf(c, events?.value.fd ?? null);
-  // Hooks at the pivot: prestart and createRuntime here, createContainer in the init.
-  const pivotHooks = plan.oci !== undefined && ['prestart', 'createRuntime', 'createContainer'].some((k) => (c.hooks[k as HookKind] ?? []).length > 0);
-  if (pivotHooks) setup.hooks = { createContainer: c.hooks.createContainer ?? [] };
-  if (!plan.oci && HOOK_KINDS.some((k) => (c.hooks[k] ?? []).length > 0)) say.warn('config.json: hooks are run by the OCI create, start and delete, not by tini-ts run');
-  logger.log('info', `the init's cgroup: ${name}`);
-  // Blocking sends: the init reads the set-up frame at once; the process
-  // frame waits in the socket for the supervising stage. A failure means the
-  // init is gone, which its exit status says.
   link.attach(initPid, channel);
-  link.send({ kind: 'setup', plan: setup });
-  // With hooks at the pivot the process plan follows their outcome (see below).
-  if (!pivotHooks) link.send({ kind: 'process', plan: processPlan });
-
+  const processPlan = sendPlans(c, say, joins, rootfsPlan, events?.fd ?? null);
   // What launchers that died left behind, swept while the init starts up
   // (the launcher has nothing else to do until the init reports).
   if (!plan.oci) sweepLeftovers(root, plan.options.cgroupParent, logger);
+  awaitReady(c, processPlan, done);
+}
 
+/**
+ * What is opened before anything is created: the namespaces to join (OCI
+ * linux.namespaces[].path) and --events' destination (on the host: the init
+ * inherits it as a descriptor, so a path names a host file even with --rootfs).
+ */
+function openInputs(plan: ContainerPlan, ns: NsLibc): Outcome<{ joins: Joins; events: { fd: number; opened: boolean } | null }> {
+  const joins = openJoins(ns, plan.config?.joinNamespaces ?? []);
+  if (!joins.ok) return joins;
+  const events = plan.options.events === null ? null : openEvents(plan.options.events);
+  if (events && !events.ok) {
+    joins.value.forEach((j) => ns.close(j.fd));
+    return events;
+  }
+  return ok({ joins: joins.value, events: events?.value ?? null });
+}
+
+/**
+ * The set-up frame, and the process frame unless hooks at the pivot come
+ * first (then it follows their outcome: awaitReady). Blocking sends: the
+ * init reads the set-up frame at once; the process frame waits in the socket
+ * for the supervising stage. A failure means the init is gone, which its
+ * exit status says.
+ */
+function sendPlans(c: Container, say: Say, joins: Joins, rootfs: SetupPlan['container'], eventsFd: number | null): ProcessPlan {
+  const { plan, hooks, link } = c;
+  const setup = setupPlan(c, joins, rootfs);
+  c.pidsMax = setup.pidsMax;
+  const processPlan = processPlanOf(c, eventsFd);
+  // Hooks at the pivot: prestart and createRuntime here, createContainer in the init.
+  const pivotHooks = plan.oci !== undefined && ['prestart', 'createRuntime', 'createContainer'].some((k) => (hooks[k as HookKind] ?? []).length > 0);
+  if (pivotHooks) setup.hooks = { createContainer: hooks.createContainer ?? [] };
+  if (!plan.oci && HOOK_KINDS.some((k) => (hooks[k] ?? []).length > 0)) say.warn('config.json: hooks are run by the OCI create, start and delete, not by tini-ts run');
+  c.logger.log('info', `the init's cgroup: ${c.cgroupName}`);
+  link.send({ kind: 'setup', plan: setup });
+  if (!pivotHooks) link.send({ kind: 'process', plan: processPlan });
+  return processPlan;
+}
+
+/**
+ * Until the init is ready (OCI: at the start gate; `run`: spawning the
+ * workload), or ends first. OCI hooks at the pivot: the init waits before
+ * pivot_root, prestart and createRuntime run here, in the runtime's namespaces.
+ */
+function awaitReady(c: Container, processPlan: ProcessPlan, done: (outcome: CreateOutcome) => void): void {
+  const { link, libc, ns, plan, hooks } = c;
   link.onMessage = (m) => {
     if (m.kind === 'ready') {
       c.initTasks = m.initTasks;
       // pids.max was raised by the expected count of the init's tasks: make it exact.
-      if (c.pidsMax && c.initTasks !== INIT_TASKS) writeQuietly(c.pidsMax.file, pidsMaxValue(c.pidsMax.limit, c.initTasks), logger);
+      if (c.pidsMax && c.initTasks !== INIT_TASKS) writeQuietly(c.pidsMax.file, pidsMaxValue(c.pidsMax.limit, c.initTasks), c.logger);
       done({ kind: 'created', container: c });
     } else if (m.kind === 'hooks' && plan.oci) {
-      // The init waits before pivot_root: prestart and createRuntime run here, in the runtime's namespaces.
-      const state = hookStateOf(plan.oci, 'creating', initPid);
-      const pre = runHooks(libc, ns, 'prestart', c.hooks.prestart, state);
-      const ran = pre.ok ? runHooks(libc, ns, 'createRuntime', c.hooks.createRuntime, state) : pre;
+      const state = hookStateOf(plan.oci, 'creating', c.initPid);
+      const pre = runHooks(libc, ns, 'prestart', hooks.prestart, state);
+      const ran = pre.ok ? runHooks(libc, ns, 'createRuntime', hooks.createRuntime, state) : pre;
       if (!ran.ok) {
         // The create fails with it once the init is gone.
         link.messages.push({ kind: 'error', message: render(ran.error) });
-        libc.kill(initPid, SIG.KILL);
+        libc.kill(c.initPid, SIG.KILL);
         return;
       }
       link.send({ kind: 'hooks-done', plan: { state } });

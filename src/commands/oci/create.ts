@@ -24,6 +24,12 @@ import { hookState, preservedFdsProblem, runcText, type OciContext } from './con
 import { createTerminalLibc } from '../../libc/terminal.js';
 import { connectConsole, terminalProblem, type TerminalSetup } from '../../runtime/terminal.js';
 
+type Spec = {
+  root?: { path?: string };
+  annotations?: Record<string, string>;
+  linux?: { cgroupsPath?: unknown };
+  process?: { terminal?: unknown; consoleSize?: { height?: unknown; width?: unknown } };
+};
 
 export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciContext): void {
   const bad = idProblem(cmd.id);
@@ -32,53 +38,21 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
   if (badFds) ctx.fail(`create: ${badFds}`);
   const bundle = path.resolve(cmd.bundle ?? process.cwd());
   const pidFile = cmd.pidFile === null ? null : path.resolve(cmd.pidFile);
-  const text = readConfigFile(path.join(bundle, 'config.json'));
-  if (!text.ok) return ctx.fail(text.error);
-  let spec: {
-    root?: { path?: string };
-    annotations?: Record<string, string>;
-    linux?: { cgroupsPath?: unknown };
-    process?: { terminal?: unknown; consoleSize?: { height?: unknown; width?: unknown } };
-  };
-  try {
-    spec = JSON.parse(text.value);
-  } catch {
-    return ctx.fail(`${bundle}/config.json: not valid JSON`);
-  }
+  const spec = readSpec(bundle, ctx);
   const place = cgroupPlace(spec.linux?.cgroupsPath, cmd.id);
   if ('error' in place) return ctx.fail(place.error);
-  const wantsTerminal = spec.process?.terminal === true;
-  const badTerminal = terminalProblem(wantsTerminal, cmd.consoleSocket, true);
-  if (badTerminal) ctx.fail(badTerminal);
-  let terminal: TerminalSetup | undefined;
-  if (wantsTerminal && cmd.consoleSocket !== null) {
-    // Connected here, on the host (the path is the caller's); the init sends the master over it.
-    const socket = connectConsole(path.resolve(cmd.consoleSocket), createTerminalLibc());
-    if (typeof socket === 'string') return ctx.fail(socket);
-    // Checked by the config parser before the init starts (a bad size fails the create there).
-    const size = spec.process?.consoleSize;
-    terminal = { socket, size: size ? { rows: Number(size.height ?? 0), cols: Number(size.width ?? 0) } : null };
-  }
+  const terminal = consoleOf(spec, cmd.consoleSocket, ctx);
   const store = ctx.store;
   const claimed = store.claim(cmd.id);
   if (!claimed.ok) ctx.fail(claimed.error);
   if (!claimed.value) ctx.fail('container with given ID already exists');
+  // From here on every failure removes the container's directory.
   const undo = (msg: string): never => {
     store.remove(cmd.id);
     return ctx.fail(msg);
   };
-
-  // The start gate: a FIFO the init opens for writing, which blocks until `start` opens it for reading.
-  let gate: number;
-  try {
-    const r = createContainerLibc().mknod(store.fifo(cmd.id), S_IFIFO | 0o622, 0, 0);
-    if (!r.ok) return undo(`${r.call} failed: ${r.code}`);
-    // 0622 past the umask (runc's mode): the init opens it as the workload's user, which may not be root.
-    fs.chmodSync(store.fifo(cmd.id), 0o622);
-    gate = fs.openSync(store.fifo(cmd.id), O.PATH);
-  } catch (e) {
-    return undo(`cannot make the start gate: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const gate = startGate(store.fifo(cmd.id));
+  if (typeof gate === 'string') return undo(gate);
   const record: ContainerRecord = {
     ociVersion: OCI_VERSION,
     id: cmd.id,
@@ -124,6 +98,43 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
     }
     quickExit(c.ns, 0);
   });
+}
+
+/** The bundle's config.json, as far as create reads it itself (the rest is the config parser's). */
+function readSpec(bundle: string, ctx: OciContext): Spec {
+  const text = readConfigFile(path.join(bundle, 'config.json'));
+  if (!text.ok) return ctx.fail(text.error);
+  try {
+    return JSON.parse(text.value) as Spec;
+  } catch {
+    return ctx.fail(`${bundle}/config.json: not valid JSON`);
+  }
+}
+
+/** process.terminal with --console-socket: the socket, connected here on the host (the path is the caller's); the init sends the master over it. */
+function consoleOf(spec: Spec, consoleSocket: string | null, ctx: OciContext): TerminalSetup | undefined {
+  const wantsTerminal = spec.process?.terminal === true;
+  const badTerminal = terminalProblem(wantsTerminal, consoleSocket, true);
+  if (badTerminal) ctx.fail(badTerminal);
+  if (!wantsTerminal || consoleSocket === null) return undefined;
+  const socket = connectConsole(path.resolve(consoleSocket), createTerminalLibc());
+  if (typeof socket === 'string') return ctx.fail(socket);
+  // Checked by the config parser before the init starts (a bad size fails the create there).
+  const size = spec.process?.consoleSize;
+  return { socket, size: size ? { rows: Number(size.height ?? 0), cols: Number(size.width ?? 0) } : null };
+}
+
+/** The start gate: a FIFO the init opens for writing, which blocks until `start` opens it for reading; an O_PATH descriptor, or an error text. */
+function startGate(fifo: string): number | string {
+  try {
+    const r = createContainerLibc().mknod(fifo, S_IFIFO | 0o622, 0, 0);
+    if (!r.ok) return `${r.call} failed: ${r.code}`;
+    // 0622 past the umask (runc's mode): the init opens it as the workload's user, which may not be root.
+    fs.chmodSync(fifo, 0o622);
+    return fs.openSync(fifo, O.PATH);
+  } catch (e) {
+    return `cannot make the start gate: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+  }
 }
 
 /** The record (with the init's pid and cgroup, and the hooks start and delete run) and the pid file; an error text, or null. */
