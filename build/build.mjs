@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { builtinModules, createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
+import { patchNode, verify as verifyPatched } from './patch-node.mjs';
 import { elfArch, qemuPrefix, TARGETS } from './target.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -126,9 +127,23 @@ function plainBuiltins(file) {
 // 2. A stripped copy of Node to inject into (strip before injecting: stripping
 //    afterwards breaks the binary), and the addon to ship next to the binary
 //    (optional at run time; the first-stage binary below loads it from there).
+//    Node >= 25 needs libatomic.so.1, which slim images lack: the stripped
+//    copy is patched not to (build/patch-node.mjs), after strip, which would
+//    drop the implementation the patch puts outside every section.
 const stripped = path.join(dist, `.node-stripped-${arch}`);
 const nodeStat = fs.statSync(nodeBin);
-const stamp = `${nodeBin}:${nodeStat.size}:${nodeStat.mtimeMs}`;
+const patchSource = fs.readFileSync(path.join(root, 'build/patch-node.mjs'));
+const patchLibatomic = nodeMajor >= 25;
+/** One line and exit 1 when patch-node refuses the binary (or the result does not verify). */
+function patchOrExit(what, fn) {
+  try {
+    return fn();
+  } catch (e) {
+    process.stderr.write(`build: ${what}: ${e.message}\n`);
+    process.exit(1);
+  }
+}
+const stamp = `${nodeBin}:${nodeStat.size}:${nodeStat.mtimeMs}:${patchLibatomic ? crypto.createHash('sha256').update(patchSource).digest('hex') : 'unpatched'}`;
 const stampFile = stripped + '.stamp';
 if (!fs.existsSync(stripped) || !fs.existsSync(stampFile) || fs.readFileSync(stampFile, 'utf8') !== stamp) {
   fs.copyFileSync(nodeBin, stripped);
@@ -143,6 +158,11 @@ if (!fs.existsSync(stripped) || !fs.existsSync(stampFile) || fs.readFileSync(sta
   if (!strip) {
     say(`no strip for ${arch} found (${TARGETS[arch].strip.join(', ')}): the binary stays unstripped (much larger)`);
     fs.copyFileSync(nodeBin, stripped);
+  }
+  if (patchLibatomic) {
+    const r = patchOrExit(`cannot make ${nodeBin} (Node ${nodeVersion}) independent of libatomic`, () => patchNode(fs.readFileSync(stripped)));
+    if (r.patched) fs.writeFileSync(stripped, r.buf);
+    say(r.patched ? `libatomic: __atomic_compare_exchange built in at 0x${r.at.toString(16)} (${r.sites.length} call sites, all size 8)` : 'libatomic: not needed by this Node');
   }
   fs.writeFileSync(stampFile, stamp);
 }
@@ -187,7 +207,13 @@ async function makeSea(name, main, assets, out) {
   };
   const configFile = path.join(dist, `${name}-config.json`);
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
-  execFileSync(runNode[0], [...runNode.slice(1), '--experimental-sea-config', configFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // Node 26 says "Wrote single executable preparation blob" on stderr: shown only when the step fails.
+  try {
+    execFileSync(runNode[0], [...runNode.slice(1), '--experimental-sea-config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    process.stderr.write(e.stderr ?? '');
+    throw e;
+  }
   const tmp = `${out}.tmp`;
   fs.copyFileSync(stripped, tmp);
   const { inject } = require('postject');
@@ -201,6 +227,8 @@ async function makeSea(name, main, assets, out) {
     console.warn = origWarn;
   }
   fs.chmodSync(tmp, 0o755);
+  // postject rewrites the ELF file: the patched parts must have come through.
+  if (patchLibatomic) patchOrExit(`${name}: the injected binary`, () => verifyPatched(fs.readFileSync(tmp)));
   fs.renameSync(tmp, out);
 }
 
@@ -280,5 +308,5 @@ if (fs.existsSync(cacheFile) && fs.statSync(cacheFile).size > 0) {
   await makeSea('sea', bundle, {}, outFile);
 }
 // What the tests need to know about this build (which loader routes exist, which arch).
-fs.writeFileSync(path.join(dist, 'build-info.json'), `${JSON.stringify({ binary: path.basename(outFile), node: nodeVersion, arch, koffiHash, ffi: nodeMajor >= 26 }, null, 1)}\n`);
+fs.writeFileSync(path.join(dist, 'build-info.json'), `${JSON.stringify({ binary: path.basename(outFile), node: nodeVersion, arch, koffiHash, ffi: nodeMajor >= 26, libatomicPatched: patchLibatomic && verifyPatched(fs.readFileSync(outFile)), nodeBinary: nodeBin }, null, 1)}\n`);
 say(`${path.relative(root, outFile)} ${(fs.statSync(outFile).size / 1e6).toFixed(1)} MB in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

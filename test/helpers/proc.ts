@@ -52,10 +52,13 @@ export function addonBeside(): string {
   return path.join(path.dirname(BIN), f);
 }
 
-/** What build/build.mjs wrote beside the binary: its Node, its arch, whether that Node has node:ffi. */
-export function buildInfo(): { node: string; arch: string; ffi: boolean } {
-  const f = path.join(path.dirname(BIN), 'build-info.json');
-  if (!fs.existsSync(f)) throw new Error(`no build-info.json next to ${BIN}: rebuild`);
+/**
+ * What build/build.mjs wrote beside the binary (BIN, or the one a test runs): its Node, its arch,
+ * whether that Node has node:ffi, whether the build patched it not to need libatomic, its path.
+ */
+export function buildInfo(bin = BIN): { node: string; arch: string; ffi: boolean; libatomicPatched?: boolean; nodeBinary?: string } {
+  const f = path.join(path.dirname(bin), 'build-info.json');
+  if (!fs.existsSync(f)) throw new Error(`no build-info.json next to ${bin}: rebuild`);
   return JSON.parse(fs.readFileSync(f, 'utf8'));
 }
 

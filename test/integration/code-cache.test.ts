@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, requireBinary } from '../helpers/proc.js';
+import { buildInfo, ROOT, requireBinary } from '../helpers/proc.js';
 import { unmet } from '../helpers/prereq.js';
 
 const DIST = path.join(ROOT, 'dist');
@@ -26,7 +26,8 @@ function rejected(file: string, script = 'main.cjs'): boolean {
     const s = new (require('node:vm').Script)('(function (exports, require, module, __filename, __dirname) {' + fs.readFileSync(process.argv[1], 'utf8') + '\\n})',
       { cachedData: fs.readFileSync(process.argv[2]) });
     process.stdout.write(String(s.cachedDataRejected));`;
-  return execFileSync(process.execPath, [...FLAGS, '-e', check, path.join(DIST, script), file], { env: {} }).toString() !== 'false';
+  // The Node the binary was built from (a cache is only for the V8 that made it), else the pinned one.
+  return execFileSync(buildInfo(path.join(DIST, 'tini-ts')).nodeBinary ?? process.execPath, [...FLAGS, '-e', check, path.join(DIST, script), file], { env: {} }).toString() !== 'false';
 }
 
 describe('the code caches in the binary', () => {

@@ -10,8 +10,10 @@
 # qemu-user-static and the arm64 cross libraries run the linux/arm64 binary (npm run test:arm64);
 # binutils-aarch64-linux-gnu strips it (npm run release); gcc-aarch64-linux-gnu and libc6-dev-arm64-cross
 # check the glibc struct layouts for arm64 (test/integration/libc-layout.test.ts).
+# libatomic1: the pinned Node that builds and runs the tests is Node's own binary, which needs it
+# (g++ pulls it in already; the binary the build makes does not need it).
 set -eu
-PKGS="tini dumb-init catatonit busybox-static bubblewrap runc util-linux procps python3 gcc libc6-dev iproute2 qemu-system-x86 containerd docker.io podman conmon crun umoci qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross libatomic1-arm64-cross binutils-aarch64-linux-gnu gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
+PKGS="libatomic1 tini dumb-init catatonit busybox-static bubblewrap runc util-linux procps python3 gcc libc6-dev iproute2 qemu-system-x86 containerd docker.io podman conmon crun umoci qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross libatomic1-arm64-cross binutils-aarch64-linux-gnu gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
