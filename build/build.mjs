@@ -64,8 +64,8 @@ const koffiHash = crypto.createHash('sha256').update(koffiBytes).digest('hex').s
 // 1. One CommonJS bundle.
 const t0 = Date.now();
 await esbuild.build({
-  // main.cjs: every mode; init.cjs: the plain init alone (build/sea-main.cjs picks it from argv).
-  entryPoints: { main: path.join(root, 'src/main.ts'), init: path.join(root, 'src/init-main.ts') },
+  // main.cjs: every mode; init.cjs: the plain init alone; run-init.cjs: the container's init alone (build/sea-main.cjs picks from argv).
+  entryPoints: { main: path.join(root, 'src/main.ts'), init: path.join(root, 'src/init-main.ts'), 'run-init': path.join(root, 'src/run-init-main.ts') },
   outdir: dist,
   outExtension: { '.js': '.cjs' },
   bundle: true,
@@ -97,7 +97,8 @@ await esbuild.build({
 });
 const wrapped = plainBuiltins(path.join(dist, 'main.cjs'));
 plainBuiltins(path.join(dist, 'init.cjs'));
-say(`bundle ${fs.statSync(path.join(dist, 'main.cjs')).size} bytes, the init's own ${fs.statSync(path.join(dist, 'init.cjs')).size} bytes, in ${Date.now() - t0} ms (${wrapped} built-in imports without interop)`);
+plainBuiltins(path.join(dist, 'run-init.cjs'));
+say(`bundle ${fs.statSync(path.join(dist, 'main.cjs')).size} bytes, the init's own ${fs.statSync(path.join(dist, 'init.cjs')).size} bytes, the container init's ${fs.statSync(path.join(dist, 'run-init.cjs')).size} bytes, in ${Date.now() - t0} ms (${wrapped} built-in imports without interop)`);
 
 /**
  * Start-up: esbuild turns `import fs from 'node:fs'` into
@@ -238,6 +239,7 @@ async function makeSea(name, main, assets, out) {
 // bundle itself is the main script, as Node's own code cache covers it.
 const bundle = path.join(dist, 'main.cjs');
 const initBundle = path.join(dist, 'init.cjs');
+const runInitBundle = path.join(dist, 'run-init.cjs');
 const cacheFile = path.join(dist, 'main.cache');
 const seaMain = fs.readFileSync(path.join(root, 'build/sea-main.cjs'), 'utf8');
 const marker = "/* build: the first stage's cache writer goes here */";
@@ -261,7 +263,7 @@ function cacheAccepted(file = cacheFile, script = initBundle) {
   const out = execFileSync(runNode[0], [...runNode.slice(1), ...nodeFlags, '-e', check, script, file], { env: {}, stdio: ['ignore', 'pipe', 'inherit'] });
   return out.toString() === 'false';
 }
-await makeSea('sea-stage1', path.join(dist, 'sea-main-produce.cjs'), { 'main.cjs': bundle, 'init.cjs': initBundle, 'main.cache': path.join(dist, 'empty.cache') }, stage1);
+await makeSea('sea-stage1', path.join(dist, 'sea-main-produce.cjs'), { 'main.cjs': bundle, 'init.cjs': initBundle, 'run-init.cjs': runInitBundle, 'main.cache': path.join(dist, 'empty.cache') }, stage1);
 try {
   const [cmd, ...pre] = [...qemuPrefix(arch), stage1];
   execFileSync(cmd, [...pre, '--', '/bin/sh', '-c', 'trap "" USR1; kill -USR1 "$PPID"; sleep 0.1'], {
@@ -297,10 +299,10 @@ if (fs.existsSync(cacheFile) && fs.statSync(cacheFile).size > 0 && !cacheAccepte
   say('V8 rejects the start-up code cache (flags?): built without it');
   fs.rmSync(cacheFile);
 }
-const usable = (f) => fs.existsSync(cacheFile) && fs.existsSync(f) && fs.statSync(f).size > 0 && cacheAccepted(f, bundle);
+const usable = (f) => fs.existsSync(cacheFile) && fs.existsSync(f) && fs.statSync(f).size > 0 && cacheAccepted(f, f === runInitCacheFile ? runInitBundle : bundle);
 const runtimeCaches = Object.fromEntries([['run.cache', runCacheFile], ['run-init.cache', runInitCacheFile]].filter(([, f]) => usable(f)));
 if (fs.existsSync(cacheFile) && fs.statSync(cacheFile).size > 0) {
-  await makeSea('sea', path.join(root, 'build/sea-main.cjs'), { 'main.cjs': bundle, 'init.cjs': initBundle, 'main.cache': cacheFile, ...runtimeCaches }, outFile);
+  await makeSea('sea', path.join(root, 'build/sea-main.cjs'), { 'main.cjs': bundle, 'init.cjs': initBundle, 'run-init.cjs': runInitBundle, 'main.cache': cacheFile, ...runtimeCaches }, outFile);
   say(`code cache ${fs.statSync(cacheFile).size} bytes${Object.entries(runtimeCaches).map(([n, f]) => `, ${n} ${fs.statSync(f).size} bytes`).join('')}`);
 } else {
   await makeSea('sea', bundle, {}, outFile);

@@ -22,9 +22,11 @@ const filename = process.execPath;
 const args = process.argv.slice(2);
 /**
  * Which bundle: the plain init (tini's command line) has one of its own,
- * init.cjs, with none of the runtime's code to parse; every other mode runs
- * main.cjs. This mirrors src/main.ts's dispatch: a mode word (src/modes.ts),
- * a runc global flag first, or a name with `runc` in it is not the plain init.
+ * init.cjs, with none of the runtime's code to parse, and so has the
+ * container's init (`__run-init`, `__run-supervise`: run-init.cjs, none of
+ * the launcher's and the verbs' code); every other mode runs main.cjs. This
+ * mirrors src/main.ts's dispatch: a mode word (src/modes.ts), a runc global
+ * flag first, or a name with `runc` in it is not the plain init.
  */
 const MODE_WORDS = new Set(['check', 'doctor', 'oci', 'run', '__run-init', '__run-supervise']);
 const RUNTIME_FLAG = /^--?(root|log|log-format|systemd-cgroup|criu|rootless)(=|$)/;
@@ -36,18 +38,20 @@ const asset = (name) => {
     return null; // not in this build
   }
 };
-const scriptName = plainInit && asset('init.cjs') ? 'init.cjs' : 'main.cjs';
+const runInit = (args[0] ?? '').startsWith('__run-');
+const scriptName = plainInit && asset('init.cjs') ? 'init.cjs' : runInit && asset('run-init.cjs') ? 'run-init.cjs' : 'main.cjs';
 /**
  * Its V8 code cache, made at build time: main.cache by running the plain
  * init once (for init.cjs, or main.cjs in a build without the split); the
  * runtime's by running `tini-ts run` (run.cache: the launcher and every other
- * main.cjs mode; run-init.cache: the init it starts in the namespaces). A
+ * main.cjs mode; run-init.cache: the init it starts in the namespaces, for
+ * run-init.cjs). A
  * cache only saves compiling: V8 checks it against the source, whichever is
  * taken.
  */
 function cacheFor() {
-  if (scriptName === 'main.cjs' && (args[0] ?? '') !== '' && !plainInit) {
-    const own = asset((args[0] ?? '').startsWith('__run-') ? 'run-init.cache' : 'run.cache');
+  if (scriptName !== 'init.cjs' && (args[0] ?? '') !== '' && !plainInit) {
+    const own = asset(runInit ? 'run-init.cache' : 'run.cache');
     if (own && own.byteLength) return own;
   }
   return asset('main.cache') ?? new ArrayBuffer(0);

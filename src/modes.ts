@@ -9,7 +9,7 @@ export const MODES: Readonly<Record<string, (args: string[]) => void>> = {
   doctor: (args) => (require('./commands/doctor.js') as typeof import('./commands/doctor.js')).runDoctor(args),
   // The OCI runtime (runc's command line): `tini-ts oci create ...`, or as an engine calls it (see main.ts).
   oci: (args) => (require('./commands/oci/index.js') as typeof import('./commands/oci/index.js')).runOci(args),
-  run: (args) => (require('./runtime/launcher.js') as typeof import('./runtime/launcher.js')).runLauncher(args),
+  run: (args) => (require('./commands/run.js') as typeof import('./commands/run.js')).runLauncher(args),
   // Hidden: the init that `run` re-executes inside its namespaces.
   '__run-init': (args) => (require('./runtime/ns-init.js') as typeof import('./runtime/ns-init.js')).runNsInit(args),
   // Hidden: the same init once it holds only the workload's privileges (see runtime/init-protocol.ts).

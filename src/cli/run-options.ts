@@ -19,7 +19,7 @@ export const EXIT_LAUNCHER = 125;
 export const NAMESPACES = ['pid', 'mount', 'uts', 'ipc', 'net', 'cgroup'] as const;
 export type NamespaceName = (typeof NAMESPACES)[number];
 
-/** The init shares the workload's memory cgroup (see runtime/launcher.ts), so tiny limits cannot work. */
+/** The init shares the workload's memory cgroup (see container/create.ts), so tiny limits cannot work. */
 export const MIN_MEMORY = 16 * 1024 * 1024;
 export const DEFAULT_GRACE_MS = 10_000;
 

@@ -105,7 +105,7 @@ export type InitMessage =
   | { kind: 'ready'; initTasks: number }
   /** At the pivot (see SetupPlan.hooks): the launcher's hooks may run. */
   | { kind: 'hooks' }
-  /** The workload runs (the launcher protects the init from the OOM killer now, see launcher.ts). */
+  /** The workload runs (the launcher protects the init from the OOM killer now, see container/wait.ts). */
   | { kind: 'spawned' }
   /** The program's raw wait status, and the init's exit code for it (--exit-on-stop may differ from 128+N). */
   | { kind: 'status'; status: number; exitCode?: number }

@@ -119,9 +119,11 @@ export function runNsInit(args: string[]): void {
   const plan = readMessage(channel, 'setup', t);
   t = tools(channel, plan.verbosity);
 
-  // Join the cgroup first (see the header). The libuv pool is started here:
-  // its threads are not in the v1 cgroup and die at the exec into stage 2.
-  fs.access('/', () => {});
+  // Join the cgroup first (see the header). The libuv pool, which a join
+  // through cgroup.procs runs on, is started here, before any join: its
+  // threads are not in the v1 cgroup and die at the exec into stage 2. Only
+  // v1 `tasks` to write: no pool (its threads cost the start-up, then the exit).
+  if (plan.procsFiles.some((f) => !f.endsWith('/tasks'))) fs.access('/', () => {});
   const joinFds: number[] = [];
   for (const f of plan.procsFiles) {
     try {

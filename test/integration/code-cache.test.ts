@@ -2,7 +2,8 @@
  * The V8 code caches the build makes (build/build.mjs, build/sea-main.cjs):
  * the plain init's (main.cache, for its own bundle init.cjs), and, when the build runs as root, the
  * runtime's own, made by running `tini-ts run -- /bin/true` once: the
- * launcher's (run.cache) and the init's in the namespaces (run-init.cache).
+ * launcher's (run.cache, for main.cjs) and the init's in the namespaces
+ * (run-init.cache, for its own bundle run-init.cjs).
  * Each must be taken by V8 for the bundle as the binary wraps it, with the
  * binary's V8 flags: a rejected cache costs every start its compilation.
  */
@@ -37,11 +38,19 @@ describe('the code caches in the binary', () => {
   it.skipIf(unmet(process.getuid?.() === 0, 'root (the build makes the runtime caches as root only)'))(
     "the launcher's and the namespaced init's, made by a run at build time, are taken",
     () => {
-      for (const name of ['run.cache', 'run-init.cache']) {
+      for (const [name, script] of [['run.cache', 'main.cjs'], ['run-init.cache', 'run-init.cjs']]) {
         const file = path.join(DIST, name);
         expect(fs.existsSync(file) && fs.statSync(file).size > 0, `${name} (built as root?)`).toBe(true);
-        expect(rejected(file), name).toBe(false);
+        expect(rejected(file, script), name).toBe(false);
       }
     },
   );
+
+  it("the container's init has a bundle of its own, with none of the launcher's and the verbs' code (it is on the path from `run` to the workload)", () => {
+    const own = fs.readFileSync(path.join(DIST, 'run-init.cjs'), 'utf8');
+    expect(own).toMatch(/function runNsInit\b/);
+    expect(own).toMatch(/function runSupervisor\b/);
+    for (const f of ['runLauncher', 'createContainer', 'parseRunArgs', 'runOci']) expect(own, f).not.toMatch(new RegExp(`function ${f}\\b`));
+    expect(fs.readFileSync(path.join(DIST, 'main.cjs'), 'utf8')).toMatch(/function runLauncher\b/);
+  });
 });

@@ -83,6 +83,16 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     expect(runtimeCall('runc', oci.f.dir, root, ['create', '--bundle', oci.bundle, id('badroot-runc')]).status).not.toBe(0);
   });
 
+  it('a pid file that cannot be written (checked once the init is ready) fails create, and the container is destroyed: no cgroup, no state', () => {
+    setArgs(['sleep', '30']);
+    const c = id('badpidfile');
+    const r = tini('create', '--bundle', bundle, '--pid-file', path.join(f.dir, 'no-such-dir', 'pid'), c);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/cannot write the pid file .*no-such-dir\/pid: ENOENT/);
+    expect(cgroupExists('tini', c), 'the cgroup is removed with the init').toBe(false);
+    expect(tini('state', c).stderr).toMatch(/container does not exist/);
+  });
+
   it("the shim waits on the init: its status is the program's; TERM reaches the program through the init (runc's PID 1 shell ignores it)", () => {
     setArgs(['sh', '-c', 'sleep 2; exit 3']);
     const shim = (rt: string, c: string, sig?: string) => {

@@ -1,0 +1,192 @@
+/**
+ * Starting the container's init: the namespaces to join (opened and checked
+ * first), the channel, and the spawn itself. Only the calling thread moves
+ * with unshare(2), and after unshare(CLONE_NEWPID) it can no longer create
+ * threads, so the main thread unshares, posix_spawns the init, then setns(2)s
+ * back to the namespaces saved from /proc/thread-self/ns. The cgroup
+ * namespace is created by the init itself, after joining the cgroup (see
+ * ns-init.ts).
+ */
+import fs from 'node:fs';
+import type { NamespaceName, RunOptions } from '../cli/run-options.js';
+import { CLONE, SOCK_CLOEXEC } from '../libc/consts.js';
+import { failed, fromSys, type Outcome } from '../libc/error.js';
+import { addonFd, isSea } from '../libc/koffi-native.js';
+import type { NsLibc } from '../libc/ns.js';
+import { SIG } from '../libc/signals.js';
+import { ok, type Libc } from '../libc/types.js';
+import { parseEventDest } from '../events/destination.js';
+import { INIT_MODE } from './init-protocol.js';
+import type { ContainerConfig } from './container.js';
+
+/** unshare(2) flag and /proc/self/ns name of each namespace the launcher creates (cgroup: the init does). */
+export const NS_TABLE: Record<Exclude<NamespaceName, 'cgroup'>, { flag: number; file: string }> = {
+  pid: { flag: CLONE.NEWPID, file: 'pid' },
+  mount: { flag: CLONE.NEWNS, file: 'mnt' },
+  uts: { flag: CLONE.NEWUTS, file: 'uts' },
+  ipc: { flag: CLONE.NEWIPC, file: 'ipc' },
+  net: { flag: CLONE.NEWNET, file: 'net' },
+};
+
+export type Joins = Map<NamespaceName, { fd: number; path: string; field: string }>;
+
+/**
+ * The namespaces to join (OCI linux.namespaces[].path), opened; a path that
+ * cannot be opened or is not a namespace of that type (the kernel says which
+ * through NS_GET_NSTYPE) is refused, naming the field, before anything is created.
+ */
+export function openJoins(ns: NsLibc, list: NonNullable<ContainerConfig['joinNamespaces']>): Outcome<Joins> {
+  const joins: Joins = new Map();
+  const closeAll = () => joins.forEach((j) => fs.closeSync(j.fd));
+  const typeName = (flag: number) => Object.values(NS_TABLE).find((t) => t.flag === flag)?.file ?? (flag === CLONE.NEWCGROUP ? 'cgroup' : flag === CLONE.NEWUSER ? 'user' : `0x${flag.toString(16)}`);
+  for (const j of list) {
+    if (j.name === 'cgroup') {
+      closeAll();
+      return failed(`config.json: ${j.field}: joining an existing cgroup namespace is not supported`);
+    }
+    const { flag, file: kind } = NS_TABLE[j.name];
+    let fd: number;
+    try {
+      fd = fs.openSync(j.path, fs.constants.O_RDONLY);
+    } catch (e) {
+      closeAll();
+      return failed(`config.json: ${j.field}: cannot open ${j.path}: ${(e as NodeJS.ErrnoException).code}`);
+    }
+    const t = ns.nsType(fd);
+    if (!t.ok || t.value !== flag) {
+      fs.closeSync(fd);
+      closeAll();
+      return failed(`config.json: ${j.field}: ${j.path} is not a namespace of type ${kind}${t.ok ? ` (it is of type ${typeName(t.value)})` : ''}`);
+    }
+    joins.set(j.name, { fd, path: j.path, field: j.field });
+  }
+  return ok(joins);
+}
+
+/**
+ * The channel (a blocking socket pair: the plan goes out framed, the init's
+ * messages come back) and the init, spawned in its namespaces with the
+ * channel, the FFI addon and FDS; the joined namespaces' descriptors closed.
+ */
+export function startInit(ns: NsLibc, libc: Libc, options: RunOptions, joins: Joins, fds: number[]): Outcome<{ initPid: number; channel: number }> {
+  const closeJoins = () => joins.forEach((j) => ns.close(j.fd));
+  const pair = ns.socketpair(SOCK_CLOEXEC);
+  if (!pair.ok) {
+    closeJoins();
+    return { ok: false, error: fromSys(pair, `socketpair failed: ${pair.code}`) };
+  }
+  const [channel, initEnd] = pair.value;
+  let addon: number;
+  try {
+    addon = addonFd();
+  } catch (e) {
+    closeJoins();
+    [channel, initEnd].forEach((fd) => ns.close(fd));
+    return failed(`cannot hand the FFI addon to the init: ${(e as Error).message}`);
+  }
+  // The channel and the addon first: the init finds them as its first two.
+  const spawned = spawnInNamespaces(ns, libc, options, joins, [initEnd, addon, ...fds]);
+  ns.close(initEnd);
+  closeJoins();
+  if (typeof spawned === 'string') {
+    ns.close(channel);
+    return failed(spawned);
+  }
+  return ok({ initPid: spawned, channel });
+}
+
+/** runc's order for joining: user first, mnt last (a joined user namespace would own the others). */
+const JOIN_ORDER: (keyof typeof NS_TABLE)[] = ['ipc', 'uts', 'net', 'pid', 'mount'];
+
+/**
+ * Join the namespaces given by path and unshare the others in the main
+ * thread, posix_spawn the init, setns back. Returns the pid or an error text.
+ */
+function spawnInNamespaces(ns: NsLibc, libc: Libc, options: RunOptions, joins: Joins, fds: number[]): number | string {
+  const wanted = (Object.keys(NS_TABLE) as (keyof typeof NS_TABLE)[]).filter((n) => options.namespaces.has(n));
+  const saved: { fd: number; flag: number; name: string }[] = [];
+  const closeSaved = () => saved.forEach((s) => ns.close(s.fd));
+  try {
+    for (const n of wanted) {
+      const fd = fs.openSync(`/proc/thread-self/ns/${NS_TABLE[n].file}`, 'r');
+      saved.push({ fd, flag: NS_TABLE[n].flag, name: n });
+    }
+  } catch (e) {
+    closeSaved();
+    return `cannot open /proc/thread-self/ns: ${(e as NodeJS.ErrnoException).code}`;
+  }
+  const restore = () => {
+    for (const s of saved) ns.setns(s.fd, s.flag);
+  };
+  for (const n of JOIN_ORDER) {
+    const j = joins.get(n);
+    if (!j || !wanted.includes(n)) continue;
+    const r = ns.setns(j.fd, NS_TABLE[n].flag);
+    if (!r.ok) {
+      restore();
+      closeSaved();
+      return `config.json: ${j.field}: joining ${j.path} failed: setns: ${r.code}`;
+    }
+  }
+  const flags = saved.filter((s) => !joins.has(s.name as NamespaceName)).reduce((f, s) => f | s.flag, 0);
+  if (flags !== 0) {
+    const u = ns.unshare(flags);
+    if (!u.ok) {
+      restore();
+      closeSaved();
+      return `unshare(${wanted.filter((n) => !joins.has(n)).join(', ')}) failed: ${u.code}${u.code === 'EPERM' ? ' (run as root, outside a restricted container)' : ''}`;
+    }
+  }
+  // argv names the descriptors only (the plan comes over the channel), and
+  // the environment is empty: nothing of the launcher's is readable in the
+  // init's /proc/PID/cmdline or environ.
+  const self = isSea() ? ['tini-ts'] : [process.execPath, process.argv[1]];
+  const r = libc.spawn({
+    file: process.execPath,
+    argv: [...self, INIT_MODE, String(fds[0]), String(fds[1])].map((a) => Buffer.from(a)),
+    env: [],
+    newProcessGroup: true,
+    foregroundTty: false,
+    passFds: [0, 1, 2, ...fds],
+  });
+  // Back to the launcher's own namespaces: without this the main thread can
+  // create no threads (pid) and the thread pool would see other namespaces.
+  let restoreError: string | null = null;
+  for (const s of saved) {
+    const b = ns.setns(s.fd, s.flag);
+    if (!b.ok && restoreError === null) restoreError = `setns back to the ${s.name} namespace failed: ${b.code}`;
+  }
+  closeSaved();
+  if (restoreError !== null) {
+    if (r.ok) libc.kill(r.value, SIG.KILL);
+    return restoreError;
+  }
+  if (!r.ok) return `cannot start the init (${process.execPath}): ${r.code}`;
+  return r.value;
+}
+
+/**
+ * --events DEST for the init: a file is opened here (O_APPEND|O_CREAT, 0644;
+ * O_NONBLOCK so a FIFO without a reader fails rather than hangs), `fd:N` must
+ * be open, `-` is stderr. The init reopens the descriptor as the plain init
+ * does (see events/destination.ts). A destination that cannot be used is
+ * refused before anything is created.
+ */
+export function openEvents(text: string): Outcome<{ fd: number; opened: boolean }> {
+  const dest = parseEventDest(text);
+  if (typeof dest === 'string') return failed(`--events: ${dest}`);
+  if (dest.kind === 'fd') {
+    try {
+      fs.fstatSync(dest.fd);
+    } catch (e) {
+      return failed(`--events ${text}: fd ${dest.fd} is not open (${(e as NodeJS.ErrnoException).code})`);
+    }
+    return ok({ fd: dest.fd, opened: false });
+  }
+  const { O_WRONLY, O_APPEND, O_CREAT, O_NONBLOCK } = fs.constants;
+  try {
+    return ok({ fd: fs.openSync(dest.path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK, 0o644), opened: true });
+  } catch (e) {
+    return failed(`--events: cannot open ${dest.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
