@@ -86,7 +86,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
   it('a pid file that cannot be written (checked once the init is ready) fails create, and the container is destroyed: no cgroup, no state', () => {
     setArgs(['sleep', '30']);
     const c = id('badpidfile');
-    const r = tini('create', '--bundle', bundle, '--pid-file', path.join(f.dir, 'no-such-dir', 'pid'), c);
+    const r = tini('create', '--bundle', oci.bundle, '--pid-file', path.join(oci.f.dir, 'no-such-dir', 'pid'), c);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/cannot write the pid file .*no-such-dir\/pid: ENOENT/);
     expect(cgroupExists('tini', c), 'the cgroup is removed with the init').toBe(false);
