@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { readText, writeFile } from '../fsutil.js';
-import type { Controller, Limits } from '../types.js';
+import type { Controller, LinuxResources } from '../types.js';
 
 export const name = 'cpuset';
 
@@ -19,9 +19,12 @@ export function inherit(dir: string, parent: string): void {
   }
 }
 
-export function apply(dir: string, limits: Limits): void {
-  if (limits.cpusetCpus !== undefined) writeFile(path.join(dir, 'cpuset.cpus'), limits.cpusetCpus, 'the CPU set');
-  if (limits.cpusetMems !== undefined) writeFile(path.join(dir, 'cpuset.mems'), limits.cpusetMems, 'the memory node set');
+/** cpu.cpus and cpu.mems (v1 and v2 write the same files). */
+export function apply(dir: string, r: LinuxResources): void {
+  if (r.cpu?.cpus !== undefined) writeFile(path.join(dir, 'cpuset.cpus'), r.cpu.cpus, 'the CPU set');
+  if (r.cpu?.mems !== undefined) writeFile(path.join(dir, 'cpuset.mems'), r.cpu.mems, 'the memory node set');
 }
 
-export const controller: Controller = { name, needed: (l) => l.everyController === true || l.cpusetCpus !== undefined || l.cpusetMems !== undefined, apply };
+export const cpusetApplies = (r: LinuxResources): boolean => r.cpu?.cpus !== undefined || r.cpu?.mems !== undefined;
+
+export const controller: Controller = { name, joined: (s) => s.everyController === true, applies: cpusetApplies, apply };
