@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { exists, writeFile } from '../fsutil.js';
+import { blockIOApplies } from '../resources.js';
 import { THROTTLE_LISTS, cgroupFailure, type Controller, type LinuxResources, type ThrottleList } from '../types.js';
 
 export const name = 'blkio';
@@ -28,8 +29,5 @@ export function apply(dir: string, r: LinuxResources): void {
     for (const t of b[list] ?? []) writeFile(path.join(dir, THROTTLE_FILES[list]), `${t.major}:${t.minor} ${t.rate}`, `the block I/O throttle of ${t.major}:${t.minor}`);
   }
 }
-
-/** A weight or any throttle (v1 blkio, v2 io). */
-export const blockIOApplies = (r: LinuxResources): boolean => r.blockIO?.weight !== undefined || THROTTLE_LISTS.some((l) => (r.blockIO?.[l] ?? []).length > 0);
 
 export const controller: Controller = { name, joined: (s) => s.everyController === true, applies: blockIOApplies, apply };

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { readText, writeFile } from '../fsutil.js';
+import { cpusetApplies } from '../resources.js';
 import type { Controller, LinuxResources } from '../types.js';
 
 export const name = 'cpuset';
@@ -19,12 +20,9 @@ export function inherit(dir: string, parent: string): void {
   }
 }
 
-/** cpu.cpus and cpu.mems (v1 and v2 write the same files). */
 export function apply(dir: string, r: LinuxResources): void {
   if (r.cpu?.cpus !== undefined) writeFile(path.join(dir, 'cpuset.cpus'), r.cpu.cpus, 'the CPU set');
   if (r.cpu?.mems !== undefined) writeFile(path.join(dir, 'cpuset.mems'), r.cpu.mems, 'the memory node set');
 }
-
-export const cpusetApplies = (r: LinuxResources): boolean => r.cpu?.cpus !== undefined || r.cpu?.mems !== undefined;
 
 export const controller: Controller = { name, joined: (s) => s.everyController === true, applies: cpusetApplies, apply };

@@ -1,6 +1,7 @@
 /** cgroup v1 memory controller: memory.limit_in_bytes, memory.memsw.limit_in_bytes, memory.soft_limit_in_bytes; OOM and peak counters. */
 import path from 'node:path';
 import { exists, readKeyed, readNumber, writeFile } from '../fsutil.js';
+import { memoryApplies } from '../resources.js';
 import { cgroupFailure, type CgroupStats, type Controller, type LinuxResources } from '../types.js';
 
 export const name = 'memory';
@@ -24,9 +25,6 @@ export function apply(dir: string, r: LinuxResources): void {
   if (m.reservation !== undefined) writeFile(path.join(dir, 'memory.soft_limit_in_bytes'), String(m.reservation), 'the memory reservation');
   if (m.disableOOMKiller) writeFile(path.join(dir, 'memory.oom_control'), '1', 'disableOOMKiller');
 }
-
-/** Whether the resources set anything of memory's (v2 takes the same fields, swappiness refused there). */
-export const memoryApplies = (r: LinuxResources): boolean => Object.values(r.memory ?? {}).some((v) => v !== undefined && v !== false);
 
 export function stats(dir: string): Pick<CgroupStats, 'oomKills' | 'memoryLimitHits' | 'memoryPeakBytes'> {
   return {

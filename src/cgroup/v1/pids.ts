@@ -1,6 +1,7 @@
 /** cgroup pids controller (v1, and v2 re-exports it: the same files): pids.max; pids.peak (newer kernels) and pids.events. */
 import path from 'node:path';
 import { readKeyed, readNumber, writeFile } from '../fsutil.js';
+import { pidsApplies } from '../resources.js';
 import type { CgroupStats, Controller, LinuxResources } from '../types.js';
 
 export const name = 'pids';
@@ -22,4 +23,4 @@ export function stats(dir: string): Pick<CgroupStats, 'pidsPeak' | 'pidsLimitHit
   };
 }
 
-export const controller: Controller = { name, joined: () => true, applies: (r) => (r.pids?.limit ?? 0) !== 0, apply, stats };
+export const controller: Controller = { name, joined: () => true, applies: pidsApplies, apply, stats };

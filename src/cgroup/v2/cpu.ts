@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { readKeyed, writeFile } from '../fsutil.js';
 import type { CgroupStats, Controller, LinuxResources } from '../types.js';
-import { bandwidth, cpuApplies } from '../v1/cpu.js';
+import { bandwidth, cpuApplies } from '../resources.js';
 
 export const name = 'cpu';
 

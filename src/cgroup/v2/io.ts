@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { exists, writeFile } from '../fsutil.js';
 import { THROTTLE_LISTS, cgroupFailure, type Controller, type LinuxResources, type ThrottleList } from '../types.js';
-import { blockIOApplies } from '../v1/blkio.js';
+import { blockIOApplies } from '../resources.js';
 
 export const name = 'io';
 

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { exists, readKeyed, readNumber, writeFile } from '../fsutil.js';
 import { cgroupFailure, type CgroupStats, type Controller, type LinuxResources } from '../types.js';
-import { memoryApplies } from '../v1/memory.js';
+import { memoryApplies } from '../resources.js';
 
 export const name = 'memory';
 
