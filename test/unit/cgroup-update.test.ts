@@ -75,6 +75,21 @@ describe('update on a fake v1 tree', () => {
     expect(read(path.join(dirOf('cpu'), 'cpu.shares'))).toBe('512');
   });
 
+  it('-1 removes a limit: memory and memory+swap -1, pids max, quota -1 with the period given', () => {
+    expect(said(updateCgroup(root, 1, dirs(), { memory: { limit: -1 }, pids: { limit: -1 }, cpu: { quota: -1, period: 50_000 } }))).toBeNull();
+    expect(read(path.join(dirOf('memory'), 'memory.limit_in_bytes'))).toBe('-1');
+    expect(read(path.join(dirOf('memory'), 'memory.memsw.limit_in_bytes'))).toBe('-1');
+    expect(read(path.join(dirOf('pids'), 'pids.max'))).toBe('max');
+    expect(read(path.join(dirOf('cpu'), 'cpu.cfs_quota_us'))).toBe('-1');
+    expect(read(path.join(dirOf('cpu'), 'cpu.cfs_period_us'))).toBe('50000');
+  });
+
+  it('device rules are set at creation only: an update never writes them', () => {
+    put(path.join(dirOf('devices'), 'devices.allow'), '');
+    expect(said(updateCgroup(root, 1, [...dirs(), dirOf('devices')], { devices: [{ allow: true, type: 'a', major: null, minor: null, access: 'rwm' }] }))).toBeNull();
+    expect(read(path.join(dirOf('devices'), 'devices.allow'))).toBe('');
+  });
+
   it('a controller the container has no cgroup in (cpuset): refused before any write', () => {
     expect(said(updateCgroup(root, 1, dirs(), { pids: { limit: 9 }, cpu: { cpus: '0' } }))).toBe('the container has no cpuset cgroup (it was created without that controller)');
     expect(read(path.join(dirOf('pids'), 'pids.max'))).toBe('max\n');
