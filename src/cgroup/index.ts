@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { exists, readPids, rmdirRetry } from './fsutil.js';
 import { LEVELS_DIR, sweepLevels } from './levels.js';
-import { CGROUP_PARENT, cgroupFailure, type Cgroup, type Limits } from './types.js';
+import { CGROUP_PARENT, cgroupFailure, type Cgroup, type CgroupSetup, type LinuxResources } from './types.js';
 import { CgroupV1, controllersFor as v1Controllers, otherHierarchies } from './v1/index.js';
 import { CgroupV2, controllersFor as v2Controllers } from './v2/index.js';
 
@@ -19,10 +19,14 @@ export function detectVersion(root: string): 1 | 2 | null {
   return null;
 }
 
-/** The cgroup `<parent>/<name>` in each hierarchy under root (`parent`: relative, possibly nested; default `tini-ts`). */
-export function openCgroup(root: string, name: string, limits: Limits, version = detectVersion(root), parent = CGROUP_PARENT, levelsDir = LEVELS_DIR): Cgroup {
-  if (version === 2) return new CgroupV2(root, name, v2Controllers(limits), parent, levelsDir);
-  if (version === 1) return new CgroupV1(root, name, v1Controllers(limits), parent, levelsDir, limits.everyHierarchy ? otherHierarchies(root) : []);
+/**
+ * The cgroup `<parent>/<name>` in each hierarchy under root (`parent`: relative, possibly nested; default `tini-ts`),
+ * with the controllers its resources and set-up need. v2 has no devices controller (it needs eBPF programs): the
+ * set-up's device rules apply on v1 only.
+ */
+export function openCgroup(root: string, name: string, resources: LinuxResources, setup: CgroupSetup = {}, version = detectVersion(root), parent = CGROUP_PARENT, levelsDir = LEVELS_DIR): Cgroup {
+  if (version === 2) return new CgroupV2(root, name, v2Controllers(resources, setup), parent, levelsDir);
+  if (version === 1) return new CgroupV1(root, name, v1Controllers(resources, setup), parent, levelsDir, setup.everyHierarchy ? otherHierarchies(root) : [], setup.devices);
   throw cgroupFailure(`no cgroup hierarchy found at ${root} (mount cgroup2 or the v1 controllers there)`);
 }
 
@@ -101,4 +105,4 @@ export function sweepStale(root: string, isAlive = processAlive, parent = CGROUP
   return { removed, busy };
 }
 
-export type { Cgroup, Limits };
+export type { Cgroup, CgroupSetup, LinuxResources };

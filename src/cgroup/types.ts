@@ -20,35 +20,64 @@ export interface DeviceRule {
   access: string;
 }
 
-export interface Limits {
-  /** memory limit in bytes; -1: none (OCI update removing a limit) */
-  memoryBytes?: number;
-  /** docker's --memory-reservation, a soft limit: v1 memory.soft_limit_in_bytes, v2 memory.low; -1: none */
-  memoryReservationBytes?: number;
-  /** docker's --oom-kill-disable: v1 memory.oom_control 1 (v2 has no such switch: the launcher warns and drops it) */
-  oomKillDisable?: boolean;
-  /** docker's --memory-swap: memory plus swap in bytes; -1 for unlimited swap */
-  memorySwapBytes?: number;
-  /** maximum number of tasks (processes and threads); -1: none */
-  pids?: number;
-  /** CPU bandwidth in cores (0.5 = half of one core); Infinity: none */
-  cpus?: number;
-  /** CFS period in microseconds for --cpus (docker's default 100000) */
-  cpuPeriodUs?: number;
-  /** v1 cpu.shares (2..262144); v2 converts it to cpu.weight */
-  cpuShares?: number;
-  /** cpuset.cpus, e.g. `0-1,3` */
-  cpusetCpus?: string;
-  /** cpuset.mems, e.g. `0` */
-  cpusetMems?: string;
+/** One entry of blockIO's throttle lists: a rate (bytes or operations per second) for one device. */
+export interface ThrottleDevice {
+  major: number;
+  minor: number;
+  rate: number;
+}
+
+/** blockIO's four per-device throttle lists, by their runtime-spec names. */
+export const THROTTLE_LISTS = ['throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice', 'throttleWriteIOPSDevice'] as const;
+export type ThrottleList = (typeof THROTTLE_LISTS)[number];
+
+/**
+ * The cgroup input: the OCI runtime-spec's LinuxResources (config.json's
+ * `linux.resources`, `update`'s resources), the fields tini-ts applies, under
+ * their spec names, as youki's controllers and crun's cgroup-resources.c take
+ * them. `run` translates its docker-style flags into one (cli/run-options.ts).
+ * -1 removes a limit (memory.limit, memory.swap, memory.reservation,
+ * pids.limit, cpu.quota); 0 in pids.limit or cpu.quota means "not set", as runc reads it.
+ */
+export interface LinuxResources {
+  memory?: {
+    /** bytes */
+    limit?: number;
+    /** a soft limit: v1 memory.soft_limit_in_bytes, v2 memory.low */
+    reservation?: number;
+    /** memory plus swap, in bytes (as docker's --memory-swap) */
+    swap?: number;
+    /** 0..100, cgroup v1 only: v2 has no per-cgroup swappiness */
+    swappiness?: number;
+    /** v1 memory.oom_control 1 (v2 has no such switch: its callers warn and drop it) */
+    disableOOMKiller?: boolean;
+  };
+  cpu?: {
+    /** v1 cpu.shares (2..262144); v2 converts it to cpu.weight */
+    shares?: number;
+    /** CFS quota in microseconds per period */
+    quota?: number;
+    /** CFS period in microseconds (default 100000), written with the quota */
+    period?: number;
+    /** cpuset.cpus, e.g. `0-1,3` */
+    cpus?: string;
+    /** cpuset.mems, e.g. `0` */
+    mems?: string;
+  };
+  pids?: { limit?: number };
+  blockIO?: {
+    /** 10..1000: v1 blkio.weight (or blkio.bfq.weight), v2 io.weight (or io.bfq.weight) */
+    weight?: number;
+  } & Partial<Record<ThrottleList, ThrottleDevice[]>>;
   /** Device rules applied in order (cgroup v1 devices controller), as runc does. */
   devices?: DeviceRule[];
-  /** memory.swappiness (0..100; cgroup v1 only: v2 has no per-cgroup swappiness) */
-  memorySwappiness?: number;
-  /** block I/O weight (10..1000): v1 blkio.weight (or blkio.bfq.weight), v2 io.weight (or io.bfq.weight) */
-  blkioWeight?: number;
-  /** block I/O throttles, per device: v1 blkio.throttle.*_device, v2 io.max */
-  blkioThrottle?: Throttle[];
+}
+
+/**
+ * How a cgroup is set up, beyond its resources: which hierarchies it joins
+ * whatever the limits, and the device rules it starts with.
+ */
+export interface CgroupSetup {
   /** Join the v1 freezer hierarchy too (OCI containers: pause, resume, the paused status). */
   freezable?: boolean;
   /**
@@ -62,36 +91,34 @@ export interface Limits {
    * and a hybrid host's cgroup v2 tree (`unified`). Only the process is written there.
    */
   everyHierarchy?: boolean;
-}
-
-/** Where each limit sits in an OCI LinuxResources (config.json's `linux.resources`, `update`'s resources): errors name it so. */
-export const LIMIT_RESOURCES: Readonly<Partial<Record<keyof Limits, string>>> = {
-  memoryBytes: 'memory.limit', memorySwapBytes: 'memory.swap', memorySwappiness: 'memory.swappiness', pids: 'pids.limit',
-  cpus: 'cpu.quota', cpuPeriodUs: 'cpu.period', cpuShares: 'cpu.shares', cpusetCpus: 'cpu.cpus', cpusetMems: 'cpu.mems',
-  blkioWeight: 'blockIO.weight', blkioThrottle: 'blockIO', devices: 'devices',
-};
-
-export interface Throttle {
-  kind: 'readBps' | 'writeBps' | 'readIops' | 'writeIops';
-  major: number;
-  minor: number;
-  /** bytes or operations per second */
-  rate: number;
+  /**
+   * The container's device rules (v1 devices controller), written with the
+   * resources at creation: a bundle's linux.resources.devices then runc's
+   * default allow list, or docker's defaults for `run`.
+   */
+  devices?: readonly DeviceRule[];
 }
 
 /**
  * One controller of a hierarchy version, as a list entry (v1/index.ts and
- * v2/index.ts hold the lists): a cgroup uses the controllers whose `needed`
- * says so, applies each, and merges their statistics. A new controller is
- * one file per version and one entry per list.
+ * v2/index.ts hold the lists): a cgroup uses the controllers its set-up joins
+ * or its resources name, applies each, and merges their statistics. A new
+ * controller is one file per version and one entry per list.
  */
 export interface Controller {
   /** The kernel's name (the v1 hierarchy, the v2 controller). */
   readonly name: string;
-  /** Used for every cgroup (the report reads its counters), or only when the limits ask for it. */
-  needed(limits: Limits): boolean;
-  /** Writes the limits it handles; throws a RunFailure naming the file and the value. */
-  apply?(dir: string, limits: Limits): void;
+  /** Joined whatever the resources: the report reads its counters, or the set-up asks for it. */
+  joined(setup: CgroupSetup): boolean;
+  /** The resources name something this controller writes. */
+  applies(r: LinuxResources): boolean;
+  /**
+   * Writes what it handles of the resources; throws a RunFailure naming the
+   * file and the value, and for a value the kernel side refuses, its field
+   * (`memory.swap`: its place in a LinuxResources), which callers name as
+   * their user gave it.
+   */
+  apply?(dir: string, r: LinuxResources): void;
   stats?(dir: string): Partial<CgroupStats>;
 }
 
@@ -117,8 +144,8 @@ export interface Cgroup {
   readonly dirs: readonly string[];
   /** create the directories; throws a RunFailure */
   create(): void;
-  /** write the limits; throws a RunFailure naming the file and the value */
-  apply(limits: Limits): void;
+  /** write the resources (and, at creation, the set-up's device rules); throws a RunFailure naming the file and the value */
+  apply(resources: LinuxResources): void;
   /** move a process (pid as seen by the writer; 0 = the writer itself) */
   addProcess(pid: number): void;
   /** the cgroup.procs files: a process joins by writing its pid (or 0) to each */
@@ -137,8 +164,8 @@ export interface Cgroup {
 /**
  * What the cgroup layer throws when a step fails (controllers' apply are list
  * callbacks): the runtime's one error type, carrying the file written and its
- * errno, and for a limit the kind can refuse, the Limits key it concerns
- * (`field`), which the caller names as its user gave it.
+ * errno, and for a value the kernel side can refuse, its field in a
+ * LinuxResources (`field`), which the caller names as its user gave it.
  */
 export const cgroupFailure = (what: string, more?: Partial<Omit<RunError, 'what'>>): RunFailure => new RunFailure(runError(what, more));
 

@@ -1,6 +1,6 @@
 /**
  * New limits for an existing cgroup (OCI `update`): each controller of the
- * version's list that the limits concern writes into the container's
+ * version's list that the resources concern writes into the container's
  * directory of its hierarchy. Every directory is found before anything is
  * written, so a container without (say) a cpuset cgroup changes nothing.
  */
@@ -10,19 +10,20 @@ import { CONTROLLERS as V1 } from './v1/index.js';
 import { CONTROLLERS as V2 } from './v2/index.js';
 import { RunFailure, failed, type Outcome } from '../libc/error.js';
 import { ok } from '../libc/types.js';
-import type { Limits } from './types.js';
+import type { Controller, LinuxResources } from './types.js';
 
-/** Done, or what could not be changed (a limit's error names its Limits key as the field). */
-export function updateCgroup(root: string, version: 1 | 2, dirs: readonly string[], limits: Limits): Outcome<void> {
-  const wanted = (version === 1 ? V1 : V2).filter((c) => c.apply && c.needed(limits) && c.name !== 'devices' && c.name !== 'freezer');
-  const plan: { apply: (dir: string, l: Limits) => void; dir: string }[] = [];
+/** Done, or what could not be changed (a value's error names its field under the resources). Device rules are set at creation only. */
+export function updateCgroup(root: string, version: 1 | 2, dirs: readonly string[], resources: LinuxResources): Outcome<void> {
+  const r: LinuxResources = { ...resources, devices: undefined };
+  const wanted = (version === 1 ? V1 : V2).filter((c) => c.apply && c.applies(r));
+  const plan: { c: Controller; dir: string }[] = [];
   for (const c of wanted) {
     const dir = version === 2 ? dirs[0] : dirs.find((d) => d.startsWith(hierarchy(root, c.name) + '/'));
     if (dir === undefined || !fs.existsSync(dir)) return failed(`the container has no ${c.name} cgroup (it was created without that controller)`);
-    plan.push({ apply: c.apply!, dir });
+    plan.push({ c, dir });
   }
   try {
-    for (const p of plan) p.apply(p.dir, limits);
+    for (const p of plan) p.c.apply!(p.dir, r);
   } catch (e) {
     if (e instanceof RunFailure) return { ok: false, error: e.error };
     throw e;

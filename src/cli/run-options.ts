@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseCpuList, parseDuration, parseSize } from '../cgroup/size.js';
-import type { Limits, Throttle } from '../cgroup/types.js';
+import type { LinuxResources, ThrottleList } from '../cgroup/types.js';
 import { parseEventDest } from '../events/destination.js';
 import { normalizeCapability } from '../libc/capabilities.js';
 import { idRangeProblem, parseId } from '../libc/ids.js';
@@ -24,7 +24,8 @@ export const MIN_MEMORY = 16 * 1024 * 1024;
 export const DEFAULT_GRACE_MS = 10_000;
 
 export interface RunOptions {
-  limits: Limits;
+  /** The cgroup's resources: from the flags (limitFlag, the one translation) or a bundle's linux.resources. */
+  limits: LinuxResources;
   /** namespaces to create (all by default, minus --share) */
   namespaces: ReadonlySet<NamespaceName>;
   hostname: string | null;
@@ -215,11 +216,12 @@ export function overlayPathProblem(p: string): string | null {
 
 export const DEFAULT_CGROUP_PARENT = 'tini-ts';
 
-/** The flag that sets each cgroup limit: errors about a limit name it so. */
-export const LIMIT_FLAGS: Readonly<Partial<Record<keyof Limits, string>>> = {
-  memoryBytes: '--memory', memorySwapBytes: '--memory-swap', memorySwappiness: '--memory-swappiness', pids: '--pids',
-  cpus: '--cpus', cpuShares: '--cpu-shares', cpusetCpus: '--cpuset-cpus', blkioWeight: '--blkio-weight',
-  blkioThrottle: '--device-read-bps/--device-write-bps/--device-read-iops/--device-write-iops',
+/** The flag that sets each field of the resources (limitFlag): the cgroup's errors about a value name it so. */
+export const RESOURCE_FLAGS: Readonly<Record<string, string>> = {
+  'memory.limit': '--memory', 'memory.swap': '--memory-swap', 'memory.swappiness': '--memory-swappiness', 'pids.limit': '--pids',
+  'cpu.quota': '--cpus', 'cpu.period': '--cpus', 'cpu.shares': '--cpu-shares', 'cpu.cpus': '--cpuset-cpus', 'blockIO.weight': '--blkio-weight',
+  'blockIO.throttleReadBpsDevice': '--device-read-bps', 'blockIO.throttleWriteBpsDevice': '--device-write-bps',
+  'blockIO.throttleReadIOPSDevice': '--device-read-iops', 'blockIO.throttleWriteIOPSDevice': '--device-write-iops',
 };
 
 /** Why PATH is not a usable --cgroup-parent, or null: relative, no '.', '..' or empty components, printable. */
@@ -246,17 +248,20 @@ const shown = (v: string) => JSON.stringify(v);
 /** A block device's numbers, or why it is not one (the launcher stats the path; tests give their own). */
 export type DeviceNumber = (path: string) => { major: number; minor: number } | string;
 
-const THROTTLE_FLAGS: Record<string, Throttle['kind']> = {
-  '--device-read-bps': 'readBps',
-  '--device-write-bps': 'writeBps',
-  '--device-read-iops': 'readIops',
-  '--device-write-iops': 'writeIops',
+const THROTTLE_FLAGS: Record<string, ThrottleList> = {
+  '--device-read-bps': 'throttleReadBpsDevice',
+  '--device-write-bps': 'throttleWriteBpsDevice',
+  '--device-read-iops': 'throttleReadIOPSDevice',
+  '--device-write-iops': 'throttleWriteIOPSDevice',
 };
+
+/** docker's CPU period: --cpus N is a quota of N periods. */
+const CPU_PERIOD_US = 100_000;
 
 export function parseRunArgs(args: readonly string[], env: { cpuCount: number; cwd?: string; deviceNumber?: DeviceNumber }): RunParse {
   const cwd = env.cwd ?? process.cwd();
   const host = (p: string) => path.resolve(cwd, p);
-  const limits: Limits = {};
+  const limits: LinuxResources = {};
   const namespaces = new Set<NamespaceName>(NAMESPACES);
   let hostname: string | null = null;
   let timeoutMs: number | null = null;
@@ -530,46 +535,50 @@ function containerFlag(flag: string, value: string, container: ContainerOptions,
   return null;
 }
 
-/** A cgroup limit flag of `run`: sets its field of `limits`; a one-line error, or null. */
-function limitFlag(flag: string, value: string, limits: Limits, env: { cpuCount: number; deviceNumber?: DeviceNumber }, host: (p: string) => string): string | null {
+/**
+ * A cgroup limit flag of `run`: sets its field of the OCI resources, as
+ * docker turns the same flags into a config.json's linux.resources (the one
+ * translation from flags to resources); a one-line error, or null.
+ */
+function limitFlag(flag: string, value: string, r: LinuxResources, env: { cpuCount: number; deviceNumber?: DeviceNumber }, host: (p: string) => string): string | null {
   switch (flag) {
     case '-m':
     case '--memory': {
       const n = parseSize(value);
       if (typeof n === 'string') return `--memory: ${n}`;
       if (n < MIN_MEMORY) return `--memory: ${value} is too small; give at least 16m (the init shares the cgroup)`;
-      limits.memoryBytes = n;
+      (r.memory ??= {}).limit = n;
       return null;
     }
     case '--memory-swap': {
       if (value.trim() === '-1') {
-        limits.memorySwapBytes = -1;
+        (r.memory ??= {}).swap = -1;
         return null;
       }
       const n = parseSize(value);
       if (typeof n === 'string') return `--memory-swap: ${n}`;
-      limits.memorySwapBytes = n;
+      (r.memory ??= {}).swap = n;
       return null;
     }
     case '--pids': {
       if (!/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > 4194304) {
         return `--pids: not a number of tasks: '${value}' (give a whole number from 1 to 4194304)`;
       }
-      limits.pids = Number(value);
+      r.pids = { limit: Number(value) };
       return null;
     }
     case '--cpus': {
       const n = /^\s*(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*$/.test(value) ? Number(value) : NaN;
       if (!(n > 0)) return `--cpus: not a positive number of CPUs: '${value}' (e.g. 0.5 or 2)`;
       if (n > env.cpuCount) return `--cpus: ${value} is more than the ${env.cpuCount} CPUs available; give at most ${env.cpuCount}`;
-      if (n * 100_000 < 1000) return `--cpus: ${value} is below the kernel's minimum of 0.01`;
-      limits.cpus = n;
+      if (n * CPU_PERIOD_US < 1000) return `--cpus: ${value} is below the kernel's minimum of 0.01`;
+      r.cpu = { ...r.cpu, quota: Math.round(n * CPU_PERIOD_US), period: CPU_PERIOD_US };
       return null;
     }
     case '--cpu-shares': {
       const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
       if (!(n >= 2 && n <= 262144)) return `--cpu-shares: '${value}' is not a whole number from 2 to 262144`;
-      limits.cpuShares = n;
+      (r.cpu ??= {}).shares = n;
       return null;
     }
     case '--cpuset-cpus': {
@@ -577,19 +586,19 @@ function limitFlag(flag: string, value: string, limits: Limits, env: { cpuCount:
       if (Array.isArray(list)) return `--cpuset-cpus: ${list[0]}`;
       const max = Math.max(...list.split(',').map((p) => Number(p.split('-').pop())));
       if (max >= env.cpuCount) return `--cpuset-cpus: CPU ${max} does not exist (CPUs 0-${env.cpuCount - 1} are available)`;
-      limits.cpusetCpus = list;
+      (r.cpu ??= {}).cpus = list;
       return null;
     }
     case '--memory-swappiness': {
       const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
       if (!(n >= 0 && n <= 100)) return `--memory-swappiness: '${value}' is not a whole number from 0 to 100`;
-      limits.memorySwappiness = n;
+      (r.memory ??= {}).swappiness = n;
       return null;
     }
     case '--blkio-weight': {
       const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
       if (!(n >= 10 && n <= 1000)) return `--blkio-weight: '${value}' is not a whole number from 10 to 1000`;
-      limits.blkioWeight = n;
+      (r.blockIO ??= {}).weight = n;
       return null;
     }
     case '--device-read-bps':
@@ -605,7 +614,10 @@ function limitFlag(flag: string, value: string, limits: Limits, env: { cpuCount:
       if (rate <= 0) return `${flag}: the rate must be above 0`;
       const dev = (env.deviceNumber ?? statBlockDevice)(host(device));
       if (typeof dev === 'string') return `${flag}: ${dev}`;
-      limits.blkioThrottle = [...(limits.blkioThrottle ?? []).filter((t) => !(t.kind === THROTTLE_FLAGS[flag] && t.major === dev.major && t.minor === dev.minor)), { kind: THROTTLE_FLAGS[flag], ...dev, rate }];
+      // a later flag for the same device replaces the earlier one
+      const list = THROTTLE_FLAGS[flag];
+      const b = (r.blockIO ??= {});
+      b[list] = [...(b[list] ?? []).filter((t) => !(t.major === dev.major && t.minor === dev.minor)), { ...dev, rate }];
       return null;
     }
   }
@@ -613,7 +625,7 @@ function limitFlag(flag: string, value: string, limits: Limits, env: { cpuCount:
 }
 
 /** The rules between flags, checked once every flag is read: a one-line error, or null. */
-function crossCheck(given: readonly string[], container: ContainerOptions, namespaces: ReadonlySet<NamespaceName>, limits: Limits, hostname: string | null): string | null {
+function crossCheck(given: readonly string[], container: ContainerOptions, namespaces: ReadonlySet<NamespaceName>, limits: LinuxResources, hostname: string | null): string | null {
   if (container.bundle !== null) {
     const other = given.find((f) => !WITH_BUNDLE.has(f));
     if (other) return `${other} cannot be combined with --bundle (its config.json says how to run)`;
@@ -630,9 +642,10 @@ function crossCheck(given: readonly string[], container: ContainerOptions, names
     const problem = sysctlProblem(kv.slice(0, kv.indexOf('=')), { ipc: namespaces.has('ipc'), net: namespaces.has('net'), uts: namespaces.has('uts') });
     if (problem) return `--sysctl: ${problem}`;
   }
-  if (limits.memorySwapBytes !== undefined) {
-    if (limits.memoryBytes === undefined) return '--memory-swap needs --memory too (it is memory plus swap)';
-    if (limits.memorySwapBytes !== -1 && limits.memorySwapBytes < limits.memoryBytes) {
+  const { limit, swap } = limits.memory ?? {};
+  if (swap !== undefined) {
+    if (limit === undefined) return '--memory-swap needs --memory too (it is memory plus swap)';
+    if (swap !== -1 && swap < limit) {
       return '--memory-swap must be at least --memory (it is memory plus swap), or -1 for unlimited swap';
     }
   }

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_ROOT, cgroupName, detectVersion, openCgroup, startTime, sweepStale } from '../cgroup/index.js';
-import type { Cgroup, CgroupStats } from '../cgroup/types.js';
+import type { Cgroup, CgroupSetup, CgroupStats } from '../cgroup/types.js';
 import { missingController as v1Missing, controllersFor as v1Controllers } from '../cgroup/v1/index.js';
 import { missingController as v2Missing, controllersFor as v2Controllers } from '../cgroup/v2/index.js';
 import type { RunOptions } from '../cli/run-options.js';
@@ -214,28 +214,29 @@ function makeCgroup(plan: ContainerPlan, say: Say, logger: Logger, teardown: Tea
   const root = options.cgroupRoot ?? DEFAULT_ROOT;
   const version = detectVersion(root);
   if (version === null) return failed(`no cgroup filesystem at ${root}; mount cgroup2 (or the v1 controllers) there or give --cgroup-root`);
+  const cgroupSetup: CgroupSetup = {};
   if (config && inContainer && config.devices.length > 0) {
     // The device cgroup: cgroup v1's devices controller (v2 needs eBPF programs, not done here).
-    if (version === 1 && fs.existsSync(`${root}/devices/cgroup.procs`)) options = { ...options, limits: { ...options.limits, devices: config.devices } };
+    if (version === 1 && fs.existsSync(`${root}/devices/cgroup.procs`)) cgroupSetup.devices = config.devices;
     else logger.log('info', `no cgroup v1 devices controller under ${root}: device rules not applied`);
   }
-  if (version === 2 && options.limits.oomKillDisable) {
-    const { oomKillDisable: _, ...rest } = options.limits;
-    options = { ...options, limits: rest };
+  if (version === 2 && options.limits.memory?.disableOOMKiller) {
+    const { disableOOMKiller: _, ...memory } = options.limits.memory;
+    options = { ...options, limits: { ...options.limits, memory } };
     say.warn('config.json: not supported, ignored: linux.resources.memory.disableOOMKiller (cgroup v2 has no switch for it)');
   }
   // OCI containers can be paused: the v1 freezer hierarchy is joined too (v2 freezes any cgroup).
-  if (oci && version === 1 && fs.existsSync(`${root}/freezer/cgroup.procs`)) options = { ...options, limits: { ...options.limits, freezable: true } };
+  if (oci && version === 1 && fs.existsSync(`${root}/freezer/cgroup.procs`)) cgroupSetup.freezable = true;
   // And, as runc, the blkio and cpuset hierarchies (where mounted): engines read the container's block I/O there.
-  if (oci && version === 1 && ['blkio', 'cpuset'].every((c) => fs.existsSync(`${root}/${c}/cgroup.procs`))) options = { ...options, limits: { ...options.limits, everyController: true } };
+  if (oci && version === 1 && ['blkio', 'cpuset'].every((c) => fs.existsSync(`${root}/${c}/cgroup.procs`))) cgroupSetup.everyController = true;
   // And every other hierarchy (name=systemd, a hybrid host's v2 tree), as runc: engines and the
   // workload see the container's cgroup there. Not `tini-ts run`: it stays in its caller's unit.
-  if (oci && version === 1) options = { ...options, limits: { ...options.limits, everyHierarchy: true } };
-  const missing = version === 2 ? v2Missing(root, v2Controllers(options.limits)) : v1Missing(root, v1Controllers(options.limits));
+  if (oci && version === 1) cgroupSetup.everyHierarchy = true;
+  const missing = version === 2 ? v2Missing(root, v2Controllers(options.limits, cgroupSetup)) : v1Missing(root, v1Controllers(options.limits, cgroupSetup));
   if (missing) return failed(`the cgroup controller '${missing}' is not available under ${root} (cgroup v${version}); enable it or drop the option that needs it`);
   const name = oci?.cgroupName ?? cgroupName(process.pid, startTime('self'), randomHex(3));
   const cgroupParent = oci?.cgroupParent ?? options.cgroupParent;
-  const cgroup = openCgroup(root, name, options.limits, version, cgroupParent);
+  const cgroup = openCgroup(root, name, options.limits, cgroupSetup, version, cgroupParent);
 
   teardown.cgroup = cgroup;
   if (config && inContainer) teardown.state = new (containerModule().ContainerState)(name, config, cgroupParent, oci ? path.join(oci.stateDir, 'rootfs') : undefined);
@@ -244,7 +245,7 @@ function makeCgroup(plan: ContainerPlan, say: Say, logger: Logger, teardown: Tea
     cgroup.create();
     cgroup.apply(options.limits);
   } catch (e) {
-    return { ok: false, error: containerModule().limitNamed(caught(e, 'cgroup set-up failed'), options.container.bundle !== null) };
+    return { ok: false, error: containerModule().resourceNamed(caught(e, 'cgroup set-up failed'), options.container.bundle !== null) };
   }
   return ok({ options, cgroup, name, root });
 }
@@ -262,7 +263,7 @@ function setupPlan(c: Container, joins: Joins, rootfs: SetupPlan['container']): 
     // v1: `tasks` (the init's main thread alone); a hybrid host's v2 tree has none: cgroup.procs.
     procsFiles: cgroup.version === 1 ? cgroup.dirs.map((d) => (fs.existsSync(`${d}/cgroup.type`) ? `${d}/cgroup.procs` : `${d}/tasks`)) : cgroup.procsFiles(),
     mainThreadOnly: cgroup.version === 1,
-    pidsMax: options.limits.pids === undefined ? null : { file: `${pidsDir(cgroup)}/pids.max`, limit: options.limits.pids },
+    pidsMax: options.limits.pids?.limit === undefined ? null : { file: `${pidsDir(cgroup)}/pids.max`, limit: options.limits.pids.limit },
     verbosity: options.verbosity,
     sysctl: c.plan.config?.sysctl ?? {},
     container: rootfs,

@@ -9,9 +9,9 @@ import type { Hooks } from './oci/hooks.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ownerAlive, processAlive } from '../cgroup/index.js';
-import { CGROUP_PARENT, LIMIT_RESOURCES, type DeviceRule, type Limits } from '../cgroup/types.js';
+import { CGROUP_PARENT, type DeviceRule, type LinuxResources } from '../cgroup/types.js';
 import { DEFAULT_ALLOWED, DENY_ALL } from '../cgroup/v1/devices.js';
-import { LIMIT_FLAGS, MIN_MEMORY, isContainer, type NamespaceName, type RunOptions } from '../cli/run-options.js';
+import { RESOURCE_FLAGS, MIN_MEMORY, isContainer, type NamespaceName, type RunOptions } from '../cli/run-options.js';
 import { DOCKER_DEFAULT_CAPS, resolveCapabilities } from '../libc/capabilities.js';
 import { nativeArch } from '../libc/arch.js';
 import type { ErrnoName } from '../libc/errno.js';
@@ -134,14 +134,14 @@ export function fromBundle(
   if (!parsed.ok) return failed(parsed.error);
   const plan = parsed.plan;
   if (!plan.namespaces.includes('mount')) return failed("must include 'mount' (tini-ts builds the root filesystem in a mount namespace of its own)", { field: 'linux.namespaces', context: ['config.json'] });
-  const limits = ociLimits(plan.resources, cpuCount);
-  if (!limits.ok) return { ok: false, error: within(limits.error, 'config.json') };
+  const resources = checkResources(plan.resources, cpuCount);
+  if (!resources.ok) return { ok: false, error: within(resources.error, 'config.json') };
   const namespaces = new Set<NamespaceName>(plan.namespaces.map((n) => OCI_NS[n]));
   const p = plan.process;
   const compiled = ociSeccomp(plan.seccomp);
   if (!compiled.ok) return compiled;
   const seccomp = compiled.value;
-  const run: RunOptions = { ...options, limits: limits.value, namespaces, hostname: plan.hostname };
+  const run: RunOptions = { ...options, limits: resources.value, namespaces, hostname: plan.hostname };
   return ok({
     options: run,
     argv: p.args,
@@ -271,53 +271,54 @@ export function readConfigFile(file: string): Outcome<string> {
 }
 
 /**
- * The cgroup limits a LinuxResources asks for. `at` is where the object sits
- * in the caller's input (config.json's `linux.resources`, `update`'s
- * `resources`): errors name the field under it.
+ * A LinuxResources as the cgroup gets it, checked. At create (`update`
+ * false), values that ask for the kernel's default (-1 for memory.limit,
+ * pids.limit and cpu.quota, 0 for the last two) are left out, so a fresh
+ * cgroup gets nothing written for them; for `update`, -1 stays: it removes a
+ * limit. A period without a quota changes nothing and is left out too.
+ * Device rules are left out: they reach the cgroup through its set-up
+ * (CgroupSetup.devices), with the default rules after them. `at` is where the
+ * object sits in the caller's input (config.json's `linux.resources`,
+ * `update`'s `resources`): errors name the field under it.
  */
-export function ociLimits(r: ContainerPlan['resources'], cpuCount: number, at = 'linux.resources'): Outcome<Limits> {
-  const limits: Limits = {};
+export function checkResources(r: LinuxResources, cpuCount: number, at = 'linux.resources', update = false): Outcome<LinuxResources> {
   const bad = (field: string, what: string) => failed(what, { field: `${at}.${field}` });
-  if (r.memoryLimit !== undefined && r.memoryLimit !== -1) {
-    if (r.memoryLimit < MIN_MEMORY) return bad('memory.limit', 'at least 16 MiB (the init shares the cgroup)');
-    limits.memoryBytes = r.memoryLimit;
+  const out: LinuxResources = {};
+  const memory: NonNullable<LinuxResources['memory']> = { ...r.memory };
+  const limit = memory.limit;
+  if (limit === -1 && !update) delete memory.limit;
+  if (limit !== undefined && limit !== -1 && limit < MIN_MEMORY) return bad('memory.limit', 'at least 16 MiB (the init shares the cgroup)');
+  if (memory.swap !== undefined) {
+    if (limit === -1) delete memory.swap; // no memory limit, no memory+swap limit
+    else if (limit === undefined) return bad('memory.swap', `needs ${at}.memory.limit`);
+    else if (memory.swap !== -1 && memory.swap < limit) return bad('memory.swap', 'must be at least memory.limit (memory plus swap), or -1');
   }
-  if (r.memorySwap !== undefined && r.memoryLimit !== -1) {
-    if (r.memoryLimit === undefined) return bad('memory.swap', `needs ${at}.memory.limit`);
-    if (r.memorySwap !== -1 && r.memorySwap < r.memoryLimit) return bad('memory.swap', 'must be at least memory.limit (memory plus swap), or -1');
-    limits.memorySwapBytes = r.memorySwap;
-  }
-  if (r.pidsLimit !== undefined && r.pidsLimit > 0) limits.pids = r.pidsLimit;
-  if (r.cpuShares !== undefined) limits.cpuShares = r.cpuShares;
-  if (r.cpuQuota !== undefined && r.cpuQuota > 0) {
-    limits.cpus = r.cpuQuota / (r.cpuPeriod ?? 100_000);
-    if (r.cpuPeriod !== undefined) limits.cpuPeriodUs = r.cpuPeriod; // the bundle's period, not docker's default
-  }
-  if (r.memorySwappiness !== undefined) limits.memorySwappiness = r.memorySwappiness;
   // -1 passes: a create's soft limit of "none" is the kernel's default already, an update's removes one
-  if (r.memoryReservation !== undefined) limits.memoryReservationBytes = r.memoryReservation;
-  if (r.disableOomKiller) limits.oomKillDisable = true;
-  if (r.blkioWeight !== undefined) limits.blkioWeight = r.blkioWeight;
-  if (r.blkioThrottle !== undefined) limits.blkioThrottle = r.blkioThrottle;
-  if (r.cpusetCpus !== undefined) {
-    const max = Math.max(...r.cpusetCpus.split(',').map((x) => Number(x.split('-').pop())));
+  if (!memory.disableOOMKiller) delete memory.disableOOMKiller;
+  if (Object.keys(memory).length > 0) out.memory = memory;
+  const pids = r.pids?.limit;
+  if (pids !== undefined && (pids > 0 || (update && pids === -1))) out.pids = { limit: pids };
+  const cpu: NonNullable<LinuxResources['cpu']> = { ...r.cpu };
+  if (cpu.quota !== undefined && !(cpu.quota > 0 || (update && cpu.quota === -1))) delete cpu.quota;
+  if (cpu.quota === undefined) delete cpu.period;
+  if (cpu.cpus !== undefined) {
+    const max = Math.max(...cpu.cpus.split(',').map((x) => Number(x.split('-').pop())));
     if (max >= cpuCount) return bad('cpu.cpus', `CPU ${max} does not exist (CPUs 0-${cpuCount - 1})`);
-    limits.cpusetCpus = r.cpusetCpus;
   }
-  if (r.cpusetMems !== undefined) limits.cpusetMems = r.cpusetMems;
-  return ok(limits);
+  if (Object.keys(cpu).length > 0) out.cpu = cpu;
+  if (r.blockIO !== undefined && Object.keys(r.blockIO).length > 0) out.blockIO = r.blockIO;
+  return ok(out);
 }
 
 /**
- * A cgroup limit's error under the name its user gave the limit: the flag for
- * `run`, the config.json field for a bundle (the cgroup layer knows neither).
+ * A cgroup error under the name its user gave the value: the flag for `run`,
+ * the config.json field for a bundle (the cgroup layer names the field of its
+ * LinuxResources input, `memory.swap`, and knows no more).
  */
-export function limitNamed(e: RunError, fromBundle: boolean): RunError {
+export function resourceNamed(e: RunError, fromBundle: boolean): RunError {
   if (e.field === undefined) return e;
-  const key = e.field as keyof Limits;
-  if (!fromBundle) return naming(e, () => LIMIT_FLAGS[key]);
-  const at = LIMIT_RESOURCES[key];
-  return within(naming(e, () => (at === undefined ? undefined : `linux.resources.${at}`)), 'config.json');
+  if (!fromBundle) return naming(e, (f) => RESOURCE_FLAGS[f]);
+  return within(naming(e, (f) => `linux.resources.${f}`), 'config.json');
 }
 
 /** Inputs that must exist on the host, checked before anything is created. */

@@ -3,7 +3,7 @@
  * (stderr). Pure: the launcher gathers the facts, this shapes them.
  */
 import { formatBytes } from '../cgroup/size.js';
-import type { CgroupStats, Limits } from '../cgroup/types.js';
+import type { CgroupStats, LinuxResources } from '../cgroup/types.js';
 import { decodeWaitStatus, type WaitStatus } from '../libc/types.js';
 import { signalName } from '../libc/signals.js';
 
@@ -28,7 +28,8 @@ export interface RunReport {
   /** 'pids.peak' when the kernel counts it, else 'sampled' (every 50 ms) */
   pids_peak_source: 'pids.peak' | 'sampled' | null;
   pids_limit_hits: number | null;
-  limits: Limits;
+  /** the cgroup resources applied, as an OCI LinuxResources (config.json's `linux.resources` names) */
+  limits: LinuxResources;
   cgroup: { version: 1 | 2; name: string } | null;
   namespaces: string[];
 }
@@ -42,7 +43,7 @@ export interface Facts {
   wallMs: number;
   stats: CgroupStats | null;
   sampledPidsPeak: number | null;
-  limits: Limits;
+  limits: LinuxResources;
   cgroup: { version: 1 | 2; name: string } | null;
   namespaces: string[];
 }

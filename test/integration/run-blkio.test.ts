@@ -42,7 +42,7 @@ describe.skipIf(unmet(canRun && disk !== null, `${RUN_NEEDS}, and a loop device 
     const r = run(['-q', '--report', report, '--device-read-bps', `${disk!.path}:1mb`, '--', 'dd', `if=${disk!.path}`, 'of=/dev/null', 'bs=64k', 'count=48', 'iflag=direct']);
     expect(r.status, hasSyncReturn(r)).toBe(0);
     const j = readReport(report) as { wall_seconds: number; limits: unknown };
-    expect(j.limits).toEqual({ blkioThrottle: [{ kind: 'readBps', major: disk!.major, minor: disk!.minor, rate: 1 << 20 }] });
+    expect(j.limits).toEqual({ blockIO: { throttleReadBpsDevice: [{ major: disk!.major, minor: disk!.minor, rate: 1 << 20 }] } });
     expect(j.wall_seconds).toBeGreaterThan(1.5);
   });
 

@@ -22,7 +22,7 @@ describe.skipIf(unmet(canRun, RUN_NEEDS))('tini-ts run: cgroup limits (real)', (
     const r = run(['--memory', '64m', '--report', report, '--', 'python3', '-c', hog]);
     expect(r.status, hasSyncReturn(r)).toBe(137);
     const j = readReport(report);
-    expect(j).toMatchObject({ exit_code: 137, signal: 'SIGKILL', oom_killed: true, timed_out: false, limits: { memoryBytes: 64 << 20 } });
+    expect(j).toMatchObject({ exit_code: 137, signal: 'SIGKILL', oom_killed: true, timed_out: false, limits: { memory: { limit: 64 << 20 } } });
     expect(j.oom_kills).toBeGreaterThanOrEqual(1);
     expect(j.memory_peak_bytes).toBeGreaterThan(60 << 20);
     expect(j.memory_peak_bytes).toBeLessThanOrEqual(64 << 20);
@@ -50,7 +50,7 @@ describe.skipIf(unmet(canRun, RUN_NEEDS))('tini-ts run: cgroup limits (real)', (
     const report = tmpFile('bomb.json');
     const r = run(['--pids', '32', '--timeout', '2s', '--grace', '500ms', '--report', report, '--', 'python3', '-c', bomb, marker]);
     const j = readReport(report);
-    expect(j, hasSyncReturn(r)).toMatchObject({ timed_out: true, limits: { pids: 32 }, pids_peak: 32 });
+    expect(j, hasSyncReturn(r)).toMatchObject({ timed_out: true, limits: { pids: { limit: 32 } }, pids_peak: 32 });
     expect(j.pids_limit_hits).toBeGreaterThan(0);
     expect([137, 143]).toContain(r.status);
     expect(r.stderr).toMatch(/refused by the pids limit/);
@@ -75,7 +75,7 @@ describe.skipIf(unmet(canRun, RUN_NEEDS))('tini-ts run: cgroup limits (real)', (
     const j = readReport(report);
     expect(j).toMatchObject({
       exit_code: 3, signal: null, oom_killed: false, timed_out: false, error: null,
-      limits: { memoryBytes: 128 << 20, pids: 100, cpuShares: 512, cpusetCpus: '0' },
+      limits: { memory: { limit: 128 << 20 }, pids: { limit: 100 }, cpu: { shares: 512, cpus: '0' } },
       cgroup: { version: CG_VERSION }, pids_peak_source: 'pids.peak',
     });
     expect(j.wall_seconds).toBeGreaterThan(0.2);

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DeviceRule } from '../../src/cgroup/types.js';
 import { DEFAULT_ALLOWED, DENY_ALL, effectiveRules, ruleLine } from '../../src/cgroup/v1/devices.js';
 import { CgroupV1, controllersFor } from '../../src/cgroup/v1/index.js';
+import { openCgroup } from '../../src/cgroup/index.js';
 
 const c = (major: number | null, minor: number | null, access = 'rwm', allow = true): DeviceRule => ({ allow, type: 'c', major, minor, access });
 
@@ -42,13 +43,14 @@ describe('the devices controller on a fake v1 tree', () => {
   });
   afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
-  it('is used only with device rules; writes the reset to devices.deny, the exceptions to devices.allow', () => {
+  it('is used only with device rules (the set-up\'s); writes the reset to devices.deny, the exceptions to devices.allow', () => {
     expect(controllersFor({})).not.toContain('devices');
-    const limits = { devices: [DENY_ALL, c(1, 3), c(136, null)] };
-    expect(controllersFor(limits)).toContain('devices');
-    const cg = new CgroupV1(root, '1-2-abc', controllersFor(limits));
+    const devices = [DENY_ALL, c(1, 3), c(136, null)];
+    expect(controllersFor({}, { devices })).toContain('devices');
+    const cg = openCgroup(root, '1-2-abc', {}, { devices }, 1);
+    expect(cg).toBeInstanceOf(CgroupV1);
     cg.create();
-    cg.apply(limits);
+    cg.apply({});
     const dir = path.join(root, 'devices', 'tini-ts', '1-2-abc');
     expect(cg.dirs).toContain(dir);
     expect(fs.readFileSync(path.join(dir, 'devices.deny'), 'utf8')).toBe('a');

@@ -35,7 +35,7 @@ describe('cgroup v2 on a fake tree', () => {
   it('is detected, enables controllers, writes every limit in v2 terms', () => {
     fakeV2();
     expect(detectVersion(root)).toBe(2);
-    const limits = { memoryBytes: 64 << 20, memoryReservationBytes: 32 << 20, pids: 32, cpus: 0.2, cpuShares: 512, cpusetCpus: '0' };
+    const limits = { memory: { limit: 64 << 20, reservation: 32 << 20 }, pids: { limit: 32 }, cpu: { quota: 20000, shares: 512, cpus: '0' } };
     const cg = openCgroup(root, 'run1', limits);
     expect(cg).toBeInstanceOf(CgroupV2);
     cg.create();
@@ -57,11 +57,11 @@ describe('cgroup v2 on a fake tree', () => {
     fakeV2();
     const cg = openCgroup(root, 'r', {});
     cg.create();
-    expect(() => cg.apply({ memoryBytes: 100, memorySwapBytes: 300 })).toThrow(/swap accounting/);
+    expect(() => cg.apply({ memory: { limit: 100, swap: 300 } })).toThrow(/swap accounting/);
     put(path.join(cg.dirs[0], 'memory.swap.max'), 'max');
-    cg.apply({ memoryBytes: 100, memorySwapBytes: 300 });
+    cg.apply({ memory: { limit: 100, swap: 300 } });
     expect(read(path.join(cg.dirs[0], 'memory.swap.max'))).toBe('200');
-    cg.apply({ memoryBytes: 100, memorySwapBytes: -1 });
+    cg.apply({ memory: { limit: 100, swap: -1 } });
     expect(read(path.join(cg.dirs[0], 'memory.swap.max'))).toBe('max');
   });
 
@@ -107,7 +107,7 @@ describe('cgroup v1 on a fake tree', () => {
   it('one directory per hierarchy, cpuset filled from the parent, v1 file names', () => {
     fakeV1();
     expect(detectVersion(root)).toBe(1);
-    const limits = { memoryBytes: 64 << 20, memoryReservationBytes: 32 << 20, oomKillDisable: true, pids: 32, cpus: 0.2, cpuShares: 512, cpusetCpus: '1' };
+    const limits = { memory: { limit: 64 << 20, reservation: 32 << 20, disableOOMKiller: true }, pids: { limit: 32 }, cpu: { quota: 20000, period: 100000, shares: 512, cpus: '1' } };
     const cg = openCgroup(root, 'run1', limits);
     expect(cg).toBeInstanceOf(CgroupV1);
     cg.create();
@@ -138,9 +138,9 @@ describe('cgroup v1 on a fake tree', () => {
     fs.mkdirSync(path.join(root, 'not-a-hierarchy'));
     const real = (d: string) => fs.realpathSync(path.join(root, d));
     expect(otherHierarchies(root)).toEqual(['net_cls,net_prio', 'systemd', 'unified'].map(real));
-    const plain = openCgroup(root, 'r', {}, 1, 'docker');
+    const plain = openCgroup(root, 'r', {}, {}, 1, 'docker');
     expect(plain.dirs).toHaveLength(3); // memory, pids, cpu,cpuacct: `tini-ts run` stays in its caller's other hierarchies
-    const cg = openCgroup(root, 'r', { everyHierarchy: true }, 1, 'docker');
+    const cg = openCgroup(root, 'r', {}, { everyHierarchy: true }, 1, 'docker');
     cg.create();
     const dirs = ['memory', 'pids', 'cpu,cpuacct', 'net_cls,net_prio', 'systemd', 'unified'].map((c) => path.join(real(c), 'docker', 'r'));
     expect(cg.dirs).toEqual(dirs);
@@ -186,7 +186,7 @@ describe('cgroup v1 on a fake tree', () => {
     fakeV1();
     const cg = openCgroup(root, 'r', {});
     cg.create();
-    expect(() => cg.apply({ memoryBytes: 1, memorySwapBytes: 2 })).toThrow(/swapaccount=1/);
+    expect(() => cg.apply({ memory: { limit: 1, swap: 2 } })).toThrow(/swapaccount=1/);
   });
 
   it('an unmounted controller is named', () => {
@@ -225,7 +225,7 @@ describe('stale cgroups of dead launchers', () => {
 describe('--cgroup-parent: another, possibly nested, parent', () => {
   it('v2: the cgroup is made under it, with the controllers enabled at every level', () => {
     fakeV2();
-    const cg = openCgroup(root, 'r', { pids: 8 }, 2, 'ci/job-1', levels);
+    const cg = openCgroup(root, 'r', { pids: { limit: 8 } }, {}, 2, 'ci/job-1', levels);
     cg.create();
     expect(cg.dirs).toEqual([path.join(root, 'ci', 'job-1', 'r')]);
     for (const level of ['', 'ci', 'ci/job-1']) expect(read(path.join(root, level, 'cgroup.subtree_control')), level).toBe('+memory +pids +cpu');
@@ -234,9 +234,9 @@ describe('--cgroup-parent: another, possibly nested, parent', () => {
 
   it('v1: under it in every hierarchy; a cpuset gets cpus and mems at every level', () => {
     fakeV1();
-    const cg = openCgroup(root, 'r', { cpusetCpus: '1' }, 1, 'ci/job-1', levels);
+    const cg = openCgroup(root, 'r', { cpu: { cpus: '1' } }, {}, 1, 'ci/job-1', levels);
     cg.create();
-    cg.apply({ cpusetCpus: '1' });
+    cg.apply({ cpu: { cpus: '1' } });
     expect(cg.dirs).toContain(path.join(root, 'memory', 'ci', 'job-1', 'r'));
     expect(cg.dirs).toContain(path.join(root, 'cpuset', 'ci', 'job-1', 'r'));
     for (const level of ['ci', 'ci/job-1']) {
@@ -249,8 +249,8 @@ describe('--cgroup-parent: another, possibly nested, parent', () => {
   it('removal takes the parent levels it made once empty, innermost first, and never what existed before', () => {
     fakeV1(['memory', 'pids', 'cpu', 'cpuacct']);
     for (const c of ['memory', 'pids', 'cpu', 'cpuacct']) fs.mkdirSync(path.join(root, c, 'ci'));
-    const a = openCgroup(root, 'a', {}, 1, 'ci/job-1', levels);
-    const b = openCgroup(root, 'b', {}, 1, 'ci/job-1', levels);
+    const a = openCgroup(root, 'a', {}, {}, 1, 'ci/job-1', levels);
+    const b = openCgroup(root, 'b', {}, {}, 1, 'ci/job-1', levels);
     for (const cg of [a, b]) cg.create();
     expect(a.remove()).toBe(true);
     expect(fs.existsSync(path.join(root, 'memory', 'ci', 'job-1', 'b'))).toBe(true); // b still there: the parent stays
@@ -259,15 +259,15 @@ describe('--cgroup-parent: another, possibly nested, parent', () => {
       // job-1 was made by a's creation: a saw it in use and left it; b did not make it.
       expect(fs.existsSync(path.join(root, c, 'ci'))).toBe(true); // the user's: kept
     }
-    const c1 = openCgroup(root, 'c', {}, 1, 'ci/job-2', levels);
+    const c1 = openCgroup(root, 'c', {}, {}, 1, 'ci/job-2', levels);
     c1.create();
     expect(c1.remove()).toBe(true);
     for (const c of ['memory', 'pids', 'cpu', 'cpuacct']) {
       expect(fs.existsSync(path.join(root, c, 'ci', 'job-2'))).toBe(false); // made here, left empty: removed
       expect(fs.existsSync(path.join(root, c, 'ci'))).toBe(true);
     }
-    const own1 = openCgroup(root, 'x', {}, 1);
-    const own2 = openCgroup(root, 'y', {}, 1);
+    const own1 = openCgroup(root, 'x', {}, {}, 1);
+    const own2 = openCgroup(root, 'y', {}, {}, 1);
     own1.create();
     own2.create();
     expect(own1.remove()).toBe(true);
@@ -279,7 +279,7 @@ describe('--cgroup-parent: another, possibly nested, parent', () => {
   it('the stale sweep looks only in its own parent', () => {
     fakeV1(['memory', 'pids', 'cpu', 'cpuacct']);
     openCgroup(root, '1-1-dead', {}).create();
-    openCgroup(root, '2-2-dead', {}, 1, 'ci/job-1', levels).create();
+    openCgroup(root, '2-2-dead', {}, {}, 1, 'ci/job-1', levels).create();
     const r = sweepStale(root, () => false, 'ci/job-1', levels);
     const hier = ['cpu', 'cpuacct', 'memory', 'pids'];
     // its cgroups, then the levels its launcher made (ci and ci/job-1), which are empty now
@@ -300,7 +300,7 @@ describe('--cgroup-parent levels: removed on every failure path, and after a lau
     fs.mkdirSync(path.join(root, 'busy.scope'));
     // the kernel refuses +controllers in a cgroup that holds processes: a directory stands in for that file
     fs.mkdirSync(path.join(root, 'busy.scope', 'cgroup.subtree_control'));
-    const cg = openCgroup(root, '1-1-r', {}, 2, 'busy.scope/sub', levels);
+    const cg = openCgroup(root, '1-1-r', {}, {}, 2, 'busy.scope/sub', levels);
     expect(() => cg.create()).toThrow(/cgroup.subtree_control of .*busy.scope/);
     expect(fs.existsSync(path.join(root, 'busy.scope', 'sub'))).toBe(false);
     expect(fs.existsSync(path.join(root, 'busy.scope'))).toBe(true); // the user's
@@ -312,7 +312,7 @@ describe('--cgroup-parent levels: removed on every failure path, and after a lau
     fakeV1(['memory', 'pids', 'cpu', 'cpuacct']);
     fs.mkdirSync(path.join(root, 'pids', 'ci'));
     fs.writeFileSync(path.join(root, 'pids', 'ci', 'job-1'), 'a file where the level should go');
-    const cg = openCgroup(root, '1-1-r', {}, 1, 'ci/job-1', levels);
+    const cg = openCgroup(root, '1-1-r', {}, {}, 1, 'ci/job-1', levels);
     expect(() => cg.create()).toThrow(RunFailure);
     expect(cg.remove()).toBe(true);
     for (const c of ['memory', 'cpu', 'cpuacct']) expect(fs.existsSync(path.join(root, c, 'ci')), c).toBe(false);
@@ -323,7 +323,7 @@ describe('--cgroup-parent levels: removed on every failure path, and after a lau
   it('the levels are recorded while the cgroup lives, and the record goes with them', () => {
     fakeV2();
     fs.mkdirSync(path.join(root, 'user'));
-    const cg = openCgroup(root, '1-1-r', {}, 2, 'user/a/b', levels);
+    const cg = openCgroup(root, '1-1-r', {}, {}, 2, 'user/a/b', levels);
     cg.create();
     const ino = (d: string) => String(fs.statSync(path.join(root, d), { bigint: true }).ino);
     expect(fs.readFileSync(path.join(levels, '1-1-r'), 'utf8')).toBe(`${ino('user/a')} ${path.join(root, 'user/a')}\n${ino('user/a/b')} ${path.join(root, 'user/a/b')}\n`);
@@ -336,8 +336,8 @@ describe('--cgroup-parent levels: removed on every failure path, and after a lau
   it('a SIGKILLed launcher\'s levels: swept once empty and their owner dead, never a level the user made', () => {
     fakeV2();
     fs.mkdirSync(path.join(root, 'user'));
-    openCgroup(root, '7-7-dead', {}, 2, 'user/a/b', levels).create(); // never removed: the launcher was killed
-    const live = openCgroup(root, '8-8-live', {}, 2, 'user/a/b', levels);
+    openCgroup(root, '7-7-dead', {}, {}, 2, 'user/a/b', levels).create(); // never removed: the launcher was killed
+    const live = openCgroup(root, '8-8-live', {}, {}, 2, 'user/a/b', levels);
     live.create(); // made nothing: the levels existed
     expect(recorded()).toEqual(['7-7-dead']);
     const alive = (pid: number) => pid === 8;
@@ -354,7 +354,7 @@ describe('--cgroup-parent levels: removed on every failure path, and after a lau
 
   it('a cgroup not named as a launcher names its own (a container id) leaves no record: its owner removes it', () => {
     fakeV2();
-    const cg = openCgroup(root, 'ok-0', {}, 2, 'a/b', levels);
+    const cg = openCgroup(root, 'ok-0', {}, {}, 2, 'a/b', levels);
     cg.create();
     expect(recorded()).toEqual([]);
     expect(cg.remove()).toBe(true);
@@ -363,7 +363,7 @@ describe('--cgroup-parent levels: removed on every failure path, and after a lau
 
   it('a recorded level that is no longer the one made (another mount namespace, or made again since) is never removed', () => {
     fakeV2();
-    openCgroup(root, '7-7-dead', {}, 2, 'a/b', levels).create();
+    openCgroup(root, '7-7-dead', {}, {}, 2, 'a/b', levels).create();
     // the user's now, same paths (the old ones kept aside so that no inode number is reused)
     fs.renameSync(path.join(root, 'a'), path.join(root, 'old'));
     fs.mkdirSync(path.join(root, 'a', 'b'), { recursive: true });

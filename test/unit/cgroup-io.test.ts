@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { eachTempDir, put, read } from '../helpers/fake-cgroup.js';
 import { openCgroup } from '../../src/cgroup/index.js';
-import type { Limits } from '../../src/cgroup/types.js';
+import type { LinuxResources } from '../../src/cgroup/types.js';
 import { RunFailure } from '../../src/libc/error.js';
 import { CONTROLLERS as V1, controllersFor as v1For } from '../../src/cgroup/v1/index.js';
 import { CONTROLLERS as V2, controllersFor as v2For } from '../../src/cgroup/v2/index.js';
@@ -20,28 +20,32 @@ let levels: string;
 eachTempDir('tini-ts-cgio-', (d) => (root = d));
 eachTempDir('tini-ts-cglevels-', (d) => (levels = d));
 
-const throttle = [
-  { kind: 'readBps' as const, major: 8, minor: 0, rate: 1048576 },
-  { kind: 'writeIops' as const, major: 8, minor: 0, rate: 100 },
-];
+const throttle = {
+  throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }],
+  throttleWriteIOPSDevice: [{ major: 8, minor: 0, rate: 100 }],
+};
 
 describe('controllers as lists', () => {
-  it('a cgroup uses the controllers its limits need, and those the report always reads', () => {
+  it('a cgroup uses the controllers its resources name, those the report always reads, and those its set-up joins', () => {
     expect(V1.map((c) => c.name)).toEqual(['memory', 'pids', 'cpu', 'cpuacct', 'cpuset', 'devices', 'blkio', 'freezer']);
     expect(V2.map((c) => c.name)).toEqual(['memory', 'pids', 'cpu', 'cpuset', 'io']);
     expect(v1For({})).toEqual(['memory', 'pids', 'cpu', 'cpuacct']);
-    expect(v1For({ blkioThrottle: throttle, cpusetCpus: '0' })).toEqual(['memory', 'pids', 'cpu', 'cpuacct', 'cpuset', 'blkio']);
-    expect(v2For({ blkioWeight: 500 })).toEqual(['memory', 'pids', 'cpu', 'io']);
+    expect(v1For({ blockIO: throttle, cpu: { cpus: '0' } })).toEqual(['memory', 'pids', 'cpu', 'cpuacct', 'cpuset', 'blkio']);
+    expect(v2For({ blockIO: { weight: 500 } })).toEqual(['memory', 'pids', 'cpu', 'io']);
+    expect(v2For({ cpu: { mems: '0' } })).toEqual(['memory', 'pids', 'cpu', 'cpuset']);
+    // an empty throttle list names nothing
+    expect(v1For({ blockIO: { throttleReadBpsDevice: [] } })).toEqual(['memory', 'pids', 'cpu', 'cpuacct']);
     // an OCI container joins blkio and cpuset without limits (engines read its block I/O there), and the freezer
-    expect(v1For({ everyController: true, freezable: true })).toEqual(['memory', 'pids', 'cpu', 'cpuacct', 'cpuset', 'blkio', 'freezer']);
+    expect(v1For({}, { everyController: true, freezable: true })).toEqual(['memory', 'pids', 'cpu', 'cpuacct', 'cpuset', 'blkio', 'freezer']);
+    expect(v2For({}, { everyController: true, freezable: true })).toEqual(['memory', 'pids', 'cpu']);
   });
 });
 
 describe('block I/O and swappiness on fake trees', () => {
   it('v1: blkio throttles as "MAJOR:MINOR RATE", the weight where the scheduler has one, swappiness', () => {
     for (const c of ['memory', 'pids', 'cpu', 'cpuacct', 'blkio']) put(path.join(root, c, 'cgroup.procs'));
-    const limits: Limits = { blkioThrottle: throttle, memorySwappiness: 10 };
-    const cg = openCgroup(root, 'run1', limits, 1, 'tini-ts', levels);
+    const limits: LinuxResources = { blockIO: throttle, memory: { swappiness: 10 } };
+    const cg = openCgroup(root, 'run1', limits, {}, 1, 'tini-ts', levels);
     cg.create();
     cg.apply(limits);
     const blkio = path.join(root, 'blkio', 'tini-ts', 'run1');
@@ -49,9 +53,9 @@ describe('block I/O and swappiness on fake trees', () => {
     expect(read(path.join(blkio, 'blkio.throttle.write_iops_device'))).toBe('8:0 100');
     expect(read(path.join(root, 'memory', 'tini-ts', 'run1', 'memory.swappiness'))).toBe('10');
     // no CFQ/BFQ weight file: the weight is refused, naming what it needs
-    expect(() => cg.apply({ blkioWeight: 300 })).toThrow(/needs the CFQ or BFQ I\/O scheduler/);
+    expect(() => cg.apply({ blockIO: { weight: 300 } })).toThrow(/needs the CFQ or BFQ I\/O scheduler/);
     put(path.join(blkio, 'blkio.bfq.weight'), '100');
-    cg.apply({ blkioWeight: 300 });
+    cg.apply({ blockIO: { weight: 300 } });
     expect(read(path.join(blkio, 'blkio.bfq.weight'))).toBe('300');
   });
 
@@ -59,8 +63,8 @@ describe('block I/O and swappiness on fake trees', () => {
     put(path.join(root, 'cgroup.controllers'), 'cpu io memory pids\n');
     put(path.join(root, 'cgroup.subtree_control'));
     put(path.join(root, 'cgroup.procs'));
-    const limits: Limits = { blkioThrottle: throttle, blkioWeight: 500 };
-    const cg = openCgroup(root, 'run1', limits, 2, 'tini-ts', levels);
+    const limits: LinuxResources = { blockIO: { ...throttle, weight: 500 } };
+    const cg = openCgroup(root, 'run1', limits, {}, 2, 'tini-ts', levels);
     cg.create();
     expect(read(path.join(root, 'cgroup.subtree_control'))).toBe('+memory +pids +cpu +io');
     const dir = path.join(root, 'tini-ts', 'run1');
@@ -68,11 +72,11 @@ describe('block I/O and swappiness on fake trees', () => {
     cg.apply(limits);
     expect(read(path.join(dir, 'io.max'))).toBe('8:0 rbps=1048576 wiops=100');
     expect(read(path.join(dir, 'io.weight'))).toBe(`default ${blkioToIoWeight(500)}`);
-    expect(() => cg.apply({ memorySwappiness: 10 })).toThrow(RunFailure);
+    expect(() => cg.apply({ memory: { swappiness: 10 } })).toThrow(RunFailure);
   });
 
   it('conversions: one io.max line per device; blkio weight 10..1000 onto 1..10000 as runc', () => {
-    expect(ioMaxLines([...throttle, { kind: 'writeBps', major: 8, minor: 16, rate: 5 }])).toEqual(['8:0 rbps=1048576 wiops=100', '8:16 wbps=5']);
+    expect(ioMaxLines({ ...throttle, throttleWriteBpsDevice: [{ major: 8, minor: 16, rate: 5 }] })).toEqual(['8:0 rbps=1048576 wiops=100', '8:16 wbps=5']);
     expect([10, 500, 1000].map(blkioToIoWeight)).toEqual([1, 4950, 10000]);
   });
 });
@@ -84,12 +88,12 @@ describe('the new limits from the command line and from config.json', () => {
     expect(r.kind).toBe('run');
     if (r.kind !== 'run') return;
     expect(r.options.limits).toEqual({
-      blkioThrottle: [
-        { kind: 'readBps', major: 8, minor: 0, rate: 2 << 20 },
-        { kind: 'writeIops', major: 8, minor: 0, rate: 100 },
-      ],
-      blkioWeight: 300,
-      memorySwappiness: 0,
+      blockIO: {
+        throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 2 << 20 }],
+        throttleWriteIOPSDevice: [{ major: 8, minor: 0, rate: 100 }],
+        weight: 300,
+      },
+      memory: { swappiness: 0 },
     });
   });
 
@@ -124,15 +128,10 @@ describe('the new limits from the command line and from config.json', () => {
     );
     expect(plan.ok).toBe(true);
     if (!plan.ok) return;
-    expect(plan.plan.resources).toMatchObject({
-      memorySwappiness: 5,
-      cpuQuota: 20000,
-      cpuPeriod: 50000,
-      blkioWeight: 200,
-      blkioThrottle: [
-        { kind: 'readBps', major: 8, minor: 0, rate: 1024 },
-        { kind: 'writeIops', major: 8, minor: 16, rate: 7 },
-      ],
+    expect(plan.plan.resources).toEqual({
+      memory: { swappiness: 5 },
+      cpu: { quota: 20000, period: 50000 },
+      blockIO: { weight: 200, throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1024 }], throttleWriteIOPSDevice: [{ major: 8, minor: 16, rate: 7 }] },
     });
     const bad = parseConfig(JSON.stringify({ ociVersion: '1.0.2', process: { args: ['true'], cwd: '/' }, root: { path: 'r' }, linux: { namespaces: [{ type: 'mount' }], resources: { blockIO: { weight: 2000 } } } }), '/bundle');
     expect(bad).toMatchObject({ ok: false });

@@ -106,7 +106,7 @@ describe('OCI config.json', () => {
   it('reads memory.reservation and disableOOMKiller (true only: false is the default, sent by Docker every time)', () => {
     const r = parseConfig(minimal((c) => (c.linux = { resources: { memory: { limit: 64 << 20, reservation: 32 << 20, disableOOMKiller: true } } })), '/b');
     if (!r.ok) throw new Error(r.error);
-    expect(r.plan.resources).toMatchObject({ memoryLimit: 64 << 20, memoryReservation: 32 << 20, disableOomKiller: true });
+    expect(r.plan.resources).toEqual({ memory: { limit: 64 << 20, reservation: 32 << 20, disableOOMKiller: true } });
     expect(r.unsupported).toEqual([]);
     const off = parseConfig(minimal((c) => (c.linux = { resources: { memory: { reservation: 0, disableOOMKiller: false } } })), '/b');
     expect(off.ok && [off.plan.resources, off.unsupported]).toEqual([{}, []]);
@@ -146,7 +146,7 @@ describe('OCI config.json', () => {
     const r = parseConfig(minimal((c) => {
       c.linux = { resources: { memory: { limit: 67108864, swap: 134217728 }, pids: { limit: 32 }, cpu: { quota: 20000, period: 100000, shares: 512, cpus: '0-1' } } };
     }), '/b');
-    expect(r.ok && r.plan.resources).toEqual({ memoryLimit: 67108864, memorySwap: 134217728, pidsLimit: 32, cpuQuota: 20000, cpuPeriod: 100000, cpuShares: 512, cpusetCpus: '0-1' });
+    expect(r.ok && r.plan.resources).toEqual({ memory: { limit: 67108864, swap: 134217728 }, pids: { limit: 32 }, cpu: { quota: 20000, period: 100000, shares: 512, cpus: '0-1' } });
   });
 
   it("reads cpu.shares 0 and blockIO.weight 0 as not set, as runc does, and does not warn about disableOOMKiller false (Docker sends all three in every config.json)", () => {
@@ -158,7 +158,7 @@ describe('OCI config.json', () => {
     // disableOOMKiller false is what the kernel does anyway: nothing to warn about; true is applied (v1; v2 warns at create)
     expect(r.unsupported).toEqual([]);
     const oom = parseConfig(minimal((c) => (c.linux = { resources: { memory: { disableOOMKiller: true } } })), '/b');
-    expect(oom.ok && [oom.plan.resources.disableOomKiller, oom.unsupported]).toEqual([true, []]);
+    expect(oom.ok && [oom.plan.resources.memory?.disableOOMKiller, oom.unsupported]).toEqual([true, []]);
     const low = parseConfig(minimal((c) => (c.linux = { resources: { blockIO: { weight: 9 }, cpu: { shares: 1 } } })), '/b');
     expect(!low.ok && low.error).toBe('config.json: linux.resources.blockIO.weight: must be an integer >= 10');
   });

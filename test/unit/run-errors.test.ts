@@ -12,7 +12,7 @@ import { openCgroup } from '../../src/cgroup/index.js';
 import { updateCgroup } from '../../src/cgroup/update.js';
 import { RunFailure, caught, fromSys, render, runError, within, type RunError } from '../../src/libc/error.js';
 import { sysError } from '../../src/libc/errno.js';
-import { checkInputs, limitNamed, ociLimits, readConfigFile } from '../../src/runtime/container.js';
+import { checkInputs, checkResources, readConfigFile, resourceNamed } from '../../src/runtime/container.js';
 import { applyRootfs } from '../../src/runtime/rootfs/apply.js';
 import { limitChild, workloadRequest } from '../../src/runtime/workload.js';
 import { runHooks } from '../../src/runtime/oci/hooks.js';
@@ -64,28 +64,28 @@ describe('a cgroup limit the machine cannot honour, named where the value came f
   });
 
   const swapFailure = (): RunError => {
-    const cg = openCgroup(root, 'r', { memoryBytes: 64 << 20, memorySwapBytes: 128 << 20 }, 1, 'tini-ts', levels);
+    const cg = openCgroup(root, 'r', { memory: { limit: 64 << 20, swap: 128 << 20 } }, {}, 1, 'tini-ts', levels);
     cg.create();
     try {
-      cg.apply({ memoryBytes: 64 << 20, memorySwapBytes: 128 << 20 });
+      cg.apply({ memory: { limit: 64 << 20, swap: 128 << 20 } });
     } catch (e) {
       return caught(e, 'cgroup set-up failed');
     }
     throw new Error('apply did not fail');
   };
 
-  it('the cgroup layer names the Limits key, not a flag', () => {
+  it('the cgroup layer names the field of its LinuxResources input, not a flag', () => {
     const e = swapFailure();
-    expect(e.field).toBe('memorySwapBytes');
+    expect(e.field).toBe('memory.swap');
     expect(e.what).not.toContain('--memory-swap');
   });
 
   it('run: the flag', () => {
-    expect(render(limitNamed(swapFailure(), false))).toBe('--memory-swap: needs swap accounting (memory.memsw.* files are missing; boot with swapaccount=1)');
+    expect(render(resourceNamed(swapFailure(), false))).toBe('--memory-swap: needs swap accounting (memory.memsw.* files are missing; boot with swapaccount=1)');
   });
 
   it('a bundle: the config.json field', () => {
-    expect(render(limitNamed(swapFailure(), true))).toBe(
+    expect(render(resourceNamed(swapFailure(), true))).toBe(
       'config.json: linux.resources.memory.swap: needs swap accounting (memory.memsw.* files are missing; boot with swapaccount=1)',
     );
   });
@@ -93,16 +93,16 @@ describe('a cgroup limit the machine cannot honour, named where the value came f
   it('update: the same failure comes back as a value with the field', () => {
     const dirs = CONTROLLERS.map((c) => path.join(root, c, 'c'));
     for (const d of dirs) fs.mkdirSync(d);
-    const r = updateCgroup(root, 1, dirs, { memoryBytes: 64 << 20, memorySwapBytes: 128 << 20 });
-    expect(r.ok ? null : r.error.field).toBe('memorySwapBytes');
+    const r = updateCgroup(root, 1, dirs, { memory: { limit: 64 << 20, swap: 128 << 20 } });
+    expect(r.ok ? null : r.error.field).toBe('memory.swap');
   });
 });
 
 describe('container inputs as Outcomes', () => {
-  it('ociLimits names the field under the object the caller read', () => {
-    const r = ociLimits({ memorySwap: 1 << 30 }, 2, 'resources');
+  it('checkResources names the field under the object the caller read', () => {
+    const r = checkResources({ memory: { swap: 1 << 30 } }, 2, 'resources', true);
     expect(r.ok ? null : render(r.error)).toBe('resources.memory.swap: needs resources.memory.limit');
-    const c = ociLimits({ memoryLimit: 1 << 20 }, 2);
+    const c = checkResources({ memory: { limit: 1 << 20 } }, 2);
     expect(c.ok ? null : render(within(c.error, 'config.json'))).toBe('config.json: linux.resources.memory.limit: at least 16 MiB (the init shares the cgroup)');
   });
 

@@ -19,13 +19,11 @@ describe('tini-ts run: command line', () => {
 
   it('parses every limit in both --flag value and --flag=value forms', () => {
     const r = ok('-m', '512m', '--memory-swap=1g', '--pids=32', '--cpus', '0.5', '--cpu-shares', '512', '--cpuset-cpus', '0-1', '--', 'x');
+    // as docker writes them into a config.json: --cpus 0.5 is a quota of half of docker's 100 ms period
     expect(r.options.limits).toEqual({
-      memoryBytes: 512 * 1024 ** 2,
-      memorySwapBytes: 1024 ** 3,
-      pids: 32,
-      cpus: 0.5,
-      cpuShares: 512,
-      cpusetCpus: '0-1',
+      memory: { limit: 512 * 1024 ** 2, swap: 1024 ** 3 },
+      pids: { limit: 32 },
+      cpu: { quota: 50_000, period: 100_000, shares: 512, cpus: '0-1' },
     });
   });
 
@@ -41,7 +39,7 @@ describe('tini-ts run: command line', () => {
   });
 
   it('--memory-swap -1 is unlimited swap', () => {
-    expect(ok('-m', '64m', '--memory-swap', '-1', 'x').options.limits.memorySwapBytes).toBe(-1);
+    expect(ok('-m', '64m', '--memory-swap', '-1', 'x').options.limits.memory?.swap).toBe(-1);
   });
 
   it('help goes to stdout with status 0', () => {

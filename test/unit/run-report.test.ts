@@ -5,7 +5,7 @@ import { exitedStatus, signaledStatus } from '../../src/libc/types.js';
 const base: Facts = {
   status: exitedStatus(0), execError: null, error: null, timedOut: false, wallMs: 1234.5,
   stats: { oomKills: 0, memoryLimitHits: 0, memoryPeakBytes: 1 << 20, cpuUserUs: 1500, cpuSystemUs: 500, pidsPeak: 3, pidsLimitHits: 0 },
-  sampledPidsPeak: 2, limits: { memoryBytes: 64 << 20 }, cgroup: { version: 1, name: 'x' }, namespaces: ['pid'],
+  sampledPidsPeak: 2, limits: { memory: { limit: 64 << 20 } }, cgroup: { version: 1, name: 'x' }, namespaces: ['pid'],
 };
 
 describe('run report', () => {

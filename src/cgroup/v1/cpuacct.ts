@@ -19,4 +19,4 @@ export function stats(dir: string): Pick<CgroupStats, 'cpuUserUs' | 'cpuSystemUs
   };
 }
 
-export const controller: Controller = { name, needed: () => true, stats };
+export const controller: Controller = { name, joined: () => true, applies: () => false, stats };

@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import { readText, writeFile } from '../fsutil.js';
-import type { Controller, Limits } from '../types.js';
+import { cpusetApplies } from '../resources.js';
+import type { Controller, LinuxResources } from '../types.js';
 
 export const name = 'cpuset';
 
@@ -19,9 +20,9 @@ export function inherit(dir: string, parent: string): void {
   }
 }
 
-export function apply(dir: string, limits: Limits): void {
-  if (limits.cpusetCpus !== undefined) writeFile(path.join(dir, 'cpuset.cpus'), limits.cpusetCpus, 'the CPU set');
-  if (limits.cpusetMems !== undefined) writeFile(path.join(dir, 'cpuset.mems'), limits.cpusetMems, 'the memory node set');
+export function apply(dir: string, r: LinuxResources): void {
+  if (r.cpu?.cpus !== undefined) writeFile(path.join(dir, 'cpuset.cpus'), r.cpu.cpus, 'the CPU set');
+  if (r.cpu?.mems !== undefined) writeFile(path.join(dir, 'cpuset.mems'), r.cpu.mems, 'the memory node set');
 }
 
-export const controller: Controller = { name, needed: (l) => l.everyController === true || l.cpusetCpus !== undefined || l.cpusetMems !== undefined, apply };
+export const controller: Controller = { name, joined: (s) => s.everyController === true, applies: cpusetApplies, apply };

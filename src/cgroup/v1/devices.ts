@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { writeFile } from '../fsutil.js';
-import type { Controller, DeviceRule, Limits } from '../types.js';
+import type { Controller, DeviceRule, LinuxResources } from '../types.js';
 
 export const name = 'devices';
 
@@ -55,12 +55,12 @@ export function ruleLine(r: DeviceRule): string {
   return `${r.type} ${r.major ?? '*'}:${r.minor ?? '*'} ${r.access}`;
 }
 
-export function apply(dir: string, limits: Limits): void {
-  if (limits.devices === undefined) return;
-  const { allowByDefault, exceptions } = effectiveRules(limits.devices);
+export function apply(dir: string, r: LinuxResources): void {
+  if (r.devices === undefined) return;
+  const { allowByDefault, exceptions } = effectiveRules(r.devices);
   const [reset, except] = allowByDefault ? ['devices.allow', 'devices.deny'] : ['devices.deny', 'devices.allow'];
   writeFile(path.join(dir, reset), 'a', 'the device rules');
   for (const e of exceptions) writeFile(path.join(dir, except), ruleLine(e), 'the device rules');
 }
 
-export const controller: Controller = { name, needed: (l) => l.devices !== undefined, apply };
+export const controller: Controller = { name, joined: (s) => s.devices !== undefined, applies: (r) => r.devices !== undefined, apply };

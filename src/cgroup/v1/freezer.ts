@@ -7,4 +7,4 @@ import type { Controller } from '../types.js';
 
 export const name = 'freezer';
 
-export const controller: Controller = { name, needed: (l) => l.freezable === true };
+export const controller: Controller = { name, joined: (s) => s.freezable === true, applies: () => false };

@@ -2,7 +2,7 @@
  * cgroup v1: one directory per controller hierarchy, <root>/<controller>/<parent>/<name>
  * (the parent is `tini-ts` unless --cgroup-parent says otherwise; it may be nested).
  * memory, pids, cpu and cpuacct are always used (the report needs their
- * counters); cpuset only with --cpuset-cpus, devices only with device rules
+ * counters); cpuset only with cpu.cpus/mems, devices only with device rules
  * (a container). Controllers mounted together
  * (cpu,cpuacct) share one directory. With `everyHierarchy` (OCI containers)
  * the cgroup is also made in every other hierarchy mounted under the root
@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { exists, killUntilEmpty, mkdirUnder, parentLevels, readPids, removeEmptyParent, rmdirRetry, writeFile } from '../fsutil.js';
 import { LEVELS_DIR, missingLevels, recordable, settleRecord, writeRecord } from '../levels.js';
-import { CGROUP_PARENT, cgroupFailure, type Cgroup, type CgroupStats, type Controller, type Limits } from '../types.js';
+import { CGROUP_PARENT, cgroupFailure, type Cgroup, type CgroupSetup, type CgroupStats, type Controller, type DeviceRule, type LinuxResources } from '../types.js';
 import * as memory from './memory.js';
 import * as pids from './pids.js';
 import * as cpu from './cpu.js';
@@ -26,8 +26,9 @@ import * as freezer from './freezer.js';
 /** Every v1 controller tini-ts drives, in the order they are applied. */
 export const CONTROLLERS: readonly Controller[] = [memory.controller, pids.controller, cpu.controller, cpuacct.controller, cpuset.controller, devices.controller, blkio.controller, freezer.controller];
 
-export function controllersFor(limits: Limits): string[] {
-  return CONTROLLERS.filter((c) => c.needed(limits)).map((c) => c.name);
+/** The hierarchies a cgroup with these resources and this set-up joins. */
+export function controllersFor(resources: LinuxResources, setup: CgroupSetup = {}): string[] {
+  return CONTROLLERS.filter((c) => c.joined(setup) || c.applies(resources)).map((c) => c.name);
 }
 
 /**
@@ -76,6 +77,8 @@ export class CgroupV1 implements Cgroup {
     readonly levelsDir = LEVELS_DIR,
     /** Other hierarchies to join (their mounts, absolute: otherHierarchies), keyed by that path. */
     others: readonly string[] = [],
+    /** The set-up's device rules, written with the resources (CgroupSetup.devices). */
+    private readonly devices?: readonly DeviceRule[],
   ) {
     this.byController = new Map();
     this.parentDirs = new Map();
@@ -141,8 +144,9 @@ export class CgroupV1 implements Cgroup {
     }
   }
 
-  apply(limits: Limits): void {
-    for (const c of CONTROLLERS) if (this.byController.has(c.name)) c.apply?.(this.dir(c.name), limits);
+  apply(resources: LinuxResources): void {
+    const r = this.devices && resources.devices === undefined ? { ...resources, devices: [...this.devices] } : resources;
+    for (const c of CONTROLLERS) if (this.byController.has(c.name)) c.apply?.(this.dir(c.name), r);
   }
 
   procsFiles(): string[] {

@@ -1,8 +1,8 @@
 /** cgroup v2 cpu controller: cpu.max ("quota period"), cpu.weight; cpu.stat for usage. */
 import path from 'node:path';
 import { readKeyed, writeFile } from '../fsutil.js';
-import type { CgroupStats, Controller, Limits } from '../types.js';
-import { DEFAULT_PERIOD_US, quotaUs } from '../v1/cpu.js';
+import type { CgroupStats, Controller, LinuxResources } from '../types.js';
+import { bandwidth, cpuApplies } from '../resources.js';
 
 export const name = 'cpu';
 
@@ -15,12 +15,10 @@ export function sharesToWeight(shares: number): number {
   return 1 + Math.floor(((shares - 2) * 9999) / 262142);
 }
 
-export function apply(dir: string, limits: Limits): void {
-  if (limits.cpus !== undefined) {
-    const period = limits.cpuPeriodUs ?? DEFAULT_PERIOD_US;
-    writeFile(path.join(dir, 'cpu.max'), `${Number.isFinite(limits.cpus) ? quotaUs(limits.cpus, period) : 'max'} ${period}`, 'the CPU quota');
-  }
-  if (limits.cpuShares !== undefined) writeFile(path.join(dir, 'cpu.weight'), String(sharesToWeight(limits.cpuShares)), 'the CPU weight');
+export function apply(dir: string, r: LinuxResources): void {
+  const bw = bandwidth(r);
+  if (bw) writeFile(path.join(dir, 'cpu.max'), `${bw.quota ?? 'max'} ${bw.period}`, 'the CPU quota');
+  if (r.cpu?.shares !== undefined) writeFile(path.join(dir, 'cpu.weight'), String(sharesToWeight(r.cpu.shares)), 'the CPU weight');
 }
 
 export function stats(dir: string): Pick<CgroupStats, 'cpuUserUs' | 'cpuSystemUs'> {
@@ -28,4 +26,4 @@ export function stats(dir: string): Pick<CgroupStats, 'cpuUserUs' | 'cpuSystemUs
   return { cpuUserUs: readKeyed(file, 'user_usec'), cpuSystemUs: readKeyed(file, 'system_usec') };
 }
 
-export const controller: Controller = { name, needed: () => true, apply, stats };
+export const controller: Controller = { name, joined: () => true, applies: cpuApplies, apply, stats };

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { exists, killUntilEmpty, mkdirUnder, parentLevels, readPids, readText, removeEmptyParent, rmdirRetry, writeFile } from '../fsutil.js';
 import { RunFailure } from '../../libc/error.js';
 import { LEVELS_DIR, missingLevels, recordable, settleRecord, writeRecord } from '../levels.js';
-import { CGROUP_PARENT, cgroupFailure, type Cgroup, type CgroupStats, type Controller, type Limits } from '../types.js';
+import { CGROUP_PARENT, cgroupFailure, type Cgroup, type CgroupSetup, type CgroupStats, type Controller, type LinuxResources } from '../types.js';
 import * as memory from './memory.js';
 import * as pids from './pids.js';
 import * as cpu from './cpu.js';
@@ -20,8 +20,9 @@ import * as io from './io.js';
 /** Every v2 controller tini-ts drives, in the order they are applied. */
 export const CONTROLLERS: readonly Controller[] = [memory.controller, pids.controller, cpu.controller, cpuset.controller, io.controller];
 
-export function controllersFor(limits: Limits): string[] {
-  return CONTROLLERS.filter((c) => c.needed(limits)).map((c) => c.name);
+/** The controllers a cgroup with these resources and this set-up enables. */
+export function controllersFor(resources: LinuxResources, setup: CgroupSetup = {}): string[] {
+  return CONTROLLERS.filter((c) => c.joined(setup) || c.applies(resources)).map((c) => c.name);
 }
 
 export function missingController(root: string, controllers: string[]): string | undefined {
@@ -85,8 +86,8 @@ export class CgroupV2 implements Cgroup {
     }
   }
 
-  apply(limits: Limits): void {
-    for (const c of CONTROLLERS) if (this.controllers.includes(c.name)) c.apply?.(this.dir, limits);
+  apply(resources: LinuxResources): void {
+    for (const c of CONTROLLERS) if (this.controllers.includes(c.name)) c.apply?.(this.dir, resources);
   }
 
   procsFiles(): string[] {

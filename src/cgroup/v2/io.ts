@@ -5,18 +5,21 @@
  */
 import path from 'node:path';
 import { exists, writeFile } from '../fsutil.js';
-import { cgroupFailure, type Controller, type Limits, type Throttle } from '../types.js';
+import { THROTTLE_LISTS, cgroupFailure, type Controller, type LinuxResources, type ThrottleList } from '../types.js';
+import { blockIOApplies } from '../resources.js';
 
 export const name = 'io';
 
-const KEYS: Record<Throttle['kind'], string> = { readBps: 'rbps', writeBps: 'wbps', readIops: 'riops', writeIops: 'wiops' };
+const KEYS: Record<ThrottleList, string> = { throttleReadBpsDevice: 'rbps', throttleWriteBpsDevice: 'wbps', throttleReadIOPSDevice: 'riops', throttleWriteIOPSDevice: 'wiops' };
 
-/** io.max lines, one per device, in the order the devices first appear. */
-export function ioMaxLines(throttles: readonly Throttle[]): string[] {
+/** io.max lines, one per device, in the order the devices first appear (lists in the spec's order). */
+export function ioMaxLines(blockIO: LinuxResources['blockIO']): string[] {
   const byDevice = new Map<string, string[]>();
-  for (const t of throttles) {
-    const dev = `${t.major}:${t.minor}`;
-    byDevice.set(dev, [...(byDevice.get(dev) ?? []), `${KEYS[t.kind]}=${t.rate}`]);
+  for (const list of THROTTLE_LISTS) {
+    for (const t of blockIO?.[list] ?? []) {
+      const dev = `${t.major}:${t.minor}`;
+      byDevice.set(dev, [...(byDevice.get(dev) ?? []), `${KEYS[list]}=${t.rate}`]);
+    }
   }
   return [...byDevice].map(([dev, keys]) => `${dev} ${keys.join(' ')}`);
 }
@@ -29,19 +32,16 @@ export function blkioToIoWeight(w: number): number {
   return 1 + Math.floor(((w - 10) * 9999) / 990);
 }
 
-export function apply(dir: string, limits: Limits): void {
-  if (limits.blkioWeight !== undefined) {
+export function apply(dir: string, r: LinuxResources): void {
+  const w = r.blockIO?.weight;
+  if (w !== undefined) {
     const weight = path.join(dir, 'io.weight');
     const bfq = path.join(dir, 'io.bfq.weight');
-    if (exists(bfq)) writeFile(bfq, String(limits.blkioWeight), 'the block I/O weight');
-    else if (exists(weight)) writeFile(weight, `default ${blkioToIoWeight(limits.blkioWeight)}`, 'the block I/O weight');
-    else throw cgroupFailure('needs io.weight or io.bfq.weight (an I/O scheduler with weights); throttles work with any', { field: 'blkioWeight' });
+    if (exists(bfq)) writeFile(bfq, String(w), 'the block I/O weight');
+    else if (exists(weight)) writeFile(weight, `default ${blkioToIoWeight(w)}`, 'the block I/O weight');
+    else throw cgroupFailure('needs io.weight or io.bfq.weight (an I/O scheduler with weights); throttles work with any', { field: 'blockIO.weight' });
   }
-  for (const line of ioMaxLines(limits.blkioThrottle ?? [])) writeFile(path.join(dir, 'io.max'), line, `the block I/O limit ${line}`);
+  for (const line of ioMaxLines(r.blockIO)) writeFile(path.join(dir, 'io.max'), line, `the block I/O limit ${line}`);
 }
 
-export const controller: Controller = {
-  name,
-  needed: (l) => l.blkioWeight !== undefined || (l.blkioThrottle ?? []).length > 0,
-  apply,
-};
+export const controller: Controller = { name, joined: () => false, applies: blockIOApplies, apply };

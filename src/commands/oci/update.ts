@@ -11,9 +11,8 @@ import type { OciCommand } from '../../cli/oci-args.js';
 import { DEFAULT_ROOT, detectVersion } from '../../cgroup/index.js';
 import { readText } from '../../cgroup/fsutil.js';
 import { updateCgroup } from '../../cgroup/update.js';
-import { LIMIT_RESOURCES, type Limits } from '../../cgroup/types.js';
 import { naming, within } from '../../libc/error.js';
-import { ociLimits } from '../../runtime/container.js';
+import { checkResources } from '../../runtime/container.js';
 import { jsonProblem, parseResources } from '../../runtime/oci/config.js';
 import type { OciContext } from './context.js';
 import { loadContainer } from './load.js';
@@ -49,27 +48,22 @@ export function update(cmd: Extract<OciCommand, { verb: 'update' }>, ctx: OciCon
   if (res.devices !== undefined) r.unsupported.push('devices (device rules are set at create only)');
   delete res.devices;
   if (r.unsupported.length > 0) ctx.log('warning', `update: not supported, ignored: ${r.unsupported.join(', ')}`);
-  if (res.cpuPeriod !== undefined && res.cpuQuota === undefined) return ctx.fail('update: resources.cpu.period: needs resources.cpu.quota in the same update');
+  const cpu = res.cpu;
+  if (cpu?.period !== undefined && cpu.quota === undefined) return ctx.fail('update: resources.cpu.period: needs resources.cpu.quota in the same update');
   const version = detectVersion(DEFAULT_ROOT);
   if (version === null) return ctx.fail(`update: no cgroup filesystem at ${DEFAULT_ROOT}`);
-  // A quota without a period keeps the container's period (ociLimits would assume 100 ms).
-  if (res.cpuQuota !== undefined && res.cpuPeriod === undefined) res.cpuPeriod = currentPeriod(version, rec.cgroupDirs) ?? undefined;
-  const asked = ociLimits(res, os.availableParallelism(), 'resources');
+  // A quota without a period keeps the container's period (the controllers would assume 100 ms).
+  if (cpu?.quota !== undefined && cpu.period === undefined) cpu.period = currentPeriod(version, rec.cgroupDirs) ?? undefined;
+  // -1 removes a limit; 0 leaves it, as in runc (withoutZeros dropped those).
+  const asked = checkResources(res, os.availableParallelism(), 'resources', true);
   if (!asked.ok) return ctx.fail(within(asked.error, 'update'));
-  const limits = asked.value;
-  // -1 removes a limit (ociLimits reads it as "none given", a create's default); 0 leaves it, as in runc.
-  if (res.memoryLimit === -1) limits.memoryBytes = -1;
-  if (res.pidsLimit === -1) limits.pids = -1;
-  if (res.cpuQuota === -1) {
-    limits.cpus = Infinity;
-    if (res.cpuPeriod !== undefined) limits.cpuPeriodUs = res.cpuPeriod;
-  }
-  if (version === 2 && limits.oomKillDisable) {
-    delete limits.oomKillDisable;
+  const resources = asked.value;
+  if (version === 2 && resources.memory?.disableOOMKiller) {
+    delete resources.memory.disableOOMKiller;
     ctx.log('warning', 'update: not supported, ignored: memory.disableOOMKiller (cgroup v2 has no switch for it)');
   }
-  const updated = updateCgroup(DEFAULT_ROOT, version, rec.cgroupDirs, limits);
-  if (!updated.ok) return ctx.fail(within(naming(updated.error, (f) => (Object.hasOwn(LIMIT_RESOURCES, f) ? `resources.${LIMIT_RESOURCES[f as keyof Limits]}` : undefined)), 'update'));
+  const updated = updateCgroup(DEFAULT_ROOT, version, rec.cgroupDirs, resources);
+  if (!updated.ok) return ctx.fail(within(naming(updated.error, (f) => `resources.${f}`), 'update'));
   ctx.log('debug', `updated ${cmd.id}`);
   ctx.exit(0);
 }

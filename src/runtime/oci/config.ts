@@ -6,7 +6,7 @@
  * the field and why.
  */
 import path from 'node:path';
-import type { DeviceRule, Throttle } from '../../cgroup/types.js';
+import { THROTTLE_LISTS, type DeviceRule, type LinuxResources } from '../../cgroup/types.js';
 import { normalizeCapability } from '../../libc/capabilities.js';
 import { sysctlProblem } from '../../libc/sysctl.js';
 import { RLIMIT } from '../../libc/consts.js';
@@ -45,25 +45,8 @@ export interface ContainerPlan {
   namespaces: NamespaceType[];
   /** linux.namespaces[].path: namespaces joined rather than created (also listed in `namespaces`). */
   joinNamespaces: JoinNamespace[];
-  resources: {
-    memoryLimit?: number;
-    memorySwap?: number;
-    /** -1: none (update's way to remove one) */
-    memoryReservation?: number;
-    /** memory.disableOOMKiller: true (Docker sends false in every config.json: nothing to do) */
-    disableOomKiller?: boolean;
-    pidsLimit?: number;
-    cpuShares?: number;
-    cpuQuota?: number;
-    cpuPeriod?: number;
-    cpusetCpus?: string;
-    cpusetMems?: string;
-    /** linux.resources.devices, in order (the launcher appends runc's default allow list). */
-    devices?: DeviceRule[];
-    memorySwappiness?: number;
-    blkioWeight?: number;
-    blkioThrottle?: Throttle[];
-  };
+  /** linux.resources as read (values that mean "not set", such as Docker's 0s, left out); devices in order (the launcher appends runc's default allow list). */
+  resources: LinuxResources;
   maskedPaths: string[];
   /** linux.devices: device nodes made in the container (Docker's and Podman's --device). */
   devices: DeviceNode[];
@@ -446,68 +429,63 @@ function hooks(v: unknown, unsupported: string[]): Hooks {
 }
 
 /** linux.resources (also `update --resources`): the values tini-ts applies; unknown keys go to `unsupported`. */
-function resourcesOf(v: unknown, unsupported: string[]): ContainerPlan['resources'] {
-  const resources: ContainerPlan['resources'] = {};
+function resourcesOf(v: unknown, unsupported: string[]): LinuxResources {
+  const resources: LinuxResources = {};
   const r = obj(v, 'linux.resources');
   if (r.memory !== undefined) {
     const m = obj(r.memory, 'linux.resources.memory');
+    const memory: NonNullable<LinuxResources['memory']> = {};
     // -1: no limit (a create's default; update's way to remove one)
-    if (m.limit !== undefined) resources.memoryLimit = int(m.limit, 'linux.resources.memory.limit', -1);
-    if (m.swap !== undefined) resources.memorySwap = int(m.swap, 'linux.resources.memory.swap', -1);
+    if (m.limit !== undefined) memory.limit = int(m.limit, 'linux.resources.memory.limit', -1);
+    if (m.swap !== undefined) memory.swap = int(m.swap, 'linux.resources.memory.swap', -1);
     // 0 means "not set", as runc reads it
-    if (m.reservation !== undefined && m.reservation !== 0) resources.memoryReservation = int(m.reservation, 'linux.resources.memory.reservation', -1);
-    if (bool(m.disableOOMKiller, 'linux.resources.memory.disableOOMKiller', false)) resources.disableOomKiller = true;
+    if (m.reservation !== undefined && m.reservation !== 0) memory.reservation = int(m.reservation, 'linux.resources.memory.reservation', -1);
+    if (bool(m.disableOOMKiller, 'linux.resources.memory.disableOOMKiller', false)) memory.disableOOMKiller = true;
     if (m.swappiness !== undefined) {
-      resources.memorySwappiness = int(m.swappiness, 'linux.resources.memory.swappiness', 0);
-      if (resources.memorySwappiness > 100) fail('linux.resources.memory.swappiness', 'must be from 0 to 100');
+      memory.swappiness = int(m.swappiness, 'linux.resources.memory.swappiness', 0);
+      if (memory.swappiness > 100) fail('linux.resources.memory.swappiness', 'must be from 0 to 100');
     }
+    if (Object.keys(memory).length > 0) resources.memory = memory;
   }
   if (r.blockIO !== undefined) {
     const b = obj(r.blockIO, 'linux.resources.blockIO');
+    const blockIO: NonNullable<LinuxResources['blockIO']> = {};
     // 0 means "not set", as runc reads it: Docker sends weight 0 in every config.json.
     if (b.weight !== undefined && b.weight !== 0) {
-      resources.blkioWeight = int(b.weight, 'linux.resources.blockIO.weight', 10);
-      if (resources.blkioWeight > 1000) fail('linux.resources.blockIO.weight', 'must be from 10 to 1000');
+      blockIO.weight = int(b.weight, 'linux.resources.blockIO.weight', 10);
+      if (blockIO.weight > 1000) fail('linux.resources.blockIO.weight', 'must be from 10 to 1000');
     }
-    const lists: [string, Throttle['kind']][] = [
-      ['throttleReadBpsDevice', 'readBps'],
-      ['throttleWriteBpsDevice', 'writeBps'],
-      ['throttleReadIOPSDevice', 'readIops'],
-      ['throttleWriteIOPSDevice', 'writeIops'],
-    ];
-    for (const [key, kind] of lists) {
+    for (const key of THROTTLE_LISTS) {
       if (b[key] === undefined) continue;
       const at = `linux.resources.blockIO.${key}`;
       const list = Array.isArray(b[key]) ? (b[key] as Json[]) : fail(at, 'must be an array');
-      list.forEach((e, i) => {
+      blockIO[key] = list.map((e, i) => {
         const t = obj(e, `${at}[${i}]`);
-        (resources.blkioThrottle ??= []).push({
-          kind,
-          major: int(t.major, `${at}[${i}].major`, 0),
-          minor: int(t.minor, `${at}[${i}].minor`, 0),
-          rate: int(t.rate, `${at}[${i}].rate`, 1),
-        });
+        return { major: int(t.major, `${at}[${i}].major`, 0), minor: int(t.minor, `${at}[${i}].minor`, 0), rate: int(t.rate, `${at}[${i}].rate`, 1) };
       });
     }
+    if (Object.keys(blockIO).length > 0) resources.blockIO = blockIO;
   }
   if (r.pids !== undefined) {
     const limit = obj(r.pids, 'linux.resources.pids').limit;
-    if (limit !== undefined) resources.pidsLimit = int(limit, 'linux.resources.pids.limit', -1);
+    if (limit !== undefined) resources.pids = { limit: int(limit, 'linux.resources.pids.limit', -1) };
   }
   if (r.cpu !== undefined) {
     const c = obj(r.cpu, 'linux.resources.cpu');
+    const cpu: NonNullable<LinuxResources['cpu']> = {};
     // 0 means "not set" (runc), and Docker sends shares 0 unless --cpu-shares is given.
-    if (c.shares !== undefined && c.shares !== 0) resources.cpuShares = int(c.shares, 'linux.resources.cpu.shares', 2);
-    if (c.quota !== undefined) resources.cpuQuota = int(c.quota, 'linux.resources.cpu.quota', -1);
-    if (c.period !== undefined) resources.cpuPeriod = int(c.period, 'linux.resources.cpu.period', 1000);
+    if (c.shares !== undefined && c.shares !== 0) cpu.shares = int(c.shares, 'linux.resources.cpu.shares', 2);
+    if (c.quota !== undefined) cpu.quota = int(c.quota, 'linux.resources.cpu.quota', -1);
+    if (c.period !== undefined) cpu.period = int(c.period, 'linux.resources.cpu.period', 1000);
     if (c.cpus !== undefined) {
-      resources.cpusetCpus = str(c.cpus, 'linux.resources.cpu.cpus');
-      if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(resources.cpusetCpus)) fail('linux.resources.cpu.cpus', `'${resources.cpusetCpus}' is not a CPU list like 0-2,4`);
+      cpu.cpus = str(c.cpus, 'linux.resources.cpu.cpus');
+      if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(cpu.cpus)) fail('linux.resources.cpu.cpus', `'${cpu.cpus}' is not a CPU list like 0-2,4`);
     }
     if (c.mems !== undefined) {
-      resources.cpusetMems = str(c.mems, 'linux.resources.cpu.mems');
-      if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(resources.cpusetMems)) fail('linux.resources.cpu.mems', `'${resources.cpusetMems}' is not a memory node list like 0-1`);
+      cpu.mems = str(c.mems, 'linux.resources.cpu.mems');
+      if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(cpu.mems)) fail('linux.resources.cpu.mems', `'${cpu.mems}' is not a memory node list like 0-1`);
     }
+    if (Object.keys(cpu).length > 0) resources.cpu = cpu;
   }
   if (r.devices !== undefined) {
     const list = Array.isArray(r.devices) ? r.devices : fail('linux.resources.devices', 'must be an array');
@@ -521,7 +499,7 @@ function resourcesOf(v: unknown, unsupported: string[]): ContainerPlan['resource
  * the same checks as config.json's linux.resources; errors name the field
  * under `resources`.
  */
-export function parseResources(v: unknown): { ok: true; resources: ContainerPlan['resources']; unsupported: string[] } | { ok: false; error: string } {
+export function parseResources(v: unknown): { ok: true; resources: LinuxResources; unsupported: string[] } | { ok: false; error: string } {
   try {
     const unsupported: string[] = [];
     collectUnsupported(obj(v, 'linux.resources'), 'linux.resources', unsupported);
