@@ -183,6 +183,12 @@ function spawnEarly(plan: ContainerPlan, ns: NsLibc, libc: Libc, joins: Joins, e
   const { oci, options } = plan;
   // Orphans of the program (with --share pid) come to the launcher to be reaped.
   if (!options.namespaces.has('pid')) libc.setChildSubreaper();
+  // Signals are listened to before the init exists (about 0.6 ms before the spawn): one sent
+  // to the launcher as soon as the init is there is kept and passed on once the init runs,
+  // never the launcher's death with a half-started init behind it. An init that ends
+  // meanwhile is reaped once the channel is read (createContainer's last step).
+  const link = new InitLink(libc, ns);
+  link.listen();
   const preserved = Array.from({ length: oci?.preserveFds ?? 0 }, (_, i) => 3 + i);
   const started = startInit(ns, libc, options, joins, [
     ...(events !== null && events.fd > 2 ? [events.fd] : []),
@@ -193,13 +199,6 @@ function spawnEarly(plan: ContainerPlan, ns: NsLibc, libc: Libc, joins: Joins, e
   if (oci?.terminal) ns.close(oci.terminal.socket); // the init sends the master over its copy
   if (events?.opened) ns.close(events.fd); // the init has its own copy
   if (!started.ok) return started;
-  // Signals are listened to from here on (a signal that arrives during set-up is kept and passed on
-  // once the init runs): after the spawn, which it would delay, as the launcher's own start-up does.
-  // One that comes first ends the launcher as it would have a moment before; the init, finding the
-  // channel closed, ends too, and nothing else exists yet. An init that ends meanwhile is reaped
-  // once the channel is read (createContainer's last step).
-  const link = new InitLink(libc, ns);
-  link.listen();
   return ok({ ...started.value, link });
 }
 
