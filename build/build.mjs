@@ -294,13 +294,47 @@ if (process.getuid?.() === 0) {
     for (const f of [runCacheFile, runInitCacheFile]) fs.rmSync(f, { force: true });
   }
 }
+// And the launcher's for a bundle (`run --bundle`, OCI create), which runs
+// config.json's checks and plans before it spawns the init: `run --bundle`
+// once, of a bundle made here whose root is the host's /usr (read-only bind)
+// and its top-level links (bin -> usr/bin on a merged-/usr host). Any end
+// will do (the cache holds what ran); its init writes nothing here (stage 1
+// leaves by fexecve, and its cwd is the bundle's).
+const runBundleCacheFile = path.join(dist, 'run-bundle.cache');
+fs.rmSync(runBundleCacheFile, { force: true });
+if (process.getuid?.() === 0 && fs.existsSync(runCacheFile)) {
+  const dir = fs.mkdtempSync(path.join(dist, '.cache-bundle-'));
+  try {
+    const rootfs = path.join(dir, 'rootfs');
+    for (const d of ['usr', 'proc', 'dev', 'sys', 'tmp', 'etc']) fs.mkdirSync(path.join(rootfs, d), { recursive: true });
+    for (const l of ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32']) {
+      const target = fs.existsSync(`/${l}`) && fs.lstatSync(`/${l}`).isSymbolicLink() ? fs.readlinkSync(`/${l}`) : null;
+      if (target !== null) fs.symlinkSync(target, path.join(rootfs, l));
+    }
+    execFileSync(stage1, ['oci', 'spec', '--bundle', dir], { env: {}, stdio: 'ignore', timeout: 30_000 });
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    config.process = { ...config.process, terminal: false, args: ['/bin/true'] };
+    config.mounts = [...(config.mounts ?? []), { destination: '/usr', type: 'bind', source: '/usr', options: ['rbind', 'ro', 'nosuid', 'nodev'] }];
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+    execFileSync(stage1, ['run', '-q', '--bundle', dir], {
+      cwd: dir,
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin', TINI_TS_BUILD_CODE_CACHE: runBundleCacheFile },
+      stdio: 'ignore',
+      timeout: 30_000,
+    });
+  } catch (e) {
+    if (!fs.existsSync(runBundleCacheFile)) say(`the first stage's bundle run failed (${e.message.split('\n')[0]}): a bundle takes the launcher's run cache`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 fs.rmSync(stage1, { force: true });
 if (fs.existsSync(cacheFile) && fs.statSync(cacheFile).size > 0 && !cacheAccepted()) {
   say('V8 rejects the start-up code cache (flags?): built without it');
   fs.rmSync(cacheFile);
 }
 const usable = (f) => fs.existsSync(cacheFile) && fs.existsSync(f) && fs.statSync(f).size > 0 && cacheAccepted(f, f === runInitCacheFile ? runInitBundle : bundle);
-const runtimeCaches = Object.fromEntries([['run.cache', runCacheFile], ['run-init.cache', runInitCacheFile]].filter(([, f]) => usable(f)));
+const runtimeCaches = Object.fromEntries([['run.cache', runCacheFile], ['run-bundle.cache', runBundleCacheFile], ['run-init.cache', runInitCacheFile]].filter(([, f]) => usable(f)));
 if (fs.existsSync(cacheFile) && fs.statSync(cacheFile).size > 0) {
   await makeSea('sea', path.join(root, 'build/sea-main.cjs'), { 'main.cjs': bundle, 'init.cjs': initBundle, 'run-init.cjs': runInitBundle, 'main.cache': cacheFile, ...runtimeCaches }, outFile);
   say(`code cache ${fs.statSync(cacheFile).size} bytes${Object.entries(runtimeCaches).map(([n, f]) => `, ${n} ${fs.statSync(f).size} bytes`).join('')}`);

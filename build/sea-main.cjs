@@ -45,16 +45,26 @@ const scriptName = plainInit && asset('init.cjs') ? 'init.cjs' : runInit && asse
  * init once (for init.cjs, or main.cjs in a build without the split); the
  * runtime's by running `tini-ts run` (run.cache: the launcher and every other
  * main.cjs mode; run-init.cache: the init it starts in the namespaces, for
- * run-init.cjs). A
+ * run-init.cjs), and by running `tini-ts run --bundle` (run-bundle.cache: a
+ * launcher that plans a bundle). A
  * cache only saves compiling: V8 checks it against the source, whichever is
  * taken.
  */
 function cacheFor() {
   if (scriptName !== 'init.cjs' && (args[0] ?? '') !== '' && !plainInit) {
-    const own = asset(runInit ? 'run-init.cache' : 'run.cache');
+    const own = (bundleRun() && asset('run-bundle.cache')) || asset(runInit ? 'run-init.cache' : 'run.cache');
     if (own && own.byteLength) return own;
   }
   return asset('main.cache') ?? new ArrayBuffer(0);
+}
+/**
+ * A launcher that plans a bundle (`run --bundle`, OCI create): its own cache,
+ * made by a bundle run, holds config.json's checks and plans, which it runs
+ * before it spawns the init. A wrong guess (a program argument that looks
+ * like these) costs only speed: every cache is of the same main.cjs.
+ */
+function bundleRun() {
+  return !runInit && args.some((a) => a === '--bundle' || a === '-b' || a.startsWith('--bundle=') || a === 'create');
 }
 const cache = cacheFor();
 const script = new Script(`(function (exports, require, module, __filename, __dirname) {${getAsset(scriptName, 'utf8')}\n})`, {

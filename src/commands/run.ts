@@ -10,7 +10,6 @@
  * what was done (nothing is left: the cgroup is removed, the init killed).
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import { EXIT_LAUNCHER, parseRunArgs } from '../cli/run-options.js';
 import { render, type RunError } from '../libc/error.js';
 import type { WaitStatus } from '../libc/types.js';
@@ -22,9 +21,15 @@ import { createContainer, type Container } from '../container/create.js';
 import { destroy, ending } from '../container/destroy.js';
 import { planContainer, type Say } from '../container/plan.js';
 import { start, waitExit } from '../container/wait.js';
+import { nodeOs } from '../util/node-os.js';
 
 export function runLauncher(args: string[]): void {
-  const parsed = parseRunArgs(args, { cpuCount: os.availableParallelism() });
+  // The CPU count only when an option needs it (node:os is not loaded otherwise).
+  const parsed = parseRunArgs(args, {
+    get cpuCount() {
+      return nodeOs().availableParallelism();
+    },
+  });
   if (parsed.kind === 'exit') {
     if (parsed.stdout) writeStdout(parsed.stdout);
     if (parsed.stderr) writeStderr(parsed.stderr);

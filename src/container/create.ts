@@ -9,7 +9,6 @@
  * ends before it is ready is an `ended` outcome (the caller destroys and says why).
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_ROOT, cgroupName, detectVersion, openCgroup, startTime, sweepStale } from '../cgroup/index.js';
 import type { Cgroup, CgroupSetup, CgroupStats } from '../cgroup/types.js';
@@ -27,6 +26,7 @@ import { INIT_TASKS, pidsMaxValue, type ProcessPlan, type SetupPlan } from '../r
 import { HOOK_KINDS, runHooks, type HookKind, type Hooks } from '../runtime/oci/hooks.js';
 import { openEvents, openJoins, startInit, type Joins } from '../runtime/spawn-init.js';
 import { rawArgs, splitNul } from '../util/cmdline.js';
+import { nodeOs } from '../util/node-os.js';
 import { Teardown } from './teardown.js';
 import { InitLink } from './link.js';
 import { containerModule, hookStateOf, type ContainerPlan, type Say } from './plan.js';
@@ -92,7 +92,7 @@ export function createContainer(plan: ContainerPlan, say: Say, done: (outcome: C
   const { options, cgroup, name, root } = made.value;
   let rootfsPlan: SetupPlan['container'];
   if (teardown.state) {
-    const state = teardown.state.create(options.hostname ?? os.hostname(), options.namespaces.has('net'));
+    const state = teardown.state.create(options.hostname ?? nodeOs().hostname(), options.namespaces.has('net'));
     if (!state.ok) return fail(state.error);
     rootfsPlan = state.value;
   }

@@ -52,7 +52,7 @@ export class InitLink {
     this.channel = channel;
     this.channelOpen = true;
     this.keepAlive = setInterval(() => {}, 2 ** 30);
-    this.read();
+    onePoolThread(() => this.read());
   }
 
   /** Blocking send of a whole frame (the init reads at once, or finds it waiting); false if the init is gone. */
@@ -126,5 +126,24 @@ export class InitLink {
     if (this.ended) return;
     this.detach();
     this.onEnd(this.status!);
+  }
+}
+
+/**
+ * Runs START, which makes the launcher's first use of libuv's thread pool,
+ * with a pool of one thread unless the user sized it. The blocking read of
+ * the channel is the launcher's only use of the pool: libuv's default four
+ * threads are made while the init starts up (competing with it for the CPU)
+ * and must all be killed at the exit. libuv reads the variable when the first
+ * request starts the pool, so it is set for that moment only: nothing the
+ * launcher starts later (OCI hooks with the runtime's environment) inherits it.
+ */
+function onePoolThread(start: () => void): void {
+  if (process.env.UV_THREADPOOL_SIZE !== undefined) return start();
+  process.env.UV_THREADPOOL_SIZE = '1';
+  try {
+    start();
+  } finally {
+    delete process.env.UV_THREADPOOL_SIZE;
   }
 }

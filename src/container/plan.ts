@@ -5,13 +5,13 @@
  * `create` what the verb adds (its cgroup place, state directory, start gate,
  * console and preserved descriptors). createContainer takes it as it is.
  */
-import os from 'node:os';
 import { needsProcessSpec, isContainer, type RunOptions } from '../cli/run-options.js';
 import type { Outcome } from '../libc/error.js';
 import { ok } from '../libc/types.js';
 import type { ContainerConfig } from '../runtime/container.js';
 import type { HookState } from '../runtime/oci/hooks.js';
 import type { TerminalSetup } from '../runtime/terminal.js';
+import { nodeOs } from '../util/node-os.js';
 
 /**
  * runtime/container.ts (OCI config, seccomp policies, root filesystem plans) is
@@ -61,7 +61,7 @@ export function planContainer(args: string[], options: RunOptions, argv: string[
   let config: ContainerConfig | null = null;
   let notes: string[] = [];
   if (options.container.bundle !== null) {
-    const b = containerModule().fromBundle(options, os.availableParallelism(), oci?.terminal !== undefined);
+    const b = containerModule().fromBundle(options, nodeOs().availableParallelism(), oci?.terminal !== undefined);
     if (!b.ok) return b;
     if (b.value.warning) say.warn(b.value.warning);
     ({ options, argv, debug: notes } = b.value);

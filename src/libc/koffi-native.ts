@@ -21,7 +21,6 @@
  * (useAddonFd): the container's own file system may have no place for it.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type * as KoffiTypes from 'koffi';
 import { O } from './consts.js';
@@ -156,7 +155,7 @@ function memfdCreate(name: string): number {
     if (fd < 0) fd = f.memfd_create(cname, MFD_CLOEXEC) as number; // before Linux 6.3: no MFD_EXEC
     if (fd < 0) {
       const errno = ffi.getInt32(f.__errno_location());
-      const code = Object.entries(os.constants.errno).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`;
+      const code = Object.entries(process.getBuiltinModule('node:os').constants.errno).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`;
       throw new Error(`failed: ${code}`);
     }
     return fd;

@@ -7,7 +7,7 @@
  * Without that flag (tests, `node dist/main.cjs`) it falls back to
  * `process.on` for the named signals.
  */
-import os from 'node:os';
+import { nodeOs } from '../util/node-os.js';
 import { signalName } from '../libc/signals.js';
 
 interface SignalHandle {
@@ -39,7 +39,6 @@ export interface SignalSource {
 export function listenToSignals(signals: number[], onSignal: (sig: number) => void): SignalSource {
   const Signal = internalSignalCtor();
   const unavailable: number[] = [];
-  const named = os.constants.signals as Record<string, number>;
   for (const sig of signals) {
     if (Signal) {
       const h = new Signal();
@@ -51,7 +50,7 @@ export function listenToSignals(signals: number[], onSignal: (sig: number) => vo
       }
     }
     const name = signalName(sig);
-    if (named[name] === sig) process.on(name as NodeJS.Signals, () => onSignal(sig));
+    if ((nodeOs().constants.signals as Record<string, number>)[name] === sig) process.on(name as NodeJS.Signals, () => onSignal(sig));
     else unavailable.push(sig);
   }
   return { unavailable };

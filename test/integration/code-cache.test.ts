@@ -3,7 +3,8 @@
  * the plain init's (main.cache, for its own bundle init.cjs), and, when the build runs as root, the
  * runtime's own, made by running `tini-ts run -- /bin/true` once: the
  * launcher's (run.cache, for main.cjs) and the init's in the namespaces
- * (run-init.cache, for its own bundle run-init.cjs).
+ * (run-init.cache, for its own bundle run-init.cjs); and the launcher's for
+ * a bundle (run-bundle.cache, for main.cjs), made by a `run --bundle`.
  * Each must be taken by V8 for the bundle as the binary wraps it, with the
  * binary's V8 flags: a rejected cache costs every start its compilation.
  */
@@ -38,7 +39,8 @@ describe('the code caches in the binary', () => {
   it.skipIf(unmet(process.getuid?.() === 0, 'root (the build makes the runtime caches as root only)'))(
     "the launcher's and the namespaced init's, made by a run at build time, are taken",
     () => {
-      for (const [name, script] of [['run.cache', 'main.cjs'], ['run-init.cache', 'run-init.cjs']]) {
+      // run-bundle.cache: the launcher's for a bundle (`run --bundle`, OCI create), made by a bundle run.
+      for (const [name, script] of [['run.cache', 'main.cjs'], ['run-bundle.cache', 'main.cjs'], ['run-init.cache', 'run-init.cjs']]) {
         const file = path.join(DIST, name);
         expect(fs.existsSync(file) && fs.statSync(file).size > 0, `${name} (built as root?)`).toBe(true);
         expect(rejected(file, script), name).toBe(false);

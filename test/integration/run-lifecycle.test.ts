@@ -3,11 +3,11 @@
  * launcher, a SIGKILLed launcher, bad input. After each test nothing of it
  * remains: no cgroup, no mount, no process.
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, canRun, RUN_NEEDS, TIMEOUT, hasSyncReturn, makeParent, parentDir, parentDirs, PARENT, processesWith, readReport, run, start, tmpFile, waitFor, expectNothingLeftBehind } from './run-helpers.js';
+import { BIN, canRun, RUN_NEEDS, TIMEOUT, hasSyncReturn, makeParent, parentDir, parentDirs, PARENT, processesWith, readReport, run, runArgs, start, tmpFile, waitFor, expectNothingLeftBehind } from './run-helpers.js';
 import { unmet } from '../helpers/prereq.js';
 import { stagePublic } from '../helpers/proc.js';
 
@@ -137,6 +137,32 @@ describe.skipIf(unmet(canRun, RUN_NEEDS))('tini-ts run: lifecycle', () => {
     expect(fs.existsSync(`/proc/${pid}`) ? fs.readFileSync(`/proc/${pid}/stat`, 'latin1') : '').not.toMatch(/^\d+ \(tini-ts\)/);
     for (const c of ['memory', 'pids', 'cpu', 'cpuacct']) expect(fs.readdirSync(path.join(root, c))).toEqual(['cgroup.procs']);
     fs.rmSync(root, { recursive: true });
+  });
+
+  // The channel's read is the launcher's only use of libuv's pool: one thread, not the default four, unless the user sized it;
+  // the setting reaches neither the init nor the workload.
+  it.each([
+    [undefined, 1],
+    ['2', 2],
+  ])('the launcher runs one thread-pool thread (UV_THREADPOOL_SIZE=%s: %i), and passes the setting on to no one', async (size, threads) => {
+    const env = { ...process.env };
+    delete env.UV_THREADPOOL_SIZE;
+    if (size !== undefined) env.UV_THREADPOOL_SIZE = size;
+    const child = spawn(BIN, runArgs(['--', 'sh', '-c', 'echo "pool=${UV_THREADPOOL_SIZE-unset}"; while :; do sleep 0.05; done']), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    try {
+      expect(await waitFor(() => out.includes('pool='))).toBe(true);
+      const comms = (pid: number) => fs.readdirSync(`/proc/${pid}/task`).map((t) => fs.readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim());
+      expect(comms(child.pid!).filter((c) => c === 'libuv-worker')).toHaveLength(threads);
+      const init = Number(fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ')[0]);
+      expect(fs.readFileSync(`/proc/${init}/environ`, 'latin1')).not.toContain('UV_THREADPOOL_SIZE');
+      expect(out).toContain(`pool=${size ?? 'unset'}`);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await done).toBe(143);
   });
 
   it('not root: one line, exit 125', () => {

@@ -88,6 +88,14 @@ describe('the import graph', () => {
     }
   });
 
+  it("node:os is loaded on first use on the paths to a workload: `run`, both inits (an import costs each process about 0.5 ms at start)", () => {
+    const entries = ['init-main.ts', 'run-init-main.ts', 'commands/run.ts', 'commands/oci/create.ts'];
+    for (const e of entries) {
+      const importers = [...loadedWith(path.join(SRC, e))].filter((f) => /(?:^|\n)import(?!\s+type\b)[^'";]*?from\s+['"](node:)?os['"]/.test(fs.readFileSync(f, 'utf8')));
+      expect(importers.map((f) => path.relative(SRC, f)), e).toEqual([]);
+    }
+  });
+
   it('no module imports itself back through others (no cycles between files)', () => {
     const graph = new Map(all.map((f) => [f, imports(f).filter((t) => all.includes(t))]));
     const cycles: string[] = [];

@@ -6,7 +6,7 @@
  * leaving the init to the caller (a subreaper: the shim, conmon).
  */
 import fs from 'node:fs';
-import os from 'node:os';
+import { nodeOs } from '../../util/node-os.js';
 import path from 'node:path';
 import type { OciCommand } from '../../cli/oci-args.js';
 import { OCI_VERSION, idProblem, procStartTime, type ContainerRecord } from '../../container/store.js';
@@ -68,7 +68,11 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
   if (!written.ok) undo(render(written.error));
 
   const say: Say = { warn: (msg) => ctx.log('warning', msg), debug: (msg) => ctx.log('debug', msg) };
-  const parsed = parseRunArgs(['-q', '--bundle', bundle], { cpuCount: os.availableParallelism() });
+  const parsed = parseRunArgs(['-q', '--bundle', bundle], {
+    get cpuCount() {
+      return nodeOs().availableParallelism();
+    },
+  });
   if (parsed.kind === 'exit') return undo(runcText((parsed.stderr ?? '').trim()));
   const base = hookState(record, 'creating', 0);
   const oci: OciPlan = {
