@@ -21,8 +21,8 @@ import type { OciCommand } from '../../cli/oci-args.js';
 import { createContainerLibc } from '../../libc/container.js';
 import { createLibc } from '../../libc/libc.js';
 import { CLONE } from '../../libc/consts.js';
-import { createNsLibc } from '../../libc/ns.js';
-import { WNOHANG } from '../../libc/types.js';
+import { createNsLibc, type NsLibc } from '../../libc/ns.js';
+import { WNOHANG, type Libc } from '../../libc/types.js';
 import { render } from '../../libc/error.js';
 import { ociProcessSpec, ociSeccompOfConfig, readConfigFile } from '../../runtime/container.js';
 import { parseConfig, unsupportedWarning } from '../../runtime/oci/config.js';
@@ -30,6 +30,7 @@ import { dropPrivileges, workloadRequest } from '../../runtime/workload.js';
 import { preservedFdsProblem, runcText, type OciContext } from './context.js';
 import { applyExecFlags } from './exec-flags.js';
 import { loadContainer } from './load.js';
+import type { ContainerRecord } from '../../container/store.js';
 import { createTerminalLibc } from '../../libc/terminal.js';
 import { connectConsole, makeTerminal, terminalProblem } from '../../runtime/terminal.js';
 import { resolveCredentials } from '../../runtime/process.js';
@@ -45,13 +46,50 @@ const readOr = (file: string): string => {
 /** The namespaces joined, in order (mnt last: the others are opened through the host's /proc). */
 const NAMESPACES = ['ipc', 'uts', 'net', 'pid', 'cgroup', 'mnt'] as const;
 
-export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext): void {
+type ExecCommand = Extract<OciCommand, { verb: 'exec' }>;
+
+export function exec(cmd: ExecCommand, ctx: OciContext): void {
   const { rec, status } = loadContainer(cmd.id, ctx);
   const pidFile = cmd.pidFile === null ? null : path.resolve(cmd.pidFile);
   if (status !== 'running') ctx.fail(status === 'stopped' ? 'cannot exec in a stopped container' : `cannot exec in a ${status} container`);
+  const { p, spec } = processOf(cmd, rec.bundle, rec.rootfs, ctx);
+  const tl = p.terminal ? createTerminalLibc() : null;
+  // Connected before joining the container: the path is the caller's.
+  const consoleSocket = tl && cmd.consoleSocket !== null ? connectConsole(path.resolve(cmd.consoleSocket), tl) : null;
+  if (typeof consoleSocket === 'string') return ctx.fail(`exec: ${consoleSocket}`);
 
-  // The process: process.json, or the container's own with other args.
-  const configText = readConfigFile(path.join(rec.bundle, 'config.json'));
+  // Every binding is made before this thread leaves the host's root (the libraries are the host's).
+  const ns = createNsLibc();
+  const libc = createLibc();
+  const cl = createContainerLibc();
+  const writePid = pidFile === null ? null : pidFileWriter(pidFile);
+  ctx = joinContainer(rec, ns, ctx, libc.exitNow);
+  const w = workloadRequest({ argv: p.args.map((a) => Buffer.from(a)), env: p.env.map((e) => Buffer.from(e)), cwd: p.cwd, programMustExist: true, homeOf: spec.user });
+  if (!w.ok) return ctx.fail(runcText(render(w.error)));
+  let req = w.value;
+  if (tl && consoleSocket !== null) req = { ...req, terminal: terminalFor(p, spec, consoleSocket, tl, ctx) };
+  // This thread's own (unshared) mask: the pid-file writer keeps the caller's.
+  if (spec.umask !== undefined && spec.umask !== null) process.umask(spec.umask);
+  const dropped = dropPrivileges(spec, cl);
+  if (!dropped.ok) ctx.fail(dropped.error);
+  // --preserve-fds N: this command's fds 3 .. 3+N-1 (the caller's) pass to the process.
+  const r = libc.spawn({ ...req, newProcessGroup: false, passFds: [0, 1, 2, ...Array.from({ length: cmd.flags.preserveFds }, (_, i) => 3 + i)] });
+  if (!r.ok) return ctx.fail(`exec failed: ${r.call}: ${r.code}`);
+  const pid = r.value;
+  if (writePid) {
+    const e = writePid(pid);
+    if (e !== null) {
+      process.kill(pid, 'SIGKILL');
+      ctx.fail(`exec: cannot write the pid file ${pidFile}: ${e}`);
+    }
+  }
+  if (cmd.detach) return ctx.exit(0);
+  waitFor(pid, libc, ctx);
+}
+
+/** The process to run: process.json, or the container's own with other args; checked as create checks config.json's. */
+function processOf(cmd: ExecCommand, bundle: string, rootfs: string, ctx: OciContext) {
+  const configText = readConfigFile(path.join(bundle, 'config.json'));
   if (!configText.ok) return ctx.fail(configText.error);
   const config = JSON.parse(configText.value) as { process?: unknown };
   let processJson: unknown = config.process;
@@ -70,7 +108,7 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
   const withFlags = applyExecFlags(processJson, cmd.flags, (msg) => ctx.log('warning', msg));
   if (typeof withFlags === 'string') return ctx.fail(withFlags);
   processJson = withFlags;
-  const parsed = parseConfig(JSON.stringify({ ociVersion: '1.0.2', process: processJson, root: { path: rec.rootfs }, linux: { namespaces: [{ type: 'mount' }] } }), rec.bundle);
+  const parsed = parseConfig(JSON.stringify({ ociVersion: '1.0.2', process: processJson, root: { path: rootfs }, linux: { namespaces: [{ type: 'mount' }] } }), bundle);
   if (!parsed.ok) return ctx.fail(parsed.error.replace(/^config\.json/, 'process.json'));
   const p = parsed.plan.process;
   // What process.json carries that exec does not act on is named, as create names config.json's (the terminal is made here).
@@ -83,17 +121,15 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
   if (p.terminal && !cmd.detach) ctx.fail('exec: a terminal needs --detach and --console-socket (relaying it to this command\'s own stdio is not supported)');
   const seccomp = ociSeccompOfConfig(configText.value);
   if (!seccomp.ok) return ctx.fail(seccomp.error);
-  const spec = ociProcessSpec(p, seccomp.value);
-  const tl = p.terminal ? createTerminalLibc() : null;
-  // Connected before joining the container: the path is the caller's.
-  const consoleSocket = tl && cmd.consoleSocket !== null ? connectConsole(path.resolve(cmd.consoleSocket), tl) : null;
-  if (typeof consoleSocket === 'string') return ctx.fail(`exec: ${consoleSocket}`);
+  return { p, spec: ociProcessSpec(p, seccomp.value) };
+}
 
-  const ns = createNsLibc();
-  const libc = createLibc();
-  const cl = createContainerLibc();
-  const writePid = pidFile === null ? null : pidFileWriter(pidFile);
-  // The cgroup first, by the host's paths; v1: this thread alone, the child inherits it.
+/**
+ * This thread into the container: its cgroup first, by the host's paths (v1: this thread
+ * alone, the child inherits it), then its namespaces. From here on the context exits with
+ * _exit(2): the event loop is not safe to return to (see the header).
+ */
+function joinContainer(rec: ContainerRecord, ns: NsLibc, ctx: OciContext, exitNow: ((code: number) => never) | undefined): OciContext {
   for (const dir of rec.cgroupDirs) {
     const file = fs.existsSync(path.join(dir, 'cgroup.type')) ? 'cgroup.procs' : 'tasks';
     try {
@@ -109,7 +145,6 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
       return ctx.fail(`exec: the container's ${n} namespace: ${(e as NodeJS.ErrnoException).code}`);
     }
   });
-  const exitNow = libc.exitNow;
   if (exitNow) ctx = ctx.withExit((code) => exitNow(code));
   const u = ns.unshare(CLONE.FS);
   if (!u.ok) ctx.fail(`exec: ${u.call} failed: ${u.code}`);
@@ -118,53 +153,38 @@ export function exec(cmd: Extract<OciCommand, { verb: 'exec' }>, ctx: OciContext
     if (!r.ok) ctx.fail(`exec: joining the container's ${n} namespace: ${r.call} failed: ${r.code}`);
     ns.close(fd);
   }
-  const w = workloadRequest({ argv: p.args.map((a) => Buffer.from(a)), env: p.env.map((e) => Buffer.from(e)), cwd: p.cwd, programMustExist: true, homeOf: spec.user });
-  if (!w.ok) return ctx.fail(runcText(render(w.error)));
-  let req = w.value;
-  if (tl && consoleSocket !== null) {
-    // In the container's /dev/pts, while still privileged; the slave goes to the process's user.
-    const size = p.consoleSize ? { rows: p.consoleSize.height, cols: p.consoleSize.width } : null;
-    const made = makeTerminal({ socket: consoleSocket, size }, tl);
-    if ('error' in made) return ctx.fail(`exec: ${made.error}`);
-    const owner = spec.user === null ? null : resolveCredentials(spec, readOr('/etc/passwd'), readOr('/etc/group'));
-    if (owner !== null && typeof owner !== 'string' && owner.uid !== 0) {
-      try {
-        fs.chownSync(made.slave, owner.uid, -1);
-      } catch (e) {
-        return ctx.fail(`exec: giving the terminal ${made.slave} to the process's user: ${(e as NodeJS.ErrnoException).code}`);
-      }
-    }
-    req = { ...req, terminal: made.slave };
-  }
-  // This thread's own (unshared) mask: the pid-file writer keeps the caller's.
-  if (spec.umask !== undefined && spec.umask !== null) process.umask(spec.umask);
-  const dropped = dropPrivileges(spec, cl);
-  if (!dropped.ok) ctx.fail(dropped.error);
-  // --preserve-fds N: this command's fds 3 .. 3+N-1 (the caller's) pass to the process.
-  const r = libc.spawn({ ...req, newProcessGroup: false, passFds: [0, 1, 2, ...Array.from({ length: cmd.flags.preserveFds }, (_, i) => 3 + i)] });
-  if (!r.ok) return ctx.fail(`exec failed: ${r.call}: ${r.code}`);
-  const pid = r.value;
-  if (writePid) {
-    const e = writePid(pid);
-    if (e !== null) {
-      process.kill(pid, 'SIGKILL');
-      ctx.fail(`exec: cannot write the pid file ${pidFile}: ${e}`);
+  return ctx;
+}
+
+/** A pty in the container's /dev/pts, made while still privileged; its slave goes to the process's user. */
+function terminalFor(p: ProcessOf['p'], spec: ProcessOf['spec'], consoleSocket: number, tl: ReturnType<typeof createTerminalLibc>, ctx: OciContext): string {
+  const size = p.consoleSize ? { rows: p.consoleSize.height, cols: p.consoleSize.width } : null;
+  const made = makeTerminal({ socket: consoleSocket, size }, tl);
+  if ('error' in made) return ctx.fail(`exec: ${made.error}`);
+  const owner = spec.user === null ? null : resolveCredentials(spec, readOr('/etc/passwd'), readOr('/etc/group'));
+  if (owner !== null && typeof owner !== 'string' && owner.uid !== 0) {
+    try {
+      fs.chownSync(made.slave, owner.uid, -1);
+    } catch (e) {
+      return ctx.fail(`exec: giving the terminal ${made.slave} to the process's user: ${(e as NodeJS.ErrnoException).code}`);
     }
   }
-  return finish(pid);
-  function finish(pid: number): void {
-    if (cmd.detach) return ctx.exit(0);
-    // Waited for: this command's status is the process's.
-    const nap = new Int32Array(new SharedArrayBuffer(4));
-    for (;;) {
-      const wr = libc.waitpid(pid, WNOHANG);
-      if (wr.ok && wr.value[0] === pid) {
-        const st = wr.value[1];
-        return ctx.exit((st & 0x7f) === 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f));
-      }
-      if (!wr.ok && wr.code !== 'EINTR') return ctx.fail(`exec: waiting for ${pid}: ${wr.code}`);
-      Atomics.wait(nap, 0, 0, 5);
+  return made.slave;
+}
+
+type ProcessOf = ReturnType<typeof processOf>;
+
+/** Waited for (never in the event loop): this command's status is the process's. */
+function waitFor(pid: number, libc: Libc, ctx: OciContext): void {
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    const wr = libc.waitpid(pid, WNOHANG);
+    if (wr.ok && wr.value[0] === pid) {
+      const st = wr.value[1];
+      return ctx.exit((st & 0x7f) === 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f));
     }
+    if (!wr.ok && wr.code !== 'EINTR') return ctx.fail(`exec: waiting for ${pid}: ${wr.code}`);
+    Atomics.wait(nap, 0, 0, 5);
   }
 }
 
