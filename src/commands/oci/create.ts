@@ -53,17 +53,7 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
   };
   const gate = startGate(store.fifo(cmd.id));
   if (typeof gate === 'string') return undo(gate);
-  const record: ContainerRecord = {
-    ociVersion: OCI_VERSION,
-    id: cmd.id,
-    pid: 0,
-    pidStart: null,
-    bundle,
-    rootfs: path.resolve(bundle, spec.root?.path ?? 'rootfs'),
-    created: new Date().toISOString(),
-    annotations: spec.annotations ?? {},
-    cgroupDirs: [],
-  };
+  const record = recordOf(cmd.id, bundle, spec);
   const written = store.write(record);
   if (!written.ok) undo(render(written.error));
 
@@ -76,12 +66,7 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
   if (parsed.kind === 'exit') return undo(runcText((parsed.stderr ?? '').trim()));
   const base = hookState(record, 'creating', 0);
   const oci: OciPlan = {
-    cgroupParent: place.parent,
-    cgroupName: place.name,
-    stateDir: store.dir(cmd.id),
-    startGate: gate,
-    terminal,
-    preserveFds: cmd.preserveFds,
+    cgroupParent: place.parent, cgroupName: place.name, stateDir: store.dir(cmd.id), startGate: gate, terminal, preserveFds: cmd.preserveFds,
     hookState: { ociVersion: base.ociVersion, id: base.id, bundle: base.bundle, ...(base.annotations ? { annotations: base.annotations } : {}) },
   };
   const plan = planContainer([], parsed.options, parsed.argv, say, oci);
@@ -102,6 +87,21 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
     }
     quickExit(c.ns, 0);
   });
+}
+
+/** What the store keeps of a container being created (its pid once the init is ready). */
+function recordOf(id: string, bundle: string, spec: Spec): ContainerRecord {
+  return {
+    ociVersion: OCI_VERSION,
+    id,
+    pid: 0,
+    pidStart: null,
+    bundle,
+    rootfs: path.resolve(bundle, spec.root?.path ?? 'rootfs'),
+    created: new Date().toISOString(),
+    annotations: spec.annotations ?? {},
+    cgroupDirs: [],
+  };
 }
 
 /** The bundle's config.json, as far as create reads it itself (the rest is the config parser's). */
