@@ -37,7 +37,7 @@ import { isSea, useAddonFd } from '../libc/koffi-native.js';
 import { createLibc } from '../libc/libc.js';
 import { createNsLibc, type NsLibc } from '../libc/ns.js';
 import { SIG, forwardableSignals } from '../libc/signals.js';
-import type { Libc, Result } from '../libc/types.js';
+import type { Libc, Result, SpawnRequest } from '../libc/types.js';
 import { openEventDest } from '../events/destination.js';
 import { createEventSink, type EventSink } from '../events/sink.js';
 import { createLogger, type Logger } from '../log/log.js';
@@ -386,9 +386,38 @@ export function runSupervisor(args: string[]): void {
   supervise(channel, libc, t);
 }
 
+/** What the supervising stage works with, from the plan to the workload's spawn. */
+interface Stage {
+  plan: ProcessPlan;
+  libc: Libc;
+  t: Tools;
+  logger: Logger;
+  events: EventSink | undefined;
+  argv: Buffer[];
+  req: SpawnRequest & { env: Buffer[] };
+  signals: Signals;
+}
+
+interface Signals {
+  /** Signals that came before the supervisor: passed on once it runs. */
+  early: number[];
+  /** Where a signal goes now (it changes as the stage moves on). */
+  onSignal: (sig: number) => void;
+}
+
 /** Spawn the workload and supervise it, as the plain init does (src/init.ts). */
 function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false): void {
-  const plan: ProcessPlan = readMessage(channel, 'process', t);
+  const s = prepare(readMessage(channel, 'process', t), libc, t);
+  // PDEATHSIG is set: if the launcher died before, nobody reads the channel
+  // any more; give up now rather than run an unsupervised program.
+  if (!t.send({ kind: 'ready', initTasks: mainThreadOnly ? 1 : taskCount() })) t.exit(125);
+  if (s.events) startEvents(s);
+  if (s.plan.startGate === null) spawnWorkload(s);
+  else awaitStart(s, s.plan.startGate);
+}
+
+/** Everything before `ready`: the init's own settings, its signals, the workload's request (the program looked up). */
+function prepare(plan: ProcessPlan, libc: Libc, t: Tools): Stage {
   const logger = createLogger(plan.verbosity, libc.getpid());
   const events = plan.eventsFd === null ? undefined : openEvents(plan.eventsFd, libc, logger);
   // Not PID 1 (--share pid): become a subreaper, so orphans still come here;
@@ -403,12 +432,11 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
   if (!plan.tiedToLauncher) t.must(t.ns!.setParentDeathSignal(0));
   t.must(libc.ignoreSignal(SIG.TTIN));
   t.must(libc.ignoreSignal(SIG.TTOU));
-  let onSignal: (sig: number) => void = () => {};
-  listenToSignals([...forwardableSignals(), SIG.CHLD], (sig) => onSignal(sig));
+  const argv = decodeBytes(plan.argv);
+  const signals: Signals = { early: [], onSignal: () => {} };
+  listenToSignals([...forwardableSignals(), SIG.CHLD], (sig) => signals.onSignal(sig));
   t.must(libc.unblockSignals([...forwardableSignals(), SIG.CHLD]));
   // The program is looked up before the init reports ready (an OCI create fails on a missing one, as runc's does).
-  const early: number[] = [];
-  const argv = decodeBytes(plan.argv);
   const w = workloadRequest({ argv, env: decodeBytes(plan.env), cwd: plan.cwd, programMustExist: plan.programMustExist, homeOf: plan.homeOf });
   if (!w.ok) return t.fatal(render(w.error));
   // OCI create --preserve-fds N: the caller's fds 3 .. 3+N-1, kept open through both stages, pass to the workload.
@@ -420,155 +448,155 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
   }
   // The gated spawn (see below) runs on the libuv pool: its thread is one of the init's tasks.
   if (plan.rlimits.length > 0) fs.access('/', () => {});
-  // PDEATHSIG is set: if the launcher died before, nobody reads the channel
-  // any more; give up now rather than run an unsupervised program.
-  if (!t.send({ kind: 'ready', initTasks: mainThreadOnly ? 1 : taskCount() })) t.exit(125);
+  return { plan, libc, t, logger, events, argv, req, signals };
+}
 
-  if (events) {
-    const sub = libc.isChildSubreaper();
-    const pid = libc.getpid();
-    events.start({
-      pid,
-      pid1: pid === 1,
-      subreaper: sub.ok && sub.value,
-      version: VERSION,
-      options: { grace_ms: plan.graceMs, expected_codes: [], verbosity: plan.verbosity, warn_on_reap: false, parent_death_signal: pid === 1 ? SIG.KILL : SIG.TERM, subreaper: pid !== 1 },
-    });
-  }
+function startEvents({ libc, plan, events }: Stage): void {
+  const sub = libc.isChildSubreaper();
+  const pid = libc.getpid();
+  events!.start({
+    pid,
+    pid1: pid === 1,
+    subreaper: sub.ok && sub.value,
+    version: VERSION,
+    options: { grace_ms: plan.graceMs, expected_codes: [], verbosity: plan.verbosity, warn_on_reap: false, parent_death_signal: pid === 1 ? SIG.KILL : SIG.TERM, subreaper: pid !== 1 },
+  });
+}
 
-  if (plan.startGate === null) spawn();
-  else awaitStart(plan.startGate);
-
-  /**
-   * OCI create: wait until `start` opens the FIFO for reading (the open runs
-   * on the libuv pool, so signals keep coming in): SIGKILL ends the init as
-   * it ends anything; a signal that would stop the workload ends the init
-   * now, there being none yet (as runc's waiting init dies of it); others
-   * wait for the workload.
-   */
-  function awaitStart(gate: number): void {
-    onSignal = (sig) => {
-      if (STOPPING.has(sig)) t.exit(128 + sig);
-      early.push(sig);
-    };
-    fs.open(`/proc/self/fd/${gate}`, 'w', (e, fd) => {
-      if (e) return t.fatal(`waiting for start: ${e.code}`);
-      try {
-        fs.writeSync(fd, '0');
-        fs.closeSync(fd);
-        fs.closeSync(gate);
-      } catch (err) {
-        return t.fatal(`waiting for start: ${(err as NodeJS.ErrnoException).code}`);
-      }
-      // startContainer hooks: in the container, after `start`, before the workload (as runc's init).
-      const sc = plan.startContainer;
-      const ran = sc ? runHooks(libc, (t.ns ??= createNsLibc()), 'startContainer', sc.hooks, { ...sc.state, pid: libc.getpid() }) : null;
-      if (ran && !ran.ok) t.fatal(render(ran.error));
-      spawn();
-    });
-  }
-
-  function spawn(): void {
-    if (plan.rlimits.length === 0) started(libc.spawn(req));
-    else gatedSpawn();
-  }
-
-  function gatedSpawn(): void {
-    // The workload's rlimits are its own (the init keeps its): the child waits
-    // at a gate before exec while this thread sets them with prlimit(2). The
-    // spawn runs on the libuv pool, as posix_spawn holds its calling thread
-    // until the child has exec'd. Signals meanwhile wait in `early`.
-    onSignal = (sig) => early.push(sig);
-    const cl = createContainerLibc();
-    if (limitGateFd === null) return t.fatal('no rlimit gate for the workload (the init was not re-executed)');
-    const gateRead = limitGateFd;
-    let result: Result<number> | null = null;
-    libc.spawnAsync!({ ...req, gate: gateRead }, (r) => {
-      result = r;
-    });
-    const deadline = Date.now() + GATE_MS;
-    const poll = () => {
-      if (result) {
-        t.ns!.close(gateRead);
-        return started(result); // failed before the gate, or passed it
-      }
-      const child = onlyChild();
-      if (child === null) {
-        if (Date.now() > deadline) return t.fatal(`the workload's process did not reach its start within ${GATE_MS / 1000}s`);
-        return void setImmediate(poll);
-      }
-      const limited = limitChild(child, plan.rlimits, cl);
-      if (!limited.ok) {
-        libc.kill(child, SIG.KILL);
-        t.fatal(render(within(limited.error, "setting up the workload's process")));
-      }
-      try {
-        fs.closeSync(fs.openSync(`/proc/self/fd/${gateRead}`, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
-      } catch (err) {
-        // ENXIO: the child exists but has not reached its open yet.
-        if ((err as NodeJS.ErrnoException).code === 'ENXIO' && Date.now() < deadline) return void setImmediate(poll);
-        libc.kill(child, SIG.KILL);
-        t.fatal(`opening the workload's start gate: ${(err as NodeJS.ErrnoException).code}`);
-      }
-      gateOpened = true;
-      setImmediate(poll);
-    };
-    let gateOpened = false;
-    const onlyChild = (): number | null => {
-      if (gateOpened) return null;
-      for (const task of fs.readdirSync('/proc/self/task')) {
-        const kids = readOr(`/proc/self/task/${task}/children`).trim();
-        if (kids !== '') return Number(kids.split(' ')[0]);
-      }
-      return null;
-    };
-    poll();
-  }
-
-  function started(r: Result<number>): void {
-    if (!r.ok) {
-      const exitCode = execFailureCode(r.code, new Set());
-      logger.log('fatal', `exec ${argv[0].toString()} failed: ${r.code}`);
-      events?.exit(exitCode, 'exec-failed', r.code);
-      t.send({ kind: 'exec-error', code: r.code, exitCode });
-      t.exit(exitCode);
+/**
+ * OCI create: wait until `start` opens the FIFO for reading (the open runs
+ * on the libuv pool, so signals keep coming in): SIGKILL ends the init as
+ * it ends anything; a signal that would stop the workload ends the init
+ * now, there being none yet (as runc's waiting init dies of it); others
+ * wait for the workload.
+ */
+function awaitStart(s: Stage, gate: number): void {
+  const { t, plan, libc } = s;
+  s.signals.onSignal = (sig) => {
+    if (STOPPING.has(sig)) t.exit(128 + sig);
+    s.signals.early.push(sig);
+  };
+  fs.open(`/proc/self/fd/${gate}`, 'w', (e, fd) => {
+    if (e) return t.fatal(`waiting for start: ${e.code}`);
+    try {
+      fs.writeSync(fd, '0');
+      fs.closeSync(fd);
+      fs.closeSync(gate);
+    } catch (err) {
+      return t.fatal(`waiting for start: ${(err as NodeJS.ErrnoException).code}`);
     }
-    const childPid = (r as { value: number }).value;
-    // From here on the child runs: nothing below may throw or exit on its own.
-    t.send({ kind: 'spawned' });
-    events?.spawn(childPid, childPid, argv, plan.terminal === true);
-    const sup = startSupervisor(
-      // The launcher's report says how it ended: no stop line of the init's own.
-      {
-        childPid,
-        graceMs: plan.graceMs,
-        expectedCodes: new Set(),
-        warnOnReap: false,
-        stopLine: false,
-        signalMap: new Map(plan.stop?.signalMap ?? []),
-        stopDelayMs: plan.stop?.stopDelayMs ?? null,
-        stopScope: plan.stop?.stopScope ?? 'group',
-        exitOnStop: plan.stop?.exitOnStop ?? null,
-        // The container's /bin/sh, with the init's (the workload's) credentials and stdio.
-        preStop: plan.stop?.preStop ? { command: plan.stop.preStop, passFds: [0, 1, 2] } : null,
-      },
-      {
-        libc,
-        logger,
-        events,
-        now: () => Number(process.hrtime.bigint()) / 1e6,
-        reachable: () => listReachable(process.pid),
-        exit: (code) => {
-          if (sup.state.mainStatus !== null) t.send({ kind: 'status', status: sup.state.mainStatus, exitCode: code });
-          t.exit(code);
-        },
-      },
-    );
-    onSignal = (sig) => sup.onSignal(sig);
-    for (const sig of early.splice(0)) sup.onSignal(sig);
-    // Room for every queued signal in libuv's pipe, as the plain init does (after the spawn: off its path).
-    sizeSignalPipe(libc, logger, signalPipeProbe);
+    // startContainer hooks: in the container, after `start`, before the workload (as runc's init).
+    const sc = plan.startContainer;
+    const ran = sc ? runHooks(libc, (t.ns ??= createNsLibc()), 'startContainer', sc.hooks, { ...sc.state, pid: libc.getpid() }) : null;
+    if (ran && !ran.ok) t.fatal(render(ran.error));
+    spawnWorkload(s);
+  });
+}
+
+function spawnWorkload(s: Stage): void {
+  if (s.plan.rlimits.length === 0) started(s, s.libc.spawn(s.req));
+  else gatedSpawn(s);
+}
+
+/**
+ * The workload's rlimits are its own (the init keeps its): the child waits
+ * at a gate before exec while this thread sets them with prlimit(2). The
+ * spawn runs on the libuv pool, as posix_spawn holds its calling thread
+ * until the child has exec'd. Signals meanwhile wait in `early`.
+ */
+function gatedSpawn(s: Stage): void {
+  const { t, plan, libc } = s;
+  s.signals.onSignal = (sig) => s.signals.early.push(sig);
+  const cl = createContainerLibc();
+  if (limitGateFd === null) return t.fatal('no rlimit gate for the workload (the init was not re-executed)');
+  const gateRead = limitGateFd;
+  let result: Result<number> | null = null;
+  libc.spawnAsync!({ ...s.req, gate: gateRead }, (r) => {
+    result = r;
+  });
+  const deadline = Date.now() + GATE_MS;
+  let gateOpened = false;
+  const onlyChild = (): number | null => {
+    if (gateOpened) return null;
+    for (const task of fs.readdirSync('/proc/self/task')) {
+      const kids = readOr(`/proc/self/task/${task}/children`).trim();
+      if (kids !== '') return Number(kids.split(' ')[0]);
+    }
+    return null;
+  };
+  const poll = () => {
+    if (result) {
+      t.ns!.close(gateRead);
+      return started(s, result); // failed before the gate, or passed it
+    }
+    const child = onlyChild();
+    if (child === null) {
+      if (Date.now() > deadline) return t.fatal(`the workload's process did not reach its start within ${GATE_MS / 1000}s`);
+      return void setImmediate(poll);
+    }
+    const limited = limitChild(child, plan.rlimits, cl);
+    if (!limited.ok) {
+      libc.kill(child, SIG.KILL);
+      t.fatal(render(within(limited.error, "setting up the workload's process")));
+    }
+    try {
+      fs.closeSync(fs.openSync(`/proc/self/fd/${gateRead}`, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+    } catch (err) {
+      // ENXIO: the child exists but has not reached its open yet.
+      if ((err as NodeJS.ErrnoException).code === 'ENXIO' && Date.now() < deadline) return void setImmediate(poll);
+      libc.kill(child, SIG.KILL);
+      t.fatal(`opening the workload's start gate: ${(err as NodeJS.ErrnoException).code}`);
+    }
+    gateOpened = true;
+    setImmediate(poll);
+  };
+  poll();
+}
+
+function started(s: Stage, r: Result<number>): void {
+  const { t, plan, libc, logger, events, argv } = s;
+  if (!r.ok) {
+    const exitCode = execFailureCode(r.code, new Set());
+    logger.log('fatal', `exec ${argv[0].toString()} failed: ${r.code}`);
+    events?.exit(exitCode, 'exec-failed', r.code);
+    t.send({ kind: 'exec-error', code: r.code, exitCode });
+    t.exit(exitCode);
   }
+  const childPid = (r as { value: number }).value;
+  // From here on the child runs: nothing below may throw or exit on its own.
+  t.send({ kind: 'spawned' });
+  events?.spawn(childPid, childPid, argv, plan.terminal === true);
+  const sup = startSupervisor(
+    // The launcher's report says how it ended: no stop line of the init's own.
+    {
+      childPid,
+      graceMs: plan.graceMs,
+      expectedCodes: new Set(),
+      warnOnReap: false,
+      stopLine: false,
+      signalMap: new Map(plan.stop?.signalMap ?? []),
+      stopDelayMs: plan.stop?.stopDelayMs ?? null,
+      stopScope: plan.stop?.stopScope ?? 'group',
+      exitOnStop: plan.stop?.exitOnStop ?? null,
+      // The container's /bin/sh, with the init's (the workload's) credentials and stdio.
+      preStop: plan.stop?.preStop ? { command: plan.stop.preStop, passFds: [0, 1, 2] } : null,
+    },
+    {
+      libc,
+      logger,
+      events,
+      now: () => Number(process.hrtime.bigint()) / 1e6,
+      reachable: () => listReachable(process.pid),
+      exit: (code) => {
+        if (sup.state.mainStatus !== null) t.send({ kind: 'status', status: sup.state.mainStatus, exitCode: code });
+        t.exit(code);
+      },
+    },
+  );
+  s.signals.onSignal = (sig) => sup.onSignal(sig);
+  for (const sig of s.signals.early.splice(0)) sup.onSignal(sig);
+  // Room for every queued signal in libuv's pipe, as the plain init does (after the spawn: off its path).
+  sizeSignalPipe(libc, logger, signalPipeProbe);
 }
 
 const GATE_MS = 10_000;
