@@ -52,7 +52,7 @@ import { render, within } from '../libc/error.js';
 import { applyRootfs, readCgroupMounts, type CgroupMountInfo } from './rootfs/apply.js';
 import path from 'node:path';
 import { INIT_TASKS, SUPERVISE_MODE, pidsMaxValue, type InitMessage, type LauncherMessage, type ProcessPlan, type SetupPlan } from './init-protocol.js';
-import { dropPrivileges, limitChild, makeWorkdir, workloadRequest } from './workload.js';
+import { dropPrivileges, gatedRlimits, limitChild, makeWorkdir, sharedRlimit, workloadRequest } from './workload.js';
 import { quickExit } from './quick-exit.js';
 import { createTerminalLibc } from '../libc/terminal.js';
 import { bindConsole, makeTerminal, slaveAsStdio, stdioTerminal, type TerminalSetup } from './terminal.js';
@@ -203,7 +203,7 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
   const cl = container || plan.process ? createContainerLibc() : null;
   // What the re-execution needs from the host, opened while it is in reach.
   const image = plan.process ? openImage(t) : null;
-  const gate = plan.process && plan.process.rlimits.length > 0 ? makeGate(cl!, t) : null;
+  const gate = plan.process && gatedRlimits(plan.process.rlimits).length > 0 ? makeGate(cl!, t) : null;
   let hooksRan = false;
   const beforePivot = () => {
     if (!plan.hooks || hooksRan) return;
@@ -447,7 +447,7 @@ function prepare(plan: ProcessPlan, libc: Libc, t: Tools): Stage {
     req = { ...req, terminal: tty.path };
   }
   // The gated spawn (see below) runs on the libuv pool: its thread is one of the init's tasks.
-  if (plan.rlimits.length > 0) fs.access('/', () => {});
+  if (gatedRlimits(plan.rlimits).length > 0) fs.access('/', () => {});
   return { plan, libc, t, logger, events, argv, req, signals };
 }
 
@@ -494,8 +494,15 @@ function awaitStart(s: Stage, gate: number): void {
 }
 
 function spawnWorkload(s: Stage): void {
-  if (s.plan.rlimits.length === 0) started(s, s.libc.spawn(s.req));
-  else gatedSpawn(s);
+  // The limits the init can share it takes on itself: the child inherits them.
+  const shared = s.plan.rlimits.filter(sharedRlimit);
+  if (shared.length > 0) {
+    const limited = limitChild(0, shared, createContainerLibc());
+    if (!limited.ok) return s.t.fatal(render(within(limited.error, "setting up the workload's process")));
+  }
+  const gated = gatedRlimits(s.plan.rlimits);
+  if (gated.length === 0) started(s, s.libc.spawn(s.req));
+  else gatedSpawn(s, gated);
 }
 
 /**
@@ -504,8 +511,8 @@ function spawnWorkload(s: Stage): void {
  * spawn runs on the libuv pool, as posix_spawn holds its calling thread
  * until the child has exec'd. Signals meanwhile wait in `early`.
  */
-function gatedSpawn(s: Stage): void {
-  const { t, plan, libc } = s;
+function gatedSpawn(s: Stage, rlimits: Stage['plan']['rlimits']): void {
+  const { t, libc } = s;
   s.signals.onSignal = (sig) => s.signals.early.push(sig);
   const cl = createContainerLibc();
   if (limitGateFd === null) return t.fatal('no rlimit gate for the workload (the init was not re-executed)');
@@ -534,7 +541,7 @@ function gatedSpawn(s: Stage): void {
       if (Date.now() > deadline) return t.fatal(`the workload's process did not reach its start within ${GATE_MS / 1000}s`);
       return void setImmediate(poll);
     }
-    const limited = limitChild(child, plan.rlimits, cl);
+    const limited = limitChild(child, rlimits, cl);
     if (!limited.ok) {
       libc.kill(child, SIG.KILL);
       t.fatal(render(within(limited.error, "setting up the workload's process")));

@@ -81,6 +81,16 @@ describe.skipIf(unmet(canContainer, CONTAINER_NEEDS))('tini-ts run: the hardened
     expect(fields(r.stdout), hasSyncReturn(r)).toEqual({ nofile: '1024:2048', nproc: '100', B: 'flag', FROM_FILE: '1', cwd: '/work/dir', path: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' });
   });
 
+  it('--ulimit: a limit the init can share (nofile) it takes on itself, so the workload needs no gate; others (stack) stay the workload\'s alone', () => {
+    const limit = (name: string) => `$(awk '/^${name}/ { print $(NF-2) ":" $(NF-1) }' /proc/1/limits)`;
+    const r = ctr('--ulimit', 'nofile=1024:2048', '--ulimit', 'stack=4194304', '--', 'sh', '-c',
+      `echo "nofile=$(ulimit -n):$(ulimit -Hn)"; echo "init_nofile=${limit('Max open files')}"; echo "stack=$(ulimit -s)"; echo "init_stack=${limit('Max stack size')}"`);
+    const got = fields(r.stdout);
+    expect(got, hasSyncReturn(r)).toMatchObject({ nofile: '1024:2048', init_nofile: '1024:2048', stack: '4096' });
+    // The init's own stack limit is the runtime's, not the workload's 4 MiB.
+    expect(got.init_stack, r.stdout).not.toBe('4194304:4194304');
+  });
+
   it('without a root filesystem, --user and --env still apply (the program keeps the host)', () => {
     // From /: the program keeps the launcher's working directory, which uid 65534 may not reach (a clone under a 0700 home).
     const r = run(['-q', '--user', '65534', '-e', 'X=1', '--', 'sh', '-c', 'echo "id=$(id -u)"; echo "X=$X"'], { cwd: '/' });
