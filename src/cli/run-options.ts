@@ -576,8 +576,8 @@ function limitFlag(flag: string, value: string, r: LinuxResources, env: { cpuCou
       return null;
     }
     case '--cpu-shares': {
-      const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
-      if (!(n >= 2 && n <= 262144)) return `--cpu-shares: '${value}' is not a whole number from 2 to 262144`;
+      const n = wholeIn(value, 2, 262144);
+      if (n === null) return `--cpu-shares: '${value}' is not a whole number from 2 to 262144`;
       (r.cpu ??= {}).shares = n;
       return null;
     }
@@ -590,14 +590,14 @@ function limitFlag(flag: string, value: string, r: LinuxResources, env: { cpuCou
       return null;
     }
     case '--memory-swappiness': {
-      const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
-      if (!(n >= 0 && n <= 100)) return `--memory-swappiness: '${value}' is not a whole number from 0 to 100`;
+      const n = wholeIn(value, 0, 100);
+      if (n === null) return `--memory-swappiness: '${value}' is not a whole number from 0 to 100`;
       (r.memory ??= {}).swappiness = n;
       return null;
     }
     case '--blkio-weight': {
-      const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
-      if (!(n >= 10 && n <= 1000)) return `--blkio-weight: '${value}' is not a whole number from 10 to 1000`;
+      const n = wholeIn(value, 10, 1000);
+      if (n === null) return `--blkio-weight: '${value}' is not a whole number from 10 to 1000`;
       (r.blockIO ??= {}).weight = n;
       return null;
     }
@@ -667,4 +667,10 @@ export function statBlockDevice(p: string): { major: number; minor: number } | s
   const major = ((d >> 8n) & 0xfffn) | ((d >> 32n) & ~0xfffn);
   const minor = (d & 0xffn) | ((d >> 12n) & ~0xffn);
   return { major: Number(major & 0xffffffffn), minor: Number(minor & 0xffffffffn) };
+}
+
+/** VALUE as a whole number from LO to HI (decimal digits only), else null. */
+function wholeIn(value: string, lo: number, hi: number): number | null {
+  const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+  return n >= lo && n <= hi ? n : null;
 }
