@@ -23,12 +23,12 @@ const args = process.argv.slice(2);
 /**
  * Which bundle: the plain init (tini's command line) has one of its own,
  * init.cjs, with none of the runtime's code to parse, and so has the
- * container's init (`__run-init`, `__run-supervise`: run-init.cjs, none of
+ * container's init (`__run-init`: run-init.cjs, none of
  * the launcher's and the verbs' code); every other mode runs main.cjs. This
  * mirrors src/main.ts's dispatch: a mode word (src/modes.ts), a runc global
  * flag first, or a name with `runc` in it is not the plain init.
  */
-const MODE_WORDS = new Set(['check', 'doctor', 'oci', 'run', '__run-init', '__run-supervise']);
+const MODE_WORDS = new Set(['check', 'doctor', 'oci', 'run', '__run-init']);
 const RUNTIME_FLAG = /^--?(root|log|log-format|systemd-cgroup|criu|rootless)(=|$)/;
 const plainInit = !MODE_WORDS.has(args[0] ?? '') && !RUNTIME_FLAG.test(args[0] ?? '') && !((process.argv0 ?? '').split('/').pop() ?? '').includes('runc');
 const asset = (name) => {

@@ -12,6 +12,4 @@ export const MODES: Readonly<Record<string, (args: string[]) => void>> = {
   run: (args) => (require('./commands/run.js') as typeof import('./commands/run.js')).runLauncher(args),
   // Hidden: the init that `run` re-executes inside its namespaces.
   '__run-init': (args) => (require('./runtime/ns-init.js') as typeof import('./runtime/ns-init.js')).runNsInit(args),
-  // Hidden: the same init once it holds only the workload's privileges (see runtime/init-protocol.ts).
-  '__run-supervise': (args) => (require('./runtime/ns-init.js') as typeof import('./runtime/ns-init.js')).runSupervisor(args),
 };

@@ -3,15 +3,12 @@
  * channel (see channel.ts). Kept apart from ns-init.ts so the launcher does
  * not load the init's code (root filesystem, workload) for these types.
  *
- * The init runs in two stages when the workload has credentials of its own:
- *   1. INIT_MODE, privileged: joins the cgroup, builds the mounts and the
- *      root, drops to the workload's credentials on its main thread, then
- *      fexecve()s the binary as
- *   2. SUPERVISE_MODE: a fresh, single-threaded image that holds exactly the
- *      workload's privileges (so do the threads Node then starts), which
- *      spawns the workload and supervises it.
- * Both take [channel fd, addon fd] as arguments; everything else comes over
- * the channel, never in argv or the environment.
+ * The init (INIT_MODE) sets up, privileged: joins the cgroup, builds the
+ * mounts and the root; with a workload of its own it then takes the
+ * workload's credentials and hardening on every one of its threads; then it
+ * spawns the workload and supervises it. It takes [channel fd, addon fd] as
+ * arguments; everything else comes over the channel, never in argv or the
+ * environment.
  */
 import type { Op } from './rootfs/plan.js';
 import type { ProcessSpec } from './process.js';
@@ -19,7 +16,6 @@ import type { TerminalSetup } from './terminal.js';
 import type { Hook, HookState } from './oci/hooks.js';
 
 export const INIT_MODE = '__run-init';
-export const SUPERVISE_MODE = '__run-supervise';
 
 /** What the privileged stage does. */
 export interface SetupPlan {

@@ -1,11 +1,10 @@
 /**
- * The init inside `tini-ts run`'s namespaces (PID 1 there), in two stages
- * (see init-protocol.ts). The launcher starts this binary as
- * `tini-ts __run-init CHANNEL ADDON` with new pid, mount, uts, ipc and net
- * namespaces in place and an empty environment; the plan comes over the
- * channel.
+ * The init inside `tini-ts run`'s namespaces (PID 1 there). The launcher
+ * starts this binary as `tini-ts __run-init CHANNEL ADDON` with new pid,
+ * mount, uts, ipc and net namespaces in place and UV_THREADPOOL_SIZE=1 as
+ * its whole environment; the plan comes over the channel.
  *
- * Stage 1, set-up (any failure: one message to the launcher, exit 125):
+ * Set-up (any failure: one message to the launcher, exit 125):
  *   1. Join the cgroup (first: v1 moves the main thread alone through
  *      `tasks`, v2 the process through cgroup.procs, on the libuv pool while
  *      the main thread loads the C library); PR_SET_PDEATHSIG(SIGKILL).
@@ -15,25 +14,25 @@
  *      root is the workload's cgroup), the root filesystem.
  *   4. With a workload process spec: the working directory, then the
  *      workload's credentials, capabilities, no_new_privs and seccomp filter
- *      on the main thread, and fexecve of the binary as stage 2. Node's other
- *      threads never run the workload's code, but a workload allowed to
- *      ptrace could make them run its system calls: exec leaves only the
- *      thread that holds the workload's privileges, and every thread of the
- *      new image starts from it. Without a spec (plain `run`, where the
- *      workload keeps root's full privileges) stage 2 runs in this process.
+ *      on every thread of the init, Node's own included (on v1 each also
+ *      joins the cgroup): Node's other threads never run the workload's
+ *      code, but a workload allowed to ptrace could make them run its system
+ *      calls. They take exactly what the workload's exec will leave it, so
+ *      the init never outranks it. Without a spec (plain `run`, where the
+ *      workload keeps root's full privileges) nothing changes.
  *
- * Stage 2, supervision: reads the process plan, listens to signals, tells
- * the launcher it is ready (signals sent to the launcher meanwhile were kept
+ * Then supervision: reads the process plan, listens to signals, tells the
+ * launcher it is ready (signals sent to the launcher meanwhile were kept
  * there), spawns the program and supervises it with the init's own shell
  * and core (forwarding, grace, 128+N), then reports the raw wait status.
  * With --events, the plain init's event stream (pids as this pid namespace
  * numbers them) to the descriptor the launcher handed over.
  */
 import fs from 'node:fs';
-import { createContainerLibc, type ContainerLibc } from '../libc/container.js';
+import { createContainerLibc, threadCalls, type ContainerLibc } from '../libc/container.js';
 import { CLONE, MS, O, S_IFIFO } from '../libc/consts.js';
 import { sysctlFile } from '../libc/sysctl.js';
-import { isSea, useAddonFd } from '../libc/koffi-native.js';
+import { useAddonFd } from '../libc/koffi-native.js';
 import { createLibc } from '../libc/libc.js';
 import { createNsLibc, type NsLibc } from '../libc/ns.js';
 import { SIG, forwardableSignals } from '../libc/signals.js';
@@ -51,7 +50,7 @@ import { decodeBytes, encodeFrame, readFrameSync } from './channel.js';
 import { render, within } from '../libc/error.js';
 import { applyRootfs, readCgroupMounts, type CgroupMountInfo } from './rootfs/apply.js';
 import path from 'node:path';
-import { INIT_TASKS, SUPERVISE_MODE, pidsMaxValue, type InitMessage, type LauncherMessage, type ProcessPlan, type SetupPlan } from './init-protocol.js';
+import { INIT_TASKS, pidsMaxValue, type InitMessage, type LauncherMessage, type ProcessPlan, type SetupPlan } from './init-protocol.js';
 import { dropPrivileges, gatedRlimits, limitChild, makeWorkdir, sharedRlimit, workloadRequest } from './workload.js';
 import { quickExit } from './quick-exit.js';
 import { createTerminalLibc } from '../libc/terminal.js';
@@ -59,7 +58,7 @@ import { bindConsole, makeTerminal, slaveAsStdio, stdioTerminal, type TerminalSe
 import { resolveCredentials, type ProcessSpec } from './process.js';
 import { runHooks } from './oci/hooks.js';
 
-export { INIT_MODE, SUPERVISE_MODE } from './init-protocol.js';
+export { INIT_MODE } from './init-protocol.js';
 
 interface Tools {
   ns: NsLibc | null;
@@ -87,7 +86,7 @@ function tools(channel: number, verbosity: number): Tools {
   return t;
 }
 
-/** Both stages' arguments: the channel and the FFI addon, as inherited descriptors. */
+/** The init's arguments: the channel and the FFI addon, as inherited descriptors. */
 function descriptors(args: string[]): { channel: number; addon: number } {
   const [channel, addon] = args.map(Number);
   if (!Number.isInteger(channel) || !Number.isInteger(addon)) {
@@ -112,7 +111,7 @@ function readMessage<K extends LauncherMessage['kind']>(channel: number, kind: K
   return m.plan as PlanOf<K>;
 }
 
-/** Stage 1: `__run-init CHANNEL ADDON`. */
+/** `__run-init CHANNEL ADDON`. */
 export function runNsInit(args: string[]): void {
   const { channel, addon } = descriptors(args);
   let t = tools(channel, 1);
@@ -134,6 +133,8 @@ export function runNsInit(args: string[]): void {
   }
   const joinErrors: (string | null)[] = joinFds.map(() => null);
   let pending = 0;
+  // v1 `tasks` files stay open: with a workload of its own, each thread of the init joins too (see setUp).
+  const tasksFds: { fd: number; file: string }[] = [];
   joinFds.forEach((fd, i) => {
     if (plan.procsFiles[i].endsWith('/tasks')) {
       // v1 `tasks`: this thread alone, at once.
@@ -142,13 +143,15 @@ export function runNsInit(args: string[]): void {
       } catch (e) {
         joinErrors[i] = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
       }
-      fs.closeSync(fd);
+      if (plan.process) tasksFds.push({ fd, file: plan.procsFiles[i] });
+      else fs.closeSync(fd);
       return;
     }
     // cgroup.procs (v2, or a hybrid host's v2 tree) makes the kernel wait for an RCU grace period: on the pool.
     pending++;
     fs.write(fd, '0', (e) => {
-      fs.close(fd, () => {});
+      // Closed here: nothing may be left on the pool when the event loop is renewed (see setUp).
+      fs.closeSync(fd);
       if (e) joinErrors[i] = e.code ?? e.message;
       if (--pending === 0) afterJoin();
     });
@@ -156,6 +159,8 @@ export function runNsInit(args: string[]): void {
 
   const ns = (t.ns = createNsLibc());
   const libc = createLibc();
+  // The addon is loaded: nothing of the host's stays open in the init.
+  fs.closeSync(addon);
   t.must(ns.setCloexec(channel));
   t.must(ns.setParentDeathSignal(SIG.KILL));
   libc.setProcessName('tini-ts');
@@ -176,12 +181,12 @@ export function runNsInit(args: string[]): void {
   function afterJoin(): void {
     const bad = joinErrors.findIndex((e) => e !== null);
     if (bad >= 0) t.fatal(`cannot join the cgroup through ${plan.procsFiles[bad]}: ${joinErrors[bad]}`);
-    setUp(plan, channel, addon, ns, libc, t);
+    setUp(plan, channel, ns, libc, t, tasksFds);
   }
 }
 
-/** Once in the cgroup: its limits, the cgroup namespace, the root filesystem, then stage 2. */
-function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc: Libc, t: Tools): void {
+/** Once in the cgroup: its limits, the cgroup namespace, the root filesystem, the workload's privileges, then supervision. */
+function setUp(plan: SetupPlan, channel: number, ns: NsLibc, libc: Libc, t: Tools, tasksFds: { fd: number; file: string }[]): void {
   const container = plan.container;
   // The host's view of our cgroups, for the workload's /sys/fs/cgroup (before a cgroup namespace hides it).
   const ownCgroups = container || plan.privateMounts ? readCgroupMounts() : [];
@@ -201,8 +206,6 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
     if (e) t.fatal(e);
   }
   const cl = container || plan.process ? createContainerLibc() : null;
-  // What the re-execution needs from the host, opened while it is in reach.
-  const image = plan.process ? openImage(t) : null;
   const gate = plan.process && gatedRlimits(plan.process.rlimits).length > 0 ? makeGate(cl!, t) : null;
   let hooksRan = false;
   const beforePivot = () => {
@@ -223,8 +226,8 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
     const e = setUpTerminal(plan.terminal, plan.process, ns);
     if (e) t.fatal(e);
   }
-  if (!plan.process || !image) {
-    // Not re-executed: on cgroup v1 only this (main) thread is in the cgroup.
+  if (!plan.process) {
+    // The workload keeps root's privileges: on cgroup v1 only this (main) thread is in the cgroup.
     supervise(channel, libc, t, plan.mainThreadOnly);
     return;
   }
@@ -233,7 +236,7 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
     const made = makeWorkdir(spec.cwd);
     if (!made.ok) t.fatal(render(made.error));
   }
-  // The workload's OOM score: the supervising stage and the workload inherit it (lowering it needs the privileges still held here).
+  // The workload's OOM score: the init and the workload share it (lowering it needs the privileges still held here).
   if (spec.oomScoreAdj !== undefined && spec.oomScoreAdj !== null) {
     try {
       fs.writeFileSync('/proc/self/oom_score_adj', String(spec.oomScoreAdj));
@@ -241,29 +244,19 @@ function setUp(plan: SetupPlan, channel: number, addon: number, ns: NsLibc, libc
       t.fatal(`setting the OOM score adjustment ${spec.oomScoreAdj}: ${(e as NodeJS.ErrnoException).code}`);
     }
   }
-  // After the root filesystem and the working directory are made (their modes are runc's, whatever the mask):
-  // the supervising stage and the workload inherit it through the exec and the spawn.
+  // After the root filesystem and the working directory are made (their modes are runc's, whatever the mask).
   if (spec.umask !== undefined && spec.umask !== null) process.umask(spec.umask);
-  const dropped = dropPrivileges(spec, cl!);
+  // Every thread of the init (Node's own included) joins the v1 cgroups and takes the workload's privileges.
+  const first = tasksFds.map((j) => threadCalls.joinTasks(j.fd, j.file));
+  const dropped = dropPrivileges(spec, cl!, { everyThread: true, first });
   if (!dropped.ok) t.fatal(render(dropped.error));
-  const inherited = [image.exe, ...image.libs];
-  if (gate !== null) t.must(cl!.keepOnExec(gate));
-  for (const fd of [channel, addon, ...inherited]) t.must(cl!.keepOnExec(fd));
-  // Node marks stdio close-on-exec at start-up: the workload's stdio must pass.
-  for (const fd of [0, 1, 2]) cl!.keepOnExec(fd);
-  for (let fd = 3; fd < 3 + (plan.preserveFds ?? 0); fd++) t.must(cl!.keepOnExec(fd), `keeping the preserved fd ${fd}: `);
-  // The root is the container's now, without the host's dynamic loader and
-  // libraries: run the loader from its descriptor, given the libraries (and
-  // the binary) as descriptors too, and no search path to look elsewhere.
-  const fdPath = (fd: number) => `/proc/self/fd/${fd}`;
-  if (!fs.existsSync(fdPath(image.exe))) t.fatal("the container has no /proc: the init needs one to start (add a proc mount to config.json's mounts)");
-  const argv = ['tini-ts', '--inhibit-cache', '--library-path', '/dev/null/', '--preload', image.libs.map(fdPath).join(' ')];
-  argv.push('--argv0', 'tini-ts', fdPath(image.exe));
-  if (!isSea()) argv.push(process.argv[1]); // development: node runs the script again
-  argv.push(SUPERVISE_MODE, String(channel), String(addon), inherited.join(','), String(gate ?? ''));
-  // One libuv pool thread at most (the gated spawn's): fewer tasks against pids.max.
-  const r = cl!.fexecve(image.loader, argv.map((a) => Buffer.from(a)), [Buffer.from('UV_THREADPOOL_SIZE=1')]);
-  t.fatal(`cannot re-execute the init with the workload's credentials: ${r.ok ? '?' : `${r.call} failed: ${r.code}`}`);
+  for (const j of tasksFds) fs.closeSync(j.fd);
+  // A seccomp filter may refuse the io_uring Node's event loop made at start-up: a new loop.
+  if (spec.seccomp !== null) t.must(cl!.renewEventLoop(), 'renewing the event loop under the seccomp filter: ');
+  // The credential change cleared the parent-death signal.
+  t.must(ns.setParentDeathSignal(SIG.KILL));
+  limitGateFd = gate;
+  supervise(channel, libc, t);
 }
 
 /** The pty, its master to the console socket, the slave as the init's stdio (owned by the workload's user); an error text, or null. */
@@ -342,48 +335,6 @@ function makeGate(cl: ContainerLibc, t: Tools): number {
   } finally {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/**
- * Descriptors of the running image: the binary, its dynamic loader and the
- * shared libraries mapped now (/proc/self/maps), all close-on-exec until the
- * re-execution.
- */
-function openImage(t: Tools): { exe: number; loader: number; libs: number[] } {
-  const files: string[] = [];
-  try {
-    for (const line of fs.readFileSync('/proc/self/maps', 'utf8').split('\n')) {
-      const file = line.split(/\s+/, 6)[5];
-      if (file?.startsWith('/') && /\/(ld-linux[^/]*|lib[^/]*\.so(\.[0-9]+)*)$/.test(file) && !files.includes(file)) files.push(file);
-    }
-    const loader = files.find((f) => /\/ld-linux[^/]*$/.test(f));
-    if (!loader) return t.fatal('cannot find the dynamic loader in /proc/self/maps');
-    return {
-      exe: fs.openSync('/proc/self/exe', 'r'),
-      loader: fs.openSync(loader, 'r'),
-      libs: files.filter((f) => f !== loader).map((f) => fs.openSync(f, 'r')),
-    };
-  } catch (e) {
-    return t.fatal(`cannot open the init's own binary and libraries: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-}
-
-/** Stage 2: `__run-supervise CHANNEL ADDON INHERITED [GATE]`, after stage 1's fexecve. */
-export function runSupervisor(args: string[]): void {
-  const { channel } = descriptors(args);
-  limitGateFd = args[3] ? Number(args[3]) : null;
-  // The binary and libraries the loader needed: nothing of the host stays open.
-  for (const fd of (args[2] ?? '').split(',').filter(Boolean)) fs.closeSync(Number(fd));
-  const t = tools(channel, 1);
-  const ns = (t.ns = createNsLibc());
-  // Before anything else: the credential change cleared the parent-death
-  // signal, and the exec made the process dumpable again.
-  t.must(ns.setParentDeathSignal(SIG.KILL));
-  t.must(createContainerLibc().setDumpable(false));
-  t.must(ns.setCloexec(channel));
-  const libc = createLibc();
-  libc.setProcessName('tini-ts');
-  supervise(channel, libc, t);
 }
 
 /** What the supervising stage works with, from the plan to the workload's spawn. */

@@ -138,13 +138,14 @@ function spawnInNamespaces(ns: NsLibc, libc: Libc, options: RunOptions, joins: J
     }
   }
   // argv names the descriptors only (the plan comes over the channel), and
-  // the environment is empty: nothing of the launcher's is readable in the
-  // init's /proc/PID/cmdline or environ.
+  // the environment is one libuv setting: nothing of the launcher's is
+  // readable in the init's /proc/PID/cmdline or environ. One pool thread at
+  // most (the v2 cgroup join's, the gated spawn's): fewer tasks against pids.max.
   const self = isSea() ? ['tini-ts'] : [process.execPath, process.argv[1]];
   const r = libc.spawn({
     file: process.execPath,
     argv: [...self, INIT_MODE, String(fds[0]), String(fds[1])].map((a) => Buffer.from(a)),
-    env: [],
+    env: [Buffer.from('UV_THREADPOOL_SIZE=1')],
     newProcessGroup: true,
     foregroundTty: false,
     passFds: [0, 1, 2, ...fds],

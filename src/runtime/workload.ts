@@ -1,32 +1,32 @@
 /**
  * The workload's process, in two halves that match the init's two stages.
  *
- * dropPrivileges (the privileged stage, inside the container after
- * pivot_root): the working directory is created, then credentials,
- * capabilities, no_new_privs and seccomp are applied to the main thread, in runc's order (finalizeNamespace / setupUser, adapted):
+ * dropPrivileges (the init, inside the container after pivot_root; or the
+ * exec verb): the working directory is created, then credentials,
+ * capabilities, no_new_privs and seccomp are taken on, by every thread of the
+ * init or by the exec verb's main thread, in runc's order (finalizeNamespace / setupUser, adapted):
  *   1. hard rlimits raised where the workload's are higher, PR_SET_DUMPABLE 0;
  *   2. seccomp first if no_new_privs is off (installing a filter then needs
  *      CAP_SYS_ADMIN, which the drop below may remove);
  *   3. bounding set drop (needs CAP_SETPCAP, so before capset);
  *   4. PR_SET_KEEPCAPS, setgroups, setresgid, setresuid, PR_SET_KEEPCAPS off;
- *   5. capset(effective, permitted, inheritable); ambient raise (a failure is
- *      ignored as runc does: an ambient capability also needs to be inheritable);
+ *   5. capset to the sets the workload's exec will leave it (capsAfterExec);
+ *      ambient raise (a failure is ignored as runc does);
  *   6. no_new_privs, then the seccomp filter.
- * The stage then execs itself: the kernel computes the new image's
- * capabilities from the same sets exactly as it will for the workload's own
- * exec, so the supervising init holds what the workload holds, no more.
+ * The init holds what the workload will hold, no more, on every thread.
  *
  * spawnWorkload (the supervising stage): finds the program along the
  * workload's PATH and spawns it with its environment and working directory.
  */
 import fs from 'node:fs';
-import type { ContainerLibc } from '../libc/container.js';
+import { SECCOMP_FILTER_FLAG_TSYNC, threadCalls, type ContainerLibc } from '../libc/container.js';
+import type { ThreadCall } from '../libc/every-thread.js';
 import { RLIMIT } from '../libc/consts.js';
 import { ok, type Result, type SpawnRequest } from '../libc/types.js';
 import type { ErrnoName } from '../libc/errno.js';
 import { failed, fromSys, within, type Outcome, type RunError } from '../libc/error.js';
 import { CAPABILITIES, capabilityWords } from '../libc/capabilities.js';
-import { findProgram, resolveCredentials, withHome, type ProcessSpec } from './process.js';
+import { findProgram, resolveCredentials, withHome, type CapabilitySets, type ProcessSpec } from './process.js';
 
 const readOr = (file: string, dflt: string) => {
   try {
@@ -119,44 +119,61 @@ export function limitChild(pid: number, rlimits: ProcessSpec['rlimits'], cl: Con
   return ok(undefined);
 }
 
-/** The privileged stage's last steps on its main thread. */
-export function dropPrivileges(spec: ProcessSpec, cl: ContainerLibc): Outcome<void> {
+/**
+ * The capability sets the workload's own exec will leave it (capabilities(7),
+ * a file without capabilities): root gets its bounding set, inheritable and
+ * ambient sets as permitted and effective; anyone else its ambient set. The
+ * init takes these, so that it holds exactly what the workload will hold.
+ * Ambient capabilities are kept only where the kernel raises them (permitted
+ * and inheritable too), as runc ignores the others.
+ */
+export function capsAfterExec(caps: CapabilitySets, uid: number): CapabilitySets {
+  const ambient = caps.ambient.filter((a) => caps.permitted.includes(a) && caps.inheritable.includes(a));
+  const permitted = uid === 0 ? [...new Set([...caps.bounding, ...caps.inheritable, ...ambient])] : ambient;
+  return { bounding: caps.bounding, effective: permitted, permitted, inheritable: caps.inheritable, ambient };
+}
+
+/**
+ * The workload's credentials and hardening taken on, in runc's order (see the
+ * header): by this thread alone (`thisThread`, the exec verb, which then
+ * spawns the process), or by every thread of the process (the container's
+ * init, which must never hold more than its workload; `first` runs on each
+ * thread before the rest, e.g. its cgroup v1 joins).
+ */
+export function dropPrivileges(spec: ProcessSpec, cl: ContainerLibc, scope: { everyThread: boolean; first?: ThreadCall[] } = { everyThread: false }): Outcome<void> {
   const creds = resolveCredentials(spec, readOr('/etc/passwd', ''), readOr('/etc/group', ''));
   if (typeof creds === 'string') return failed(creds);
-  const must = (r: Result<unknown>, ignore: string[] = []): RunError | null => (r.ok || ignore.includes(r.code) ? null : fromSys(r, `${r.call} failed: ${r.code}`));
+  const must = (r: Result<unknown>): RunError | null => (r.ok ? null : fromSys(r, `${r.call} failed: ${r.code}`));
   const seccomp = spec.seccomp === null ? null : Buffer.from(spec.seccomp, 'base64');
+  // Every thread takes the filter at once (TSYNC), or the call fails and none does.
+  const flags = (spec.seccompFlags ?? 0) | (scope.everyThread ? SECCOMP_FILTER_FLAG_TSYNC : 0);
+  const changeIds = spec.user !== null || spec.groupAdd.length > 0;
+  const caps = spec.caps === null ? null : capsAfterExec(spec.caps, changeIds ? creds.uid : process.getuid!());
+  const calls: ThreadCall[] = [...(scope.first ?? [])];
+  if (caps) {
+    const keep = new Set(caps.bounding);
+    for (let c = 0; c <= lastCap(); c++) if (!keep.has(CAPABILITIES[c] ?? '')) calls.push(threadCalls.dropBounding(c));
+  }
+  if (changeIds) {
+    if (caps) calls.push(threadCalls.setKeepCaps(true));
+    calls.push(threadCalls.setgroups(creds.groups), threadCalls.setresgid(creds.gid), threadCalls.setresuid(creds.uid));
+    if (caps) calls.push(threadCalls.setKeepCaps(false));
+  }
+  if (caps) {
+    calls.push(threadCalls.capset({ effective: capabilityWords(caps.effective), permitted: capabilityWords(caps.permitted), inheritable: capabilityWords(caps.inheritable) }));
+    for (const a of caps.ambient) calls.push(threadCalls.raiseAmbient(CAPABILITIES.indexOf(a)));
+  }
+  if (spec.noNewPrivs) calls.push(threadCalls.setNoNewPrivs());
   const steps: (() => RunError | null)[] = [
     () => {
       const r = raiseHardLimits(spec.rlimits, cl);
       return r.ok ? null : r.error;
     },
+    () => must(cl.setDumpable(false)),
   ];
-  steps.push(() => must(cl.setDumpable(false)));
-  const flags = spec.seccompFlags ?? 0;
+  // Without no_new_privs the filter goes first: installing it needs CAP_SYS_ADMIN, which the calls may drop.
   if (seccomp && !spec.noNewPrivs) steps.push(() => must(cl.installSeccomp(seccomp, flags)));
-  const caps = spec.caps;
-  if (caps) {
-    const keep = new Set(caps.bounding);
-    const last = lastCap();
-    for (let c = 0; c <= last; c++) {
-      if (!keep.has(CAPABILITIES[c] ?? '')) steps.push(() => must(cl.dropBounding(c), ['EINVAL']));
-    }
-  }
-  const changeIds = spec.user !== null || spec.groupAdd.length > 0;
-  if (changeIds) {
-    if (caps) steps.push(() => must(cl.setKeepCaps(true)));
-    steps.push(() => must(cl.setgroups(creds.groups)));
-    steps.push(() => must(cl.setresgid(creds.gid)));
-    steps.push(() => must(cl.setresuid(creds.uid)));
-    if (caps) steps.push(() => must(cl.setKeepCaps(false)));
-  }
-  if (caps) {
-    steps.push(() =>
-      must(cl.capset({ effective: capabilityWords(caps.effective), permitted: capabilityWords(caps.permitted), inheritable: capabilityWords(caps.inheritable) })),
-    );
-    for (const a of caps.ambient) steps.push(() => must(cl.raiseAmbient(CAPABILITIES.indexOf(a)), ['EPERM', 'EINVAL']));
-  }
-  if (spec.noNewPrivs) steps.push(() => must(cl.setNoNewPrivs()));
+  steps.push(() => must(scope.everyThread ? cl.everyThread(calls) : cl.thisThread(calls)));
   if (seccomp && spec.noNewPrivs) steps.push(() => must(cl.installSeccomp(seccomp, flags)));
   for (const step of steps) {
     const e = step();

@@ -61,13 +61,14 @@ describe.skipIf(unmet(canContainer, CONTAINER_NEEDS))('tini-ts run: the init nev
     expect(cmdline).not.toContain(f.rootfs); // no host path either
   });
 
-  it('the same seen from the host: /proc/INIT/cmdline and environ of both init stages hold no secret', async () => {
+  it('the same seen from the host: /proc/INIT/cmdline and environ hold no secret, and no descriptor of the host stays open', async () => {
     const secret = `h0st-s3cr3t-${process.pid}`;
     const envFile = `${f.dir}/secret.env`;
     fs.writeFileSync(envFile, `TOKEN=${secret}\n`);
     const { child: p, done } = start(['-q', '--rootfs', f.rootfs, '--env-file', envFile, '--', 'sleep', '30']);
     try {
       let seen = '';
+      let initPid = 0;
       await waitFor(() => {
         const pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d));
         const inits = pids.filter((d) => {
@@ -77,13 +78,19 @@ describe.skipIf(unmet(canContainer, CONTAINER_NEEDS))('tini-ts run: the init nev
             return false;
           }
         });
-        if (inits.length === 0) return false;
+        // Once the workload runs (the init's set-up is over).
+        if (inits.length === 0 || fs.readFileSync(`/proc/${inits[0]}/task/${inits[0]}/children`, 'utf8').trim() === '') return false;
         seen = inits.map((d) => fs.readFileSync(`/proc/${d}/cmdline`) + '|' + fs.readFileSync(`/proc/${d}/environ`)).join('\n');
+        initPid = Number(inits[0]);
         return true;
       });
       expect(seen).not.toBe('');
       expect(seen).not.toContain(secret);
       expect(seen).not.toContain(envFile);
+      // Nothing of the host stays open in the init: no directory (a way out of the root), no file of the host's.
+      const open = fs.readdirSync(`/proc/${initPid}/fd`).map((n) => ({ n, to: fs.readlinkSync(`/proc/${initPid}/fd/${n}`), dir: fs.statSync(`/proc/${initPid}/fd/${n}`).isDirectory() }));
+      expect(open.filter((o) => o.dir)).toEqual([]);
+      expect(open.filter((o) => o.to.startsWith('/') && !/^\/dev\/(null|pts\/\d+)$/.test(o.to)).map((o) => o.to)).toEqual([]);
     } finally {
       p.kill('SIGTERM');
       await done;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { capsAfterExec } from '../../src/runtime/workload.js';
 import {
   CAPABILITIES, DOCKER_DEFAULT_CAPS, capabilityMask, capabilityNumber, capabilityWords, normalizeCapability, resolveCapabilities,
 } from '../../src/libc/capabilities.js';
@@ -43,5 +44,25 @@ describe('capabilities', () => {
   it('names the unknown capability and the flag', () => {
     expect(resolveCapabilities(['SYS_FOO'], [])).toEqual({ ok: false, error: "--cap-add: unknown capability 'SYS_FOO'" });
     expect(resolveCapabilities([], ['x'])).toEqual({ ok: false, error: "--cap-drop: unknown capability 'x'" });
+  });
+});
+
+describe("capsAfterExec: the sets the workload's exec leaves it, which the init takes on", () => {
+  const sets = { bounding: ['CHOWN', 'KILL', 'NET_RAW'], effective: ['CHOWN'], permitted: ['CHOWN', 'KILL'], inheritable: ['KILL'], ambient: ['KILL', 'NET_RAW'] };
+
+  it('root: the bounding set (with inheritable and ambient) becomes permitted and effective', () => {
+    const r = capsAfterExec(sets, 0);
+    expect(r.permitted.sort()).toEqual(['CHOWN', 'KILL', 'NET_RAW']);
+    expect(r.effective).toEqual(r.permitted);
+    expect(r.inheritable).toEqual(['KILL']);
+    expect(r.bounding).toEqual(sets.bounding);
+  });
+
+  it('anyone else: only the ambient capabilities the kernel raises (permitted and inheritable too)', () => {
+    const r = capsAfterExec(sets, 1000);
+    expect(r.ambient).toEqual(['KILL']); // NET_RAW is neither permitted nor inheritable
+    expect(r.permitted).toEqual(['KILL']);
+    expect(r.effective).toEqual(['KILL']);
+    expect(capsAfterExec({ ...sets, ambient: [] }, 1000).permitted).toEqual([]);
   });
 });
