@@ -298,10 +298,13 @@ if (process.getuid?.() === 0) {
 // config.json's checks and plans before it spawns the init: `run --bundle`
 // once, of a bundle made here whose root is the host's /usr (read-only bind)
 // and its top-level links (bin -> usr/bin on a merged-/usr host). Any end
-// will do (the cache holds what ran); its init writes nothing here (stage 1
-// leaves by fexecve, and its cwd is the bundle's).
+// will do (the cache holds what ran). Its init writes run-init.cache in the
+// bundle's directory, its working directory at start: the cache of an init
+// that builds a root filesystem and takes the workload's privileges
+// (run-init-rootfs.cache; sea-main.cjs tells the two inits apart by argv).
 const runBundleCacheFile = path.join(dist, 'run-bundle.cache');
-fs.rmSync(runBundleCacheFile, { force: true });
+const runInitRootfsCacheFile = path.join(dist, 'run-init-rootfs.cache');
+for (const f of [runBundleCacheFile, runInitRootfsCacheFile]) fs.rmSync(f, { force: true });
 if (process.getuid?.() === 0 && fs.existsSync(runCacheFile)) {
   const dir = fs.mkdtempSync(path.join(dist, '.cache-bundle-'));
   try {
@@ -325,6 +328,8 @@ if (process.getuid?.() === 0 && fs.existsSync(runCacheFile)) {
   } catch (e) {
     if (!fs.existsSync(runBundleCacheFile)) say(`the first stage's bundle run failed (${e.message.split('\n')[0]}): a bundle takes the launcher's run cache`);
   } finally {
+    const initCache = path.join(dir, 'run-init.cache');
+    if (fs.existsSync(initCache) && fs.statSync(initCache).size > 0) fs.renameSync(initCache, runInitRootfsCacheFile);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -333,8 +338,10 @@ if (fs.existsSync(cacheFile) && fs.statSync(cacheFile).size > 0 && !cacheAccepte
   say('V8 rejects the start-up code cache (flags?): built without it');
   fs.rmSync(cacheFile);
 }
-const usable = (f) => fs.existsSync(cacheFile) && fs.existsSync(f) && fs.statSync(f).size > 0 && cacheAccepted(f, f === runInitCacheFile ? runInitBundle : bundle);
-const runtimeCaches = Object.fromEntries([['run.cache', runCacheFile], ['run-bundle.cache', runBundleCacheFile], ['run-init.cache', runInitCacheFile]].filter(([, f]) => usable(f)));
+const usable = (f) => fs.existsSync(cacheFile) && fs.existsSync(f) && fs.statSync(f).size > 0 && cacheAccepted(f, f === runInitCacheFile || f === runInitRootfsCacheFile ? runInitBundle : bundle);
+const runtimeCaches = Object.fromEntries(
+  [['run.cache', runCacheFile], ['run-bundle.cache', runBundleCacheFile], ['run-init.cache', runInitCacheFile], ['run-init-rootfs.cache', runInitRootfsCacheFile]].filter(([, f]) => usable(f)),
+);
 if (fs.existsSync(cacheFile) && fs.statSync(cacheFile).size > 0) {
   await makeSea('sea', path.join(root, 'build/sea-main.cjs'), { 'main.cjs': bundle, 'init.cjs': initBundle, 'run-init.cjs': runInitBundle, 'main.cache': cacheFile, ...runtimeCaches }, outFile);
   say(`code cache ${fs.statSync(cacheFile).size} bytes${Object.entries(runtimeCaches).map(([n, f]) => `, ${n} ${fs.statSync(f).size} bytes`).join('')}`);

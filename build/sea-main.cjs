@@ -39,6 +39,8 @@ const asset = (name) => {
   }
 };
 const runInit = (args[0] ?? '').startsWith('__run-');
+/** The init's third argument when it builds a root filesystem (src/runtime/init-protocol.ts). */
+const ROOTFS_WORD = 'rootfs';
 const scriptName = plainInit && asset('init.cjs') ? 'init.cjs' : runInit && asset('run-init.cjs') ? 'run-init.cjs' : 'main.cjs';
 /**
  * Its V8 code cache, made at build time: main.cache by running the plain
@@ -46,13 +48,14 @@ const scriptName = plainInit && asset('init.cjs') ? 'init.cjs' : runInit && asse
  * runtime's by running `tini-ts run` (run.cache: the launcher and every other
  * main.cjs mode; run-init.cache: the init it starts in the namespaces, for
  * run-init.cjs), and by running `tini-ts run --bundle` (run-bundle.cache: a
- * launcher that plans a bundle). A
+ * launcher that plans a bundle; run-init-rootfs.cache: an init that builds a
+ * root filesystem, started as `__run-init CHANNEL ADDON rootfs`). A
  * cache only saves compiling: V8 checks it against the source, whichever is
  * taken.
  */
 function cacheFor() {
   if (scriptName !== 'init.cjs' && (args[0] ?? '') !== '' && !plainInit) {
-    const own = (bundleRun() && asset('run-bundle.cache')) || asset(runInit ? 'run-init.cache' : 'run.cache');
+    const own = (bundleRun() && asset('run-bundle.cache')) || (runInit && args[3] === ROOTFS_WORD && asset('run-init-rootfs.cache')) || asset(runInit ? 'run-init.cache' : 'run.cache');
     if (own && own.byteLength) return own;
   }
   return asset('main.cache') ?? new ArrayBuffer(0);

@@ -5,14 +5,18 @@
  * _exit that the libc binding declares is wrapped too.
  */
 {
-  // The init that `run` starts has an empty environment and the launcher's
-  // working directory: it writes its cache there (the build runs `run` in dist/).
+  // The init that `run` starts has an environment of its own and the
+  // launcher's working directory: it writes its cache there (the build runs
+  // `run` in a directory of dist/), through a descriptor opened now, as a
+  // root filesystem hides the host's by the time it ends.
+  const fs = require('node:fs');
   const out = process.env.TINI_TS_BUILD_CODE_CACHE ?? (process.argv[2] === '__run-init' ? `${process.cwd()}/run-init.cache` : undefined);
+  const fd = out && process.argv[2] === '__run-init' ? fs.openSync(out, 'w') : null;
   let written = false;
   const write = () => {
     if (written || !out) return;
     written = true;
-    require('node:fs').writeFileSync(out, script.createCachedData());
+    fs.writeFileSync(fd ?? out, script.createCachedData());
   };
   process.on('exit', write);
   const dlopen = process.dlopen;

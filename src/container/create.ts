@@ -190,7 +190,7 @@ function spawnEarly(plan: ContainerPlan, ns: NsLibc, libc: Libc, joins: Joins, e
   const link = new InitLink(libc, ns);
   link.listen();
   const preserved = Array.from({ length: oci?.preserveFds ?? 0 }, (_, i) => 3 + i);
-  const started = startInit(ns, libc, options, joins, [
+  const started = startInit(ns, libc, options, plan.inContainer, joins, [
     ...(events !== null && events.fd > 2 ? [events.fd] : []),
     ...(oci ? [oci.startGate] : []),
     ...(oci?.terminal ? [oci.terminal.socket] : []),

@@ -220,7 +220,12 @@ export function bindEveryThread(c: ReturnType<Koffi['load']>, errno: () => numbe
     const handled = new Set([self]);
     // Threads started meanwhile (none should be) are signalled in the next round.
     for (let round = 0; result === null && round < 3; round++) {
-      const fresh = tasks().filter((t) => !handled.has(t));
+      const all = tasks();
+      if (all === null) {
+        result = fail('reading /proc/self/task', 2);
+        break;
+      }
+      const fresh = all.filter((t) => !handled.has(t));
       if (fresh.length === 0) break;
       for (const tid of fresh) {
         handled.add(tid);
@@ -239,7 +244,9 @@ export function bindEveryThread(c: ReturnType<Koffi['load']>, errno: () => numbe
     if (result !== null) return { result, settled: true };
     // Every thread there is now holds what this one holds.
     const mine = privilegeLines(readStatus('thread-self'));
-    for (const tid of tasks()) {
+    const all = tasks();
+    if (all === null) return { result: fail('reading /proc/self/task', 2), settled: true };
+    for (const tid of all) {
       const theirs = readStatus(`self/task/${tid}`);
       if (theirs !== '' && privilegeLines(theirs) !== mine) return { result: fail(`thread ${tid} kept other privileges`, 1), settled: true };
     }
@@ -247,8 +254,13 @@ export function bindEveryThread(c: ReturnType<Koffi['load']>, errno: () => numbe
   }
 }
 
-function tasks(): number[] {
-  return fs.readdirSync('/proc/self/task').map(Number);
+/** This process's threads; null without a /proc to tell (never "none": a thread missed would keep its privileges). */
+function tasks(): number[] | null {
+  try {
+    return fs.readdirSync('/proc/self/task').map(Number);
+  } catch {
+    return null;
+  }
 }
 
 function readStatus(which: string): string {

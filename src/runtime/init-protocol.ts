@@ -16,6 +16,8 @@ import type { TerminalSetup } from './terminal.js';
 import type { Hook, HookState } from './oci/hooks.js';
 
 export const INIT_MODE = '__run-init';
+/** The init's third argument when it builds a root filesystem: only which code cache the binary takes (build/sea-main.cjs). */
+export const INIT_ROOTFS_WORD = 'rootfs';
 
 /** What the privileged stage does. */
 export interface SetupPlan {

@@ -111,7 +111,7 @@ function readMessage<K extends LauncherMessage['kind']>(channel: number, kind: K
   return m.plan as PlanOf<K>;
 }
 
-/** `__run-init CHANNEL ADDON`. */
+/** `__run-init CHANNEL ADDON [rootfs]` (the last word only chooses the code cache). */
 export function runNsInit(args: string[]): void {
   const { channel, addon } = descriptors(args);
   let t = tools(channel, 1);
@@ -246,7 +246,9 @@ function setUp(plan: SetupPlan, channel: number, ns: NsLibc, libc: Libc, t: Tool
   }
   // After the root filesystem and the working directory are made (their modes are runc's, whatever the mask).
   if (spec.umask !== undefined && spec.umask !== null) process.umask(spec.umask);
-  // Every thread of the init (Node's own included) joins the v1 cgroups and takes the workload's privileges.
+  // Every thread of the init (Node's own included) joins the v1 cgroups and takes the workload's privileges:
+  // which threads there are, and that each took them, only the container's /proc tells.
+  if (!fs.existsSync('/proc/self/task')) t.fatal("the container has no /proc: the init needs one to give each of its threads the workload's privileges (add a proc mount to config.json's mounts)");
   const first = tasksFds.map((j) => threadCalls.joinTasks(j.fd, j.file));
   const dropped = dropPrivileges(spec, cl!, { everyThread: true, first });
   if (!dropped.ok) t.fatal(render(dropped.error));

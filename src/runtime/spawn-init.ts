@@ -16,7 +16,7 @@ import type { NsLibc } from '../libc/ns.js';
 import { SIG } from '../libc/signals.js';
 import { ok, type Libc } from '../libc/types.js';
 import { parseEventDest } from '../events/destination.js';
-import { INIT_MODE } from './init-protocol.js';
+import { INIT_MODE, INIT_ROOTFS_WORD } from './init-protocol.js';
 import type { ContainerConfig } from './container.js';
 
 /** unshare(2) flag and /proc/self/ns name of each namespace the launcher creates (cgroup: the init does). */
@@ -68,7 +68,7 @@ export function openJoins(ns: NsLibc, list: NonNullable<ContainerConfig['joinNam
  * messages come back) and the init, spawned in its namespaces with the
  * channel, the FFI addon and FDS; the joined namespaces' descriptors closed.
  */
-export function startInit(ns: NsLibc, libc: Libc, options: RunOptions, joins: Joins, fds: number[]): Outcome<{ initPid: number; channel: number }> {
+export function startInit(ns: NsLibc, libc: Libc, options: RunOptions, rootfs: boolean, joins: Joins, fds: number[]): Outcome<{ initPid: number; channel: number }> {
   const closeJoins = () => joins.forEach((j) => ns.close(j.fd));
   const pair = ns.socketpair(SOCK_CLOEXEC);
   if (!pair.ok) {
@@ -85,7 +85,7 @@ export function startInit(ns: NsLibc, libc: Libc, options: RunOptions, joins: Jo
     return failed(`cannot hand the FFI addon to the init: ${(e as Error).message}`);
   }
   // The channel and the addon first: the init finds them as its first two.
-  const spawned = spawnInNamespaces(ns, libc, options, joins, [initEnd, addon, ...fds]);
+  const spawned = spawnInNamespaces(ns, libc, options, rootfs, joins, [initEnd, addon, ...fds]);
   ns.close(initEnd);
   closeJoins();
   if (typeof spawned === 'string') {
@@ -102,7 +102,7 @@ const JOIN_ORDER: (keyof typeof NS_TABLE)[] = ['ipc', 'uts', 'net', 'pid', 'moun
  * Join the namespaces given by path and unshare the others in the main
  * thread, posix_spawn the init, setns back. Returns the pid or an error text.
  */
-function spawnInNamespaces(ns: NsLibc, libc: Libc, options: RunOptions, joins: Joins, fds: number[]): number | string {
+function spawnInNamespaces(ns: NsLibc, libc: Libc, options: RunOptions, rootfs: boolean, joins: Joins, fds: number[]): number | string {
   const wanted = (Object.keys(NS_TABLE) as (keyof typeof NS_TABLE)[]).filter((n) => options.namespaces.has(n));
   const saved: { fd: number; flag: number; name: string }[] = [];
   const closeSaved = () => saved.forEach((s) => ns.close(s.fd));
@@ -138,13 +138,15 @@ function spawnInNamespaces(ns: NsLibc, libc: Libc, options: RunOptions, joins: J
     }
   }
   // argv names the descriptors only (the plan comes over the channel), and
+  // whether the init builds a root filesystem (the binary takes that init's
+  // code cache, see build/sea-main.cjs), and
   // the environment is one libuv setting: nothing of the launcher's is
   // readable in the init's /proc/PID/cmdline or environ. One pool thread at
   // most (the v2 cgroup join's, the gated spawn's): fewer tasks against pids.max.
   const self = isSea() ? ['tini-ts'] : [process.execPath, process.argv[1]];
   const r = libc.spawn({
     file: process.execPath,
-    argv: [...self, INIT_MODE, String(fds[0]), String(fds[1])].map((a) => Buffer.from(a)),
+    argv: [...self, INIT_MODE, String(fds[0]), String(fds[1]), ...(rootfs ? [INIT_ROOTFS_WORD] : [])].map((a) => Buffer.from(a)),
     env: [Buffer.from('UV_THREADPOOL_SIZE=1')],
     newProcessGroup: true,
     foregroundTty: false,

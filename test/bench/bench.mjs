@@ -7,7 +7,7 @@
  * (plain, as PID 1, with an app's NODE_OPTIONS and NODE_EXTRA_CA_CERTS), memory
  * and threads, signal forwarding latency, reaping orphans, exit latency, the
  * binary's size, and the container runtime (mLauncher: `tini-ts run`, OCI
- * create+start+delete) beside Node started two or three times, runc and crun.
+ * create+start+delete) beside Node started two or four times, runc and crun.
  *
  *   npm run bench -- [--quick] [--json FILE] [--markdown FILE] [--only GROUPS]
  *
@@ -619,10 +619,9 @@ function mSize(subjects) {
  * The container runtime (issue 11): `tini-ts run -- /bin/true`, `tini-ts run
  * --bundle B` (a busybox bundle running /bin/true) and an OCI `create` +
  * `start` + `delete --force` of that bundle, beside the floors of the Node
- * starts each makes (the sum of two, three or five sequential `node -e 0` of
- * the same round: the launcher and the init; with a bundle the init's second
- * stage too; and the `start` and `delete` calls), runc and crun, `unshare`
- * and `bwrap`.
+ * starts each makes (the sum of two or four sequential `node -e 0` of the
+ * same round: the launcher and the init, and the `start` and `delete`
+ * calls), runc and crun, `unshare` and `bwrap`.
  * A case is a list of commands run one after the other in the same round and
  * summed. A runtime that cannot run the bundle here (crun refuses a hybrid
  * cgroup v1/v2 host) keeps its row, with its own error line.
@@ -642,8 +641,7 @@ function mLauncher(subjects, helpers, tmp) {
     [L.run, [[tiniTs.path, 'run', '--', TRUE]]],
     [L.runBundle, [[tiniTs.path, 'run', '--bundle', bundle]]],
     [L.node2, [node0, node0]],
-    [L.node3, [node0, node0, node0]],
-    [L.node5, [node0, node0, node0, node0, node0]],
+    [L.node4, [node0, node0, node0, node0]],
     [L.unshare, [[...UNSHARE, TRUE]]],
     ...(bwrap ? [[L.bwrap, [[bwrap, '--bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-pid', TRUE]]]] : []),
   ];
@@ -713,9 +711,8 @@ const L = {
   run: 'tini-ts run -- /bin/true',
   runBundle: 'tini-ts run --bundle B',
   node2: 'node -e 0 ×2 (sequential)',
-  node3: 'node -e 0 ×3 (sequential)',
-  // create (the launcher, the init and its second stage), start, delete: five Node starts.
-  node5: 'node -e 0 ×5 (sequential)',
+  // create (the launcher and the init), start, delete: four Node starts.
+  node4: 'node -e 0 ×4 (sequential)',
   unshare: 'unshare --pid --fork --mount-proc /bin/true',
   bwrap: 'bwrap --unshare-pid /bin/true',
   runcRun: (rt) => `${rt} run --bundle B`,
@@ -747,7 +744,7 @@ function makeBundle(dir) {
   return dir;
 }
 
-/** The issue's rows: each runtime case beside its floor (Node started two or three times) and the other runtimes. */
+/** The issue's rows: each runtime case beside its floor (Node started two or four times) and the other runtimes. */
 function runtimeTable(results) {
   const m = results.launcher_startup;
   if (!m) return '';
@@ -763,8 +760,8 @@ function runtimeTable(results) {
   };
   const rows = [
     ['`tini-ts run -- /bin/true` (all namespaces, no rootfs)', L.run, [L.node2], [L.unshare, L.bwrap]],
-    ['`tini-ts run --bundle B` (busybox bundle, /bin/true)', L.runBundle, [L.node2, L.node3], [L.runcRun('runc'), L.runcRun('crun')]],
-    ['OCI `create` + `start` + `delete --force` of B', L.oci('tini-ts'), [L.node5], [L.oci('runc'), L.oci('crun')]],
+    ['`tini-ts run --bundle B` (busybox bundle, /bin/true)', L.runBundle, [L.node2], [L.runcRun('runc'), L.runcRun('crun')]],
+    ['OCI `create` + `start` + `delete --force` of B', L.oci('tini-ts'), [L.node4], [L.oci('runc'), L.oci('crun')]],
   ];
   const lines = ['| what | tini-ts | Node floor: ratio | beside |', '|---|---|---|---|'];
   for (const [what, l, floors, beside] of rows) {

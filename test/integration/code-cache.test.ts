@@ -4,7 +4,8 @@
  * runtime's own, made by running `tini-ts run -- /bin/true` once: the
  * launcher's (run.cache, for main.cjs) and the init's in the namespaces
  * (run-init.cache, for its own bundle run-init.cjs); and the launcher's for
- * a bundle (run-bundle.cache, for main.cjs), made by a `run --bundle`.
+ * a bundle (run-bundle.cache, for main.cjs) and its init's, which builds a
+ * root filesystem (run-init-rootfs.cache), made by a `run --bundle`.
  * Each must be taken by V8 for the bundle as the binary wraps it, with the
  * binary's V8 flags: a rejected cache costs every start its compilation.
  */
@@ -40,7 +41,7 @@ describe('the code caches in the binary', () => {
     "the launcher's and the namespaced init's, made by a run at build time, are taken",
     () => {
       // run-bundle.cache: the launcher's for a bundle (`run --bundle`, OCI create), made by a bundle run.
-      for (const [name, script] of [['run.cache', 'main.cjs'], ['run-bundle.cache', 'main.cjs'], ['run-init.cache', 'run-init.cjs']]) {
+      for (const [name, script] of [['run.cache', 'main.cjs'], ['run-bundle.cache', 'main.cjs'], ['run-init.cache', 'run-init.cjs'], ['run-init-rootfs.cache', 'run-init.cjs']]) {
         const file = path.join(DIST, name);
         expect(fs.existsSync(file) && fs.statSync(file).size > 0, `${name} (built as root?)`).toBe(true);
         expect(rejected(file, script), name).toBe(false);
@@ -51,7 +52,7 @@ describe('the code caches in the binary', () => {
   it("the container's init has a bundle of its own, with none of the launcher's and the verbs' code (it is on the path from `run` to the workload)", () => {
     const own = fs.readFileSync(path.join(DIST, 'run-init.cjs'), 'utf8');
     expect(own).toMatch(/function runNsInit\b/);
-    expect(own).toMatch(/function runSupervisor\b/);
+    expect(own).toMatch(/function supervise\b/);
     for (const f of ['runLauncher', 'createContainer', 'parseRunArgs', 'runOci']) expect(own, f).not.toMatch(new RegExp(`function ${f}\\b`));
     expect(fs.readFileSync(path.join(DIST, 'main.cjs'), 'utf8')).toMatch(/function runLauncher\b/);
   });

@@ -103,4 +103,21 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     expect(r.stderr.trim()).toBe('tini-ts run: config.json: process.rlimits[0]: soft (10) is above hard (5)');
     expect(snapshot()).toEqual(before);
   });
+
+  it("a bundle without a proc mount is refused in one line (the init needs the container's /proc to find its threads), nothing left", () => {
+    const noProc = path.join(f.dir, 'no-proc');
+    fs.mkdirSync(noProc, { recursive: true });
+    const config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'));
+    config.root.path = path.join(bundle, 'rootfs');
+    config.mounts = config.mounts.filter((m: { type?: string }) => m.type !== 'proc');
+    config.linux.maskedPaths = []; // masking goes through /proc/self/fd too
+    config.linux.readonlyPaths = config.linux.readonlyPaths.filter((p: string) => !p.startsWith('/proc'));
+    fs.writeFileSync(path.join(noProc, 'config.json'), JSON.stringify(config));
+    const before = snapshot();
+    const r = runBin(runArgs(['-q', '--bundle', noProc]));
+    expect(r.status, r.stderr).toBe(125);
+    expect(r.stderr).toMatch(/^tini-ts run: failed: the container has no \/proc: the init needs one to give each of its threads the workload's privileges \(add a proc mount to config.json's mounts\); wall [^\n]*\n$/);
+    expect(snapshot()).toEqual(before);
+    expect(ownStateDirs()).toEqual([]);
+  });
 });
