@@ -152,7 +152,8 @@ export function dropPrivileges(spec: ProcessSpec, cl: ContainerLibc, scope: { ev
   const calls: ThreadCall[] = [...(scope.first ?? [])];
   if (caps) {
     const keep = new Set(caps.bounding);
-    for (let c = 0; c <= lastCap(); c++) if (!keep.has(CAPABILITIES[c] ?? '')) calls.push(threadCalls.dropBounding(c));
+    const last = lastCap();
+    for (let c = 0; c <= last; c++) if (!keep.has(CAPABILITIES[c] ?? '')) calls.push(threadCalls.dropBounding(c));
   }
   if (changeIds) {
     if (caps) calls.push(threadCalls.setKeepCaps(true));
