@@ -151,22 +151,33 @@ export function bindEveryThread(c: ReturnType<Koffi['load']>, errno: () => numbe
     if (!m.ok) return m;
     const { ptr, address, mem } = m.value;
     try {
+      // Plain numbers, written as two 32-bit halves: this runs once per start, mostly uncompiled.
+      const word = (v: number, at: number) => {
+        mem.writeUInt32LE(v >>> 0, at);
+        mem.writeUInt32LE(v < 0 ? 0xffffffff : Math.floor(v / 2 ** 32) >>> 0, at + 4);
+      };
       let extra = 64 + 64 * calls.length;
-      mem.writeBigUInt64LE(BigInt(calls.length), 0);
+      word(calls.length, 0);
       calls.forEach((k, i) => {
         const at = 64 + 64 * i;
-        mem.writeBigUInt64LE(BigInt(k.nr), at);
+        word(k.nr, at);
         k.args.forEach((a, j) => {
-          let v: bigint;
           if (Buffer.isBuffer(a)) {
             a.copy(mem, extra);
-            v = address + BigInt(extra);
+            mem.writeBigUInt64LE(address + BigInt(extra), at + 8 + 8 * j);
             extra += (a.length + 7) & ~7;
-          } else v = BigInt.asUintN(64, BigInt(a));
-          mem.writeBigUInt64LE(v, at + 8 + 8 * j);
+          } else if (typeof a === 'bigint') mem.writeBigUInt64LE(BigInt.asUintN(64, a), at + 8 + 8 * j);
+          else word(a, at + 8 + 8 * j);
         });
-        const mask = (k.tolerate ?? []).reduce((b, e) => b | (1n << BigInt(errnoNumber(e))), 0n);
-        mem.writeBigUInt64LE(mask, at + 56);
+        let low = 0;
+        let high = 0;
+        for (const e of k.tolerate ?? []) {
+          const n = errnoNumber(e);
+          if (n < 32) low |= 1 << n;
+          else high |= 1 << (n - 32);
+        }
+        mem.writeUInt32LE(low >>> 0, at + 56);
+        mem.writeUInt32LE(high >>> 0, at + 60);
       });
       // The handler finds the data page through the code's last word: writable only while we write it.
       if (mprotect(h.value.ptr, PAGE, PROT_READ | PROT_WRITE) === -1) return fail('mprotect(handler)', errno());
@@ -213,12 +224,9 @@ export function bindEveryThread(c: ReturnType<Koffi['load']>, errno: () => numbe
       return index === 0 ? null : fail(calls[index - 1].call, Number(mem.readBigUInt64LE(24)));
     };
     let result: Result<number> | null = null;
-    // This thread first: its handler has run when tgkill returns; a call it cannot make stops everything.
-    const s = signal(self);
-    if (!s.ok) result = s;
-    else result = failure();
     const handled = new Set([self]);
-    // Threads started meanwhile (none should be) are signalled in the next round.
+    // The others first (they wake up meanwhile), then this thread (its handler has run when tgkill
+    // returns); threads started meanwhile (none should be) are signalled in the next round.
     for (let round = 0; result === null && round < 3; round++) {
       const all = tasks();
       if (all === null) {
@@ -226,7 +234,7 @@ export function bindEveryThread(c: ReturnType<Koffi['load']>, errno: () => numbe
         break;
       }
       const fresh = all.filter((t) => !handled.has(t));
-      if (fresh.length === 0) break;
+      if (fresh.length === 0 && round > 0) break;
       for (const tid of fresh) {
         handled.add(tid);
         const r = signal(tid);
@@ -235,8 +243,12 @@ export function bindEveryThread(c: ReturnType<Koffi['load']>, errno: () => numbe
           break;
         }
       }
+      if (round === 0 && result === null) {
+        const s = signal(self);
+        if (!s.ok) result = s;
+      }
       if (!settle()) return { result: fail(`waiting for ${sent - Number(Atomics.load(done, 1))} thread(s) to take the change`, 110), settled: false };
-      result = failure();
+      result ??= failure();
     }
     // A signal still on its way would find glibc's handler and its null command: wait for all first.
     if (!settle()) return { result: result ?? fail('waiting for the threads to take the change', 110), settled: false };
@@ -271,7 +283,11 @@ function readStatus(which: string): string {
   }
 }
 
+let errnoNumbers: Map<string, number> | null = null;
+
 function errnoNumber(name: ErrnoName): number {
-  for (let n = 1; n < 64; n++) if (errnoName(n) === name) return n;
-  throw new Error(`unknown errno ${name}`);
+  errnoNumbers ??= new Map(Array.from({ length: 63 }, (_, i) => [errnoName(i + 1), i + 1]));
+  const n = errnoNumbers.get(name);
+  if (n === undefined) throw new Error(`unknown errno ${name}`);
+  return n;
 }
