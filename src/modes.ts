@@ -10,6 +10,6 @@ export const MODES: Readonly<Record<string, (args: string[]) => void>> = {
   // The OCI runtime (runc's command line): `tini-ts oci create ...`, or as an engine calls it (see main.ts).
   oci: (args) => (require('./commands/oci/index.js') as typeof import('./commands/oci/index.js')).runOci(args),
   run: (args) => (require('./commands/run.js') as typeof import('./commands/run.js')).runLauncher(args),
-  // Hidden: the init that `run` re-executes inside its namespaces.
+  // Hidden: the init that `run` starts inside its namespaces.
   '__run-init': (args) => (require('./runtime/ns-init.js') as typeof import('./runtime/ns-init.js')).runNsInit(args),
 };

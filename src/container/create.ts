@@ -125,7 +125,7 @@ function openInputs(plan: ContainerPlan, ns: NsLibc): Outcome<{ joins: Joins; ev
  * The set-up frame, and the process frame unless hooks at the pivot come
  * first (then it follows their outcome: awaitReady). Blocking sends: the
  * init reads the set-up frame at once; the process frame waits in the socket
- * for the supervising stage. A failure means the init is gone, which its
+ * until the init's set-up is done. A failure means the init is gone, which its
  * exit status says.
  */
 function sendPlans(c: Container, say: Say, joins: Joins, rootfs: SetupPlan['container'], eventsFd: number | null): ProcessPlan {
@@ -249,7 +249,7 @@ function makeCgroup(plan: ContainerPlan, say: Say, logger: Logger, teardown: Tea
   return ok({ options, cgroup, name, root });
 }
 
-/** What the init's privileged stage does (see init-protocol.ts). */
+/** What the init's privileged set-up does (see init-protocol.ts). */
 function setupPlan(c: Container, joins: Joins, rootfs: SetupPlan['container']): SetupPlan {
   const { options, cgroup } = c;
   return {
@@ -272,7 +272,7 @@ function setupPlan(c: Container, joins: Joins, rootfs: SetupPlan['container']): 
   };
 }
 
-/** What the init's supervising stage does: the workload, its environment, the stop policy. */
+/** What the init's supervision does: the workload, its environment, the stop policy. */
 function processPlanOf(c: Container, eventsFd: number | null): ProcessPlan {
   const { plan, options } = c;
   const { oci } = plan;

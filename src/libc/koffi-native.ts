@@ -45,7 +45,7 @@ export function addonFileName(hash: string): string {
   return `tini-ts-koffi-${hash}.node`;
 }
 
-/** A descriptor of the file the addon was loaded from, kept open for useAddonFd in a re-executed init. */
+/** A descriptor of the file the addon was loaded from, kept open for useAddonFd in the container's init. */
 let loadedFd: number | null = null;
 let loadedPath: string | null = null;
 let inheritedFd: number | null = null;
@@ -55,7 +55,7 @@ export function useAddonFd(fd: number): void {
   inheritedFd = fd;
 }
 
-/** The descriptor of the loaded addon (opened on demand, close-on-exec), to hand to a re-executed init. */
+/** The descriptor of the loaded addon (opened on demand, close-on-exec), to hand to the container's init. */
 export function addonFd(): number {
   loadKoffi();
   if (loadedFd === null && loadedPath !== null) loadedFd = fs.openSync(loadedPath, 'r');

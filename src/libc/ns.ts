@@ -1,6 +1,6 @@
 /**
  * System calls for namespaces, mounts and the network device the launcher
- * (`tini-ts run`) and its re-executed init need. Kept apart from libc.ts so
+ * (`tini-ts run`) and its container init need. Kept apart from libc.ts so
  * the plain init never declares (or pays for) them. Every call returns a
  * Result carrying the errno by name.
  */

@@ -2,8 +2,9 @@
  * The launcher <-> init channel: a stream socket carrying frames of a 4-byte
  * little-endian length and a JSON body. Framed rather than line-based so a
  * reader can take exactly one message and leave the next in the socket for
- * another process: the privileged init stage reads its set-up frame, and the
- * supervising stage it re-executes into reads the process frame after it.
+ * another reader: the init reads its set-up frame, builds the container,
+ * and only then reads the process frame after it (or the launcher sends
+ * that one later, after OCI hooks).
  *
  * Bytes that need not be UTF-8 (argv, environment) travel as base64 inside
  * the JSON (see encodeBytes): the plan never goes through argv or environ,

@@ -19,7 +19,7 @@ export const INIT_MODE = '__run-init';
 /** The init's third argument when it builds a root filesystem: only which code cache the binary takes (build/sea-main.cjs). */
 export const INIT_ROOTFS_WORD = 'rootfs';
 
-/** What the privileged stage does. */
+/** What the init's privileged set-up does. */
 export interface SetupPlan {
   hostname: string | null;
   privateMounts: boolean;
@@ -29,10 +29,12 @@ export interface SetupPlan {
   /** Files to write 0 into to join the cgroup: cgroup.procs (the whole init), or v1's `tasks` (its main thread; `mainThreadOnly`). */
   procsFiles: string[];
   /**
-   * cgroup v1: only the init's main thread joins (through `tasks`): moving a
+   * cgroup v1: the init's main thread joins (through `tasks`): moving a
    * whole process makes the kernel wait for an RCU grace period (10-15 ms),
-   * moving the calling thread does not; the supervising stage (and every
-   * thread it starts) is then inside from its exec on.
+   * moving the calling thread does not. With a workload process spec each
+   * other thread then moves itself too, as it takes the workload's
+   * privileges; without one (plain `run`) only the main thread and the
+   * threads it starts later are inside.
    */
   mainThreadOnly: boolean;
   /** pids.max, raised by the init's own tasks (see INIT_TASKS); null: no pids limit. */
@@ -42,7 +44,7 @@ export interface SetupPlan {
   sysctl: Record<string, string>;
   /** A root filesystem to build and pivot into (see rootfs/plan.ts). */
   container?: { ops: Op[]; root: string };
-  /** The workload's credentials and hardening; present: the init re-executes itself with them. */
+  /** The workload's credentials and hardening; present: every thread of the init takes them. */
   process?: ProcessSpec;
   /** OCI process.terminal: a pty made once the root is in place, its master sent to the console socket. */
   terminal?: TerminalSetup;
@@ -53,11 +55,11 @@ export interface SetupPlan {
    * hooks in the container's namespaces (the host's root still in reach).
    */
   hooks?: { createContainer: Hook[] };
-  /** OCI create --preserve-fds N: fds 3 .. 3+N-1 kept across the exec into the supervising stage (Node marks them close-on-exec). */
+  /** OCI create --preserve-fds N: fds 3 .. 3+N-1 the init keeps for the workload. */
   preserveFds?: number;
 }
 
-/** What the supervising stage does. Byte strings are base64 (see channel.ts). */
+/** What the init's supervision does. Byte strings are base64 (see channel.ts). */
 export interface ProcessPlan {
   argv: string[];
   env: string[];

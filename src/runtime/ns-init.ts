@@ -119,8 +119,9 @@ export function runNsInit(args: string[]): void {
   t = tools(channel, plan.verbosity);
 
   // Join the cgroup first (see the header). The libuv pool, which a join
-  // through cgroup.procs runs on, is started here, before any join: its
-  // threads are not in the v1 cgroup and die at the exec into stage 2. Only
+  // through cgroup.procs runs on, is started here, before any join (with a
+  // workload of its own, its thread joins the v1 cgroups with the others when
+  // they take the workload's privileges). Only
   // v1 `tasks` to write: no pool (its threads cost the start-up, then the exit).
   if (plan.procsFiles.some((f) => !f.endsWith('/tasks'))) fs.access('/', () => {});
   const joinFds: number[] = [];
@@ -318,7 +319,7 @@ function mountOwnCgroups(ns: NsLibc, own: CgroupMountInfo[]): string | null {
  * The workload's rlimit gate: a FIFO (an anonymous pipe would not do: opening
  * one through /proc never waits for a partner), unlinked at once and kept as
  * an O_PATH descriptor. The spawned child opens it for reading and waits
- * there, before exec, until the supervising stage has set its rlimits and
+ * there, before exec, until the init has set its rlimits and
  * opens it for writing. Mode 0666: the stage and the workload may have
  * another uid than the one creating it; nothing but this descriptor reaches it.
  */
@@ -339,7 +340,7 @@ function makeGate(cl: ContainerLibc, t: Tools): number {
   }
 }
 
-/** What the supervising stage works with, from the plan to the workload's spawn. */
+/** What supervision works with, from the plan to the workload's spawn. */
 interface Stage {
   plan: ProcessPlan;
   libc: Libc;
@@ -392,7 +393,7 @@ function prepare(plan: ProcessPlan, libc: Libc, t: Tools): Stage {
   // The program is looked up before the init reports ready (an OCI create fails on a missing one, as runc's does).
   const w = workloadRequest({ argv, env: decodeBytes(plan.env), cwd: plan.cwd, programMustExist: plan.programMustExist, homeOf: plan.homeOf });
   if (!w.ok) return t.fatal(render(w.error));
-  // OCI create --preserve-fds N: the caller's fds 3 .. 3+N-1, kept open through both stages, pass to the workload.
+  // OCI create --preserve-fds N: the caller's fds 3 .. 3+N-1, kept open by the init, pass to the workload.
   let req = { ...w.value, passFds: [0, 1, 2, ...Array.from({ length: plan.preserveFds ?? 0 }, (_, i) => 3 + i)] };
   if (plan.terminal) {
     const tty = stdioTerminal();
@@ -468,7 +469,7 @@ function gatedSpawn(s: Stage, rlimits: Stage['plan']['rlimits']): void {
   const { t, libc } = s;
   s.signals.onSignal = (sig) => s.signals.early.push(sig);
   const cl = createContainerLibc();
-  if (limitGateFd === null) return t.fatal('no rlimit gate for the workload (the init was not re-executed)');
+  if (limitGateFd === null) return t.fatal('no rlimit gate for the workload (the init had no workload process spec)');
   const gateRead = limitGateFd;
   let result: Result<number> | null = null;
   libc.spawnAsync!({ ...s.req, gate: gateRead }, (r) => {
@@ -562,7 +563,7 @@ function started(s: Stage, r: Result<number>): void {
 const GATE_MS = 10_000;
 /** What a `docker stop`-like signal is: it ends an init still waiting for start. */
 const STOPPING: ReadonlySet<number> = new Set([SIG.TERM, SIG.INT, SIG.HUP, SIG.QUIT]);
-/** The rlimit gate stage 1 made (see makeGate); null without rlimits. */
+/** The rlimit gate set-up made (see makeGate); null without rlimits. */
 let limitGateFd: number | null = null;
 
 function readOr(file: string): string {

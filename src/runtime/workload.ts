@@ -1,5 +1,5 @@
 /**
- * The workload's process, in two halves that match the init's two stages.
+ * The workload's process, in two halves: the init's set-up, then its spawn.
  *
  * dropPrivileges (the init, inside the container after pivot_root; or the
  * exec verb): the working directory is created, then credentials,
@@ -15,7 +15,7 @@
  *   6. no_new_privs, then the seccomp filter.
  * The init holds what the workload will hold, no more, on every thread.
  *
- * spawnWorkload (the supervising stage): finds the program along the
+ * workloadRequest (supervision): finds the program along the
  * workload's PATH and spawns it with its environment and working directory.
  */
 import fs from 'node:fs';
@@ -70,10 +70,10 @@ export function makeWorkdir(cwd: string): Outcome<void> {
 /**
  * Rlimits are the workload's alone, except the few the init can share (see
  * sharedRlimit): V8 aborts under a small RLIMIT_AS, and the init needs its
- * descriptors. The privileged stage
+ * descriptors. The privileged set-up
  * only raises its hard limits where the workload's are higher (that needs
- * CAP_SYS_RESOURCE, which the supervising stage may lack); the supervising
- * stage then sets the exact limits on the child with prlimit(2) while the
+ * CAP_SYS_RESOURCE, which the init may lack once it holds the workload's
+ * privileges); supervision then sets the exact limits on the child with prlimit(2) while the
  * child waits at its gate, before exec (see ns-init.ts).
  */
 export function raiseHardLimits(rlimits: ProcessSpec['rlimits'], cl: ContainerLibc): Outcome<void> {

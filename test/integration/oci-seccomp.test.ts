@@ -169,7 +169,7 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))("
 
   it("a profile that kills a call of the init's (runc: the workload's only) is named when the init dies of it", () => {
     const saved = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8')).linux.seccomp;
-    // busybox sh never waits on epoll; the init's event loop does, from its second stage on
+    // busybox sh never waits on epoll; the init's event loop does, once it is set up
     editConfig(bundle, (c) => (c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['epoll_wait', 'epoll_pwait', 'epoll_pwait2'], action: 'SCMP_ACT_KILL_PROCESS' }] }));
     try {
       const before = ours();

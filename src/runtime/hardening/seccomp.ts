@@ -60,9 +60,9 @@ const GATED: Readonly<Record<string, readonly string[]>> = {
 /**
  * Always denied: obsolete or never needed in a container; and io_uring, as
  * Docker denies it since 2023 (a large attack surface whose operations the
- * filter cannot see). All three calls: the init takes the filter before it
- * re-executes itself, so its event loop (libuv) never had a ring to keep and
- * works without one.
+ * filter cannot see). All three calls: the init, which takes the filter
+ * after Node made its event loop's ring, renews the loop under it (see
+ * ContainerLibc.renewEventLoop), which then works without one.
  */
 const ALWAYS: readonly string[] = ['uselib', 'ustat', 'sysfs', '_sysctl', 'create_module', 'get_kernel_syms',
   'query_module', 'nfsservctl', 'swapon', 'swapoff', 'add_key', 'request_key', 'keyctl', 'userfaultfd',

@@ -1,6 +1,6 @@
 /**
  * Said when the init dies of SIGSYS under a container's seccomp filter: the
- * init (a Node process) runs under the filter from its second stage on,
+ * init (a Node process) runs under the filter once it is set up,
  * where runc applies it only to the workload, so a profile whose default
  * action kills (not Docker's nor Podman's, which return an errno) can kill
  * the init first. Kept apart from oci-seccomp.ts so that the launcher, which

@@ -1,6 +1,6 @@
 /**
  * Carries out a root filesystem plan (plan.ts) inside the container's mount
- * namespace. Runs in the re-executed init, before the workload exists.
+ * namespace. Runs in the init, privileged still, before the workload exists.
  *
  * Every path under the new root is resolved through descriptors from a
  * descriptor of the root (resolve.ts): a symbolic link in the image pointing
