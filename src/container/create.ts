@@ -98,11 +98,50 @@ export function createContainer(plan: ContainerPlan, say: Say, done: (outcome: C
   }
   const c: Container = { plan, options, initPid, cgroup, cgroupName: name, hooks: plan.config?.hooks ?? {}, link, teardown, libc, ns, logger, pidsMax: null, initTasks: 0, sampledPeak: null, timedOut: false, stopTimers: () => {} };
   link.attach(initPid, channel);
+  const moved = moveInit(c);
+  if (!moved.ok) return fail(moved.error);
   const processPlan = sendPlans(c, say, joins, rootfsPlan, events?.fd ?? null);
   // What launchers that died left behind, swept while the init starts up
   // (the launcher has nothing else to do until the init reports).
   if (!plan.oci) sweepLeftovers(root, plan.options.cgroupParent, logger);
   awaitReady(c, processPlan, done);
+}
+
+/**
+ * How the init joins its cgroup. A write to cgroup.procs (v2, or a hybrid
+ * host's v2 tree) waits for an RCU grace period (10-15 ms). Where the tree
+ * has no memory controller (a hybrid host's v2 tree), the launcher makes it,
+ * with the init's pid, while the init's Node starts, before it sends the plan
+ * (so the init's cgroup namespace, made after, has the container's cgroup as
+ * its root). Where it has one, the init joins itself once Node has started:
+ * a process moved earlier would charge Node's start-up to the container's
+ * memory (v2 charges pages where they are allocated, and never moves them).
+ * v1's `tasks` the init writes itself, per thread, at no such cost (see
+ * ns-init.ts).
+ */
+function joinFiles(cgroup: Cgroup): { byLauncher: string[]; byInit: string[] } {
+  const files = cgroup.version === 1 ? cgroup.dirs.map((d) => (fs.existsSync(`${d}/cgroup.type`) ? `${d}/cgroup.procs` : `${d}/tasks`)) : cgroup.procsFiles();
+  const byLauncher = files.filter((f) => f.endsWith('/cgroup.procs') && !controllersOf(path.dirname(f)).includes('memory'));
+  return { byLauncher, byInit: files.filter((f) => !byLauncher.includes(f)) };
+}
+
+function controllersOf(dir: string): string[] {
+  try {
+    return fs.readFileSync(path.join(dir, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
+  } catch {
+    return ['memory']; // unknown: as if it had one
+  }
+}
+
+function moveInit(c: Container): Outcome<void> {
+  for (const f of joinFiles(c.cgroup).byLauncher) {
+    try {
+      fs.writeFileSync(f, String(c.initPid));
+    } catch (e) {
+      return failed(`cannot move the init into its cgroup through ${f}: ${(e as NodeJS.ErrnoException).code}`);
+    }
+  }
+  return ok(undefined);
 }
 
 /**
@@ -259,8 +298,8 @@ function setupPlan(c: Container, joins: Joins, rootfs: SetupPlan['container']): 
     // A joined network namespace is someone else's (a pod's, Podman's): left as it is.
     loopbackUp: options.namespaces.has('net') && !joins.has('net'),
     cgroupNamespace: options.namespaces.has('cgroup'),
-    // v1: `tasks` (the init's main thread alone); a hybrid host's v2 tree has none: cgroup.procs.
-    procsFiles: cgroup.version === 1 ? cgroup.dirs.map((d) => (fs.existsSync(`${d}/cgroup.type`) ? `${d}/cgroup.procs` : `${d}/tasks`)) : cgroup.procsFiles(),
+    // v1: `tasks` (the init's main thread alone); cgroup.procs where the launcher has not moved it (moveInit).
+    procsFiles: joinFiles(cgroup).byInit,
     mainThreadOnly: cgroup.version === 1,
     pidsMax: options.limits.pids?.limit === undefined ? null : { file: `${pidsDir(cgroup)}/pids.max`, limit: options.limits.pids.limit },
     verbosity: options.verbosity,

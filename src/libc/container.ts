@@ -52,7 +52,7 @@ export interface ContainerLibc {
    * descriptor, and an io_uring for its epoll changes only if the seccomp
    * filter now in place allows one (libuv aborts when a ring made before the
    * filter is refused). libuv meant it for a forked child; here no other
-   * thread may use the loop meanwhile (nothing on the pool, see ns-init.ts).
+   * thread may use the loop meanwhile (the init has put nothing on the pool by then).
    */
   renewEventLoop(): Result<void>;
   /** The calls on the calling thread, in order; the first that fails stops them. */
