@@ -125,7 +125,10 @@ os.kill(os.getppid(), signal.SIGTERM); time.sleep(5)
   it.skipIf(unmet(isRoot, 'root'))('reap: orphans by pid, with their command names', () => {
     const f = evFile();
     // 5 orphans (sleep 0.2 in a subshell that exits at once); print their pids.
-    const child = ['sh', '-c', 'for i in 1 2 3 4 5; do ( sleep 0.2 & echo $! ); done; sleep 1; exit 3'];
+    // The main program exits only once the init has reaped them all (a zombie
+    // still answers kill -0), so a loaded machine cannot end it first.
+    const child = ['sh', '-c', 'for i in 1 2 3 4 5; do p="$p $(sleep 0.2 >/dev/null 2>&1 & echo $!)"; done; for q in $p; do echo $q; done; '
+      + 'for q in $p; do while kill -0 $q 2>/dev/null; do sleep 0.05; done; done; exit 3'];
     const r = run(['--events', f], child, { pid1: true });
     expect(r.status).toBe(3);
     const orphans = r.stdout.trim().split('\n').map(Number).sort();
