@@ -65,7 +65,8 @@ const koffiHash = crypto.createHash('sha256').update(koffiBytes).digest('hex').s
 const t0 = Date.now();
 await esbuild.build({
   // main.cjs: every mode; init.cjs: the plain init alone; run-init.cjs: the container's init alone (build/sea-main.cjs picks from argv).
-  entryPoints: { main: path.join(root, 'src/main.ts'), init: path.join(root, 'src/init-main.ts'), 'run-init': path.join(root, 'src/run-init-main.ts') },
+  // early.cjs: `run`'s early spawn of the init, before main.cjs is loaded (src/early-main.ts).
+  entryPoints: { main: path.join(root, 'src/main.ts'), init: path.join(root, 'src/init-main.ts'), 'run-init': path.join(root, 'src/run-init-main.ts'), early: path.join(root, 'src/early-main.ts') },
   outdir: dist,
   outExtension: { '.js': '.cjs' },
   bundle: true,
@@ -98,6 +99,7 @@ await esbuild.build({
 const wrapped = plainBuiltins(path.join(dist, 'main.cjs'));
 plainBuiltins(path.join(dist, 'init.cjs'));
 plainBuiltins(path.join(dist, 'run-init.cjs'));
+plainBuiltins(path.join(dist, 'early.cjs'));
 say(`bundle ${fs.statSync(path.join(dist, 'main.cjs')).size} bytes, the init's own ${fs.statSync(path.join(dist, 'init.cjs')).size} bytes, the container init's ${fs.statSync(path.join(dist, 'run-init.cjs')).size} bytes, in ${Date.now() - t0} ms (${wrapped} built-in imports without interop)`);
 
 /**
@@ -240,6 +242,7 @@ async function makeSea(name, main, assets, out) {
 const bundle = path.join(dist, 'main.cjs');
 const initBundle = path.join(dist, 'init.cjs');
 const runInitBundle = path.join(dist, 'run-init.cjs');
+const earlyBundle = path.join(dist, 'early.cjs');
 const cacheFile = path.join(dist, 'main.cache');
 const seaMain = fs.readFileSync(path.join(root, 'build/sea-main.cjs'), 'utf8');
 const marker = "/* build: the first stage's cache writer goes here */";
@@ -263,7 +266,7 @@ function cacheAccepted(file = cacheFile, script = initBundle) {
   const out = execFileSync(runNode[0], [...runNode.slice(1), ...nodeFlags, '-e', check, script, file], { env: {}, stdio: ['ignore', 'pipe', 'inherit'] });
   return out.toString() === 'false';
 }
-await makeSea('sea-stage1', path.join(dist, 'sea-main-produce.cjs'), { 'main.cjs': bundle, 'init.cjs': initBundle, 'run-init.cjs': runInitBundle, 'main.cache': path.join(dist, 'empty.cache') }, stage1);
+await makeSea('sea-stage1', path.join(dist, 'sea-main-produce.cjs'), { 'main.cjs': bundle, 'init.cjs': initBundle, 'run-init.cjs': runInitBundle, 'early.cjs': earlyBundle, 'main.cache': path.join(dist, 'empty.cache') }, stage1);
 try {
   const [cmd, ...pre] = [...qemuPrefix(arch), stage1];
   execFileSync(cmd, [...pre, '--', '/bin/sh', '-c', 'trap "" USR1; kill -USR1 "$PPID"; sleep 0.1'], {
@@ -280,7 +283,7 @@ try {
 // cache). The launcher writes run.cache, the init it starts run-init.cache.
 const runCacheFile = path.join(dist, 'run.cache');
 const runInitCacheFile = path.join(dist, 'run-init.cache');
-for (const f of [runCacheFile, runInitCacheFile]) fs.rmSync(f, { force: true });
+for (const f of [runCacheFile, runInitCacheFile, `${runCacheFile}.early`]) fs.rmSync(f, { force: true });
 if (process.getuid?.() === 0) {
   try {
     execFileSync(stage1, ['run', '-q', '--', '/bin/true'], {
@@ -304,7 +307,7 @@ if (process.getuid?.() === 0) {
 // (run-init-rootfs.cache; sea-main.cjs tells the two inits apart by argv).
 const runBundleCacheFile = path.join(dist, 'run-bundle.cache');
 const runInitRootfsCacheFile = path.join(dist, 'run-init-rootfs.cache');
-for (const f of [runBundleCacheFile, runInitRootfsCacheFile]) fs.rmSync(f, { force: true });
+for (const f of [runBundleCacheFile, runInitRootfsCacheFile, `${runBundleCacheFile}.early`]) fs.rmSync(f, { force: true });
 if (process.getuid?.() === 0 && fs.existsSync(runCacheFile)) {
   const dir = fs.mkdtempSync(path.join(dist, '.cache-bundle-'));
   try {
@@ -342,8 +345,12 @@ const usable = (f) => fs.existsSync(cacheFile) && fs.existsSync(f) && fs.statSyn
 const runtimeCaches = Object.fromEntries(
   [['run.cache', runCacheFile], ['run-bundle.cache', runBundleCacheFile], ['run-init.cache', runInitCacheFile], ['run-init-rootfs.cache', runInitRootfsCacheFile]].filter(([, f]) => usable(f)),
 );
+// The early bundle's (the launcher's first, for `run`): the bundle run's covers
+// the plain run's functions and config.json's namespaces.
+const earlyCache = [`${runBundleCacheFile}.early`, `${runCacheFile}.early`].find((f) => fs.existsSync(cacheFile) && fs.existsSync(f) && fs.statSync(f).size > 0 && cacheAccepted(f, earlyBundle));
+if (earlyCache) runtimeCaches['early.cache'] = earlyCache;
 if (fs.existsSync(cacheFile) && fs.statSync(cacheFile).size > 0) {
-  await makeSea('sea', path.join(root, 'build/sea-main.cjs'), { 'main.cjs': bundle, 'init.cjs': initBundle, 'run-init.cjs': runInitBundle, 'main.cache': cacheFile, ...runtimeCaches }, outFile);
+  await makeSea('sea', path.join(root, 'build/sea-main.cjs'), { 'main.cjs': bundle, 'init.cjs': initBundle, 'run-init.cjs': runInitBundle, 'early.cjs': earlyBundle, 'main.cache': cacheFile, ...runtimeCaches }, outFile);
   say(`code cache ${fs.statSync(cacheFile).size} bytes${Object.entries(runtimeCaches).map(([n, f]) => `, ${n} ${fs.statSync(f).size} bytes`).join('')}`);
 } else {
   await makeSea('sea', bundle, {}, outFile);

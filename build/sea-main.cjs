@@ -69,11 +69,32 @@ function cacheFor() {
 function bundleRun() {
   return !runInit && args.some((a) => a === '--bundle' || a === '-b' || a.startsWith('--bundle=') || a === 'create');
 }
+/* build: the first stage's cache writer goes here */
+/**
+ * `run`: the container's init is spawned first, by a small bundle of its own
+ * (early.cjs, src/early-main.ts, with its cache early.cache), so that its
+ * Node start-up overlaps this one's loading of main.cjs; main.cjs claims it,
+ * or kills and reaps it.
+ */
+let earlyScript = null;
+if (args[0] === 'run' && asset('early.cjs')) {
+  try {
+    const earlyCache = asset('early.cache');
+    earlyScript = new Script(`(function (exports, require, module, __filename, __dirname) {${getAsset('early.cjs', 'utf8')}\n})`, {
+      filename,
+      cachedData: earlyCache && earlyCache.byteLength ? Buffer.from(earlyCache) : undefined,
+    });
+    const m = { exports: {} };
+    earlyScript.runInThisContext()(m.exports, require, m, filename, require('node:path').dirname(filename));
+    m.exports.earlyStart(args);
+  } catch {
+    // main.cjs spawns as usual
+  }
+}
 const cache = cacheFor();
 const script = new Script(`(function (exports, require, module, __filename, __dirname) {${getAsset(scriptName, 'utf8')}\n})`, {
   filename,
   cachedData: cache.byteLength ? Buffer.from(cache) : undefined,
 });
-/* build: the first stage's cache writer goes here */
 const mainModule = { exports: {} };
 script.runInThisContext()(mainModule.exports, require, mainModule, filename, require('node:path').dirname(filename));

@@ -1,7 +1,7 @@
 /*
  * Only in the build's first-stage binary (build/build.mjs inserts this into
- * sea-main.cjs): write the code cache of everything that ran, just before the
- * process ends. The init leaves through koffi's _exit (no 'exit' event), so the
+ * sea-main.cjs, before the bundles are loaded: koffi's first load is hooked):
+ * write the code cache of everything that ran, just before the process ends. The init leaves through koffi's _exit (no 'exit' event), so the
  * _exit that the libc binding declares is wrapped too.
  */
 {
@@ -17,6 +17,8 @@
     if (written || !out) return;
     written = true;
     fs.writeFileSync(fd ?? out, script.createCachedData());
+    // `run`'s early bundle (sea-main.cjs): its cache beside the launcher's.
+    if (earlyScript && !fd) fs.writeFileSync(`${out}.early`, earlyScript.createCachedData());
   };
   process.on('exit', write);
   const dlopen = process.dlopen;

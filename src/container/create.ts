@@ -29,6 +29,7 @@ import { rawArgs, splitNul } from '../util/cmdline.js';
 import { nodeOs } from '../util/node-os.js';
 import { Teardown } from './teardown.js';
 import { InitLink } from './link.js';
+import { claimEarly } from './early.js';
 import { containerModule, hookStateOf, type ContainerPlan, type Say } from './plan.js';
 
 /** A container whose init runs: what start, waitExit and destroy work on. */
@@ -75,7 +76,7 @@ export function createContainer(plan: ContainerPlan, say: Say, done: (outcome: C
   const inputs = openInputs(plan, ns);
   if (!inputs.ok) return refused(inputs.error);
   const { joins, events } = inputs.value;
-  const init = spawnEarly(plan, ns, libc, joins, events);
+  const init = spawnEarly(plan, ns, libc, logger, joins, events);
   if (!init.ok) return refused(init.error);
   const { initPid, channel, link } = init.value;
   logger.log('info', `init started with pid ${initPid}; its cgroup is prepared meanwhile`);
@@ -218,7 +219,7 @@ function awaitReady(c: Container, processPlan: ProcessPlan, done: (outcome: Crea
  * the channel meanwhile, and joins the cgroup itself once the plan says which
  * (ns-init.ts); until then nothing of the workload runs.
  */
-function spawnEarly(plan: ContainerPlan, ns: NsLibc, libc: Libc, joins: Joins, events: { fd: number; opened: boolean } | null): Outcome<{ initPid: number; channel: number; link: InitLink }> {
+function spawnEarly(plan: ContainerPlan, ns: NsLibc, libc: Libc, logger: Logger, joins: Joins, events: { fd: number; opened: boolean } | null): Outcome<{ initPid: number; channel: number; link: InitLink }> {
   const { oci, options } = plan;
   // Orphans of the program (with --share pid) come to the launcher to be reaped.
   if (!options.namespaces.has('pid')) libc.setChildSubreaper();
@@ -227,14 +228,22 @@ function spawnEarly(plan: ContainerPlan, ns: NsLibc, libc: Libc, joins: Joins, e
   // never the launcher's death with a half-started init behind it. An init that ends
   // meanwhile is reaped once the channel is read (createContainer's last step).
   const link = new InitLink(libc, ns);
-  link.listen();
   const preserved = Array.from({ length: oci?.preserveFds ?? 0 }, (_, i) => 3 + i);
-  const started = startInit(ns, libc, options, plan.inContainer, joins, [
+  const fds = [
     ...(events !== null && events.fd > 2 ? [events.fd] : []),
     ...(oci ? [oci.startGate] : []),
     ...(oci?.terminal ? [oci.terminal.socket] : []),
     ...preserved,
-  ]);
+  ];
+  const early = claimEarly({ namespaces: options.namespaces, fds: fds.length, joins: joins.size });
+  // The early init's end, if it came already, is its status (not an orphan's).
+  if (early) link.initPid = early.initPid;
+  link.listen();
+  if (early) {
+    logger.log('debug', `the init was spawned before the options were read (pid ${early.initPid})`);
+    return ok({ ...early, link });
+  }
+  const started = startInit(ns, libc, options, plan.inContainer, joins, fds);
   if (oci?.terminal) ns.close(oci.terminal.socket); // the init sends the master over its copy
   if (events?.opened) ns.close(events.fd); // the init has its own copy
   if (!started.ok) return started;

@@ -12,6 +12,7 @@ import { SIG, forwardableSignals } from '../libc/signals.js';
 import { WNOHANG, type Libc, type WaitStatus } from '../libc/types.js';
 import { listenToSignals } from '../supervisor/signal-source.js';
 import { FrameReader, encodeFrame } from '../runtime/channel.js';
+import { takeOverSignals } from './early.js';
 import type { InitMessage, LauncherMessage } from '../runtime/init-protocol.js';
 
 export class InitLink {
@@ -38,11 +39,14 @@ export class InitLink {
 
   /** Listens before the init exists: a signal that arrives during set-up is kept and passed on once the init runs. */
   listen(): void {
-    listenToSignals([...forwardableSignals(), SIG.CHLD], (sig) => {
+    const on = (sig: number) => {
       if (this.ended) return;
       if (sig === SIG.CHLD) this.reap();
       else this.onSignal(sig);
-    });
+    };
+    // The binary's early spawn listened already (and kept what came meanwhile).
+    if (takeOverSignals(on)) return;
+    listenToSignals([...forwardableSignals(), SIG.CHLD], on);
     this.libc.unblockSignals([...forwardableSignals(), SIG.CHLD]);
   }
 

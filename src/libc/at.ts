@@ -28,7 +28,7 @@ export interface AtLibc {
   close(fd: number): Result<void>;
 }
 
-export const createAtLibc: (koffi?: Koffi) => AtLibc = libcGroup((c, errno) => {
+export const createAtLibc: (koffi?: Koffi) => AtLibc = libcGroup('at', (c, errno) => {
   const open = c.func('int open(const char *path, int flags, ...)');
   const openat = c.func('int openat(int dirfd, const char *path, int flags, ...)');
   const mkdirat = c.func('int mkdirat(int dirfd, const char *path, unsigned int mode)');

@@ -94,7 +94,7 @@ export const threadCalls = {
   setNoNewPrivs: (): ThreadCall => ({ call: 'prctl(PR_SET_NO_NEW_PRIVS)', nr: sysno('prctl'), args: [PR.SET_NO_NEW_PRIVS, 1, 0, 0, 0] }),
 };
 
-export const createContainerLibc: (koffi?: Koffi) => ContainerLibc = libcGroup((c, errno, koffi) => {
+export const createContainerLibc: (koffi?: Koffi) => ContainerLibc = libcGroup('container', (c, errno, koffi) => {
   // This architecture's numbers (throws one line on an architecture tini-ts does not know).
   const SYS_PIVOT_ROOT = sysno('pivot_root');
   const SYS_SECCOMP = sysno('seccomp');

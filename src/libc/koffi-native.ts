@@ -58,7 +58,10 @@ export function useAddonFd(fd: number): void {
 /** The descriptor of the loaded addon (opened on demand, close-on-exec), to hand to the container's init. */
 export function addonFd(): number {
   loadKoffi();
-  if (loadedFd === null && loadedPath !== null) loadedFd = fs.openSync(loadedPath, 'r');
+  if (loadedFd === null && loadedPath !== null) {
+    loadedFd = fs.openSync(loadedPath, 'r');
+    sharedSlot[SHARED]!.fd = loadedFd;
+  }
   if (loadedFd === null) throw new Error('the FFI addon was loaded from no file');
   return loadedFd;
 }
@@ -216,11 +219,31 @@ export function isSea(): boolean {
 
 let cached: Koffi | undefined;
 
+/**
+ * The addon as loaded by another bundle of this process (the binary's early
+ * spawn, src/early-main.ts, runs before main.cjs): one koffi per process, so
+ * its types and the libc bindings made on it are shared, not made twice.
+ */
+interface SharedAddon {
+  koffi: Koffi;
+  fd: number | null;
+  path: string | null;
+}
+const SHARED: unique symbol = Symbol.for('tini-ts.koffi');
+const sharedSlot = globalThis as unknown as { [SHARED]?: SharedAddon };
+
 export function loadKoffi(): Koffi {
-  if (!cached && inheritedFd !== null) {
+  if (cached) return cached;
+  const shared = sharedSlot[SHARED];
+  if (shared) {
+    ({ koffi: cached, fd: loadedFd, path: loadedPath } = shared);
+    return cached;
+  }
+  if (inheritedFd !== null) {
     cached = dlopen(`/proc/self/fd/${inheritedFd}`);
     loadedFd = inheritedFd;
   }
   cached ??= isSea() ? loadFromSea() : loadFromPackage();
+  sharedSlot[SHARED] = { koffi: cached, fd: loadedFd, path: loadedPath };
   return cached;
 }

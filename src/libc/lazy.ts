@@ -1,14 +1,19 @@
-/** The load-once pattern of the libc call groups that only some commands need (terminal, at, ns, container). */
+/** The load-once pattern of the libc call groups (libc, terminal, at, ns, container). */
 import { loadKoffi, type Koffi } from './koffi-native.js';
 
 type Lib = ReturnType<Koffi['load']>;
 
 /**
- * A group of libc calls, bound on its first use and kept: `bind` gets libc,
- * a reader of the errno the last call left, and koffi (for its structs and
- * memory). Later calls return the first group, whatever koffi they pass.
+ * A group of libc calls, bound on its first use and kept on the koffi
+ * instance, under a name: a bundle that runs after another in the same
+ * process (main.cjs after the binary's early spawn) finds the group the first
+ * one bound, not declaring its prototypes twice. `bind` gets libc, a reader
+ * of the errno the last call left, and koffi (for its structs and memory).
  */
-export function libcGroup<T>(bind: (c: Lib, errno: () => number, koffi: Koffi) => T): (koffi?: Koffi) => T {
-  let cached: T | undefined;
-  return (koffi = loadKoffi()) => (cached ??= bind(koffi.load('libc.so.6'), () => koffi.errno(), koffi));
+export function libcGroup<T>(name: string, bind: (c: Lib, errno: () => number, koffi: Koffi) => T): (koffi?: Koffi) => T {
+  const key = Symbol.for(`tini-ts.libc.${name}`);
+  return (koffi = loadKoffi()) => {
+    const slot = koffi as unknown as Record<symbol, T | undefined>;
+    return (slot[key] ??= bind(koffi.load('libc.so.6'), () => koffi.errno(), koffi));
+  };
 }

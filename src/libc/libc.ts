@@ -3,7 +3,8 @@
  * Each function checks its result and reports failures as a SysError that
  * carries the errno by name (see types.ts).
  */
-import { loadKoffi, type Koffi } from './koffi-native.js';
+import type { Koffi } from './koffi-native.js';
+import { libcGroup } from './lazy.js';
 import { ERRNO, sysError as fail } from './errno.js';
 import {
   F_SETPIPE_SZ, FIONREAD, MSG_DONTWAIT, MSG_NOSIGNAL, O, OFFSETOF, P_ALL, POSIX_SPAWN, PR, RLIM_INFINITY, RLIMIT, SIG_IGN, SIG_UNBLOCK, SIZEOF,
@@ -20,7 +21,10 @@ function sigset(sigs: number[]): Buffer {
   return set;
 }
 
-export function createLibc(koffi: Koffi = loadKoffi()): Libc {
+/** The bindings, made once per koffi instance (see lazy.ts). */
+export const createLibc: (koffi?: Koffi) => Libc = libcGroup('libc', (_c, _errno, koffi) => bindLibc(koffi));
+
+function bindLibc(koffi: Koffi): Libc {
   const c = koffi.load('libc.so.6');
   const self = koffi.load(null as unknown as string);
   const errno = () => koffi.errno();

@@ -44,7 +44,7 @@ export interface NsLibc {
   mountFlags(path: string): Result<number>;
 }
 
-export const createNsLibc: (koffi?: Koffi) => NsLibc = libcGroup((c, errno) => {
+export const createNsLibc: (koffi?: Koffi) => NsLibc = libcGroup('ns', (c, errno) => {
   const geteuid = c.func('unsigned int geteuid(void)');
   const unshare = c.func('int unshare(int flags)');
   const setns = c.func('int setns(int fd, int nstype)');

@@ -27,7 +27,7 @@ export interface TerminalLibc {
   dup2(from: number, to: number): Result<void>;
 }
 
-export const createTerminalLibc: (koffi?: Koffi) => TerminalLibc = libcGroup((c, errno, koffi) => {
+export const createTerminalLibc: (koffi?: Koffi) => TerminalLibc = libcGroup('terminal', (c, errno, koffi) => {
   const socket = c.func('int socket(int domain, int type, int protocol)');
   const connect = c.func('int connect(int fd, void *addr, unsigned int len)');
   const close = c.func('int close(int fd)');

@@ -20,8 +20,11 @@ import { ok } from '../libc/types.js';
 import { compile, defaultPolicy } from './hardening/seccomp.js';
 import { compileSeccomp, parseJsonExact, parseSeccomp, type SeccompProfile } from './hardening/oci-seccomp.js';
 import { parseConfig, unsupportedWarning, type ContainerPlan, type DeviceNode } from './oci/config.js';
+import { readConfigFile } from './oci/config-file.js';
 import { DEFAULT_PATH, mergeEnv, parseEnvFile, type ProcessSpec } from './process.js';
 import { DEFAULT_MASKED_PATHS, DEFAULT_MOUNTS, DEFAULT_READONLY_PATHS, planRootfs, type MountSpec, type Op, type Volume } from './rootfs/plan.js';
+
+export { CONFIG_MAX_BYTES, readConfigFile } from './oci/config-file.js';
 
 export interface ContainerConfig {
   rootfs: string | null;
@@ -234,40 +237,6 @@ export function ociProcessSpec(p: ContainerPlan['process'], seccomp: OciSeccomp 
     oomScoreAdj: p.oomScoreAdj,
     umask: p.umask,
   };
-}
-
-/** Larger than any real config.json (runc spec writes 3 KiB); a bound so that a huge file cannot exhaust the launcher. */
-export const CONFIG_MAX_BYTES = 4 * 1024 * 1024;
-
-/**
- * config.json's text, from a regular file of at most CONFIG_MAX_BYTES only:
- * opened non-blocking (a FIFO must not hang the launcher) and checked on the
- * descriptor (a link to /dev/zero must not be read to the end).
- */
-export function readConfigFile(file: string): Outcome<string> {
-  const where = { field: `--bundle: ${file}` };
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code as ErrnoName;
-    return failed(`cannot open: ${code}`, { ...where, call: 'open', errno: code });
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) return failed('not a regular file', where);
-    if (st.size > CONFIG_MAX_BYTES) return failed(`${st.size} bytes, more than the ${CONFIG_MAX_BYTES / 1024 / 1024} MiB a config.json may have`, where);
-    const buf = Buffer.alloc(st.size + 1);
-    let n = 0;
-    for (let r; n < buf.length && (r = fs.readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += r;
-    if (n > st.size) return failed('it grew while being read', where);
-    return ok(buf.subarray(0, n).toString('utf8'));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code as ErrnoName;
-    return failed(`cannot read: ${code}`, { ...where, call: 'read', errno: code });
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /**

@@ -68,7 +68,7 @@ export function openJoins(ns: NsLibc, list: NonNullable<ContainerConfig['joinNam
  * messages come back) and the init, spawned in its namespaces with the
  * channel, the FFI addon and FDS; the joined namespaces' descriptors closed.
  */
-export function startInit(ns: NsLibc, libc: Libc, options: RunOptions, rootfs: boolean, joins: Joins, fds: number[]): Outcome<{ initPid: number; channel: number }> {
+export function startInit(ns: NsLibc, libc: Libc, options: Pick<RunOptions, 'namespaces'>, rootfs: boolean, joins: Joins, fds: number[]): Outcome<{ initPid: number; channel: number }> {
   const closeJoins = () => joins.forEach((j) => ns.close(j.fd));
   const pair = ns.socketpair(SOCK_CLOEXEC);
   if (!pair.ok) {
@@ -102,7 +102,7 @@ const JOIN_ORDER: (keyof typeof NS_TABLE)[] = ['ipc', 'uts', 'net', 'pid', 'moun
  * Join the namespaces given by path and unshare the others in the main
  * thread, posix_spawn the init, setns back. Returns the pid or an error text.
  */
-function spawnInNamespaces(ns: NsLibc, libc: Libc, options: RunOptions, rootfs: boolean, joins: Joins, fds: number[]): number | string {
+function spawnInNamespaces(ns: NsLibc, libc: Libc, options: Pick<RunOptions, 'namespaces'>, rootfs: boolean, joins: Joins, fds: number[]): number | string {
   const wanted = (Object.keys(NS_TABLE) as (keyof typeof NS_TABLE)[]).filter((n) => options.namespaces.has(n));
   const saved: { fd: number; flag: number; name: string }[] = [];
   const closeSaved = () => saved.forEach((s) => ns.close(s.fd));

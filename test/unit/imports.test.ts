@@ -21,7 +21,7 @@ const LAYERS: string[][] = [
   ['container'],
   ['check', 'commands'],
   ['init', 'modes', 'preamble'],
-  ['main', 'init-main', 'run-init-main'],
+  ['main', 'init-main', 'run-init-main', 'early-main'],
 ];
 const layerOf = (unit: string): number => LAYERS.findIndex((l) => l.includes(unit));
 

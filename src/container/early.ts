@@ -1,0 +1,181 @@
+/**
+ * The early spawn: `tini-ts run`'s init started by the binary's first bundle
+ * (src/early-main.ts), before main.cjs is deserialised and set up (3.4 ms),
+ * so that the init's Node start-up overlaps that too. It needs what the spawn
+ * needs before the options are parsed: a scan of argv (earlyPlan) says which
+ * namespaces the init gets and whether it builds a root filesystem, or that
+ * this run is not a plain one (descriptors to pass, namespaces to join, no
+ * pid namespace, not root): then nothing is done early.
+ *
+ * The scan only guesses. createContainer claims the init only if the parsed
+ * plan wants exactly what it got (claimEarly); otherwise it is killed and
+ * reaped and the usual spawn follows. A launcher that exits without claiming
+ * it (bad input, --help) kills and reaps it first. Signals are listened to
+ * before the spawn, as createContainer does, and queued until the launcher's
+ * link takes them over.
+ */
+import path from 'node:path';
+import { NAMESPACES, type NamespaceName } from '../cli/run-options.js';
+import { createLibc } from '../libc/libc.js';
+import { createNsLibc } from '../libc/ns.js';
+import { SIG, forwardableSignals } from '../libc/signals.js';
+import { readConfigFile } from '../runtime/oci/config-file.js';
+import { startInit } from '../runtime/spawn-init.js';
+import { writeStderr } from '../log/log.js';
+import { listenToSignals } from '../supervisor/signal-source.js';
+
+/** What the early spawn gives the init. */
+export interface EarlyPlan {
+  namespaces: NamespaceName[];
+  rootfs: boolean;
+  /** The -v flags' level (the launcher's logger: 1 warn, 3 debug). */
+  verbosity: number;
+}
+
+/** Options of `run` that change the spawn (descriptors, namespaces, a root): a plan is read for them. */
+const ROOT_OPTIONS = new Set(['--rootfs', '--layer', '--bundle']);
+/** Flags without a value (`-v`, `-vv`... too). */
+const FLAGS = new Set(['-q', '--quiet', '--read-only', '--new-privileges']);
+/** OCI linux.namespaces[].type to the launcher's names. */
+const OCI_NS: Record<string, NamespaceName> = { pid: 'pid', network: 'net', ipc: 'ipc', uts: 'uts', mount: 'mount', cgroup: 'cgroup' };
+
+/**
+ * The spawn `run ARGS` will want, or null where the scan cannot be sure
+ * enough to be worth it (createContainer then spawns as usual). Never
+ * throws: input the parser refuses yields null or a guess that is discarded.
+ */
+export function earlyPlan(args: readonly string[], readFile: (file: string) => string, cwd: string): EarlyPlan | null {
+  if (args[0] !== 'run') return null;
+  const namespaces = new Set<NamespaceName>(NAMESPACES);
+  let rootfs = false;
+  let bundle: string | null = null;
+  let verbosity = 1;
+  for (let i = 1; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--' || !a.startsWith('-') || a === '-') break;
+    if (/^-v+$/.test(a)) verbosity += a.length - 1;
+    if (FLAGS.has(a) || /^-v+$/.test(a)) continue;
+    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
+    const flag = eq > 0 ? a.slice(0, eq) : a;
+    const value = eq > 0 ? a.slice(eq + 1) : args[++i];
+    if (value === undefined || flag === '--events' || flag === '-h' || flag === '--help') return null;
+    if (!flag.startsWith('-')) return null;
+    if (flag === '--share') {
+      for (const n of value.split(',')) namespaces.delete((n.trim() === 'mnt' ? 'mount' : n.trim()) as NamespaceName);
+    } else if (ROOT_OPTIONS.has(flag)) {
+      rootfs = true;
+      if (flag === '--bundle') bundle = value;
+    }
+  }
+  if (bundle !== null) {
+    const fromConfig = bundleNamespaces(bundle, readFile, cwd);
+    if (!fromConfig) return null;
+    namespaces.clear();
+    fromConfig.forEach((n) => namespaces.add(n));
+  }
+  if (!namespaces.has('pid')) return null; // the launcher would be the orphans' subreaper first
+  return { namespaces: [...namespaces], rootfs, verbosity };
+}
+
+/** config.json's namespaces, all created (a path to join: null). */
+function bundleNamespaces(dir: string, readFile: (file: string) => string, cwd: string): NamespaceName[] | null {
+  try {
+    const config = JSON.parse(readFile(path.resolve(cwd, dir, 'config.json')));
+    const list: unknown = config?.linux?.namespaces;
+    if (!Array.isArray(list)) return null;
+    const out: NamespaceName[] = [];
+    for (const n of list) {
+      const name = OCI_NS[n?.type];
+      if (!name || n.path !== undefined || out.includes(name)) return null;
+      out.push(name);
+    }
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+/** config.json as the launcher reads it (a FIFO must not hang, /dev/zero must not be read): else the plan is null. */
+function readConfig(file: string): string {
+  const r = readConfigFile(file);
+  if (!r.ok) throw new Error('config.json cannot be read safely'); // the launcher says why
+  return r.value;
+}
+
+/** The early init, as early-main leaves it for main.cjs (the two bundles share only globalThis). */
+interface EarlyInit {
+  plan: EarlyPlan;
+  initPid: number;
+  channel: number;
+  claimed: boolean;
+  /** Signals received before the link took them over, in order. */
+  queued: number[];
+  onSignal: ((sig: number) => void) | null;
+}
+const SLOT = Symbol.for('tini-ts.early-init');
+const slot = globalThis as unknown as { [SLOT]?: EarlyInit };
+
+/** early-main's work: spawn the init if this run is a plain one. Any failure leaves nothing and lets the usual path run (and report it). */
+export function spawnEarly(args: readonly string[]): void {
+  const plan = earlyPlan(args, readConfig, process.cwd());
+  if (!plan) return;
+  const ns = createNsLibc();
+  if (ns.geteuid() !== 0) return;
+  const libc = createLibc();
+  const early: EarlyInit = { plan, initPid: 0, channel: -1, claimed: false, queued: [], onSignal: null };
+  const signals = [...forwardableSignals(), SIG.CHLD];
+  listenToSignals(signals, (sig) => (early.onSignal ? early.onSignal(sig) : early.queued.push(sig)));
+  libc.unblockSignals(signals);
+  slot[SLOT] = early;
+  const started = startInit(ns, libc, { namespaces: new Set(plan.namespaces) }, plan.rootfs, new Map(), []);
+  if (!started.ok) return; // the usual spawn will say why
+  early.initPid = started.value.initPid;
+  early.channel = started.value.channel;
+  // Not claimed (bad input, --help, an error before the spawn): nothing is left behind.
+  process.once('exit', () => {
+    if (!early.claimed) discard(early);
+  });
+}
+
+/**
+ * The early init, if it has what the parsed plan wants (the namespaces
+ * created, no descriptors, no namespaces joined; whether it builds a root only
+ * chose its code cache); one that has not is killed
+ * and reaped (the caller spawns as usual). Either way it is claimed once.
+ */
+export function claimEarly(want: { namespaces: ReadonlySet<NamespaceName>; fds: number; joins: number }): { initPid: number; channel: number } | null {
+  const early = slot[SLOT];
+  if (!early || early.claimed || early.initPid === 0) return null;
+  early.claimed = true;
+  // The cgroup namespace is the init's to make, as the set-up plan says: not the spawn's.
+  const spawned = (list: Iterable<NamespaceName>) => [...list].filter((n) => n !== 'cgroup').sort().join(',');
+  const same = want.fds === 0 && want.joins === 0 && spawned(early.plan.namespaces) === spawned(want.namespaces);
+  if (!same) {
+    discard(early);
+    return null;
+  }
+  return { initPid: early.initPid, channel: early.channel };
+}
+
+/**
+ * Hands the signals listened to early to ON (the queued ones first, in
+ * order); false if there was no early listener (the caller listens itself).
+ */
+export function takeOverSignals(on: (sig: number) => void): boolean {
+  const early = slot[SLOT];
+  if (!early) return false;
+  early.onSignal = on;
+  for (const sig of early.queued.splice(0)) on(sig);
+  return true;
+}
+
+function discard(early: EarlyInit): void {
+  const libc = createLibc();
+  if (early.plan.verbosity >= 3) writeStderr(`[DEBUG tini-ts (${libc.getpid()})] the init spawned before the options were read (pid ${early.initPid}) is not this run's: killed\n`);
+  libc.kill(early.initPid, SIG.KILL);
+  for (;;) {
+    const r = libc.waitpid(early.initPid, 0);
+    if (r.ok || r.code !== 'EINTR') break;
+  }
+  createNsLibc().close(early.channel);
+}
