@@ -7,7 +7,7 @@
  * outside it. Every call returns a Result carrying the errno by name.
  */
 import type { Koffi } from './koffi-native.js';
-import { libcGroup } from './lazy.js';
+import { lazyFunc, libcGroup } from './lazy.js';
 import { sysError as fail } from './errno.js';
 import { PATH_MAX } from './consts.js';
 import { ok, type Result } from './types.js';
@@ -29,15 +29,15 @@ export interface AtLibc {
 }
 
 export const createAtLibc: (koffi?: Koffi) => AtLibc = libcGroup('at', (c, errno) => {
-  const open = c.func('int open(const char *path, int flags, ...)');
-  const openat = c.func('int openat(int dirfd, const char *path, int flags, ...)');
-  const mkdirat = c.func('int mkdirat(int dirfd, const char *path, unsigned int mode)');
-  const mknodat = c.func('int mknodat(int dirfd, const char *path, unsigned int mode, unsigned long dev)');
-  const symlinkat = c.func('int symlinkat(const char *target, int dirfd, const char *path)');
-  const readlinkat = c.func('long readlinkat(int dirfd, const char *path, void *buf, unsigned long size)');
-  const renameat = c.func('int renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath)');
-  const unlinkat = c.func('int unlinkat(int dirfd, const char *path, int flags)');
-  const close = c.func('int close(int fd)');
+  const open = lazyFunc(c, 'int open(const char *path, int flags, ...)');
+  const openat = lazyFunc(c, 'int openat(int dirfd, const char *path, int flags, ...)');
+  const mkdirat = lazyFunc(c, 'int mkdirat(int dirfd, const char *path, unsigned int mode)');
+  const mknodat = lazyFunc(c, 'int mknodat(int dirfd, const char *path, unsigned int mode, unsigned long dev)');
+  const symlinkat = lazyFunc(c, 'int symlinkat(const char *target, int dirfd, const char *path)');
+  const readlinkat = lazyFunc(c, 'long readlinkat(int dirfd, const char *path, void *buf, unsigned long size)');
+  const renameat = lazyFunc(c, 'int renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath)');
+  const unlinkat = lazyFunc(c, 'int unlinkat(int dirfd, const char *path, int flags)');
+  const close = lazyFunc(c, 'int close(int fd)');
   const check = (call: string, rc: number): Result<void> => (rc === -1 ? fail(call, errno()) : ok(undefined));
 
   return {

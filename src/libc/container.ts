@@ -16,7 +16,7 @@
  * errno by name.
  */
 import type { Koffi } from './koffi-native.js';
-import { libcGroup } from './lazy.js';
+import { lazyFunc, libcGroup } from './lazy.js';
 import { sysError as fail } from './errno.js';
 import { ok, type Result } from './types.js';
 import { sysno } from './arch.js';
@@ -98,13 +98,13 @@ export const createContainerLibc: (koffi?: Koffi) => ContainerLibc = libcGroup('
   // This architecture's numbers (throws one line on an architecture tini-ts does not know).
   const SYS_PIVOT_ROOT = sysno('pivot_root');
   const SYS_SECCOMP = sysno('seccomp');
-  const mknod = c.func('int mknod(const char *path, unsigned int mode, unsigned long dev)');
-  const chdir = c.func('int chdir(const char *path)');
-  const umount2 = c.func('int umount2(const char *target, int flags)');
-  const setrlimit = c.func('int setrlimit(int resource, void *rlim)');
-  const syscall = c.func('long syscall(long number, ...)');
-  const prctl = c.func('int prctl(int option, ...)');
-  const prlimit = c.func('int prlimit(int pid, int resource, void *new_limit, void *old_limit)');
+  const mknod = lazyFunc(c, 'int mknod(const char *path, unsigned int mode, unsigned long dev)');
+  const chdir = lazyFunc(c, 'int chdir(const char *path)');
+  const umount2 = lazyFunc(c, 'int umount2(const char *target, int flags)');
+  const setrlimit = lazyFunc(c, 'int setrlimit(int resource, void *rlim)');
+  const syscall = lazyFunc(c, 'long syscall(long number, ...)');
+  const prctl = lazyFunc(c, 'int prctl(int option, ...)');
+  const prlimit = lazyFunc(c, 'int prlimit(int pid, int resource, void *new_limit, void *old_limit)');
   const fprog = koffi.struct('tini_ts_sock_fprog', { len: 'unsigned short', filter: 'void *' });
   const fprogPtr = koffi.pointer(fprog);
   const self = koffi.load(null);

@@ -17,3 +17,15 @@ export function libcGroup<T>(name: string, bind: (c: Lib, errno: () => number, k
     return (slot[key] ??= bind(koffi.load('libc.so.6'), () => koffi.errno(), koffi));
   };
 }
+
+/**
+ * A C function declared on its first call: koffi parses a prototype in about
+ * 10 µs, and a process uses a few of each group's (the launcher's early
+ * spawn and the container's init run on the path to the workload). Not for
+ * optional symbols: a missing one throws on the first call, not here.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function lazyFunc(c: Lib, decl: string): (...args: any[]) => any {
+  let fn: ((...args: unknown[]) => unknown) | undefined;
+  return (...args: unknown[]) => (fn ??= c.func(decl) as (...args: unknown[]) => unknown)(...args);
+}

@@ -4,7 +4,7 @@
  * carries the errno by name (see types.ts).
  */
 import type { Koffi } from './koffi-native.js';
-import { libcGroup } from './lazy.js';
+import { lazyFunc, libcGroup } from './lazy.js';
 import { ERRNO, sysError as fail } from './errno.js';
 import {
   F_SETPIPE_SZ, FIONREAD, MSG_DONTWAIT, MSG_NOSIGNAL, O, OFFSETOF, P_ALL, POSIX_SPAWN, PR, RLIM_INFINITY, RLIMIT, SIG_IGN, SIG_UNBLOCK, SIZEOF,
@@ -29,32 +29,32 @@ function bindLibc(koffi: Koffi): Libc {
   const self = koffi.load(null as unknown as string);
   const errno = () => koffi.errno();
 
-  const getpid = c.func('int getpid(void)');
-  const getpgrp = c.func('int getpgrp(void)');
-  const kill = c.func('int kill(int pid, int sig)');
-  const waitpid = c.func('int waitpid(int pid, _Out_ int *status, int options)');
-  const prctl = c.func('int prctl(int option, ...)');
-  const tcgetpgrp = c.func('int tcgetpgrp(int fd)');
-  const signal = c.func('void *signal(int sig, void *handler)');
-  const pthreadSigmask = c.func('int pthread_sigmask(int how, void *set, void *old)');
-  const _exit = c.func('void _exit(int status)');
-  const waitid = c.func('int waitid(int idtype, int id, void *infop, int options)');
-  const send = c.func('long send(int fd, void *buf, unsigned long len, int flags)');
-  const raise = c.func('int raise(int sig)');
-  const ioctl = c.func('int ioctl(int fd, unsigned long request, ...)');
-  const fcntl = c.func('int fcntl(int fd, int cmd, ...)');
+  const getpid = lazyFunc(c, 'int getpid(void)');
+  const getpgrp = lazyFunc(c, 'int getpgrp(void)');
+  const kill = lazyFunc(c, 'int kill(int pid, int sig)');
+  const waitpid = lazyFunc(c, 'int waitpid(int pid, _Out_ int *status, int options)');
+  const prctl = lazyFunc(c, 'int prctl(int option, ...)');
+  const tcgetpgrp = lazyFunc(c, 'int tcgetpgrp(int fd)');
+  const signal = lazyFunc(c, 'void *signal(int sig, void *handler)');
+  const pthreadSigmask = lazyFunc(c, 'int pthread_sigmask(int how, void *set, void *old)');
+  const _exit = lazyFunc(c, 'void _exit(int status)');
+  const waitid = lazyFunc(c, 'int waitid(int idtype, int id, void *infop, int options)');
+  const send = lazyFunc(c, 'long send(int fd, void *buf, unsigned long len, int flags)');
+  const raise = lazyFunc(c, 'int raise(int sig)');
+  const ioctl = lazyFunc(c, 'int ioctl(int fd, unsigned long request, ...)');
+  const fcntl = lazyFunc(c, 'int fcntl(int fd, int cmd, ...)');
   let memfdCreate: ((name: string, flags: number) => number) | undefined;
-  const getrlimit = c.func('int getrlimit(int resource, void *rlim)');
+  const getrlimit = lazyFunc(c, 'int getrlimit(int resource, void *rlim)');
 
-  const attrInit = c.func('int posix_spawnattr_init(void *attr)');
-  const attrDestroy = c.func('int posix_spawnattr_destroy(void *attr)');
-  const attrSetflags = c.func('int posix_spawnattr_setflags(void *attr, short flags)');
-  const attrSetpgroup = c.func('int posix_spawnattr_setpgroup(void *attr, int pgroup)');
-  const attrSetsigmask = c.func('int posix_spawnattr_setsigmask(void *attr, void *set)');
-  const attrSetsigdefault = c.func('int posix_spawnattr_setsigdefault(void *attr, void *set)');
-  const faInit = c.func('int posix_spawn_file_actions_init(void *fa)');
-  const faDestroy = c.func('int posix_spawn_file_actions_destroy(void *fa)');
-  const faAdddup2 = c.func('int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)');
+  const attrInit = lazyFunc(c, 'int posix_spawnattr_init(void *attr)');
+  const attrDestroy = lazyFunc(c, 'int posix_spawnattr_destroy(void *attr)');
+  const attrSetflags = lazyFunc(c, 'int posix_spawnattr_setflags(void *attr, short flags)');
+  const attrSetpgroup = lazyFunc(c, 'int posix_spawnattr_setpgroup(void *attr, int pgroup)');
+  const attrSetsigmask = lazyFunc(c, 'int posix_spawnattr_setsigmask(void *attr, void *set)');
+  const attrSetsigdefault = lazyFunc(c, 'int posix_spawnattr_setsigdefault(void *attr, void *set)');
+  const faInit = lazyFunc(c, 'int posix_spawn_file_actions_init(void *fa)');
+  const faDestroy = lazyFunc(c, 'int posix_spawn_file_actions_destroy(void *fa)');
+  const faAdddup2 = lazyFunc(c, 'int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)');
   let faAddclosefrom: ((fa: Buffer, from: number) => number) | undefined;
   try {
     faAddclosefrom = c.func('int posix_spawn_file_actions_addclosefrom_np(void *fa, int from)');
@@ -191,8 +191,8 @@ function bindLibc(koffi: Koffi): Libc {
       return -1; // an architecture without tables: syscall(-1) fails with ENOSYS, never throws after the spawn
     }
   };
-  const getuid = c.func('unsigned int getuid(void)');
-  const getgid = c.func('unsigned int getgid(void)');
+  const getuid = lazyFunc(c, 'unsigned int getuid(void)');
+  const getgid = lazyFunc(c, 'unsigned int getgid(void)');
 
   /**
    * --user: this thread's real uid, real gid and groups become the

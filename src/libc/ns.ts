@@ -5,7 +5,7 @@
  * Result carrying the errno by name.
  */
 import type { Koffi } from './koffi-native.js';
-import { libcGroup } from './lazy.js';
+import { lazyFunc, libcGroup } from './lazy.js';
 import { sysError as fail } from './errno.js';
 import {
   AF_INET, AF_UNIX, F_SETFD, FD_CLOEXEC, IFF_UP, MSG_NOSIGNAL, NS_GET_NSTYPE, OFFSETOF, PR, SIOCGIFFLAGS, SIOCSIFFLAGS, SIZEOF, SOCK_CLOEXEC,
@@ -45,22 +45,22 @@ export interface NsLibc {
 }
 
 export const createNsLibc: (koffi?: Koffi) => NsLibc = libcGroup('ns', (c, errno) => {
-  const geteuid = c.func('unsigned int geteuid(void)');
-  const unshare = c.func('int unshare(int flags)');
-  const setns = c.func('int setns(int fd, int nstype)');
-  const mount = c.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)');
-  const umount2 = c.func('int umount2(const char *target, int flags)');
-  const sethostname = c.func('int sethostname(const char *name, size_t len)');
-  const socket = c.func('int socket(int domain, int type, int protocol)');
-  const ioctl = c.func('int ioctl(int fd, unsigned long request, void *arg)');
-  const close = c.func('int close(int fd)');
-  const statfs = c.func('int statfs(const char *path, void *buf)');
-  const pipe2 = c.func('int pipe2(void *fds, int flags)');
-  const socketpair = c.func('int socketpair(int domain, int type, int protocol, void *fds)');
-  const exit = c.func('void _exit(int status)');
-  const send = c.func('long send(int fd, void *buf, unsigned long len, int flags)');
-  const fcntl = c.func('int fcntl(int fd, int cmd, int arg)');
-  const prctl = c.func('int prctl(int option, ...)');
+  const geteuid = lazyFunc(c, 'unsigned int geteuid(void)');
+  const unshare = lazyFunc(c, 'int unshare(int flags)');
+  const setns = lazyFunc(c, 'int setns(int fd, int nstype)');
+  const mount = lazyFunc(c, 'int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)');
+  const umount2 = lazyFunc(c, 'int umount2(const char *target, int flags)');
+  const sethostname = lazyFunc(c, 'int sethostname(const char *name, size_t len)');
+  const socket = lazyFunc(c, 'int socket(int domain, int type, int protocol)');
+  const ioctl = lazyFunc(c, 'int ioctl(int fd, unsigned long request, void *arg)');
+  const close = lazyFunc(c, 'int close(int fd)');
+  const statfs = lazyFunc(c, 'int statfs(const char *path, void *buf)');
+  const pipe2 = lazyFunc(c, 'int pipe2(void *fds, int flags)');
+  const socketpair = lazyFunc(c, 'int socketpair(int domain, int type, int protocol, void *fds)');
+  const exit = lazyFunc(c, 'void _exit(int status)');
+  const send = lazyFunc(c, 'long send(int fd, void *buf, unsigned long len, int flags)');
+  const fcntl = lazyFunc(c, 'int fcntl(int fd, int cmd, int arg)');
+  const prctl = lazyFunc(c, 'int prctl(int option, ...)');
 
   const check = (call: string, rc: number): Result<void> => (rc === -1 ? fail(call, errno()) : ok(undefined));
 

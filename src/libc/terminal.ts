@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import type { Koffi } from './koffi-native.js';
-import { libcGroup } from './lazy.js';
+import { lazyFunc, libcGroup } from './lazy.js';
 import { ERRNO, sysError as fail } from './errno.js';
 import { AF_UNIX, MSG_NOSIGNAL, SCM_RIGHTS, SIZEOF, SOCK_CLOEXEC, SOCK_STREAM, SOL_SOCKET, TIOCGPTN, TIOCSPTLCK, TIOCSWINSZ } from './consts.js';
 import { ok, type Result } from './types.js';
@@ -28,12 +28,12 @@ export interface TerminalLibc {
 }
 
 export const createTerminalLibc: (koffi?: Koffi) => TerminalLibc = libcGroup('terminal', (c, errno, koffi) => {
-  const socket = c.func('int socket(int domain, int type, int protocol)');
-  const connect = c.func('int connect(int fd, void *addr, unsigned int len)');
-  const close = c.func('int close(int fd)');
-  const ioctl = c.func('int ioctl(int fd, unsigned long request, void *arg)');
-  const sendmsg = c.func('long sendmsg(int fd, void *msg, int flags)');
-  const dup2 = c.func('int dup2(int from, int to)');
+  const socket = lazyFunc(c, 'int socket(int domain, int type, int protocol)');
+  const connect = lazyFunc(c, 'int connect(int fd, void *addr, unsigned int len)');
+  const close = lazyFunc(c, 'int close(int fd)');
+  const ioctl = lazyFunc(c, 'int ioctl(int fd, unsigned long request, void *arg)');
+  const sendmsg = lazyFunc(c, 'long sendmsg(int fd, void *msg, int flags)');
+  const dup2 = lazyFunc(c, 'int dup2(int from, int to)');
 
   return {
     connectUnix(path) {
