@@ -71,13 +71,13 @@ function bundleRun() {
 }
 /* build: the first stage's cache writer goes here */
 /**
- * `run`: the container's init is spawned first, by a small bundle of its own
- * (early.cjs, src/early-main.ts, with its cache early.cache), so that its
- * Node start-up overlaps this one's loading of main.cjs; main.cjs claims it,
- * or kills and reaps it.
+ * `run` and OCI `create`: the container's init is spawned first, by a small
+ * bundle of its own (early.cjs, src/early-main.ts, with its cache
+ * early.cache), so that its Node start-up overlaps this one's loading of
+ * main.cjs; main.cjs claims it, or kills and reaps it.
  */
 let earlyScript = null;
-if (args[0] === 'run' && asset('early.cjs')) {
+if (!plainInit && (args[0] === 'run' || bundleRun()) && asset('early.cjs')) {
   try {
     const earlyCache = asset('early.cache');
     earlyScript = new Script(`(function (exports, require, module, __filename, __dirname) {${getAsset('early.cjs', 'utf8')}\n})`, {

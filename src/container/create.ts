@@ -55,6 +55,8 @@ export interface Container {
   timedOut: boolean;
   /** The counters as the init reported the workload's status (read while the init ends: off the path to the exit). */
   finalStats?: CgroupStats | null;
+  /** OCI create with an init spawned early: the start FIFO's path, which the init opens itself. */
+  gateFifo: string | null;
   /** Stops the timers start() armed (--timeout, the backstop). */
   stopTimers(): void;
 }
@@ -71,14 +73,15 @@ export function createContainer(plan: ContainerPlan, say: Say, done: (outcome: C
   const ns = createNsLibc();
   const libc = createLibc();
   const logger = createLogger(plan.options.verbosity, libc.getpid());
-  for (const n of plan.notes) (say.debug ?? ((m: string) => logger.log('debug', m)))(n);
+  const debug = say.debug ?? ((m: string) => logger.log('debug', m));
+  for (const n of plan.notes) debug(n);
   if (ns.geteuid() !== 0) return refused(runError('must run as root (namespaces and cgroups need CAP_SYS_ADMIN); run it with sudo or as root'));
   const inputs = openInputs(plan, ns);
   if (!inputs.ok) return refused(inputs.error);
   const { joins, events } = inputs.value;
-  const init = spawnEarly(plan, ns, libc, logger, joins, events);
+  const init = spawnEarly(plan, ns, libc, debug, joins, events);
   if (!init.ok) return refused(init.error);
-  const { initPid, channel, link } = init.value;
+  const { initPid, channel, link, gateFifo } = init.value;
   logger.log('info', `init started with pid ${initPid}; its cgroup is prepared meanwhile`);
   // From here on every way out kills the init first (Teardown.run).
   const teardown = new Teardown(logger, (pid) => libc.waitpid(pid, 0));
@@ -97,7 +100,7 @@ export function createContainer(plan: ContainerPlan, say: Say, done: (outcome: C
     if (!state.ok) return fail(state.error);
     rootfsPlan = state.value;
   }
-  const c: Container = { plan, options, initPid, cgroup, cgroupName: name, hooks: plan.config?.hooks ?? {}, link, teardown, libc, ns, logger, pidsMax: null, initTasks: 0, sampledPeak: null, timedOut: false, stopTimers: () => {} };
+  const c: Container = { plan, options, initPid, cgroup, cgroupName: name, hooks: plan.config?.hooks ?? {}, link, teardown, libc, ns, logger, pidsMax: null, initTasks: 0, sampledPeak: null, timedOut: false, gateFifo, stopTimers: () => {} };
   link.attach(initPid, channel);
   const moved = moveInit(c);
   if (!moved.ok) return fail(moved.error);
@@ -219,7 +222,7 @@ function awaitReady(c: Container, processPlan: ProcessPlan, done: (outcome: Crea
  * the channel meanwhile, and joins the cgroup itself once the plan says which
  * (ns-init.ts); until then nothing of the workload runs.
  */
-function spawnEarly(plan: ContainerPlan, ns: NsLibc, libc: Libc, logger: Logger, joins: Joins, events: { fd: number; opened: boolean } | null): Outcome<{ initPid: number; channel: number; link: InitLink }> {
+function spawnEarly(plan: ContainerPlan, ns: NsLibc, libc: Libc, debug: (msg: string) => void, joins: Joins, events: { fd: number; opened: boolean } | null): Outcome<{ initPid: number; channel: number; link: InitLink; gateFifo: string | null }> {
   const { oci, options } = plan;
   // Orphans of the program (with --share pid) come to the launcher to be reaped.
   if (!options.namespaces.has('pid')) libc.setChildSubreaper();
@@ -235,19 +238,21 @@ function spawnEarly(plan: ContainerPlan, ns: NsLibc, libc: Libc, logger: Logger,
     ...(oci?.terminal ? [oci.terminal.socket] : []),
     ...preserved,
   ];
-  const early = claimEarly({ namespaces: options.namespaces, fds: fds.length, joins: joins.size });
+  // An init spawned early (see early.ts) has no descriptors: OCI's start gate it opens by path.
+  const early = oci?.terminal ? null : claimEarly({ namespaces: options.namespaces, fds: fds.length - (oci ? 1 : 0), joins: joins.size });
   // The early init's end, if it came already, is its status (not an orphan's).
   if (early) link.initPid = early.initPid;
   link.listen();
   if (early) {
-    logger.log('debug', `the init was spawned before the options were read (pid ${early.initPid})`);
-    return ok({ ...early, link });
+    debug(`the init was spawned before the options were read (pid ${early.initPid})`);
+    if (oci) ns.close(oci.startGate);
+    return ok({ ...early, link, gateFifo: oci?.startGateFifo ?? null });
   }
   const started = startInit(ns, libc, options, plan.inContainer, joins, fds);
   if (oci?.terminal) ns.close(oci.terminal.socket); // the init sends the master over its copy
   if (events?.opened) ns.close(events.fd); // the init has its own copy
   if (!started.ok) return started;
-  return ok({ ...started.value, link });
+  return ok({ ...started.value, link, gateFifo: null });
 }
 
 /**
@@ -316,6 +321,7 @@ function setupPlan(c: Container, joins: Joins, rootfs: SetupPlan['container']): 
     container: rootfs,
     process: c.plan.config?.process,
     terminal: c.plan.oci?.terminal,
+    ...(c.gateFifo !== null ? { startGateFifo: c.gateFifo } : {}),
     ...(c.plan.oci?.preserveFds ? { preserveFds: c.plan.oci.preserveFds } : {}),
   };
 }
@@ -338,7 +344,7 @@ function processPlanOf(c: Container, eventsFd: number | null): ProcessPlan {
     verbosity: options.verbosity,
     eventsFd,
     tiedToLauncher: !oci,
-    startGate: oci?.startGate ?? null,
+    startGate: c.gateFifo !== null ? null : oci?.startGate ?? null,
     terminal: oci?.terminal !== undefined,
     stop: { ...options.stop, signalMap: [...options.stop.signalMap] },
   };

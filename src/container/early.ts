@@ -15,6 +15,7 @@
  * link takes them over.
  */
 import path from 'node:path';
+import { parseOciArgs } from '../cli/oci-args.js';
 import { NAMESPACES, type NamespaceName } from '../cli/run-options.js';
 import { createLibc } from '../libc/libc.js';
 import { createNsLibc } from '../libc/ns.js';
@@ -44,8 +45,8 @@ const OCI_NS: Record<string, NamespaceName> = { pid: 'pid', network: 'net', ipc:
  * enough to be worth it (createContainer then spawns as usual). Never
  * throws: input the parser refuses yields null or a guess that is discarded.
  */
-export function earlyPlan(args: readonly string[], readFile: (file: string) => string, cwd: string): EarlyPlan | null {
-  if (args[0] !== 'run') return null;
+export function earlyPlan(args: readonly string[], readFile: (file: string) => string, cwd: string, argv0 = ''): EarlyPlan | null {
+  if (args[0] !== 'run') return ociCreatePlan(args, readFile, cwd, argv0);
   const namespaces = new Set<NamespaceName>(NAMESPACES);
   let rootfs = false;
   let bundle: string | null = null;
@@ -77,10 +78,49 @@ export function earlyPlan(args: readonly string[], readFile: (file: string) => s
   return { namespaces: [...namespaces], rootfs, verbosity };
 }
 
+/** A first argument that is one of runc's global flags: an engine's call (as main.ts tells it). */
+const RUNTIME_FLAG = /^--?(root|log|log-format|systemd-cgroup|criu|rootless)(=|$)/;
+
+/**
+ * OCI `create` as engines call it (`tini-ts oci create`, a binary named
+ * runc, or runc's global flags first): its namespaces from the bundle's
+ * config.json. Not with a console socket or descriptors to preserve, which
+ * the init gets at its spawn (create makes or checks them first), nor for a
+ * process that wants a terminal.
+ */
+function ociCreatePlan(args: readonly string[], readFile: (file: string) => string, cwd: string, argv0: string): EarlyPlan | null {
+  const name = argv0.split('/').pop() ?? '';
+  const oci = args[0] === 'oci' ? args.slice(1) : name.includes('runc') || RUNTIME_FLAG.test(args[0] ?? '') ? [...args] : null;
+  if (!oci) return null;
+  const parsed = parseOciArgs(oci);
+  if (parsed.kind !== 'ok' || parsed.command.verb !== 'create') return null;
+  const { bundle, consoleSocket, preserveFds } = parsed.command;
+  if (consoleSocket !== null || preserveFds !== 0) return null;
+  const config = readBundleConfig(bundle ?? '.', readFile, cwd);
+  if (!config || config.process?.terminal === true) return null;
+  const namespaces = namespacesOf(config);
+  if (!namespaces?.includes('pid')) return null;
+  return { namespaces, rootfs: true, verbosity: 1 };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function readBundleConfig(dir: string, readFile: (file: string) => string, cwd: string): any {
+  try {
+    return JSON.parse(readFile(path.resolve(cwd, dir, 'config.json')));
+  } catch {
+    return null;
+  }
+}
+
 /** config.json's namespaces, all created (a path to join: null). */
 function bundleNamespaces(dir: string, readFile: (file: string) => string, cwd: string): NamespaceName[] | null {
+  const config = readBundleConfig(dir, readFile, cwd);
+  return config === null ? null : namespacesOf(config);
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function namespacesOf(config: any): NamespaceName[] | null {
   try {
-    const config = JSON.parse(readFile(path.resolve(cwd, dir, 'config.json')));
     const list: unknown = config?.linux?.namespaces;
     if (!Array.isArray(list)) return null;
     const out: NamespaceName[] = [];
@@ -111,18 +151,20 @@ interface EarlyInit {
   /** Signals received before the link took them over, in order. */
   queued: number[];
   onSignal: ((sig: number) => void) | null;
+  /** Where a discard is said (OCI: the runtime's --debug log); else stderr at -vv. */
+  say: ((msg: string) => void) | null;
 }
 const SLOT = Symbol.for('tini-ts.early-init');
 const slot = globalThis as unknown as { [SLOT]?: EarlyInit };
 
 /** early-main's work: spawn the init if this run is a plain one. Any failure leaves nothing and lets the usual path run (and report it). */
 export function spawnEarly(args: readonly string[]): void {
-  const plan = earlyPlan(args, readConfig, process.cwd());
+  const plan = earlyPlan(args, readConfig, process.cwd(), process.argv0);
   if (!plan) return;
   const ns = createNsLibc();
   if (ns.geteuid() !== 0) return;
   const libc = createLibc();
-  const early: EarlyInit = { plan, initPid: 0, channel: -1, claimed: false, queued: [], onSignal: null };
+  const early: EarlyInit = { plan, initPid: 0, channel: -1, claimed: false, queued: [], onSignal: null, say: null };
   const signals = [...forwardableSignals(), SIG.CHLD];
   listenToSignals(signals, (sig) => (early.onSignal ? early.onSignal(sig) : early.queued.push(sig)));
   libc.unblockSignals(signals);
@@ -169,9 +211,17 @@ export function takeOverSignals(on: (sig: number) => void): boolean {
   return true;
 }
 
+/** Where the discard of an early init is said (before the command may fail). */
+export function sayEarlyDiscard(say: (msg: string) => void): void {
+  const early = slot[SLOT];
+  if (early) early.say = say;
+}
+
 function discard(early: EarlyInit): void {
   const libc = createLibc();
-  if (early.plan.verbosity >= 3) writeStderr(`[DEBUG tini-ts (${libc.getpid()})] the init spawned before the options were read (pid ${early.initPid}) is not this run's: killed\n`);
+  const msg = `the init spawned before the options were read (pid ${early.initPid}) is not this run's: killed`;
+  if (early.say) early.say(msg);
+  else if (early.plan.verbosity >= 3) writeStderr(`[DEBUG tini-ts (${libc.getpid()})] ${msg}\n`);
   libc.kill(early.initPid, SIG.KILL);
   for (;;) {
     const r = libc.waitpid(early.initPid, 0);

@@ -41,6 +41,8 @@ export interface OciPlan {
   stateDir: string;
   /** O_PATH descriptor of the start FIFO the init waits on. */
   startGate: number;
+  /** The start FIFO's path (an init spawned early opens it itself). */
+  startGateFifo: string;
   /** process.terminal with --console-socket: the connected socket (inherited by the init) and the size. */
   terminal?: TerminalSetup;
   /** --preserve-fds N: the caller's fds 3 .. 3+N-1 go to the workload (through the init). */

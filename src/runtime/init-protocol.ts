@@ -49,6 +49,12 @@ export interface SetupPlan {
   /** OCI process.terminal: a pty made once the root is in place, its master sent to the console socket. */
   terminal?: TerminalSetup;
   /**
+   * OCI create of an init spawned before the start FIFO existed (the early
+   * spawn): its path, which the init opens (O_PATH) before pivot_root, in
+   * place of ProcessPlan.startGate.
+   */
+  startGateFifo?: string;
+  /**
    * OCI hooks at the root's pivot: the init stops just before pivot_root
    * ('hooks'), the launcher runs prestart and createRuntime, answers
    * 'hooks-done' with the state, and the init runs these createContainer
@@ -79,7 +85,7 @@ export interface ProcessPlan {
   eventsFd: number | null;
   /** `run`: the init dies with the launcher (PR_SET_PDEATHSIG); OCI create: it outlives it. */
   tiedToLauncher: boolean;
-  /** OCI create: an O_PATH descriptor of the start FIFO; the workload is spawned once `start` opens it. */
+  /** OCI create: an O_PATH descriptor of the start FIFO (or SetupPlan.startGateFifo's); the workload is spawned once `start` opens it. */
   startGate: number | null;
   /** The workload gets the terminal on the init's fd 0 (see SetupPlan.terminal) as its controlling terminal. */
   terminal?: boolean;

@@ -189,6 +189,14 @@ export function runNsInit(args: string[]): void {
 /** Once in the cgroup: its limits, the cgroup namespace, the root filesystem, the workload's privileges, then supervision. */
 function setUp(plan: SetupPlan, channel: number, ns: NsLibc, libc: Libc, t: Tools, tasksFds: { fd: number; file: string }[]): void {
   const container = plan.container;
+  // OCI create's start FIFO, while the host's tree is still here (an init spawned before it existed).
+  if (plan.startGateFifo !== undefined) {
+    try {
+      setupGateFd = fs.openSync(plan.startGateFifo, O.PATH);
+    } catch (e) {
+      t.fatal(`cannot open the start FIFO ${plan.startGateFifo}: ${(e as NodeJS.ErrnoException).code}`);
+    }
+  }
   // The host's view of our cgroups, for the workload's /sys/fs/cgroup (before a cgroup namespace hides it).
   const ownCgroups = container || plan.privateMounts ? readCgroupMounts() : [];
   if (plan.pidsMax) {
@@ -366,8 +374,9 @@ function supervise(channel: number, libc: Libc, t: Tools, mainThreadOnly = false
   // any more; give up now rather than run an unsupervised program.
   if (!t.send({ kind: 'ready', initTasks: mainThreadOnly ? 1 : taskCount() })) t.exit(125);
   if (s.events) startEvents(s);
-  if (s.plan.startGate === null) spawnWorkload(s);
-  else awaitStart(s, s.plan.startGate);
+  const gate = setupGateFd ?? s.plan.startGate;
+  if (gate === null) spawnWorkload(s);
+  else awaitStart(s, gate);
 }
 
 /** Everything before `ready`: the init's own settings, its signals, the workload's request (the program looked up). */
@@ -565,6 +574,8 @@ const GATE_MS = 10_000;
 const STOPPING: ReadonlySet<number> = new Set([SIG.TERM, SIG.INT, SIG.HUP, SIG.QUIT]);
 /** The rlimit gate set-up made (see makeGate); null without rlimits. */
 let limitGateFd: number | null = null;
+/** OCI create's start FIFO as the set-up opened it (SetupPlan.startGateFifo), or null. */
+let setupGateFd: number | null = null;
 
 function readOr(file: string): string {
   try {

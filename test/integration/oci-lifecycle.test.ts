@@ -13,7 +13,7 @@ import { HELPERS } from '../helpers/proc.js';
 import { unmet } from '../helpers/prereq.js';
 import { canContainer, CONTAINER_NEEDS, editConfig } from './container-helpers.js';
 import { besideRunc, cgroupExists, hasRunc, ociCall, placeCgroup, runtimeCall, tiniParents } from './oci-helpers.js';
-import { BIN, run, waitFor } from './run-helpers.js';
+import { BIN, run, underSubreaper, waitFor } from './run-helpers.js';
 const SHIM = path.join(HELPERS, 'oci_shim.py');
 
 describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('the OCI lifecycle, beside runc', () => {
@@ -44,6 +44,24 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
       expect(rt('delete', c).status, who).toBe(0);
       expect(rt('state', c).status, `${who}: gone`).not.toBe(0);
     }
+  });
+
+  it("create's init is spawned before create's checks (the --debug log says so); a create refused after that kills and reaps it", () => {
+    setArgs(['sleep', '30']);
+    const c = id('early');
+    const log = path.join(oci.f.dir, 'early.log');
+    const global = ['--log', log, '--log-format', 'json', '--debug'];
+    const lines = () => fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l).msg as string);
+    const cr = runtimeCall('tini', oci.f.dir, oci.roots.tini, ['create', '--bundle', oci.bundle, c], { global });
+    expect(cr.status, cr.stderr).toBe(0);
+    expect(lines().filter((m) => /the init was spawned before the options were read \(pid \d+\)/.test(m))).toHaveLength(1);
+    // The same id again: refused after the early spawn; nothing of it is left (an init left behind would be the subreaper's).
+    const again = underSubreaper(['--root', oci.roots.tini, ...global, 'create', '--bundle', oci.bundle, c]);
+    expect(again.rc).toBe(1);
+    expect(again.stderr).toBe('container with given ID already exists\n');
+    expect(again.left).toEqual([]);
+    expect(lines().filter((m) => /the init spawned before the options were read \(pid \d+\) is not this run's: killed/.test(m))).toHaveLength(1);
+    expect(tini('delete', '--force', c).status).toBe(0);
   });
 
   it('bad requests fail (exit non-zero) where runc fails, with the texts engines match on, and change nothing', () => {

@@ -56,6 +56,28 @@ describe('earlyPlan', () => {
     ]) expect(earlyPlan(args, noFile, '/'), args.join(' ')).toBeNull();
   });
 
+  it('plans OCI create as engines call it, from the bundle (default: the working directory)', () => {
+    const files: Record<string, string> = {
+      '/w/b/config.json': JSON.stringify({ process: { terminal: false }, linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }] } }),
+      '/w/config.json': JSON.stringify({ linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }] } }),
+      '/w/tty/config.json': JSON.stringify({ process: { terminal: true }, linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }] } }),
+    };
+    const read = (f: string) => files[f] ?? noFile(f);
+    const want = { namespaces: ['pid', 'mount', 'ipc'], rootfs: true, verbosity: 1 };
+    expect(earlyPlan(['--root', '/run/r', '--log', '/l', '--log-format', 'json', 'create', '--bundle', 'b', '--pid-file', '/p', 'c1'], read, '/w')).toEqual(want);
+    expect(earlyPlan(['oci', 'create', '-b', '/w/b', '--no-pivot', '--no-new-keyring', 'c1'], read, '/')).toEqual(want);
+    expect(earlyPlan(['create', '--bundle', 'b', 'c1'], read, '/w', '/usr/bin/runc')).toEqual(want);
+    expect(earlyPlan(['--root', '/r', 'create', 'c1'], read, '/w')?.namespaces).toEqual(['pid', 'mount']);
+    for (const [args, argv0] of [
+      [['create', '--bundle', 'b', 'c1'], '/usr/local/bin/tini-ts'], // not an engine's call: the plain init's argv
+      [['--root', '/r', 'create', '--bundle', 'b', '--console-socket', '/s', 'c1'], ''],
+      [['--root', '/r', 'create', '--bundle', 'b', '--preserve-fds', '2', 'c1'], ''],
+      [['--root', '/r', 'create', '--bundle', 'tty', 'c1'], ''],
+      [['--root', '/r', 'start', 'c1'], ''],
+      [['--root', '/r', 'create', '--bogus', 'c1'], ''],
+    ] as const) expect(earlyPlan(args, read, '/w', argv0), args.join(' ')).toBeNull();
+  });
+
   it("reads a bundle's namespaces from its config.json, relative to the working directory", () => {
     const files: Record<string, string> = {
       '/w/b/config.json': JSON.stringify({ linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'network' }, { type: 'cgroup' }] } }),

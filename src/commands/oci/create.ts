@@ -20,6 +20,7 @@ import { createContainer, type Container } from '../../container/create.js';
 import { describeStatus, destroy, ending } from '../../container/destroy.js';
 import { planContainer, type OciPlan, type Say } from '../../container/plan.js';
 import { quickExit } from '../../runtime/quick-exit.js';
+import { sayEarlyDiscard } from '../../container/early.js';
 import { hookState, preservedFdsProblem, runcText, type OciContext } from './context.js';
 import { createTerminalLibc } from '../../libc/terminal.js';
 import { connectConsole, terminalProblem, type TerminalSetup } from '../../runtime/terminal.js';
@@ -32,6 +33,8 @@ type Spec = {
 };
 
 export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciContext): void {
+  // An init the binary spawned before these checks (container/early.ts) is killed if one fails: said in the --debug log.
+  sayEarlyDiscard((msg) => ctx.log('debug', msg));
   const bad = idProblem(cmd.id);
   if (bad) ctx.fail(bad);
   const badFds = preservedFdsProblem(cmd.preserveFds);
@@ -66,7 +69,7 @@ export function create(cmd: Extract<OciCommand, { verb: 'create' }>, ctx: OciCon
   if (parsed.kind === 'exit') return undo(runcText((parsed.stderr ?? '').trim()));
   const base = hookState(record, 'creating', 0);
   const oci: OciPlan = {
-    cgroupParent: place.parent, cgroupName: place.name, stateDir: store.dir(cmd.id), startGate: gate, terminal, preserveFds: cmd.preserveFds,
+    cgroupParent: place.parent, cgroupName: place.name, stateDir: store.dir(cmd.id), startGate: gate, startGateFifo: store.fifo(cmd.id), terminal, preserveFds: cmd.preserveFds,
     hookState: { ociVersion: base.ociVersion, id: base.id, bundle: base.bundle, ...(base.annotations ? { annotations: base.annotations } : {}) },
   };
   const plan = planContainer([], parsed.options, parsed.argv, say, oci);
