@@ -183,6 +183,12 @@ const execArgv = [
   // (V8 flags that are hashed into code caches, e.g. --jitless or
   // --single-threaded, would make V8 reject the cache below: test/bench/NOTES.md.)
   '--v8-pool-size=1',
+  // Garbage collection on the thread that allocates only: the launcher's
+  // first scavenge falls while the container's init starts, and its half on
+  // the V8 worker took that init's CPU (test/bench/NOTES.md): run ×0.97,
+  // run --bundle ×0.95; the plain init no slower, its memory and threads the
+  // same. Not part of the code caches' hash.
+  '--single-threaded-gc',
   // Last: the end of Node's options. Node scans the whole argv for --env-file
   // and --env-file-if-exists before parsing it (node_dotenv.cc), up to the
   // first `--` only, and the SEA puts the caller's argv after these flags:

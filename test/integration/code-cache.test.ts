@@ -5,7 +5,8 @@
  * launcher's (run.cache, for main.cjs) and the init's in the namespaces
  * (run-init.cache, for its own bundle run-init.cjs); and the launcher's for
  * a bundle (run-bundle.cache, for main.cjs) and its init's, which builds a
- * root filesystem (run-init-rootfs.cache), made by a `run --bundle`.
+ * root filesystem (run-init-rootfs.cache), made by a `run --bundle`; and
+ * early.cjs's, the bundle that spawns the container's init first.
  * Each must be taken by V8 for the bundle as the binary wraps it, with the
  * binary's V8 flags: a rejected cache costs every start its compilation.
  */
@@ -17,8 +18,8 @@ import { buildInfo, ROOT, requireBinary } from '../helpers/proc.js';
 import { unmet } from '../helpers/prereq.js';
 
 const DIST = path.join(ROOT, 'dist');
-// The flags of the binary (build/build.mjs execArgv) that V8 hashes into a cache.
-const FLAGS = ['--disable-sigusr1', '--expose-internals', '--no-warnings', '--v8-pool-size=1'];
+// The flags of the binary (build/build.mjs execArgv); V8 hashes some of them into a cache.
+const FLAGS = ['--disable-sigusr1', '--expose-internals', '--no-warnings', '--v8-pool-size=1', '--single-threaded-gc'];
 
 beforeAll(() => requireBinary());
 
@@ -46,6 +47,10 @@ describe('the code caches in the binary', () => {
         expect(fs.existsSync(file) && fs.statSync(file).size > 0, `${name} (built as root?)`).toBe(true);
         expect(rejected(file, script), name).toBe(false);
       }
+      // early.cjs's (run's and OCI create's early spawn of the init): the bundle run's, else the plain run's.
+      const early = ['run-bundle.cache.early', 'run.cache.early'].map((f) => path.join(DIST, f)).find((f) => fs.existsSync(f) && fs.statSync(f).size > 0);
+      expect(early, 'an early.cjs cache').toBeDefined();
+      expect(rejected(early!, 'early.cjs')).toBe(false);
     },
   );
 
