@@ -25,6 +25,8 @@ import { encodeBytes } from '../runtime/channel.js';
 import { INIT_TASKS, pidsMaxValue, type ProcessPlan, type SetupPlan } from '../runtime/init-protocol.js';
 import { HOOK_KINDS, runHooks, type HookKind, type Hooks } from '../runtime/oci/hooks.js';
 import { openEvents, openJoins, startInit, type Joins } from '../runtime/spawn-init.js';
+import { connectConsole, type TerminalSetup } from '../runtime/terminal.js';
+import { createTerminalLibc } from '../libc/terminal.js';
 import { rawArgs, splitNul } from '../util/cmdline.js';
 import { nodeOs } from '../util/node-os.js';
 import { Teardown } from './teardown.js';
@@ -57,6 +59,8 @@ export interface Container {
   finalStats?: CgroupStats | null;
   /** OCI create with an init spawned early: the start FIFO's path, which the init opens itself. */
   gateFifo: string | null;
+  /** OCI process.terminal: the init's terminal set-up. */
+  console: TerminalSetup | undefined;
   /** Stops the timers start() armed (--timeout, the backstop). */
   stopTimers(): void;
 }
@@ -81,7 +85,7 @@ export function createContainer(plan: ContainerPlan, say: Say, done: (outcome: C
   const { joins, events } = inputs.value;
   const init = spawnEarly(plan, ns, libc, debug, joins, events);
   if (!init.ok) return refused(init.error);
-  const { initPid, channel, link, gateFifo } = init.value;
+  const { initPid, channel, link, gateFifo, console } = init.value;
   logger.log('info', `init started with pid ${initPid}; its cgroup is prepared meanwhile`);
   // From here on every way out kills the init first (Teardown.run).
   const teardown = new Teardown(logger, (pid) => libc.waitpid(pid, 0));
@@ -100,7 +104,7 @@ export function createContainer(plan: ContainerPlan, say: Say, done: (outcome: C
     if (!state.ok) return fail(state.error);
     rootfsPlan = state.value;
   }
-  const c: Container = { plan, options, initPid, cgroup, cgroupName: name, hooks: plan.config?.hooks ?? {}, link, teardown, libc, ns, logger, pidsMax: null, initTasks: 0, sampledPeak: null, timedOut: false, gateFifo, stopTimers: () => {} };
+  const c: Container = { plan, options, initPid, cgroup, cgroupName: name, hooks: plan.config?.hooks ?? {}, link, teardown, libc, ns, logger, pidsMax: null, initTasks: 0, sampledPeak: null, timedOut: false, gateFifo, console, stopTimers: () => {} };
   link.attach(initPid, channel);
   const moved = moveInit(c);
   if (!moved.ok) return fail(moved.error);
@@ -222,7 +226,7 @@ function awaitReady(c: Container, processPlan: ProcessPlan, done: (outcome: Crea
  * the channel meanwhile, and joins the cgroup itself once the plan says which
  * (ns-init.ts); until then nothing of the workload runs.
  */
-function spawnEarly(plan: ContainerPlan, ns: NsLibc, libc: Libc, debug: (msg: string) => void, joins: Joins, events: { fd: number; opened: boolean } | null): Outcome<{ initPid: number; channel: number; link: InitLink; gateFifo: string | null }> {
+function spawnEarly(plan: ContainerPlan, ns: NsLibc, libc: Libc, debug: (msg: string) => void, joins: Joins, events: { fd: number; opened: boolean } | null): Outcome<Spawned> {
   const { oci, options } = plan;
   // Orphans of the program (with --share pid) come to the launcher to be reaped.
   if (!options.namespaces.has('pid')) libc.setChildSubreaper();
@@ -231,28 +235,40 @@ function spawnEarly(plan: ContainerPlan, ns: NsLibc, libc: Libc, debug: (msg: st
   // never the launcher's death with a half-started init behind it. An init that ends
   // meanwhile is reaped once the channel is read (createContainer's last step).
   const link = new InitLink(libc, ns);
-  const preserved = Array.from({ length: oci?.preserveFds ?? 0 }, (_, i) => 3 + i);
-  const fds = [
-    ...(events !== null && events.fd > 2 ? [events.fd] : []),
-    ...(oci ? [oci.startGate] : []),
-    ...(oci?.terminal ? [oci.terminal.socket] : []),
-    ...preserved,
-  ];
-  // An init spawned early (see early.ts) has no descriptors: OCI's start gate it opens by path.
-  const early = oci?.terminal ? null : claimEarly({ namespaces: options.namespaces, fds: fds.length - (oci ? 1 : 0), joins: joins.size });
+  const passed = [...(events !== null && events.fd > 2 ? [events.fd] : []), ...Array.from({ length: oci?.preserveFds ?? 0 }, (_, i) => 3 + i)];
+  // An init spawned early (see early.ts) was given no descriptors: OCI's start
+  // FIFO and console socket it opens and connects by path, before pivot_root.
+  const early = claimEarly({ namespaces: options.namespaces, fds: passed.length, joins: joins.size });
   // The early init's end, if it came already, is its status (not an orphan's).
   if (early) link.initPid = early.initPid;
   link.listen();
   if (early) {
     debug(`the init was spawned before the options were read (pid ${early.initPid})`);
     if (oci) ns.close(oci.startGate);
-    return ok({ ...early, link, gateFifo: oci?.startGateFifo ?? null });
+    return ok({ ...early, link, gateFifo: oci?.startGateFifo ?? null, console: oci?.terminal ? { ...oci.terminal, socket: null } : undefined });
   }
-  const started = startInit(ns, libc, options, plan.inContainer, joins, fds);
-  if (oci?.terminal) ns.close(oci.terminal.socket); // the init sends the master over its copy
+  let consoleFd: number | null = null;
+  if (oci?.terminal) {
+    const s = connectConsole(oci.terminal.path, createTerminalLibc());
+    if (typeof s === 'string') return failed(s);
+    consoleFd = s;
+  }
+  const started = startInit(ns, libc, options, plan.inContainer, joins, [...passed, ...(oci ? [oci.startGate] : []), ...(consoleFd !== null ? [consoleFd] : [])]);
+  if (consoleFd !== null) ns.close(consoleFd); // the init sends the master over its copy
   if (events?.opened) ns.close(events.fd); // the init has its own copy
   if (!started.ok) return started;
-  return ok({ ...started.value, link, gateFifo: null });
+  return ok({ ...started.value, link, gateFifo: null, console: oci?.terminal ? { ...oci.terminal, socket: consoleFd } : undefined });
+}
+
+/** The init as spawnEarly leaves it, and what it was handed of OCI create's (by path when spawned early). */
+interface Spawned {
+  initPid: number;
+  channel: number;
+  link: InitLink;
+  /** The start FIFO's path, for an init spawned early (else it inherited create's descriptor). */
+  gateFifo: string | null;
+  /** process.terminal's set-up (the console socket inherited, or to be connected by the init). */
+  console: TerminalSetup | undefined;
 }
 
 /**
@@ -320,7 +336,7 @@ function setupPlan(c: Container, joins: Joins, rootfs: SetupPlan['container']): 
     sysctl: c.plan.config?.sysctl ?? {},
     container: rootfs,
     process: c.plan.config?.process,
-    terminal: c.plan.oci?.terminal,
+    terminal: c.console,
     ...(c.gateFifo !== null ? { startGateFifo: c.gateFifo } : {}),
     ...(c.plan.oci?.preserveFds ? { preserveFds: c.plan.oci.preserveFds } : {}),
   };

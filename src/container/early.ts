@@ -84,9 +84,8 @@ const RUNTIME_FLAG = /^--?(root|log|log-format|systemd-cgroup|criu|rootless)(=|$
 /**
  * OCI `create` as engines call it (`tini-ts oci create`, a binary named
  * runc, or runc's global flags first): its namespaces from the bundle's
- * config.json. Not with a console socket or descriptors to preserve, which
- * the init gets at its spawn (create makes or checks them first), nor for a
- * process that wants a terminal.
+ * config.json. Not with descriptors to preserve, which the init gets at its
+ * spawn (a console socket and the start FIFO it reaches by path).
  */
 function ociCreatePlan(args: readonly string[], readFile: (file: string) => string, cwd: string, argv0: string): EarlyPlan | null {
   const name = argv0.split('/').pop() ?? '';
@@ -94,10 +93,10 @@ function ociCreatePlan(args: readonly string[], readFile: (file: string) => stri
   if (!oci) return null;
   const parsed = parseOciArgs(oci);
   if (parsed.kind !== 'ok' || parsed.command.verb !== 'create') return null;
-  const { bundle, consoleSocket, preserveFds } = parsed.command;
-  if (consoleSocket !== null || preserveFds !== 0) return null;
+  const { bundle, preserveFds } = parsed.command;
+  if (preserveFds !== 0) return null;
   const config = readBundleConfig(bundle ?? '.', readFile, cwd);
-  if (!config || config.process?.terminal === true) return null;
+  if (!config) return null;
   const namespaces = namespacesOf(config);
   if (!namespaces?.includes('pid')) return null;
   return { namespaces, rootfs: true, verbosity: 1 };

@@ -10,7 +10,7 @@ import type { Outcome } from '../libc/error.js';
 import { ok } from '../libc/types.js';
 import type { ContainerConfig } from '../runtime/container.js';
 import type { HookState } from '../runtime/oci/hooks.js';
-import type { TerminalSetup } from '../runtime/terminal.js';
+import type { ConsoleRequest } from '../runtime/terminal.js';
 import { nodeOs } from '../util/node-os.js';
 
 /**
@@ -44,7 +44,7 @@ export interface OciPlan {
   /** The start FIFO's path (an init spawned early opens it itself). */
   startGateFifo: string;
   /** process.terminal with --console-socket: the connected socket (inherited by the init) and the size. */
-  terminal?: TerminalSetup;
+  terminal?: ConsoleRequest;
   /** --preserve-fds N: the caller's fds 3 .. 3+N-1 go to the workload (through the init). */
   preserveFds: number;
   /** The runtime-spec state hooks read on their stdin, but for its status and pid. */

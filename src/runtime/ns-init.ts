@@ -54,7 +54,7 @@ import { INIT_TASKS, pidsMaxValue, type InitMessage, type LauncherMessage, type 
 import { dropPrivileges, gatedRlimits, limitChild, makeWorkdir, sharedRlimit, workloadRequest } from './workload.js';
 import { quickExit } from './quick-exit.js';
 import { createTerminalLibc } from '../libc/terminal.js';
-import { bindConsole, makeTerminal, slaveAsStdio, stdioTerminal, type TerminalSetup } from './terminal.js';
+import { bindConsole, connectConsole, makeTerminal, slaveAsStdio, stdioTerminal, type TerminalSetup } from './terminal.js';
 import { resolveCredentials, type ProcessSpec } from './process.js';
 import { runHooks } from './oci/hooks.js';
 
@@ -189,7 +189,12 @@ export function runNsInit(args: string[]): void {
 /** Once in the cgroup: its limits, the cgroup namespace, the root filesystem, the workload's privileges, then supervision. */
 function setUp(plan: SetupPlan, channel: number, ns: NsLibc, libc: Libc, t: Tools, tasksFds: { fd: number; file: string }[]): void {
   const container = plan.container;
-  // OCI create's start FIFO, while the host's tree is still here (an init spawned before it existed).
+  // OCI create's console socket and start FIFO, while the host's tree is still here (an init spawned before create had them).
+  if (plan.terminal && plan.terminal.socket === null) {
+    const s = connectConsole(plan.terminal.path, createTerminalLibc());
+    if (typeof s === 'string') t.fatal(s);
+    plan.terminal.socket = s;
+  }
   if (plan.startGateFifo !== undefined) {
     try {
       setupGateFd = fs.openSync(plan.startGateFifo, O.PATH);
@@ -273,7 +278,8 @@ function setUp(plan: SetupPlan, channel: number, ns: NsLibc, libc: Libc, t: Tool
 /** The pty, its master to the console socket, the slave as the init's stdio (owned by the workload's user); an error text, or null. */
 function setUpTerminal(setup: TerminalSetup, spec: ProcessSpec | undefined, ns: NsLibc): string | null {
   const tl = createTerminalLibc();
-  const made = makeTerminal(setup, tl);
+  if (setup.socket === null) return 'the console socket was not connected'; // connected at the set-up's start
+  const made = makeTerminal({ socket: setup.socket, size: setup.size }, tl);
   if ('error' in made) return made.error;
   const consoleError = bindConsole(made.slave, ns);
   if (consoleError) return consoleError;

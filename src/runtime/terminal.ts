@@ -15,11 +15,16 @@ import type { TerminalLibc } from '../libc/terminal.js';
 import { MS, O } from '../libc/consts.js';
 
 
-export interface TerminalSetup {
-  /** The connected console socket (an inherited descriptor). */
-  socket: number;
+/** What OCI create asks for: the caller's console socket (a host path) and process.consoleSize. */
+export interface ConsoleRequest {
+  path: string;
   /** process.consoleSize; null: left at 0x0. */
   size: { rows: number; cols: number } | null;
+}
+
+/** The init's terminal set-up: the console socket connected by the launcher (an inherited descriptor), or null: the init connects to `path` itself, before pivot_root (an init spawned early). */
+export interface TerminalSetup extends ConsoleRequest {
+  socket: number | null;
 }
 
 /** runc's checkTerminal, in its words (engines and users see them). */
@@ -29,14 +34,19 @@ export function terminalProblem(terminal: boolean, consoleSocket: string | null,
   return null;
 }
 
-/** The console socket, connected from the host side; the descriptor, or an error text. */
+/** The console socket, connected from the host's tree; the descriptor, or an error text. */
 export function connectConsole(path: string, tl: TerminalLibc): number | string {
   const r = tl.connectUnix(path);
-  return r.ok ? r.value : `cannot connect to the console socket ${path}: ${r.code}`;
+  return r.ok ? r.value : consoleError(path, r.code);
+}
+
+/** runc's words for a console socket that cannot be reached (engines and users see them). */
+export function consoleError(path: string, code: string): string {
+  return `cannot connect to the console socket ${path}: ${code}`;
 }
 
 /** Makes the pty in the caller's /dev and hands its master over; the slave's path, or an error text. */
-export function makeTerminal(setup: TerminalSetup, tl: TerminalLibc): { slave: string } | { error: string } {
+export function makeTerminal(setup: { socket: number; size: ConsoleRequest['size'] }, tl: TerminalLibc): { slave: string } | { error: string } {
   const pty = tl.openPty();
   if (!pty.ok) {
     closeQuietly(setup.socket);

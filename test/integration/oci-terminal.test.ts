@@ -113,9 +113,12 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     const r = await receiver();
     // Pipes, not files: spawnSync returns only once both reach EOF.
     placeCgroup(oci.bundle, 'tini', c);
-    const cr = spawnSync(BIN, ['--root', oci.roots.tini, 'create', '--bundle', oci.bundle, '--console-socket', r.sock, c], { encoding: 'utf8', timeout: 20_000 });
+    const log = path.join(oci.f.dir, 'eof.log');
+    const cr = spawnSync(BIN, ['--root', oci.roots.tini, '--log', log, '--log-format', 'json', '--debug', 'create', '--bundle', oci.bundle, '--console-socket', r.sock, c], { encoding: 'utf8', timeout: 20_000 });
     expect(cr.error, 'create returned').toBeUndefined();
     expect({ status: cr.status, stdout: cr.stdout, stderr: cr.stderr }).toEqual({ status: 0, stdout: '', stderr: '' });
+    // The init was spawned before create's checks, and connected the console socket itself.
+    expect(fs.readFileSync(log, 'utf8')).toMatch(/the init was spawned before the options were read/);
     expect(JSON.parse(tini('state', c).stdout).status).toBe('created');
     expect(tini('start', c).status).toBe(0);
     const got = await r.done();
@@ -183,6 +186,11 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
       expect(texts[who][1], who).toContain('cannot use console socket if runc will not detach or allocate tty');
     }
     expect(tini('create', '--bundle', oci.bundle, '--console-socket', missing, id('nobody')).stderr).toBe(`cannot connect to the console socket ${missing}: ENOENT\n`);
+    // A socket file nobody listens on: the init (spawned before create's checks) finds it so, runc's text, nothing left.
+    const stale = path.join(oci.f.dir, 'stale.sock');
+    spawnSync('python3', ['-c', 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', stale]);
+    const refused = tini('create', '--bundle', oci.bundle, '--console-socket', stale, id('nobody-stale'));
+    expect({ status: refused.status, stderr: refused.stderr }).toEqual({ status: 1, stderr: `cannot connect to the console socket ${stale}: ECONNREFUSED\n` });
     expect(fs.readdirSync(oci.roots.tini).filter((n) => /^(bad|nobody)-/.test(n))).toEqual([]);
   });
 

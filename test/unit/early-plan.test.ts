@@ -68,11 +68,11 @@ describe('earlyPlan', () => {
     expect(earlyPlan(['oci', 'create', '-b', '/w/b', '--no-pivot', '--no-new-keyring', 'c1'], read, '/')).toEqual(want);
     expect(earlyPlan(['create', '--bundle', 'b', 'c1'], read, '/w', '/usr/bin/runc')).toEqual(want);
     expect(earlyPlan(['--root', '/r', 'create', 'c1'], read, '/w')?.namespaces).toEqual(['pid', 'mount']);
+    // A console socket the init connects to by path (create checks it is there).
+    expect(earlyPlan(['--root', '/r', 'create', '--bundle', 'tty', '--console-socket', '/s', 'c1'], read, '/w')?.namespaces).toEqual(['pid', 'mount']);
     for (const [args, argv0] of [
       [['create', '--bundle', 'b', 'c1'], '/usr/local/bin/tini-ts'], // not an engine's call: the plain init's argv
-      [['--root', '/r', 'create', '--bundle', 'b', '--console-socket', '/s', 'c1'], ''],
-      [['--root', '/r', 'create', '--bundle', 'b', '--preserve-fds', '2', 'c1'], ''],
-      [['--root', '/r', 'create', '--bundle', 'tty', 'c1'], ''],
+      [['--root', '/r', 'create', '--bundle', 'b', '--preserve-fds', '2', 'c1'], ''], // the caller's descriptors: at the spawn
       [['--root', '/r', 'start', 'c1'], ''],
       [['--root', '/r', 'create', '--bogus', 'c1'], ''],
     ] as const) expect(earlyPlan(args, read, '/w', argv0), args.join(' ')).toBeNull();

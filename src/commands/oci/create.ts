@@ -22,8 +22,7 @@ import { planContainer, type OciPlan, type Say } from '../../container/plan.js';
 import { quickExit } from '../../runtime/quick-exit.js';
 import { sayEarlyDiscard } from '../../container/early.js';
 import { hookState, preservedFdsProblem, runcText, type OciContext } from './context.js';
-import { createTerminalLibc } from '../../libc/terminal.js';
-import { connectConsole, terminalProblem, type TerminalSetup } from '../../runtime/terminal.js';
+import { consoleError, terminalProblem, type ConsoleRequest } from '../../runtime/terminal.js';
 
 type Spec = {
   root?: { path?: string };
@@ -118,17 +117,26 @@ function readSpec(bundle: string, ctx: OciContext): Spec {
   }
 }
 
-/** process.terminal with --console-socket: the socket, connected here on the host (the path is the caller's); the init sends the master over it. */
-function consoleOf(spec: Spec, consoleSocket: string | null, ctx: OciContext): TerminalSetup | undefined {
+/**
+ * process.terminal with --console-socket: the socket's host path (connected
+ * when the init is spawned, or by an init spawned early, before pivot_root);
+ * the init sends the master over it. A path that is not there fails here, as
+ * runc's connect does.
+ */
+function consoleOf(spec: Spec, consoleSocket: string | null, ctx: OciContext): ConsoleRequest | undefined {
   const wantsTerminal = spec.process?.terminal === true;
   const badTerminal = terminalProblem(wantsTerminal, consoleSocket, true);
   if (badTerminal) ctx.fail(badTerminal);
   if (!wantsTerminal || consoleSocket === null) return undefined;
-  const socket = connectConsole(path.resolve(consoleSocket), createTerminalLibc());
-  if (typeof socket === 'string') return ctx.fail(socket);
+  const socketPath = path.resolve(consoleSocket);
+  try {
+    fs.statSync(socketPath);
+  } catch (e) {
+    return ctx.fail(consoleError(socketPath, (e as NodeJS.ErrnoException).code ?? 'EINVAL'));
+  }
   // Checked by the config parser before the init starts (a bad size fails the create there).
   const size = spec.process?.consoleSize;
-  return { socket, size: size ? { rows: Number(size.height ?? 0), cols: Number(size.width ?? 0) } : null };
+  return { path: socketPath, size: size ? { rows: Number(size.height ?? 0), cols: Number(size.width ?? 0) } : null };
 }
 
 /** The start gate: a FIFO the init opens for writing, which blocks until `start` opens it for reading; an O_PATH descriptor, or an error text. */
