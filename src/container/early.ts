@@ -1,10 +1,11 @@
 /**
- * The early spawn: `tini-ts run`'s init started by the binary's first bundle
- * (src/early-main.ts), before main.cjs is deserialised and set up (3.4 ms),
- * so that the init's Node start-up overlaps that too. It needs what the spawn
- * needs before the options are parsed: a scan of argv (earlyPlan) says which
+ * The early spawn: the container's init of `tini-ts run` and of OCI `create`
+ * started by the binary's first bundle (src/early-main.ts), before main.cjs is
+ * deserialised and set up (3.4 ms), so that the init's Node start-up overlaps
+ * that and the options' parsing and planning. It needs what the spawn needs
+ * before the options are parsed: a scan of argv (earlyPlan) says which
  * namespaces the init gets and whether it builds a root filesystem, or that
- * this run is not a plain one (descriptors to pass, namespaces to join, no
+ * this call is not a plain one (descriptors to pass, namespaces to join, no
  * pid namespace, not root): then nothing is done early.
  *
  * The scan only guesses. createContainer claims the init only if the parsed
