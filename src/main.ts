@@ -10,27 +10,18 @@
  * (The binary runs src/init-main.ts instead when argv is the plain init's:
  * build/sea-main.cjs mirrors the dispatch below.)
  */
+import { isRuntimeCall } from './cli/oci-args.js';
 import { runInit } from './init.js';
 import { MODES } from './modes.js';
 import { preamble } from './preamble.js';
 
-/**
- * An engine's call (containerd, Docker, Podman drive runc's command line):
- * the binary installed under a name with `runc` in it, or a first argument
- * that is one of runc's global flags (tini's own flags are none of them).
- */
-const RUNTIME_FLAG = /^--?(root|log|log-format|systemd-cgroup|criu|rootless)(=|$)/;
-function isRuntimeCall(args: string[]): boolean {
-  const name = (process.argv0 ?? '').split('/').pop() ?? '';
-  return name.includes('runc') || RUNTIME_FLAG.test(args[0] ?? '');
-}
 
 function main(): void {
   preamble();
   const args = process.argv.slice(2);
   const mode = MODES[args[0] ?? ''];
   if (mode) mode(args.slice(1));
-  else if (isRuntimeCall(args)) MODES.oci(args);
+  else if (isRuntimeCall(args, process.argv0 ?? '')) MODES.oci(args);
   else runInit(args);
 }
 

@@ -115,8 +115,14 @@ const VERB_FLAGS: Record<string, Record<string, boolean>> = {
   exec: { process: true, p: true, detach: false, d: false, 'pid-file': true, tty: false, t: false, 'console-socket': true, cwd: true, env: true, e: true, user: true, u: true, cap: true, c: true, 'no-new-privs': false, 'preserve-fds': true, 'process-label': true, 'apparmor': true, 'additional-gids': true, g: true },
 };
 
-/** Whether argv starts with one of runc's global flags (how an engine's call is told from the init's). */
-export function looksLikeRuntimeCall(args: string[]): boolean {
+/**
+ * An engine's call (containerd, Docker, Podman drive runc's command line):
+ * the binary installed under a name with `runc` in it (ARGV0), or a first
+ * argument that is one of runc's global flags (tini's own flags are none of
+ * them; --debug is tini's too).
+ */
+export function isRuntimeCall(args: readonly string[], argv0: string): boolean {
+  if ((argv0.split('/').pop() ?? '').includes('runc')) return true;
   const m = /^--?([a-z-]+)(=.*)?$/.exec(args[0] ?? '');
   return m !== null && m[1] in GLOBAL && m[1] !== 'debug';
 }

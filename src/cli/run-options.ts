@@ -19,6 +19,9 @@ export const EXIT_LAUNCHER = 125;
 export const NAMESPACES = ['pid', 'mount', 'uts', 'ipc', 'net', 'cgroup'] as const;
 export type NamespaceName = (typeof NAMESPACES)[number];
 
+/** OCI linux.namespaces[].type to these names. */
+export const OCI_NAMESPACES: Readonly<Record<string, NamespaceName>> = { pid: 'pid', network: 'net', ipc: 'ipc', uts: 'uts', mount: 'mount', cgroup: 'cgroup' };
+
 /** The init shares the workload's memory cgroup (see container/create.ts), so tiny limits cannot work. */
 export const MIN_MEMORY = 16 * 1024 * 1024;
 export const DEFAULT_GRACE_MS = 10_000;

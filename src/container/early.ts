@@ -16,8 +16,8 @@
  * link takes them over.
  */
 import path from 'node:path';
-import { parseOciArgs } from '../cli/oci-args.js';
-import { NAMESPACES, type NamespaceName } from '../cli/run-options.js';
+import { isRuntimeCall, parseOciArgs } from '../cli/oci-args.js';
+import { NAMESPACES, OCI_NAMESPACES, type NamespaceName } from '../cli/run-options.js';
 import { createLibc } from '../libc/libc.js';
 import { createNsLibc } from '../libc/ns.js';
 import { SIG, forwardableSignals } from '../libc/signals.js';
@@ -38,8 +38,6 @@ export interface EarlyPlan {
 const ROOT_OPTIONS = new Set(['--rootfs', '--layer', '--bundle']);
 /** Flags without a value (`-v`, `-vv`... too). */
 const FLAGS = new Set(['-q', '--quiet', '--read-only', '--new-privileges']);
-/** OCI linux.namespaces[].type to the launcher's names. */
-const OCI_NS: Record<string, NamespaceName> = { pid: 'pid', network: 'net', ipc: 'ipc', uts: 'uts', mount: 'mount', cgroup: 'cgroup' };
 
 /**
  * The spawn `run ARGS` will want, or null where the scan cannot be sure
@@ -79,9 +77,6 @@ export function earlyPlan(args: readonly string[], readFile: (file: string) => s
   return { namespaces: [...namespaces], rootfs, verbosity };
 }
 
-/** A first argument that is one of runc's global flags: an engine's call (as main.ts tells it). */
-const RUNTIME_FLAG = /^--?(root|log|log-format|systemd-cgroup|criu|rootless)(=|$)/;
-
 /**
  * OCI `create` as engines call it (`tini-ts oci create`, a binary named
  * runc, or runc's global flags first): its namespaces from the bundle's
@@ -89,8 +84,7 @@ const RUNTIME_FLAG = /^--?(root|log|log-format|systemd-cgroup|criu|rootless)(=|$
  * spawn (a console socket and the start FIFO it reaches by path).
  */
 function ociCreatePlan(args: readonly string[], readFile: (file: string) => string, cwd: string, argv0: string): EarlyPlan | null {
-  const name = argv0.split('/').pop() ?? '';
-  const oci = args[0] === 'oci' ? args.slice(1) : name.includes('runc') || RUNTIME_FLAG.test(args[0] ?? '') ? [...args] : null;
+  const oci = args[0] === 'oci' ? args.slice(1) : isRuntimeCall(args, argv0) ? [...args] : null;
   if (!oci) return null;
   const parsed = parseOciArgs(oci);
   if (parsed.kind !== 'ok' || parsed.command.verb !== 'create') return null;
@@ -125,7 +119,7 @@ function namespacesOf(config: any): NamespaceName[] | null {
     if (!Array.isArray(list)) return null;
     const out: NamespaceName[] = [];
     for (const n of list) {
-      const name = OCI_NS[n?.type];
+      const name = OCI_NAMESPACES[n?.type];
       if (!name || n.path !== undefined || out.includes(name)) return null;
       out.push(name);
     }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { ownerAlive, processAlive } from '../cgroup/index.js';
 import { CGROUP_PARENT, type DeviceRule, type LinuxResources } from '../cgroup/types.js';
 import { DEFAULT_ALLOWED, DENY_ALL } from '../cgroup/v1/devices.js';
-import { RESOURCE_FLAGS, MIN_MEMORY, isContainer, type NamespaceName, type RunOptions } from '../cli/run-options.js';
+import { OCI_NAMESPACES, RESOURCE_FLAGS, MIN_MEMORY, isContainer, type NamespaceName, type RunOptions } from '../cli/run-options.js';
 import { DOCKER_DEFAULT_CAPS, resolveCapabilities } from '../libc/capabilities.js';
 import { nativeArch } from '../libc/arch.js';
 import type { ErrnoName } from '../libc/errno.js';
@@ -121,7 +121,6 @@ export function fromCommandLine(options: RunOptions, env: NodeJS.ProcessEnv): Ou
 
 export { needsProcessSpec } from '../cli/run-options.js';
 
-const OCI_NS: Record<string, NamespaceName> = { pid: 'pid', network: 'net', ipc: 'ipc', uts: 'uts', mount: 'mount', cgroup: 'cgroup' };
 
 /** Reads DIR/config.json: the run options and container it describes, and the one warning for what it cannot honour. */
 export function fromBundle(
@@ -139,7 +138,7 @@ export function fromBundle(
   if (!plan.namespaces.includes('mount')) return failed("must include 'mount' (tini-ts builds the root filesystem in a mount namespace of its own)", { field: 'linux.namespaces', context: ['config.json'] });
   const resources = checkResources(plan.resources, cpuCount);
   if (!resources.ok) return { ok: false, error: within(resources.error, 'config.json') };
-  const namespaces = new Set<NamespaceName>(plan.namespaces.map((n) => OCI_NS[n]));
+  const namespaces = new Set<NamespaceName>(plan.namespaces.map((n) => OCI_NAMESPACES[n]));
   const p = plan.process;
   const compiled = ociSeccomp(plan.seccomp);
   if (!compiled.ok) return compiled;
@@ -170,7 +169,7 @@ export function fromBundle(
       process: { ...ociProcessSpec(p, seccomp), umask: p.umask ?? 0o022 },
       sysctl: plan.sysctl,
       hooks: plan.hooks,
-      joinNamespaces: plan.joinNamespaces.map((j) => ({ name: OCI_NS[j.type], path: j.path, field: j.field })),
+      joinNamespaces: plan.joinNamespaces.map((j) => ({ name: OCI_NAMESPACES[j.type], path: j.path, field: j.field })),
     },
   });
 }
@@ -400,6 +399,22 @@ export function sweepStaleState(stateRoot = STATE_ROOT, isAlive = processAlive, 
 }
 
 /**
+ * mkdir -p the state root, then DIR in it (0700); again when another
+ * launcher, whose container ended, removed the root (empty) in between.
+ */
+export function makeStateDir(dir: string, mkdir: (p: string, o: fs.MakeDirectoryOptions) => unknown = fs.mkdirSync): void {
+  for (let attempt = 0; ; attempt++) {
+    mkdir(path.dirname(dir), { recursive: true, mode: 0o700 });
+    try {
+      mkdir(dir, { mode: 0o700 });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw e;
+    }
+  }
+}
+
+/**
  * What the launcher created for a container: its state directory (0700 under
  * /run/tini-ts, never visible inside the container: pivot_root detaches the
  * host's tree) and an --upper's work directory. Nothing in the user's root
@@ -434,8 +449,7 @@ export class ContainerState {
 
   private make(hostname: string, newNetNs: boolean): { ops: Op[]; root: string } {
     const c = this.config;
-    fs.mkdirSync(path.dirname(this.dir), { recursive: true, mode: 0o700 });
-    fs.mkdirSync(this.dir, { mode: 0o700 });
+    makeStateDir(this.dir);
     // For the sweep (sweepStaleState), which takes only its own parent's.
     if (this.cgroupParent !== CGROUP_PARENT) fs.writeFileSync(path.join(this.dir, PARENT_RECORD), this.cgroupParent);
     let layers: { lower: string[]; upper: string; work: string } | undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { looksLikeRuntimeCall, parseOciArgs } from '../../src/cli/oci-args.js';
+import { isRuntimeCall, parseOciArgs } from '../../src/cli/oci-args.js';
 import { idProblem, stateJson, statusOf, type ContainerRecord } from '../../src/container/store.js';
 
 describe("runc's command line", () => {
@@ -95,9 +95,11 @@ describe("runc's command line", () => {
   });
 
   it("an engine's call is told from the init's by its first argument", () => {
-    expect(looksLikeRuntimeCall(['--root', '/r', 'state', 'x'])).toBe(true);
-    expect(looksLikeRuntimeCall(['--log=/x', 'create'])).toBe(true);
-    for (const init of [['--', 'sh'], ['-s', 'sleep'], ['--grace', '3', 'x'], ['--version'], ['create']]) expect(looksLikeRuntimeCall(init)).toBe(false);
+    expect(isRuntimeCall(['--root', '/r', 'state', 'x'], '/usr/local/bin/tini-ts')).toBe(true);
+    expect(isRuntimeCall(['--log=/x', 'create'], 'tini-ts')).toBe(true);
+    for (const init of [['--', 'sh'], ['-s', 'sleep'], ['--grace', '3', 'x'], ['--version'], ['create'], ['--debug', 'create']]) expect(isRuntimeCall(init, '/usr/local/bin/tini-ts')).toBe(false);
+    // Installed under a runc name: every call is the runtime's.
+    expect(isRuntimeCall(['create', '--bundle', 'b', 'c1'], '/usr/local/sbin/runc')).toBe(true);
   });
 });
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sweepStaleState } from '../../src/runtime/container.js';
+import { makeStateDir, sweepStaleState } from '../../src/runtime/container.js';
 
 let base: string;
 let stateRoot: string;
@@ -70,5 +70,25 @@ describe('sweepStaleState', () => {
 
   it('no state root: nothing to do', () => {
     expect(sweepStaleState(path.join(base, 'missing'), () => false)).toEqual({ removed: [], kept: [] });
+  });
+});
+
+describe('makeStateDir', () => {
+  const enoent = () => Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
+  it("makes the root again when another launcher's sweep removed it (empty) between the two mkdirs", () => {
+    const calls: string[] = [];
+    let lost = 2;
+    makeStateDir('/run/tini-ts/c1', (p) => {
+      calls.push(p);
+      if (p === '/run/tini-ts/c1' && lost-- > 0) throw enoent();
+    });
+    expect(calls).toEqual(['/run/tini-ts', '/run/tini-ts/c1', '/run/tini-ts', '/run/tini-ts/c1', '/run/tini-ts', '/run/tini-ts/c1']);
+  });
+
+  it('gives up after a few rounds, and on any other error at once', () => {
+    expect(() => makeStateDir('/r/c', (p) => { if (p === '/r/c') throw enoent(); })).toThrow('ENOENT');
+    let n = 0;
+    expect(() => makeStateDir('/r/c', (p) => { n++; if (p === '/r/c') throw Object.assign(new Error('EEXIST'), { code: 'EEXIST' }); })).toThrow('EEXIST');
+    expect(n).toBe(2);
   });
 });
