@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { AARCH64, AUDIT_ARCH } from '../../src/libc/arch.js';
+import { AUDIT_ARCH, syscalls } from '../../src/libc/arch.js';
 import { DOCKER_DEFAULT_CAPS } from '../../src/libc/capabilities.js';
 import {
-  AUDIT_ARCH_X86_64, SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS, X86_64, compile, defaultPolicy, evaluate,
+  AUDIT_ARCH_X86_64, SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS, compile, defaultPolicy, evaluate,
 } from '../../src/runtime/hardening/seccomp.js';
 
+const X86_64 = syscalls('X86_64');
+const AARCH64 = syscalls('AARCH64');
 const EPERM = (SECCOMP_RET_ERRNO | 1) >>> 0;
 const ENOSYS = (SECCOMP_RET_ERRNO | 38) >>> 0;
 const CLONE_NEWUSER = 0x10000000;
@@ -88,5 +90,18 @@ describe('default seccomp filter (docker defaults)', () => {
     expect(at('personality', [8])).toBe(SECCOMP_RET_ALLOW);
     // an x86_64 call never reaches aarch64's rules
     expect(evaluate(arm, { nr: X86_64.mount, arch: AUDIT_ARCH.X86_64 })).toBe(SECCOMP_RET_KILL_PROCESS >>> 0);
+  });
+});
+
+describe('the system call tables', () => {
+  it('are decoded from their lists: known numbers, no prototype, one object per architecture', () => {
+    expect([X86_64.read, X86_64.write, X86_64.pidfd_open, X86_64.clone3, X86_64.io_uring_setup]).toEqual([0, 1, 434, 435, 425]);
+    expect([AARCH64.io_setup, AARCH64.openat, AARCH64.pidfd_open, AARCH64.clone3]).toEqual([0, 56, 434, 435]);
+    expect(syscalls('X32').read).toBe(0x40000000);
+    expect(syscalls('X32').rt_sigaction).toBe(0x40000000 + 512); // the x32 compat range
+    expect(syscalls('I386').exit).toBe(1);
+    expect('toString' in X86_64 || 'constructor' in X86_64).toBe(false);
+    expect(Object.isFrozen(X86_64) && syscalls('X86_64') === X86_64).toBe(true);
+    expect([Object.keys(X86_64).length, Object.keys(syscalls('I386')).length, Object.keys(syscalls('X32')).length, Object.keys(AARCH64).length]).toEqual([362, 440, 351, 306]);
   });
 });

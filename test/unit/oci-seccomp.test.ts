@@ -7,11 +7,13 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AARCH64, AUDIT_ARCH, I386, X32, X86_64 } from '../../src/libc/arch.js';
+import { AUDIT_ARCH, syscalls } from '../../src/libc/arch.js';
 import { DOCKER_DEFAULT_CAPS } from '../../src/libc/capabilities.js';
 import { compileSeccomp, MAX_INSNS, parseJsonExact, parseSeccomp, RET, type CompareOp, type SeccompProfile } from '../../src/runtime/hardening/oci-seccomp.js';
 import { evaluate } from '../../src/runtime/hardening/seccomp.js';
 import { ociSeccomp, ociSeccompOfConfig } from '../../src/runtime/container.js';
+
+const [X86_64, I386, X32, AARCH64] = (['X86_64', 'I386', 'X32', 'AARCH64'] as const).map(syscalls);
 import { render, type Outcome } from '../../src/libc/error.js';
 
 /** What an Outcome said when it failed (null when it did not). */

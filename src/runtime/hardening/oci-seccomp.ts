@@ -27,7 +27,7 @@
  *   Notification (SCMP_ACT_NOTIFY, listenerPath, _NEW_LISTENER,
  *   _WAIT_KILLABLE_RECV) is refused.
  */
-import { AUDIT_ARCH, I386, X32, X32_SYSCALL_BIT, X86_64, AARCH64, type SyscallTable } from '../../libc/arch.js';
+import { AUDIT_ARCH, X32_SYSCALL_BIT, syscalls, type SyscallTable } from '../../libc/arch.js';
 import { SECCOMP_RET } from '../../libc/consts.js';
 import { ERRNO } from '../../libc/errno.js';
 import { argHi, argLo, assemble, insn, MAX_INSNS, OFF_ARCH, OFF_NR, OP, ret, type Insn } from './bpf.js';
@@ -321,11 +321,11 @@ export function compileSeccomp(profile: SeccompProfile, native: 'x86_64' | 'aarc
   const blocks: Block[] = [];
   const leftOut: string[] = [];
   if (native === 'x86_64') {
-    blocks.push({ name: 'SCMP_ARCH_X86_64', audit: AUDIT_ARCH.X86_64, table: X86_64, is64: true, lo: 0, hi: X32_SYSCALL_BIT - 1 });
-    if (listed.has('SCMP_ARCH_X32')) blocks.push({ name: 'SCMP_ARCH_X32', audit: AUDIT_ARCH.X86_64, table: X32, is64: true, lo: X32_SYSCALL_BIT, hi: 0xffffffff });
-    if (listed.has('SCMP_ARCH_X86')) blocks.push({ name: 'SCMP_ARCH_X86', audit: AUDIT_ARCH.I386, table: I386, is64: false, lo: 0, hi: 0xffffffff });
+    blocks.push({ name: 'SCMP_ARCH_X86_64', audit: AUDIT_ARCH.X86_64, table: syscalls('X86_64'), is64: true, lo: 0, hi: X32_SYSCALL_BIT - 1 });
+    if (listed.has('SCMP_ARCH_X32')) blocks.push({ name: 'SCMP_ARCH_X32', audit: AUDIT_ARCH.X86_64, table: syscalls('X32'), is64: true, lo: X32_SYSCALL_BIT, hi: 0xffffffff });
+    if (listed.has('SCMP_ARCH_X86')) blocks.push({ name: 'SCMP_ARCH_X86', audit: AUDIT_ARCH.I386, table: syscalls('I386'), is64: false, lo: 0, hi: 0xffffffff });
   } else {
-    blocks.push({ name: 'SCMP_ARCH_AARCH64', audit: AUDIT_ARCH.AARCH64, table: AARCH64, is64: true, lo: 0, hi: 0xffffffff });
+    blocks.push({ name: 'SCMP_ARCH_AARCH64', audit: AUDIT_ARCH.AARCH64, table: syscalls('AARCH64'), is64: true, lo: 0, hi: 0xffffffff });
   }
   for (const a of listed) if (!blocks.some((b) => b.name === a)) leftOut.push(a);
   const known = new Set(blocks.flatMap((b) => Object.keys(b.table)));

@@ -12,7 +12,7 @@
  * when that capability is granted.
  */
 
-import { AARCH64, AUDIT_ARCH, X32_SYSCALL_BIT, X86_64 } from '../../libc/arch.js';
+import { AUDIT_ARCH, X32_SYSCALL_BIT, syscalls } from '../../libc/arch.js';
 import { CLONE, SECCOMP_RET } from '../../libc/consts.js';
 import { ERRNO } from '../../libc/errno.js';
 import { argHi, argLo, assemble, insn, MAX_INSNS, OFF_ARCH, OFF_NR, OP, type Insn } from './bpf.js';
@@ -27,12 +27,10 @@ const { LD_W_ABS, JEQ_K, JGE_K, JSET_K, RET_K } = OP;
 const OFF_ARG0_LO = argLo(0);
 const OFF_ARG0_HI = argHi(0);
 
-export { X86_64 };
-
 /** The architectures the filter is compiled for: its AUDIT_ARCH value and numbers; x86_64 also refuses x32 calls. */
 const ARCHES = {
-  x86_64: { audit: AUDIT_ARCH.X86_64, table: X86_64, x32: true },
-  aarch64: { audit: AUDIT_ARCH.AARCH64, table: AARCH64, x32: false },
+  x86_64: { audit: AUDIT_ARCH.X86_64, table: 'X86_64', x32: true },
+  aarch64: { audit: AUDIT_ARCH.AARCH64, table: 'AARCH64', x32: false },
 } as const;
 
 /** Every namespace flag of clone(2)/unshare(2). */
@@ -105,7 +103,8 @@ export function defaultPolicy(caps: readonly string[]): SeccompPolicy {
  * allowed.
  */
 export function compile(policy: SeccompPolicy, arch: keyof typeof ARCHES = 'x86_64'): Buffer {
-  const { audit, table, x32 } = ARCHES[arch];
+  const { audit, x32 } = ARCHES[arch];
+  const table = syscalls(ARCHES[arch].table);
   const prog: Insn[] = [];
   const emit = (code: number, k: number, jt = 0, jf = 0) => prog.push(insn(code, k, jt, jf));
   const ret = (v: number) => emit(RET_K, v);
