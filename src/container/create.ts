@@ -61,6 +61,8 @@ export interface Container {
   gateFifo: string | null;
   /** OCI process.terminal: the init's terminal set-up. */
   console: TerminalSetup | undefined;
+  /** The network namespace made for the init after its spawn, until it is sent with the set-up frame. */
+  netns: number | null;
   /** Stops the timers start() armed (--timeout, the backstop). */
   stopTimers(): void;
 }
@@ -85,12 +87,13 @@ export function createContainer(plan: ContainerPlan, say: Say, done: (outcome: C
   const { joins, events } = inputs.value;
   const init = spawnEarly(plan, ns, libc, debug, joins, events);
   if (!init.ok) return refused(init.error);
-  const { initPid, channel, link, gateFifo, console } = init.value;
+  const { initPid, channel, link, gateFifo, console, netns } = init.value;
   logger.log('info', `init started with pid ${initPid}; its cgroup is prepared meanwhile`);
   // From here on every way out kills the init first (Teardown.run).
   const teardown = new Teardown(logger, (pid) => libc.waitpid(pid, 0));
   teardown.initPid = initPid;
   const fail = (error: RunError) => {
+    if (netns !== null) ns.close(netns);
     teardown.run();
     refused(error);
   };
@@ -104,7 +107,7 @@ export function createContainer(plan: ContainerPlan, say: Say, done: (outcome: C
     if (!state.ok) return fail(state.error);
     rootfsPlan = state.value;
   }
-  const c: Container = { plan, options, initPid, cgroup, cgroupName: name, hooks: plan.config?.hooks ?? {}, link, teardown, libc, ns, logger, pidsMax: null, initTasks: 0, sampledPeak: null, timedOut: false, gateFifo, console, stopTimers: () => {} };
+  const c: Container = { plan, options, initPid, cgroup, cgroupName: name, hooks: plan.config?.hooks ?? {}, link, teardown, libc, ns, logger, pidsMax: null, initTasks: 0, sampledPeak: null, timedOut: false, gateFifo, console, netns, stopTimers: () => {} };
   link.attach(initPid, channel);
   const moved = moveInit(c);
   if (!moved.ok) return fail(moved.error);
@@ -186,6 +189,12 @@ function sendPlans(c: Container, say: Say, joins: Joins, rootfs: SetupPlan['cont
   if (!plan.oci && HOOK_KINDS.some((k) => (hooks[k] ?? []).length > 0)) say.warn('config.json: hooks are run by the OCI create, start and delete, not by tini-ts run');
   c.logger.log('info', `the init's cgroup: ${c.cgroupName}`);
   link.send({ kind: 'setup', plan: setup });
+  if (c.netns !== null) {
+    // A failure means the init is gone: its exit status says why.
+    link.sendFd(c.netns);
+    c.ns.close(c.netns);
+    c.netns = null;
+  }
   if (!pivotHooks) link.send({ kind: 'process', plan: processPlan });
   return processPlan;
 }
@@ -269,6 +278,8 @@ interface Spawned {
   gateFifo: string | null;
   /** process.terminal's set-up (the console socket inherited, or to be connected by the init). */
   console: TerminalSetup | undefined;
+  /** The container's network namespace, to hand to the init with its set-up plan; null if it was spawned in it. */
+  netns: number | null;
 }
 
 /**
@@ -327,6 +338,7 @@ function setupPlan(c: Container, joins: Joins, rootfs: SetupPlan['container']): 
     mountProc: options.namespaces.has('mount') && options.namespaces.has('pid') && !rootfs,
     // A joined network namespace is someone else's (a pod's, Podman's): left as it is.
     loopbackUp: options.namespaces.has('net') && !joins.has('net'),
+    netnsFollows: c.netns !== null,
     cgroupNamespace: options.namespaces.has('cgroup'),
     // v1: `tasks` (the init's main thread alone); cgroup.procs where the launcher has not moved it (moveInit).
     procsFiles: joinFiles(cgroup).byInit,

@@ -141,6 +141,8 @@ interface EarlyInit {
   plan: EarlyPlan;
   initPid: number;
   channel: number;
+  /** The container's network namespace (see spawn-init.ts), or null. */
+  netns: number | null;
   claimed: boolean;
   /** Signals received before the link took them over, in order. */
   queued: number[];
@@ -158,7 +160,7 @@ export function spawnEarly(args: readonly string[]): void {
   const ns = createNsLibc();
   if (ns.geteuid() !== 0) return;
   const libc = createLibc();
-  const early: EarlyInit = { plan, initPid: 0, channel: -1, claimed: false, queued: [], onSignal: null, say: null };
+  const early: EarlyInit = { plan, initPid: 0, channel: -1, netns: null, claimed: false, queued: [], onSignal: null, say: null };
   const signals = [...forwardableSignals(), SIG.CHLD];
   listenToSignals(signals, (sig) => (early.onSignal ? early.onSignal(sig) : early.queued.push(sig)));
   libc.unblockSignals(signals);
@@ -167,6 +169,7 @@ export function spawnEarly(args: readonly string[]): void {
   if (!started.ok) return; // the usual spawn will say why
   early.initPid = started.value.initPid;
   early.channel = started.value.channel;
+  early.netns = started.value.netns;
   // Not claimed (bad input, --help, an error before the spawn): nothing is left behind.
   process.once('exit', () => {
     if (!early.claimed) discard(early);
@@ -179,7 +182,7 @@ export function spawnEarly(args: readonly string[]): void {
  * chose its code cache); one that has not is killed
  * and reaped (the caller spawns as usual). Either way it is claimed once.
  */
-export function claimEarly(want: { namespaces: ReadonlySet<NamespaceName>; fds: number; joins: number }): { initPid: number; channel: number } | null {
+export function claimEarly(want: { namespaces: ReadonlySet<NamespaceName>; fds: number; joins: number }): { initPid: number; channel: number; netns: number | null } | null {
   const early = slot[SLOT];
   if (!early || early.claimed || early.initPid === 0) return null;
   early.claimed = true;
@@ -190,7 +193,7 @@ export function claimEarly(want: { namespaces: ReadonlySet<NamespaceName>; fds: 
     discard(early);
     return null;
   }
-  return { initPid: early.initPid, channel: early.channel };
+  return { initPid: early.initPid, channel: early.channel, netns: early.netns };
 }
 
 /**
@@ -221,5 +224,7 @@ function discard(early: EarlyInit): void {
     const r = libc.waitpid(early.initPid, 0);
     if (r.ok || r.code !== 'EINTR') break;
   }
-  createNsLibc().close(early.channel);
+  const ns = createNsLibc();
+  ns.close(early.channel);
+  if (early.netns !== null) ns.close(early.netns);
 }

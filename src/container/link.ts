@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs';
 import type { NsLibc } from '../libc/ns.js';
+import { createTerminalLibc } from '../libc/terminal.js';
 import { SIG, forwardableSignals } from '../libc/signals.js';
 import { WNOHANG, type Libc, type WaitStatus } from '../libc/types.js';
 import { listenToSignals } from '../supervisor/signal-source.js';
@@ -71,6 +72,11 @@ export class InitLink {
       off += r.value;
     }
     return true;
+  }
+
+  /** FD passed to the init (one SCM_RIGHTS message of one byte); false if the init is gone. */
+  sendFd(fd: number): boolean {
+    return createTerminalLibc().sendFd(this.channel, fd, 'n').ok;
   }
 
   /** The init's wait status is in (its pid may be another process's from now on). */

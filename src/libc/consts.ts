@@ -75,6 +75,10 @@ export const SOL_SOCKET = 1;
 export const SCM_RIGHTS = 1;
 export const MSG_DONTWAIT = 0x40;
 export const MSG_NOSIGNAL = 0x4000;
+/** recvmsg: the control data did not fit (a descriptor was dropped). */
+export const MSG_CTRUNC = 0x8;
+/** recvmsg: descriptors received with close-on-exec set. */
+export const MSG_CMSG_CLOEXEC = 0x40000000;
 
 /** ioctl(2) requests: <asm-generic/ioctls.h>, <linux/sockios.h>, <linux/nsfs.h> (_IO(0xb7, 0x3)). */
 export const FIONREAD = 0x541b;

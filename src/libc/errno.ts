@@ -6,7 +6,7 @@ const NAMES = {
   16: 'EBUSY', 17: 'EEXIST', 18: 'EXDEV', 19: 'ENODEV', 20: 'ENOTDIR', 21: 'EISDIR', 22: 'EINVAL',
   23: 'ENFILE', 24: 'EMFILE', 25: 'ENOTTY', 26: 'ETXTBSY', 27: 'EFBIG', 28: 'ENOSPC', 29: 'ESPIPE',
   30: 'EROFS', 31: 'EMLINK', 32: 'EPIPE', 33: 'EDOM', 34: 'ERANGE', 36: 'ENAMETOOLONG', 38: 'ENOSYS',
-  39: 'ENOTEMPTY', 40: 'ELOOP', 61: 'ENODATA', 75: 'EOVERFLOW', 88: 'ENOTSOCK', 95: 'EOPNOTSUPP', 104: 'ECONNRESET', 110: 'ETIMEDOUT', 111: 'ECONNREFUSED',
+  39: 'ENOTEMPTY', 40: 'ELOOP', 61: 'ENODATA', 74: 'EBADMSG', 75: 'EOVERFLOW', 88: 'ENOTSOCK', 95: 'EOPNOTSUPP', 104: 'ECONNRESET', 110: 'ETIMEDOUT', 111: 'ECONNREFUSED',
 } as const;
 
 /** An errno by name: one Linux knows here, or `E<n>` for a number without one. */
@@ -27,6 +27,7 @@ const MESSAGES: Readonly<Record<string, string>> = {
 export const ERRNO = {
   EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, ENOEXEC: 8, EBADF: 9, ECHILD: 10, EAGAIN: 11,
   ENOMEM: 12, EACCES: 13, EINVAL: 22, ENOTTY: 25, ENXIO: 6, EROFS: 30, ENOSYS: 38, ENAMETOOLONG: 36,
+  ENODATA: 61, EBADMSG: 74,
 } as const;
 
 export function errnoName(n: number): ErrnoName {

@@ -2,14 +2,15 @@
  * System calls for an OCI terminal: a pseudo-terminal made inside the
  * container, its master handed to the caller's console socket (one
  * SCM_RIGHTS message carrying one descriptor, as runc sends it), the window
- * size. Loaded only by OCI create's init and exec when process.terminal is
- * set. Every call returns a Result carrying the errno by name.
+ * size; and the container's network namespace, handed to its init over the
+ * launcher's channel the same way. Every call returns a Result carrying the
+ * errno by name.
  */
 import fs from 'node:fs';
 import type { Koffi } from './koffi-native.js';
 import { lazyFunc, libcGroup } from './lazy.js';
 import { ERRNO, sysError as fail } from './errno.js';
-import { AF_UNIX, MSG_NOSIGNAL, SCM_RIGHTS, SIZEOF, SOCK_CLOEXEC, SOCK_STREAM, SOL_SOCKET, TIOCGPTN, TIOCSPTLCK, TIOCSWINSZ } from './consts.js';
+import { AF_UNIX, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_NOSIGNAL, SCM_RIGHTS, SIZEOF, SOCK_CLOEXEC, SOCK_STREAM, SOL_SOCKET, TIOCGPTN, TIOCSPTLCK, TIOCSWINSZ } from './consts.js';
 import { ok, type Result } from './types.js';
 
 /** sockaddr_un's sun_path (after the 2-byte family): the path and its NUL. */
@@ -24,6 +25,12 @@ export interface TerminalLibc {
   setWindowSize(fd: number, rows: number, cols: number): Result<void>;
   /** sendmsg(sock, iov = [name], SCM_RIGHTS = [fd]): one message, one descriptor. */
   sendFd(sock: number, fd: number, name: string): Result<void>;
+  /**
+   * recvmsg(sock) of one such message of one byte: the descriptor it carries
+   * (close-on-exec). EBADMSG: the peer sent no descriptor, or more than one;
+   * ENODATA: the stream ended.
+   */
+  recvFd(sock: number): Result<number>;
   dup2(from: number, to: number): Result<void>;
 }
 
@@ -33,6 +40,34 @@ export const createTerminalLibc: (koffi?: Koffi) => TerminalLibc = libcGroup('te
   const close = lazyFunc(c, 'int close(int fd)');
   const ioctl = lazyFunc(c, 'int ioctl(int fd, unsigned long request, void *arg)');
   const sendmsg = lazyFunc(c, 'long sendmsg(int fd, void *msg, int flags)');
+  const recvmsg = lazyFunc(c, 'long recvmsg(int fd, void *msg, int flags)');
+
+  /**
+   * msghdr, iovec, the control message and the data in one block of C memory
+   * (msghdr holds their addresses, which a Node Buffer does not have), laid
+   * out for LP64: msghdr at 0 (name, namelen, iov, iovlen, control,
+   * controllen, flags), iovec at 56, cmsghdr at 72 (CMSG_SPACE(sizeof(int))
+   * = 24 bytes), the data at 96.
+   */
+  const withMessage = <T>(data: Buffer, fn: (mem: unknown, b: Buffer) => T): T => {
+    const size = 96 + data.length;
+    const mem = koffi.alloc('uint8_t', size);
+    try {
+      const base = koffi.address(mem);
+      const b = Buffer.from(koffi.view(mem, size));
+      b.fill(0);
+      b.writeBigUInt64LE(base + 56n, 16); // msg_iov
+      b.writeBigUInt64LE(1n, 24); // msg_iovlen
+      b.writeBigUInt64LE(base + 72n, 32); // msg_control
+      b.writeBigUInt64LE(24n, 40); // msg_controllen
+      b.writeBigUInt64LE(base + 96n, 56); // iov_base
+      b.writeBigUInt64LE(BigInt(data.length), 64); // iov_len
+      data.copy(b, 96);
+      return fn(mem, b);
+    } finally {
+      koffi.free(mem);
+    }
+  };
   const dup2 = lazyFunc(c, 'int dup2(int from, int to)');
 
   return {
@@ -74,38 +109,39 @@ export const createTerminalLibc: (koffi?: Koffi) => TerminalLibc = libcGroup('te
       return ioctl(fd, TIOCSWINSZ, ws) === -1 ? fail('ioctl(TIOCSWINSZ)', errno()) : ok(undefined);
     },
     sendFd(sock, fd, name) {
-      // msghdr, iovec, the name and the control message in one block of C memory:
-      // msghdr holds their addresses, which a Node Buffer does not have.
-      const nameBytes = Buffer.from(name);
-      const size = 96 + nameBytes.length;
-      const mem = koffi.alloc('uint8_t', size);
-      try {
-        const base = koffi.address(mem);
-        const b = Buffer.from(koffi.view(mem, size));
-        b.fill(0);
-        // struct msghdr (56 bytes) at 0: name, namelen, iov, iovlen, control, controllen, flags
-        b.writeBigUInt64LE(base + 56n, 16); // msg_iov
-        b.writeBigUInt64LE(1n, 24); // msg_iovlen
-        b.writeBigUInt64LE(base + 72n, 32); // msg_control
-        b.writeBigUInt64LE(24n, 40); // msg_controllen = CMSG_SPACE(sizeof(int))
-        // struct iovec at 56: base, len
-        b.writeBigUInt64LE(base + 96n, 56);
-        b.writeBigUInt64LE(BigInt(nameBytes.length), 64);
-        // struct cmsghdr at 72: len = CMSG_LEN(sizeof(int)), level, type, the descriptor
+      return withMessage(Buffer.from(name), (mem, b) => {
+        // The control message: len = CMSG_LEN(sizeof(int)), level, type, the descriptor.
         b.writeBigUInt64LE(20n, 72);
         b.writeInt32LE(SOL_SOCKET, 80);
         b.writeInt32LE(SCM_RIGHTS, 84);
         b.writeInt32LE(fd, 88);
-        nameBytes.copy(b, 96);
         for (;;) {
           const rc = Number(sendmsg(sock, mem, MSG_NOSIGNAL));
           if (rc !== -1) return ok(undefined);
           const e = errno();
           if (e !== ERRNO.EINTR) return fail('sendmsg(SCM_RIGHTS)', e);
         }
-      } finally {
-        koffi.free(mem);
-      }
+      });
+    },
+    recvFd(sock) {
+      return withMessage(Buffer.alloc(1), (mem, b) => {
+        for (;;) {
+          const rc = Number(recvmsg(sock, mem, MSG_CMSG_CLOEXEC));
+          if (rc === -1) {
+            const e = errno();
+            if (e === ERRNO.EINTR) continue;
+            return fail('recvmsg(SCM_RIGHTS)', e);
+          }
+          if (rc === 0) return fail('recvmsg(SCM_RIGHTS)', ERRNO.ENODATA);
+          const one = b.readBigUInt64LE(40) >= 20n && b.readBigUInt64LE(72) === 20n && b.readInt32LE(80) === SOL_SOCKET && b.readInt32LE(84) === SCM_RIGHTS;
+          if (!one || (b.readInt32LE(48) & MSG_CTRUNC) !== 0) {
+            // A descriptor that did come (a truncated list) is not kept open.
+            if (b.readBigUInt64LE(40) >= 20n && b.readInt32LE(84) === SCM_RIGHTS) close(b.readInt32LE(88));
+            return fail('recvmsg(SCM_RIGHTS)', ERRNO.EBADMSG);
+          }
+          return ok(b.readInt32LE(88));
+        }
+      });
     },
     dup2: (from, to) => (dup2(from, to) === -1 ? fail(`dup2(${from}, ${to})`, errno()) : ok(undefined)),
   };

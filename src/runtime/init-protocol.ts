@@ -25,6 +25,13 @@ export interface SetupPlan {
   privateMounts: boolean;
   mountProc: boolean;
   loopbackUp: boolean;
+  /**
+   * The init was spawned in the launcher's network namespace: the
+   * container's (made by the launcher while the init's Node started) follows
+   * this frame as one SCM_RIGHTS message, for the init to setns(2) into
+   * before anything else of its set-up.
+   */
+  netnsFollows: boolean;
   cgroupNamespace: boolean;
   /** Files to write 0 into to join the cgroup: cgroup.procs (the whole init), or v1's `tasks` (its main thread; `mainThreadOnly`). */
   procsFiles: string[];

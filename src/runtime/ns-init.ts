@@ -165,6 +165,14 @@ export function runNsInit(args: string[]): void {
   t.must(ns.setCloexec(channel));
   t.must(ns.setParentDeathSignal(SIG.KILL));
   libc.setProcessName('tini-ts');
+  // Spawned in the launcher's network namespace: the container's comes next on the channel (see spawn-init.ts).
+  if (plan.netnsFollows) {
+    const netns = createTerminalLibc().recvFd(channel);
+    if (!netns.ok) return t.fatal(`receiving the network namespace from the launcher: ${netns.call} failed: ${netns.code}`);
+    const joined = ns.setns(netns.value, CLONE.NEWNET);
+    ns.close(netns.value);
+    t.must(joined, 'joining the network namespace: ');
+  }
   if (plan.privateMounts) t.must(ns.mount(null, '/', null, MS.REC | MS.PRIVATE, null), 'making mounts private: ');
   if (plan.mountProc) t.must(ns.mount('proc', '/proc', 'proc', MS.NOSUID | MS.NODEV | MS.NOEXEC, null), 'mounting /proc: ');
   if (plan.hostname !== null) t.must(ns.sethostname(plan.hostname));

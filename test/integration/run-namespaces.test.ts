@@ -50,6 +50,21 @@ describe.skipIf(unmet(canRun, RUN_NEEDS))('tini-ts run: namespaces', () => {
     expect(ours.ppid).toBe('1');
   });
 
+  it('the network namespace, made after the init is spawned, is the init\'s and the program\'s on both spawn paths', () => {
+    const host = fs.readlinkSync('/proc/self/ns/net');
+    // The early spawn (before the options are read), then the usual one (--events takes it).
+    for (const [extra, early] of [[[], true], [['--events', tmpFile('net-ev.jsonl')], false]] as const) {
+      const r = run(['-vv', ...extra, '--', 'sh', '-c', 'readlink /proc/1/ns/net /proc/self/ns/net; cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "']);
+      expect(r.status, hasSyncReturn(r)).toBe(0);
+      expect(r.stderr.includes('the init was spawned before the options were read')).toBe(early);
+      const [init, program, ...ifaces] = r.stdout.trim().split('\n');
+      expect(init).toMatch(/^net:\[\d+\]$/);
+      expect(program).toBe(init);
+      expect(init).not.toBe(host);
+      expect(ifaces).toEqual(['lo']);
+    }
+  });
+
   it('loopback works inside: a TCP round trip on 127.0.0.1', () => {
     const script = "import socket;s=socket.socket();s.bind(('127.0.0.1',0));s.listen();c=socket.create_connection(s.getsockname());a,_=s.accept();c.send(b'hi');print(a.recv(2).decode())";
     const r = run(['--', 'python3', '-c', script]);

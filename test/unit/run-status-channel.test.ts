@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { O, SOCK_CLOEXEC, SOCK_NONBLOCK } from '../../src/libc/consts.js';
 import { createNsLibc } from '../../src/libc/ns.js';
+import { createTerminalLibc } from '../../src/libc/terminal.js';
 import { FrameReader, decodeBytes, encodeBytes, encodeFrame, readFrameSync } from '../../src/runtime/channel.js';
 import { sendMessage } from '../../src/runtime/ns-init.js';
 
@@ -40,6 +41,34 @@ describe('the status channel', () => {
     ns.close(a);
     expect(readFrameSync(b)).toBeNull(); // end of stream
     ns.close(b);
+  });
+
+  it('a descriptor between two frames (the network namespace after the set-up plan) reaches the reader, and nothing else does', () => {
+    const ns = createNsLibc();
+    const tl = createTerminalLibc();
+    const p = ns.socketpair(SOCK_CLOEXEC);
+    if (!p.ok) throw new Error(p.code);
+    const [a, b] = p.value;
+    const passed = fs.openSync('/proc/self/ns/net', 'r');
+    fs.writeSync(a, encodeFrame({ kind: 'setup', n: 1 }));
+    expect(tl.sendFd(a, passed, 'n').ok).toBe(true);
+    fs.writeSync(a, encodeFrame({ kind: 'process', n: 2 }));
+    expect(readFrameSync(b)).toEqual({ kind: 'setup', n: 1 });
+    const got = tl.recvFd(b);
+    if (!got.ok) throw new Error(got.code);
+    expect(got.value).not.toBe(passed);
+    const [x, y] = [fs.fstatSync(got.value), fs.fstatSync(passed)];
+    expect([x.dev, x.ino]).toEqual([y.dev, y.ino]);
+    expect(fs.readlinkSync(`/proc/self/fd/${got.value}`)).toBe(fs.readlinkSync('/proc/self/ns/net'));
+    const flags = /^flags:\s+([0-7]+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${got.value}`, 'utf8'))![1];
+    expect(parseInt(flags, 8) & 0o2000000).not.toBe(0); // close-on-exec
+    expect(readFrameSync(b)).toEqual({ kind: 'process', n: 2 });
+    // A byte without a descriptor, then the end of the stream.
+    fs.writeSync(a, 'n');
+    expect(tl.recvFd(b)).toMatchObject({ ok: false, code: 'EBADMSG' });
+    ns.close(a);
+    expect(tl.recvFd(b)).toMatchObject({ ok: false, code: 'ENODATA' });
+    for (const fd of [b, passed, got.value]) ns.close(fd);
   });
 
   it('frames survive any split, and bytes that are not UTF-8 pass through base64', () => {

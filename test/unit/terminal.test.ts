@@ -43,6 +43,9 @@ function fakeTerminal(fail: Partial<Record<'openPty' | 'setWindowSize' | 'sendFd
       calls.push(`send ${name} fd=${fd === opened[1] ? 'master' : fd} sock=${sock === opened[0] ? 'socket' : sock}`);
       return fail.sendFd ? failed('sendmsg(SCM_RIGHTS)', fail.sendFd) : ok(undefined);
     },
+    recvFd: () => {
+      throw new Error('the console socket is only sent to');
+    },
     dup2: () => ok(undefined),
   };
   const isOpen = (fd: number) => {
