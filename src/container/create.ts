@@ -25,6 +25,7 @@ import { encodeBytes } from '../runtime/channel.js';
 import { INIT_TASKS, pidsMaxValue, type ProcessPlan, type SetupPlan } from '../runtime/init-protocol.js';
 import { HOOK_KINDS, runHooks, type HookKind, type Hooks } from '../runtime/oci/hooks.js';
 import { openEvents, openJoins, startInit, type Joins } from '../runtime/spawn-init.js';
+import { readCgroupMounts } from '../runtime/rootfs/cgroup-mounts.js';
 import { connectConsole, type TerminalSetup } from '../runtime/terminal.js';
 import { createTerminalLibc } from '../libc/terminal.js';
 import { rawArgs, splitNul } from '../util/cmdline.js';
@@ -111,7 +112,7 @@ export function createContainer(plan: ContainerPlan, say: Say, done: (outcome: C
   link.attach(initPid, channel);
   const moved = moveInit(c);
   if (!moved.ok) return fail(moved.error);
-  const processPlan = sendPlans(c, say, joins, rootfsPlan, events?.fd ?? null);
+  const processPlan = sendPlans(c, say, rootfsPlan, events?.fd ?? null);
   // What launchers that died left behind, swept while the init starts up
   // (the launcher has nothing else to do until the init reports).
   if (!plan.oci) sweepLeftovers(root, plan.options.cgroupParent, logger);
@@ -178,9 +179,9 @@ function openInputs(plan: ContainerPlan, ns: NsLibc): Outcome<{ joins: Joins; ev
  * until the init's set-up is done. A failure means the init is gone, which its
  * exit status says.
  */
-function sendPlans(c: Container, say: Say, joins: Joins, rootfs: SetupPlan['container'], eventsFd: number | null): ProcessPlan {
+function sendPlans(c: Container, say: Say, rootfs: SetupPlan['container'], eventsFd: number | null): ProcessPlan {
   const { plan, hooks, link } = c;
-  const setup = setupPlan(c, joins, rootfs);
+  const setup = setupPlan(c, rootfs);
   c.pidsMax = setup.pidsMax;
   const processPlan = processPlanOf(c, eventsFd);
   // Hooks at the pivot: prestart and createRuntime here, createContainer in the init.
@@ -329,17 +330,25 @@ function makeCgroup(plan: ContainerPlan, say: Say, logger: Logger, teardown: Tea
   return ok({ options, cgroup, name, root });
 }
 
+/** What the init's /sys/fs/cgroup will show, worked out here while its Node starts; null: it reads them itself. */
+function cgroupMountsOf(cgroup: Cgroup): SetupPlan['cgroupMounts'] {
+  try {
+    return readCgroupMounts(cgroup.dirs);
+  } catch {
+    return null;
+  }
+}
+
 /** What the init's privileged set-up does (see init-protocol.ts). */
-function setupPlan(c: Container, joins: Joins, rootfs: SetupPlan['container']): SetupPlan {
+function setupPlan(c: Container, rootfs: SetupPlan['container']): SetupPlan {
   const { options, cgroup } = c;
   return {
     hostname: options.hostname,
     privateMounts: options.namespaces.has('mount') && !rootfs,
     mountProc: options.namespaces.has('mount') && options.namespaces.has('pid') && !rootfs,
-    // A joined network namespace is someone else's (a pod's, Podman's): left as it is.
-    loopbackUp: options.namespaces.has('net') && !joins.has('net'),
     netnsFollows: c.netns !== null,
     cgroupNamespace: options.namespaces.has('cgroup'),
+    cgroupMounts: rootfs || options.namespaces.has('mount') ? cgroupMountsOf(cgroup) : null,
     // v1: `tasks` (the init's main thread alone); cgroup.procs where the launcher has not moved it (moveInit).
     procsFiles: joinFiles(cgroup).byInit,
     mainThreadOnly: cgroup.version === 1,

@@ -11,6 +11,7 @@
  * environment.
  */
 import type { Op } from './rootfs/plan.js';
+import type { CgroupMountInfo } from './rootfs/cgroup-mounts.js';
 import type { ProcessSpec } from './process.js';
 import type { TerminalSetup } from './terminal.js';
 import type { Hook, HookState } from './oci/hooks.js';
@@ -24,15 +25,21 @@ export interface SetupPlan {
   hostname: string | null;
   privateMounts: boolean;
   mountProc: boolean;
-  loopbackUp: boolean;
   /**
    * The init was spawned in the launcher's network namespace: the
-   * container's (made by the launcher while the init's Node started) follows
-   * this frame as one SCM_RIGHTS message, for the init to setns(2) into
-   * before anything else of its set-up.
+   * container's (made by the launcher while the init's Node started, its
+   * `lo` up) follows this frame as one SCM_RIGHTS message, for the init to
+   * setns(2) into before anything else of its set-up. A joined one is
+   * someone else's (a pod's, Podman's): left as it is.
    */
   netnsFollows: boolean;
   cgroupNamespace: boolean;
+  /**
+   * The cgroup hierarchies the init will be in, as the host mounts them (its
+   * /sys/fs/cgroup), worked out by the launcher; null: the init reads them
+   * once it has joined.
+   */
+  cgroupMounts: CgroupMountInfo[] | null;
   /** Files to write 0 into to join the cgroup: cgroup.procs (the whole init), or v1's `tasks` (its main thread; `mainThreadOnly`). */
   procsFiles: string[];
   /**

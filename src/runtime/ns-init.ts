@@ -9,7 +9,8 @@
  *      `tasks`, v2 the process through cgroup.procs, on the libuv pool while
  *      the main thread loads the C library); PR_SET_PDEATHSIG(SIGKILL).
  *   2. Mounts private, a /proc of the new pid namespace (only its PID 1 or
- *      descendants can mount that one), hostname, loopback up.
+ *      descendants can mount that one), hostname (the launcher made the
+ *      network namespace, lo up, and hands it over first: see spawn-init.ts).
  *   3. pids.max raised by the init's own tasks, the cgroup namespace (its
  *      root is the workload's cgroup), the root filesystem.
  *   4. With a workload process spec: the working directory, then the
@@ -48,7 +49,8 @@ import { listenToSignals } from '../supervisor/signal-source.js';
 import { signalPipeProbe, sizeSignalPipe } from '../supervisor/signal-pipe.js';
 import { decodeBytes, encodeFrame, readFrameSync } from './channel.js';
 import { render, within } from '../libc/error.js';
-import { applyRootfs, readCgroupMounts, type CgroupMountInfo } from './rootfs/apply.js';
+import { applyRootfs } from './rootfs/apply.js';
+import { readCgroupMounts, type CgroupMountInfo } from './rootfs/cgroup-mounts.js';
 import path from 'node:path';
 import { INIT_TASKS, pidsMaxValue, type InitMessage, type LauncherMessage, type ProcessPlan, type SetupPlan } from './init-protocol.js';
 import { dropPrivileges, gatedRlimits, limitChild, makeWorkdir, sharedRlimit, workloadRequest } from './workload.js';
@@ -176,7 +178,6 @@ export function runNsInit(args: string[]): void {
   if (plan.privateMounts) t.must(ns.mount(null, '/', null, MS.REC | MS.PRIVATE, null), 'making mounts private: ');
   if (plan.mountProc) t.must(ns.mount('proc', '/proc', 'proc', MS.NOSUID | MS.NODEV | MS.NOEXEC, null), 'mounting /proc: ');
   if (plan.hostname !== null) t.must(ns.sethostname(plan.hostname));
-  if (plan.loopbackUp) t.must(ns.interfaceUp('lo'), 'bringing up lo: ');
   // In the container's network and ipc namespaces (the launcher checked that the keys are namespaced).
   for (const [key, value] of Object.entries(plan.sysctl)) {
     try {
@@ -211,7 +212,7 @@ function setUp(plan: SetupPlan, channel: number, ns: NsLibc, libc: Libc, t: Tool
     }
   }
   // The host's view of our cgroups, for the workload's /sys/fs/cgroup (before a cgroup namespace hides it).
-  const ownCgroups = container || plan.privateMounts ? readCgroupMounts() : [];
+  const ownCgroups = container || plan.privateMounts ? (plan.cgroupMounts ?? readCgroupMounts()) : [];
   if (plan.pidsMax) {
     try {
       fs.writeFileSync(plan.pidsMax.file, pidsMaxValue(plan.pidsMax.limit, INIT_TASKS));

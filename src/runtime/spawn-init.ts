@@ -190,17 +190,21 @@ function spawnInNamespaces(ns: NsLibc, libc: Libc, options: Pick<RunOptions, 'na
 const unshareRefused = (code: string, names: string[]) => `unshare(${names.join(', ')}) failed: ${code}${code === 'EPERM' ? ' (run as root, outside a restricted container)' : ''}`;
 
 /**
- * A new network namespace, made by the main thread, which then returns to
- * the launcher's (BACK): a descriptor holding it, or an error text.
+ * A new network namespace with `lo` up, made by the main thread, which then
+ * returns to the launcher's (BACK): a descriptor holding it, or an error text.
  */
 function newNetns(ns: NsLibc, back: number): number | string {
   const u = ns.unshare(CLONE.NEWNET);
   if (!u.ok) return unshareRefused(u.code, ['net']);
   let fd: number | string;
-  try {
-    fd = fs.openSync('/proc/thread-self/ns/net', 'r');
-  } catch (e) {
-    fd = `cannot open the new network namespace: ${(e as NodeJS.ErrnoException).code}`;
+  const up = ns.interfaceUp('lo');
+  if (!up.ok) fd = `bringing up lo in the container's network namespace: ${up.call} failed: ${up.code}`;
+  else {
+    try {
+      fd = fs.openSync('/proc/thread-self/ns/net', 'r');
+    } catch (e) {
+      fd = `cannot open the new network namespace: ${(e as NodeJS.ErrnoException).code}`;
+    }
   }
   const b = ns.setns(back, CLONE.NEWNET);
   if (!b.ok) {

@@ -21,10 +21,9 @@ import { runError, within, type Outcome, type RunError } from '../../libc/error.
 import { ok, type SysError } from '../../libc/types.js';
 import type { Op } from './plan.js';
 import { fdPath, resolveInRoot, type Create } from './resolve.js';
+import type { CgroupMountInfo } from './cgroup-mounts.js';
 
-
-/** A cgroup hierarchy the init belongs to: where the host mounts it and the init's cgroup in it. */
-export interface CgroupMountInfo { mountPoint: string; source: string; fstype: 'cgroup' | 'cgroup2' }
+export { readCgroupMounts, type CgroupMountInfo } from './cgroup-mounts.js';
 
 export interface ApplyContext {
   ns: NsLibc;
@@ -35,37 +34,6 @@ export interface ApplyContext {
   cgroups: CgroupMountInfo[];
   /** Called just before pivot_root (OCI hooks); returns only if they succeeded. */
   beforePivot?: () => void;
-}
-
-/** The cgroup hierarchies of this process, as the host sees them (read before a cgroup namespace). */
-export function readCgroupMounts(): CgroupMountInfo[] {
-  const membership = new Map<string, string>();
-  for (const line of fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
-    const m = /^[0-9]+:([^:]*):(.*)$/.exec(line);
-    if (m) membership.set(m[1], m[2]);
-  }
-  const out: CgroupMountInfo[] = [];
-  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const [left, right] = line.split(' - ');
-    if (!right) continue;
-    const f = left.split(' ');
-    const [fstype, , superOpts] = right.split(' ');
-    const mountRoot = f[3];
-    const mountPoint = f[4];
-    let key: string | undefined;
-    if (fstype === 'cgroup2') key = '';
-    else if (fstype === 'cgroup') {
-      const opts = superOpts.split(',');
-      key = [...membership.keys()].find((k) => k !== '' && k.split(',').every((c) => opts.includes(c)));
-    } else continue;
-    const cg = key === undefined ? undefined : membership.get(key);
-    // Hierarchies where the init sits in the host's root cgroup (tini-ts made no cgroup there) are not shown: the container would see the whole host's tree.
-    if (cg === undefined || cg === '/' || out.some((o) => o.mountPoint === mountPoint)) continue;
-    const rel = path.posix.relative(mountRoot, cg);
-    if (rel.startsWith('..')) continue;
-    out.push({ mountPoint, source: path.posix.join(mountPoint, rel), fstype: fstype as 'cgroup' | 'cgroup2' });
-  }
-  return out;
 }
 
 /** A step's failure, or null: what the steps below return (applyRootfs hands the first one up). */
