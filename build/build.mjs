@@ -189,6 +189,11 @@ const execArgv = [
   // run --bundle ×0.95; the plain init no slower, its memory and threads the
   // same. Not part of the code caches' hash.
   '--single-threaded-gc',
+  // No OpenSSL configuration: Node parses openssl.cnf at every start (the
+  // host's, or an image's when the plain init runs in a container), and
+  // such a file can name provider and engine modules to load into PID 1.
+  // tini-ts uses no TLS; a missing /dev/null is no error to OpenSSL.
+  '--openssl-config=/dev/null',
   // Last: the end of Node's options. Node scans the whole argv for --env-file
   // and --env-file-if-exists before parsing it (node_dotenv.cc), up to the
   // first `--` only, and the SEA puts the caller's argv after these flags:

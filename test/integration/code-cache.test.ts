@@ -19,7 +19,7 @@ import { unmet } from '../helpers/prereq.js';
 
 const DIST = path.join(ROOT, 'dist');
 // The flags of the binary (build/build.mjs execArgv); V8 hashes some of them into a cache.
-const FLAGS = ['--disable-sigusr1', '--expose-internals', '--no-warnings', '--v8-pool-size=1', '--single-threaded-gc'];
+const FLAGS = ['--disable-sigusr1', '--expose-internals', '--no-warnings', '--v8-pool-size=1', '--single-threaded-gc', '--openssl-config=/dev/null'];
 
 beforeAll(() => requireBinary());
 

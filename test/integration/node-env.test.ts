@@ -4,10 +4,13 @@
  * NODE_EXTRA_CA_CERTS must not change what the init does or prints, and
  * reach the child unchanged. SIGUSR1 never opens Node's inspector.
  */
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  cleanup, fdFlags, launch, listeningSockets, O_NONBLOCK, Recorder, requireBinary, SIG, sleep, startInit, waitFor, type Mode,
+  BIN, cleanup, fdFlags, launch, listeningSockets, O_NONBLOCK, Recorder, requireBinary, SIG, sleep, startInit, waitFor, type Mode,
 } from '../helpers/proc.js';
 
 beforeAll(() => requireBinary());
@@ -80,6 +83,26 @@ describe.each<Mode>(['pid1', 'sub'])('Node variables (%s)', (mode) => {
     expect(r.stderr).toMatch(/^\[WARN  tini-ts \([0-9]+\)\] stopped by SIGTERM after [0-9.]+s; SIGKILL needed: no\n$/);
     expect(r.stdout).toBe('');
     expect(r.flags).toEqual([0, 0, 0]);
+  });
+});
+
+describe('OpenSSL configuration', () => {
+  // A FIFO nobody writes to: whoever opens it to read a configuration hangs.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-openssl-'));
+  const fifo = path.join(dir, 'openssl.cnf');
+  execFileSync('mkfifo', [fifo]);
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('none is read at start-up (OPENSSL_CONF or the default file): the init parses nothing and loads no module an openssl.cnf names', () => {
+    const r = spawnSync(BIN, ['--', 'sh', '-c', 'echo "$OPENSSL_CONF"'], { env: { PATH: process.env.PATH, OPENSSL_CONF: fifo }, encoding: 'utf8', timeout: 10_000 });
+    expect(r.error, r.stderr).toBeUndefined();
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`${fifo}\n`); // the child's environment is its own
+  });
+
+  it('a plain Node does read it (so the check above can fail)', () => {
+    const r = spawnSync(process.execPath, ['-e', '0'], { env: { OPENSSL_CONF: fifo }, timeout: 1500 });
+    expect(r.error && (r.error as NodeJS.ErrnoException).code).toBe('ETIMEDOUT');
   });
 });
 
