@@ -105,11 +105,15 @@ export const createContainerLibc: (koffi?: Koffi) => ContainerLibc = libcGroup('
   const syscall = lazyFunc(c, 'long syscall(long number, ...)');
   const prctl = lazyFunc(c, 'int prctl(int option, ...)');
   const prlimit = lazyFunc(c, 'int prlimit(int pid, int resource, void *new_limit, void *old_limit)');
-  const fprog = koffi.struct('tini_ts_sock_fprog', { len: 'unsigned short', filter: 'void *' });
-  const fprogPtr = koffi.pointer(fprog);
-  const self = koffi.load(null);
-  const uvDefaultLoop = self.func('void *uv_default_loop(void)');
-  const uvLoopFork = self.func('int uv_loop_fork(void *loop)');
+  // Declared when first used (seccomp, the loop's renewal): the group is bound on every init's path.
+  let fprog: unknown = null;
+  const fprogPtr = () => (fprog ??= koffi.pointer(koffi.struct('tini_ts_sock_fprog', { len: 'unsigned short', filter: 'void *' })));
+  let uv: { defaultLoop: () => unknown; loopFork: (loop: unknown) => number } | null = null;
+  const libuv = () => {
+    if (uv) return uv;
+    const self = koffi.load(null);
+    return (uv = { defaultLoop: self.func('void *uv_default_loop(void)'), loopFork: self.func('int uv_loop_fork(void *loop)') });
+  };
   const thisThread = bindThisThread(c, errno);
   const everyThread = bindEveryThread(c, errno, koffi);
 
@@ -155,15 +159,15 @@ export const createContainerLibc: (koffi?: Koffi) => ContainerLibc = libcGroup('
     installSeccomp(program, flags = 0) {
       const prog = { len: program.length / 8, filter: program };
       if (flags !== 0) {
-        const rc = Number(syscall(SYS_SECCOMP, 'long', SECCOMP_SET_MODE_FILTER, 'long', flags, fprogPtr, prog));
+        const rc = Number(syscall(SYS_SECCOMP, 'long', SECCOMP_SET_MODE_FILTER, 'long', flags, fprogPtr(), prog));
         // With TSYNC, a positive return names a thread that could not take the filter (none took it).
         if (rc > 0) return fail(`seccomp(SECCOMP_FILTER_FLAG_TSYNC): thread ${rc}`, 16);
         return check('seccomp(SECCOMP_SET_MODE_FILTER)', rc);
       }
-      return check('prctl(PR_SET_SECCOMP)', prctl(PR.SET_SECCOMP, 'unsigned long', SECCOMP_MODE_FILTER, fprogPtr, prog, 'unsigned long', 0, 'unsigned long', 0));
+      return check('prctl(PR_SET_SECCOMP)', prctl(PR.SET_SECCOMP, 'unsigned long', SECCOMP_MODE_FILTER, fprogPtr(), prog, 'unsigned long', 0, 'unsigned long', 0));
     },
     renewEventLoop() {
-      const rc = uvLoopFork(uvDefaultLoop());
+      const rc = libuv().loopFork(libuv().defaultLoop());
       return rc === 0 ? ok(undefined) : fail('uv_loop_fork', -rc);
     },
     thisThread,

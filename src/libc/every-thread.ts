@@ -19,6 +19,7 @@
 import fs from 'node:fs';
 import type { Koffi } from './koffi-native.js';
 import { sysno } from './arch.js';
+import { lazyFunc } from './lazy.js';
 import { errnoName, type ErrnoName } from './errno.js';
 import { sysError as fail } from './errno.js';
 import { ok, type Result } from './types.js';
@@ -97,7 +98,7 @@ export type EveryThread = (calls: ThreadCall[]) => Result<number>;
 
 /** The same calls on the calling thread alone, one by one through syscall(2). */
 export function bindThisThread(c: ReturnType<Koffi['load']>, errno: () => number): (calls: ThreadCall[]) => Result<void> {
-  const syscall = c.func('long syscall(long number, ...)');
+  const syscall = lazyFunc(c, 'long syscall(long number, ...)');
   return (calls) => {
     for (const k of calls) {
       const args = k.args.flatMap((a): unknown[] => (Buffer.isBuffer(a) ? ['void *', a] : ['long', BigInt.asIntN(64, BigInt(a))]));
@@ -111,14 +112,14 @@ export function bindThisThread(c: ReturnType<Koffi['load']>, errno: () => number
 
 export function bindEveryThread(c: ReturnType<Koffi['load']>, errno: () => number, koffi: Koffi, arch: string = process.arch): EveryThread {
   const code = HANDLER_CODE[arch];
-  const mmap = c.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off)');
-  const mprotect = c.func('int mprotect(void *addr, size_t len, int prot)');
-  const munmap = c.func('int munmap(void *addr, size_t len)');
-  const syscall = c.func('long syscall(long number, ...)');
-  const schedYield = c.func('int sched_yield(void)');
-  const SYS_RT_SIGACTION = sysno('rt_sigaction', arch);
-  const SYS_TGKILL = sysno('tgkill', arch);
-  const SYS_GETTID = sysno('gettid', arch);
+  const mmap = lazyFunc(c, 'void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off)');
+  const mprotect = lazyFunc(c, 'int mprotect(void *addr, size_t len, int prot)');
+  const munmap = lazyFunc(c, 'int munmap(void *addr, size_t len)');
+  const syscall = lazyFunc(c, 'long syscall(long number, ...)');
+  const schedYield = lazyFunc(c, 'int sched_yield(void)');
+  // Looked up when first broadcast (the binding is made with the group, on every init's path).
+  let sys: { SYS_RT_SIGACTION: number; SYS_TGKILL: number; SYS_GETTID: number } | null = null;
+  const numbers = () => (sys ??= { SYS_RT_SIGACTION: sysno('rt_sigaction', arch), SYS_TGKILL: sysno('tgkill', arch), SYS_GETTID: sysno('gettid', arch) });
   const MAP_FAILED = 2n ** 64n - 1n;
   let handler: { ptr: unknown; address: bigint; data: Buffer } | null = null;
 
@@ -194,6 +195,7 @@ export function bindEveryThread(c: ReturnType<Koffi['load']>, errno: () => numbe
   };
 
   function broadcast(codeAddress: bigint, mem: Buffer, calls: ThreadCall[]): { result: Result<number>; settled: boolean } {
+    const { SYS_RT_SIGACTION, SYS_TGKILL, SYS_GETTID } = numbers();
     const act = Buffer.alloc(32);
     act.writeBigUInt64LE(codeAddress, 0);
     act.writeBigUInt64LE(BigInt(SA_RESTORER | SA_RESTART), 8);
