@@ -62,11 +62,37 @@ export function nativeArch(arch: string = process.arch): NativeArch | { error: s
   return NATIVE[arch] ?? { error: `architecture ${arch} is not supported (tini-ts knows the system calls of x86_64 and aarch64)` };
 }
 
-/** The running architecture's number of a system call; throws (one line) on an unknown architecture or name. */
+const looked = new Map<string, number | undefined>();
+
+/**
+ * The running architecture's number of a system call; throws (one line) on
+ * an unknown architecture or name. Found in its table's list without
+ * decoding the whole table: a container's init needs a dozen numbers.
+ */
 export function sysno(name: string, arch: string = process.arch): number {
   const a = nativeArch(arch);
   if ('error' in a) throw new Error(a.error);
-  const n = syscalls(a.table)[name];
+  const key = `${a.table} ${name}`;
+  if (!looked.has(key)) looked.set(key, decoded[a.table]?.[name] ?? findSyscall(SYSCALL_NAMES[a.table], name));
+  const n = looked.get(key);
   if (n === undefined) throw new Error(`system call ${name} does not exist on ${a.name}`);
   return n;
+}
+
+/** NAME's number in a table's list (see syscall-tables.ts), or undefined. */
+export function findSyscall(list: string, name: string): number | undefined {
+  if (name === '' || /[\s@]/.test(name)) return undefined;
+  let i = -1;
+  for (;;) {
+    i = list.indexOf(name, i + 1);
+    if (i < 0) return undefined;
+    const before = i === 0 ? ' ' : list[i - 1];
+    const after = list[i + name.length] ?? ' ';
+    if ((before === ' ' || before === '\n') && (after === ' ' || after === '\n' || after === '@')) break;
+  }
+  if (list[i + name.length] === '@') return parseInt(list.slice(i + name.length + 1), 10);
+  // The previous name given a number, and how many names lie between.
+  const mark = list.lastIndexOf('@', i);
+  const tokenStart = Math.max(list.lastIndexOf(' ', mark), list.lastIndexOf('\n', mark)) + 1;
+  return parseInt(list.slice(mark + 1), 10) + list.slice(tokenStart, i).trim().split(/\s+/).length;
 }

@@ -7,193 +7,193 @@ export const SYSCALL_NAMES = {
   X86_64: `
     read@0 write open close stat fstat lstat poll
     lseek mmap mprotect munmap brk rt_sigaction rt_sigprocmask rt_sigreturn
-    ioctl pread64 pwrite64 readv writev access pipe select
+    ioctl@16 pread64 pwrite64 readv writev access pipe select
     sched_yield mremap msync mincore madvise shmget shmat shmctl
-    dup dup2 pause nanosleep getitimer alarm setitimer getpid
+    dup@32 dup2 pause nanosleep getitimer alarm setitimer getpid
     sendfile socket connect accept sendto recvfrom sendmsg recvmsg
-    shutdown bind listen getsockname getpeername socketpair setsockopt getsockopt
+    shutdown@48 bind listen getsockname getpeername socketpair setsockopt getsockopt
     clone fork vfork execve exit wait4 kill uname
-    semget semop semctl shmdt msgget msgsnd msgrcv msgctl
+    semget@64 semop semctl shmdt msgget msgsnd msgrcv msgctl
     fcntl flock fsync fdatasync truncate ftruncate getdents getcwd
-    chdir fchdir rename mkdir rmdir creat link unlink
+    chdir@80 fchdir rename mkdir rmdir creat link unlink
     symlink readlink chmod fchmod chown fchown lchown umask
-    gettimeofday getrlimit getrusage sysinfo times ptrace getuid syslog
+    gettimeofday@96 getrlimit getrusage sysinfo times ptrace getuid syslog
     getgid setuid setgid geteuid getegid setpgid getppid getpgrp
-    setsid setreuid setregid getgroups setgroups setresuid getresuid setresgid
+    setsid@112 setreuid setregid getgroups setgroups setresuid getresuid setresgid
     getresgid getpgid setfsuid setfsgid getsid capget capset rt_sigpending
-    rt_sigtimedwait rt_sigqueueinfo rt_sigsuspend sigaltstack utime mknod uselib personality
+    rt_sigtimedwait@128 rt_sigqueueinfo rt_sigsuspend sigaltstack utime mknod uselib personality
     ustat statfs fstatfs sysfs getpriority setpriority sched_setparam sched_getparam
-    sched_setscheduler sched_getscheduler sched_get_priority_max sched_get_priority_min sched_rr_get_interval mlock munlock mlockall
+    sched_setscheduler@144 sched_getscheduler sched_get_priority_max sched_get_priority_min sched_rr_get_interval mlock munlock mlockall
     munlockall vhangup modify_ldt pivot_root _sysctl prctl arch_prctl adjtimex
-    setrlimit chroot sync acct settimeofday mount umount2 swapon
+    setrlimit@160 chroot sync acct settimeofday mount umount2 swapon
     swapoff reboot sethostname setdomainname iopl ioperm create_module init_module
-    delete_module get_kernel_syms query_module quotactl nfsservctl getpmsg putpmsg afs_syscall
+    delete_module@176 get_kernel_syms query_module quotactl nfsservctl getpmsg putpmsg afs_syscall
     tuxcall security gettid readahead setxattr lsetxattr fsetxattr getxattr
-    lgetxattr fgetxattr listxattr llistxattr flistxattr removexattr lremovexattr fremovexattr
+    lgetxattr@192 fgetxattr listxattr llistxattr flistxattr removexattr lremovexattr fremovexattr
     tkill time futex sched_setaffinity sched_getaffinity set_thread_area io_setup io_destroy
-    io_getevents io_submit io_cancel get_thread_area lookup_dcookie epoll_create epoll_ctl_old epoll_wait_old
+    io_getevents@208 io_submit io_cancel get_thread_area lookup_dcookie epoll_create epoll_ctl_old epoll_wait_old
     remap_file_pages getdents64 set_tid_address restart_syscall semtimedop fadvise64 timer_create timer_settime
-    timer_gettime timer_getoverrun timer_delete clock_settime clock_gettime clock_getres clock_nanosleep exit_group
+    timer_gettime@224 timer_getoverrun timer_delete clock_settime clock_gettime clock_getres clock_nanosleep exit_group
     epoll_wait epoll_ctl tgkill utimes vserver mbind set_mempolicy get_mempolicy
-    mq_open mq_unlink mq_timedsend mq_timedreceive mq_notify mq_getsetattr kexec_load waitid
+    mq_open@240 mq_unlink mq_timedsend mq_timedreceive mq_notify mq_getsetattr kexec_load waitid
     add_key request_key keyctl ioprio_set ioprio_get inotify_init inotify_add_watch inotify_rm_watch
-    migrate_pages openat mkdirat mknodat fchownat futimesat newfstatat unlinkat
+    migrate_pages@256 openat mkdirat mknodat fchownat futimesat newfstatat unlinkat
     renameat linkat symlinkat readlinkat fchmodat faccessat pselect6 ppoll
-    unshare set_robust_list get_robust_list splice tee sync_file_range vmsplice move_pages
+    unshare@272 set_robust_list get_robust_list splice tee sync_file_range vmsplice move_pages
     utimensat epoll_pwait signalfd timerfd_create eventfd fallocate timerfd_settime timerfd_gettime
-    accept4 signalfd4 eventfd2 epoll_create1 dup3 pipe2 inotify_init1 preadv
+    accept4@288 signalfd4 eventfd2 epoll_create1 dup3 pipe2 inotify_init1 preadv
     pwritev rt_tgsigqueueinfo perf_event_open recvmmsg fanotify_init fanotify_mark prlimit64 name_to_handle_at
-    open_by_handle_at clock_adjtime syncfs sendmmsg setns getcpu process_vm_readv process_vm_writev
+    open_by_handle_at@304 clock_adjtime syncfs sendmmsg setns getcpu process_vm_readv process_vm_writev
     kcmp finit_module sched_setattr sched_getattr renameat2 seccomp getrandom memfd_create
-    kexec_file_load bpf execveat userfaultfd membarrier mlock2 copy_file_range preadv2
+    kexec_file_load@320 bpf execveat userfaultfd membarrier mlock2 copy_file_range preadv2
     pwritev2 pkey_mprotect pkey_alloc pkey_free statx io_pgetevents rseq pidfd_send_signal@424
-    io_uring_setup io_uring_enter io_uring_register open_tree move_mount fsopen fsconfig fsmount
+    io_uring_setup@425 io_uring_enter io_uring_register open_tree move_mount fsopen fsconfig fsmount
     fspick pidfd_open clone3 close_range openat2 pidfd_getfd faccessat2 process_madvise
-    epoll_pwait2 mount_setattr quotactl_fd landlock_create_ruleset landlock_add_rule landlock_restrict_self memfd_secret process_mrelease
+    epoll_pwait2@441 mount_setattr quotactl_fd landlock_create_ruleset landlock_add_rule landlock_restrict_self memfd_secret process_mrelease
     futex_waitv set_mempolicy_home_node
   `,
   I386: `
     restart_syscall@0 exit fork read write open close waitpid
     creat link unlink execve chdir time mknod chmod
-    lchown break oldstat lseek getpid mount umount setuid
+    lchown@16 break oldstat lseek getpid mount umount setuid
     getuid stime ptrace alarm oldfstat pause utime stty
-    gtty access nice ftime sync kill rename mkdir
+    gtty@32 access nice ftime sync kill rename mkdir
     rmdir dup pipe times prof brk setgid getgid
-    signal geteuid getegid acct umount2 lock ioctl fcntl
+    signal@48 geteuid getegid acct umount2 lock ioctl fcntl
     mpx setpgid ulimit oldolduname umask chroot ustat dup2
-    getppid getpgrp setsid sigaction sgetmask ssetmask setreuid setregid
+    getppid@64 getpgrp setsid sigaction sgetmask ssetmask setreuid setregid
     sigsuspend sigpending sethostname setrlimit getrlimit getrusage gettimeofday settimeofday
-    getgroups setgroups select symlink oldlstat readlink uselib swapon
+    getgroups@80 setgroups select symlink oldlstat readlink uselib swapon
     reboot readdir mmap munmap truncate ftruncate fchmod fchown
-    getpriority setpriority profil statfs fstatfs ioperm socketcall syslog
+    getpriority@96 setpriority profil statfs fstatfs ioperm socketcall syslog
     setitimer getitimer stat lstat fstat olduname iopl vhangup
-    idle vm86old wait4 swapoff sysinfo ipc fsync sigreturn
+    idle@112 vm86old wait4 swapoff sysinfo ipc fsync sigreturn
     clone setdomainname uname modify_ldt adjtimex mprotect sigprocmask create_module
-    init_module delete_module get_kernel_syms quotactl getpgid fchdir bdflush sysfs
+    init_module@128 delete_module get_kernel_syms quotactl getpgid fchdir bdflush sysfs
     personality afs_syscall setfsuid setfsgid _llseek getdents _newselect flock
-    msync readv writev getsid fdatasync _sysctl mlock munlock
+    msync@144 readv writev getsid fdatasync _sysctl mlock munlock
     mlockall munlockall sched_setparam sched_getparam sched_setscheduler sched_getscheduler sched_yield sched_get_priority_max
-    sched_get_priority_min sched_rr_get_interval nanosleep mremap setresuid getresuid vm86 query_module
+    sched_get_priority_min@160 sched_rr_get_interval nanosleep mremap setresuid getresuid vm86 query_module
     poll nfsservctl setresgid getresgid prctl rt_sigreturn rt_sigaction rt_sigprocmask
-    rt_sigpending rt_sigtimedwait rt_sigqueueinfo rt_sigsuspend pread64 pwrite64 chown getcwd
+    rt_sigpending@176 rt_sigtimedwait rt_sigqueueinfo rt_sigsuspend pread64 pwrite64 chown getcwd
     capget capset sigaltstack sendfile getpmsg putpmsg vfork ugetrlimit
-    mmap2 truncate64 ftruncate64 stat64 lstat64 fstat64 lchown32 getuid32
+    mmap2@192 truncate64 ftruncate64 stat64 lstat64 fstat64 lchown32 getuid32
     getgid32 geteuid32 getegid32 setreuid32 setregid32 getgroups32 setgroups32 fchown32
-    setresuid32 getresuid32 setresgid32 getresgid32 chown32 setuid32 setgid32 setfsuid32
+    setresuid32@208 getresuid32 setresgid32 getresgid32 chown32 setuid32 setgid32 setfsuid32
     setfsgid32 pivot_root mincore madvise getdents64 fcntl64 gettid@224 readahead
-    setxattr lsetxattr fsetxattr getxattr lgetxattr fgetxattr listxattr llistxattr
+    setxattr@226 lsetxattr fsetxattr getxattr lgetxattr fgetxattr listxattr llistxattr
     flistxattr removexattr lremovexattr fremovexattr tkill sendfile64 futex sched_setaffinity
-    sched_getaffinity set_thread_area get_thread_area io_setup io_destroy io_getevents io_submit io_cancel
+    sched_getaffinity@242 set_thread_area get_thread_area io_setup io_destroy io_getevents io_submit io_cancel
     fadvise64 exit_group@252 lookup_dcookie epoll_create epoll_ctl epoll_wait remap_file_pages set_tid_address
-    timer_create timer_settime timer_gettime timer_getoverrun timer_delete clock_settime clock_gettime clock_getres
+    timer_create@259 timer_settime timer_gettime timer_getoverrun timer_delete clock_settime clock_gettime clock_getres
     clock_nanosleep statfs64 fstatfs64 tgkill utimes fadvise64_64 vserver mbind
-    get_mempolicy set_mempolicy mq_open mq_unlink mq_timedsend mq_timedreceive mq_notify mq_getsetattr
+    get_mempolicy@275 set_mempolicy mq_open mq_unlink mq_timedsend mq_timedreceive mq_notify mq_getsetattr
     kexec_load waitid add_key@286 request_key keyctl ioprio_set ioprio_get inotify_init
-    inotify_add_watch inotify_rm_watch migrate_pages openat mkdirat mknodat fchownat futimesat
+    inotify_add_watch@292 inotify_rm_watch migrate_pages openat mkdirat mknodat fchownat futimesat
     fstatat64 unlinkat renameat linkat symlinkat readlinkat fchmodat faccessat
-    pselect6 ppoll unshare set_robust_list get_robust_list splice sync_file_range tee
+    pselect6@308 ppoll unshare set_robust_list get_robust_list splice sync_file_range tee
     vmsplice move_pages getcpu epoll_pwait utimensat signalfd timerfd_create eventfd
-    fallocate timerfd_settime timerfd_gettime signalfd4 eventfd2 epoll_create1 dup3 pipe2
+    fallocate@324 timerfd_settime timerfd_gettime signalfd4 eventfd2 epoll_create1 dup3 pipe2
     inotify_init1 preadv pwritev rt_tgsigqueueinfo perf_event_open recvmmsg fanotify_init fanotify_mark
-    prlimit64 name_to_handle_at open_by_handle_at clock_adjtime syncfs sendmmsg setns process_vm_readv
+    prlimit64@340 name_to_handle_at open_by_handle_at clock_adjtime syncfs sendmmsg setns process_vm_readv
     process_vm_writev kcmp finit_module sched_setattr sched_getattr renameat2 seccomp getrandom
-    memfd_create bpf execveat socket socketpair bind connect listen
+    memfd_create@356 bpf execveat socket socketpair bind connect listen
     accept4 getsockopt setsockopt getsockname getpeername sendto sendmsg recvfrom
-    recvmsg shutdown userfaultfd membarrier mlock2 copy_file_range preadv2 pwritev2
+    recvmsg@372 shutdown userfaultfd membarrier mlock2 copy_file_range preadv2 pwritev2
     pkey_mprotect pkey_alloc pkey_free statx arch_prctl io_pgetevents rseq semget@393
-    semctl shmget shmctl shmat shmdt msgget msgsnd msgrcv
+    semctl@394 shmget shmctl shmat shmdt msgget msgsnd msgrcv
     msgctl clock_gettime64 clock_settime64 clock_adjtime64 clock_getres_time64 clock_nanosleep_time64 timer_gettime64 timer_settime64
-    timerfd_gettime64 timerfd_settime64 utimensat_time64 pselect6_time64 ppoll_time64 io_pgetevents_time64@416 recvmmsg_time64 mq_timedsend_time64
+    timerfd_gettime64@410 timerfd_settime64 utimensat_time64 pselect6_time64 ppoll_time64 io_pgetevents_time64@416 recvmmsg_time64 mq_timedsend_time64
     mq_timedreceive_time64 semtimedop_time64 rt_sigtimedwait_time64 futex_time64 sched_rr_get_interval_time64 pidfd_send_signal io_uring_setup io_uring_enter
-    io_uring_register open_tree move_mount fsopen fsconfig fsmount fspick pidfd_open
+    io_uring_register@427 open_tree move_mount fsopen fsconfig fsmount fspick pidfd_open
     clone3 close_range openat2 pidfd_getfd faccessat2 process_madvise epoll_pwait2 mount_setattr
-    quotactl_fd landlock_create_ruleset landlock_add_rule landlock_restrict_self memfd_secret process_mrelease futex_waitv set_mempolicy_home_node
+    quotactl_fd@443 landlock_create_ruleset landlock_add_rule landlock_restrict_self memfd_secret process_mrelease futex_waitv set_mempolicy_home_node
   `,
   X32: `
     read@1073741824 write open close stat fstat lstat poll
     lseek mmap mprotect munmap brk rt_sigprocmask@1073741838 pread64@1073741841 pwrite64
     access@1073741845 pipe select sched_yield mremap msync mincore madvise
     shmget shmat shmctl dup dup2 pause nanosleep getitimer
-    alarm setitimer getpid sendfile socket connect accept sendto
+    alarm@1073741861 setitimer getpid sendfile socket connect accept sendto
     shutdown@1073741872 bind listen getsockname getpeername socketpair clone@1073741880 fork
-    vfork exit@1073741884 wait4 kill uname semget semop semctl
+    vfork@1073741882 exit@1073741884 wait4 kill uname semget semop semctl
     shmdt msgget msgsnd msgrcv msgctl fcntl flock fsync
-    fdatasync truncate ftruncate getdents getcwd chdir fchdir rename
+    fdatasync@1073741899 truncate ftruncate getdents getcwd chdir fchdir rename
     mkdir rmdir creat link unlink symlink readlink chmod
-    fchmod chown fchown lchown umask gettimeofday getrlimit getrusage
+    fchmod@1073741915 chown fchown lchown umask gettimeofday getrlimit getrusage
     sysinfo times getuid@1073741926 syslog getgid setuid setgid geteuid
-    getegid setpgid getppid getpgrp setsid setreuid setregid getgroups
+    getegid@1073741932 setpgid getppid getpgrp setsid setreuid setregid getgroups
     setgroups setresuid getresuid setresgid getresgid getpgid setfsuid setfsgid
-    getsid capget capset rt_sigsuspend@1073741954 utime@1073741956 mknod personality@1073741959 ustat
+    getsid@1073741948 capget capset rt_sigsuspend@1073741954 utime@1073741956 mknod personality@1073741959 ustat
     statfs fstatfs sysfs getpriority setpriority sched_setparam sched_getparam sched_setscheduler
-    sched_getscheduler sched_get_priority_max sched_get_priority_min sched_rr_get_interval mlock munlock mlockall munlockall
+    sched_getscheduler@1073741969 sched_get_priority_max sched_get_priority_min sched_rr_get_interval mlock munlock mlockall munlockall
     vhangup modify_ldt pivot_root prctl@1073741981 arch_prctl adjtimex setrlimit chroot
-    sync acct settimeofday mount umount2 swapon swapoff reboot
+    sync@1073741986 acct settimeofday mount umount2 swapon swapoff reboot
     sethostname setdomainname iopl ioperm init_module@1073741999 delete_module quotactl@1073742003 getpmsg@1073742005
-    putpmsg afs_syscall tuxcall security gettid readahead setxattr lsetxattr
+    putpmsg@1073742006 afs_syscall tuxcall security gettid readahead setxattr lsetxattr
     fsetxattr getxattr lgetxattr fgetxattr listxattr llistxattr flistxattr removexattr
-    lremovexattr fremovexattr tkill time futex sched_setaffinity sched_getaffinity io_destroy@1073742031
+    lremovexattr@1073742022 fremovexattr tkill time futex sched_setaffinity sched_getaffinity io_destroy@1073742031
     io_getevents io_cancel@1073742034 lookup_dcookie@1073742036 epoll_create remap_file_pages@1073742040 getdents64 set_tid_address restart_syscall
-    semtimedop fadvise64 timer_settime@1073742047 timer_gettime timer_getoverrun timer_delete clock_settime clock_gettime
+    semtimedop@1073742044 fadvise64 timer_settime@1073742047 timer_gettime timer_getoverrun timer_delete clock_settime clock_gettime
     clock_getres clock_nanosleep exit_group epoll_wait epoll_ctl tgkill utimes mbind@1073742061
-    set_mempolicy get_mempolicy mq_open mq_unlink mq_timedsend mq_timedreceive mq_getsetattr@1073742069 add_key@1073742072
+    set_mempolicy@1073742062 get_mempolicy mq_open mq_unlink mq_timedsend mq_timedreceive mq_getsetattr@1073742069 add_key@1073742072
     request_key keyctl ioprio_set ioprio_get inotify_init inotify_add_watch inotify_rm_watch migrate_pages
-    openat mkdirat mknodat fchownat futimesat newfstatat unlinkat renameat
+    openat@1073742081 mkdirat mknodat fchownat futimesat newfstatat unlinkat renameat
     linkat symlinkat readlinkat fchmodat faccessat pselect6 ppoll unshare
     splice@1073742099 tee sync_file_range utimensat@1073742104 epoll_pwait signalfd timerfd_create eventfd
     fallocate timerfd_settime timerfd_gettime accept4 signalfd4 eventfd2 epoll_create1 dup3
-    pipe2 inotify_init1 perf_event_open@1073742122 fanotify_init@1073742124 fanotify_mark prlimit64 name_to_handle_at open_by_handle_at
+    pipe2@1073742117 inotify_init1 perf_event_open@1073742122 fanotify_init@1073742124 fanotify_mark prlimit64 name_to_handle_at open_by_handle_at
     clock_adjtime syncfs setns@1073742132 getcpu kcmp@1073742136 finit_module sched_setattr sched_getattr
-    renameat2 seccomp getrandom memfd_create kexec_file_load bpf userfaultfd@1073742147 membarrier
+    renameat2@1073742140 seccomp getrandom memfd_create kexec_file_load bpf userfaultfd@1073742147 membarrier
     mlock2 copy_file_range pkey_mprotect@1073742153 pkey_alloc pkey_free statx io_pgetevents rseq
     pidfd_send_signal@1073742248 io_uring_setup io_uring_enter io_uring_register open_tree move_mount fsopen fsconfig
     fsmount fspick pidfd_open clone3 close_range openat2 pidfd_getfd faccessat2
-    process_madvise epoll_pwait2 mount_setattr quotactl_fd landlock_create_ruleset landlock_add_rule landlock_restrict_self memfd_secret
+    process_madvise@1073742264 epoll_pwait2 mount_setattr quotactl_fd landlock_create_ruleset landlock_add_rule landlock_restrict_self memfd_secret
     process_mrelease futex_waitv set_mempolicy_home_node rt_sigaction@1073742336 rt_sigreturn ioctl readv writev
-    recvfrom sendmsg recvmsg execve ptrace rt_sigpending rt_sigtimedwait rt_sigqueueinfo
+    recvfrom@1073742341 sendmsg recvmsg execve ptrace rt_sigpending rt_sigtimedwait rt_sigqueueinfo
     sigaltstack timer_create mq_notify kexec_load waitid set_robust_list get_robust_list vmsplice
-    move_pages preadv pwritev rt_tgsigqueueinfo recvmmsg sendmmsg process_vm_readv process_vm_writev
+    move_pages@1073742357 preadv pwritev rt_tgsigqueueinfo recvmmsg sendmmsg process_vm_readv process_vm_writev
     setsockopt getsockopt io_setup io_submit execveat preadv2 pwritev2
   `,
   AARCH64: `
     io_setup@0 io_destroy io_submit io_cancel io_getevents setxattr lsetxattr fsetxattr
     getxattr lgetxattr fgetxattr listxattr llistxattr flistxattr removexattr lremovexattr
-    fremovexattr getcwd lookup_dcookie eventfd2 epoll_create1 epoll_ctl epoll_pwait dup
+    fremovexattr@16 getcwd lookup_dcookie eventfd2 epoll_create1 epoll_ctl epoll_pwait dup
     dup3 fcntl inotify_init1 inotify_add_watch inotify_rm_watch ioctl ioprio_set ioprio_get
-    flock mknodat mkdirat unlinkat symlinkat linkat renameat umount2
+    flock@32 mknodat mkdirat unlinkat symlinkat linkat renameat umount2
     mount pivot_root nfsservctl statfs fstatfs truncate ftruncate fallocate
-    faccessat chdir fchdir chroot fchmod fchmodat fchownat fchown
+    faccessat@48 chdir fchdir chroot fchmod fchmodat fchownat fchown
     openat close vhangup pipe2 quotactl getdents64 lseek read
-    write readv writev pread64 pwrite64 preadv pwritev sendfile
+    write@64 readv writev pread64 pwrite64 preadv pwritev sendfile
     pselect6 ppoll signalfd4 vmsplice splice tee readlinkat newfstatat
-    fstat sync fsync fdatasync sync_file_range timerfd_create timerfd_settime timerfd_gettime
+    fstat@80 sync fsync fdatasync sync_file_range timerfd_create timerfd_settime timerfd_gettime
     utimensat acct capget capset personality exit exit_group waitid
-    set_tid_address unshare futex set_robust_list get_robust_list nanosleep getitimer setitimer
+    set_tid_address@96 unshare futex set_robust_list get_robust_list nanosleep getitimer setitimer
     kexec_load init_module delete_module timer_create timer_gettime timer_getoverrun timer_settime timer_delete
-    clock_settime clock_gettime clock_getres clock_nanosleep syslog ptrace sched_setparam sched_setscheduler
+    clock_settime@112 clock_gettime clock_getres clock_nanosleep syslog ptrace sched_setparam sched_setscheduler
     sched_getscheduler sched_getparam sched_setaffinity sched_getaffinity sched_yield sched_get_priority_max sched_get_priority_min sched_rr_get_interval
-    restart_syscall kill tkill tgkill sigaltstack rt_sigsuspend rt_sigaction rt_sigprocmask
+    restart_syscall@128 kill tkill tgkill sigaltstack rt_sigsuspend rt_sigaction rt_sigprocmask
     rt_sigpending rt_sigtimedwait rt_sigqueueinfo rt_sigreturn setpriority getpriority reboot setregid
-    setgid setreuid setuid setresuid getresuid setresgid getresgid setfsuid
+    setgid@144 setreuid setuid setresuid getresuid setresgid getresgid setfsuid
     setfsgid times setpgid getpgid getsid setsid getgroups setgroups
-    uname sethostname setdomainname getrlimit setrlimit getrusage umask prctl
+    uname@160 sethostname setdomainname getrlimit setrlimit getrusage umask prctl
     getcpu gettimeofday settimeofday adjtimex getpid getppid getuid geteuid
-    getgid getegid gettid sysinfo mq_open mq_unlink mq_timedsend mq_timedreceive
+    getgid@176 getegid gettid sysinfo mq_open mq_unlink mq_timedsend mq_timedreceive
     mq_notify mq_getsetattr msgget msgctl msgrcv msgsnd semget semctl
-    semtimedop semop shmget shmctl shmat shmdt socket socketpair
+    semtimedop@192 semop shmget shmctl shmat shmdt socket socketpair
     bind listen accept connect getsockname getpeername sendto recvfrom
-    setsockopt getsockopt shutdown sendmsg recvmsg readahead brk munmap
+    setsockopt@208 getsockopt shutdown sendmsg recvmsg readahead brk munmap
     mremap add_key request_key keyctl clone execve mmap fadvise64
-    swapon swapoff mprotect msync mlock munlock mlockall munlockall
+    swapon@224 swapoff mprotect msync mlock munlock mlockall munlockall
     mincore madvise remap_file_pages mbind get_mempolicy set_mempolicy migrate_pages move_pages
-    rt_tgsigqueueinfo perf_event_open accept4 recvmmsg wait4@260 prlimit64 fanotify_init fanotify_mark
+    rt_tgsigqueueinfo@240 perf_event_open accept4 recvmmsg wait4@260 prlimit64 fanotify_init fanotify_mark
     name_to_handle_at open_by_handle_at clock_adjtime syncfs setns sendmmsg process_vm_readv process_vm_writev
-    kcmp finit_module sched_setattr sched_getattr renameat2 seccomp getrandom memfd_create
+    kcmp@272 finit_module sched_setattr sched_getattr renameat2 seccomp getrandom memfd_create
     bpf execveat userfaultfd membarrier mlock2 copy_file_range preadv2 pwritev2
-    pkey_mprotect pkey_alloc pkey_free statx io_pgetevents rseq kexec_file_load pidfd_send_signal@424
+    pkey_mprotect@288 pkey_alloc pkey_free statx io_pgetevents rseq kexec_file_load pidfd_send_signal@424
     io_uring_setup io_uring_enter io_uring_register open_tree move_mount fsopen fsconfig fsmount
-    fspick pidfd_open clone3 close_range openat2 pidfd_getfd faccessat2 process_madvise
+    fspick@433 pidfd_open clone3 close_range openat2 pidfd_getfd faccessat2 process_madvise
     epoll_pwait2 mount_setattr quotactl_fd landlock_create_ruleset landlock_add_rule landlock_restrict_self memfd_secret process_mrelease
-    futex_waitv set_mempolicy_home_node
+    futex_waitv@449 set_mempolicy_home_node
   `,
 } as const;

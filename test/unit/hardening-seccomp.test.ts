@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AUDIT_ARCH, syscalls } from '../../src/libc/arch.js';
+import { AUDIT_ARCH, findSyscall, syscalls } from '../../src/libc/arch.js';
+import { SYSCALL_NAMES } from '../../src/libc/syscall-tables.js';
 import { DOCKER_DEFAULT_CAPS } from '../../src/libc/capabilities.js';
 import {
   AUDIT_ARCH_X86_64, SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS, compile, defaultPolicy, evaluate,
@@ -103,5 +104,12 @@ describe('the system call tables', () => {
     expect('toString' in X86_64 || 'constructor' in X86_64).toBe(false);
     expect(Object.isFrozen(X86_64) && syscalls('X86_64') === X86_64).toBe(true);
     expect([Object.keys(X86_64).length, Object.keys(syscalls('I386')).length, Object.keys(syscalls('X32')).length, Object.keys(AARCH64).length]).toEqual([362, 440, 351, 306]);
+  });
+
+  it('one number is found in a list without decoding it, the same as the decoded table says, for every name', () => {
+    for (const arch of ['X86_64', 'I386', 'X32', 'AARCH64'] as const) {
+      for (const [name, n] of Object.entries(syscalls(arch))) expect(findSyscall(SYSCALL_NAMES[arch], name), `${arch} ${name}`).toBe(n);
+      for (const missing of ['nosuch', 'read.', 'rea', '', 'pidfd_open2']) expect(findSyscall(SYSCALL_NAMES[arch], missing)).toBeUndefined();
+    }
   });
 });
