@@ -11,8 +11,9 @@
  * The scan only guesses. createContainer claims the init only if the parsed
  * plan wants exactly what it got (claimEarly); otherwise it is killed and
  * reaped and the usual spawn follows. A launcher that exits without claiming
- * it (bad input, --help) kills and reaps it first. Signals are listened to
- * right after the spawn, and queued until the launcher's link takes them over.
+ * it (bad input, --help) kills and reaps it first. The stop signals are
+ * listened to before the spawn, the others right after it; all are queued
+ * until the launcher's link takes them over.
  */
 import path from 'node:path';
 import { isRuntimeCall, parseOciArgs } from '../cli/oci-args.js';
@@ -135,6 +136,9 @@ function readConfig(file: string): string {
   return r.value;
 }
 
+/** Listened to before the spawn: what users and engines send a launcher to stop or notify it. */
+const STOP_FIRST = new Set<number>([SIG.TERM, SIG.INT, SIG.HUP, SIG.QUIT, SIG.USR1, SIG.USR2, SIG.ALRM]);
+
 /** The early init, as early-main leaves it for main.cjs (the two bundles share only globalThis). */
 interface EarlyInit {
   plan: EarlyPlan;
@@ -159,20 +163,32 @@ export function spawnEarly(args: readonly string[]): void {
   const ns = createNsLibc();
   if (ns.geteuid() !== 0) return;
   const libc = createLibc();
+  const early: EarlyInit = { plan, initPid: 0, channel: -1, netns: null, claimed: false, queued: [], onSignal: null, say: null };
+  const onSignal = (sig: number) => (early.onSignal ? early.onSignal(sig) : early.queued.push(sig));
+  // The signals that stop or notify a launcher (a user's ^C, an engine's
+  // TERM) are listened to before the spawn, so that one sent as soon as the
+  // init exists is kept and passed on; the other 55 handles (0.4-0.6 ms,
+  // five system calls each) once the init is spawned. One of those that
+  // comes in that millisecond ends the launcher, as it would during Node's
+  // start a millisecond earlier, and leaves nothing: the init, PID 1 of its
+  // own pid namespace, reads the end of its channel and exits.
+  const all = [...forwardableSignals(), SIG.CHLD];
+  const first = all.filter((s) => STOP_FIRST.has(s));
+  listenToSignals(first, onSignal);
+  libc.unblockSignals(first);
   const started = startInit(ns, libc, { namespaces: new Set(plan.namespaces) }, plan.rootfs, new Map(), []);
-  if (!started.ok) return; // the usual spawn will say why
-  const { initPid, channel, netns } = started.value;
-  const early: EarlyInit = { plan, initPid, channel, netns, claimed: false, queued: [], onSignal: null, say: null };
+  // Set either way: the link takes over these handles and what they queued.
   slot[SLOT] = early;
-  // Signals are listened to once the init is spawned (62 handles, 0.4-0.7 ms
-  // that the spawn no longer waits for), and kept until the link takes them.
-  // One that comes before ends the launcher as it would have during Node's
-  // start-up a millisecond earlier, and leaves nothing: the init, PID 1 of
-  // its own pid namespace, reads the end of its channel instead of a plan
-  // and exits.
-  const signals = [...forwardableSignals(), SIG.CHLD];
-  listenToSignals(signals, (sig) => (early.onSignal ? early.onSignal(sig) : early.queued.push(sig)));
-  libc.unblockSignals(signals);
+  const rest = all.filter((s) => !STOP_FIRST.has(s));
+  listenToSignals(rest, onSignal);
+  libc.unblockSignals(rest);
+  if (!started.ok) {
+    early.claimed = true; // nothing to claim: the usual spawn will say why
+    return;
+  }
+  early.initPid = started.value.initPid;
+  early.channel = started.value.channel;
+  early.netns = started.value.netns;
   // Not claimed (bad input, --help, an error before the spawn): nothing is left behind.
   process.once('exit', () => {
     if (!early.claimed) discard(early);

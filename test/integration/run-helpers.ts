@@ -206,30 +206,42 @@ export function expectNothingLeftBehind(): void {
   });
 }
 
+/**
+ * Python that makes its process a subreaper, with left(): the children left
+ * to it, alive (name and pid) and the zombies it reaps (their pids).
+ */
+export const PY_SUBREAPER = `
+import ctypes, json, os, signal, subprocess, sys, time
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+def left():
+    alive = []
+    for d in os.listdir('/proc'):
+        try:
+            stat = open(f'/proc/{d}/stat').read()
+        except OSError:
+            continue
+        rest = stat[stat.rindex(')') + 2:].split()
+        if int(rest[1]) == os.getpid() and rest[0] != 'Z':
+            alive.append(stat[stat.index('(') + 1:stat.rindex(')')] + ' ' + d)
+    zombies = []
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            break
+        zombies.append(pid)
+    return alive, zombies
+`;
+
 /** Runs the binary with ARGS under a subreaper (python3); whatever it leaves behind (alive, or a zombie) is listed. */
 export function underSubreaper(args: string[]): { rc: number; stderr: string; left: string[] } {
-  const helper = `
-import ctypes, json, os, subprocess, sys, time
-ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+  const helper = `${PY_SUBREAPER}
 p = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, capture_output=True)
 time.sleep(0.3)
-left = []
-for d in os.listdir('/proc'):
-    try:
-        stat = open(f'/proc/{d}/stat').read()
-    except OSError:
-        continue
-    if int(stat[stat.rindex(')') + 2:].split()[1]) == os.getpid():
-        left.append(stat[stat.index('(') + 1:stat.rindex(')')] + ' ' + d)
-while True:
-    try:
-        pid, _ = os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        break
-    if pid == 0:
-        break
-    left.append(f'zombie {pid}')
-print(json.dumps({'rc': p.returncode, 'stderr': p.stderr.decode(), 'left': [l for l in left if not l.startswith('python')]}))
+alive, zombies = left()
+print(json.dumps({'rc': p.returncode, 'stderr': p.stderr.decode(), 'left': [a for a in alive if not a.startswith('python')] + [f'zombie {z}' for z in zombies]}))
 `;
   const r = spawnSync('python3', ['-c', helper, BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
   expect(r.status, r.stderr).toBe(0);
