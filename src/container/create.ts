@@ -93,8 +93,10 @@ export function createContainer(plan: ContainerPlan, say: Say, done: (outcome: C
   // From here on every way out kills the init first (Teardown.run).
   const teardown = new Teardown(logger, (pid) => libc.waitpid(pid, 0));
   teardown.initPid = initPid;
+  // The network namespace made for the init, until sendPlans hands it over.
+  let unsent = netns;
   const fail = (error: RunError) => {
-    if (netns !== null) ns.close(netns);
+    if (unsent !== null) ns.close(unsent);
     teardown.run();
     refused(error);
   };
@@ -113,6 +115,7 @@ export function createContainer(plan: ContainerPlan, say: Say, done: (outcome: C
   const moved = moveInit(c);
   if (!moved.ok) return fail(moved.error);
   const processPlan = sendPlans(c, say, rootfsPlan, events?.fd ?? null);
+  unsent = null;
   // What launchers that died left behind, swept while the init starts up
   // (the launcher has nothing else to do until the init reports).
   if (!plan.oci) sweepLeftovers(root, plan.options.cgroupParent, logger);

@@ -23,7 +23,6 @@ import type { Op } from './plan.js';
 import { fdPath, resolveInRoot, type Create } from './resolve.js';
 import type { CgroupMountInfo } from './cgroup-mounts.js';
 
-export { readCgroupMounts, type CgroupMountInfo } from './cgroup-mounts.js';
 
 export interface ApplyContext {
   ns: NsLibc;
