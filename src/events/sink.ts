@@ -87,9 +87,15 @@ export interface EventSink {
   forward(sig: number, target: ForwardTarget, id: number, result: string, received?: number | null, cause?: ForwardCause): void;
   /** `comm` is the reaped process's command name when it was read before reaping. */
   reap(pid: number, status: WaitStatus, main: boolean, comm: string | null): void;
-  grace(sig: number, graceMs: number, remainingMs: number): void;
+  /**
+   * `remainingMs` reads the time left on the caller's clock: read just after
+   * this clock, so that the deadline written is never later than the one the
+   * caller's timer keeps (an event that read the two clocks further apart,
+   * on a busy machine, announced a deadline after the SIGKILL it preceded).
+   */
+  grace(sig: number, graceMs: number, remainingMs: () => number): void;
   /** A received stop signal is held back (--stop-delay); `sig` is what will be sent. */
-  stopDelay(received: number, sig: number, delayMs: number, remainingMs: number): void;
+  stopDelay(received: number, sig: number, delayMs: number, remainingMs: () => number): void;
   /** --timeout fell due; `sig` is sent to the group. */
   timeout(timeoutMs: number, sig: number): void;
   escalate(target: ForwardTarget, id: number, result: string, mainReaped: boolean): void;
@@ -318,12 +324,14 @@ export function createEventSink(writer: LineWriter, opts: SinkOptions = {}): Eve
       emit('reap', { pid, main, comm, ...statusFields(status) });
     },
     grace(sig, graceMs, remainingMs) {
-      const deadline = monoNs() + BigInt(Math.max(0, Math.round(remainingMs * 1e6)));
+      const mono = monoNs();
+      const deadline = mono + BigInt(Math.max(0, Math.round(remainingMs() * 1e6)));
       // deadline_mono_ns is written as a bare integer (no float rounding).
       emit('grace', { signo: sig, name: signalName(sig), grace_ms: graceMs, deadline_mono_ns: `@@${deadline}@@` });
     },
     stopDelay(received, sig, delayMs, remainingMs) {
-      const until = monoNs() + BigInt(Math.max(0, Math.round(remainingMs * 1e6)));
+      const mono = monoNs();
+      const until = mono + BigInt(Math.max(0, Math.round(remainingMs() * 1e6)));
       emit('stop-delay', {
         received_signo: received,
         received_name: signalName(received),

@@ -110,10 +110,10 @@ export function startSupervisor(config: CoreConfig, deps: ShellDeps): Supervisor
         return;
       }
       case 'grace':
-        events?.grace(a.sig, a.graceMs, a.at - deps.now());
+        events?.grace(a.sig, a.graceMs, () => a.at - deps.now());
         return;
       case 'stop-delay':
-        events?.stopDelay(a.received, a.sig, a.delayMs, a.at - deps.now());
+        events?.stopDelay(a.received, a.sig, a.delayMs, () => a.at - deps.now());
         return;
       case 'timeout':
         events?.timeout(a.timeoutMs, a.sig);

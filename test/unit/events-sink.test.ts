@@ -42,7 +42,7 @@ describe('event sink', () => {
     sink.signal(15, 'forward');
     sink.forward(15, 'group', 8, 'ok');
     sink.forward(15, 'pid', 8, 'ESRCH');
-    sink.grace(15, 1000, 1000);
+    sink.grace(15, 1000, () => 1000);
     sink.reap(9, exitedStatus(0), false, 'sleep');
     sink.reap(8, signaledStatus(11, true), true, null);
     sink.escalate('group', 8, 'ok', true);
@@ -80,6 +80,20 @@ describe('event sink', () => {
     sink.exit(0, 'child-exited');
     // exit drains at once: the process ends right after
     expect(parseAll(w.lines).map((e) => e.event)).toEqual(['signal', 'forward', 'reap', 'forward', 'exit']);
+  });
+
+  it("a deadline is this clock read first, plus the time left on the caller's read after it: never later than the caller's timer", () => {
+    const w = memoryWriter();
+    const order: string[] = [];
+    let mono = 5_000_000n;
+    const sink = createEventSink(w, { monoNs: () => (order.push('mono'), (mono += 1_000n)), wallMs: () => 0 });
+    sink.grace(15, 1000, () => (order.push('left'), 2));
+    sink.stopDelay(15, 15, 500, () => (order.push('left'), 0.5));
+    sink.flush();
+    const [grace, delay] = parseAll(w.lines);
+    expect(order.slice(0, 2)).toEqual(['mono', 'left']);
+    expect(BigInt(grace.deadline_mono_ns as string | number)).toBe(5_001_000n + 2_000_000n);
+    expect(BigInt(delay.until_mono_ns as string | number)).toBe(5_003_000n + 500_000n);
   });
 
   it('keeps a huge argv under 4096 bytes and marks it truncated', () => {
