@@ -249,9 +249,10 @@ function spawnEarly(plan: ContainerPlan, ns: NsLibc, libc: Libc, debug: (msg: st
   // meanwhile is reaped once the channel is read (createContainer's last step).
   const link = new InitLink(libc, ns);
   const passed = [...(events !== null && events.fd > 2 ? [events.fd] : []), ...Array.from({ length: oci?.preserveFds ?? 0 }, (_, i) => 3 + i)];
-  // An init spawned early (see early.ts) was given no descriptors: OCI's start
-  // FIFO and console socket it opens and connects by path, before pivot_root.
-  const early = claimEarly({ namespaces: options.namespaces, fds: passed.length, joins: joins.size });
+  // An init spawned early (see early.ts) was given only the caller's descriptors
+  // to preserve: OCI's start FIFO and console socket it opens and connects by
+  // path, before pivot_root.
+  const early = claimEarly({ namespaces: options.namespaces, fds: passed, joins: joins.size });
   // The early init's end, if it came already, is its status (not an orphan's).
   if (early) link.initPid = early.initPid;
   link.listen();

@@ -22,7 +22,7 @@ import { createLibc } from '../libc/libc.js';
 import { createNsLibc } from '../libc/ns.js';
 import { SIG, forwardableSignals } from '../libc/signals.js';
 import { readConfigFile } from '../runtime/oci/config-file.js';
-import { startInit } from '../runtime/spawn-init.js';
+import { preservedFdsProblem, startInit } from '../runtime/spawn-init.js';
 import { writeStderr } from '../log/log.js';
 import { listenToSignals } from '../supervisor/signal-source.js';
 
@@ -32,6 +32,8 @@ export interface EarlyPlan {
   rootfs: boolean;
   /** The -v flags' level (the launcher's logger: 1 warn, 3 debug). */
   verbosity: number;
+  /** The caller's descriptors the init gets (OCI create --preserve-fds N: 3 .. 3+N-1). */
+  fds: number[];
 }
 
 /** Options of `run` that change the spawn (descriptors, namespaces, a root): a plan is read for them. */
@@ -44,8 +46,8 @@ const FLAGS = new Set(['-q', '--quiet', '--read-only', '--new-privileges']);
  * enough to be worth it (createContainer then spawns as usual). Never
  * throws: input the parser refuses yields null or a guess that is discarded.
  */
-export function earlyPlan(args: readonly string[], readFile: (file: string) => string, cwd: string, argv0 = ''): EarlyPlan | null {
-  if (args[0] !== 'run') return ociCreatePlan(args, readFile, cwd, argv0);
+export function earlyPlan(args: readonly string[], readFile: (file: string) => string, cwd: string, argv0 = '', fdsProblem = preservedFdsProblem): EarlyPlan | null {
+  if (args[0] !== 'run') return ociCreatePlan(args, readFile, cwd, argv0, fdsProblem);
   const namespaces = new Set<NamespaceName>(NAMESPACES);
   let rootfs = false;
   let bundle: string | null = null;
@@ -74,27 +76,29 @@ export function earlyPlan(args: readonly string[], readFile: (file: string) => s
     fromConfig.forEach((n) => namespaces.add(n));
   }
   if (!namespaces.has('pid')) return null; // the launcher would be the orphans' subreaper first
-  return { namespaces: [...namespaces], rootfs, verbosity };
+  return { namespaces: [...namespaces], rootfs, verbosity, fds: [] };
 }
 
 /**
  * OCI `create` as engines call it (`tini-ts oci create`, a binary named
  * runc, or runc's global flags first): its namespaces from the bundle's
- * config.json. Not with descriptors to preserve, which the init gets at its
- * spawn (a console socket and the start FIFO it reaches by path).
+ * config.json; the descriptors to preserve (Podman's socket activation), if
+ * they pass create's own check (the caller's, not Node's), which the init
+ * gets at its spawn (a console socket and the start FIFO it reaches by path).
  */
-function ociCreatePlan(args: readonly string[], readFile: (file: string) => string, cwd: string, argv0: string): EarlyPlan | null {
+function ociCreatePlan(args: readonly string[], readFile: (file: string) => string, cwd: string, argv0: string, fdsProblem: (n: number) => string | null): EarlyPlan | null {
   const oci = args[0] === 'oci' ? args.slice(1) : isRuntimeCall(args, argv0) ? [...args] : null;
   if (!oci) return null;
   const parsed = parseOciArgs(oci);
   if (parsed.kind !== 'ok' || parsed.command.verb !== 'create') return null;
   const { bundle, preserveFds } = parsed.command;
-  if (preserveFds !== 0) return null;
+  // Checked here as create checks them: they must be the caller's before an init takes them.
+  if (preserveFds !== 0 && fdsProblem(preserveFds) !== null) return null;
   const config = readBundleConfig(bundle ?? '.', readFile, cwd);
   if (!config) return null;
   const namespaces = namespacesOf(config);
   if (!namespaces?.includes('pid')) return null;
-  return { namespaces, rootfs: true, verbosity: 1 };
+  return { namespaces, rootfs: true, verbosity: 1, fds: Array.from({ length: preserveFds }, (_, i) => 3 + i) };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -176,7 +180,7 @@ export function spawnEarly(args: readonly string[]): void {
   const first = all.filter((s) => STOP_FIRST.has(s));
   listenToSignals(first, onSignal);
   libc.unblockSignals(first);
-  const started = startInit(ns, libc, { namespaces: new Set(plan.namespaces) }, plan.rootfs, new Map(), []);
+  const started = startInit(ns, libc, { namespaces: new Set(plan.namespaces) }, plan.rootfs, new Map(), plan.fds);
   // Set either way: the link takes over these handles and what they queued.
   slot[SLOT] = early;
   const rest = all.filter((s) => !STOP_FIRST.has(s));
@@ -197,17 +201,17 @@ export function spawnEarly(args: readonly string[]): void {
 
 /**
  * The early init, if it has what the parsed plan wants (the namespaces
- * created, no descriptors, no namespaces joined; whether it builds a root only
+ * created, the same descriptors, no namespaces joined; whether it builds a root only
  * chose its code cache); one that has not is killed
  * and reaped (the caller spawns as usual). Either way it is claimed once.
  */
-export function claimEarly(want: { namespaces: ReadonlySet<NamespaceName>; fds: number; joins: number }): { initPid: number; channel: number; netns: number | null } | null {
+export function claimEarly(want: { namespaces: ReadonlySet<NamespaceName>; fds: readonly number[]; joins: number }): { initPid: number; channel: number; netns: number | null } | null {
   const early = slot[SLOT];
   if (!early || early.claimed || early.initPid === 0) return null;
   early.claimed = true;
   // The cgroup namespace is the init's to make, as the set-up plan says: not the spawn's.
   const spawned = (list: Iterable<NamespaceName>) => [...list].filter((n) => n !== 'cgroup').sort().join(',');
-  const same = want.fds === 0 && want.joins === 0 && spawned(early.plan.namespaces) === spawned(want.namespaces);
+  const same = want.fds.join(',') === early.plan.fds.join(',') && want.joins === 0 && spawned(early.plan.namespaces) === spawned(want.namespaces);
   if (!same) {
     discard(early);
     return null;

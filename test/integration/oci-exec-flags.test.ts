@@ -119,6 +119,22 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     }
     expect(seen.tini).toBe('from fd 3\n0\n1\n2\n3\n4\n5\n'); // 5: ls's own directory
     expect(seen.tini).toBe(seen.runc);
+    // Its init was spawned before create's checks, with the two descriptors (the --debug log says so): the same workload.
+    const early = `xf-create-early-${process.pid}`;
+    const debugLog = path.join(f.dir, 'log-create-early.json');
+    const earlyOut = path.join(f.dir, 'create-out-early');
+    const fds = [fs.openSync(input, 'r'), fs.openSync(earlyOut, 'w')];
+    try {
+      const r = runtimeCall('tini', f.dir, roots.tini, ['create', '--preserve-fds', '2', '--bundle', bundle, early], { global: ['--log', debugLog, '--log-format', 'json', '--debug'], extraFds: fds });
+      expect(r.status, r.stderr).toBe(0);
+    } finally {
+      fds.forEach((fd) => fs.closeSync(fd));
+    }
+    expect(fs.readFileSync(debugLog, 'utf8')).toMatch(/the init was spawned before the options were read \(pid \d+\)/);
+    expect(both.tini(['start', early]).status).toBe(0);
+    expect(await waitFor(() => JSON.parse(both.tini(['state', early]).stdout).status === 'stopped', 10_000)).toBe(true);
+    expect(both.tini(['delete', early]).status).toBe(0);
+    expect(fs.readFileSync(earlyOut, 'utf8')).toBe(seen.tini);
     editConfig(bundle, (config) => (config.process.args = ['sleep', '60']));
     const bad = both.tini(['create', '--preserve-fds', '5', '--bundle', bundle, `xf-bad-${process.pid}`]);
     expect(bad.status).toBe(1);

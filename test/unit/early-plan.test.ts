@@ -63,16 +63,20 @@ describe('earlyPlan', () => {
       '/w/tty/config.json': JSON.stringify({ process: { terminal: true }, linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }] } }),
     };
     const read = (f: string) => files[f] ?? noFile(f);
-    const want = { namespaces: ['pid', 'mount', 'ipc'], rootfs: true, verbosity: 1 };
+    const want = { namespaces: ['pid', 'mount', 'ipc'], rootfs: true, verbosity: 1, fds: [] };
     expect(earlyPlan(['--root', '/run/r', '--log', '/l', '--log-format', 'json', 'create', '--bundle', 'b', '--pid-file', '/p', 'c1'], read, '/w')).toEqual(want);
     expect(earlyPlan(['oci', 'create', '-b', '/w/b', '--no-pivot', '--no-new-keyring', 'c1'], read, '/')).toEqual(want);
     expect(earlyPlan(['create', '--bundle', 'b', 'c1'], read, '/w', '/usr/bin/runc')).toEqual(want);
     expect(earlyPlan(['--root', '/r', 'create', 'c1'], read, '/w')?.namespaces).toEqual(['pid', 'mount']);
     // A console socket the init connects to by path (create checks it is there).
     expect(earlyPlan(['--root', '/r', 'create', '--bundle', 'tty', '--console-socket', '/s', 'c1'], read, '/w')?.namespaces).toEqual(['pid', 'mount']);
+    // Descriptors to preserve (Podman's socket activation): the init gets them at its spawn, if create's check passes.
+    const fine = () => null;
+    expect(earlyPlan(['--root', '/r', 'create', '--bundle', 'b', '--preserve-fds', '2', 'c1'], read, '/w', '', fine)).toEqual({ ...want, fds: [3, 4] });
+    const notTheCallers = (n: number) => `--preserve-fds ${n}: fd 4 was not passed by the caller`;
+    expect(earlyPlan(['--root', '/r', 'create', '--bundle', 'b', '--preserve-fds', '2', 'c1'], read, '/w', '', notTheCallers)).toBeNull();
     for (const [args, argv0] of [
       [['create', '--bundle', 'b', 'c1'], '/usr/local/bin/tini-ts'], // not an engine's call: the plain init's argv
-      [['--root', '/r', 'create', '--bundle', 'b', '--preserve-fds', '2', 'c1'], ''], // the caller's descriptors: at the spawn
       [['--root', '/r', 'start', 'c1'], ''],
       [['--root', '/r', 'create', '--bogus', 'c1'], ''],
     ] as const) expect(earlyPlan(args, read, '/w', argv0), args.join(' ')).toBeNull();
@@ -87,7 +91,7 @@ describe('earlyPlan', () => {
       '/w/bad/config.json': '{',
     };
     const read = (f: string) => files[f] ?? noFile(f);
-    expect(earlyPlan(['run', '--bundle', 'b'], read, '/w')).toEqual({ namespaces: ['pid', 'mount', 'net', 'cgroup'], rootfs: true, verbosity: 1 });
+    expect(earlyPlan(['run', '--bundle', 'b'], read, '/w')).toEqual({ namespaces: ['pid', 'mount', 'net', 'cgroup'], rootfs: true, verbosity: 1, fds: [] });
     expect(earlyPlan(['run', '--timeout=3', '--bundle=/w/b'], read, '/')?.namespaces).toEqual(['pid', 'mount', 'net', 'cgroup']);
     for (const b of ['joins', 'nopid', 'user', 'bad', 'missing']) expect(earlyPlan(['run', '--bundle', b], read, '/w'), b).toBeNull();
   });

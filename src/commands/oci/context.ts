@@ -75,21 +75,4 @@ export function hookState(rec: ContainerRecord, status: HookState['status'], pid
   return { ociVersion: rec.ociVersion, id: rec.id, status, ...(pid > 0 ? { pid } : {}), bundle: rec.bundle, ...annotations };
 }
 
-/**
- * --preserve-fds N: fds 3 .. 3+N-1 must be the caller's. Node fills the
- * lowest free slots with its own event loop's descriptors at start-up, so a
- * caller that passed fewer would hand those to the container: an epoll or
- * io_uring instance there is refused (never something a caller passes on).
- */
-export function preservedFdsProblem(n: number): string | null {
-  for (let fd = 3; fd < 3 + n; fd++) {
-    let link: string;
-    try {
-      link = fs.readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      return `--preserve-fds ${n}: fd ${fd} is not open`;
-    }
-    if (/^anon_inode:\[(eventpoll|io_uring)\]$/.test(link)) return `--preserve-fds ${n}: fd ${fd} was not passed by the caller (it is the runtime's own ${link})`;
-  }
-  return null;
-}
+export { preservedFdsProblem } from '../../runtime/spawn-init.js';
