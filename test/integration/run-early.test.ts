@@ -11,12 +11,14 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { unmet } from '../helpers/prereq.js';
 import { spawnSync } from 'node:child_process';
-import { BIN, canRun, hasSyncReturn, PY_SUBREAPER, run, runArgs, RUN_NEEDS, underSubreaper } from './run-helpers.js';
+import { BIN, canRun, hasSyncReturn, parentLeft, PY_SUBREAPER, run, runArgs, RUN_NEEDS, underSubreaper } from './run-helpers.js';
 
 const CLAIMED = 'the init was spawned before the options were read';
 const DISCARDED = /the init spawned before the options were read \(pid \d+\) is not this run's: killed/;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-early-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+// Nothing is left in this file's cgroup parent, which goes with it.
+afterAll(() => expect(parentLeft()).toEqual([]));
 
 describe.skipIf(unmet(canRun, RUN_NEEDS))('tini-ts run: the early spawn', () => {
   it('the init of a plain run is spawned before the options are read, and runs the program', () => {
