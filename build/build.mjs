@@ -19,6 +19,7 @@ import { builtinModules, createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
 import { patchNode, verify as verifyPatched } from './patch-node.mjs';
+import { find as findEntrySpawn, patchEntry } from './entry-spawn.mjs';
 import { elfArch, qemuPrefix, TARGETS } from './target.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -242,6 +243,14 @@ async function makeSea(name, main, assets, out) {
   fs.chmodSync(tmp, 0o755);
   // postject rewrites the ELF file: the patched parts must have come through.
   if (patchLibatomic) patchOrExit(`${name}: the injected binary`, () => verifyPatched(fs.readFileSync(tmp)));
+  // The entry spawn (build/entry-spawn.mjs), last: postject rewrites the file.
+  if (arch === 'x64') {
+    try {
+      fs.writeFileSync(tmp, patchEntry(fs.readFileSync(tmp)).buf);
+    } catch (e) {
+      say(`${name}: no entry spawn (run's init is spawned once Node has started): ${e.message}`);
+    }
+  }
   fs.renameSync(tmp, out);
 }
 
@@ -367,5 +376,5 @@ if (fs.existsSync(cacheFile) && fs.statSync(cacheFile).size > 0) {
   await makeSea('sea', bundle, {}, outFile);
 }
 // What the tests need to know about this build (which loader routes exist, which arch).
-fs.writeFileSync(path.join(dist, 'build-info.json'), `${JSON.stringify({ binary: path.basename(outFile), node: nodeVersion, arch, koffiHash, ffi: nodeMajor >= 26, libatomicPatched: patchLibatomic && verifyPatched(fs.readFileSync(outFile)), nodeBinary: nodeBin }, null, 1)}\n`);
+fs.writeFileSync(path.join(dist, 'build-info.json'), `${JSON.stringify({ binary: path.basename(outFile), node: nodeVersion, arch, koffiHash, ffi: nodeMajor >= 26, libatomicPatched: patchLibatomic && verifyPatched(fs.readFileSync(outFile)), entrySpawn: findEntrySpawn(fs.readFileSync(outFile)) !== null, nodeBinary: nodeBin }, null, 1)}\n`);
 say(`${path.relative(root, outFile)} ${(fs.statSync(outFile).size / 1e6).toFixed(1)} MB in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

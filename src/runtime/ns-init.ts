@@ -33,7 +33,7 @@ import fs from 'node:fs';
 import { createContainerLibc, threadCalls, type ContainerLibc } from '../libc/container.js';
 import { CLONE, MS, O, S_IFIFO } from '../libc/consts.js';
 import { sysctlFile } from '../libc/sysctl.js';
-import { useAddonFd } from '../libc/koffi-native.js';
+import { loadKoffi, useAddonFd } from '../libc/koffi-native.js';
 import { createLibc } from '../libc/libc.js';
 import { createNsLibc, type NsLibc } from '../libc/ns.js';
 import { SIG, forwardableSignals } from '../libc/signals.js';
@@ -89,13 +89,17 @@ function tools(channel: number, verbosity: number): Tools {
 }
 
 /** The init's arguments: the channel and the FFI addon, as inherited descriptors. */
-function descriptors(args: string[]): { channel: number; addon: number } {
-  const [channel, addon] = args.map(Number);
-  if (!Number.isInteger(channel) || !Number.isInteger(addon)) {
+function descriptors(args: string[]): { channel: number; addon: number | null } {
+  const channel = Number(args[0]);
+  // "-": spawned at the binary's entry (build/entry-spawn.c), with no addon and no environment.
+  const addon = args[1] === '-' ? null : Number(args[1]);
+  if (!Number.isInteger(channel) || (addon !== null && !Number.isInteger(addon))) {
     fs.writeSync(2, 'tini-ts: this mode is started by `tini-ts run` only\n');
     process.exit(125);
   }
-  useAddonFd(addon);
+  if (addon !== null) useAddonFd(addon);
+  // One pool thread at most, as the launcher's spawn says in the environment (libuv reads it when the pool starts).
+  else process.env.UV_THREADPOOL_SIZE ??= '1';
   return { channel, addon };
 }
 
@@ -116,6 +120,9 @@ function readMessage<K extends LauncherMessage['kind']>(channel: number, kind: K
 /** `__run-init CHANNEL ADDON [rootfs]` (the last word only chooses the code cache). */
 export function runNsInit(args: string[]): void {
   const { channel, addon } = descriptors(args);
+  // Spawned at the entry, this init starts beside the launcher, which is still
+  // planning: the addon is loaded while the plan is made, not after it comes.
+  if (addon === null) loadKoffi();
   let t = tools(channel, 1);
   const plan = readMessage(channel, 'setup', t);
   t = tools(channel, plan.verbosity);
@@ -163,7 +170,7 @@ export function runNsInit(args: string[]): void {
   const ns = (t.ns = createNsLibc());
   const libc = createLibc();
   // The addon is loaded: nothing of the host's stays open in the init.
-  fs.closeSync(addon);
+  if (addon !== null) fs.closeSync(addon);
   t.must(ns.setCloexec(channel));
   t.must(ns.setParentDeathSignal(SIG.KILL));
   libc.setProcessName('tini-ts');

@@ -56,7 +56,7 @@ export function addonBeside(): string {
  * What build/build.mjs wrote beside the binary (BIN, or the one a test runs): its Node, its arch,
  * whether that Node has node:ffi, whether the build patched it not to need libatomic, its path.
  */
-export function buildInfo(bin = BIN): { node: string; arch: string; ffi: boolean; libatomicPatched?: boolean; nodeBinary?: string } {
+export function buildInfo(bin = BIN): { node: string; arch: string; ffi: boolean; libatomicPatched?: boolean; entrySpawn?: boolean; nodeBinary?: string } {
   const f = path.join(path.dirname(bin), 'build-info.json');
   if (!fs.existsSync(f)) throw new Error(`no build-info.json next to ${bin}: rebuild`);
   return JSON.parse(fs.readFileSync(f, 'utf8'));

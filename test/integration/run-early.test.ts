@@ -12,9 +12,20 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { unmet } from '../helpers/prereq.js';
 import { spawnSync } from 'node:child_process';
 import { BIN, canRun, hasSyncReturn, parentLeft, PY_SUBREAPER, run, runArgs, RUN_NEEDS, underSubreaper } from './run-helpers.js';
+import { buildInfo } from '../helpers/proc.js';
 
 const CLAIMED = 'the init was spawned before the options were read';
 const DISCARDED = /the init spawned before the options were read \(pid \d+\) is not this run's: killed/;
+const ENTRY_DISCARDED = /the init spawned at the binary's entry \(pid \d+\) is not this run's: killed/;
+/** x64 builds spawn the init at the binary's entry, before Node starts (build/entry-spawn.c): it has no addon descriptor ("-"). */
+const entrySpawn = () => buildInfo().entrySpawn === true;
+const x64 = () => {
+  try {
+    return buildInfo().arch === 'x64';
+  } catch {
+    return false; // no binary: the file's other tests say so
+  }
+};
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tini-ts-early-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 // Nothing is left in this file's cgroup parent, which goes with it.
@@ -24,8 +35,39 @@ describe.skipIf(unmet(canRun, RUN_NEEDS))('tini-ts run: the early spawn', () => 
   it('the init of a plain run is spawned before the options are read, and runs the program', () => {
     const r = run(['-vv', '--memory', '64m', '--', 'sh', '-c', 'tr "\\0" " " </proc/1/cmdline; exit 3']);
     expect(r.status, hasSyncReturn(r)).toBe(3);
-    expect(r.stdout).toMatch(/^tini-ts __run-init \d+ \d+ $/); // PID 1 of its namespace
+    // PID 1 of its namespace; spawned at the entry on x64 (no addon descriptor), else by the early bundle.
+    expect(r.stdout).toMatch(entrySpawn() ? /^tini-ts __run-init \d+ - $/ : /^tini-ts __run-init \d+ \d+ $/);
     expect(r.stderr).toContain(CLAIMED);
+  });
+
+  it.skipIf(!x64())('x64: the init is spawned at the binary\'s entry, before Node starts, with nothing of the launcher\'s but its channel', () => {
+    expect(entrySpawn(), 'an x64 build has the entry spawn').toBe(true);
+    // Not the caller's descriptors (fd 7 here, inherited by the launcher), no environment,
+    // a process group of its own (PID 1's own: 1).
+    const marker = path.join(dir, 'caller-fd');
+    fs.writeFileSync(marker, '');
+    const script = 'for f in /proc/1/fd/*; do readlink "$f"; done; echo "env=$(tr "\\0" " " </proc/1/environ)"; echo "pgid=$(cut -d" " -f5 /proc/1/stat)"; exit 5';
+    const quoted = runArgs(['-vv', '--', 'sh', '-c', script]).map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+    const r = spawnSync('/bin/sh', ['-c', `exec 7<"${marker}"; exec "${BIN}" ${quoted}`], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(5);
+    expect(r.stdout).not.toContain(marker);
+    expect(r.stdout).toContain('socket:'); // its channel
+    expect(r.stdout).toMatch(/^env=$/m); // it sets its pool size itself
+    expect(r.stdout).toMatch(/^pgid=1$/m);
+    expect(r.stderr).toContain(CLAIMED);
+  });
+
+  it.skipIf(!x64())("x64: a run the entry's init does not fit (--share ipc) kills and reaps it and spawns its own: the same run, nothing left", () => {
+    expect(entrySpawn(), 'an x64 build has the entry spawn').toBe(true);
+    const r = underSubreaper(runArgs(['-vv', '--share', 'ipc', '--', 'sh', '-c', 'exit 6']));
+    expect(r.rc, r.stderr).toBe(6);
+    expect(r.stderr).toMatch(ENTRY_DISCARDED);
+    expect(r.stderr).toContain(CLAIMED); // the early bundle's spawn, with the host's IPC namespace
+    expect(r.left).toEqual([]);
+    // Not a run at all: killed the same way.
+    const h = underSubreaper([...runArgs(['-vv', '--help'])]);
+    expect(h.rc, h.stderr).toBe(0);
+    expect(h.left).toEqual([]);
   });
 
   it('not where the init is handed a descriptor (--events): the usual spawn, the same run', () => {
