@@ -2,17 +2,17 @@
  * The binary's entry point when it is tini-ts (x64; build/entry-spawn.mjs puts
  * it into Node's executable and points e_entry at `entry`).
  *
- * `tini-ts run` starts Node twice: the launcher, then the container's init in
- * its namespaces. Node's start (about 18 ms) is most of each, and from
- * JavaScript the init can be spawned only once the launcher's own Node has
- * started: the two starts were sequential. This code runs before Node's (and
- * the C library's) start-up, as runc's nsexec runs before Go's: for `run` as
- * root it makes the channel and spawns the init in new mount, UTS, IPC and
- * pid namespaces, so that the two Node starts run side by side. It tells the
- * launcher what it made through a slot in memory (read through /proc/self/mem,
- * see src/container/entry-spawn.ts); the launcher claims the init if its plan
- * wants exactly that, else kills and reaps it and spawns as before. For every
- * other command line it does nothing but compare one word.
+ * `tini-ts run` and OCI `create` start Node twice: the launcher, then the
+ * container's init in its namespaces. Node's start (about 18 ms) is most of
+ * each, and from JavaScript the init can be spawned only once the launcher's
+ * own Node has started: the two starts were sequential. This code runs
+ * before Node's (and the C library's) start-up, as runc's nsexec runs before
+ * Go's: for those as root it makes the channel and spawns the init in new
+ * mount, UTS, IPC and pid namespaces, so that the two Node starts run side by
+ * side. It tells the launcher what it made through a slot in memory (read
+ * through /proc/self/mem, see src/container/entry-spawn.ts); the launcher
+ * claims the init if its plan wants exactly that, else kills and reaps it and
+ * spawns as before. For every other command line it compares a word or two.
  *
  * Raw system calls only: nothing of the C library is initialised yet.
  */
@@ -94,6 +94,27 @@ static int builds_root(char **argv) {
   return 0;
 }
 
+/*
+ * OCI `create` as engines call it (src/cli/oci-args.ts isRuntimeCall):
+ * `oci create`, runc's global flags first (not --debug), or a binary whose
+ * name has `runc` in it; then the word `create` (a guess: the launcher parses).
+ */
+static int oci_create(char **argv) {
+  const char *a = argv[1];
+  const char *name = argv[0];
+  for (const char *p = argv[0]; *p; p++)
+    if (*p == '/') name = p + 1;
+  int oci = same(a, "oci");
+  for (const char *p = name; !oci && *p; p++) oci = p[0] == 'r' && p[1] == 'u' && p[2] == 'n' && p[3] == 'c';
+  if (!oci && a[0] == '-') {
+    const char *f = a + (a[1] == '-' ? 2 : 1);
+    oci = named(f, "root") || named(f, "log") || named(f, "log-format") || named(f, "systemd-cgroup") || named(f, "criu") || named(f, "rootless");
+  }
+  for (char **w = argv + 1; oci && *w; w++)
+    if (same(*w, "create")) return 1;
+  return 0;
+}
+
 /* In the child: on any failure the parent reads a byte from FAILED (close-on-exec: EOF once exec'd). */
 __attribute__((noinline, noreturn)) static void child(int fd, int rootfs, int failed) {
   /* As the launcher's posix_spawn: every signal to its default, none blocked,
@@ -122,11 +143,13 @@ __attribute__((noinline, noreturn)) static void child(int fd, int rootfs, int fa
 __attribute__((used)) void early(long *sp) {
   int argc = (int)sp[0];
   char **argv = (char **)(sp + 1);
-  if (argc < 2 || !same(argv[1], "run") || sys(SYS_geteuid, 0, 0, 0, 0) != 0) return;
+  if (argc < 2) return;
+  int create = !same(argv[1], "run") && oci_create(argv);
+  if ((!create && !same(argv[1], "run")) || sys(SYS_geteuid, 0, 0, 0, 0) != 0) return;
   int sv[2], p[2];
   if (sys(SYS_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, (long)sv) < 0) return;
   if (sys(SYS_pipe2, (long)p, O_CLOEXEC, 0, 0) < 0) goto out;
-  int rootfs = builds_root(argv);
+  int rootfs = create || builds_root(argv);
   /* A fork (its own copy of this small address space): we resume once it has exec'd or exited. */
   long pid = sys(SYS_clone, CLONE_VFORK | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | SIGCHLD, 0, 0, 0);
   if (pid == 0) child(sv[1], rootfs, p[1]);
