@@ -57,14 +57,19 @@ function inode(dir: string): string | null {
  * before, and only a SIGKILLed launcher's levels would stay.
  */
 export function writeRecord(dir: string, owner: string, levels: string[]): void {
-  try {
-    if (levels.length === 0) return dropRecord(dir, owner);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const tmp = `${recordFile(dir, owner)}.tmp`;
-    fs.writeFileSync(tmp, levels.map((l) => `${inode(l) ?? '-'} ${l}\n`).join(''), { mode: 0o600 });
-    fs.renameSync(tmp, recordFile(dir, owner));
-  } catch {
-    // see above
+  if (levels.length === 0) return dropRecord(dir, owner);
+  // Another launcher's sweep or drop may rmdir the directory, empty, between
+  // its mkdir and the write here: made again then (ENOENT), a few times.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const tmp = `${recordFile(dir, owner)}.tmp`;
+      fs.writeFileSync(tmp, levels.map((l) => `${inode(l) ?? '-'} ${l}\n`).join(''), { mode: 0o600 });
+      fs.renameSync(tmp, recordFile(dir, owner));
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return; // see above
+    }
   }
 }
 
@@ -127,12 +132,20 @@ export function sweepLevels(dir: string, isDead: (owner: string) => boolean): { 
   } catch {
     return { removed, busy };
   }
-  for (const owner of names) {
+  for (const name of names) {
+    // A launcher killed between writing its record and renaming it left the copy.
+    const owner = name.endsWith('.tmp') ? name.slice(0, -4) : name;
     if (!LAUNCHER_NAME.test(owner) || !isDead(owner)) continue;
+    if (owner !== name) {
+      if (!names.includes(owner)) fs.rmSync(path.join(dir, name), { force: true });
+      continue;
+    }
     const levels = readRecord(dir, owner);
     const ours = levels.filter((l) => l.ino !== null && inode(l.dir) === l.ino).map((l) => l.dir);
     if (removeRecordedLevels(levels)) dropRecord(dir, owner);
     for (const l of ours) (exists(l) ? busy : removed).push(l);
   }
+  // Nothing left (also a directory a launcher made and was killed before it wrote in it).
+  if (rmdirIfEmpty(dir)) rmdirIfEmpty(path.dirname(dir));
   return { removed, busy };
 }
