@@ -148,6 +148,9 @@ __attribute__((used)) void early(long *sp) {
   if ((!create && !same(argv[1], "run")) || sys(SYS_geteuid, 0, 0, 0, 0) != 0) return;
   int sv[2], p[2];
   if (sys(SYS_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, (long)sv) < 0) return;
+  /* One of 0-2 closed (the lowest free descriptor was taken): Node opens
+   * /dev/null there at its start, and the channel must not be stdio. */
+  if (sv[0] < 3) goto out;
   if (sys(SYS_pipe2, (long)p, O_CLOEXEC, 0, 0) < 0) goto out;
   int rootfs = create || builds_root(argv);
   /* A fork (its own copy of this small address space): we resume once it has exec'd or exited. */

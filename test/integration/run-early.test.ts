@@ -54,6 +54,10 @@ describe.skipIf(unmet(canRun, RUN_NEEDS))('tini-ts run: the early spawn', () => 
     expect(r.stdout).toContain('socket:'); // its channel
     expect(r.stdout).toMatch(/^env=$/m); // it sets its pool size itself
     expect(r.stdout).toMatch(/^pgid=1$/m);
+    // With fd 0 closed the channel would be the lowest free descriptor: the entry leaves the spawn to the launcher.
+    const closed = spawnSync('/bin/sh', ['-c', `exec "${BIN}" ${runArgs(['-vv', '--', 'sh', '-c', 'tr "\\0" " " </proc/1/cmdline']).map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ')} <&-`], { encoding: 'utf8', timeout: 30_000 });
+    expect(closed.status, closed.stderr).toBe(0);
+    expect(closed.stdout).toMatch(/^tini-ts __run-init \d+ \d+ $/);
     expect(r.stderr).toContain(CLAIMED);
   });
 
