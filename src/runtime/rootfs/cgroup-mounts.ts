@@ -18,7 +18,7 @@ export interface CgroupMountInfo { mountPoint: string; source: string; fstype: '
  */
 export function readCgroupMounts(joined: readonly string[] = []): CgroupMountInfo[] {
   // As mountinfo names them: a v1 hierarchy is often reached through a link (cpu -> cpu,cpuacct).
-  const dirs = joined.map((d) => fs.realpathSync(d));
+  const dirs = joined.map((d) => fs.realpathSync.native(d));
   return cgroupMountsFrom(fs.readFileSync('/proc/self/cgroup', 'utf8'), fs.readFileSync('/proc/self/mountinfo', 'utf8'), dirs);
 }
 
