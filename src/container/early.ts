@@ -20,12 +20,12 @@ import path from 'node:path';
 import { isRuntimeCall, parseOciArgs } from '../cli/oci-args.js';
 import { NAMESPACES, OCI_NAMESPACES, type NamespaceName } from '../cli/run-options.js';
 import { createLibc } from '../libc/libc.js';
-import { failed, type Outcome } from '../libc/error.js';
-import { createNsLibc, type NsLibc } from '../libc/ns.js';
+import type { Outcome } from '../libc/error.js';
+import { createNsLibc } from '../libc/ns.js';
 import { ok } from '../libc/types.js';
 import { SIG, forwardableSignals } from '../libc/signals.js';
 import { readConfigFile } from '../runtime/oci/config-file.js';
-import { makeNetns, preservedFdsProblem, startInit, type StartedInit } from '../runtime/spawn-init.js';
+import { preservedFdsProblem, startInit, type StartedInit } from '../runtime/spawn-init.js';
 import { takeEntrySpawned, type EntrySpawned } from './entry-spawn.js';
 import { writeStderr } from '../log/log.js';
 import { listenToSignals } from '../supervisor/signal-source.js';
@@ -144,32 +144,24 @@ function readConfig(file: string): string {
   return r.value;
 }
 
-/** The namespaces the binary's entry creates (a new network namespace follows here; the init makes its cgroup namespace). */
-const ENTRY_NAMESPACES = 'ipc,mount,pid,uts';
+/** The namespaces the binary's entry creates (the init makes its cgroup namespace itself). */
+const ENTRY_NAMESPACES = 'ipc,mount,net,pid,uts';
 
 /** Whether the init the entry spawned is what PLAN wants: its namespaces, no descriptors to pass. */
 export function fitsEntrySpawn(plan: EarlyPlan): boolean {
-  const made = plan.namespaces.filter((n) => n !== 'cgroup' && n !== 'net').sort().join(',');
+  const made = plan.namespaces.filter((n) => n !== 'cgroup').sort().join(',');
   return plan.fds.length === 0 && made === ENTRY_NAMESPACES;
 }
 
-/** Takes the entry's init as this spawn's: its network namespace, if the plan wants one, is made now. */
-function adoptEntrySpawned(ns: NsLibc, entry: EntrySpawned, plan: EarlyPlan): Outcome<StartedInit> {
-  let netns: number | null = null;
-  if (plan.namespaces.includes('net')) {
-    const made = makeNetns(ns);
-    if (typeof made === 'string') {
-      dropEntrySpawned(entry, plan.verbosity);
-      return failed(made);
-    }
-    netns = made;
-  }
-  return ok({ initPid: entry.pid, channel: entry.channel, netns });
+/** Takes the entry's init as this spawn's: in its own network namespace already (`lo` up), nothing to hand over. */
+function adoptEntrySpawned(entry: EntrySpawned): Outcome<StartedInit> {
+  return ok({ initPid: entry.pid, channel: entry.channel, netns: null });
 }
 
 /** The entry's init is not this run's: killed now, reaped at the latest when the launcher exits. */
 function dropEntrySpawned(entry: EntrySpawned, verbosity: number): void {
-  if (verbosity >= 3) writeStderr(`[DEBUG tini-ts (${process.pid})] the init spawned at the binary's entry (pid ${entry.pid}) is not this run's: killed\n`);
+  const why = entry.ran ? "is not this run's: killed" : 'could not start (its exec failed): reaped';
+  if (verbosity >= 3) writeStderr(`[DEBUG tini-ts (${process.pid})] the init spawned at the binary's entry (pid ${entry.pid}) ${why}\n`);
   try {
     process.kill(entry.pid, 'SIGKILL');
     fs.closeSync(entry.channel);
@@ -205,7 +197,7 @@ const slot = globalThis as unknown as { [SLOT]?: EarlyInit };
 export function spawnEarly(args: readonly string[]): void {
   const entry = takeEntrySpawned();
   const plan = earlyPlan(args, readConfig, process.cwd(), process.argv0);
-  const fits = entry !== null && plan !== null && fitsEntrySpawn(plan);
+  const fits = entry !== null && entry.ran && plan !== null && fitsEntrySpawn(plan);
   if (entry && !fits) dropEntrySpawned(entry, plan?.verbosity ?? 1);
   if (!plan) return;
   const ns = createNsLibc();
@@ -227,7 +219,7 @@ export function spawnEarly(args: readonly string[]): void {
   const first = all.filter((s) => STOP_FIRST.has(s));
   listenToSignals(first, onSignal);
   libc.unblockSignals(first);
-  const started = fits ? adoptEntrySpawned(ns, entry, plan) : startInit(ns, libc, { namespaces: new Set(plan.namespaces) }, plan.rootfs, new Map(), plan.fds);
+  const started = fits ? adoptEntrySpawned(entry) : startInit(ns, libc, { namespaces: new Set(plan.namespaces) }, plan.rootfs, new Map(), plan.fds);
   // Set either way: the link takes over these handles and what they queued.
   slot[SLOT] = early;
   const rest = all.filter((s) => !STOP_FIRST.has(s));

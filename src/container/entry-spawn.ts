@@ -1,9 +1,9 @@
 /**
  * The init spawned at the binary's entry point (build/entry-spawn.c), before
  * Node started: for `tini-ts run` as root the x64 binary makes the channel and
- * spawns the container's init in new mount, UTS, IPC and pid namespaces, so
- * that the init's Node start runs beside the launcher's instead of after it.
- * That code tells the launcher what it made through a 16-byte slot in memory
+ * spawns the container's init in new mount, UTS, IPC, pid and network
+ * namespaces, so that the init's Node start runs beside the launcher's
+ * instead of after it. That code tells the launcher what it made through a slot in memory
  * whose address is in a header just before the entry point (AT_ENTRY), read
  * here through /proc/self/mem: nothing of it is in argv or the environment,
  * which the program sees.
@@ -17,6 +17,8 @@ export interface EntrySpawned {
   channel: number;
   /** Whether the entry guessed a root filesystem (it chose the init's code cache only). */
   rootfs: boolean;
+  /** Whether the init exec'd (the entry does not wait for it: its failure pipe says). */
+  ran: boolean;
 }
 
 const AT_ENTRY = 9n;
@@ -26,6 +28,8 @@ const MAGIC = 'TINITSE1';
 /** Written last by the entry, once the init has exec'd. */
 const SLOT_MAGIC = 0x5453494e;
 const SLOT_ROOTFS = 1;
+/** magic, pid, channel, flags, the failure pipe. */
+const SLOT_BYTES = 20;
 
 /** AT_ENTRY of an auxiliary vector (/proc/self/auxv), or null. */
 export function entryOf(auxv: Buffer): number | null {
@@ -42,13 +46,25 @@ export function slotOf(header: Buffer): number | null {
   return header.length === HEADER && header.toString('latin1', 0, 8) === MAGIC ? Number(header.readBigUInt64LE(8)) : null;
 }
 
-/** What the slot says: null when the entry spawned nothing (another command, not root, a failure). */
-export function readSlot(slot: Buffer): EntrySpawned | null {
-  if (slot.length < 16 || slot.readUInt32LE(0) !== SLOT_MAGIC) return null;
+/** What the slot says (and the failure pipe's read end): null when the entry spawned nothing (another command, not root, a failure). */
+export function readSlot(slot: Buffer): (Omit<EntrySpawned, 'ran'> & { failed: number }) | null {
+  if (slot.length < SLOT_BYTES || slot.readUInt32LE(0) !== SLOT_MAGIC) return null;
   const pid = slot.readInt32LE(4);
   const channel = slot.readInt32LE(8);
-  if (pid <= 0 || channel < 0) return null;
-  return { pid, channel, rootfs: (slot.readUInt32LE(12) & SLOT_ROOTFS) !== 0 };
+  const failed = slot.readInt32LE(16);
+  if (pid <= 0 || channel < 0 || failed < 0) return null;
+  return { pid, channel, rootfs: (slot.readUInt32LE(12) & SLOT_ROOTFS) !== 0, failed };
+}
+
+/** The failure pipe: EOF once the init has exec'd (it is close-on-exec), a byte if it could not. */
+function execd(fd: number): boolean {
+  try {
+    return fs.readSync(fd, Buffer.alloc(1), 0, 1, null) === 0;
+  } catch {
+    return false;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 let taken = false;
@@ -67,7 +83,10 @@ export function takeEntrySpawned(): EntrySpawned | null {
       return b.subarray(0, fs.readSync(fd, b, 0, n, at));
     };
     const slot = slotOf(read(entry - HEADER, HEADER));
-    return slot === null ? null : readSlot(read(slot, 16));
+    const found = slot === null ? null : readSlot(read(slot, SLOT_BYTES));
+    if (found === null) return null;
+    const { failed, ...rest } = found;
+    return { ...rest, ran: execd(failed) };
   } catch {
     return null; // no /proc: nothing was spawned either (the entry execs /proc/self/exe)
   } finally {

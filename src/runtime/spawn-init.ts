@@ -189,21 +189,6 @@ function spawnInNamespaces(ns: NsLibc, libc: Libc, options: Pick<RunOptions, 'na
 
 const unshareRefused = (code: string, names: string[]) => `unshare(${names.join(', ')}) failed: ${code}${code === 'EPERM' ? ' (run as root, outside a restricted container)' : ''}`;
 
-/** A new network namespace with `lo` up, for an init spawned elsewhere (see container/entry-spawn.ts): its descriptor, or an error text. */
-export function makeNetns(ns: NsLibc): number | string {
-  let back: number;
-  try {
-    back = fs.openSync('/proc/thread-self/ns/net', 'r');
-  } catch (e) {
-    return `cannot open /proc/thread-self/ns/net: ${(e as NodeJS.ErrnoException).code}`;
-  }
-  try {
-    return newNetns(ns, back);
-  } finally {
-    ns.close(back);
-  }
-}
-
 /**
  * A new network namespace with `lo` up, made by the main thread, which then
  * returns to the launcher's (BACK): a descriptor holding it, or an error text.

@@ -113,20 +113,23 @@ describe("the launcher's side (src/container/entry-spawn.ts)", () => {
     header.writeBigUInt64LE(0x73dbcd0n, 8);
     expect(slotOf(header)).toBe(0x73dbcd0);
     expect(slotOf(Buffer.alloc(24))).toBeNull(); // Node's own _start: no header before it
-    const slot = Buffer.alloc(16);
+    const slot = Buffer.alloc(20);
     expect(readSlot(slot)).toBeNull(); // nothing spawned
     slot.writeUInt32LE(0x5453494e, 0);
     slot.writeInt32LE(4242, 4);
     slot.writeInt32LE(3, 8);
     slot.writeUInt32LE(1, 12);
-    expect(readSlot(slot)).toEqual({ pid: 4242, channel: 3, rootfs: true });
+    slot.writeInt32LE(5, 16);
+    expect(readSlot(slot)).toEqual({ pid: 4242, channel: 3, rootfs: true, failed: 5 });
+    expect(readSlot(slot.subarray(0, 16))).toBeNull();
   });
 
-  it('claims the init only for a plan that wants its namespaces (a network namespace follows) and no descriptors', () => {
+  it('claims the init only for a plan that wants its namespaces (the cgroup one the init makes) and no descriptors', () => {
     const plan = (namespaces: EarlyPlan['namespaces'], fds: number[] = []): EarlyPlan => ({ namespaces, rootfs: false, verbosity: 1, fds });
     expect(fitsEntrySpawn(plan(['pid', 'mount', 'uts', 'ipc', 'net', 'cgroup']))).toBe(true);
-    expect(fitsEntrySpawn(plan(['pid', 'mount', 'uts', 'ipc']))).toBe(true);
+    expect(fitsEntrySpawn(plan(['pid', 'mount', 'uts', 'ipc', 'net']))).toBe(true);
+    expect(fitsEntrySpawn(plan(['pid', 'mount', 'uts', 'ipc']))).toBe(false); // the host's network namespace
     expect(fitsEntrySpawn(plan(['pid', 'mount', 'uts', 'net']))).toBe(false); // the host's IPC namespace
-    expect(fitsEntrySpawn(plan(['pid', 'mount', 'uts', 'ipc'], [3]))).toBe(false);
+    expect(fitsEntrySpawn(plan(['pid', 'mount', 'uts', 'ipc', 'net'], [3]))).toBe(false);
   });
 });
