@@ -105,7 +105,8 @@ static int builds_root(char **argv) {
 /*
  * OCI `create` as engines call it (src/cli/oci-args.ts isRuntimeCall):
  * `oci create`, runc's global flags first (not --debug), or a binary whose
- * name has `runc` in it; then the word `create` (a guess: the launcher parses).
+ * name has `runc` in it; then the word `create` (a guess: the launcher parses),
+ * and no --preserve-fds.
  */
 static int oci_create(char **argv) {
   const char *a = argv[1];
@@ -118,9 +119,14 @@ static int oci_create(char **argv) {
     const char *f = a + (a[1] == '-' ? 2 : 1);
     oci = named(f, "root") || named(f, "log") || named(f, "log-format") || named(f, "systemd-cgroup") || named(f, "criu") || named(f, "rootless");
   }
-  for (char **w = argv + 1; oci && *w; w++)
-    if (same(*w, "create")) return 1;
-  return 0;
+  int create = 0;
+  for (char **w = argv + 1; oci && *w; w++) {
+    /* Descriptors to hand on (fds 3 .. 3+N-1, which create checks are the
+     * caller's): the channel must not take one of those numbers. */
+    if (named(*w, "--preserve-fds")) return 0;
+    create |= same(*w, "create");
+  }
+  return create;
 }
 
 /* In the child, which the launcher does not wait for: any failure before the

@@ -140,6 +140,14 @@ describe.skipIf(unmet(canContainer && hasRunc, `${CONTAINER_NEEDS} and runc`))('
     expect(bad.status).toBe(1);
     expect(bad.stderr.trim()).toMatch(/^create: --preserve-fds 5: fd [3-7] was not passed by the caller \(it is the runtime's own anon_inode:\[(eventpoll|io_uring)\]\)$/);
     expect(both.tini(['state', `xf-bad-${process.pid}`]).status).not.toBe(0);
+    // One declared, none passed: fd 3 is no descriptor of the runtime's either (the channel of an init
+    // spawned at the binary's entry would have taken it; with --preserve-fds the entry spawns nothing).
+    const noneLog = path.join(f.dir, 'log-create-none.json');
+    const none = runtimeCall('tini', f.dir, roots.tini, ['create', '--preserve-fds', '1', '--bundle', bundle, `xf-none-${process.pid}`], { global: ['--log', noneLog, '--log-format', 'json', '--debug'] });
+    expect(none.status).toBe(1);
+    expect(none.stderr.trim()).toMatch(/^create: --preserve-fds 1: fd 3 (is not open|was not passed by the caller \(it is the runtime's own anon_inode:\[(eventpoll|io_uring)\]\))$/);
+    expect(fs.readFileSync(noneLog, 'utf8')).not.toMatch(/spawned at the binary's entry/);
+    expect(both.tini(['state', `xf-none-${process.pid}`]).status).not.toBe(0);
   });
 
   it('--apparmor and --process-label: unconfined or empty is a warning, a profile an error; bad values are one line', () => {
