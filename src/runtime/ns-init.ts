@@ -120,10 +120,16 @@ function readMessage<K extends LauncherMessage['kind']>(channel: number, kind: K
 /** `__run-init CHANNEL ADDON [rootfs]` (the last word only chooses the code cache). */
 export function runNsInit(args: string[]): void {
   const { channel, addon } = descriptors(args);
+  let t = tools(channel, 1);
   // Spawned at the entry, this init starts beside the launcher, which is still
   // planning: the addon is loaded while the plan is made, not after it comes.
-  if (addon === null) loadKoffi();
-  let t = tools(channel, 1);
+  if (addon === null) {
+    try {
+      loadKoffi();
+    } catch (e) {
+      t.fatal((e as Error).message); // one line, on the channel: the launcher says it
+    }
+  }
   const plan = readMessage(channel, 'setup', t);
   t = tools(channel, plan.verbosity);
 
