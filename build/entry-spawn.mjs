@@ -25,6 +25,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { programHeaders } from './patch-node.mjs';
 
 /** entry-spawn.c, compiled by --assemble (gcc 12.2, Debian 12). */
 export const CODE = Buffer.from(
@@ -86,21 +87,10 @@ const refuse = (m) => {
 };
 
 function parse(buf) {
-  if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== 2 || buf[5] !== 1) refuse('not a 64-bit little-endian ELF file');
+  const { phoff, phnum, phdrs } = programHeaders(buf, refuse);
   const machine = buf.readUInt16LE(18);
   const type = buf.readUInt16LE(16);
   const entry = Number(buf.readBigUInt64LE(24));
-  const phoff = Number(buf.readBigUInt64LE(32));
-  const phnum = buf.readUInt16LE(56);
-  if (buf.readUInt16LE(54) !== 56) refuse('unexpected program header size');
-  const phdrs = [];
-  for (let i = 0; i < phnum; i++) {
-    const o = phoff + i * 56;
-    phdrs.push({
-      at: o, type: buf.readUInt32LE(o), flags: buf.readUInt32LE(o + 4), offset: Number(buf.readBigUInt64LE(o + 8)),
-      vaddr: Number(buf.readBigUInt64LE(o + 16)), filesz: Number(buf.readBigUInt64LE(o + 32)), memsz: Number(buf.readBigUInt64LE(o + 40)),
-    });
-  }
   return { machine, type, entry, phoff, phnum, phdrs, loads: phdrs.filter((p) => p.type === PT_LOAD) };
 }
 

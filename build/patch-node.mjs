@@ -102,11 +102,13 @@ const refuse = (m) => {
   throw new Refused(m);
 };
 
-/** The parts of an ELF executable the patch reads and writes. */
-function parse(buf) {
-  if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== 2 || buf[5] !== 1) refuse('not a 64-bit little-endian ELF file');
-  const arch = ARCHS[buf.readUInt16LE(18)];
-  if (!arch) refuse(`ELF machine ${buf.readUInt16LE(18)} is not x64 or arm64`);
+/**
+ * A 64-bit little-endian ELF file's program headers (`at`: the entry's file
+ * offset), or a refusal (build/entry-spawn.mjs reads them too).
+ */
+export function programHeaders(buf, fail = refuse) {
+  if (buf.length < 64 || buf.readUInt32BE(0) !== 0x7f454c46 || buf[4] !== 2 || buf[5] !== 1) fail('not a 64-bit little-endian ELF file');
+  if (buf.readUInt16LE(54) !== 56) fail('unexpected program header size');
   const phoff = Number(buf.readBigUInt64LE(32));
   const phnum = buf.readUInt16LE(56);
   const phdrs = [];
@@ -117,6 +119,14 @@ function parse(buf) {
       vaddr: Number(buf.readBigUInt64LE(o + 16)), filesz: Number(buf.readBigUInt64LE(o + 32)), memsz: Number(buf.readBigUInt64LE(o + 40)),
     });
   }
+  return { phoff, phnum, phdrs };
+}
+
+/** The parts of an ELF executable the patch reads and writes. */
+function parse(buf) {
+  const { phdrs } = programHeaders(buf);
+  const arch = ARCHS[buf.readUInt16LE(18)];
+  if (!arch) refuse(`ELF machine ${buf.readUInt16LE(18)} is not x64 or arm64`);
   const shoff = Number(buf.readBigUInt64LE(40));
   const shnum = buf.readUInt16LE(60);
   const shdrs = [];
